@@ -1,0 +1,58 @@
+import { GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Channel } from '../../domain/content.ts';
+import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
+import type { Credentials, SecretStore } from '../../domain/ports.ts';
+import * as z from 'zod';
+
+const CredentialsSchema = z.record(z.string(), z.string());
+
+export interface SecretsManagerStoreOptions {
+  readonly client: SecretsManagerClient;
+  /** Secret names are `<prefix><channel>/<accountId>`, e.g. `parley/telegram/default`. */
+  readonly prefix: string;
+  /** The account id a channel's credentials name (a Telegram token names its bot), to match the default account. */
+  readonly accountIdOf: (channel: Channel, credentials: Credentials) => string | undefined;
+  /** How long a fetched secret is reused. Rotated values are picked up after this. */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Channel credentials from Secrets Manager, fetched at first use and cached for a few minutes (a Lambda
+ * container serves many webhooks; a rotated secret is picked up within the TTL). An account without a
+ * secret of its own is served by the default account's secret when that secret names it.
+ * Values never reach the logs.
+ */
+export class SecretsManagerStore implements SecretStore {
+  private readonly cache = new Map<string, { value: Credentials | undefined; expires: number }>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  constructor(private readonly options: SecretsManagerStoreOptions) {
+    this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
+    const own = await this.fetch(`${this.options.prefix}${channel}/${accountId}`);
+    if (own || accountId === DEFAULT_ACCOUNT) return own;
+    const fallback = await this.fetch(`${this.options.prefix}${channel}/${DEFAULT_ACCOUNT}`);
+    return fallback && this.options.accountIdOf(channel, fallback) === accountId ? fallback : undefined;
+  }
+
+  private async fetch(name: string): Promise<Credentials | undefined> {
+    const hit = this.cache.get(name);
+    if (hit && hit.expires > this.now()) return hit.value;
+    let value: Credentials | undefined;
+    try {
+      const answer = await this.options.client.send(new GetSecretValueCommand({ SecretId: name }));
+      const parsed = CredentialsSchema.safeParse(JSON.parse(answer.SecretString ?? 'null'));
+      if (!parsed.success) throw new Error(`secret ${name} is not a JSON object of strings`);
+      value = parsed.data;
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      value = undefined;
+    }
+    this.cache.set(name, { value, expires: this.now() + this.ttlMs });
+    return value;
+  }
+}

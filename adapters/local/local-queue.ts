@@ -1,0 +1,278 @@
+/**
+ * An in-process queue with the SQS behaviour Parley's consumers rely on: a received message is invisible
+ * for the visibility timeout and comes back if not deleted; the consumer can postpone a message
+ * (ChangeMessageVisibility); each receive counts, and a message received more than `maxReceiveCount` times
+ * moves to the dead-letter queue, as with an SQS redrive policy; consumers report partial batch failures.
+ *
+ * State is journaled to a file (one JSON line per change, compacted at start), so queued work survives a
+ * restart of the local runtime; a message that was in flight when the process stopped is redelivered.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Log, WorkQueue } from '../../domain/ports.ts';
+import type { VisibilityControl } from '../../functions/deps.ts';
+import type { QueueSpec } from '../../topology/topology.ts';
+
+interface QueuedMessage {
+  readonly id: string;
+  readonly body: string;
+  readonly sentAt: number;
+  receiveCount: number;
+  visibleAt: number;
+  firstReceivedAt?: number;
+  receiptHandle?: string;
+}
+
+type JournalEntry =
+  | { op: 'put'; message: QueuedMessage }
+  | { op: 'receive'; id: string; receiveCount: number; visibleAt: number; receiptHandle: string }
+  | { op: 'visibility'; id: string; visibleAt: number }
+  | { op: 'delete'; id: string };
+
+export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export interface LocalQueueOptions {
+  readonly name: string;
+  readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize'>;
+  /** Where the journal lives; omit for a memory-only queue. */
+  readonly journalPath?: string;
+  /** The queue that takes messages received more than `maxReceiveCount` times. */
+  readonly deadLetterQueue?: LocalQueue<unknown>;
+  /** Multiplies every delay and timeout; tests use a small factor to see retries in milliseconds. */
+  readonly timeScale?: number;
+  readonly log?: Log;
+  readonly now?: () => number;
+}
+
+export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
+  readonly name: string;
+  private readonly messages = new Map<string, QueuedMessage>();
+  private readonly byReceipt = new Map<string, string>();
+  private handler: BatchHandler | undefined;
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly timeScale: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LocalQueueOptions) {
+    this.name = options.name;
+    this.timeScale = options.timeScale ?? 1;
+    this.now = options.now ?? Date.now;
+    if (options.journalPath) this.load(options.journalPath);
+  }
+
+  get size(): number {
+    return this.messages.size;
+  }
+
+  /** True while a batch is in flight or a message is visible and waiting. */
+  get busy(): boolean {
+    return !this.isIdle();
+  }
+
+  /** Message bodies currently held, for inspection (the dead-letter queue in tests and the CLI). */
+  peek(): T[] {
+    return [...this.messages.values()].map((m) => JSON.parse(m.body) as T);
+  }
+
+  async send(message: T, options?: { readonly delaySeconds?: number }): Promise<void> {
+    this.sendRaw(JSON.stringify(message), options?.delaySeconds ?? 0);
+  }
+
+  /** Enqueues a body as it is (a dead-lettered message keeps its original body). */
+  sendRaw(body: string, delaySeconds = 0): void {
+    const message: QueuedMessage = {
+      id: randomUUID(),
+      body,
+      sentAt: this.now(),
+      receiveCount: 0,
+      visibleAt: this.now() + delaySeconds * 1000 * this.timeScale,
+    };
+    this.write({ op: 'put', message });
+    this.messages.set(message.id, message);
+    this.schedule(0);
+  }
+
+  async setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void> {
+    const message = this.messages.get(this.byReceipt.get(receiptHandle) ?? '');
+    if (!message || message.receiptHandle !== receiptHandle) throw new Error(`ReceiptHandleIsInvalid: ${receiptHandle}`);
+    message.visibleAt = this.now() + seconds * 1000 * this.timeScale;
+    this.write({ op: 'visibility', id: message.id, visibleAt: message.visibleAt });
+  }
+
+  /** Starts delivering batches to the consumer, like an SQS event source mapping with batch item failures. */
+  consume(handler: BatchHandler): void {
+    this.handler = handler;
+    this.schedule(0);
+  }
+
+  /** Resolves once nothing is visible or in flight: every message was handled, postponed or dead-lettered. */
+  async idle(): Promise<void> {
+    if (this.isIdle()) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Idle: nothing in flight and nothing visible for a consumer (a queue nobody consumes, a DLQ, is idle). */
+  private isIdle(): boolean {
+    if (this.running > 0) return false;
+    if (!this.handler || this.stopped) return true;
+    const now = this.now();
+    return ![...this.messages.values()].some((m) => m.visibleAt <= now);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || !this.handler) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), Math.max(0, delayMs));
+  }
+
+  private receive(max: number): QueuedMessage[] {
+    const now = this.now();
+    const batch: QueuedMessage[] = [];
+    for (const message of this.messages.values()) {
+      if (batch.length >= max) break;
+      if (message.visibleAt > now) continue;
+      if (message.receiveCount >= this.options.spec.maxReceiveCount && this.options.deadLetterQueue) {
+        this.deadLetter(message);
+        continue;
+      }
+      if (message.receiptHandle) this.byReceipt.delete(message.receiptHandle);
+      message.receiveCount += 1;
+      message.firstReceivedAt ??= now;
+      message.visibleAt = now + this.options.spec.visibilityTimeoutSeconds * 1000 * this.timeScale;
+      message.receiptHandle = randomUUID();
+      this.byReceipt.set(message.receiptHandle, message.id);
+      this.write({ op: 'receive', id: message.id, receiveCount: message.receiveCount, visibleAt: message.visibleAt, receiptHandle: message.receiptHandle });
+      batch.push(message);
+    }
+    return batch;
+  }
+
+  private deadLetter(message: QueuedMessage): void {
+    this.options.log?.warn(`queue ${this.name}: message moved to the dead-letter queue`, {
+      messageId: message.id,
+      receiveCount: message.receiveCount,
+    });
+    this.options.deadLetterQueue?.sendRaw(message.body);
+    this.remove(message);
+  }
+
+  private remove(message: QueuedMessage): void {
+    this.write({ op: 'delete', id: message.id });
+    this.messages.delete(message.id);
+    if (message.receiptHandle) this.byReceipt.delete(message.receiptHandle);
+  }
+
+  private async pump(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped || !this.handler || this.running > 0) return;
+    const batch = this.receive(this.options.spec.batchSize);
+    if (batch.length === 0) {
+      this.notifyIdle();
+      const next = Math.min(...[...this.messages.values()].map((m) => m.visibleAt));
+      if (Number.isFinite(next)) this.schedule(next - this.now());
+      return;
+    }
+    this.running += 1;
+    const receipts = new Map(batch.map((m) => [m.id, m.receiptHandle]));
+    let failed: Set<string>;
+    try {
+      const response = await this.handler({ Records: batch.map((m) => this.recordOf(m)) });
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      // A thrown handler fails the whole batch, as with Lambda.
+      this.options.log?.error(`queue ${this.name}: consumer threw; the batch will be retried`, {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      failed = new Set(batch.map((m) => m.id));
+    } finally {
+      this.running -= 1;
+    }
+    for (const message of batch) {
+      // Deleted only if still held under the receipt this delivery got.
+      if (!failed.has(message.id) && this.messages.get(message.id)?.receiptHandle === receipts.get(message.id)) {
+        this.remove(message);
+      }
+    }
+    this.schedule(0);
+  }
+
+  private recordOf(message: QueuedMessage): SQSRecord {
+    return {
+      messageId: message.id,
+      receiptHandle: message.receiptHandle ?? '',
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentAt),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? this.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:local:000000000000:${this.name}`,
+      awsRegion: 'local',
+    };
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private write(entry: JournalEntry): void {
+    if (this.options.journalPath) appendFileSync(this.options.journalPath, `${JSON.stringify(entry)}\n`);
+  }
+
+  /** Replays the journal, then rewrites it with only the live messages. */
+  private load(path: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    if (existsSync(path)) {
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        if (!line) continue;
+        let entry: JournalEntry;
+        try {
+          entry = JSON.parse(line) as JournalEntry;
+        } catch {
+          continue; // a line cut short by a crash mid-write
+        }
+        switch (entry.op) {
+          case 'put':
+            this.messages.set(entry.message.id, { ...entry.message });
+            break;
+          case 'receive': {
+            const m = this.messages.get(entry.id);
+            if (m) Object.assign(m, { receiveCount: entry.receiveCount, visibleAt: entry.visibleAt });
+            break;
+          }
+          case 'visibility': {
+            const m = this.messages.get(entry.id);
+            if (m) m.visibleAt = entry.visibleAt;
+            break;
+          }
+          case 'delete':
+            this.messages.delete(entry.id);
+            break;
+        }
+      }
+    }
+    const live = [...this.messages.values()].map((m) => {
+      delete m.receiptHandle;
+      return `${JSON.stringify({ op: 'put', message: m } satisfies JournalEntry)}\n`;
+    });
+    writeFileSync(`${path}.tmp`, live.join(''));
+    renameSync(`${path}.tmp`, path);
+  }
+}

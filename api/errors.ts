@@ -1,0 +1,36 @@
+import type * as z from 'zod';
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from './schemas.ts';
+
+/**
+ * An error the caller is meant to see: its code, status and message are answered as they are. Anything
+ * else thrown while handling a request becomes a plain `internal` 500 whose text stays in the log.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Extra response headers (Allow, Retry-After, WWW-Authenticate). */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message, ...(this.details && { details: this.details }) };
+  }
+}
+
+/** A zod failure as an `invalid_request`, each issue with the path to the offending value. */
+export const invalidRequest = (what: string, error: z.ZodError): ApiError =>
+  new ApiError('invalid_request', `${what} is not valid: ${error.issues[0]?.message ?? 'see details'}`, {
+    issues: error.issues.map((issue) => ({
+      path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+      code: issue.code,
+      message: issue.message,
+    })),
+  });

@@ -1,0 +1,316 @@
+/**
+ * The integrator API (`/v1`) as a plain function from request to response over the ports. The Lambda
+ * handler (`functions/api.ts`) and the local runtime both adapt their HTTP requests to {@link ApiRequest}.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type * as z from 'zod';
+import type { ChannelCapabilities } from '../domain/connector.ts';
+import type { Channel } from '../domain/content.ts';
+import { InvalidCursorError } from '../domain/errors.ts';
+import { newMessageId } from '../domain/message-ids.ts';
+import type { Failure, Message } from '../domain/model.ts';
+import type { Clock, Log, OutboundJob, Page, ThreadStore, WorkQueue } from '../domain/ports.ts';
+import { authorize, type Principal } from './auth.ts';
+import { ApiError, invalidRequest } from './errors.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { matchRoute, type OperationId } from './routes.ts';
+import {
+  IDEMPOTENCY_TTL_HOURS,
+  IdempotencyKeySchema,
+  MAX_API_BODY_BYTES,
+  MessageListQuerySchema,
+  PostMessageRequestSchema,
+  ThreadListQuerySchema,
+  type ErrorBody,
+  type PostMessageRequest,
+} from './schemas.ts';
+
+export interface ApiRequest {
+  readonly method: string;
+  /** The path without query string, e.g. `/v1/threads/abc/messages`. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body as text (already base64-decoded), or undefined when there is none. */
+  readonly body: string | undefined;
+  /**
+   * Who the authorizer in front of the API (API Gateway's) found the caller to be. When it is absent the
+   * router checks the `authorization` header itself, so the API is never open by a wiring mistake.
+   */
+  readonly principal?: Principal | undefined;
+}
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** JSON. */
+  readonly body: string;
+}
+
+export interface ApiDeps {
+  readonly store: ThreadStore;
+  readonly outbound: WorkQueue<OutboundJob>;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** What a channel can carry outbound; undefined when the channel has no connector here. */
+  readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
+}
+
+export type Api = (request: ApiRequest) => Promise<ApiResponse>;
+
+interface Context {
+  readonly request: ApiRequest;
+  readonly params: Readonly<Record<string, string>>;
+  readonly principal: Principal;
+}
+
+const json = (statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): ApiResponse => ({
+  statusCode,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  body: JSON.stringify(body),
+});
+
+const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> => {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalidRequest(what, result.error);
+  return result.data;
+};
+
+const readJsonBody = (body: string | undefined): unknown => {
+  // Measured before parsing, so an oversized body costs no more than its length.
+  if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_API_BODY_BYTES) {
+    throw new ApiError('payload_too_large', `The body is over ${MAX_API_BODY_BYTES} bytes`);
+  }
+  if (body === undefined || body.trim() === '') throw new ApiError('invalid_request', 'A JSON body is required');
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ApiError('invalid_request', 'The body is not valid JSON');
+  }
+};
+
+/** JSON with object keys sorted, so the same request always hashes the same however its keys were ordered. */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
+/** What an Idempotency-Key is bound to: the thread and the parsed body (not its bytes or key order). */
+const requestHashOf = (threadId: string, input: PostMessageRequest): string =>
+  createHash('sha256')
+    .update(canonicalJson({ threadId, channel: input.channel ?? null, content: input.content }))
+    .digest('hex');
+
+const pageOf = <T>(page: Page<T>): Page<T> => ({
+  items: page.items,
+  ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+});
+
+/** Recorded on a message whose delivery job could not be queued: nothing will send it. */
+export const NOT_QUEUED = { kind: 'retryable', message: 'could not be queued' } as const satisfies Failure;
+
+const wasNotQueued = (message: Message): boolean =>
+  message.status === 'failed' && message.failure?.kind === NOT_QUEUED.kind && message.failure.message === NOT_QUEUED.message;
+
+/** Attempts one Idempotency-Key may make before the API stops trying and answers 503. */
+const MAX_ATTEMPTS_PER_KEY = 10;
+
+const REPLAYED = { 'idempotent-replayed': 'true' } as const;
+
+const unavailable = (message: string): ApiError => new ApiError('unavailable', message, undefined, { 'retry-after': '1' });
+
+const unauthorized = (): ApiError =>
+  new ApiError('unauthorized', 'A valid API key is required: Authorization: Bearer <key>', undefined, {
+    'www-authenticate': 'Bearer',
+  });
+
+export const createApi = (deps: ApiDeps): Api => {
+  const { store, log } = deps;
+
+  const getThread = async (threadId: string) => {
+    const thread = await store.getThread(threadId);
+    if (!thread) throw new ApiError('not_found', `No thread ${threadId}`);
+    return thread;
+  };
+
+  /**
+   * Puts a just-stored message on its way: records it as the thread's latest activity and queues its
+   * delivery. Only the request that stored the message calls this, so a replayed request never queues a
+   * second job that a concurrent sender could act on. When queueing fails the message is marked failed
+   * ({@link NOT_QUEUED}), so it never looks as if it were on its way; a retry with the same
+   * Idempotency-Key then makes a new attempt (see `postMessage`), and a retry without one a new message.
+   */
+  const enqueue = async (message: Message, keyed: boolean): Promise<void> => {
+    try {
+      await store.recordActivity(message.threadId, { channel: message.channel, at: message.occurredAt, direction: 'outbound' });
+      await deps.outbound.send({ kind: 'deliver', threadId: message.threadId, messageId: message.id });
+    } catch (error) {
+      log.error('message stored but not queued', {
+        threadId: message.threadId,
+        messageId: message.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      // If the queue took the job after all, the sender now skips it instead of sending it twice.
+      await store
+        .advanceStatus(message.threadId, message.id, { status: 'failed', at: deps.clock.now().toISOString(), failure: NOT_QUEUED })
+        .catch((markError: unknown) =>
+          log.error('unqueued message not marked failed', {
+            messageId: message.id,
+            error: markError instanceof Error ? markError.message : String(markError),
+          }),
+        );
+      throw unavailable(
+        keyed
+          ? 'The message could not be queued; retry with the same Idempotency-Key'
+          : 'The message could not be queued and will not be sent; send it again',
+      );
+    }
+  };
+
+  /**
+   * What a repeated Idempotency-Key stands for. Follows the attempts made under the key: the first
+   * message, and after each attempt that could not be queued its successor, whose id is derived from it
+   * so that concurrent retries arrive at the same one. Ends at the message to answer with, or at the
+   * attempt still to be stored (its first request stopped before storing it, or the last attempt was
+   * not queued).
+   */
+  const followAttempts = async (
+    threadId: string,
+    firstId: string,
+    now: Date,
+  ): Promise<{ readonly kind: 'found'; readonly message: Message } | { readonly kind: 'create'; readonly id: string; readonly occurredAt: string }> => {
+    let id = firstId;
+    let occurredAt = now.toISOString();
+    for (let attempt = 0; attempt <= MAX_ATTEMPTS_PER_KEY; attempt++) {
+      const stored = await store.getMessage(threadId, id);
+      if (!stored) return { kind: 'create', id, occurredAt };
+      if (!wasNotQueued(stored)) return { kind: 'found', message: stored };
+      // A millisecond after the attempt it replaces, so it sorts right after it in the thread; derived from
+      // stored values only, so every concurrent retry arrives at the same id.
+      const next = new Date(new Date(stored.occurredAt).getTime() + 1);
+      occurredAt = next.toISOString();
+      id = newMessageId(next, next, stored.id, 'requeued');
+    }
+    throw unavailable('The message could not be queued in several attempts; try again later');
+  };
+
+  const postMessage = async ({ request, params, principal }: Context): Promise<ApiResponse> => {
+    const input = parse(PostMessageRequestSchema, readJsonBody(request.body), 'The body');
+    const rawKey = request.headers['idempotency-key'];
+    const key = rawKey === undefined ? undefined : parse(IdempotencyKeySchema, rawKey, 'The Idempotency-Key header');
+    const threadId = params.threadId ?? '';
+    const thread = await getThread(threadId);
+
+    // Routes are most recent first: the default is where the customer wrote last.
+    const route = input.channel ? thread.routes.find((r) => r.channel === input.channel) : thread.routes[0];
+    if (!route) {
+      const channels = thread.routes.map((r) => r.channel).join(', ') || 'none';
+      throw new ApiError(
+        'channel_not_in_thread',
+        input.channel
+          ? `The customer has not written on ${input.channel} in this thread; its reply channels: ${channels}`
+          : 'The thread has no channel to reply on',
+      );
+    }
+    const capabilities = deps.capabilities(route.channel);
+    if (!capabilities) throw new ApiError('channel_unavailable', `${route.channel} is not enabled on this deployment`);
+    if (!capabilities.outboundTypes.includes(input.content.type)) {
+      throw new ApiError(
+        'unsupported_content',
+        `${route.channel} cannot carry ${input.content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`,
+      );
+    }
+
+    // Validation comes before the key is claimed: a refused request does not use the key up.
+    const now = deps.clock.now();
+    let target = { id: newMessageId(now, now, principal.keyId, key ?? randomUUID()), occurredAt: now.toISOString() };
+    if (key !== undefined) {
+      const requestHash = requestHashOf(threadId, input);
+      const expiresAt = new Date(now.getTime() + IDEMPOTENCY_TTL_HOURS * 3_600_000).toISOString();
+      const claim = await store.claimIdempotencyKey(principal.keyId, key, { threadId, messageId: target.id, requestHash }, expiresAt);
+      if (!claim.claimed) {
+        if (claim.existing.requestHash !== requestHash) {
+          throw new ApiError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
+        }
+        const found = await followAttempts(claim.existing.threadId, claim.existing.messageId, now);
+        if (found.kind === 'found') return json(202, found.message, REPLAYED);
+        target = found;
+      }
+    }
+
+    const message: Message = {
+      id: target.id,
+      threadId,
+      direction: 'outbound',
+      channel: route.channel,
+      accountId: route.accountId,
+      occurredAt: target.occurredAt,
+      author: { role: 'agent', id: principal.keyId },
+      content: input.content,
+      status: 'queued',
+    };
+    // A concurrent request with the same key may have stored it first: then that request queues it.
+    const { inserted, message: stored } = await store.insertMessage(message);
+    if (!inserted) return json(202, stored, REPLAYED);
+    await enqueue(stored, key !== undefined);
+    return json(202, stored);
+  };
+
+  const operations: Record<OperationId, (context: Context) => Promise<ApiResponse>> = {
+    getOpenApiDocument: async () => json(200, buildOpenApiDocument()),
+
+    listThreads: async ({ request }) => {
+      const query = parse(ThreadListQuerySchema, request.query, 'The query');
+      return json(200, pageOf(await store.listThreadsByParticipant(query.channel, query.externalUserId, query.limit, query.cursor)));
+    },
+
+    getThread: async ({ params }) => json(200, await getThread(params.threadId ?? '')),
+
+    listMessages: async ({ request, params }) => {
+      const query = parse(MessageListQuerySchema, request.query, 'The query');
+      const thread = await getThread(params.threadId ?? '');
+      return json(200, pageOf(await store.listMessages(thread.id, query.limit, query.cursor)));
+    },
+
+    postMessage,
+  };
+
+  const handle = async (request: ApiRequest): Promise<ApiResponse> => {
+    const match = matchRoute(request.method, request.path);
+    switch (match.kind) {
+      case 'not_found':
+        throw new ApiError('not_found', `No route ${request.method.toUpperCase()} ${request.path}`);
+      case 'method_not_allowed':
+        throw new ApiError('method_not_allowed', `${request.path} accepts ${match.allow.join(', ')}`, undefined, {
+          allow: match.allow.join(', '),
+        });
+      case 'route': {
+        // Every route needs a key, the document included. The authorizer has checked it already in AWS;
+        // without a principal from it (tests, direct invocation) the router checks the key itself.
+        const principal = request.principal ?? (await authorize(store, request.headers.authorization));
+        if (!principal) throw unauthorized();
+        return operations[match.route.operationId]({ request, params: match.params, principal });
+      }
+    }
+  };
+
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      if (error instanceof ApiError) return json(error.status, error.toBody(), error.headers);
+      if (error instanceof InvalidCursorError) {
+        return json(400, { code: 'invalid_cursor', message: 'The cursor is not one this API gave out' } satisfies ErrorBody);
+      }
+      log.error('api request failed', {
+        method: request.method,
+        path: request.path,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      return json(500, { code: 'internal', message: 'Something went wrong on our side; try again later' } satisfies ErrorBody);
+    }
+  };
+};

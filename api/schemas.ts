@@ -1,0 +1,132 @@
+/**
+ * The integrator API's request and response shapes, as zod schemas built from the domain's own. The
+ * router validates with them and `openapi.ts` publishes them, so the document cannot drift from what
+ * the API accepts and answers.
+ */
+import * as z from 'zod';
+import {
+  ChannelSchema,
+  ContentSchema,
+  OUTBOUND_CONTENT_TYPES,
+  type ContentType,
+  type OutboundContent,
+} from '../domain/content.ts';
+import { MessageSchema, ThreadSchema } from '../domain/model.ts';
+
+/** Largest request body accepted, in bytes; larger ones are answered 413 without being parsed. */
+export const MAX_API_BODY_BYTES = 256 * 1024;
+
+export const PAGE_LIMIT = { min: 1, max: 100, default: 50 } as const;
+
+/** How long an `Idempotency-Key` keeps answering with the message it first created. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+/** Every error code the API answers with, and its HTTP status. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_cursor: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  idempotency_key_reused: 409,
+  payload_too_large: 413,
+  unsupported_content: 422,
+  channel_not_in_thread: 422,
+  channel_unavailable: 422,
+  internal: 500,
+  unavailable: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+export const ErrorSchema = z
+  .object({
+    code: z.enum(ERROR_CODES).describe('Machine-readable; stable across releases'),
+    message: z.string().describe('For people; may change'),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('More about the error; for invalid_request, `issues` lists each problem with its path'),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+type ContentOption = (typeof ContentSchema.options)[number];
+type OptionFor<T extends ContentType> = Extract<ContentOption, { shape: { type: z.ZodLiteral<T> } }>;
+/** The content union's member for one type, so the outbound union reuses the very same schemas. */
+const option = <T extends ContentType>(type: T): OptionFor<T> => {
+  const found = ContentSchema.options.find((o) => o.shape.type.value === type);
+  if (!found) throw new Error(`ContentSchema has no ${type} member`);
+  return found as OptionFor<T>;
+};
+
+/** Content an integrator may send: the members of {@link ContentSchema} named in `OUTBOUND_CONTENT_TYPES`. */
+export const OutboundContentSchema = z
+  .discriminatedUnion('type', [
+    option('text'),
+    option('image'),
+    option('audio'),
+    option('video'),
+    option('file'),
+    option('sticker'),
+    option('location'),
+  ])
+  .meta({ id: 'OutboundContent', description: `Content an agent can send: ${OUTBOUND_CONTENT_TYPES.join(', ')}` });
+// Compile-time proof that the union above is exactly the domain's outbound content.
+const _outboundMatchesDomain: z.ZodType<OutboundContent> = OutboundContentSchema;
+void _outboundMatchesDomain;
+
+export const PostMessageRequestSchema = z
+  .strictObject({
+    content: OutboundContentSchema,
+    channel: ChannelSchema.optional().describe(
+      "One of the thread's channels; by default the channel the customer wrote on most recently",
+    ),
+  })
+  .meta({ id: 'PostMessageRequest' });
+export type PostMessageRequest = z.infer<typeof PostMessageRequestSchema>;
+
+export const ThreadPageSchema = z
+  .object({
+    items: z.array(ThreadSchema),
+    nextCursor: z.string().optional().describe('Present when there is more: pass it as `cursor` for the next page'),
+  })
+  .meta({ id: 'ThreadPage' });
+
+export const MessagePageSchema = z
+  .object({
+    items: z.array(MessageSchema).describe('Oldest first'),
+    nextCursor: z.string().optional().describe('Present when there is more: pass it as `cursor` for the next page'),
+  })
+  .meta({ id: 'MessagePage' });
+
+// Query strings arrive as text: `limit` is coerced, then held to its range.
+const limit = z.coerce
+  .number<string>()
+  .int()
+  .min(PAGE_LIMIT.min)
+  .max(PAGE_LIMIT.max)
+  .default(PAGE_LIMIT.default)
+  .describe('Page size');
+const cursor = z.string().min(1).optional().describe("The previous page's `nextCursor`");
+
+export const ThreadListQuerySchema = z.object({
+  channel: ChannelSchema,
+  externalUserId: z.string().min(1).describe("The person's id on that channel (Telegram user id, LINE userId, ...)"),
+  limit,
+  cursor,
+});
+
+export const MessageListQuerySchema = z.object({ limit, cursor });
+
+/** Printable ASCII without spaces, up to 255 characters: room for a UUID or a caller's own request id. */
+export const IdempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+  .describe(
+    `Makes a retry safe: the same key with the same request answers with the message first created, for ${IDEMPOTENCY_TTL_HOURS} hours; with another request, 409`,
+  );
+
+export const ThreadIdSchema = z.string().min(1).describe('A thread id');

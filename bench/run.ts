@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: measures, in one run on this machine,
+ *  1. the local runtime's Telegram webhook (throughput, p50/p99 latency) against a bare Node HTTP server
+ *     that only reads the body and answers 200 — the ceiling — and reports the ratio;
+ *  2. the cost of normalizing one update, per fixture, against JSON.parse of the same body;
+ *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external).
+ * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
+ * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { connectors } from '../connectors/registry.ts';
+import type { Connector } from '../domain/connector.ts';
+import { FUNCTIONS } from '../topology/topology.ts';
+import { startRuntime } from '../runtime/runtime.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const BUNDLE_LIMIT_KB = 150;
+const SECRET = 'bench-secret';
+
+interface LoadResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/** Telegram updates with fresh update_id and message_id, so every request is a new message to store. */
+let sequence = 1;
+const nextUpdate = (): string =>
+  JSON.stringify({
+    update_id: 900_000_000 + sequence,
+    message: {
+      message_id: sequence++,
+      from: { id: 5550101234, is_bot: false, first_name: 'Mina', last_name: 'Park', language_code: 'ko' },
+      chat: { id: 5550101234, first_name: 'Mina', last_name: 'Park', type: 'private' },
+      date: 1773448013,
+      text: 'Where is my order A-1029? 📦',
+    },
+  });
+
+const load = (url: string): Promise<LoadResult> =>
+  new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        method: 'POST',
+        connections,
+        duration: seconds,
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+        requests: [{ setupRequest: (request) => ({ ...request, body: nextUpdate() }) }],
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        resolve({
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          errors: result.errors,
+          non2xx: result.non2xx,
+        });
+      },
+    );
+    instance.on('error', reject);
+  });
+
+const bareServer = async () => {
+  const server = createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
+};
+
+const table = (rows: readonly (readonly string[])[]): string => {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
+};
+
+const benchIngest = async () => {
+  const bare = await bareServer();
+  await load(bare.url); // warm-up of the load generator itself
+  const ceiling = await load(bare.url);
+  bare.close();
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const runtime = await startRuntime({
+    port: 0,
+    dataDir,
+    logLevel: 'error',
+    env: { TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_BOT_TOKEN: '7712345678:bench-token', TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9' },
+  });
+  const webhook = `${runtime.url}/webhooks/telegram`;
+  sequence = 1;
+  await load(webhook); // warm-up: JIT, dynalite, first thread
+  await runtime.idle();
+  const ingest = await load(webhook);
+  const drainStart = performance.now();
+  await runtime.idle();
+  const drainMs = performance.now() - drainStart;
+  await runtime.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const ratio = ingest.rps / ceiling.rps;
+  console.log(`\n## Webhook ingest (${seconds}s, ${connections} connections, this machine)\n`);
+  console.log(
+    table([
+      ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'],
+      ['bare node:http (ceiling)', ceiling.rps.toFixed(0), String(ceiling.p50), String(ceiling.p99), String(ceiling.errors), String(ceiling.non2xx)],
+      ['parley telegram webhook', ingest.rps.toFixed(0), String(ingest.p50), String(ingest.p99), String(ingest.errors), String(ingest.non2xx)],
+    ]),
+  );
+  console.log(`\ningest / ceiling = ${(ratio * 100).toFixed(1)}%  (target ≥ 40%) ${ratio >= 0.4 ? 'OK' : 'BELOW TARGET'}`);
+  console.log(`thread writer drained the backlog ${drainMs.toFixed(0)} ms after the load stopped`);
+  return ratio >= 0.4;
+};
+
+const benchNormalize = () => {
+  console.log('\n## Normalize cost per update (µs), against JSON.parse of the same body\n');
+  const rows: string[][] = [['channel', 'fixture', 'JSON.parse µs', 'parse+normalize µs', 'ratio']];
+  for (const connector of Object.values(connectors) as Connector[]) {
+    const dir = join(root, 'test', 'fixtures', connector.channel);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.includes('.expected') && !f.startsWith('invalid'));
+    for (const file of files) {
+      const body = readFileSync(join(dir, file));
+      const parsed = connector.parse(body);
+      if (parsed.kind !== 'ok') continue;
+      const context = { accountId: '7712345678', receivedAt: '2026-03-14T00:00:00.000Z' };
+      const iterations = 20_000;
+      const time = (fn: () => void) => {
+        for (let i = 0; i < 2_000; i++) fn();
+        const start = performance.now();
+        for (let i = 0; i < iterations; i++) fn();
+        return ((performance.now() - start) * 1000) / iterations;
+      };
+      const baseline = time(() => JSON.parse(body.toString('utf8')));
+      const full = time(() => {
+        const p = connector.parse(body);
+        if (p.kind === 'ok') connector.normalize(p.payload, context);
+      });
+      rows.push([connector.channel, file, baseline.toFixed(2), full.toFixed(2), `${(full / baseline).toFixed(1)}×`]);
+    }
+  }
+  console.log(table(rows));
+};
+
+const benchBundles = async () => {
+  console.log(`\n## Lambda bundles (ESM, minified, node24, @aws-sdk/* external; limit ${BUNDLE_LIMIT_KB} KB)\n`);
+  const rows: string[][] = [['function', 'entry', 'KB', '']];
+  let ok = true;
+  const entries = [...new Set(Object.values(FUNCTIONS).map((f) => f.entry))];
+  for (const entry of entries) {
+    const result = await build({
+      entryPoints: [join(root, entry)],
+      bundle: true,
+      write: false,
+      minify: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      external: ['@aws-sdk/*'],
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    const kb = (result.outputFiles[0]?.contents.length ?? 0) / 1024;
+    ok &&= kb <= BUNDLE_LIMIT_KB;
+    const names = Object.entries(FUNCTIONS).filter(([, f]) => f.entry === entry).map(([n]) => n).join(', ');
+    rows.push([names, entry, kb.toFixed(1), kb <= BUNDLE_LIMIT_KB ? 'OK' : 'OVER']);
+  }
+  console.log(table(rows));
+  return ok;
+};
+
+console.log(`# Parley benchmark — node ${process.version}, ${new Date().toISOString()}`);
+const bundlesOk = await benchBundles();
+benchNormalize();
+const ingestOk = await benchIngest();
+console.log(`\n${bundlesOk && ingestOk ? 'All targets met.' : 'Some targets missed (see above).'}`);

@@ -1,0 +1,284 @@
+/**
+ * Outbound Telegram: Parley content → Bot API calls. A message is planned as a list of calls first (a long
+ * text is several `sendMessage`s, a caption too long for its photo follows as text), then the calls not yet
+ * made are made in order, so a retry resumes where the last attempt stopped.
+ */
+import * as z from 'zod';
+import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
+import { quickRepliesAsText } from '../connector.ts';
+import type { ChannelCapabilities, ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { callTelegram } from './telegram.api.ts';
+import { ANSWER_CALLBACK_QUERY, telegramMessageId } from './telegram.normalize.ts';
+
+/**
+ * What Telegram carries.
+ * - Text: 1–4096 characters, captions 0–1024 (counted here in UTF-16 code units, never fewer than
+ *   Telegram's count). @see https://core.telegram.org/bots/api#sendmessage
+ * - Quick replies are inline keyboard buttons, one per row. `callback_data` is 1–64 **bytes**
+ *   (@see https://core.telegram.org/bots/api#inlinekeyboardbutton). Telegram documents no maximum number
+ *   of buttons or label length; Parley keeps keyboards to 100 buttons and labels to 64 characters so they
+ *   stay usable on a phone, and shortens longer labels.
+ * - No messaging window: a bot may write at any time to anyone who has not blocked it.
+ */
+export const TELEGRAM_CAPABILITIES: ChannelCapabilities = {
+  outboundTypes: ['text', 'image', 'file', 'location', 'sticker', 'audio', 'video'],
+  maxTextLength: 4096,
+  maxCaptionLength: 1024,
+  quickReplies: { max: 100, maxPayloadBytes: 64, maxLabelLength: 64 },
+  inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'sticker', 'location', 'contact', 'reply', 'unsupported'],
+};
+
+/** One Bot API call of a planned send. */
+export interface TelegramCall {
+  readonly method: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** Chat ids are numbers (≤ 52 bits, safe in JS); `@channelusername` is the only string form. */
+const chatIdParam = (externalId: string): number | string => {
+  if (/^-?\d+$/.test(externalId)) {
+    const id = Number(externalId);
+    if (Number.isSafeInteger(id)) return id;
+  }
+  return externalId;
+};
+
+/**
+ * `reply_parameters` for a Parley message id `${chat.id}:${message_id}`; undefined for ids that are not a
+ * Telegram message (a button tap's `callback:…`). Sending goes ahead if the customer deleted the message
+ * meanwhile: an agent's answer matters more than its quote.
+ * @see https://core.telegram.org/bots/api#replyparameters
+ */
+const replyParametersOf = (
+  replyTo: SendRequest['replyTo'],
+  chatExternalId: string,
+): Record<string, unknown> | undefined => {
+  if (replyTo === undefined) return undefined;
+  const id = replyTo.externalMessageId;
+  const colon = id.lastIndexOf(':');
+  const chatPart = id.slice(0, colon);
+  const messagePart = id.slice(colon + 1);
+  if (colon <= 0 || !/^-?\d+$/.test(chatPart) || !/^\d+$/.test(messagePart)) return undefined;
+  const messageId = Number(messagePart);
+  if (!Number.isSafeInteger(messageId) || messageId <= 0) return undefined;
+  return {
+    message_id: messageId,
+    ...(chatPart !== chatExternalId && { chat_id: chatIdParam(chatPart) }),
+    allow_sending_without_reply: true,
+  };
+};
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Enough look-ahead to see the end of any real emoji sequence (tag flags are 14 code units). */
+const GRAPHEME_LOOKAHEAD = 64;
+
+/** The last grapheme boundary at or before `max`, so no emoji, flag or accent is cut in two. */
+const hardCutIndex = (text: string, max: number): number => {
+  let cut = 0;
+  for (const { index } of graphemes.segment(text.slice(0, max + GRAPHEME_LOOKAHEAD))) {
+    if (index > max) break;
+    cut = index;
+  }
+  if (cut > 0) return cut;
+  // One grapheme longer than a whole message: cut it, but never between the halves of a surrogate pair.
+  return isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+};
+
+const isWhitespace = (char: string): boolean => /\s/.test(char);
+
+/**
+ * Splits a text into parts of at most `max` UTF-16 code units: at the last line break in the second half of
+ * the window, else at the last whitespace there (the break itself is dropped), else at the last grapheme
+ * boundary. Never splits a surrogate pair.
+ */
+export const splitText = (text: string, max: number): string[] => {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const minCut = Math.floor(max / 2);
+    let end = rest.lastIndexOf('\n', max);
+    let next = end + 1;
+    if (end < minCut) {
+      end = -1;
+      for (let i = max; i >= minCut; i--) {
+        if (isWhitespace(rest.charAt(i))) {
+          end = i;
+          next = i + 1;
+          break;
+        }
+      }
+    }
+    if (end < minCut) {
+      end = hardCutIndex(rest, max);
+      next = end;
+    }
+    parts.push(rest.slice(0, end));
+    rest = rest.slice(next);
+  }
+  if (rest.length > 0 || parts.length === 0) parts.push(rest);
+  return parts;
+};
+
+/** Shortens a label to `max` code units with an ellipsis, keeping surrogate pairs whole. */
+const shorten = (label: string, max: number): string => {
+  if (label.length <= max) return label;
+  let end = max - 1;
+  if (isHighSurrogate(label.charCodeAt(end - 1))) end -= 1;
+  return `${label.slice(0, end)}…`;
+};
+
+const fitsKeyboard = (quickReplies: readonly QuickReply[]): boolean => {
+  const limits = TELEGRAM_CAPABILITIES.quickReplies;
+  return (
+    quickReplies.length <= limits.max &&
+    quickReplies.every((reply) => {
+      const bytes = Buffer.byteLength(reply.payload, 'utf8');
+      return bytes >= 1 && bytes <= limits.maxPayloadBytes;
+    })
+  );
+};
+
+/** @see https://core.telegram.org/bots/api#inlinekeyboardmarkup */
+const inlineKeyboardOf = (quickReplies: readonly QuickReply[]) => ({
+  inline_keyboard: quickReplies.map((reply) => [
+    { text: shorten(reply.text, TELEGRAM_CAPABILITIES.quickReplies.maxLabelLength), callback_data: reply.payload },
+  ]),
+});
+
+/** The buttons go on the last part, the quote on the first. @see https://core.telegram.org/bots/api#sendmessage */
+const textCalls = (
+  chatId: number | string,
+  text: string,
+  quickReplies: readonly QuickReply[] | undefined,
+  replyParameters: Record<string, unknown> | undefined,
+): TelegramCall[] => {
+  let body = text;
+  let keyboard: ReturnType<typeof inlineKeyboardOf> | undefined;
+  if (quickReplies !== undefined && quickReplies.length > 0) {
+    if (fitsKeyboard(quickReplies)) keyboard = inlineKeyboardOf(quickReplies);
+    else body = quickRepliesAsText(text, quickReplies);
+  }
+  const parts = splitText(body, TELEGRAM_CAPABILITIES.maxTextLength);
+  return parts.map((part, index) => ({
+    method: 'sendMessage',
+    params: {
+      chat_id: chatId,
+      text: part,
+      ...(index === 0 && replyParameters && { reply_parameters: replyParameters }),
+      ...(index === parts.length - 1 && keyboard && { reply_markup: keyboard }),
+    },
+  }));
+};
+
+/** A file already on Telegram's servers is sent by `file_id`; anything else by URL, which Telegram fetches. */
+const fileOf = (media: MediaRef): string => {
+  const file = media.id ?? media.url;
+  if (file === undefined) throw new InvalidRequestError('media needs an id or a url');
+  return file;
+};
+
+/**
+ * A media message; a caption longer than Telegram allows follows as text instead of being cut.
+ * @see https://core.telegram.org/bots/api#sendphoto
+ */
+const mediaCalls = (
+  method: string,
+  field: string,
+  chatId: number | string,
+  media: MediaRef,
+  caption: string | undefined,
+  replyParameters: Record<string, unknown> | undefined,
+): TelegramCall[] => {
+  const fitting = caption !== undefined && caption.length <= TELEGRAM_CAPABILITIES.maxCaptionLength;
+  const first: TelegramCall = {
+    method,
+    params: {
+      chat_id: chatId,
+      [field]: fileOf(media),
+      ...(fitting && { caption }),
+      ...(replyParameters && { reply_parameters: replyParameters }),
+    },
+  };
+  return caption !== undefined && !fitting ? [first, ...textCalls(chatId, caption, undefined, undefined)] : [first];
+};
+
+/** The Bot API calls that deliver a message, in order. Pure. */
+export const planTelegramCalls = (request: SendRequest): TelegramCall[] => {
+  const conversationId = request.recipient.conversation.externalId;
+  const chatId = chatIdParam(conversationId);
+  const replyParameters = replyParametersOf(request.replyTo, conversationId);
+  const content: OutboundContent = request.content;
+  switch (content.type) {
+    case 'text':
+      return textCalls(chatId, content.text, content.quickReplies, replyParameters);
+    case 'image':
+      return mediaCalls('sendPhoto', 'photo', chatId, content.media, content.caption, replyParameters);
+    case 'file':
+      return mediaCalls('sendDocument', 'document', chatId, content.media, content.caption, replyParameters);
+    case 'audio':
+      return mediaCalls('sendAudio', 'audio', chatId, content.media, content.caption, replyParameters);
+    case 'video':
+      return mediaCalls('sendVideo', 'video', chatId, content.media, content.caption, replyParameters);
+    case 'sticker':
+      return mediaCalls('sendSticker', 'sticker', chatId, content.media, undefined, replyParameters);
+    case 'location': {
+      const point = { chat_id: chatId, latitude: content.latitude, longitude: content.longitude };
+      const reply = replyParameters && { reply_parameters: replyParameters };
+      // A venue needs both a title and an address; a bare point is a location.
+      // @see https://core.telegram.org/bots/api#sendvenue
+      if (content.name && content.address) {
+        return [{ method: 'sendVenue', params: { ...point, title: content.name, address: content.address, ...reply } }];
+      }
+      return [{ method: 'sendLocation', params: { ...point, ...reply } }];
+    }
+  }
+};
+
+/** Every send method answers with the sent Message. */
+const SentMessageSchema = z.looseObject({ message_id: z.int() });
+
+/**
+ * Sends a message's remaining parts. The parts an earlier attempt already sent are skipped by count, which
+ * is sound because the plan is a pure function of the request.
+ */
+const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
+  const calls = planTelegramCalls(request);
+  const externalIds = [...request.sentParts];
+  const conversationId = request.recipient.conversation.externalId;
+  for (const call of calls.slice(request.sentParts.length)) {
+    const result = SentMessageSchema.safeParse(await callTelegram(call.method, call.params, context));
+    if (!result.success) {
+      // The message went out, so a retry would send it twice; record the oddity and stop instead.
+      throw new PermanentProviderError(`Telegram accepted ${call.method} but returned no message_id`);
+    }
+    const externalId = telegramMessageId(conversationId, result.data.message_id);
+    await context.onPartSent(externalId);
+    externalIds.push(externalId);
+  }
+  return { externalIds };
+};
+
+/**
+ * Provider actions a webhook asked for. `answerCallbackQuery` stops the spinner on a tapped button.
+ * @see https://core.telegram.org/bots/api#answercallbackquery
+ */
+const perform: ChannelSender['perform'] = async (action, params, context) => {
+  switch (action) {
+    case ANSWER_CALLBACK_QUERY: {
+      const id = params['callback_query_id'];
+      if (typeof id !== 'string' || id === '') {
+        throw new InvalidRequestError('answerCallbackQuery needs a callback_query_id');
+      }
+      await callTelegram(ANSWER_CALLBACK_QUERY, { callback_query_id: id }, context);
+      return;
+    }
+    default:
+      throw new InvalidRequestError(`Telegram has no action ${action}`);
+  }
+};
+
+export const telegramSender: ChannelSender = { capabilities: TELEGRAM_CAPABILITIES, send, perform };

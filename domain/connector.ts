@@ -1,0 +1,156 @@
+/**
+ * The port every channel connector implements (in `connectors/<channel>/`). All channel knowledge lives
+ * behind it; the handlers, the domain and the runtime call these members and never ask which channel
+ * they are talking to.
+ */
+import type { Channel, ContentType, OutboundContent, QuickReply } from './content.ts';
+import type { ConversationRef, ParleyEvent } from './events.ts';
+import type { Credentials } from './ports.ts';
+
+/** An inbound HTTP request as the connector sees it: raw bytes, lower-cased header names. */
+export interface WebhookRequest {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** The body exactly as received: signatures are computed over these bytes, never over re-serialized JSON. */
+  readonly rawBody: Buffer;
+}
+
+/** A plain HTTP answer a connector asks the handler to give (handshakes, synchronous replies). */
+export interface WebhookAnswer {
+  readonly statusCode: number;
+  readonly contentType?: string;
+  readonly body: string;
+}
+
+export type ParseResult<P> =
+  /** A payload of the provider's shape. */
+  | { readonly kind: 'ok'; readonly payload: P }
+  /** Not what the provider sends at all (not JSON): answered 400. */
+  | { readonly kind: 'malformed'; readonly reason: string }
+  /**
+   * Well-formed but nothing Parley can use. Accepted with 200 and logged, for providers that would
+   * otherwise retry a 4xx for a day.
+   */
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+export interface NormalizeContext {
+  readonly accountId: string;
+  /** When Parley received the webhook, ISO 8601 UTC. */
+  readonly receivedAt: string;
+}
+
+export interface NormalizeResult {
+  readonly events: ParleyEvent[];
+  /** Parts of the payload deliberately not turned into events, with the reason, for the log. */
+  readonly ignored: readonly string[];
+}
+
+/**
+ * What a channel can carry outbound. The API refuses content a channel cannot render in any form; the
+ * sender degrades the rest (for example quick replies beyond the limit become a numbered list).
+ * @see docs/channels.md for the generated table.
+ */
+export interface ChannelCapabilities {
+  readonly outboundTypes: readonly OutboundContent['type'][];
+  /** Longest text in one provider message; longer texts are split. */
+  readonly maxTextLength: number;
+  readonly maxCaptionLength: number;
+  readonly quickReplies: { readonly max: number; readonly maxPayloadBytes: number; readonly maxLabelLength: number };
+  /** How long after the customer's last message the business may write freely; undefined: no window. */
+  readonly messagingWindowHours?: number;
+  /** Inbound content types this connector produces. */
+  readonly inboundTypes: readonly ContentType[];
+}
+
+/** Where an outbound message goes. */
+export interface Recipient {
+  readonly accountId: string;
+  readonly conversation: ConversationRef;
+}
+
+export interface SendRequest {
+  readonly content: OutboundContent;
+  readonly recipient: Recipient;
+  readonly replyTo?: { readonly externalMessageId: string };
+  /**
+   * Provider ids of the parts of this message already sent by an earlier attempt. A long text split in
+   * three whose second part hit a rate limit resumes with the third.
+   */
+  readonly sentParts: readonly string[];
+}
+
+export interface SendContext {
+  readonly credentials: Credentials;
+  /** Scheme and host of the provider's API; paths stay the provider's. */
+  readonly apiBaseUrl: string;
+  readonly fetch: typeof globalThis.fetch;
+  /** Called after each part the provider accepted, so progress survives a failure of a later part. */
+  readonly onPartSent: (externalId: string) => Promise<void>;
+}
+
+export interface SendResult {
+  /** The provider's ids of every message sent, in order. */
+  readonly externalIds: readonly string[];
+}
+
+export interface ChannelSender {
+  readonly capabilities: ChannelCapabilities;
+  /** Sends one message. Throws a {@link ProviderError} subclass on failure. */
+  send(request: SendRequest, context: SendContext): Promise<SendResult>;
+  /** Carries out a provider action a webhook asked for (see `provider.action.requested`). */
+  perform(action: string, params: Readonly<Record<string, unknown>>, context: SendContext): Promise<void>;
+}
+
+export interface Connector<P = unknown> {
+  readonly channel: Channel;
+  /** The provider's API origin when no override is configured. */
+  readonly defaultApiBaseUrl: string;
+  /** Credential names, so the runtime and the stacks know what to ask for. */
+  readonly credentialNames: { readonly inbound: readonly string[]; readonly outbound: readonly string[] };
+  /**
+   * Environment variables that configure the channel's default account (see the contract): one per
+   * credential name, and the override of the provider's API origin.
+   */
+  readonly environment: {
+    readonly credentials: Readonly<Record<string, string>>;
+    readonly apiBaseUrl: string;
+  };
+  /** Fresh development credentials of the right shape, for the local runtime when none are configured. */
+  devCredentials(): Credentials;
+  /** The account id the credentials belong to, when they name it (a Telegram token names its bot). */
+  accountIdOf(credentials: Credentials): string | undefined;
+  /** Answers a verification handshake (Meta's GET), or undefined when the request is not one. */
+  handshake?(request: WebhookRequest, credentials: Credentials): WebhookAnswer | undefined;
+  /** True when the request carries a valid signature or secret. Constant-time; never throws. */
+  verify(request: WebhookRequest, credentials: Credentials): boolean;
+  /** Parses the raw body once verified. Never throws. */
+  parse(rawBody: Buffer): ParseResult<P>;
+  /** Pure: the events a payload means. Never throws for a parsed payload. */
+  normalize(payload: P, context: NormalizeContext): NormalizeResult;
+  readonly sender: ChannelSender;
+  /**
+   * A stand-in for the provider's API, served by the local runtime under `/sandbox/<channel>` when the
+   * channel runs on development credentials: it answers like the provider so replies reach `sent`.
+   */
+  readonly sandbox?: ProviderSandbox;
+}
+
+export interface SandboxRequest {
+  readonly method: string;
+  /** The path below the sandbox's mount point, as the provider's API would see it. */
+  readonly path: string;
+  readonly body: Buffer;
+}
+
+export interface ProviderSandbox {
+  handle(request: SandboxRequest): { readonly statusCode: number; readonly body: unknown; readonly summary: string };
+}
+
+/** Renders quick replies that exceed a channel's limits as a numbered list appended to the text. */
+export const quickRepliesAsText = (text: string, quickReplies: readonly QuickReply[]): string =>
+  `${text}\n\n${quickReplies.map((q, i) => `${i + 1}. ${q.text}`).join('\n')}`;
+
+/** True when every named credential is present and non-empty. */
+export const hasCredentials = (credentials: Credentials | undefined, names: readonly string[]): credentials is Credentials =>
+  credentials !== undefined && names.every((name) => (credentials[name] ?? '') !== '');

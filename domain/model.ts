@@ -1,0 +1,79 @@
+/**
+ * The records the integrator API shows: threads and their messages. Stored by the thread store,
+ * read through `/v1`, and the source of the OpenAPI document's schemas.
+ */
+import * as z from 'zod';
+import { ChannelSchema, ContentSchema } from './content.ts';
+import { ConversationRefSchema, DELIVERY_STATUSES } from './events.ts';
+
+const isoInstant = z.iso.datetime({ offset: false });
+
+export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved'] as const;
+export type ThreadStatus = (typeof THREAD_STATUSES)[number];
+
+/** Where a reply on one channel goes: the account and the provider's conversation last used there. */
+export const ChannelRouteSchema = z
+  .object({
+    channel: ChannelSchema,
+    accountId: z.string().min(1),
+    conversation: ConversationRefSchema,
+    lastInboundAt: isoInstant,
+  })
+  .meta({ id: 'ChannelRoute' });
+export type ChannelRoute = z.infer<typeof ChannelRouteSchema>;
+
+export const ThreadSchema = z
+  .object({
+    id: z.string(),
+    contactId: z.string(),
+    status: z.enum(THREAD_STATUSES),
+    channels: z.array(ChannelSchema).describe('Every channel seen in this thread'),
+    routes: z.array(ChannelRouteSchema).describe('Where replies go, per channel; the most recent first'),
+    createdAt: isoInstant,
+    lastMessageAt: isoInstant,
+  })
+  .meta({ id: 'Thread' });
+export type Thread = z.infer<typeof ThreadSchema>;
+
+export const AuthorSchema = z
+  .object({
+    role: z.enum(['customer', 'agent', 'bot', 'system']),
+    id: z.string().optional().describe('Contact id for customers; the agent or key id for agents'),
+    externalUserId: z.string().optional().describe("The author's id on the channel"),
+    displayName: z.string().optional(),
+  })
+  .meta({ id: 'Author' });
+export type Author = z.infer<typeof AuthorSchema>;
+
+export const MESSAGE_STATUSES = ['received', ...DELIVERY_STATUSES] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const FailureSchema = z
+  .object({
+    kind: z.enum(['retryable', 'permanent', 'authentication', 'rate_limited', 'invalid_request']),
+    code: z.string().optional().describe("The provider's error code"),
+    message: z.string(),
+    attempts: z.int().positive().optional(),
+  })
+  .meta({ id: 'Failure' });
+export type Failure = z.infer<typeof FailureSchema>;
+
+export const MessageSchema = z
+  .object({
+    id: z.string(),
+    threadId: z.string(),
+    direction: z.enum(['inbound', 'outbound']),
+    channel: ChannelSchema,
+    accountId: z.string(),
+    externalId: z.string().optional().describe("The provider's message id (the first, when a long text was split)"),
+    externalIds: z.array(z.string()).optional().describe('Every provider message id, when one message became several'),
+    occurredAt: isoInstant,
+    editedAt: isoInstant.optional(),
+    author: AuthorSchema,
+    content: ContentSchema,
+    replyTo: z.object({ externalMessageId: z.string() }).optional(),
+    status: z.enum(MESSAGE_STATUSES),
+    failure: FailureSchema.optional(),
+  })
+  .meta({ id: 'Message' });
+export type Message = z.infer<typeof MessageSchema>;

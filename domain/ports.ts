@@ -1,0 +1,166 @@
+/**
+ * The small interfaces the domain needs from the outside world. AWS adapters (`adapters/aws/`) implement
+ * them over the AWS SDK; local adapters (`adapters/local/`) implement them in-process for the local runtime
+ * and tests. Nothing here knows which one it gets.
+ */
+import type { Channel, Content } from './content.ts';
+import type { ConversationRef, ParleyEvent } from './events.ts';
+import type { Author, ChannelRoute, Failure, Message, MessageStatus, Thread } from './model.ts';
+
+/** One page of a listing; `nextCursor` is opaque and present only when there is more. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor?: string;
+}
+
+/** A channel identity: one person (or group) on one account of one channel, tied to a contact. */
+export interface Identity {
+  readonly channel: Channel;
+  readonly accountId: string;
+  readonly externalId: string;
+  readonly contactId: string;
+  readonly kind: ConversationRef['kind'];
+  readonly displayName?: string;
+  readonly unreachable?: { readonly reason: string; readonly since: string };
+}
+
+export interface IdentityInput {
+  readonly channel: Channel;
+  readonly accountId: string;
+  readonly externalId: string;
+  readonly kind: ConversationRef['kind'];
+  readonly displayName?: string;
+}
+
+/** A message as written by the thread writer or the API. */
+export type NewMessage = Message;
+
+export interface InsertResult {
+  /** False when a message with the same provider id was already stored: the stored one is returned. */
+  readonly inserted: boolean;
+  readonly message: Message;
+}
+
+export interface StatusChange {
+  readonly status: Exclude<MessageStatus, 'received'>;
+  readonly at: string;
+  readonly externalIds?: readonly string[];
+  readonly failure?: Failure;
+}
+
+/** Thread storage. Every method is safe to repeat: retries and redeliveries change nothing twice. */
+export interface ThreadStore {
+  /** The identity for this channel account and external id, created with a new contact if missing. */
+  ensureIdentity(input: IdentityInput, now: string): Promise<Identity>;
+  getIdentity(channel: Channel, accountId: string, externalId: string): Promise<Identity | undefined>;
+  markIdentityUnreachable(channel: Channel, accountId: string, externalId: string, reason: string, at: string): Promise<void>;
+
+  /**
+   * The contact's open thread; a new one when the contact has none open or the last was resolved, so a
+   * customer writing again after a resolution starts a fresh thread (the old one stays readable).
+   */
+  ensureOpenThread(contactId: string, now: string): Promise<Thread>;
+  getThread(threadId: string): Promise<Thread | undefined>;
+  /** Threads in which this channel identity wrote, newest first. Throws `InvalidCursorError` (domain/errors.ts) for a cursor it did not produce. */
+  listThreadsByParticipant(channel: Channel, externalUserId: string, limit: number, cursor?: string): Promise<Page<Thread>>;
+  /** Records a message's arrival on the thread: route for replies, channels seen, last activity. */
+  recordActivity(threadId: string, activity: ThreadActivity): Promise<void>;
+
+  /**
+   * Stores a message once. Inbound messages are keyed by (channel, account, externalId): a second insert
+   * with the same key returns the first. Outbound messages are keyed by their id.
+   */
+  insertMessage(message: NewMessage): Promise<InsertResult>;
+  getMessage(threadId: string, messageId: string): Promise<Message | undefined>;
+  findMessageByExternalId(channel: Channel, accountId: string, externalId: string): Promise<Message | undefined>;
+  /** Messages of a thread, oldest first. Throws `InvalidCursorError` (domain/errors.ts) for a cursor it did not produce. */
+  listMessages(threadId: string, limit: number, cursor?: string): Promise<Page<Message>>;
+  /** Replaces a message's content if `editedAt` is later than its last edit; false when it was not. */
+  editMessage(threadId: string, messageId: string, content: Content, editedAt: string): Promise<boolean>;
+  /**
+   * Moves a message's status forward only (queued → sent → delivered → read; failed from queued or sent).
+   * Returns false, changing nothing, when the message is already at or past that status.
+   */
+  advanceStatus(threadId: string, messageId: string, change: StatusChange): Promise<boolean>;
+  /** Records provider ids of parts already sent, so a retried send resumes after them. */
+  recordSentParts(threadId: string, messageId: string, externalIds: readonly string[]): Promise<void>;
+
+  /** Looks up an integrator API key by the SHA-256 of its secret. */
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  putApiKey(record: ApiKeyRecord): Promise<void>;
+
+  /**
+   * Claims an idempotency key once, atomically: the first caller stores `record` and gets
+   * `{ claimed: true }`; every later caller, until `expiresAt` (ISO 8601), gets the stored record back.
+   * A record past `expiresAt` counts as absent even before a TTL sweep removed it.
+   * @param scope whose keys these are (the API key id), so two integrators' keys never collide
+   */
+  claimIdempotencyKey(scope: string, key: string, record: IdempotencyRecord, expiresAt: string): Promise<IdempotencyClaim>;
+}
+
+/** What an idempotency key stands for: the message a request created, and a hash of that request. */
+export interface IdempotencyRecord {
+  readonly threadId: string;
+  readonly messageId: string;
+  /** Hash of the request the key was first used with; a reuse with another request is refused. */
+  readonly requestHash: string;
+}
+
+export type IdempotencyClaim =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly existing: IdempotencyRecord };
+
+export interface ThreadActivity {
+  readonly route?: ChannelRoute;
+  readonly channel: Channel;
+  readonly at: string;
+  readonly participant?: { readonly externalUserId: string };
+  readonly direction: Message['direction'];
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly keyHash: string;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+/** The event bus. Resolves only when every event was accepted; otherwise throws. */
+export interface EventBus {
+  publish(events: readonly ParleyEvent[]): Promise<void>;
+}
+
+/** A message of the outbound queue. */
+export type OutboundJob =
+  | { readonly kind: 'deliver'; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'action'; readonly event: Extract<ParleyEvent, { type: 'provider.action.requested' }> };
+
+/** A work queue (SQS in AWS). */
+export interface WorkQueue<T> {
+  send(message: T, options?: { readonly delaySeconds?: number }): Promise<void>;
+}
+
+/** Channel credentials for one account, as a flat record of the connector's own names. */
+export type Credentials = Readonly<Record<string, string>>;
+
+/** Where channel secrets live: Secrets Manager in AWS, the environment and the data dir locally. */
+export interface SecretStore {
+  /** The account's credentials, or undefined when the channel or account is not configured. */
+  get(channel: Channel, accountId: string): Promise<Credentials | undefined>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Structured logging; the Powertools logger fits it. Never pass secrets or full bodies in `extra`. */
+export interface Log {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export type { Author };

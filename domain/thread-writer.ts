@@ -1,0 +1,133 @@
+/**
+ * Applies connector events to contacts, threads and messages. Every step is idempotent, so a
+ * redelivered event (the provider retried, the bus retried, the queue redelivered) changes nothing twice.
+ */
+import type {
+  IdentityUnreachableEvent,
+  MessageEditedEvent,
+  MessageReceivedEvent,
+  MessageStatusEvent,
+  ParleyEvent,
+} from './events.ts';
+import { newMessageId } from './message-ids.ts';
+import type { Author, Message } from './model.ts';
+import type { Log, ThreadStore } from './ports.ts';
+
+export interface ThreadWriterDeps {
+  readonly store: ThreadStore;
+  readonly log: Log;
+}
+
+export type WriteOutcome =
+  | { readonly kind: 'stored'; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'duplicate'; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'updated'; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'unchanged'; readonly reason: string }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+export const applyEvent = async (event: ParleyEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> => {
+  switch (event.type) {
+    case 'message.received':
+      return receive(event, deps);
+    case 'message.edited':
+      return edit(event, deps);
+    case 'message.status':
+      return updateStatus(event, deps);
+    case 'identity.unreachable':
+      return markUnreachable(event, deps);
+    case 'provider.action.requested':
+      return { kind: 'skipped', reason: 'provider actions are carried out by the outbound sender' };
+  }
+};
+
+const authorOf = (event: MessageReceivedEvent | MessageEditedEvent, contactId: string): Author => ({
+  role: event.direction === 'inbound' ? 'customer' : 'agent',
+  ...(event.direction === 'inbound' && event.conversation.kind === 'direct' && { id: contactId }),
+  externalUserId: event.sender.externalUserId,
+  ...(event.sender.displayName !== undefined && { displayName: event.sender.displayName }),
+});
+
+/**
+ * A thread belongs to the conversation's identity: the customer in a direct chat, the group in a group
+ * chat (whose members appear as the messages' authors).
+ */
+const receive = async (
+  event: MessageReceivedEvent | MessageEditedEvent,
+  { store }: ThreadWriterDeps,
+): Promise<WriteOutcome> => {
+  const { channel, accountId, conversation } = event;
+  const identity = await store.ensureIdentity(
+    {
+      channel,
+      accountId,
+      externalId: conversation.externalId,
+      kind: conversation.kind,
+      ...(displayNameOf(event) !== undefined && { displayName: displayNameOf(event) }),
+    },
+    event.receivedAt,
+  );
+  // A new thread starts when its first message was written, not when Parley happened to receive it.
+  const thread = await store.ensureOpenThread(identity.contactId, event.occurredAt);
+  const occurredAt = new Date(event.occurredAt);
+  const message: Message = {
+    id: newMessageId(occurredAt, new Date(event.receivedAt), channel, accountId, event.externalMessageId),
+    threadId: thread.id,
+    direction: event.direction,
+    channel,
+    accountId,
+    externalId: event.externalMessageId,
+    occurredAt: event.occurredAt,
+    ...(event.type === 'message.edited' && { editedAt: event.editedAt }),
+    author: authorOf(event, identity.contactId),
+    content: event.content,
+    ...(event.replyTo && { replyTo: event.replyTo }),
+    status: event.direction === 'inbound' ? 'received' : 'sent',
+  };
+  const { inserted, message: stored } = await store.insertMessage(message);
+  // Always recorded, even for a duplicate: a crash after the insert must not lose the thread's activity.
+  await store.recordActivity(stored.threadId, {
+    channel,
+    at: stored.occurredAt,
+    direction: event.direction,
+    participant: { externalUserId: event.sender.externalUserId },
+    ...(event.direction === 'inbound' && {
+      route: { channel, accountId, conversation, lastInboundAt: event.occurredAt },
+    }),
+  });
+  return { kind: inserted ? 'stored' : 'duplicate', threadId: stored.threadId, messageId: stored.id };
+};
+
+const displayNameOf = (event: MessageReceivedEvent | MessageEditedEvent): string | undefined =>
+  event.conversation.kind === 'direct' ? event.sender.displayName : event.conversation.title;
+
+/** An edit replaces the stored content. An edit of a message never seen stores it, edited. */
+const edit = async (event: MessageEditedEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> => {
+  const existing = await deps.store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  if (!existing) return receive(event, deps);
+  const changed = await deps.store.editMessage(existing.threadId, existing.id, event.content, event.editedAt);
+  return changed
+    ? { kind: 'updated', threadId: existing.threadId, messageId: existing.id }
+    : { kind: 'unchanged', reason: 'a later edit is already stored' };
+};
+
+const updateStatus = async (event: MessageStatusEvent, { store, log }: ThreadWriterDeps): Promise<WriteOutcome> => {
+  const message = await store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  if (!message) {
+    // Statuses of messages sent outside Parley (or before it) have nothing to update.
+    log.info('status for an unknown message', { channel: event.channel, externalMessageId: event.externalMessageId });
+    return { kind: 'skipped', reason: 'unknown message' };
+  }
+  const advanced = await store.advanceStatus(message.threadId, message.id, {
+    status: event.status,
+    at: event.occurredAt,
+    ...(event.error && { failure: { kind: 'permanent', code: event.error.code, message: event.error.message } }),
+  });
+  return advanced
+    ? { kind: 'updated', threadId: message.threadId, messageId: message.id }
+    : { kind: 'unchanged', reason: `already at or past ${event.status}` };
+};
+
+const markUnreachable = async (event: IdentityUnreachableEvent, { store }: ThreadWriterDeps): Promise<WriteOutcome> => {
+  await store.markIdentityUnreachable(event.channel, event.accountId, event.externalUserId, event.reason, event.occurredAt);
+  return { kind: 'unchanged', reason: 'identity marked unreachable' };
+};

@@ -1,0 +1,35 @@
+/**
+ * Everything a handler may need from outside, as ports. Each handler's `create` takes the part it uses;
+ * `adapters/aws/deps.ts` builds it for Lambda and `runtime/` builds it for the local runtime and tests.
+ */
+import type { Channel } from '../domain/content.ts';
+import type { Clock, EventBus, Log, OutboundJob, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
+
+/** Lets an SQS consumer postpone a message it failed (backoff, provider's retry-after). */
+export interface VisibilityControl {
+  setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+export interface Deps {
+  readonly store: ThreadStore;
+  readonly bus: EventBus;
+  readonly outbound: WorkQueue<OutboundJob>;
+  readonly outboundVisibility: VisibilityControl;
+  readonly secrets: SecretStore;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly fetch: typeof globalThis.fetch;
+  /** Overrides of each provider's API origin (tests, demos, sandboxes). */
+  readonly apiBaseUrls: Partial<Record<Channel, string>>;
+}
+
+/** A function's environment variables: `process.env` in Lambda, the topology's values locally. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What every module under `functions/` exports: `create` wires the handler from ports and environment
+ * (the local runtime calls it), and `handler` is the same wiring with AWS adapters and `process.env`.
+ */
+export interface FunctionModule {
+  create(deps: Deps, environment: Environment): (event: never) => Promise<unknown>;
+}

@@ -1,0 +1,56 @@
+/**
+ * `npm start`: runs Parley on this machine. Configuration comes from the environment (contract.md):
+ * PORT, HOST, PARLEY_DATA_DIR, PARLEY_API_KEY, each channel's credentials and API base URL, and
+ * PARLEY_LOG_LEVEL (debug, info, warn, error).
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startRuntime } from './runtime.ts';
+import type { LogLevel } from './local-log.ts';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const port = Number(process.env.PORT ?? 3000);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`PORT must be a port number, but '${process.env.PORT}' was given\n`);
+  process.exit(2);
+}
+
+const runtime = await startRuntime({
+  port,
+  host: process.env.HOST ?? '127.0.0.1',
+  dataDir: resolve(root, process.env.PARLEY_DATA_DIR ?? '.parley'),
+  logLevel: (process.env.PARLEY_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+});
+
+const lines = [
+  '',
+  `Parley is running at ${runtime.url}`,
+  '',
+  'Webhooks (POST the provider\'s raw request here):',
+  ...runtime.channels.map((c) => `  ${c.channel.padEnd(10)} ${c.webhookUrl}   account ${c.accountId}, ${c.source} credentials`),
+  '',
+  `Integrator API: ${runtime.apiBaseUrl}   (OpenAPI: ${runtime.apiBaseUrl}/openapi.json)`,
+  `API key (${runtime.apiKeySource}): ${runtime.apiKey}`,
+  '',
+];
+const dev = runtime.channels.filter((c) => c.source === 'development');
+if (dev.length > 0) {
+  lines.push('Development credentials (generated, kept in the data dir; set the channel\'s variables to use real ones):');
+  for (const c of dev) {
+    lines.push(`  ${c.channel}: ${Object.entries(c.credentials).map(([k, v]) => `${k}=${v}`).join('  ')}`);
+    lines.push(`    replies go to the built-in sandbox at ${c.apiBaseUrl}`);
+  }
+  lines.push('', 'Try it: npm run demo', '');
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping; queued work is kept in the data dir\n`);
+  await runtime.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,237 @@
+/**
+ * The local runtime: the same handlers as in AWS, wired from the same topology to local parts — an HTTP
+ * gateway for the routes, an in-process bus applying the same rules, in-process queues with SQS semantics,
+ * and dynalite (a real DynamoDB protocol, persisted on disk) behind the same DynamoDB store adapter.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { createDocumentClient, DynamoThreadStore } from '../adapters/aws/dynamo-thread-store.ts';
+import { ensureTable } from '../adapters/aws/dynamo-table.ts';
+import { LocalEventBus } from '../adapters/local/local-bus.ts';
+import { LocalQueue } from '../adapters/local/local-queue.ts';
+import { LocalSecretStore, type LocalAccount } from '../adapters/local/local-secrets.ts';
+import { apiKeyRecord, generateApiKey, hashApiKey } from '../api/auth.ts';
+import { connectors } from '../connectors/registry.ts';
+import type { Connector } from '../domain/connector.ts';
+import type { Channel } from '../domain/content.ts';
+import type { Credentials, OutboundJob } from '../domain/ports.ts';
+import { systemClock } from '../domain/ports.ts';
+import type { Deps, FunctionModule } from '../functions/deps.ts';
+import { FUNCTIONS, QUEUES, RULES, environmentOf, type FunctionSpec, type QueueName } from '../topology/topology.ts';
+import { LOCAL_TABLE_NAME } from '../topology/table.ts';
+import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } from './http-gateway.ts';
+import { createLocalLog, type LogLevel } from './local-log.ts';
+import { mountSandboxes } from './sandbox.ts';
+
+export interface RuntimeOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly dataDir: string;
+  /** Where credentials, the API key and provider API overrides are read from (contract.md). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logLevel?: LogLevel;
+  readonly writeLog?: (line: string) => void;
+  /** Scales queue timeouts and backoff delays; tests use a small factor to see retries in milliseconds. */
+  readonly timeScale?: number;
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+export interface ChannelInfo {
+  readonly channel: Channel;
+  readonly webhookUrl: string;
+  readonly accountId: string;
+  /** Where the credentials came from: the environment, or generated for development. */
+  readonly source: 'environment' | 'development';
+  readonly credentials: Credentials;
+  readonly apiBaseUrl: string;
+}
+
+export interface Runtime {
+  readonly url: string;
+  readonly apiBaseUrl: string;
+  readonly apiKey: string;
+  readonly apiKeySource: 'environment' | 'generated' | 'data dir';
+  readonly channels: readonly ChannelInfo[];
+  readonly queues: Readonly<Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>>;
+  readonly deps: Deps;
+  /** Resolves when every queue is idle: all work done, postponed or dead-lettered. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const readJson = <T>(path: string): T | undefined => (existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined);
+
+/**
+ * A channel's default account: from the environment when any of its variables is set, otherwise the
+ * development credentials kept in the data dir (generated on first start).
+ */
+const accountFor = (connector: Connector, env: NodeJS.ProcessEnv, devFile: Record<string, Credentials>) => {
+  const fromEnv = Object.fromEntries(
+    Object.entries(connector.environment.credentials).flatMap(([name, variable]) => {
+      const value = env[variable];
+      return value ? [[name, value]] : [];
+    }),
+  );
+  if (Object.keys(fromEnv).length > 0) return { credentials: fromEnv as Credentials, source: 'environment' as const };
+  devFile[connector.channel] ??= connector.devCredentials();
+  return { credentials: devFile[connector.channel] as Credentials, source: 'development' as const };
+};
+
+export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
+  const env = options.env ?? process.env;
+  const { dataDir } = options;
+  mkdirSync(dataDir, { recursive: true });
+  const rootLog = createLocalLog({ level: options.logLevel ?? 'info', ...(options.writeLog && { write: options.writeLog }) });
+
+  // DynamoDB: dynalite persisted under the data dir, reached over the real DynamoDB protocol.
+  const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  const dynamoClient = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTable(dynamoClient, LOCAL_TABLE_NAME);
+  const store = new DynamoThreadStore({ client: createDocumentClient(dynamoClient), tableName: LOCAL_TABLE_NAME });
+
+  // Queues with their dead-letter queues, journaled under the data dir.
+  const queueLog = rootLog.child('queue');
+  const makeQueues = (name: QueueName) => {
+    const spec = QUEUES[name];
+    const deadLetterQueue = new LocalQueue<unknown>({
+      name: `${name}-dlq`,
+      spec: { ...spec, maxReceiveCount: Number.POSITIVE_INFINITY },
+      journalPath: join(dataDir, 'queues', `${name}-dlq.jsonl`),
+      log: queueLog,
+    });
+    const queue = new LocalQueue<unknown>({
+      name,
+      spec,
+      journalPath: join(dataDir, 'queues', `${name}.jsonl`),
+      deadLetterQueue,
+      timeScale: options.timeScale ?? 1,
+      log: queueLog,
+    });
+    return [queue, deadLetterQueue] as const;
+  };
+  const [inbound, inboundDlq] = makeQueues('inbound');
+  const [outbound, outboundDlq] = makeQueues('outbound');
+  const queues = { inbound, outbound, 'inbound-dlq': inboundDlq, 'outbound-dlq': outboundDlq };
+
+  // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  // Channel credentials and provider API origins.
+  const devPath = join(dataDir, 'dev-credentials.json');
+  const devFile = readJson<Record<string, Credentials>>(devPath) ?? {};
+  const accounts: Partial<Record<Channel, LocalAccount>> = {};
+  const apiBaseUrls: Partial<Record<Channel, string>> = {};
+  const channels: ChannelInfo[] = [];
+  for (const connector of Object.values(connectors) as Connector[]) {
+    const { credentials, source } = accountFor(connector, env, devFile);
+    const accountId = connector.accountIdOf(credentials) ?? 'default';
+    accounts[connector.channel] = { credentials, accountId };
+    // Development credentials are not real, so their calls go to the built-in sandbox of the provider.
+    const apiBaseUrl =
+      env[connector.environment.apiBaseUrl] ??
+      (source === 'development' ? `${url}/sandbox/${connector.channel}` : connector.defaultApiBaseUrl);
+    apiBaseUrls[connector.channel] = apiBaseUrl;
+    channels.push({ channel: connector.channel, webhookUrl: `${url}/webhooks/${connector.channel}`, accountId, source, credentials, apiBaseUrl });
+  }
+  writeFileSync(devPath, `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
+
+  // The integrator API key: PARLEY_API_KEY, or one generated once and kept in the data dir.
+  const keyPath = join(dataDir, 'api-key');
+  let apiKeySource: Runtime['apiKeySource'];
+  let apiKey: string;
+  if (env.PARLEY_API_KEY) {
+    apiKey = env.PARLEY_API_KEY;
+    apiKeySource = 'environment';
+  } else if (existsSync(keyPath)) {
+    apiKey = readFileSync(keyPath, 'utf8').trim();
+    apiKeySource = 'data dir';
+  } else {
+    apiKey = generateApiKey().secret;
+    writeFileSync(keyPath, `${apiKey}\n`, { mode: 0o600 });
+    apiKeySource = 'generated';
+  }
+  if (!(await store.findApiKey(hashApiKey(apiKey)))) {
+    await store.putApiKey(apiKeyRecord(apiKey, `local (${apiKeySource})`, new Date().toISOString()));
+  }
+
+  const deps: Deps = {
+    store,
+    bus: new LocalEventBus(RULES, { inbound, outbound }, rootLog.child('bus')),
+    outbound: outbound as LocalQueue<OutboundJob>,
+    outboundVisibility: outbound,
+    secrets: new LocalSecretStore(accounts),
+    clock: systemClock,
+    log: rootLog,
+    fetch: options.fetch ?? globalThis.fetch,
+    apiBaseUrls,
+  };
+
+  // Every function of the topology, wired with the local ports and bound to its trigger.
+  const routes: BoundRoute[] = [];
+  let authorizer: Authorizer | undefined;
+  for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
+    const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as FunctionModule;
+    const handler = module.create({ ...deps, log: rootLog.child(name) }, environmentOf(spec));
+    if (name === 'authorizer') authorizer = handler as unknown as Authorizer;
+    for (const route of spec.routes ?? []) routes.push({ ...route, functionName: name, handler: handler as unknown as HttpHandler });
+    if (spec.queue) queues[spec.queue].consume(handler as unknown as Parameters<LocalQueue<unknown>['consume']>[0]);
+  }
+
+  const httpLog = rootLog.child('http');
+  const gateway = createGateway({
+    routes,
+    ...(authorizer && { authorizer }),
+    extra: mountSandboxes(rootLog.child('sandbox')),
+    onRequest: ({ method, path, status, ms, functionName }) =>
+      httpLog.info(`${method} ${redactPath(path)} → ${status}`, { fn: functionName, ms: Math.round(ms * 10) / 10 }),
+  });
+  server.on('request', (req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', channels: channels.map((c) => c.channel) }));
+      return;
+    }
+    void gateway(req, res);
+  });
+
+  const all = Object.values(queues);
+  return {
+    url,
+    apiBaseUrl: `${url}/v1`,
+    apiKey,
+    apiKeySource,
+    channels,
+    queues,
+    deps,
+    idle: async () => {
+      // Work moves between queues (bus → inbound, API → outbound): idle only when all are, at once.
+      do {
+        await Promise.all(all.map((q) => q.idle()));
+        await new Promise((resolve) => setImmediate(resolve));
+      } while (all.some((q) => q.busy));
+    },
+    stop: async () => {
+      for (const queue of all) queue.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      dynamoClient.destroy();
+    },
+  };
+};
+
+/** Bot tokens appear in the Telegram sandbox's paths; keep them out of the log. */
+const redactPath = (path: string): string => path.replace(/\/bot[^/]+/, '/bot***');

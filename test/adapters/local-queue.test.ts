@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalQueue } from '../../adapters/local/local-queue.ts';
+
+const spec = { visibilityTimeoutSeconds: 30, maxReceiveCount: 3, batchSize: 10 };
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-queue-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A queue on a controllable clock, with timeouts scaled to milliseconds. */
+const makeQueue = (journalPath?: string) => {
+  const dlq = new LocalQueue<unknown>({ name: 'work-dlq', spec: { ...spec, maxReceiveCount: Infinity } });
+  const queue = new LocalQueue<{ n: number }>({
+    name: 'work',
+    spec,
+    deadLetterQueue: dlq,
+    timeScale: 0.001, // 30 s visibility → 30 ms
+    ...(journalPath && { journalPath }),
+  });
+  return { queue, dlq };
+};
+
+describe('LocalQueue', () => {
+  it('delivers each message to the consumer and deletes it once handled', async () => {
+    const { queue } = makeQueue();
+    const seen: number[] = [];
+    queue.consume(async (event) => {
+      for (const r of event.Records) seen.push((JSON.parse(r.body) as { n: number }).n);
+    });
+    await queue.send({ n: 1 });
+    await queue.send({ n: 2 });
+    await queue.idle();
+    expect(seen.sort()).toEqual([1, 2]);
+    expect(queue.size).toBe(0);
+    queue.stop();
+  });
+
+  it('redelivers only the records reported as failed, counting receives', async () => {
+    const { queue } = makeQueue();
+    const receives: Record<number, string[]> = {};
+    queue.consume(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      const failures = [];
+      for (const r of event.Records) {
+        const { n } = JSON.parse(r.body) as { n: number };
+        (receives[n] ??= []).push(r.attributes.ApproximateReceiveCount);
+        if (n === 2 && receives[n].length < 2) failures.push({ itemIdentifier: r.messageId });
+      }
+      return { batchItemFailures: failures };
+    });
+    await queue.send({ n: 1 });
+    await queue.send({ n: 2 });
+    await new Promise((r) => setTimeout(r, 120));
+    await queue.idle();
+    expect(receives[1]).toEqual(['1']);
+    expect(receives[2]).toEqual(['1', '2']);
+    expect(queue.size).toBe(0);
+    queue.stop();
+  });
+
+  it('moves a message to the dead-letter queue after maxReceiveCount receives, body intact', async () => {
+    const { queue, dlq } = makeQueue();
+    let calls = 0;
+    queue.consume(async () => {
+      calls += 1;
+      throw new Error('consumer down');
+    });
+    await queue.send({ n: 7 });
+    for (let i = 0; i < 50 && dlq.size === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toBe(3);
+    expect(queue.size).toBe(0);
+    expect(dlq.peek()).toEqual([{ n: 7 }]);
+    queue.stop();
+  });
+
+  it('honours a postponed visibility (backoff) before redelivering', async () => {
+    const { queue } = makeQueue();
+    const times: number[] = [];
+    queue.consume(async (event) => {
+      times.push(Date.now());
+      const r = event.Records[0];
+      if (r && times.length === 1) {
+        await queue.setVisibilityTimeout(r.receiptHandle, 200); // 200 s scaled → 200 ms
+        return { batchItemFailures: [{ itemIdentifier: r.messageId }] };
+      }
+      return { batchItemFailures: [] };
+    });
+    await queue.send({ n: 1 });
+    for (let i = 0; i < 50 && times.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(times).toHaveLength(2);
+    expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(190);
+    queue.stop();
+  });
+
+  it('keeps queued and in-flight messages across a restart, and redelivers the in-flight one', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const first = makeQueue(journal).queue;
+    await first.send({ n: 1 });
+    await first.send({ n: 2 });
+    let release: () => void = () => {};
+    first.consume(
+      (event) =>
+        new Promise((resolve) => {
+          // Simulate a crash mid-batch: never finishes.
+          release = () => resolve({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) });
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    first.stop();
+
+    const { queue: second } = makeQueue(journal);
+    expect(second.size).toBe(2);
+    const seen: number[] = [];
+    second.consume(async (event) => {
+      for (const r of event.Records) seen.push((JSON.parse(r.body) as { n: number }).n);
+    });
+    await new Promise((r) => setTimeout(r, 80)); // past the 30 ms visibility of the interrupted receive
+    await second.idle();
+    expect(seen.sort()).toEqual([1, 2]);
+    expect(second.size).toBe(0);
+    second.stop();
+    release();
+
+    expect(makeQueue(journal).queue.size).toBe(0);
+  });
+
+  it('rejects a stale receipt handle', async () => {
+    const { queue } = makeQueue();
+    await expect(queue.setVisibilityTimeout('nope', 5)).rejects.toThrow(/ReceiptHandleIsInvalid/);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * The integrator API over a given thread store, with a settable clock, a recording outbound queue, a
+ * collecting log and fixed channel capabilities, plus helpers to seed customers and call the API the way
+ * the Lambda handler and the local runtime do.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
+import { createApi, type ApiRequest, type ApiResponse } from '../../api/router.ts';
+import type { ChannelCapabilities } from '../../domain/connector.ts';
+import type { Channel, Content } from '../../domain/content.ts';
+import { newMessageId } from '../../domain/message-ids.ts';
+import type { Message, Thread } from '../../domain/model.ts';
+import type { Log, OutboundJob, ThreadStore, WorkQueue } from '../../domain/ports.ts';
+
+export const START = new Date('2026-11-26T10:00:00.000Z');
+
+export class TestClock {
+  current = new Date(START);
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+/** Records what was queued; `failures` makes the next N sends throw, as SQS does when it is unreachable. */
+export class RecordingQueue implements WorkQueue<OutboundJob> {
+  readonly sent: OutboundJob[] = [];
+  failures = 0;
+  async send(message: OutboundJob): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('connect ETIMEDOUT sqs.eu-west-1.amazonaws.com:443');
+    }
+    this.sent.push(structuredClone(message));
+  }
+}
+
+export interface LogEntry {
+  readonly level: keyof Log;
+  readonly message: string;
+  readonly extra?: Record<string, unknown> | undefined;
+}
+
+export const collectingLog = (): Log & { readonly entries: LogEntry[] } => {
+  const entries: LogEntry[] = [];
+  const at = (level: keyof Log) => (message: string, extra?: Record<string, unknown>) => {
+    entries.push({ level, message, extra });
+  };
+  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
+
+const capability = (outboundTypes: ChannelCapabilities['outboundTypes']): ChannelCapabilities => ({
+  outboundTypes,
+  maxTextLength: 4096,
+  maxCaptionLength: 1024,
+  quickReplies: { max: 10, maxPayloadBytes: 64, maxLabelLength: 20 },
+  inboundTypes: ['text'],
+});
+
+/** Telegram carries everything; LINE (here) only text and location; WhatsApp has no connector. */
+export const CAPABILITIES: Partial<Record<Channel, ChannelCapabilities>> = {
+  telegram: capability(['text', 'image', 'audio', 'video', 'file', 'sticker', 'location']),
+  line: capability(['text', 'location']),
+};
+
+/** A request body from `test/fixtures/api/`, as the raw text a client would send. */
+export const fixture = (name: string): string => readFileSync(new URL(`../fixtures/api/${name}`, import.meta.url), 'utf8');
+
+export interface Customer {
+  readonly thread: Thread;
+  readonly externalUserId: string;
+}
+
+export const createHarness = async (store: ThreadStore, clock = new TestClock()) => {
+  const outbound = new RecordingQueue();
+  const log = collectingLog();
+  const api = createApi({ store, outbound, clock, log, capabilities: (channel) => CAPABILITIES[channel] });
+  const key = generateApiKey();
+  await store.putApiKey(apiKeyRecord(key.secret, 'tests', START.toISOString()));
+
+  /** A customer writes on `channel`: identity, open thread, message and activity, as the thread writer stores them. */
+  const customerWrites = async (
+    channel: Channel,
+    externalUserId: string,
+    content: Content = { type: 'text', text: 'hello' },
+    at: Date = clock.now(),
+  ): Promise<Customer> => {
+    const accountId = `${channel}-bot`;
+    const identity = await store.ensureIdentity({ channel, accountId, externalId: externalUserId, kind: 'direct' }, at.toISOString());
+    const open = await store.ensureOpenThread(identity.contactId, at.toISOString());
+    // Unique across harnesses: provider ids are unique per account, and a shared store remembers them.
+    const externalId = `in-${randomUUID()}`;
+    const message: Message = {
+      id: newMessageId(at, at, channel, accountId, externalId),
+      threadId: open.id,
+      direction: 'inbound',
+      channel,
+      accountId,
+      externalId,
+      occurredAt: at.toISOString(),
+      author: { role: 'customer', id: identity.contactId, externalUserId },
+      content,
+      status: 'received',
+    };
+    await store.insertMessage(message);
+    await store.recordActivity(open.id, {
+      channel,
+      at: at.toISOString(),
+      direction: 'inbound',
+      participant: { externalUserId },
+      route: { channel, accountId, conversation: { externalId: externalUserId, kind: 'direct' }, lastInboundAt: at.toISOString() },
+    });
+    const thread = await store.getThread(open.id);
+    if (!thread) throw new Error('seeded thread vanished');
+    return { thread, externalUserId };
+  };
+
+  /** Adds another channel identity of the same contact to a thread, as if the customer wrote there too. */
+  const alsoWritesOn = async (threadId: string, channel: Channel, externalUserId: string, at: Date = clock.now()): Promise<Thread> => {
+    await store.recordActivity(threadId, {
+      channel,
+      at: at.toISOString(),
+      direction: 'inbound',
+      participant: { externalUserId },
+      route: { channel, accountId: `${channel}-bot`, conversation: { externalId: externalUserId, kind: 'direct' }, lastInboundAt: at.toISOString() },
+    });
+    const thread = await store.getThread(threadId);
+    if (!thread) throw new Error('thread vanished');
+    return thread;
+  };
+
+  interface CallOptions {
+    readonly query?: Record<string, string>;
+    readonly headers?: Record<string, string>;
+    readonly body?: string;
+    /** Send no Authorization header (the default sends the test key's). */
+    readonly anonymous?: boolean;
+    readonly principal?: ApiRequest['principal'];
+  }
+
+  const call = async (method: string, path: string, options: CallOptions = {}) => {
+    const response: ApiResponse = await api({
+      method,
+      path,
+      query: options.query ?? {},
+      headers: {
+        ...(!options.anonymous && { authorization: `Bearer ${key.secret}` }),
+        ...(options.body !== undefined && { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      body: options.body,
+      ...(options.principal && { principal: options.principal }),
+    });
+    return { ...response, json: JSON.parse(response.body) as Record<string, unknown> & { code?: string } };
+  };
+
+  const postMessage = (threadId: string, body: unknown, headers: Record<string, string> = {}) =>
+    call('POST', `/v1/threads/${encodeURIComponent(threadId)}/messages`, {
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers,
+    });
+
+  return { api, store, clock, outbound, log, key, call, postMessage, customerWrites, alsoWritesOn };
+};
+
+export type Harness = Awaited<ReturnType<typeof createHarness>>;

@@ -1,0 +1,166 @@
+/**
+ * Which functions Parley has, what triggers them and what they may touch, declared once as plain data.
+ * `lib/` renders this table to AWS (API Gateway routes, EventBridge rules, SQS event sources, IAM grants);
+ * `runtime/` renders the same table to an HTTP server, an in-process bus and in-process queues. Neither
+ * may add a trigger the other does not know about.
+ */
+import type { Channel } from '../domain/content.ts';
+import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
+
+/** Channels whose connector is built and deployed. The other channels of `CHANNELS` follow in later issues. */
+export const ENABLED_CHANNELS = ['telegram'] as const satisfies readonly Channel[];
+export type EnabledChannel = (typeof ENABLED_CHANNELS)[number];
+
+/** Largest webhook body accepted, in bytes; larger ones are answered 413. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+export interface QueueSpec {
+  /** Seconds a received message stays invisible; must exceed the consumer's timeout. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before a message moves to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  readonly batchSize: number;
+  /** How long the dead-letter queue keeps messages for inspection and redrive. */
+  readonly deadLetterRetentionDays: number;
+}
+
+export type QueueName = 'inbound' | 'outbound';
+
+export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
+  /** Events from the bus to the thread writer. */
+  inbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 },
+  /** Agent replies and provider actions to the outbound sender. */
+  outbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
+};
+
+/** An EventBridge pattern. Only exact-value lists and `prefix` are used, so both renderers agree on them. */
+export type EventPattern = {
+  readonly [key: string]: readonly (string | { readonly prefix: string })[] | EventPattern;
+};
+
+export interface RuleSpec {
+  readonly description: string;
+  readonly pattern: EventPattern;
+  readonly target: QueueName;
+  /** What the queue receives: the whole EventBridge event, or only its `detail`. */
+  readonly input: 'event' | 'detail';
+}
+
+export const RULES: Readonly<Record<string, RuleSpec>> = {
+  'to-thread-writer': {
+    description: 'Connector events that change threads go to the thread writer',
+    pattern: {
+      source: [EVENT_SOURCE],
+      'detail-type': [
+        EVENT_TYPES.messageReceived,
+        EVENT_TYPES.messageEdited,
+        EVENT_TYPES.messageStatus,
+        EVENT_TYPES.identityUnreachable,
+      ],
+    },
+    target: 'inbound',
+    input: 'detail',
+  },
+  'to-outbound-sender': {
+    description: 'Provider calls a webhook asked for (answerCallbackQuery) go to the outbound sender',
+    pattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_TYPES.providerAction] },
+    target: 'outbound',
+    input: 'detail',
+  },
+};
+
+export type HttpMethod = 'GET' | 'POST';
+
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  /** API Gateway HTTP API path, with `{param}` and `{proxy+}` placeholders. */
+  readonly path: string;
+  /** `apiKey`: the integrator authorizer runs first; `none`: the handler verifies the provider itself. */
+  readonly auth: 'apiKey' | 'none';
+}
+
+/** What a function may touch; the stacks turn it into IAM grants, the runtime into adapters. */
+export interface Access {
+  readonly table?: 'read' | 'readWrite';
+  readonly bus?: 'put';
+  readonly sendTo?: readonly QueueName[];
+  readonly secrets?: readonly Channel[];
+}
+
+export interface FunctionSpec {
+  /** Module under `functions/` exporting `handler` (AWS) and `create` (wiring with explicit dependencies). */
+  readonly entry: string;
+  readonly description: string;
+  readonly routes?: readonly RouteSpec[];
+  readonly queue?: QueueName;
+  readonly access: Access;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
+  entry: 'functions/webhook.ts',
+  description: `Verifies and normalizes ${channel} webhooks and puts their events on the bus`,
+  routes: [
+    { method: 'GET', path: `/webhooks/${channel}`, auth: 'none' },
+    { method: 'POST', path: `/webhooks/${channel}`, auth: 'none' },
+    { method: 'POST', path: `/webhooks/${channel}/{accountId}`, auth: 'none' },
+  ],
+  access: { bus: 'put', secrets: [channel] },
+  environment: { PARLEY_CHANNEL: channel },
+  timeoutSeconds: 10,
+  memoryMb: 512,
+});
+
+export const FUNCTIONS = {
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`webhook-${c}`, webhookFunction(c)])) as Record<
+    `webhook-${EnabledChannel}`,
+    FunctionSpec
+  >),
+  'thread-writer': {
+    entry: 'functions/thread-writer.ts',
+    description: 'Writes connector events into contacts, threads and messages',
+    queue: 'inbound',
+    access: { table: 'readWrite' },
+    timeoutSeconds: 30,
+    memoryMb: 512,
+  },
+  'outbound-sender': {
+    entry: 'functions/outbound-sender.ts',
+    description: "Delivers agents' messages and provider actions to each channel's API",
+    queue: 'outbound',
+    access: { table: 'readWrite', sendTo: ['outbound'], secrets: [...ENABLED_CHANNELS] },
+    timeoutSeconds: 30,
+    memoryMb: 512,
+  },
+  api: {
+    entry: 'functions/api.ts',
+    description: 'The integrator API (/v1)',
+    routes: [
+      { method: 'GET', path: '/v1/{proxy+}', auth: 'apiKey' },
+      { method: 'POST', path: '/v1/{proxy+}', auth: 'apiKey' },
+    ],
+    access: { table: 'readWrite', sendTo: ['outbound'] },
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  authorizer: {
+    entry: 'functions/authorizer.ts',
+    description: 'Checks integrator bearer keys against their stored hashes',
+    access: { table: 'read' },
+    timeoutSeconds: 5,
+    memoryMb: 256,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/**
+ * The environment a function gets from the topology, in AWS and locally alike. The stacks add the names of
+ * the resources (TABLE_NAME, BUS_NAME, OUTBOUND_QUEUE_URL, SECRET_PREFIX); the local runtime needs none.
+ */
+export const environmentOf = (spec: FunctionSpec): Readonly<Record<string, string>> => ({
+  ...spec.environment,
+  ...(spec.queue && { MAX_RECEIVE_COUNT: String(QUEUES[spec.queue].maxReceiveCount) }),
+});
