@@ -18,7 +18,9 @@ import { build } from 'esbuild';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import { FUNCTIONS } from '../topology/topology.ts';
-import { startRuntime } from '../runtime/runtime.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { startRuntime } = await import('../runtime/runtime.ts');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -48,14 +50,14 @@ const nextUpdate = (): string =>
     },
   });
 
-const load = (url: string): Promise<LoadResult> =>
+const load = (url: string, duration = seconds): Promise<LoadResult> =>
   new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url,
         method: 'POST',
         connections,
-        duration: seconds,
+        duration,
         headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
         requests: [{ setupRequest: (request) => ({ ...request, body: nextUpdate() }) }],
       },
@@ -105,12 +107,16 @@ const benchIngest = async () => {
   });
   const webhook = `${runtime.url}/webhooks/telegram`;
   sequence = 1;
-  await load(webhook); // warm-up: JIT, dynalite, first thread
-  await runtime.idle();
+  await load(webhook, 2); // warm-up: JIT, dynalite, the first thread
   const ingest = await load(webhook);
+  // The thread writer stores in the background while webhooks are acknowledged; see how far behind it is.
+  const inbound = runtime.queues.inbound;
+  const backlog = inbound.size;
   const drainStart = performance.now();
-  await runtime.idle();
-  const drainMs = performance.now() - drainStart;
+  const drainDeadline = drainStart + 10_000;
+  while (inbound.size > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 100));
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  const drained = backlog - inbound.size;
   await runtime.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
@@ -124,7 +130,10 @@ const benchIngest = async () => {
     ]),
   );
   console.log(`\ningest / ceiling = ${(ratio * 100).toFixed(1)}%  (target ≥ 40%) ${ratio >= 0.4 ? 'OK' : 'BELOW TARGET'}`);
-  console.log(`thread writer drained the backlog ${drainMs.toFixed(0)} ms after the load stopped`);
+  console.log(
+    `thread writer (back-office worker thread): ${backlog} events queued when the load stopped; ` +
+      `${drained} stored in the next ${drainSeconds.toFixed(1)} s (${(drained / drainSeconds).toFixed(0)} events/s)`,
+  );
   return ratio >= 0.4;
 };
 
@@ -171,6 +180,7 @@ const benchBundles = async () => {
       platform: 'node',
       format: 'esm',
       target: 'node24',
+      mainFields: ['module', 'main'],
       external: ['@aws-sdk/*'],
       legalComments: 'none',
       logLevel: 'silent',

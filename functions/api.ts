@@ -3,8 +3,9 @@
  * {@link ApiRequest} and the answer back; everything else is `api/router.ts`.
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsDeps } from '../adapters/aws/deps.ts';
-import { getConnector } from '../connectors/registry.ts';
+import { awsLog, awsOutboundQueue, awsStore } from '../adapters/aws/deps.ts';
+import { systemClock } from '../domain/ports.ts';
+import { capabilitiesOf } from '../connectors/capabilities.ts';
 import { createApi, type ApiDeps, type ApiRequest } from '../api/router.ts';
 import type { Principal } from '../api/auth.ts';
 import type { Deps } from './deps.ts';
@@ -31,7 +32,7 @@ export const toApiRequest = (event: ApiEvent): ApiRequest => {
 };
 
 /** What a channel can carry, from its connector; undefined for a channel without one. */
-const connectorCapabilities: ApiDeps['capabilities'] = (channel) => getConnector(channel)?.sender.capabilities;
+const connectorCapabilities: ApiDeps['capabilities'] = capabilitiesOf;
 
 /**
  * The handler over explicit ports. Takes the shared `Deps` as the local runtime passes them to every
@@ -52,4 +53,5 @@ export const create = (deps: Pick<Deps, 'store' | 'outbound' | 'clock' | 'log'> 
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: ApiEvent) => (wired ??= create(awsDeps()))(event);
+export const handler = (event: ApiEvent) => 
+  (wired ??= create({ store: awsStore(), outbound: awsOutboundQueue(), clock: systemClock, log: awsLog() }))(event);

@@ -4,7 +4,7 @@
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { awsDeps } from '../adapters/aws/deps.ts';
+import { awsLog, awsStore } from '../adapters/aws/deps.ts';
 import { authorize } from '../api/auth.ts';
 import type { AuthorizerContext } from './api.ts';
 import type { Deps } from './deps.ts';
@@ -25,4 +25,4 @@ export const create =
   };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: APIGatewayRequestAuthorizerEventV2) => (wired ??= create(awsDeps()))(event);
+export const handler = (event: APIGatewayRequestAuthorizerEventV2) => (wired ??= create({ store: awsStore(), log: awsLog() }))(event);

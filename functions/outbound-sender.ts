@@ -9,7 +9,8 @@ import { getConnector } from '../connectors/registry.ts';
 import { ProviderActionSchema } from '../domain/events.ts';
 import { deliver } from '../domain/outbound.ts';
 import type { OutboundJob } from '../domain/ports.ts';
-import { awsDeps } from '../adapters/aws/deps.ts';
+import { apiBaseUrlsFromEnv, awsLog, awsOutboundQueue, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
+import { systemClock } from '../domain/ports.ts';
 import { QUEUES } from '../topology/topology.ts';
 import type { Deps, Environment } from './deps.ts';
 
@@ -78,4 +79,16 @@ const jobLabel = (job: OutboundJob): string =>
   job.kind === 'deliver' ? `deliver ${job.messageId}` : `${job.event.channel} ${job.event.action}`;
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: SQSEvent) => (wired ??= create(awsDeps(), process.env))(event);
+export const handler = (event: SQSEvent) => 
+  (wired ??= create(
+    {
+      store: awsStore(),
+      secrets: awsSecrets(),
+      clock: systemClock,
+      log: awsLog(),
+      fetch: globalThis.fetch,
+      apiBaseUrls: apiBaseUrlsFromEnv(process.env),
+      outboundVisibility: awsOutboundQueue(),
+    },
+    process.env,
+  ))(event);

@@ -7,7 +7,8 @@ import { getConnector } from '../connectors/registry.ts';
 import { ingestWebhook } from '../domain/ingest.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../topology/topology.ts';
 import type { Deps, Environment } from './deps.ts';
-import { awsDeps } from '../adapters/aws/deps.ts';
+import { awsBus, awsLog, awsSecrets } from '../adapters/aws/deps.ts';
+import { systemClock } from '../domain/ports.ts';
 
 export const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environment: Environment) => {
   const channel = environment.PARLEY_CHANNEL ?? '';
@@ -38,4 +39,4 @@ export const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, en
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: APIGatewayProxyEventV2) => (wired ??= create(awsDeps(), process.env))(event);
+export const handler = (event: APIGatewayProxyEventV2) => (wired ??= create({ secrets: awsSecrets(), bus: awsBus(), clock: systemClock, log: awsLog() }, process.env))(event);

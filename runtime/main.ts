@@ -5,8 +5,12 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRuntime } from './runtime.ts';
 import type { LogLevel } from './local-log.ts';
+
+// The AWS SDK warns on every start that its 2027 releases will need Node 22; Lambda runs Node 24 and the
+// pinned SDK works on Node 20, so the warning says nothing to someone running Parley locally.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { startRuntime } = await import('./runtime.ts');
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const port = Number(process.env.PORT ?? 3000);

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
+import { Worker } from 'node:worker_threads';
 import { createDocumentClient, DynamoThreadStore } from '../adapters/aws/dynamo-thread-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { LocalEventBus } from '../adapters/local/local-bus.ts';
@@ -18,11 +18,13 @@ import { apiKeyRecord, generateApiKey, hashApiKey } from '../api/auth.ts';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
+import type { ParleyEvent } from '../domain/events.ts';
 import type { Credentials, OutboundJob } from '../domain/ports.ts';
 import { systemClock } from '../domain/ports.ts';
 import type { Deps, FunctionModule } from '../functions/deps.ts';
 import { FUNCTIONS, QUEUES, RULES, environmentOf, type FunctionSpec, type QueueName } from '../topology/topology.ts';
 import { LOCAL_TABLE_NAME } from '../topology/table.ts';
+import { connect, type BackofficeInit, type MainCall, type WorkerCall } from './backoffice-protocol.ts';
 import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } from './http-gateway.ts';
 import { createLocalLog, type LogLevel } from './local-log.ts';
 import { mountSandboxes } from './sandbox.ts';
@@ -37,7 +39,6 @@ export interface RuntimeOptions {
   readonly writeLog?: (line: string) => void;
   /** Scales queue timeouts and backoff delays; tests use a small factor to see retries in milliseconds. */
   readonly timeScale?: number;
-  readonly fetch?: typeof globalThis.fetch;
 }
 
 export interface ChannelInfo {
@@ -87,11 +88,31 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   mkdirSync(dataDir, { recursive: true });
   const rootLog = createLocalLog({ level: options.logLevel ?? 'info', ...(options.writeLog && { write: options.writeLog }) });
 
-  // DynamoDB: dynalite persisted under the data dir, reached over the real DynamoDB protocol.
-  const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
+  // The back office (dynalite and the queue consumers) runs in a worker thread: Lambda gives every function
+  // a CPU of its own, and here storing and sending should not slow the webhooks providers wait on.
+  const worker = new Worker(new URL('./backoffice.worker.mjs', import.meta.url), {
+    workerData: { dynamoPath: join(dataDir, 'dynamodb') },
+  });
+  let serveWorker: (call: MainCall) => Promise<unknown> = async () => {
+    throw new Error('the runtime is still starting');
+  };
+  const writeLine = options.writeLog ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let onReady: (port: number) => void = () => {};
+  const backoffice = connect<WorkerCall, MainCall>(worker, (call) => serveWorker(call), {
+    onLog: writeLine,
+    onReady: (port) => onReady(port),
+  });
+  const dynamoPort = await new Promise<number>((resolve, reject) => {
+    onReady = resolve;
+    worker.once('error', reject);
+  });
+  worker.on('error', (error) => {
+    rootLog.error('the back office (storage and queue consumers) failed; stopping', { error: error.stack ?? error.message });
+    process.exitCode = 1;
+  });
+  worker.on('exit', (code) => backoffice.abandon(new Error(`the back office exited (${code})`)));
   const dynamoClient = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${dynamoPort}`,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -175,20 +196,42 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     secrets: new LocalSecretStore(accounts),
     clock: systemClock,
     log: rootLog,
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: globalThis.fetch,
     apiBaseUrls,
   };
 
-  // Every function of the topology, wired with the local ports and bound to its trigger.
+  // The ports that live here, served to the back office.
+  serveWorker = async (call) => {
+    switch (call.op) {
+      case 'bus.publish':
+        return deps.bus.publish(call.args[0] as ParleyEvent[]);
+      case 'outbound.send':
+        return outbound.send(call.args[0], call.args[1]);
+      case 'outbound.setVisibilityTimeout':
+        return outbound.setVisibilityTimeout(call.args[0], call.args[1]);
+    }
+  };
+
+  // Every function of the topology, wired with the local ports and bound to its trigger: HTTP functions
+  // here, queue consumers in the back office.
   const routes: BoundRoute[] = [];
   let authorizer: Authorizer | undefined;
+  const consumers: BackofficeInit['functions'][number][] = [];
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
+    if (spec.queue) {
+      consumers.push({ name, entry: spec.entry, environment: environmentOf(spec) });
+      queues[spec.queue].consume((event) => backoffice.call({ op: 'invoke', args: [name, event] }));
+      continue;
+    }
     const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as FunctionModule;
     const handler = module.create({ ...deps, log: rootLog.child(name) }, environmentOf(spec));
     if (name === 'authorizer') authorizer = handler as unknown as Authorizer;
     for (const route of spec.routes ?? []) routes.push({ ...route, functionName: name, handler: handler as unknown as HttpHandler });
-    if (spec.queue) queues[spec.queue].consume(handler as unknown as Parameters<LocalQueue<unknown>['consume']>[0]);
   }
+  await backoffice.call({
+    op: 'init',
+    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, accounts, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
+  });
 
   const httpLog = rootLog.child('http');
   const gateway = createGateway({
@@ -224,11 +267,14 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       } while (all.some((q) => q.busy));
     },
     stop: async () => {
+      // No new batches; the ones in flight finish before the back office closes the database under them.
       for (const queue of all) queue.stop();
+      await Promise.all(all.map((queue) => queue.drained()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
       dynamoClient.destroy();
+      await backoffice.call({ op: 'close', args: [] });
+      await worker.terminate();
     },
   };
 };

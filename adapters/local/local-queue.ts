@@ -8,7 +8,7 @@
  * restart of the local runtime; a message that was in flight when the process stopped is redelivered.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Log, WorkQueue } from '../../domain/ports.ts';
@@ -57,12 +57,17 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private idleWaiters: (() => void)[] = [];
   private readonly timeScale: number;
   private readonly now: () => number;
+  /** The journal, open for appending for the queue's lifetime (reopening per write costs more than the write). */
+  private journal: number | undefined;
 
   constructor(private readonly options: LocalQueueOptions) {
     this.name = options.name;
     this.timeScale = options.timeScale ?? 1;
     this.now = options.now ?? Date.now;
-    if (options.journalPath) this.load(options.journalPath);
+    if (options.journalPath) {
+      this.load(options.journalPath);
+      this.journal = openSync(options.journalPath, 'a');
+    }
   }
 
   get size(): number {
@@ -116,9 +121,24 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Stops delivering. The journal stays open for the batch in flight, whose outcome is still recorded
+   * when it finishes (`drained` resolves then); what it leaves undeleted is redelivered after a restart.
+   */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.running === 0) this.closeJournal();
+  }
+
+  /** Resolves once a stopped queue has no batch in flight. */
+  async drained(): Promise<void> {
+    while (this.running > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  private closeJournal(): void {
+    if (this.journal !== undefined) closeSync(this.journal);
+    this.journal = undefined;
   }
 
   /** Idle: nothing in flight and nothing visible for a consumer (a queue nobody consumes, a DLQ, is idle). */
@@ -203,7 +223,8 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
         this.remove(message);
       }
     }
-    this.schedule(0);
+    if (this.stopped) this.closeJournal();
+    else this.schedule(0);
   }
 
   private recordOf(message: QueuedMessage): SQSRecord {
@@ -233,7 +254,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   }
 
   private write(entry: JournalEntry): void {
-    if (this.options.journalPath) appendFileSync(this.options.journalPath, `${JSON.stringify(entry)}\n`);
+    if (this.journal !== undefined) writeSync(this.journal, `${JSON.stringify(entry)}\n`);
   }
 
   /** Replays the journal, then rewrites it with only the live messages. */

@@ -30,7 +30,7 @@ export const telegramDemo: ChannelDemo = {
           message_id: base + 2,
           from: customer,
           chat,
-          date: now + 1,
+          date: now,
           photo: [
             { file_id: 'AgACAgQAAxkBAAIBdemo-s', file_unique_id: 'AQADdemo01s', file_size: 1433, width: 90, height: 67 },
             { file_id: 'AgACAgQAAxkBAAIBdemo-x', file_unique_id: 'AQADdemo01x', file_size: 98421, width: 1280, height: 960 },

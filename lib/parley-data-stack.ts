@@ -1,0 +1,29 @@
+/**
+ * The stateful part of Parley, in a stack of its own so that the stateless stack can be torn down and
+ * redeployed without touching the data.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { TABLE_NAME, ThreadTable } from './thread-table.ts';
+
+export interface ParleyDataStackProps extends StackProps {
+  /**
+   * The table's physical name.
+   * @default TABLE_NAME
+   */
+  readonly tableName?: string;
+}
+
+export class ParleyDataStack extends Stack {
+  public readonly table: dynamodb.TableV2;
+  /** The table's name as a plain string: the stateless stack finds the table by it, not by a cross-stack reference. */
+  public readonly tableName: string;
+
+  constructor(scope: Construct, id: string, props: ParleyDataStackProps = {}) {
+    super(scope, id, props);
+    this.tableName = props.tableName ?? TABLE_NAME;
+    this.table = new ThreadTable(this, 'Threads', { tableName: this.tableName }).table;
+    new CfnOutput(this, 'TableName', { description: 'DynamoDB table of contacts, threads, messages and API keys', value: this.table.tableName });
+  }
+}

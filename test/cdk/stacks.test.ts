@@ -1,0 +1,451 @@
+/**
+ * The CDK stacks against the topology they render. One app is synthesized once for the whole file, with
+ * bundling skipped and CloudFormation validation off (fast), cdk-nag on, and stub function entries in a
+ * temporary project root so the tests need none of the real handlers. The real bundling, validation and
+ * cfn-lint run in `.ci/run`.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectors } from '../../connectors/registry.ts';
+import { buildParley, type ParleyStacks } from '../../lib/parley-app.ts';
+import { TABLE_NAME } from '../../lib/thread-table.ts';
+import { validateConsumerTimeout, WorkQueue } from '../../lib/work-queue.ts';
+import { TABLE_KEYS } from '../../topology/table.ts';
+import {
+  ENABLED_CHANNELS,
+  FUNCTIONS,
+  QUEUES,
+  RULES,
+  environmentOf,
+  type FunctionName,
+  type FunctionSpec,
+  type QueueName,
+} from '../../topology/topology.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+const ACCOUNT = '123456789012';
+const REGION = 'eu-west-1';
+const functionEntries = Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][];
+const queueNames = Object.keys(QUEUES) as QueueName[];
+const cdkContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+
+/** A project root holding a lock file and an empty module for every topology entry. */
+function stubProjectRoot(root: string): void {
+  writeFileSync(join(root, 'package-lock.json'), '{}');
+  for (const [, spec] of functionEntries) {
+    mkdirSync(dirname(join(root, spec.entry)), { recursive: true });
+    writeFileSync(join(root, spec.entry), 'export const handler = async () => undefined;\n');
+  }
+}
+
+/** The Parley app as `cdk synth -c nag=true` builds it, minus bundling and CloudFormation validation. */
+function synthParley(
+  root: string,
+  options: { context?: Record<string, unknown>; extend?: (stacks: ParleyStacks) => void } = {},
+): { stacks: ParleyStacks; outdir: string; error?: Error } {
+  const outdir = join(root, 'cdk.out');
+  const app = new App({
+    outdir,
+    context: { ...cdkContext, 'aws:cdk:bundling-stacks': [], nag: 'true', account: ACCOUNT, region: REGION, ...options.context },
+    builtinCloudFormationValidation: false,
+  });
+  const stacks = buildParley(app, { projectRoot: root });
+  options.extend?.(stacks);
+  try {
+    app.synth();
+    return { stacks, outdir };
+  } catch (error) {
+    // Validation runs after the templates are written, so they can still be inspected.
+    return { stacks, outdir, error: error as Error };
+  }
+}
+
+const TELEGRAM_FAKE = 'http://127.0.0.1:8081';
+
+let root: string;
+let stacks: ParleyStacks;
+/** A second app: a provider base URL in context and a non-compliant queue for cdk-nag to find. */
+let variant: { stacks: ParleyStacks; outdir: string; error?: Error; template: Template };
+let synthError: Error | undefined;
+let parley: Template;
+let data: Template;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'parley-cdk-'));
+  stubProjectRoot(root);
+  const result = synthParley(root);
+  stacks = result.stacks;
+  synthError = result.error;
+  const template = (name: string) => Template.fromJSON(JSON.parse(readFileSync(join(result.outdir, `${name}.template.json`), 'utf8')));
+  parley = template('Parley');
+  data = template('ParleyData');
+
+  const probeRoot = join(root, 'variant');
+  mkdirSync(probeRoot);
+  stubProjectRoot(probeRoot);
+  const probed = synthParley(probeRoot, {
+    context: { telegramApiBaseUrl: TELEGRAM_FAKE },
+    extend: ({ parley: stack }) => {
+      new sqs.Queue(stack, 'NagProbe', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    },
+  });
+  variant = { ...probed, template: Template.fromJSON(JSON.parse(readFileSync(join(probed.outdir, 'Parley.template.json'), 'utf8'))) };
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+const logicalId = (construct: IConstruct): string => {
+  const element = construct.node.defaultChild as CfnElement;
+  return Stack.of(construct).getLogicalId(element);
+};
+const resource = (template: Template, id: string): Resource => {
+  const found = template.toJSON().Resources[id] as Resource | undefined;
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+};
+const functionId = (name: FunctionName) => logicalId(stacks.parley.functions[name]);
+const queueArn = (name: QueueName) => ({ 'Fn::GetAtt': [logicalId(stacks.parley.queues[name].queue), 'Arn'] });
+
+/** Every Allow statement of the policies attached to a function's role. */
+const allowed = (name: FunctionName): Statement[] => {
+  const role = stacks.parley.functions[name].role;
+  if (!role) throw new Error(`${name} has no role`);
+  const roleId = logicalId(role);
+  return Object.values(parley.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify((policy as Resource).Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => ((policy as Resource).Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+    .filter((statement) => statement.Effect === 'Allow');
+};
+const actionsOf = (name: FunctionName): string[] => allowed(name).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+const statementsWith = (name: FunctionName, action: string): Statement[] =>
+  allowed(name).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
+
+describe('cdk-nag', () => {
+  it('finds no unacknowledged AwsSolutions error in either stack', () => {
+    expect(synthError?.message).toBeUndefined();
+  });
+
+  it('is really checking: a queue without encryption, TLS or DLQ fails the synth', () => {
+    expect(variant.error?.message).toMatch(/AwsSolutions-SQS4/);
+    expect(variant.error?.message).toMatch(/Parley\/NagProbe/);
+    // Only the probe is reported: the rest of the stack stays clean with a provider override too.
+    expect(variant.error?.message.match(/^ {3}Parley\S*/gm)?.every((path) => path.includes('NagProbe'))).toBe(true);
+  });
+});
+
+describe('app', () => {
+  it('takes the account and region from context', () => {
+    expect(stacks.parley.account).toBe(ACCOUNT);
+    expect(stacks.parley.region).toBe(REGION);
+    expect(stacks.data.account).toBe(ACCOUNT);
+  });
+
+  it('deploys the data stack first and shares no cross-stack reference', () => {
+    expect(stacks.parley.dependencies).toContain(stacks.data);
+    expect(JSON.stringify(parley.toJSON())).not.toMatch(/Fn::ImportValue|Fn::GetStackOutput/);
+  });
+});
+
+describe('functions', () => {
+  it('has exactly one Lambda function per topology function', () => {
+    parley.resourceCountIs('AWS::Lambda::Function', functionEntries.length);
+  });
+
+  it.each(functionEntries)('%s runs on Node.js 24, ARM, active tracing, JSON logs, with its topology settings', (name, spec) => {
+    const props = resource(parley, functionId(name)).Properties;
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      Timeout: spec.timeoutSeconds,
+      MemorySize: spec.memoryMb,
+      Description: spec.description,
+    });
+    const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: TABLE_NAME,
+      BUS_NAME: { Ref: logicalId(stacks.parley.bus.bus) },
+      OUTBOUND_QUEUE_URL: { Ref: logicalId(stacks.parley.queues.outbound.queue) },
+      SECRET_PREFIX: 'parley/',
+      ...environmentOf(spec),
+    });
+    // No provider base URL override unless one is given in context.
+    expect(Object.keys(variables).filter((key) => key.endsWith('_API_BASE_URL'))).toEqual([]);
+  });
+
+  it('passes a provider base URL from context to every function', () => {
+    const functions = Object.values(variant.template.findResources('AWS::Lambda::Function')) as Resource[];
+    expect(functions).toHaveLength(functionEntries.length);
+    for (const fn of functions) {
+      expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.TELEGRAM_API_BASE_URL).toBe(TELEGRAM_FAKE);
+    }
+  });
+
+  it('keeps every function log group for a limited time', () => {
+    for (const [name] of functionEntries) {
+      const logGroupRef = (resource(parley, functionId(name)).Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(resource(parley, logGroupRef).Properties.RetentionInDays, name).toBe(30);
+    }
+  });
+
+  it('uses no AWS managed policy on any function role', () => {
+    for (const role of Object.values(parley.findResources('AWS::IAM::Role'))) {
+      expect((role as Resource).Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  const topologyRoutes = functionEntries.flatMap(([name, spec]) => (spec.routes ?? []).map((route) => ({ name, route })));
+
+  it('has one route per topology route, and nothing else', () => {
+    parley.resourceCountIs('AWS::ApiGatewayV2::Route', topologyRoutes.length);
+  });
+
+  it.each(topologyRoutes.map(({ name, route }) => [`${route.method} ${route.path}`, name, route] as const))(
+    '%s goes to %s with the right authorization',
+    (routeKey, name, route) => {
+      const routes = parley.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } });
+      const [found] = Object.values(routes) as Resource[];
+      expect(Object.keys(routes)).toHaveLength(1);
+      const target = (found!.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const integrationId = (target[1] as { Ref: string }).Ref;
+      expect(resource(parley, integrationId).Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(name), 'Arn'] });
+      if (route.auth === 'apiKey') {
+        expect(found!.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: expect.any(String) } });
+      } else {
+        expect(found!.Properties.AuthorizationType).toBe('NONE');
+      }
+    },
+  );
+
+  it('checks bearer keys with the authorizer function, simple responses, cached 5 minutes', () => {
+    parley.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    parley.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.Authorization'],
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    const [authorizer] = Object.values(parley.findResources('AWS::ApiGatewayV2::Authorizer')) as Resource[];
+    expect(JSON.stringify(authorizer!.Properties.AuthorizerUri)).toContain(functionId('authorizer'));
+  });
+
+  it('logs every request as JSON and throttles the default stage', () => {
+    parley.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logicalId(stacks.parley.api.accessLogs), 'Arn'] }, Format: Match.anyValue() },
+    });
+    const [stage] = Object.values(parley.findResources('AWS::ApiGatewayV2::Stage')) as Resource[];
+    const format = JSON.parse((stage!.Properties.AccessLogSettings as { Format: string }).Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    // Kakao may pass its secret as a query parameter: the query string must not reach the logs.
+    expect(JSON.stringify(format)).not.toMatch(/querystring|\$context\.(path|resourcePath)WithQuery/i);
+  });
+});
+
+describe('queues', () => {
+  it.each(queueNames)('%s has a DLQ after maxReceiveCount receives, with retention and an alarm', (name) => {
+    const spec = QUEUES[name];
+    const workQueue = stacks.parley.queues[name];
+    const dlqArn = { 'Fn::GetAtt': [logicalId(workQueue.deadLetterQueue), 'Arn'] };
+    expect(resource(parley, logicalId(workQueue.queue)).Properties).toMatchObject({
+      VisibilityTimeout: spec.visibilityTimeoutSeconds,
+      RedrivePolicy: { deadLetterTargetArn: dlqArn, maxReceiveCount: spec.maxReceiveCount },
+    });
+    expect(resource(parley, logicalId(workQueue.deadLetterQueue)).Properties.MessageRetentionPeriod).toBe(
+      Duration.days(spec.deadLetterRetentionDays).toSeconds(),
+    );
+    parley.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(workQueue.deadLetterQueue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it.each(functionEntries.filter(([, spec]) => spec.queue !== undefined))(
+    '%s consumes its queue in batches of the topology size, reporting partial failures',
+    (name, spec) => {
+      const queue = spec.queue!;
+      parley.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: queueArn(queue),
+        FunctionName: { Ref: functionId(name) },
+        BatchSize: QUEUES[queue].batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      expect(QUEUES[queue].visibilityTimeoutSeconds).toBeGreaterThanOrEqual(spec.timeoutSeconds);
+    },
+  );
+
+  it('encrypts every queue with SQS-managed keys and refuses requests without TLS', () => {
+    const queues = parley.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(queueNames.length * 2);
+    for (const [id, queue] of Object.entries(queues)) {
+      expect((queue as Resource).Properties.SqsManagedSseEnabled, id).toBe(true);
+      parley.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('refuses a consumer whose timeout exceeds the visibility timeout', () => {
+    expect(() => validateConsumerTimeout('inbound', { ...QUEUES.inbound, visibilityTimeoutSeconds: 20 }, 30)).toThrow(
+      "Queue inbound visibility timeout must be at least the consumer's timeout (30 s), but 20 was provided",
+    );
+    const stack = new Stack();
+    expect(() => new WorkQueue(stack, 'Bad', { spec: { ...QUEUES.inbound, maxReceiveCount: 0 } })).toThrow(
+      'Queue Bad maxReceiveCount must be an integer from 1 to 1000, but 0 was provided',
+    );
+  });
+});
+
+describe('event bus', () => {
+  it('has one rule per topology rule, and an archive', () => {
+    parley.resourceCountIs('AWS::Events::Rule', Object.keys(RULES).length);
+    parley.resourceCountIs('AWS::Events::Archive', 1);
+  });
+
+  it.each(Object.entries(RULES))('%s matches the topology pattern and feeds its queue', (_name, spec) => {
+    parley.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: logicalId(stacks.parley.bus.bus) },
+      EventPattern: Match.exact(JSON.parse(JSON.stringify(spec.pattern)) as Record<string, unknown>),
+      Targets: [
+        spec.input === 'detail'
+          ? { Arn: queueArn(spec.target), Id: Match.anyValue(), InputPath: '$.detail' }
+          : { Arn: queueArn(spec.target), Id: Match.anyValue() },
+      ],
+    });
+  });
+});
+
+describe('table', () => {
+  it('has the topology keys, index and TTL, on demand, with PITR and deletion protection, and is retained', () => {
+    data.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    const [table] = Object.values(data.findResources('AWS::DynamoDB::GlobalTable')) as Resource[];
+    expect(table!.DeletionPolicy).toBe('Retain');
+    expect(table!.UpdateReplacePolicy).toBe('Retain');
+    expect(table!.Properties).toMatchObject({
+      TableName: TABLE_NAME,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: TABLE_KEYS.indexes.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [
+        expect.objectContaining({
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ],
+    });
+  });
+});
+
+describe('least privilege', () => {
+  const can = (name: FunctionName, action: string) => actionsOf(name).includes(action);
+
+  it.each(functionEntries)('%s gets exactly the table, bus, queue and secret access its topology entry names', (name, spec) => {
+    const { access } = spec;
+    expect(can(name, 'dynamodb:GetItem'), 'table read').toBe(access.table !== undefined);
+    expect(can(name, 'dynamodb:Query'), 'table query').toBe(access.table !== undefined);
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(can(name, write), write).toBe(access.table === 'readWrite');
+    }
+    expect(can(name, 'events:PutEvents'), 'bus put').toBe(access.bus === 'put');
+    for (const queue of queueNames) {
+      const sends = statementsWith(name, 'sqs:SendMessage').some((s) => JSON.stringify(s.Resource) === JSON.stringify(queueArn(queue)));
+      expect(sends, `send to ${queue}`).toBe(access.sendTo?.includes(queue) ?? false);
+    }
+    const secretResources = statementsWith(name, 'secretsmanager:GetSecretValue').map((s) => JSON.stringify(s.Resource));
+    expect(secretResources).toHaveLength(access.secrets?.length ?? 0);
+    for (const channel of access.secrets ?? []) {
+      expect(secretResources.some((r) => r.includes(`:secret:parley/${channel}/*`)), `${channel} secrets`).toBe(true);
+    }
+  });
+
+  it('lets no function scan the table or use a wildcard on it', () => {
+    for (const [name] of functionEntries) {
+      expect(actionsOf(name), name).not.toContain('dynamodb:Scan');
+      for (const statement of statementsWith(name, 'dynamodb:GetItem')) {
+        expect(JSON.stringify(statement.Resource), name).not.toContain('/index/*');
+      }
+    }
+  });
+
+  it('keeps the webhook away from the table and the thread writer off the bus', () => {
+    for (const channel of ENABLED_CHANNELS) {
+      expect(actionsOf(`webhook-${channel}`).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    }
+    expect(can('thread-writer', 'events:PutEvents')).toBe(false);
+    expect(actionsOf('thread-writer').filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(actionsOf('authorizer').filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+    );
+  });
+});
+
+describe('channel secrets', () => {
+  it.each(ENABLED_CHANNELS)('%s has a secret for its default account holding the connector credential names', (channel) => {
+    const { inbound, outbound } = connectors[channel].credentialNames;
+    const [generated, ...others] = [...inbound, ...outbound];
+    parley.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: `parley/${channel}/default`,
+      GenerateSecretString: {
+        GenerateStringKey: generated,
+        SecretStringTemplate: JSON.stringify(Object.fromEntries(others.map((n) => [n, '']))),
+      },
+    });
+  });
+
+  it('has no secret for a channel that is not enabled', () => {
+    parley.resourceCountIs('AWS::SecretsManager::Secret', ENABLED_CHANNELS.length);
+  });
+});
+
+describe('outputs', () => {
+  it('names the API, each webhook URL, the bus, the secrets and the dead-letter queues', () => {
+    const outputs = Object.keys(parley.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'EventBusName',
+        ...ENABLED_CHANNELS.flatMap((c) => [`${c[0]!.toUpperCase()}${c.slice(1)}WebhookUrl`, `${c[0]!.toUpperCase()}${c.slice(1)}SecretName`]),
+        ...queueNames.map((q) => `${q[0]!.toUpperCase()}${q.slice(1)}DeadLetterQueueArn`),
+      ]),
+    );
+    data.hasOutput('TableName', { Value: { Ref: Match.anyValue() } });
+  });
+});
