@@ -7,6 +7,8 @@ import type { Channel, ContentType, OutboundContent, QuickReply } from './conten
 import type { ConversationRef, ParleyEvent } from './events.ts';
 import type { Credentials } from './ports.ts';
 
+export type { Credentials };
+
 /** An inbound HTTP request as the connector sees it: raw bytes, lower-cased header names. */
 export interface WebhookRequest {
   readonly method: string;
@@ -70,6 +72,8 @@ export interface Recipient {
 }
 
 export interface SendRequest {
+  /** Parley's id of the message: senders attach it where the provider echoes it back (Messenger `metadata`). */
+  readonly messageId?: string;
   readonly content: OutboundContent;
   readonly recipient: Recipient;
   readonly replyTo?: { readonly externalMessageId: string };
@@ -124,6 +128,11 @@ export interface Connector<P = unknown> {
   handshake?(request: WebhookRequest, credentials: Credentials): WebhookAnswer | undefined;
   /** True when the request carries a valid signature or secret. Constant-time; never throws. */
   verify(request: WebhookRequest, credentials: Credentials): boolean;
+  /**
+   * The answer the provider expects once the events are accepted, for providers whose webhook answer
+   * carries the reply (a KakaoTalk skill response). Default: `200 {"ok":true}`.
+   */
+  respond?(result: NormalizeResult, payload: P, credentials: Credentials): WebhookAnswer;
   /** Parses the raw body once verified. Never throws. */
   parse(rawBody: Buffer): ParseResult<P>;
   /** Pure: the events a payload means. Never throws for a parsed payload. */

@@ -64,7 +64,8 @@ export const ingestWebhook = async (
       break;
   }
   const accountId = connector.accountIdOf(credentials) ?? options.accountId ?? DEFAULT_ACCOUNT;
-  const { events, ignored } = connector.normalize(parsed.payload, { accountId, receivedAt });
+  const normalized = connector.normalize(parsed.payload, { accountId, receivedAt });
+  const { events, ignored } = normalized;
   for (const reason of ignored) deps.log.info('webhook content ignored', { channel, accountId, reason });
   if (events.length > 0) {
     try {
@@ -79,6 +80,6 @@ export const ingestWebhook = async (
       return error(503, 'unavailable', 'events could not be accepted; retry later');
     }
   }
-  deps.log.info('webhook accepted', { channel, accountId, events: events.map((e) => `${e.type} ${e.eventId}`) });
-  return json(200, { ok: true, events: events.length });
+  deps.log.info('webhook accepted', { channel, accountId, events: events.length });
+  return connector.respond?.(normalized, parsed.payload, credentials) ?? json(200, { ok: true, events: events.length });
 };

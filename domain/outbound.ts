@@ -87,7 +87,13 @@ const deliverMessage = async (
   const sentParts = [...(message.externalIds ?? [])];
   try {
     const result = await channel.sender.send(
-      { content: message.content, recipient: route, sentParts: [...sentParts], ...(message.replyTo && { replyTo: message.replyTo }) },
+      {
+        messageId: message.id,
+        content: message.content,
+        recipient: route,
+        sentParts: [...sentParts],
+        ...(message.replyTo && { replyTo: message.replyTo }),
+      },
       {
         ...channel.context,
         onPartSent: async (externalId) => {
