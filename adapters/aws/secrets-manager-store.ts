@@ -20,7 +20,7 @@ export interface SecretsManagerStoreOptions {
 /**
  * Channel credentials from Secrets Manager, fetched at first use and cached for a few minutes (a Lambda
  * container serves many webhooks; a rotated secret is picked up within the TTL). An account without a
- * secret of its own is served by the default account's secret when that secret names it.
+ * secret of its own is served by the default account's secret when that secret names it or names none.
  * Values never reach the logs.
  */
 export class SecretsManagerStore implements SecretStore {
@@ -35,8 +35,12 @@ export class SecretsManagerStore implements SecretStore {
   async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
     const own = await this.fetch(`${this.options.prefix}${channel}/${accountId}`);
     if (own || accountId === DEFAULT_ACCOUNT) return own;
+    // An account without a secret of its own is the default account's when the default names it, or names
+    // no account at all (a LINE channel secret does not say which bot it belongs to).
     const fallback = await this.fetch(`${this.options.prefix}${channel}/${DEFAULT_ACCOUNT}`);
-    return fallback && this.options.accountIdOf(channel, fallback) === accountId ? fallback : undefined;
+    if (!fallback) return undefined;
+    const named = this.options.accountIdOf(channel, fallback);
+    return named === undefined || named === accountId ? fallback : undefined;
   }
 
   private async fetch(name: string): Promise<Credentials | undefined> {

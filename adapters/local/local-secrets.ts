@@ -10,8 +10,9 @@ export interface LocalAccount {
 
 /**
  * Channel credentials for the local runtime: each channel's default account, from the environment or
- * from development credentials generated on first start. The default account answers both to `default`
- * and to the account id its credentials name, as the Secrets Manager store does in AWS.
+ * from development credentials generated on first start. The default account answers to `default` and to
+ * the account id its credentials name; credentials that name no account (a LINE channel secret) answer to
+ * any account id of their channel, as the Secrets Manager store does in AWS.
  */
 export class LocalSecretStore implements SecretStore {
   constructor(private readonly accounts: Partial<Record<Channel, LocalAccount>>) {}
@@ -19,6 +20,7 @@ export class LocalSecretStore implements SecretStore {
   async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
     const account = this.accounts[channel];
     if (!account) return undefined;
-    return accountId === DEFAULT_ACCOUNT || accountId === account.accountId ? account.credentials : undefined;
+    const serves = accountId === DEFAULT_ACCOUNT || account.accountId === undefined || accountId === account.accountId;
+    return serves ? account.credentials : undefined;
   }
 }

@@ -40,6 +40,12 @@ describe('SecretsManagerStore', () => {
     expect(await store.get('telegram', '999')).toBeUndefined();
   });
 
+  it('serves any account from a default secret that names no account', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).resolves({ SecretString: '{"channelSecret":"s"}' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U123' }).rejects(notFound());
+    expect(await makeStore().get('line', 'U123')).toEqual({ channelSecret: 's' });
+  });
+
   it('answers undefined for an unconfigured channel and surfaces other errors', async () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).rejects(notFound());
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).rejects(new Error('AccessDeniedException'));
