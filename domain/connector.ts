@@ -4,7 +4,7 @@
  * they are talking to.
  */
 import type { Channel, ContentType, OutboundContent, QuickReply } from './content.ts';
-import type { ConversationRef, ParleyEvent } from './events.ts';
+import type { ConversationRef, ParleyEvent, ReplyHandle } from './events.ts';
 import type { Credentials } from './ports.ts';
 
 export type { Credentials };
@@ -69,6 +69,11 @@ export interface ChannelCapabilities {
 export interface Recipient {
   readonly accountId: string;
   readonly conversation: ConversationRef;
+  /**
+   * The provider's one-time reply handle from the customer's last message, passed only while unexpired.
+   * Single use: a sender that finds it spent falls back to its ordinary send.
+   */
+  readonly replyHandle?: ReplyHandle;
 }
 
 export interface SendRequest {

@@ -49,6 +49,18 @@ export const ConversationRefSchema = z
   .meta({ id: 'ConversationRef' });
 export type ConversationRef = z.infer<typeof ConversationRefSchema>;
 
+/**
+ * A one-time way to answer this message that the provider hands out with it and that expires soon (a LINE
+ * reply token, a KakaoTalk callback URL). Opaque to everything but the channel's sender.
+ */
+export const ReplyHandleSchema = z
+  .object({
+    value: z.string().min(1),
+    expiresAt: isoInstant,
+  })
+  .meta({ id: 'ReplyHandle' });
+export type ReplyHandle = z.infer<typeof ReplyHandleSchema>;
+
 /** The message a message answers, by the provider's id. */
 export const ReplyContextSchema = z
   .object({ externalMessageId: z.string().min(1) })
@@ -75,6 +87,7 @@ export const MessageReceivedSchema = z
     conversation: ConversationRefSchema,
     content: ContentSchema,
     replyTo: ReplyContextSchema.optional(),
+    replyHandle: ReplyHandleSchema.optional(),
   })
   .meta({ id: 'MessageReceivedEvent' });
 

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { ChannelSchema, ContentSchema } from './content.ts';
-import { ConversationRefSchema, DELIVERY_STATUSES } from './events.ts';
+import { ConversationRefSchema, DELIVERY_STATUSES, ReplyHandleSchema } from './events.ts';
 
 const isoInstant = z.iso.datetime({ offset: false });
 
@@ -18,6 +18,7 @@ export const ChannelRouteSchema = z
     accountId: z.string().min(1),
     conversation: ConversationRefSchema,
     lastInboundAt: isoInstant,
+    replyHandle: ReplyHandleSchema.optional().describe("The customer's last one-time reply handle, while it may still be valid"),
   })
   .meta({ id: 'ChannelRoute' });
 export type ChannelRoute = z.infer<typeof ChannelRouteSchema>;

@@ -90,7 +90,11 @@ const deliverMessage = async (
       {
         messageId: message.id,
         content: message.content,
-        recipient: route,
+        recipient: {
+          accountId: route.accountId,
+          conversation: route.conversation,
+          ...(route.replyHandle && Date.parse(route.replyHandle.expiresAt) > deps.clock.now().getTime() && { replyHandle: route.replyHandle }),
+        },
         sentParts: [...sentParts],
         ...(message.replyTo && { replyTo: message.replyTo }),
       },

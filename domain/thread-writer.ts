@@ -91,7 +91,13 @@ const receive = async (
     direction: event.direction,
     participant: { externalUserId: event.sender.externalUserId },
     ...(event.direction === 'inbound' && {
-      route: { channel, accountId, conversation, lastInboundAt: event.occurredAt },
+      route: {
+        channel,
+        accountId,
+        conversation,
+        lastInboundAt: event.occurredAt,
+        ...(event.type === 'message.received' && event.replyHandle && { replyHandle: event.replyHandle }),
+      },
     }),
   });
   return { kind: inserted ? 'stored' : 'duplicate', threadId: stored.threadId, messageId: stored.id };

@@ -51,7 +51,7 @@ const depsWith = (connector: Connector, credentials = { webhookSecret: 's', botT
 
 let seq = 0;
 /** A thread with a Telegram route and one queued agent message in it. */
-const queuedMessage = async (text = 'hello'): Promise<Message> => {
+const queuedMessage = async (text = 'hello', replyHandle?: { value: string; expiresAt: string }): Promise<Message> => {
   seq += 1;
   const chat = `7000${seq}`;
   const identity = await store.ensureIdentity({ channel: 'telegram', accountId: '1', externalId: chat, kind: 'direct' }, '2026-03-14T00:00:00.000Z');
@@ -60,7 +60,13 @@ const queuedMessage = async (text = 'hello'): Promise<Message> => {
     channel: 'telegram',
     at: '2026-03-14T00:00:00.000Z',
     direction: 'inbound',
-    route: { channel: 'telegram', accountId: '1', conversation: { externalId: chat, kind: 'direct' }, lastInboundAt: '2026-03-14T00:00:00.000Z' },
+    route: {
+      channel: 'telegram',
+      accountId: '1',
+      conversation: { externalId: chat, kind: 'direct' },
+      lastInboundAt: '2026-03-14T00:00:00.000Z',
+      ...(replyHandle && { replyHandle }),
+    },
   });
   const now = new Date();
   const message: Message = {
@@ -90,6 +96,16 @@ describe('deliver', () => {
     expect(requests).toHaveLength(1);
     expect(requests[0]?.recipient).toMatchObject({ accountId: '1', conversation: { kind: 'direct' } });
     expect(await reread(message)).toMatchObject({ status: 'sent', externalId: 'c:1' });
+  });
+
+  it("hands the sender the customer's one-time reply handle only while it has not expired", async () => {
+    const inAMinute = new Date(Date.now() + 60_000).toISOString();
+    const fresh = await queuedMessage('a', { value: 'token-fresh', expiresAt: inAMinute });
+    const stale = await queuedMessage('b', { value: 'token-stale', expiresAt: '2026-03-14T00:01:00.000Z' });
+    const { connector, requests } = scriptedChannel([async () => ['c:1'], async () => ['c:2']]);
+    await deliver(job(fresh), first, depsWith(connector));
+    await deliver(job(stale), first, depsWith(connector));
+    expect(requests.map((r) => r.recipient.replyHandle?.value)).toEqual(['token-fresh', undefined]);
   });
 
   it("waits for the provider's retry-after on a rate limit", async () => {

@@ -59,6 +59,13 @@ describe('applyEvent', () => {
     ]);
   });
 
+  it("keeps the customer's one-time reply handle on the channel's route", async () => {
+    const handle = { value: 'reply-token-1', expiresAt: '2026-03-14T00:02:00.000Z' };
+    const outcome = await apply(received({ replyHandle: handle }));
+    const thread = await store.getThread(outcome.kind === 'stored' ? outcome.threadId : '');
+    expect(thread?.routes[0]?.replyHandle).toEqual(handle);
+  });
+
   it('is a no-op for a redelivered event, and keeps one thread per customer', async () => {
     const first = received();
     const a = await apply(first);
