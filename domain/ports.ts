@@ -56,8 +56,8 @@ export interface ThreadStore {
   markIdentityUnreachable(channel: Channel, accountId: string, externalId: string, reason: string, at: string): Promise<void>;
 
   /**
-   * The contact's open thread; a new one when the contact has none open or the last was resolved, so a
-   * customer writing again after a resolution starts a fresh thread (the old one stays readable).
+   * The contact's thread, opened if the contact has none and reopened if it was resolved: a customer who
+   * writes again continues the same thread, with its whole history.
    */
   ensureOpenThread(contactId: string, now: string): Promise<Thread>;
   getThread(threadId: string): Promise<Thread | undefined>;

@@ -323,16 +323,21 @@ export class DynamoThreadStore implements ThreadStore {
         const open = await this.getThread(contact.openThreadId);
         if (!open) return this.createThread(contact.openThreadId, contactId, contact.openThreadAt ?? now);
         if (open.status !== 'resolved') return open;
+        // The customer writes again: the same thread reopens, so their history stays in one place.
+        try {
+          await this.update(threadKey(open.id), { set: { status: 'open' } }, '#status = :resolved', { ':resolved': 'resolved' });
+          return { ...open, status: 'open' };
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          continue; // reopened (or changed) meanwhile: read again
+        }
       }
       const threadId = randomId('th');
       try {
         await this.update(
           contactKey(contactId),
           { set: { openThreadId: threadId, openThreadAt: now } },
-          contact.openThreadId === undefined
-            ? `attribute_exists(${PK}) AND attribute_not_exists(#openThreadId)`
-            : `attribute_exists(${PK}) AND #openThreadId = :resolvedThreadId`,
-          contact.openThreadId === undefined ? {} : { ':resolvedThreadId': contact.openThreadId },
+          `attribute_exists(${PK}) AND attribute_not_exists(#openThreadId)`,
         );
       } catch (error) {
         if (!isConditionFailure(error)) throw error;

@@ -225,7 +225,7 @@ describe('identities', () => {
 });
 
 describe('open threads', () => {
-  it('returns the same open thread until it is resolved, then a new one', async () => {
+  it('returns the same open thread, and reopens it when the customer writes after a resolution', async () => {
     const contactId = await newContact();
 
     const first = await store.ensureOpenThread(contactId, at(1));
@@ -241,11 +241,10 @@ describe('open threads', () => {
     expect(await store.ensureOpenThread(contactId, at(2))).toEqual(first);
 
     await resolve(first.id);
-    const second = await store.ensureOpenThread(contactId, at(3));
+    const again = await store.ensureOpenThread(contactId, at(3));
 
-    expect(second.id).not.toBe(first.id);
-    expect(second).toMatchObject({ status: 'open', createdAt: at(3) });
-    expect(await store.getThread(first.id)).toMatchObject({ status: 'resolved' });
+    expect(again).toEqual({ ...first, status: 'open' });
+    expect(await store.getThread(first.id)).toMatchObject({ status: 'open', createdAt: at(1) });
   });
 
   it('gives concurrent callers one open thread', async () => {
@@ -256,15 +255,14 @@ describe('open threads', () => {
     expect(new Set(threads.map((t) => t.id)).size).toBe(1);
   });
 
-  it('gives concurrent callers one new thread after a resolution', async () => {
+  it('gives concurrent callers the one reopened thread after a resolution', async () => {
     const contactId = await newContact();
     const resolved = await store.ensureOpenThread(contactId, at(1));
     await resolve(resolved.id);
 
     const threads = await Promise.all([1, 2, 3, 4].map(() => store.ensureOpenThread(contactId, at(2))));
 
-    expect(new Set(threads.map((t) => t.id)).size).toBe(1);
-    expect(threads[0]?.id).not.toBe(resolved.id);
+    expect(threads.map((t) => [t.id, t.status])).toEqual(Array(4).fill([resolved.id, 'open']));
   });
 
   it('creates the thread item when a crash left the contact pointing at nothing', async () => {

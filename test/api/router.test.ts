@@ -116,9 +116,8 @@ describe('GET /v1/threads', () => {
   it('pages with limit and cursor until nextCursor is gone', async () => {
     const threadIds: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { thread } = await h.customerWrites('telegram', '1001');
+      const { thread } = await h.customerWrites('telegram', '1001', undefined, undefined, `group-${i}`); // one thread per group
       threadIds.unshift(thread.id);
-      await store.putThread({ ...thread, status: 'resolved' }); // the next message opens a new thread
       h.clock.advance(1_000);
     }
 
@@ -141,8 +140,7 @@ describe('GET /v1/threads', () => {
 
   it('returns 50 threads when no limit is given', async () => {
     for (let i = 0; i < 51; i++) {
-      const { thread } = await h.customerWrites('telegram', '1001');
-      await store.putThread({ ...thread, status: 'resolved' });
+      await h.customerWrites('telegram', '1001', undefined, undefined, `group-${i}`);
       h.clock.advance(1_000);
     }
 

@@ -87,9 +87,12 @@ export const createHarness = async (store: ThreadStore, clock = new TestClock())
     externalUserId: string,
     content: Content = { type: 'text', text: 'hello' },
     at: Date = clock.now(),
+    /** A group the customer writes in (its own thread); the customer's direct chat when absent. */
+    groupId?: string,
   ): Promise<Customer> => {
     const accountId = `${channel}-bot`;
-    const identity = await store.ensureIdentity({ channel, accountId, externalId: externalUserId, kind: 'direct' }, at.toISOString());
+    const conversation = groupId ? { externalId: groupId, kind: 'group' as const } : { externalId: externalUserId, kind: 'direct' as const };
+    const identity = await store.ensureIdentity({ channel, accountId, externalId: conversation.externalId, kind: conversation.kind }, at.toISOString());
     const open = await store.ensureOpenThread(identity.contactId, at.toISOString());
     // Unique across harnesses: provider ids are unique per account, and a shared store remembers them.
     const externalId = `in-${randomUUID()}`;
@@ -111,7 +114,7 @@ export const createHarness = async (store: ThreadStore, clock = new TestClock())
       at: at.toISOString(),
       direction: 'inbound',
       participant: { externalUserId },
-      route: { channel, accountId, conversation: { externalId: externalUserId, kind: 'direct' }, lastInboundAt: at.toISOString() },
+      route: { channel, accountId, conversation, lastInboundAt: at.toISOString() },
     });
     const thread = await store.getThread(open.id);
     if (!thread) throw new Error('seeded thread vanished');

@@ -103,6 +103,10 @@ export class MemoryThreadStore implements ThreadStore {
     const openId = this.openThreads.get(contactId);
     const open = openId === undefined ? undefined : this.threads.get(openId);
     if (open && open.status !== 'resolved') return copy(open);
+    if (open) {
+      open.status = 'open';
+      return copy(open);
+    }
     const thread: Thread = {
       id: randomId('th'),
       contactId,
