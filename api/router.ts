@@ -153,15 +153,24 @@ export const createApi = (deps: ApiDeps): Api => {
         messageId: message.id,
         error: error instanceof Error ? error.message : String(error),
       });
-      // If the queue took the job after all, the sender now skips it instead of sending it twice.
-      await store
-        .advanceStatus(message.threadId, message.id, { status: 'failed', at: deps.clock.now().toISOString(), failure: NOT_QUEUED })
-        .catch((markError: unknown) =>
+      // If the queue took the job after all, the sender now skips it instead of sending it twice. Only a
+      // message still `queued` is marked: one the sender already sent (the queue's error was a lie) is
+      // left as it is, and the request succeeds.
+      const marked = await store
+        .advanceStatus(message.threadId, message.id, {
+          status: 'failed',
+          at: deps.clock.now().toISOString(),
+          failure: NOT_QUEUED,
+          onlyIfQueued: true,
+        })
+        .catch((markError: unknown) => {
           log.error('unqueued message not marked failed', {
             messageId: message.id,
             error: markError instanceof Error ? markError.message : String(markError),
-          }),
-        );
+          });
+          return true;
+        });
+      if (!marked) return;
       throw unavailable(
         keyed
           ? 'The message could not be queued; retry with the same Idempotency-Key'

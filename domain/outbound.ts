@@ -25,6 +25,10 @@ export interface OutboundDeps {
 export interface Attempt {
   readonly receiveCount: number;
   readonly maxReceiveCount: number;
+  /** Identifies this delivery of the job (the queue's receipt handle), for the sending claim. */
+  readonly claimToken: string;
+  /** How long the claim holds: the queue's visibility timeout, after which the job is redelivered anyway. */
+  readonly claimSeconds: number;
 }
 
 export type DeliveryOutcome =
@@ -39,6 +43,18 @@ export type DeliveryOutcome =
 
 /** Longest delay SQS can give a message (ChangeMessageVisibility allows 12 h; a shorter cap keeps replies timely). */
 const MAX_DELAY_SECONDS = 900;
+
+/** Repeats a write a few times with short pauses: for writes that record what a provider already did. */
+const persist = async <T>(write: () => Promise<T>, tries = 4): Promise<T> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+};
 
 /** Exponential backoff with full jitter: 2, 4, 8 … seconds, capped. */
 export const backoffSeconds = (receiveCount: number, random: () => number = Math.random): number => {
@@ -84,6 +100,22 @@ const deliverMessage = async (
   const channel = await senderFor(message.channel, message.accountId, deps);
   if ('failure' in channel) return fail(channel.failure);
 
+  // Exclusive from here: a duplicate delivery of the job (SQS delivers at least once) must not send too.
+  const now = deps.clock.now();
+  const claim = await store.claimForSending(threadId, messageId, {
+    token: attempt.claimToken,
+    now: now.toISOString(),
+    until: new Date(now.getTime() + attempt.claimSeconds * 1000).toISOString(),
+  });
+  if (claim === 'not-queued') return { kind: 'done', reason: 'no longer queued' };
+  if (claim === 'held-elsewhere') {
+    return {
+      kind: 'retry',
+      delaySeconds: Math.min(MAX_DELAY_SECONDS, attempt.claimSeconds),
+      failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: attempt.receiveCount },
+    };
+  }
+
   const sentParts = [...(message.externalIds ?? [])];
   try {
     const result = await channel.sender.send(
@@ -102,15 +134,14 @@ const deliverMessage = async (
         ...channel.context,
         onPartSent: async (externalId) => {
           sentParts.push(externalId);
-          await store.recordSentParts(threadId, messageId, sentParts);
+          // The provider has the part: failing now would send it again, so insist before giving up.
+          await persist(() => store.recordSentParts(threadId, messageId, sentParts));
         },
       },
     );
-    await store.advanceStatus(threadId, messageId, {
-      status: 'sent',
-      at: deps.clock.now().toISOString(),
-      externalIds: result.externalIds,
-    });
+    await persist(() =>
+      store.advanceStatus(threadId, messageId, { status: 'sent', at: deps.clock.now().toISOString(), externalIds: result.externalIds }),
+    );
     return { kind: 'sent', externalIds: result.externalIds };
   } catch (error) {
     const outcome = classify(error, attempt);
@@ -124,7 +155,10 @@ const deliverMessage = async (
         deps.clock.now().toISOString(),
       );
     }
-    if (outcome.kind === 'retry') return outcome;
+    if (outcome.kind === 'retry') {
+      await store.releaseSendingClaim(threadId, messageId, attempt.claimToken);
+      return outcome;
+    }
     await store.advanceStatus(threadId, messageId, {
       status: 'failed',
       at: deps.clock.now().toISOString(),

@@ -46,7 +46,19 @@ export interface StatusChange {
   readonly at: string;
   readonly externalIds?: readonly string[];
   readonly failure?: Failure;
+  /** Apply only while the message is still `queued` (the API's "could not be queued" must not undo a send). */
+  readonly onlyIfQueued?: boolean;
 }
+
+/** A sender's exclusive right to send one queued message, until `until`. */
+export interface SendingClaim {
+  /** Identifies the holder (the queue's receipt handle): the same holder may claim again. */
+  readonly token: string;
+  readonly until: string;
+  readonly now: string;
+}
+
+export type ClaimResult = 'claimed' | 'held-elsewhere' | 'not-queued';
 
 /** Thread storage. Every method is safe to repeat: retries and redeliveries change nothing twice. */
 export interface ThreadStore {
@@ -54,6 +66,8 @@ export interface ThreadStore {
   ensureIdentity(input: IdentityInput, now: string): Promise<Identity>;
   getIdentity(channel: Channel, accountId: string, externalId: string): Promise<Identity | undefined>;
   markIdentityUnreachable(channel: Channel, accountId: string, externalId: string, reason: string, at: string): Promise<void>;
+  /** Clears an unreachable mark set before `at` (the customer wrote again, so they can be reached). */
+  markIdentityReachable(channel: Channel, accountId: string, externalId: string, at: string): Promise<void>;
 
   /**
    * The contact's thread, opened if the contact has none and reopened if it was resolved: a customer who
@@ -82,6 +96,13 @@ export interface ThreadStore {
    * Returns false, changing nothing, when the message is already at or past that status.
    */
   advanceStatus(threadId: string, messageId: string, change: StatusChange): Promise<boolean>;
+  /**
+   * Claims a queued message for sending, so two deliveries of one job (SQS delivers at least once) cannot
+   * both send it. A claim lapses at `until`, so a sender that crashed does not block the message forever.
+   */
+  claimForSending(threadId: string, messageId: string, claim: SendingClaim): Promise<ClaimResult>;
+  /** Gives a claim up early (the send failed and will be retried by whoever receives the job next). */
+  releaseSendingClaim(threadId: string, messageId: string, token: string): Promise<void>;
   /** Records provider ids of parts already sent, so a retried send resumes after them. */
   recordSentParts(threadId: string, messageId: string, externalIds: readonly string[]): Promise<void>;
 

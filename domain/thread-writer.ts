@@ -11,7 +11,10 @@ import type {
 } from './events.ts';
 import { newMessageId } from './message-ids.ts';
 import type { Author, Message } from './model.ts';
-import type { Log, ThreadStore } from './ports.ts';
+import type { Log, ThreadActivity, ThreadStore } from './ports.ts';
+
+/** How long a status for an unknown message is retried before it is taken for one sent outside Parley. */
+const STATUS_PATIENCE_MS = 2 * 60_000;
 
 export interface ThreadWriterDeps {
   readonly store: ThreadStore;
@@ -56,6 +59,13 @@ const receive = async (
   { store }: ThreadWriterDeps,
 ): Promise<WriteOutcome> => {
   const { channel, accountId, conversation } = event;
+  // A redelivery changes nothing, and in particular does not reopen a thread resolved since.
+  const known = await store.findMessageByExternalId(channel, accountId, event.externalMessageId);
+  if (known) {
+    await store.recordActivity(known.threadId, activityOf(event, known.occurredAt));
+    if (event.type === 'message.edited') return applyEdit(event, known, store);
+    return { kind: 'duplicate', threadId: known.threadId, messageId: known.id };
+  }
   const identity = await store.ensureIdentity(
     {
       channel,
@@ -67,6 +77,10 @@ const receive = async (
     event.receivedAt,
   );
   // A new thread starts when its first message was written, not when Parley happened to receive it.
+  if (identity.unreachable && event.direction === 'inbound' && event.occurredAt > identity.unreachable.since) {
+    // Writing again proves they can be reached again (they unblocked the bot).
+    await store.markIdentityReachable(channel, accountId, conversation.externalId, event.occurredAt);
+  }
   const thread = await store.ensureOpenThread(identity.contactId, event.occurredAt);
   const occurredAt = new Date(event.occurredAt);
   const message: Message = {
@@ -85,41 +99,49 @@ const receive = async (
   };
   const { inserted, message: stored } = await store.insertMessage(message);
   // Always recorded, even for a duplicate: a crash after the insert must not lose the thread's activity.
-  await store.recordActivity(stored.threadId, {
-    channel,
-    at: stored.occurredAt,
-    direction: event.direction,
-    participant: { externalUserId: event.sender.externalUserId },
-    ...(event.direction === 'inbound' && {
-      route: {
-        channel,
-        accountId,
-        conversation,
-        lastInboundAt: event.occurredAt,
-        ...(event.type === 'message.received' && event.replyHandle && { replyHandle: event.replyHandle }),
-      },
-    }),
-  });
+  await store.recordActivity(stored.threadId, activityOf(event, stored.occurredAt));
+  // Stored concurrently by the original's own event: the edit still applies.
+  if (!inserted && event.type === 'message.edited') return applyEdit(event, stored, store);
   return { kind: inserted ? 'stored' : 'duplicate', threadId: stored.threadId, messageId: stored.id };
+};
+
+const activityOf = (event: MessageReceivedEvent | MessageEditedEvent, at: string): ThreadActivity => ({
+  channel: event.channel,
+  at,
+  direction: event.direction,
+  participant: { externalUserId: event.sender.externalUserId },
+  ...(event.direction === 'inbound' && {
+    route: {
+      channel: event.channel,
+      accountId: event.accountId,
+      conversation: event.conversation,
+      lastInboundAt: event.occurredAt,
+      ...(event.type === 'message.received' && event.replyHandle && { replyHandle: event.replyHandle }),
+    },
+  }),
+});
+
+const applyEdit = async (event: MessageEditedEvent, message: Message, store: ThreadStore): Promise<WriteOutcome> => {
+  const changed = await store.editMessage(message.threadId, message.id, event.content, event.editedAt);
+  return changed
+    ? { kind: 'updated', threadId: message.threadId, messageId: message.id }
+    : { kind: 'unchanged', reason: 'a later edit is already stored' };
 };
 
 const displayNameOf = (event: MessageReceivedEvent | MessageEditedEvent): string | undefined =>
   event.conversation.kind === 'direct' ? event.sender.displayName : event.conversation.title;
 
 /** An edit replaces the stored content. An edit of a message never seen stores it, edited. */
-const edit = async (event: MessageEditedEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> => {
-  const existing = await deps.store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
-  if (!existing) return receive(event, deps);
-  const changed = await deps.store.editMessage(existing.threadId, existing.id, event.content, event.editedAt);
-  return changed
-    ? { kind: 'updated', threadId: existing.threadId, messageId: existing.id }
-    : { kind: 'unchanged', reason: 'a later edit is already stored' };
-};
+const edit = (event: MessageEditedEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> => receive(event, deps);
 
 const updateStatus = async (event: MessageStatusEvent, { store, log }: ThreadWriterDeps): Promise<WriteOutcome> => {
   const message = await store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
   if (!message) {
-    // Statuses of messages sent outside Parley (or before it) have nothing to update.
+    // A status can overtake the sender recording the provider's id: retry a young one (the queue
+    // redelivers it), and only then conclude it belongs to a message sent outside Parley.
+    if (Date.now() - Date.parse(event.receivedAt) < STATUS_PATIENCE_MS) {
+      throw new Error(`status ${event.status} for ${event.externalMessageId}, not (yet) a known message; retrying`);
+    }
     log.info('status for an unknown message', { channel: event.channel, externalMessageId: event.externalMessageId });
     return { kind: 'skipped', reason: 'unknown message' };
   }

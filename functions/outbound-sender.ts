@@ -26,6 +26,7 @@ export const create = (
 ) => {
   // Must equal the queue's redrive policy, so the last attempt knows it is the last.
   const maxReceiveCount = Number(environment.MAX_RECEIVE_COUNT) || QUEUES.outbound.maxReceiveCount;
+  const visibilitySeconds = Number(environment.VISIBILITY_TIMEOUT_SECONDS) || QUEUES.outbound.visibilityTimeoutSeconds;
   const domainDeps = { ...deps, connectorFor: getConnector };
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
@@ -46,7 +47,11 @@ export const create = (
       }
       const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
       try {
-        const outcome = await deliver(job, { receiveCount, maxReceiveCount }, domainDeps);
+        const outcome = await deliver(
+          job,
+          { receiveCount, maxReceiveCount, claimToken: record.receiptHandle, claimSeconds: visibilitySeconds },
+          domainDeps,
+        );
         deps.log.info('outbound job handled', { messageId: record.messageId, job: jobLabel(job), outcome: outcome.kind });
         switch (outcome.kind) {
           case 'retry':

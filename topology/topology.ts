@@ -29,8 +29,8 @@ export type QueueName = 'inbound' | 'outbound';
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
   inbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 },
-  /** Agent replies and provider actions to the outbound sender. */
-  outbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
+  /** Agent replies and provider actions to the outbound sender. Visibility outlasts the sender's 120 s timeout. */
+  outbound: { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
 };
 
 /** An EventBridge pattern. Only exact-value lists and `prefix` are used, so both renderers agree on them. */
@@ -130,8 +130,10 @@ export const FUNCTIONS = {
     entry: 'functions/outbound-sender.ts',
     description: "Delivers agents' messages and provider actions to each channel's API",
     queue: 'outbound',
-    access: { table: 'readWrite', sendTo: ['outbound'], secrets: [...ENABLED_CHANNELS] },
-    timeoutSeconds: 30,
+    access: { table: 'readWrite', secrets: [...ENABLED_CHANNELS] },
+    // A batch of 10 sent one after another, each provider call allowed 10 s: the queue's visibility
+    // timeout (and so the sending claim) must outlast it.
+    timeoutSeconds: 120,
     memoryMb: 512,
   },
   api: {
@@ -162,5 +164,8 @@ export type FunctionName = keyof typeof FUNCTIONS;
  */
 export const environmentOf = (spec: FunctionSpec): Readonly<Record<string, string>> => ({
   ...spec.environment,
-  ...(spec.queue && { MAX_RECEIVE_COUNT: String(QUEUES[spec.queue].maxReceiveCount) }),
+  ...(spec.queue && {
+    MAX_RECEIVE_COUNT: String(QUEUES[spec.queue].maxReceiveCount),
+    VISIBILITY_TIMEOUT_SECONDS: String(QUEUES[spec.queue].visibilityTimeoutSeconds),
+  }),
 });

@@ -24,6 +24,8 @@ import { MessageSchema, ThreadSchema, type Message, type MessageStatus, type Thr
 import {
   systemClock,
   type ApiKeyRecord,
+  type ClaimResult,
+  type SendingClaim,
   type Clock,
   type IdempotencyClaim,
   type IdempotencyRecord,
@@ -301,6 +303,17 @@ export class DynamoThreadStore implements ThreadStore {
     );
   }
 
+  async markIdentityReachable(channel: Channel, accountId: string, externalId: string, at: string): Promise<void> {
+    await this.ignoringConditionFailure(
+      this.update(
+        identityKey(channel, accountId, externalId),
+        { remove: ['unreachable', 'unreachableMs'] },
+        `attribute_exists(${PK}) AND #unreachableMs < :atMs`,
+        { ':atMs': millis(at) },
+      ),
+    );
+  }
+
   private async getIdentityItem(itemKey: Key) {
     const item = await this.get(itemKey);
     return item && IdentityItemSchema.parse(item);
@@ -564,8 +577,32 @@ export class DynamoThreadStore implements ThreadStore {
     if (change.failure) set.failure = change.failure;
     // A later success supersedes an earlier failure's details.
     else if (change.status !== 'failed') remove.push('failure');
+    const condition = change.onlyIfQueued
+      ? `attribute_exists(${PK}) AND #statusRank = :queuedRank`
+      : `attribute_exists(${PK}) AND #statusRank < :statusRank`;
     return this.succeeded(
-      this.update(messageKey(threadId, messageId), { set, remove }, `attribute_exists(${PK}) AND #statusRank < :statusRank`),
+      this.update(messageKey(threadId, messageId), { set, remove }, condition, change.onlyIfQueued ? { ':queuedRank': STATUS_RANK.queued } : {}),
+    );
+  }
+
+  /** A conditional update of hidden claim attributes; the status is not touched. */
+  async claimForSending(threadId: string, messageId: string, claim: SendingClaim): Promise<ClaimResult> {
+    const claimed = await this.succeeded(
+      this.update(
+        messageKey(threadId, messageId),
+        { set: { claimToken: claim.token, claimUntilMs: millis(claim.until) } },
+        `attribute_exists(${PK}) AND #statusRank = :queuedRank AND (attribute_not_exists(#claimUntilMs) OR #claimUntilMs < :nowMs OR #claimToken = :token)`,
+        { ':queuedRank': STATUS_RANK.queued, ':nowMs': millis(claim.now), ':token': claim.token },
+      ),
+    );
+    if (claimed) return 'claimed';
+    const message = await this.getMessage(threadId, messageId);
+    return message?.status === 'queued' ? 'held-elsewhere' : 'not-queued';
+  }
+
+  async releaseSendingClaim(threadId: string, messageId: string, token: string): Promise<void> {
+    await this.ignoringConditionFailure(
+      this.update(messageKey(threadId, messageId), { remove: ['claimToken', 'claimUntilMs'] }, '#claimToken = :token', { ':token': token }),
     );
   }
 

@@ -615,6 +615,46 @@ describe('message status', () => {
   });
 });
 
+describe('sending claims', () => {
+  const queued = async () => {
+    const thread = await newThread();
+    const message = outbound(thread.id, 1);
+    await store.insertMessage(message);
+    return message;
+  };
+  const claim = (token: string, nowSeconds: number) => ({ token, now: at(nowSeconds), until: at(nowSeconds + 30) });
+
+  it('lets one holder claim a queued message until the claim lapses, and the same holder again', async () => {
+    const m = await queued();
+    expect(await store.claimForSending(m.threadId, m.id, claim('a', 1))).toBe('claimed');
+    expect(await store.claimForSending(m.threadId, m.id, claim('b', 2))).toBe('held-elsewhere');
+    expect(await store.claimForSending(m.threadId, m.id, claim('a', 3))).toBe('claimed');
+    expect(await store.claimForSending(m.threadId, m.id, claim('b', 40))).toBe('claimed'); // a's claim lapsed at 33
+  });
+
+  it('frees a released claim, and refuses claims once the message left queued', async () => {
+    const m = await queued();
+    await store.claimForSending(m.threadId, m.id, claim('a', 1));
+    await store.releaseSendingClaim(m.threadId, m.id, 'b'); // not b's to release
+    expect(await store.claimForSending(m.threadId, m.id, claim('b', 2))).toBe('held-elsewhere');
+    await store.releaseSendingClaim(m.threadId, m.id, 'a');
+    expect(await store.claimForSending(m.threadId, m.id, claim('b', 2))).toBe('claimed');
+    await store.advanceStatus(m.threadId, m.id, { status: 'sent', at: at(3), externalIds: [uid('ext')] });
+    expect(await store.claimForSending(m.threadId, m.id, claim('c', 50))).toBe('not-queued');
+    expect((await store.getMessage(m.threadId, m.id))?.status).toBe('sent');
+  });
+
+  it('applies an only-if-queued failure to a queued message and never to a sent one', async () => {
+    const m = await queued();
+    const failure = { kind: 'retryable' as const, message: 'could not be queued' };
+    await store.advanceStatus(m.threadId, m.id, { status: 'sent', at: at(2) });
+    expect(await store.advanceStatus(m.threadId, m.id, { status: 'failed', at: at(3), failure, onlyIfQueued: true })).toBe(false);
+    expect((await store.getMessage(m.threadId, m.id))?.status).toBe('sent');
+    const other = await queued();
+    expect(await store.advanceStatus(other.threadId, other.id, { status: 'failed', at: at(3), failure, onlyIfQueued: true })).toBe(true);
+  });
+});
+
 describe('edits', () => {
   it('applies only a later edit', async () => {
     const thread = await newThread();

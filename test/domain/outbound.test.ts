@@ -84,7 +84,7 @@ const queuedMessage = async (text = 'hello', replyHandle?: { value: string; expi
   return message;
 };
 const job = (m: Message) => ({ kind: 'deliver' as const, threadId: m.threadId, messageId: m.id });
-const first = { receiveCount: 1, maxReceiveCount: 5 };
+const first = { receiveCount: 1, maxReceiveCount: 5, claimToken: 'receipt-1', claimSeconds: 60 };
 const reread = (m: Message) => store.getMessage(m.threadId, m.id);
 
 describe('deliver', () => {
@@ -108,6 +108,26 @@ describe('deliver', () => {
     expect(requests.map((r) => r.recipient.replyHandle?.value)).toEqual(['token-fresh', undefined]);
   });
 
+  it('sends once when the same job is delivered twice at the same time', async () => {
+    const message = await queuedMessage();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { connector, requests } = scriptedChannel([
+      async () => {
+        await gate;
+        return ['c:1'];
+      },
+      async () => ['c:2'],
+    ]);
+    const one = deliver(job(message), first, depsWith(connector));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first delivery holds the claim and is sending
+    const two = await deliver(job(message), { ...first, claimToken: 'receipt-2' }, depsWith(connector));
+    release();
+    expect(await one).toEqual({ kind: 'sent', externalIds: ['c:1'] });
+    expect(two).toMatchObject({ kind: 'retry', failure: { message: 'another delivery of this message is in progress' } });
+    expect(requests).toHaveLength(1);
+  });
+
   it("waits for the provider's retry-after on a rate limit", async () => {
     const message = await queuedMessage();
     const { connector } = scriptedChannel([async () => Promise.reject(new RateLimitedError('Too Many Requests: retry after 35', 35, '429'))]);
@@ -120,8 +140,8 @@ describe('deliver', () => {
     const message = await queuedMessage();
     const outage = async () => Promise.reject(new RetryableProviderError('502 Bad Gateway', '502'));
     const { connector } = scriptedChannel([outage, outage]);
-    expect(await deliver(job(message), { receiveCount: 2, maxReceiveCount: 3 }, depsWith(connector))).toMatchObject({ kind: 'retry' });
-    const last = await deliver(job(message), { receiveCount: 3, maxReceiveCount: 3 }, depsWith(connector));
+    expect(await deliver(job(message), { ...first, receiveCount: 2, maxReceiveCount: 3 }, depsWith(connector))).toMatchObject({ kind: 'retry' });
+    const last = await deliver(job(message), { ...first, receiveCount: 3, maxReceiveCount: 3 }, depsWith(connector));
     expect(last).toMatchObject({ kind: 'exhausted', failure: { kind: 'retryable', code: '502', attempts: 3 } });
     expect(await reread(message)).toMatchObject({ status: 'failed', failure: { kind: 'retryable', message: '502 Bad Gateway', attempts: 3 } });
   });

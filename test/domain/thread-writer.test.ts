@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoThreadStore } from '../../adapters/aws/dynamo-thread-store.ts';
 import type { MessageReceivedEvent, ParleyEvent } from '../../domain/events.ts';
@@ -134,6 +135,61 @@ describe('applyEvent', () => {
     });
     const identity = await store.getIdentity('telegram', event.accountId, event.conversation.externalId);
     expect(identity?.unreachable).toMatchObject({ reason: 'blocked the bot' });
+  });
+
+  it('does not reopen a resolved thread for a redelivered message', async () => {
+    const event = received();
+    const first = await apply(event);
+    const threadId = first.kind === 'stored' ? first.threadId : '';
+    await dynamo.client.send(
+      new UpdateCommand({
+        TableName: dynamo.tableName,
+        Key: { pk: `THREAD#${threadId}`, sk: 'THREAD' },
+        UpdateExpression: 'SET #s = :r',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':r': 'resolved' },
+      }),
+    );
+    expect((await apply(event)).kind).toBe('duplicate');
+    expect((await store.getThread(threadId))?.status).toBe('resolved');
+    const next = received({ conversation: event.conversation, sender: event.sender });
+    expect(await apply(next)).toMatchObject({ kind: 'stored', threadId });
+    expect((await store.getThread(threadId))?.status).toBe('open');
+  });
+
+  it('applies an edit processed at the same time as its original', async () => {
+    const original = received();
+    const edit: ParleyEvent = { ...original, type: 'message.edited', eventId: `${original.eventId}-e`, editedAt: '2026-03-14T05:00:00.000Z', content: { type: 'text', text: 'edited' } };
+    const [a, b] = await Promise.all([apply(original), apply(edit)]);
+    const threadId = a.kind === 'stored' || a.kind === 'duplicate' ? a.threadId : b.kind !== 'unchanged' && b.kind !== 'skipped' ? b.threadId : '';
+    const { items } = await store.listMessages(threadId, 10);
+    expect(items).toHaveLength(1);
+    expect(items[0]?.content).toEqual({ type: 'text', text: 'edited' });
+  });
+
+  it('clears the unreachable mark when the customer writes again after blocking', async () => {
+    const event = received();
+    await apply(event);
+    await store.markIdentityUnreachable('telegram', event.accountId, event.conversation.externalId, 'blocked the bot', '2026-03-14T00:00:59.500Z');
+    await apply(received({ conversation: event.conversation, sender: event.sender, occurredAt: '2026-03-14T06:00:00.000Z' }));
+    expect((await store.getIdentity('telegram', event.accountId, event.conversation.externalId))?.unreachable).toBeUndefined();
+  });
+
+  it('retries a fresh status for a message it does not know yet', async () => {
+    const now = new Date().toISOString();
+    await expect(
+      apply({
+        schemaVersion: 1,
+        type: 'message.status',
+        eventId: 'evt_status_young',
+        channel: 'telegram',
+        accountId: '7712345678',
+        occurredAt: now,
+        receivedAt: now,
+        externalMessageId: 'nobody:2',
+        status: 'delivered',
+      }),
+    ).rejects.toThrow(/not \(yet\) a known message/);
   });
 
   it('skips provider statuses for messages it does not know', async () => {

@@ -11,7 +11,9 @@ import { randomId } from '../../domain/ids.ts';
 import type { Message, MessageStatus, Thread } from '../../domain/model.ts';
 import type {
   ApiKeyRecord,
+  ClaimResult,
   Clock,
+  SendingClaim,
   IdempotencyClaim,
   IdempotencyRecord,
   Identity,
@@ -95,6 +97,14 @@ export class MemoryThreadStore implements ThreadStore {
     // The earliest report wins: later reports of the same block change nothing.
     if (identity.unreachable && ms(identity.unreachable.since) <= ms(at)) return;
     this.identities.set(id, { ...identity, unreachable: { reason, since: at } });
+  }
+
+  async markIdentityReachable(channel: Channel, accountId: string, externalId: string, at: string): Promise<void> {
+    const id = k(channel, accountId, externalId);
+    const identity = this.identities.get(id);
+    if (!identity?.unreachable || ms(identity.unreachable.since) >= ms(at)) return;
+    const { unreachable: _cleared, ...rest } = identity;
+    this.identities.set(id, rest);
   }
 
   // ---- threads ----
@@ -251,7 +261,7 @@ export class MemoryThreadStore implements ThreadStore {
   async advanceStatus(threadId: string, messageId: string, change: StatusChange): Promise<boolean> {
     const message = this.messages.get(threadId)?.get(messageId);
     if (!message || message.status === 'received') return false;
-    if (STATUS_RANK[message.status] >= STATUS_RANK[change.status]) return false;
+    if (change.onlyIfQueued ? message.status !== 'queued' : STATUS_RANK[message.status] >= STATUS_RANK[change.status]) return false;
     const externalIds = change.externalIds ?? [];
     for (const externalId of externalIds) this.pointTo(message, externalId);
     const { failure: previous, ...rest } = message;
@@ -265,6 +275,21 @@ export class MemoryThreadStore implements ThreadStore {
     };
     this.messages.get(threadId)?.set(messageId, updated);
     return true;
+  }
+
+  readonly claims = new Map<string, { token: string; untilMs: number }>();
+
+  async claimForSending(threadId: string, messageId: string, claim: SendingClaim): Promise<ClaimResult> {
+    const message = this.messages.get(threadId)?.get(messageId);
+    if (message?.status !== 'queued') return 'not-queued';
+    const held = this.claims.get(k(threadId, messageId));
+    if (held && held.token !== claim.token && held.untilMs >= ms(claim.now)) return 'held-elsewhere';
+    this.claims.set(k(threadId, messageId), { token: claim.token, untilMs: ms(claim.until) });
+    return 'claimed';
+  }
+
+  async releaseSendingClaim(threadId: string, messageId: string, token: string): Promise<void> {
+    if (this.claims.get(k(threadId, messageId))?.token === token) this.claims.delete(k(threadId, messageId));
   }
 
   async recordSentParts(threadId: string, messageId: string, externalIds: readonly string[]): Promise<void> {
