@@ -21,6 +21,9 @@ export interface IngestOptions {
 
 export const DEFAULT_ACCOUNT = 'default';
 
+/** What a provider's account id looks like (bot ids, phone number ids, page ids, LINE user ids). */
+const ACCOUNT_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
 const json = (statusCode: number, body: unknown): WebhookAnswer => ({
   statusCode,
   contentType: 'application/json',
@@ -39,6 +42,10 @@ export const ingestWebhook = async (
   if (request.rawBody.length > options.maxBodyBytes) {
     deps.log.warn('webhook body too large', { channel, bytes: request.rawBody.length });
     return error(413, 'payload_too_large', `body exceeds ${options.maxBodyBytes} bytes`);
+  }
+  // Checked before any lookup: an unauthenticated caller must not drive secret reads with made-up ids.
+  if (options.accountId !== undefined && !ACCOUNT_ID.test(options.accountId)) {
+    return error(404, 'not_found', `${channel} has no account ${JSON.stringify(options.accountId.slice(0, 64))}`);
   }
   const credentials = await deps.secrets.get(channel, options.accountId ?? DEFAULT_ACCOUNT);
   if (!hasCredentials(credentials, connector.credentialNames.inbound)) return error(404, 'not_found', `${channel} is not configured for this account`);

@@ -33,3 +33,10 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export interface FunctionModule {
   create(deps: Deps, environment: Environment): (event: never) => Promise<unknown>;
 }
+
+/**
+ * A queue message's payload. Rules deliver only an event's `detail`, but an event EventBridge could not
+ * deliver lands whole in the dead-letter queue, and a redrive brings it back like that.
+ */
+export const detailOf = (body: unknown): unknown =>
+  typeof body === 'object' && body !== null && 'detail-type' in body && 'detail' in body ? (body as { detail: unknown }).detail : body;

@@ -12,7 +12,7 @@ import type { OutboundJob } from '../domain/ports.ts';
 import { apiBaseUrlsFromEnv, awsLog, awsOutboundQueue, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
 import { QUEUES } from '../topology/topology.ts';
-import type { Deps, Environment } from './deps.ts';
+import { detailOf, type Deps, type Environment } from './deps.ts';
 
 /** A deliver job from the API, or a provider action routed from the bus (the rule passes only `detail`). */
 const JobSchema = z.union([
@@ -34,7 +34,7 @@ export const create = (
     for (const record of event.Records) {
       let job: OutboundJob;
       try {
-        const parsed = JobSchema.safeParse(JSON.parse(record.body));
+        const parsed = JobSchema.safeParse(detailOf(JSON.parse(record.body)));
         if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
         job = parsed.data;
       } catch (error) {

@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ParleyEventSchema, type ParleyEvent } from '../domain/events.ts';
 import { applyEvent } from '../domain/thread-writer.ts';
 import { awsLog, awsStore } from '../adapters/aws/deps.ts';
-import type { Deps } from './deps.ts';
+import { detailOf, type Deps } from './deps.ts';
 
 /** Events that touch the same conversation (or identity) share a key and are applied one after another. */
 const orderingKey = (event: ParleyEvent): string => {
@@ -29,7 +29,7 @@ export const create = (deps: Pick<Deps, 'store' | 'log'>) => async (event: SQSEv
   for (const record of event.Records) {
     let parsed;
     try {
-      parsed = ParleyEventSchema.safeParse(JSON.parse(record.body));
+      parsed = ParleyEventSchema.safeParse(detailOf(JSON.parse(record.body)));
     } catch {
       parsed = undefined;
     }

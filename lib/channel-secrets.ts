@@ -30,16 +30,16 @@ export class ChannelSecrets extends Construct {
     super(scope, id);
     const secrets: Partial<Record<Channel, secretsmanager.Secret>> = {};
     for (const [channel, names] of Object.entries(props.credentialNames) as [Channel, readonly string[]][]) {
-      const [generated, ...others] = names;
-      if (generated === undefined) throw new Error(`Channel ${channel} must name at least one credential, but none was provided`);
+      if (names.length === 0) throw new Error(`Channel ${channel} must name at least one credential, but none was provided`);
       const secret = new secretsmanager.Secret(this, channel, {
         secretName: channelSecretName(channel, DEFAULT_ACCOUNT),
         description: `Parley ${channel} credentials of the default account: JSON with ${names.join(', ')}. Put the real values with put-secret-value (docs/deploy.md).`,
-        // A placeholder: the first credential is random and the others are empty, so the channel counts
-        // as not configured (its webhook answers 404) until DevOps put the real values.
+        // A placeholder: every credential empty, so the channel counts as not configured (its webhook
+        // answers 404) until DevOps put the real values; the generated value (not a credential) is there
+        // for a webhook secret DevOps may want to use.
         generateSecretString: {
-          secretStringTemplate: JSON.stringify(Object.fromEntries(others.map((name) => [name, '']))),
-          generateStringKey: generated,
+          secretStringTemplate: JSON.stringify(Object.fromEntries(names.map((name) => [name, '']))),
+          generateStringKey: 'generatedRandomValue',
           excludePunctuation: true,
           passwordLength: 48,
         },

@@ -16,6 +16,12 @@ export interface ParleyEventBusProps {
   /** The queue each rule target names. */
   readonly queues: Readonly<Record<QueueName, sqs.IQueue>>;
   /**
+   * Where EventBridge puts an event it could not deliver to a target queue after its retries: that queue's
+   * own dead-letter queue, so the same alarm fires and the same redrive applies (consumers accept a
+   * whole EventBridge event as well as its detail).
+   */
+  readonly deadLetterQueues: Readonly<Record<QueueName, sqs.IQueue>>;
+  /**
    * How long the archive keeps every event for replay.
    * @default Duration.days(14)
    */
@@ -50,6 +56,8 @@ export class ParleyEventBus extends Construct {
         targets: [
           new targets.SqsQueue(props.queues[spec.target], {
             message: spec.input === 'detail' ? events.RuleTargetInput.fromEventPath('$.detail') : undefined,
+            deadLetterQueue: props.deadLetterQueues[spec.target],
+            maxEventAge: Duration.hours(24),
           }),
         ],
       });

@@ -79,6 +79,10 @@ export class ParleyStack extends Stack {
     this.bus = new ParleyEventBus(this, 'Events', {
       rules: RULES,
       queues: Object.fromEntries(Object.entries(queues).map(([name, q]) => [name, q.queue])) as Record<QueueName, WorkQueue['queue']>,
+      deadLetterQueues: Object.fromEntries(Object.entries(queues).map(([name, q]) => [name, q.deadLetterQueue])) as Record<
+        QueueName,
+        WorkQueue['deadLetterQueue']
+      >,
     });
 
     this.secrets = new ChannelSecrets(this, 'ChannelSecrets', {

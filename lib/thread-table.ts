@@ -32,11 +32,8 @@ export const TABLE_ACTIONS = {
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',
     'dynamodb:Query',
-    'dynamodb:ConditionCheckItem',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
   ],
 } as const satisfies Record<NonNullable<Access['table']>, readonly string[]>;
 

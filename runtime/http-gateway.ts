@@ -77,10 +77,12 @@ const readBody = (req: IncomingMessage): Promise<Buffer | 'too-large'> =>
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > GATEWAY_MAX_BODY_BYTES) return;
       size += chunk.length;
       if (size > GATEWAY_MAX_BODY_BYTES) {
+        // Answered 413 by the caller; the rest of the upload is read and thrown away.
         resolve('too-large');
-        req.destroy();
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
@@ -99,7 +101,12 @@ export const createGateway = (options: GatewayOptions) => {
       if (!m) continue;
       pathMatched = true;
       if (candidate.route.method !== method) continue;
-      const pathParameters = Object.fromEntries(candidate.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]));
+      let pathParameters: Record<string, string>;
+      try {
+        pathParameters = Object.fromEntries(candidate.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]));
+      } catch {
+        return { pathMatched }; // not valid percent-encoding: no route matches it
+      }
       return { route: candidate.route, pathParameters };
     }
     return { pathMatched };

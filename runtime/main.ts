@@ -24,6 +24,13 @@ const runtime = await startRuntime({
   host: process.env.HOST ?? '127.0.0.1',
   dataDir: resolve(root, process.env.PARLEY_DATA_DIR ?? '.parley'),
   logLevel: (process.env.PARLEY_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+  onFatal: (error) => {
+    process.stderr.write(`Parley cannot go on: ${error.message}\n`);
+    process.exit(1);
+  },
+}).catch((error: unknown) => {
+  process.stderr.write(`Parley could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
 });
 
 const lines = [
@@ -34,7 +41,9 @@ const lines = [
   ...runtime.channels.map((c) => `  ${c.channel.padEnd(10)} ${c.webhookUrl}   account ${c.accountId}, ${c.source} credentials`),
   '',
   `Integrator API: ${runtime.apiBaseUrl}   (OpenAPI: ${runtime.apiBaseUrl}/openapi.json)`,
-  `API key (${runtime.apiKeySource}): ${runtime.apiKey}`,
+  runtime.apiKeySource === 'environment'
+    ? `API key: the one in PARLEY_API_KEY (${runtime.apiKey.slice(0, 4)}…)`
+    : `API key (${runtime.apiKeySource}): ${runtime.apiKey}`,
   '',
 ];
 const dev = runtime.channels.filter((c) => c.source === 'development');
@@ -46,11 +55,18 @@ if (dev.length > 0) {
   }
   lines.push('', 'Try it: npm run demo', '');
 }
+for (const c of runtime.channels.filter((c) => c.source === 'mixed')) {
+  lines.push(`Note: ${c.channel} has only some of its variables set; the others are development values, and`);
+  lines.push(`  ${c.apiBaseUrl.includes('/sandbox/') ? `replies go to the built-in sandbox at ${c.apiBaseUrl}` : `replies go to ${c.apiBaseUrl}`}.`, '');
+}
 process.stdout.write(`${lines.join('\n')}\n`);
 
 let stopping = false;
 const stop = async (signal: string) => {
-  if (stopping) return;
+  if (stopping) {
+    process.stdout.write(`${signal} again: exiting now\n`);
+    process.exit(130);
+  }
   stopping = true;
   process.stdout.write(`\n${signal}: stopping; queued work is kept in the data dir\n`);
   await runtime.stop();

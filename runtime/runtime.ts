@@ -4,7 +4,7 @@
  * and dynalite (a real DynamoDB protocol, persisted on disk) behind the same DynamoDB store adapter.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,7 +14,7 @@ import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { LocalEventBus } from '../adapters/local/local-bus.ts';
 import { LocalQueue } from '../adapters/local/local-queue.ts';
 import { LocalSecretStore, type LocalAccount } from '../adapters/local/local-secrets.ts';
-import { apiKeyRecord, generateApiKey, hashApiKey } from '../api/auth.ts';
+import { apiKeyRecord, bearerSecret, generateApiKey, hashApiKey } from '../api/auth.ts';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly logLevel?: LogLevel;
   readonly writeLog?: (line: string) => void;
+  /** Called when the runtime can no longer work (its back office died); `npm start` exits. */
+  readonly onFatal?: (error: Error) => void;
   /** Scales queue timeouts and backoff delays; tests use a small factor to see retries in milliseconds. */
   readonly timeScale?: number;
 }
@@ -46,7 +48,7 @@ export interface ChannelInfo {
   readonly webhookUrl: string;
   readonly accountId: string;
   /** Where the credentials came from: the environment, or generated for development. */
-  readonly source: 'environment' | 'development';
+  readonly source: 'environment' | 'development' | 'mixed';
   readonly credentials: Credentials;
   readonly apiBaseUrl: string;
 }
@@ -67,8 +69,9 @@ export interface Runtime {
 const readJson = <T>(path: string): T | undefined => (existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined);
 
 /**
- * A channel's default account: from the environment when any of its variables is set, otherwise the
- * development credentials kept in the data dir (generated on first start).
+ * A channel's default account: each credential from its environment variable, the rest from the
+ * development credentials kept in the data dir (generated on first start). Sending uses the real provider
+ * only when every sending credential came from the environment; otherwise the provider's sandbox.
  */
 const accountFor = (connector: Connector, env: NodeJS.ProcessEnv, devFile: Record<string, Credentials>) => {
   const fromEnv = Object.fromEntries(
@@ -76,10 +79,13 @@ const accountFor = (connector: Connector, env: NodeJS.ProcessEnv, devFile: Recor
       const value = env[variable];
       return value ? [[name, value]] : [];
     }),
-  );
-  if (Object.keys(fromEnv).length > 0) return { credentials: fromEnv as Credentials, source: 'environment' as const };
-  devFile[connector.channel] ??= connector.devCredentials();
-  return { credentials: devFile[connector.channel] as Credentials, source: 'development' as const };
+  ) as Credentials;
+  const development = (devFile[connector.channel] ??= connector.devCredentials());
+  const names = Object.keys(connector.environment.credentials);
+  const source: ChannelInfo['source'] =
+    Object.keys(fromEnv).length === 0 ? 'development' : names.every((n) => fromEnv[n]) ? 'environment' : 'mixed';
+  const realSending = Object.keys(fromEnv).length > 0 && connector.credentialNames.outbound.every((n) => fromEnv[n]);
+  return { credentials: { ...development, ...fromEnv }, source, realSending };
 };
 
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
@@ -106,11 +112,17 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     onReady = resolve;
     worker.once('error', reject);
   });
+  let stopping = false;
   worker.on('error', (error) => {
-    rootLog.error('the back office (storage and queue consumers) failed; stopping', { error: error.stack ?? error.message });
-    process.exitCode = 1;
+    rootLog.error('the back office (storage and queue consumers) failed', { error: error.stack ?? error.message });
   });
-  worker.on('exit', (code) => backoffice.abandon(new Error(`the back office exited (${code})`)));
+  worker.on('exit', (code) => {
+    backoffice.abandon(new Error(`the back office exited (${code})`));
+    if (stopping) return;
+    // Nothing would be stored or sent any more: say so on /health, and let the caller decide.
+    health = 'failed';
+    options.onFatal?.(new Error(`the back office exited unexpectedly (${code})`));
+  });
   const dynamoClient = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${dynamoPort}`,
     region: 'local',
@@ -143,8 +155,15 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const [outbound, outboundDlq] = makeQueues('outbound');
   const queues = { inbound, outbound, 'inbound-dlq': inboundDlq, 'outbound-dlq': outboundDlq };
 
-  // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port.
-  const server: Server = createServer();
+  // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port;
+  // until the runtime is ready it answers 503, so a health check during startup fails fast.
+  let serve: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end(JSON.stringify({ status: 'starting' }));
+  };
+  let health: 'ok' | 'failed' = 'ok';
+  let accepting = true;
+  const server: Server = createServer((req, res) => serve(req, res));
   await new Promise<void>((resolve) => server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -157,13 +176,14 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const apiBaseUrls: Partial<Record<Channel, string>> = {};
   const channels: ChannelInfo[] = [];
   for (const connector of Object.values(connectors) as Connector[]) {
-    const { credentials, source } = accountFor(connector, env, devFile);
-    const accountId = connector.accountIdOf(credentials) ?? 'default';
-    accounts[connector.channel] = { credentials, accountId };
+    const { credentials, source, realSending } = accountFor(connector, env, devFile);
+    const namedAccount = connector.accountIdOf(credentials);
+    // Credentials that name no account (a LINE channel secret) serve every account of their channel.
+    accounts[connector.channel] = { credentials, ...(namedAccount !== undefined && { accountId: namedAccount }) };
+    const accountId = namedAccount ?? 'default';
     // Development credentials are not real, so their calls go to the built-in sandbox of the provider.
     const apiBaseUrl =
-      env[connector.environment.apiBaseUrl] ??
-      (source === 'development' ? `${url}/sandbox/${connector.channel}` : connector.defaultApiBaseUrl);
+      env[connector.environment.apiBaseUrl] ?? (realSending ? connector.defaultApiBaseUrl : `${url}/sandbox/${connector.channel}`);
     apiBaseUrls[connector.channel] = apiBaseUrl;
     channels.push({ channel: connector.channel, webhookUrl: `${url}/webhooks/${connector.channel}`, accountId, source, credentials, apiBaseUrl });
   }
@@ -174,6 +194,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   let apiKeySource: Runtime['apiKeySource'];
   let apiKey: string;
   if (env.PARLEY_API_KEY) {
+    if (bearerSecret(`Bearer ${env.PARLEY_API_KEY}`) !== env.PARLEY_API_KEY) {
+      throw new Error('PARLEY_API_KEY must be 1 to 512 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token)');
+    }
     apiKey = env.PARLEY_API_KEY;
     apiKeySource = 'environment';
   } else if (existsSync(keyPath)) {
@@ -241,14 +264,19 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     onRequest: ({ method, path, status, ms, functionName }) =>
       httpLog.info(`${method} ${redactPath(path)} → ${status}`, { fn: functionName, ms: Math.round(ms * 10) / 10 }),
   });
-  server.on('request', (req, res) => {
-    if (req.url === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', channels: channels.map((c) => c.channel) }));
+  serve = (req, res) => {
+    if (new URL(req.url ?? '/', 'http://local').pathname === '/health') {
+      res.writeHead(health === 'ok' && accepting ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: accepting ? health : 'stopping', channels: channels.map((c) => c.channel) }));
+      return;
+    }
+    if (!accepting) {
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ code: 'unavailable', message: 'Parley is stopping; retry later' }));
       return;
     }
     void gateway(req, res);
-  });
+  };
 
   const all = Object.values(queues);
   return {
@@ -267,13 +295,17 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       } while (all.some((q) => q.busy));
     },
     stop: async () => {
-      // No new batches; the ones in flight finish before the back office closes the database under them.
+      // First no new requests (requests in flight finish: what they accepted reaches the journals), then
+      // no new batches, and the batches in flight finish before the back office closes the database.
+      stopping = true;
+      accepting = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
       for (const queue of all) queue.stop();
       await Promise.all(all.map((queue) => queue.drained()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       dynamoClient.destroy();
-      await backoffice.call({ op: 'close', args: [] });
+      await backoffice.call({ op: 'close', args: [] }).catch(() => undefined); // already gone if it crashed
       await worker.terminate();
     },
   };

@@ -6,6 +6,9 @@ import * as z from 'zod';
 
 const CredentialsSchema = z.record(z.string(), z.string());
 
+/** Secrets kept per container; far more than the accounts of one deployment. */
+const MAX_CACHED = 256;
+
 export interface SecretsManagerStoreOptions {
   readonly client: SecretsManagerClient;
   /** Secret names are `<prefix><channel>/<accountId>`, e.g. `parley/telegram/default`. */
@@ -56,6 +59,9 @@ export class SecretsManagerStore implements SecretStore {
       if (!(error instanceof ResourceNotFoundException)) throw error;
       value = undefined;
     }
+    // Bounded: the oldest entry goes first (Map keeps insertion order).
+    this.cache.delete(name);
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value ?? '');
     this.cache.set(name, { value, expires: this.now() + this.ttlMs });
     return value;
   }

@@ -254,7 +254,10 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   }
 
   private write(entry: JournalEntry): void {
-    if (this.journal !== undefined) writeSync(this.journal, `${JSON.stringify(entry)}\n`);
+    if (this.options.journalPath === undefined) return;
+    // A stopped queue accepts nothing it could not keep: the caller (a webhook) must answer 5xx instead.
+    if (this.journal === undefined) throw new Error(`queue ${this.name} is stopped`);
+    writeSync(this.journal, `${JSON.stringify(entry)}\n`);
   }
 
   /** Replays the journal, then rewrites it with only the live messages. */

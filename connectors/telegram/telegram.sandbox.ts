@@ -10,7 +10,9 @@ import type { ProviderSandbox } from '../connector.ts';
 const SEND_METHODS = new Set(['sendMessage', 'sendPhoto', 'sendDocument', 'sendAudio', 'sendVideo', 'sendSticker', 'sendLocation', 'sendVenue']);
 
 export const createTelegramSandbox = (): ProviderSandbox => {
-  let nextMessageId = 1;
+  // Ids from the clock, so they grow across restarts and stay clear of the small ids customers' sample
+  // updates use (a real chat numbers both directions from one counter).
+  let nextMessageId = Math.floor(Date.now() / 1000) * 10;
   const fail = (code: number, description: string, summary: string) => ({
     statusCode: code,
     body: { ok: false, error_code: code, description },

@@ -13,6 +13,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectors } from '../../connectors/registry.ts';
+import { hasCredentials } from '../../domain/connector.ts';
 import { buildParley, type ParleyStacks } from '../../lib/parley-app.ts';
 import { TABLE_NAME } from '../../lib/thread-table.ts';
 import { validateConsumerTimeout, WorkQueue } from '../../lib/work-queue.ts';
@@ -381,9 +382,9 @@ describe('least privilege', () => {
     const { access } = spec;
     expect(can(name, 'dynamodb:GetItem'), 'table read').toBe(access.table !== undefined);
     expect(can(name, 'dynamodb:Query'), 'table query').toBe(access.table !== undefined);
-    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
-      expect(can(name, write), write).toBe(access.table === 'readWrite');
-    }
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(can(name, write), write).toBe(access.table === 'readWrite');
+    // Parley never deletes or batch-writes: nobody may.
+    for (const write of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) expect(can(name, write), write).toBe(false);
     expect(can(name, 'events:PutEvents'), 'bus put').toBe(access.bus === 'put');
     for (const queue of queueNames) {
       const sends = statementsWith(name, 'sqs:SendMessage').some((s) => JSON.stringify(s.Resource) === JSON.stringify(queueArn(queue)));
@@ -418,20 +419,30 @@ describe('least privilege', () => {
 });
 
 describe('channel secrets', () => {
-  it.each(ENABLED_CHANNELS)('%s has a secret for its default account holding the connector credential names', (channel) => {
+  it.each(ENABLED_CHANNELS)('%s has a secret for its default account that leaves the channel unconfigured until filled', (channel) => {
     const { inbound, outbound } = connectors[channel].credentialNames;
-    const [generated, ...others] = [...inbound, ...outbound];
-    parley.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: `parley/${channel}/default`,
-      GenerateSecretString: {
-        GenerateStringKey: generated,
-        SecretStringTemplate: JSON.stringify(Object.fromEntries(others.map((n) => [n, '']))),
-      },
-    });
+    const secrets = Object.values(parley.findResources('AWS::SecretsManager::Secret')).filter(
+      (r) => (r as { Properties: { Name: string } }).Properties.Name === `parley/${channel}/default`,
+    );
+    expect(secrets).toHaveLength(1);
+    const generate = (secrets[0] as { Properties: { GenerateSecretString: { SecretStringTemplate: string; GenerateStringKey: string } } })
+      .Properties.GenerateSecretString;
+    // What the secret holds right after a deploy: the template plus one generated value.
+    const placeholder = { ...JSON.parse(generate.SecretStringTemplate), [generate.GenerateStringKey]: 'x'.repeat(48) } as Record<string, string>;
+    expect(Object.keys(placeholder)).toEqual(expect.arrayContaining([...inbound, ...outbound]));
+    expect(hasCredentials(placeholder, inbound)).toBe(false); // so the webhook answers 404
   });
 
   it('has no secret for a channel that is not enabled', () => {
     parley.resourceCountIs('AWS::SecretsManager::Secret', ENABLED_CHANNELS.length);
+  });
+});
+
+describe('undeliverable events', () => {
+  it("sends an event EventBridge could not deliver to its target queue's dead-letter queue", () => {
+    const rules = Object.values(parley.findResources('AWS::Events::Rule')) as { Properties: { Targets: { DeadLetterConfig?: unknown }[] } }[];
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) for (const target of rule.Properties.Targets) expect(target.DeadLetterConfig).toBeDefined();
   });
 });
 

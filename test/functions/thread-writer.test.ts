@@ -56,6 +56,12 @@ describe('thread writer handler', () => {
     expect(await messagesOf('101')).toEqual(['101:1']);
   });
 
+  it('applies an event redriven from a dead-letter queue as a whole EventBridge event', async () => {
+    const envelope = { version: '0', id: 'x', 'detail-type': 'message.received', source: 'parley.connectors', detail: text('102', 1) };
+    expect((await create({ store, log })(sqs([envelope]))).batchItemFailures).toEqual([]);
+    expect(await messagesOf('102')).toEqual(['102:1']);
+  });
+
   it("retries a failed event together with its conversation's later events, and the other conversations not at all", async () => {
     let failOnce = true;
     const flaky = Object.create(store) as DynamoThreadStore;
