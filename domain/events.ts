@@ -88,6 +88,11 @@ export const MessageReceivedSchema = z
     content: ContentSchema,
     replyTo: ReplyContextSchema.optional(),
     replyHandle: ReplyHandleSchema.optional(),
+    originMessageId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("On an echo: Parley's id of the message echoed, when the provider carries it back (Messenger metadata)"),
   })
   .meta({ id: 'MessageReceivedEvent' });
 

@@ -84,7 +84,11 @@ const receive = async (
   const thread = await store.ensureOpenThread(identity.contactId, event.occurredAt);
   const occurredAt = new Date(event.occurredAt);
   const message: Message = {
-    id: newMessageId(occurredAt, new Date(event.receivedAt), channel, accountId, event.externalMessageId),
+    // An echo of Parley's own message lands on that message: its provider id is pointed at it, and
+    // nothing is added, even when the echo overtakes the sender recording the send.
+    id:
+      (event.type === 'message.received' && event.direction === 'outbound' && event.originMessageId) ||
+      newMessageId(occurredAt, new Date(event.receivedAt), channel, accountId, event.externalMessageId),
     threadId: thread.id,
     direction: event.direction,
     channel,

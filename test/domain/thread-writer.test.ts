@@ -175,6 +175,37 @@ describe('applyEvent', () => {
     expect((await store.getIdentity('telegram', event.accountId, event.conversation.externalId))?.unreachable).toBeUndefined();
   });
 
+  it("recognizes an echo of Parley's own message that overtakes the send's response", async () => {
+    const first = await apply(received());
+    const threadId = first.kind === 'stored' ? first.threadId : '';
+    const thread = await store.getThread(threadId);
+    const conversation = thread?.routes[0]?.conversation ?? { externalId: '', kind: 'direct' as const };
+    const messageId = 'msg_0mwzzzzzz0mwzzzzzz_agentreply';
+    await store.insertMessage({
+      id: messageId,
+      threadId,
+      direction: 'outbound',
+      channel: 'telegram',
+      accountId: '7712345678',
+      occurredAt: '2026-03-14T00:00:59.000Z',
+      author: { role: 'agent', id: 'key_1' },
+      content: { type: 'text', text: 'Hello from the agent' },
+      status: 'queued',
+    });
+    const echo = received({
+      direction: 'outbound',
+      conversation,
+      sender: { externalUserId: 'page-1' },
+      externalMessageId: 'mid.echo.1',
+      content: { type: 'text', text: 'Hello from the agent' },
+      originMessageId: messageId,
+    });
+    expect(await apply(echo)).toEqual({ kind: 'duplicate', threadId, messageId });
+    expect((await store.listMessages(threadId, 10)).items.map((m) => m.id)).toContain(messageId);
+    expect((await store.listMessages(threadId, 10)).items).toHaveLength(2);
+    expect((await store.findMessageByExternalId('telegram', '7712345678', 'mid.echo.1'))?.id).toBe(messageId);
+  });
+
   it('retries a fresh status for a message it does not know yet', async () => {
     const now = new Date().toISOString();
     await expect(
