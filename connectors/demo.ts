@@ -5,7 +5,12 @@
 import type { Channel } from '../domain/content.ts';
 import type { Credentials } from '../domain/ports.ts';
 import type { Message } from '../domain/model.ts';
+import { instagramDemo } from './instagram/instagram.demo.ts';
+import { kakaotalkDemo } from './kakaotalk/kakaotalk.demo.ts';
+import { lineDemo } from './line/line.demo.ts';
+import { messengerDemo } from './messenger/messenger.demo.ts';
 import { telegramDemo } from './telegram/telegram.demo.ts';
+import { whatsappDemo } from './whatsapp/whatsapp.demo.ts';
 
 export interface DemoRequest {
   readonly headers: Readonly<Record<string, string>>;
@@ -21,4 +26,11 @@ export interface ChannelDemo {
   afterReply(credentials: Credentials, run: number, reply: Message): DemoRequest[];
 }
 
-export const demos: Partial<Record<Channel, ChannelDemo>> = { telegram: telegramDemo };
+export const demos: Record<Channel, ChannelDemo> = {
+  whatsapp: whatsappDemo,
+  messenger: messengerDemo,
+  instagram: instagramDemo,
+  line: lineDemo,
+  kakaotalk: kakaotalkDemo,
+  telegram: telegramDemo,
+};

@@ -4,9 +4,19 @@
  */
 import type { Channel } from '../domain/content.ts';
 import type { Connector } from './connector.ts';
+import { instagramConnector } from './instagram/index.ts';
+import { kakaotalkConnector } from './kakaotalk/index.ts';
+import { lineConnector } from './line/index.ts';
+import { messengerConnector } from './messenger/index.ts';
 import { telegramConnector } from './telegram/index.ts';
+import { whatsappConnector } from './whatsapp/index.ts';
 
 export const connectors = {
+  whatsapp: whatsappConnector,
+  messenger: messengerConnector,
+  instagram: instagramConnector,
+  line: lineConnector,
+  kakaotalk: kakaotalkConnector,
   telegram: telegramConnector,
 } as const satisfies { readonly [C in Channel]?: Connector };
 

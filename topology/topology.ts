@@ -7,12 +7,15 @@
 import type { Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
 
-/** Channels whose connector is built and deployed. The other channels of `CHANNELS` follow in later issues. */
-export const ENABLED_CHANNELS = ['telegram'] as const satisfies readonly Channel[];
+/** Channels whose connector is built and deployed. */
+export const ENABLED_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'line', 'kakaotalk', 'telegram'] as const satisfies readonly Channel[];
 export type EnabledChannel = (typeof ENABLED_CHANNELS)[number];
 
 /** Largest webhook body accepted, in bytes; larger ones are answered 413. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+/** Channels whose provider documents larger webhook bodies (WhatsApp batches reach 3 MB). */
+const WEBHOOK_BODY_LIMITS: Partial<Record<Channel, number>> = { whatsapp: 3 * 1024 * 1024 };
 
 export interface QueueSpec {
   /** Seconds a received message stays invisible; must exceed the consumer's timeout. */
@@ -108,7 +111,10 @@ const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
     { method: 'POST', path: `/webhooks/${channel}/{accountId}`, auth: 'none' },
   ],
   access: { bus: 'put', secrets: [channel] },
-  environment: { PARLEY_CHANNEL: channel },
+  environment: {
+    PARLEY_CHANNEL: channel,
+    ...(WEBHOOK_BODY_LIMITS[channel] !== undefined && { MAX_WEBHOOK_BODY_BYTES: String(WEBHOOK_BODY_LIMITS[channel]) }),
+  },
   timeoutSeconds: 10,
   memoryMb: 512,
 });

@@ -13,6 +13,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
+import { networkFailure, tryParseJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
 /** How long one call may take before it is abandoned and retried later. */
@@ -71,30 +72,6 @@ export const classifyTelegramError = (httpStatus: number, body: TelegramErrorRes
   return new InvalidRequestError(description, code);
 };
 
-const networkFailure = (method: string, error: unknown): RetryableProviderError => {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new RetryableProviderError(`Telegram ${method} timed out after ${TELEGRAM_TIMEOUT_MS / 1000} s`);
-  }
-  // undici puts the system error (ECONNREFUSED, ENOTFOUND, ...) in `cause`; its messages hold the host,
-  // never the path with the token.
-  const cause = error instanceof Error ? error.cause : undefined;
-  const reason =
-    cause instanceof Error && 'code' in cause && typeof cause.code === 'string'
-      ? cause.code
-      : error instanceof Error
-        ? error.name
-        : 'unknown error';
-  return new RetryableProviderError(`Telegram ${method} request failed: ${reason}`);
-};
-
-const tryParseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
-
 /**
  * Calls a Bot API method with a JSON body and returns its `result`. Throws a {@link ProviderError}:
  * network failures and timeouts are retryable, and API refusals are classified by
@@ -120,7 +97,7 @@ export const callTelegram = async (
     });
     text = await response.text();
   } catch (error) {
-    throw networkFailure(method, error);
+    throw networkFailure(`Telegram ${method}`, error, TELEGRAM_TIMEOUT_MS);
   }
   const parsed = TelegramResponseSchema.safeParse(tryParseJson(text));
   const body = parsed.success ? parsed.data : undefined;

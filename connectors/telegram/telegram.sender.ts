@@ -8,6 +8,7 @@ import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content
 import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { shorten, splitText } from '../text.ts';
 import { TELEGRAM_CAPABILITIES } from './telegram.capabilities.ts';
 import { callTelegram } from './telegram.api.ts';
 import { ANSWER_CALLBACK_QUERY, telegramMessageId } from './telegram.normalize.ts';
@@ -50,68 +51,6 @@ const replyParametersOf = (
     ...(chatPart !== chatExternalId && { chat_id: chatIdParam(chatPart) }),
     allow_sending_without_reply: true,
   };
-};
-
-const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/** Enough look-ahead to see the end of any real emoji sequence (tag flags are 14 code units). */
-const GRAPHEME_LOOKAHEAD = 64;
-
-/** The last grapheme boundary at or before `max`, so no emoji, flag or accent is cut in two. */
-const hardCutIndex = (text: string, max: number): number => {
-  let cut = 0;
-  for (const { index } of graphemes.segment(text.slice(0, max + GRAPHEME_LOOKAHEAD))) {
-    if (index > max) break;
-    cut = index;
-  }
-  if (cut > 0) return cut;
-  // One grapheme longer than a whole message: cut it, but never between the halves of a surrogate pair.
-  return isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
-};
-
-const isWhitespace = (char: string): boolean => /\s/.test(char);
-
-/**
- * Splits a text into parts of at most `max` UTF-16 code units: at the last line break in the second half of
- * the window, else at the last whitespace there (the break itself is dropped), else at the last grapheme
- * boundary. Never splits a surrogate pair.
- */
-export const splitText = (text: string, max: number): string[] => {
-  const parts: string[] = [];
-  let rest = text;
-  while (rest.length > max) {
-    const minCut = Math.floor(max / 2);
-    let end = rest.lastIndexOf('\n', max);
-    let next = end + 1;
-    if (end < minCut) {
-      end = -1;
-      for (let i = max; i >= minCut; i--) {
-        if (isWhitespace(rest.charAt(i))) {
-          end = i;
-          next = i + 1;
-          break;
-        }
-      }
-    }
-    if (end < minCut) {
-      end = hardCutIndex(rest, max);
-      next = end;
-    }
-    parts.push(rest.slice(0, end));
-    rest = rest.slice(next);
-  }
-  if (rest.length > 0 || parts.length === 0) parts.push(rest);
-  return parts;
-};
-
-/** Shortens a label to `max` code units with an ellipsis, keeping surrogate pairs whole. */
-const shorten = (label: string, max: number): string => {
-  if (label.length <= max) return label;
-  let end = max - 1;
-  if (isHighSurrogate(label.charCodeAt(end - 1))) end -= 1;
-  return `${label.slice(0, end)}…`;
 };
 
 const fitsKeyboard = (quickReplies: readonly QuickReply[]): boolean => {

@@ -390,7 +390,10 @@ describe('least privilege', () => {
       const sends = statementsWith(name, 'sqs:SendMessage').some((s) => JSON.stringify(s.Resource) === JSON.stringify(queueArn(queue)));
       expect(sends, `send to ${queue}`).toBe(access.sendTo?.includes(queue) ?? false);
     }
-    const secretResources = statementsWith(name, 'secretsmanager:GetSecretValue').map((s) => JSON.stringify(s.Resource));
+    // Statements with the same actions are merged (minimizePolicies), so count resources, not statements.
+    const secretResources = statementsWith(name, 'secretsmanager:GetSecretValue')
+      .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+      .map((r) => JSON.stringify(r));
     expect(secretResources).toHaveLength(access.secrets?.length ?? 0);
     for (const channel of access.secrets ?? []) {
       expect(secretResources.some((r) => r.includes(`:secret:parley/${channel}/*`)), `${channel} secrets`).toBe(true);

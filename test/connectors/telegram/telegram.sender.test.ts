@@ -11,7 +11,7 @@ import {
 import { quickRepliesAsText, type SendContext, type SendRequest } from '../../../connectors/connector.ts';
 import { telegramConnector } from '../../../connectors/telegram/index.ts';
 import { callTelegram } from '../../../connectors/telegram/telegram.api.ts';
-import { planTelegramCalls, splitText } from '../../../connectors/telegram/telegram.sender.ts';
+import { planTelegramCalls } from '../../../connectors/telegram/telegram.sender.ts';
 import { startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram.ts';
 import { assertTelegramRequest } from '../../helpers/telegram-spec.ts';
 
@@ -339,31 +339,5 @@ describe('telegram sender: provider actions', () => {
     await expect(sender.perform('sendTelepathy', {}, context())).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(sender.perform('answerCallbackQuery', {}, context())).rejects.toBeInstanceOf(InvalidRequestError);
     expect(fake.calls).toHaveLength(0);
-  });
-});
-
-describe('splitText', () => {
-  it('leaves a text within the limit whole', () => {
-    expect(splitText('short', 10)).toEqual(['short']);
-    expect(splitText('x'.repeat(10), 10)).toEqual(['x'.repeat(10)]);
-  });
-
-  it('prefers a line break, then a space, dropping the break', () => {
-    expect(splitText('aaaaaa bb\ncccc dddd', 12)).toEqual(['aaaaaa bb', 'cccc dddd']);
-    expect(splitText('aaaaaa bbbb cccc', 12)).toEqual(['aaaaaa bbbb', 'cccc']);
-  });
-
-  it('does not make a tiny first part to reach an early break', () => {
-    expect(splitText(`a\n${'b'.repeat(20)}`, 10)).toEqual([`a\n${'b'.repeat(8)}`, 'b'.repeat(10), 'b'.repeat(2)]);
-  });
-
-  it('never splits a grapheme: surrogate pairs, flags, ZWJ families, combining accents', () => {
-    for (const cluster of ['😀', '🇰🇷', '👩‍👩‍👧‍👦', 'e\u0301']) {
-      const text = `${'x'.repeat(11)}${cluster}${'y'.repeat(5)}`;
-      const parts = splitText(text, 12);
-      expect(parts.join('')).toBe(text);
-      expect(parts.every((part) => part.length <= 12)).toBe(true);
-      expect(parts.some((part) => part.includes(cluster)), cluster).toBe(true);
-    }
   });
 });

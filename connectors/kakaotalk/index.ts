@@ -1,0 +1,54 @@
+/**
+ * The KakaoTalk connector: a Kakao i Open Builder (챗봇 관리자센터) skill server. Each skill call is one user
+ * utterance, answered synchronously within Kakao's 5 s with a SkillResponse (the HTTP response is what the
+ * user sees); an agent's later reply goes through the call's one-minute callback or the paid Event API.
+ * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/make_skill
+ * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format
+ */
+import { randomBytes } from 'node:crypto';
+import type { Connector } from '../connector.ts';
+import { KAKAO_DEFAULT_API_BASE_URL } from './kakaotalk.api.ts';
+import { normalizeKakaoSkillPayload } from './kakaotalk.normalize.ts';
+import { respondToKakaoSkill } from './kakaotalk.response.ts';
+import { createKakaotalkSandbox } from './kakaotalk.sandbox.ts';
+import { parseKakaoSkillPayload, type KakaoSkillPayload } from './kakaotalk.schema.ts';
+import { kakaotalkSender } from './kakaotalk.sender.ts';
+import { verifyKakaoSkillRequest } from './kakaotalk.verify.ts';
+
+export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
+
+/**
+ * Credentials:
+ * - `skillSecret` (required): the shared secret the skill sends in `X-Parley-Skill-Secret` (or `?secret=`);
+ * - `botId` (optional): when set, only calls whose `bot.id` is this bot are accepted; it also names the account;
+ * - `restApiKey` (optional): the Kakao REST API key for the Event API, the only way to deliver a reply after
+ *   the callback minute;
+ * - `ackText`, `eventName` (optional, secret store only, no environment variable): the acknowledgement text
+ *   shown for every message, and the Event API event name (default `parley_agent_reply`).
+ * Only `skillSecret` is named as required: `hasCredentials` requires every named credential, and a reply
+ * through a callback needs no outbound credential at all, so `outbound` is empty and the sender itself says
+ * why a reply cannot go out.
+ */
+export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
+  channel: 'kakaotalk',
+  defaultApiBaseUrl: KAKAO_DEFAULT_API_BASE_URL,
+  credentialNames: { inbound: ['skillSecret'], outbound: [] },
+  environment: {
+    credentials: { skillSecret: 'KAKAO_SKILL_SECRET', botId: 'KAKAO_BOT_ID', restApiKey: 'KAKAO_REST_API_KEY' },
+    apiBaseUrl: 'KAKAO_API_BASE_URL',
+  },
+  // Shaped like the real thing: a REST API key is 32 hex digits; with one, the local runtime's replies go
+  // through the sandbox's Event API and reach `sent`. No bot id: development credentials accept samples of
+  // any bot, and the account is then the payload's bot.id.
+  devCredentials: () => ({
+    skillSecret: randomBytes(24).toString('base64url'),
+    restApiKey: randomBytes(16).toString('hex'),
+  }),
+  accountIdOf: (credentials) => credentials['botId'] || undefined,
+  verify: verifyKakaoSkillRequest,
+  respond: respondToKakaoSkill,
+  parse: parseKakaoSkillPayload,
+  normalize: normalizeKakaoSkillPayload,
+  sender: kakaotalkSender,
+  sandbox: createKakaotalkSandbox(),
+};

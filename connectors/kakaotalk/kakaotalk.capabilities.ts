@@ -1,0 +1,25 @@
+import type { ChannelCapabilities } from '../connector.ts';
+
+/**
+ * What KakaoTalk carries from Parley: text only. An agent's reply reaches the user either in a callback
+ * SkillResponse (within a minute of the user's message) or through the Event API, whose message is drawn by
+ * an event block and can carry only the text in its event data; images and files would need blocks built for
+ * them, so they are refused rather than half-delivered.
+ * - simpleText: at most 1000 characters; longer texts are split (a SkillResponse holds at most 3 outputs).
+ * - quickReplies: at most 10, labels at most 14 characters (longer ones are shortened; the full text is what
+ *   the tap sends). The payload travels in the quick reply's `extra`, which has no documented size limit;
+ *   Parley's own cap of 1000 applies.
+ * - No messaging window, but the Event API reaches only channel friends and is paid per message.
+ * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format (SimpleText, QuickReplies)
+ * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/main_notions/event-api
+ */
+export const KAKAOTALK_CAPABILITIES: ChannelCapabilities = {
+  outboundTypes: ['text'],
+  maxTextLength: 1000,
+  maxCaptionLength: 0,
+  quickReplies: { max: 10, maxPayloadBytes: 1000, maxLabelLength: 14 },
+  inboundTypes: ['text', 'reply'],
+};
+
+/** A SkillResponse's `template.outputs` holds at most three components. */
+export const KAKAO_MAX_OUTPUTS = 3;

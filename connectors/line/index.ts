@@ -1,0 +1,40 @@
+/**
+ * The LINE Messaging API connector: signed webhooks carrying batches of events, and a JSON API for sending
+ * by push (any time) or reply (once, within a minute of an event).
+ * @see https://developers.line.biz/en/reference/messaging-api/
+ */
+import { randomBytes } from 'node:crypto';
+import type { Connector } from '../connector.ts';
+import { normalizeLineWebhook } from './line.normalize.ts';
+import { createLineSandbox } from './line.sandbox.ts';
+import { parseLineWebhook, type LineWebhook } from './line.schema.ts';
+import { lineSender } from './line.sender.ts';
+import { verifyLineWebhook } from './line.verify.ts';
+
+export type { LineWebhook } from './line.schema.ts';
+
+/**
+ * Credentials: `channelSecret` verifies `x-line-signature`; `channelAccessToken` sends. Neither names the
+ * bot, so {@link Connector.accountIdOf} says nothing: every webhook body names its bot in `destination`,
+ * which is the account id of its events and what the default account is matched by.
+ */
+export const lineConnector: Connector<LineWebhook> = {
+  channel: 'line',
+  defaultApiBaseUrl: 'https://api.line.me',
+  credentialNames: { inbound: ['channelSecret'], outbound: ['channelAccessToken'] },
+  environment: {
+    credentials: { channelSecret: 'LINE_CHANNEL_SECRET', channelAccessToken: 'LINE_CHANNEL_ACCESS_TOKEN' },
+    apiBaseUrl: 'LINE_API_BASE_URL',
+  },
+  // Shaped like the real thing: a channel secret of 32 hex digits, a long-lived token of 172 base64 characters.
+  devCredentials: () => ({
+    channelSecret: randomBytes(16).toString('hex'),
+    channelAccessToken: randomBytes(129).toString('base64'),
+  }),
+  accountIdOf: () => undefined,
+  verify: verifyLineWebhook,
+  parse: parseLineWebhook,
+  normalize: normalizeLineWebhook,
+  sender: lineSender,
+  sandbox: createLineSandbox(),
+};

@@ -1,0 +1,25 @@
+import type { ChannelCapabilities } from '../connector.ts';
+
+/**
+ * What LINE carries.
+ * - Text: at most 5,000 characters per message object (counted here in UTF-16 code units, never fewer than
+ *   LINE's count); longer texts are split. @see https://developers.line.biz/en/reference/messaging-api/#text-message
+ * - No captions: a caption follows its media as a text message (so the caption limit is the text limit).
+ * - Images need HTTPS URLs (`originalContentUrl`, `previewImageUrl`); a MediaRef without a URL cannot be sent.
+ *   Videos need a preview image and audio a duration, which Parley content does not always carry: without
+ *   them, and for files (LINE bots cannot send files), the sender sends a text with the link instead.
+ *   @see https://developers.line.biz/en/reference/messaging-api/#image-message
+ * - Quick replies: at most 13 items, labels at most 20 characters (longer ones are shortened), postback
+ *   `data` at most 300 characters. More items or longer data become a numbered list in the text.
+ *   @see https://developers.line.biz/en/reference/messaging-api/#quick-reply
+ *   @see https://developers.line.biz/en/reference/messaging-api/#postback-action
+ * - No messaging window: a push may go to anyone who has not blocked the account, any time (push counts
+ *   against the monthly quota).
+ */
+export const LINE_CAPABILITIES: ChannelCapabilities = {
+  outboundTypes: ['text', 'image', 'video', 'audio', 'file', 'location', 'sticker'],
+  maxTextLength: 5000,
+  maxCaptionLength: 5000,
+  quickReplies: { max: 13, maxPayloadBytes: 300, maxLabelLength: 20 },
+  inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'location', 'sticker', 'reply', 'unsupported'],
+};

@@ -1,0 +1,55 @@
+/**
+ * A stand-in for the Messaging API, for the local runtime on development credentials: answers push and
+ * reply the way LINE documents (`{sentMessages: [{id, quoteToken}]}`), so a reply reaches `sent` with
+ * message ids, and answers a repeated retry key with 409 and the first answer, as LINE does. It refuses
+ * only what LINE would refuse outright; the tests check request bodies against LINE's OpenAPI document.
+ * @see https://developers.line.biz/en/reference/messaging-api/#send-push-message
+ * @see https://developers.line.biz/en/docs/messaging-api/retrying-api-request/
+ */
+import { randomBytes } from 'node:crypto';
+import type { ProviderSandbox } from '../connector.ts';
+import { LINE_PUSH_PATH, LINE_REPLY_PATH } from './line.api.ts';
+
+/** Message ids are decimal strings of 18 digits. */
+const FIRST_MESSAGE_ID = 600_000_000_000_000_000n;
+
+export const createLineSandbox = (): ProviderSandbox => {
+  let nextMessageId = FIRST_MESSAGE_ID;
+  const accepted = new Map<string, unknown>();
+  const fail = (statusCode: number, message: string, summary: string) => ({ statusCode, body: { message }, summary });
+  return {
+    handle({ method, path, body, headers }: { method: string; path: string; body: Buffer; headers?: Readonly<Record<string, string | undefined>> }) {
+      if (method !== 'POST' || (path !== LINE_PUSH_PATH && path !== LINE_REPLY_PATH)) {
+        return fail(404, 'Not found', `${method} ${path} → 404`);
+      }
+      let request: Record<string, unknown>;
+      try {
+        request = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return fail(400, 'The request body has 1 error(s)', `${path} → 400 (not JSON)`);
+      }
+      const messages = request['messages'];
+      if (!Array.isArray(messages) || messages.length < 1 || messages.length > 5) {
+        return fail(400, 'The request body has 1 error(s)', `${path} → 400 (messages must hold 1 to 5 objects)`);
+      }
+      const target = path === LINE_PUSH_PATH ? request['to'] : request['replyToken'];
+      if (typeof target !== 'string' || target === '') {
+        return fail(400, 'The request body has 1 error(s)', `${path} → 400 (no ${path === LINE_PUSH_PATH ? 'to' : 'replyToken'})`);
+      }
+      const retryKey = headers?.['x-line-retry-key'];
+      const earlier = retryKey ? accepted.get(retryKey) : undefined;
+      if (earlier !== undefined) {
+        return { statusCode: 409, body: { message: 'The retry key is already accepted', ...(earlier as object) }, summary: `push retry ${retryKey} → 409` };
+      }
+      const sentMessages = messages.map(() => ({ id: String(nextMessageId++), quoteToken: randomBytes(24).toString('base64url') }));
+      if (retryKey) accepted.set(retryKey, { sentMessages });
+      const first = messages[0] as { type?: unknown; text?: unknown };
+      const shown = typeof first.text === 'string' ? JSON.stringify(first.text.slice(0, 60)) : String(first.type);
+      return {
+        statusCode: 200,
+        body: { sentMessages },
+        summary: `${path === LINE_PUSH_PATH ? `push to ${target}` : 'reply'}: ${shown}${messages.length > 1 ? ` (+${messages.length - 1})` : ''} → ${sentMessages.map((m) => m.id).join(', ')}`,
+      };
+    },
+  };
+};

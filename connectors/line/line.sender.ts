@@ -1,0 +1,237 @@
+/**
+ * Outbound LINE: Parley content → message objects → push (or reply) calls of at most five objects each.
+ * A message is planned as a list of message objects first (a long text is several, a caption follows its
+ * image as text), then the objects not yet sent are sent in order, so a retry resumes where the last
+ * attempt stopped.
+ * @see https://developers.line.biz/en/reference/messaging-api/#message-objects
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import { InvalidRequestError } from '../../domain/provider-errors.ts';
+import { quickRepliesAsText } from '../connector.ts';
+import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { shorten, splitText } from '../text.ts';
+import { LINE_CAPABILITIES } from './line.capabilities.ts';
+import { callLineSend, isInvalidReplyToken, LINE_PUSH_PATH, LINE_REPLY_PATH, lineRetryKey, type LineSentMessage } from './line.api.ts';
+
+/** One LINE message object (text, image, ...), as sent. */
+export type LineMessageObject = Readonly<Record<string, unknown>>;
+
+/** Message objects per push or reply request. @see https://developers.line.biz/en/reference/messaging-api/#send-push-message */
+export const LINE_MAX_MESSAGES_PER_CALL = 5;
+
+/** Location `title` and `address` are at most 100 characters. @see https://developers.line.biz/en/reference/messaging-api/#location-message */
+const LOCATION_FIELD_MAX = 100;
+
+/**
+ * A reply token, as the webhook gave it. LINE asks that it be used within one minute of the webhook and
+ * accepts it once; Parley stops trying after {@link REPLY_TOKEN_LIFETIME_MS}, leaving a margin for the call.
+ * @see https://developers.line.biz/en/reference/messaging-api/#send-reply-message
+ */
+export interface LineReplyToken {
+  readonly token: string;
+  /** When Parley received the webhook that carried it, ISO 8601. */
+  readonly receivedAt: string;
+}
+
+/**
+ * A send request that may carry the reply token of the customer's last event. The port's SendRequest has no
+ * such field yet; until it does, nothing sets it and every send is a push. A reply cannot carry a retry key,
+ * so the token must come with a message's first attempt only: on a later attempt an earlier push may have
+ * gone through with its answer lost, and a reply would deliver the message twice.
+ */
+export type LineSendRequest = SendRequest & { readonly replyToken?: LineReplyToken };
+
+export const REPLY_TOKEN_LIFETIME_MS = 50_000;
+
+/** Postback `data` is 1–300 characters; counting code units never undercounts. */
+const POSTBACK_DATA_MAX = 300;
+
+const fitsQuickReply = (quickReplies: readonly QuickReply[]): boolean =>
+  quickReplies.length <= LINE_CAPABILITIES.quickReplies.max &&
+  quickReplies.every((reply) => reply.payload.length >= 1 && reply.payload.length <= POSTBACK_DATA_MAX);
+
+/**
+ * Quick replies as postback actions: tapping one sends Parley a `postback` event with the payload as
+ * `data`, while `displayText` shows the full label in the chat as the customer's message.
+ * @see https://developers.line.biz/en/reference/messaging-api/#quick-reply
+ * @see https://developers.line.biz/en/reference/messaging-api/#postback-action
+ */
+const quickReplyOf = (quickReplies: readonly QuickReply[]) => ({
+  items: quickReplies.map((reply) => ({
+    type: 'action',
+    action: {
+      type: 'postback',
+      label: shorten(reply.text, LINE_CAPABILITIES.quickReplies.maxLabelLength),
+      data: reply.payload,
+      displayText: reply.text,
+    },
+  })),
+});
+
+const textObjects = (text: string): LineMessageObject[] =>
+  splitText(text, LINE_CAPABILITIES.maxTextLength).map((part) => ({ type: 'text', text: part }));
+
+/** LINE fetches media itself, over HTTPS only; a provider id means nothing to it. */
+const httpsUrlOf = (media: MediaRef, type: string): string => {
+  const url = media.url;
+  if (url === undefined) throw new InvalidRequestError(`LINE sends ${type} by HTTPS URL only, and this ${type} has none`);
+  if (!url.startsWith('https://')) throw new InvalidRequestError(`LINE fetches ${type} over HTTPS only: ${url}`);
+  return url;
+};
+
+/** A link in a text, for media LINE cannot show as such. */
+const linkObjects = (label: string | undefined, url: string, caption: string | undefined): LineMessageObject[] =>
+  textObjects([caption, label ? `${label}: ${url}` : url].filter(Boolean).join('\n'));
+
+const withCaption = (object: LineMessageObject, caption: string | undefined): LineMessageObject[] =>
+  caption ? [object, ...textObjects(caption)] : [object];
+
+/**
+ * A sticker's MediaRef id is `<packageId>:<stickerId>`, as the normalizer writes it; only stickers LINE
+ * lets bots send will be accepted.
+ * @see https://developers.line.biz/en/docs/messaging-api/sticker-list/
+ */
+const stickerObject = (media: MediaRef): LineMessageObject => {
+  const match = /^(\d+):(\d+)$/.exec(media.id ?? '');
+  if (!match) throw new InvalidRequestError('a LINE sticker is sent by id "<packageId>:<stickerId>"');
+  return { type: 'sticker', packageId: match[1], stickerId: match[2] };
+};
+
+/**
+ * The message objects that deliver a message, in order. Pure. Quick replies go on the last object: LINE
+ * shows them only under the latest message.
+ * - image: the URL serves as preview too (Parley content has no separate preview).
+ * - video: LINE requires a preview image, which Parley content does not carry: sent as a link.
+ * - audio: sent as audio when its duration is known (LINE requires it), else as a link.
+ * - file: bots cannot send files: sent as a link with the file name.
+ * @see https://developers.line.biz/en/reference/messaging-api/#message-objects
+ */
+export const planLineMessages = (request: SendRequest): LineMessageObject[] => {
+  const content: OutboundContent = request.content;
+  switch (content.type) {
+    case 'text': {
+      const quickReplies = content.quickReplies ?? [];
+      if (quickReplies.length === 0) return textObjects(content.text);
+      if (!fitsQuickReply(quickReplies)) return textObjects(quickRepliesAsText(content.text, quickReplies));
+      const objects = textObjects(content.text);
+      const last = objects.length - 1;
+      return objects.map((object, index) => (index === last ? { ...object, quickReply: quickReplyOf(quickReplies) } : object));
+    }
+    case 'image': {
+      const url = httpsUrlOf(content.media, 'image');
+      return withCaption({ type: 'image', originalContentUrl: url, previewImageUrl: url }, content.caption);
+    }
+    case 'video':
+      return linkObjects(content.media.fileName, httpsUrlOf(content.media, 'video'), content.caption);
+    case 'audio': {
+      const url = httpsUrlOf(content.media, 'audio');
+      const seconds = content.media.durationSeconds;
+      if (seconds === undefined || seconds <= 0) return linkObjects(content.media.fileName, url, content.caption);
+      return withCaption({ type: 'audio', originalContentUrl: url, duration: Math.round(seconds * 1000) }, content.caption);
+    }
+    case 'file':
+      return linkObjects(content.media.fileName ?? 'File', httpsUrlOf(content.media, 'file'), content.caption);
+    case 'sticker':
+      return [stickerObject(content.media)];
+    case 'location':
+      return [
+        {
+          type: 'location',
+          title: shorten(content.name || 'Location', LOCATION_FIELD_MAX),
+          address: shorten(content.address || `${content.latitude}, ${content.longitude}`, LOCATION_FIELD_MAX),
+          latitude: content.latitude,
+          longitude: content.longitude,
+        },
+      ];
+  }
+};
+
+/**
+ * Sends up to five message objects with a push: any time, to a user, group or room id; counts against the
+ * monthly quota. With a retry key, a repeat of an accepted request is answered 409 and not delivered twice.
+ * @see https://developers.line.biz/en/reference/messaging-api/#send-push-message
+ */
+export const pushLineMessages = (
+  to: string,
+  messages: readonly LineMessageObject[],
+  context: Pick<SendContext, 'apiBaseUrl' | 'credentials' | 'fetch'>,
+  retryKey?: string,
+): Promise<readonly LineSentMessage[] | undefined> => callLineSend(LINE_PUSH_PATH, { to, messages }, context, retryKey);
+
+/**
+ * Sends up to five message objects in answer to a webhook event: free, but only once per token and only
+ * within a minute of the webhook. Takes no retry key, so a retried reply after a lost answer fails with
+ * "Invalid reply token" rather than being delivered twice.
+ * @see https://developers.line.biz/en/reference/messaging-api/#send-reply-message
+ */
+export const replyLineMessages = (
+  replyToken: string,
+  messages: readonly LineMessageObject[],
+  context: Pick<SendContext, 'apiBaseUrl' | 'credentials' | 'fetch'>,
+): Promise<readonly LineSentMessage[] | undefined> => callLineSend(LINE_REPLY_PATH, { replyToken, messages }, context);
+
+/**
+ * The reply token when there is one, it is still young enough to try, and nothing of the message went out
+ * yet (a resumed attempt may follow a push whose answer was lost).
+ */
+const usableReplyToken = (request: LineSendRequest, now: number): string | undefined => {
+  const token = request.replyToken;
+  if (token === undefined || token.token === '' || request.sentParts.length > 0) return undefined;
+  const age = now - Date.parse(token.receivedAt);
+  return age >= 0 && age < REPLY_TOKEN_LIFETIME_MS ? token.token : undefined;
+};
+
+/**
+ * The ids of a call's messages: LINE's `sentMessages` ids when it listed one per object; otherwise (an
+ * older API answer, or a 409 without the list) ids derived from the call, stable across retries of it.
+ */
+const idsOf = (sent: readonly LineSentMessage[] | undefined, count: number, fallbackPrefix: string, first: number): string[] =>
+  sent !== undefined && sent.length === count
+    ? sent.map((message) => message.id)
+    : Array.from({ length: count }, (_, i) => `${fallbackPrefix}:${first + i}`);
+
+/**
+ * Sends a message's remaining parts, five message objects per call. The first call is a reply when a fresh
+ * reply token came with the request (free, and shown as an answer); an invalid or expired token falls back
+ * to push, since the customer is still waiting. Every other call is a push whose retry key derives from
+ * Parley's message id and the first part it carries. The parts an earlier attempt sent are skipped by
+ * count, which is sound because the plan is a pure function of the request.
+ */
+const send = async (request: LineSendRequest, context: SendContext): Promise<SendResult> => {
+  const plan = planLineMessages(request);
+  const externalIds = [...request.sentParts];
+  const to = request.recipient.conversation.externalId;
+  let replyToken = usableReplyToken(request, Date.now());
+  for (let first = request.sentParts.length; first < plan.length; first += LINE_MAX_MESSAGES_PER_CALL) {
+    const chunk = plan.slice(first, first + LINE_MAX_MESSAGES_PER_CALL);
+    let ids: string[] | undefined;
+    if (replyToken !== undefined) {
+      const token = replyToken;
+      replyToken = undefined;
+      try {
+        const sent = await replyLineMessages(token, chunk, context);
+        ids = idsOf(sent, chunk.length, `reply-${createHash('sha256').update(token).digest('hex').slice(0, 24)}`, first);
+      } catch (error) {
+        if (!isInvalidReplyToken(error)) throw error;
+      }
+    }
+    if (ids === undefined) {
+      const retryKey = request.messageId === undefined ? undefined : lineRetryKey(request.messageId, first);
+      const sent = await pushLineMessages(to, chunk, context, retryKey);
+      ids = idsOf(sent, chunk.length, `push-${retryKey ?? randomUUID()}`, first);
+    }
+    for (const id of ids) {
+      await context.onPartSent(id);
+      externalIds.push(id);
+    }
+  }
+  return { externalIds };
+};
+
+/** LINE asks for no calls in answer to webhooks. */
+const perform: ChannelSender['perform'] = async (action) => {
+  throw new InvalidRequestError(`LINE has no action ${action}`);
+};
+
+export const lineSender: ChannelSender = { capabilities: LINE_CAPABILITIES, send, perform };

@@ -1,0 +1,54 @@
+/**
+ * The Facebook Messenger Platform connector: Meta's GET handshake, `X-Hub-Signature-256` with the app
+ * secret, `entry[] × messaging[]|standby[]` notifications, and the Send API on graph.facebook.com.
+ * @see https://developers.facebook.com/docs/messenger-platform/webhooks
+ * @see https://developers.facebook.com/docs/messenger-platform/reference/send-api
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Connector } from '../connector.ts';
+import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
+import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
+import { normalizeMessengerWebhook } from './messenger.normalize.ts';
+import { parseMessengerWebhook, type MessengerWebhook } from './messenger.schema.ts';
+import { messengerSender } from './messenger.sender.ts';
+
+export type { MessengerWebhook } from './messenger.schema.ts';
+
+/**
+ * Credentials: `appSecret` (the Meta app's secret) signs inbound requests and `verifyToken` answers the
+ * handshake; `pageAccessToken` sends for the Page `pageId`, which names the account.
+ */
+export const messengerConnector: Connector<MessengerWebhook> = {
+  channel: 'messenger',
+  defaultApiBaseUrl: 'https://graph.facebook.com',
+  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['pageAccessToken', 'pageId'] },
+  environment: {
+    credentials: {
+      appSecret: 'MESSENGER_APP_SECRET',
+      verifyToken: 'MESSENGER_VERIFY_TOKEN',
+      pageAccessToken: 'MESSENGER_PAGE_ACCESS_TOKEN',
+      pageId: 'MESSENGER_PAGE_ID',
+    },
+    apiBaseUrl: 'MESSENGER_API_BASE_URL',
+  },
+  // Shaped like the real thing: a 32-hex app secret, an `EAA…` Page token, a 15-digit Page id.
+  devCredentials: () => ({
+    appSecret: randomBytes(16).toString('hex'),
+    verifyToken: randomBytes(18).toString('base64url'),
+    pageAccessToken: `EAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
+    pageId: `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`,
+  }),
+  accountIdOf: (credentials) => credentials['pageId'] || undefined,
+  handshake: (request, credentials) => (request.method === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined),
+  verify: (request, credentials) => {
+    try {
+      return verifyMetaSignature(request, credentials['appSecret']);
+    } catch {
+      return false;
+    }
+  },
+  parse: parseMessengerWebhook,
+  normalize: normalizeMessengerWebhook,
+  sender: messengerSender,
+  sandbox: createMetaMessagingSandbox('Messenger', 'm_sandbox_'),
+};

@@ -1,0 +1,49 @@
+/**
+ * A stand-in for the Messenger or Instagram Send API, for the local runtime on development credentials:
+ * answers `POST /<version>/<account or me>/messages` the way the Send API documents
+ * (`{recipient_id, message_id}`), so a reply reaches `sent` with a message id. It refuses what Graph
+ * would refuse outright (another path, no recipient, a message with neither text nor attachment) with
+ * Graph's error body.
+ * @see https://developers.facebook.com/docs/messenger-platform/reference/send-api#response
+ * @see https://developers.facebook.com/docs/graph-api/guides/error-handling
+ */
+import type { ProviderSandbox } from '../connector.ts';
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export const createMetaMessagingSandbox = (name: string, midPrefix: string): ProviderSandbox => {
+  let next = 1;
+  const fail = (statusCode: number, code: number, message: string, summary: string) => ({
+    statusCode,
+    body: { error: { message, type: 'OAuthException', code, fbtrace_id: 'sandbox' } },
+    summary,
+  });
+  return {
+    handle({ method, path, body }) {
+      if (method !== 'POST' || !/^\/v\d+\.\d+\/[^/]+\/messages$/.test(path)) {
+        return fail(400, 100, 'Unsupported request', `${method} ${path} → 400`);
+      }
+      let params: unknown;
+      try {
+        params = JSON.parse(body.toString('utf8') || '{}');
+      } catch {
+        return fail(400, 100, 'Invalid JSON', `${name} send → 400 (not JSON)`);
+      }
+      const recipient = isRecord(params) && isRecord(params['recipient']) ? params['recipient']['id'] : undefined;
+      const message = isRecord(params) ? params['message'] : undefined;
+      if (typeof recipient !== 'string' || recipient === '') {
+        return fail(400, 100, '(#100) The parameter recipient is required', `${name} send → 400 (no recipient)`);
+      }
+      if (!isRecord(message) || (typeof message['text'] !== 'string' && !isRecord(message['attachment']))) {
+        return fail(400, 100, '(#100) Param message must be a text or an attachment', `${name} send → 400 (no message)`);
+      }
+      const mid = `${midPrefix}${String(next++).padStart(6, '0')}`;
+      const shown = typeof message['text'] === 'string' ? JSON.stringify(message['text'].slice(0, 60)) : 'attachment';
+      return {
+        statusCode: 200,
+        body: { recipient_id: recipient, message_id: mid },
+        summary: `${name} send to ${recipient}: ${shown} → ${mid}`,
+      };
+    },
+  };
+};

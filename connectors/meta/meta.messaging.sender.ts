@@ -1,0 +1,142 @@
+/**
+ * Outbound Messenger and Instagram: Parley content → Send API requests. Both platforms take the same
+ * `{recipient, message}` body; they differ in host, token, limits and a few fields, which a
+ * {@link MetaSendProfile} names. A message is planned as a list of requests first (a long text is several
+ * messages, a caption follows its media as text), then the requests not yet made are made in order, so a
+ * retry resumes where the last attempt stopped.
+ *
+ * @see https://developers.facebook.com/docs/messenger-platform/reference/send-api
+ * @see https://developers.facebook.com/docs/messenger-platform/send-messages/quick-replies
+ * @see https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api
+ */
+import * as z from 'zod';
+import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
+import { quickRepliesAsText } from '../connector.ts';
+import type { ChannelCapabilities, ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { shorten, splitText, utf8Length } from '../text.ts';
+import { callGraph } from './meta.graph-api.ts';
+
+/** What differs between the Messenger and the Instagram Send API. */
+export interface MetaSendProfile {
+  /** For error messages: "Messenger send". */
+  readonly what: string;
+  readonly capabilities: ChannelCapabilities;
+  /** The credential holding the access token (Page token, Instagram user token). */
+  readonly tokenCredential: string;
+  /** The credential naming the account the path is built from; `me` when it is not set. */
+  readonly accountCredential: string;
+  /** How the platform counts text length against `capabilities.maxTextLength`. */
+  readonly measure: (text: string) => number;
+  /** Messenger: `messaging_type: RESPONSE` on every message. */
+  readonly messagingType: boolean;
+  /** Messenger: Parley's message id in `message.metadata`, which the echo carries back. */
+  readonly metadata: boolean;
+  /** Messenger: media may be sent by `attachment_id` (a saved attachment) when there is no URL. */
+  readonly attachmentIds: boolean;
+}
+
+/** One Send API request of a planned send. */
+export interface MetaSendCall {
+  readonly path: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+const fitsQuickReplies = (quickReplies: readonly QuickReply[], limits: ChannelCapabilities['quickReplies']): boolean =>
+  quickReplies.length <= limits.max && quickReplies.every((reply) => utf8Length(reply.payload) <= limits.maxPayloadBytes);
+
+/** @see https://developers.facebook.com/docs/messenger-platform/reference/buttons/quick-replies */
+const quickRepliesOf = (quickReplies: readonly QuickReply[], limits: ChannelCapabilities['quickReplies']) =>
+  quickReplies.map((reply) => ({ content_type: 'text', title: shorten(reply.text, limits.maxLabelLength), payload: reply.payload }));
+
+/** Attachment types of the Send API. @see https://developers.facebook.com/docs/messenger-platform/send-messages#sending_attachments */
+type AttachmentType = 'image' | 'video' | 'audio' | 'file';
+
+/** A point as text, for platforms that cannot send a location: name, address and a map link. */
+export const locationText = (content: Extract<OutboundContent, { type: 'location' }>): string => {
+  const lines = [content.name, content.address].filter((line): line is string => line !== undefined && line !== '');
+  lines.push(`https://maps.google.com/?q=${content.latitude},${content.longitude}`);
+  return lines.join('\n');
+};
+
+/** The Send API requests that deliver a message, in order. Pure. */
+export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, accountId: string | undefined): MetaSendCall[] => {
+  const path = `${accountId || 'me'}/messages`;
+  const limits = profile.capabilities.quickReplies;
+  const call = (message: Record<string, unknown>): MetaSendCall => ({
+    path,
+    body: {
+      recipient: { id: request.recipient.conversation.externalId },
+      ...(profile.messagingType && { messaging_type: 'RESPONSE' }),
+      message: { ...message, ...(profile.metadata && request.messageId && { metadata: request.messageId }) },
+    },
+  });
+  const textCalls = (text: string, quickReplies: readonly QuickReply[] | undefined): MetaSendCall[] => {
+    let body = text;
+    let replies: ReturnType<typeof quickRepliesOf> | undefined;
+    if (quickReplies !== undefined && quickReplies.length > 0) {
+      if (fitsQuickReplies(quickReplies, limits)) replies = quickRepliesOf(quickReplies, limits);
+      else body = quickRepliesAsText(text, quickReplies);
+    }
+    const parts = splitText(body, profile.capabilities.maxTextLength, profile.measure);
+    return parts.map((part, index) => call({ text: part, ...(index === parts.length - 1 && replies && { quick_replies: replies }) }));
+  };
+  const mediaCalls = (type: AttachmentType, media: MediaRef, caption: string | undefined): MetaSendCall[] => {
+    let payload: Record<string, unknown>;
+    if (media.url !== undefined) payload = profile.attachmentIds ? { url: media.url, is_reusable: true } : { url: media.url };
+    else if (profile.attachmentIds && media.id !== undefined) payload = { attachment_id: media.id };
+    else throw new InvalidRequestError(`${profile.what}: media needs a URL`);
+    // The Send API has no captions: the caption follows as a text message.
+    const first = call({ attachment: { type, payload } });
+    return caption ? [first, ...textCalls(caption, undefined)] : [first];
+  };
+  const content: OutboundContent = request.content;
+  switch (content.type) {
+    case 'text':
+      return textCalls(content.text, content.quickReplies);
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'file':
+      return mediaCalls(content.type, content.media, content.caption);
+    case 'sticker':
+      // Neither platform sends stickers by id through the API; a sticker with a URL is its image.
+      if (content.media.url === undefined) throw new InvalidRequestError(`${profile.what}: a sticker needs a URL`);
+      return mediaCalls('image', { url: content.media.url }, undefined);
+    case 'location':
+      return textCalls(locationText(content), undefined);
+  }
+};
+
+/** @see https://developers.facebook.com/docs/messenger-platform/reference/send-api#response */
+const SendResponseSchema = z.looseObject({ message_id: z.string().min(1), recipient_id: z.string().optional() });
+
+/** A {@link ChannelSender} for one platform. */
+export const createMetaSender = (profile: MetaSendProfile): ChannelSender => {
+  const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
+    const calls = planMetaSend(request, profile, context.credentials[profile.accountCredential]);
+    const externalIds = [...request.sentParts];
+    for (const call of calls.slice(request.sentParts.length)) {
+      const answer = await callGraph({
+        apiBaseUrl: context.apiBaseUrl,
+        path: call.path,
+        accessToken: context.credentials[profile.tokenCredential],
+        body: call.body,
+        fetch: context.fetch,
+        what: profile.what,
+      });
+      const result = SendResponseSchema.safeParse(answer);
+      if (!result.success) {
+        // The message went out, so a retry would send it twice; record the oddity and stop instead.
+        throw new PermanentProviderError(`${profile.what}: accepted but answered no message_id`);
+      }
+      await context.onPartSent(result.data.message_id);
+      externalIds.push(result.data.message_id);
+    }
+    return { externalIds };
+  };
+  const perform: ChannelSender['perform'] = async (action) => {
+    throw new InvalidRequestError(`${profile.what}: no provider action ${action}`);
+  };
+  return { capabilities: profile.capabilities, send, perform };
+};

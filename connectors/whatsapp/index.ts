@@ -1,0 +1,48 @@
+/**
+ * The WhatsApp Cloud API connector: Meta's signed webhooks (`entry[] × changes[]`, messages and statuses of
+ * every business number of the app on one callback URL) and the Graph API messages endpoint for sending.
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Connector } from '../connector.ts';
+import { normalizeWhatsAppWebhook } from './whatsapp.normalize.ts';
+import { createWhatsAppSandbox } from './whatsapp.sandbox.ts';
+import { parseWhatsAppWebhook, type WhatsAppWebhook } from './whatsapp.schema.ts';
+import { whatsappSender } from './whatsapp.sender.ts';
+import { verifyWhatsAppWebhook, whatsAppHandshake } from './whatsapp.verify.ts';
+
+export type { WhatsAppWebhook } from './whatsapp.schema.ts';
+
+/**
+ * Credentials: `appSecret` signs inbound bodies and `verifyToken` answers the GET handshake;
+ * `accessToken` sends, from the number `phoneNumberId`, which also names the account.
+ */
+export const whatsappConnector: Connector<WhatsAppWebhook> = {
+  channel: 'whatsapp',
+  defaultApiBaseUrl: 'https://graph.facebook.com',
+  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'phoneNumberId'] },
+  environment: {
+    credentials: {
+      appSecret: 'WHATSAPP_APP_SECRET',
+      verifyToken: 'WHATSAPP_VERIFY_TOKEN',
+      accessToken: 'WHATSAPP_ACCESS_TOKEN',
+      phoneNumberId: 'WHATSAPP_PHONE_NUMBER_ID',
+    },
+    apiBaseUrl: 'WHATSAPP_API_BASE_URL',
+  },
+  // Shaped like the real thing: a 32-hex app secret, an `EAA…` token, a 15-digit phone number id.
+  devCredentials: () => ({
+    appSecret: randomBytes(16).toString('hex'),
+    verifyToken: randomBytes(18).toString('base64url'),
+    accessToken: `EAA${randomBytes(60).toString('base64url').replace(/[-_]/g, 'Z')}`,
+    phoneNumberId: String(randomInt(100_000_000_000_000, 281_474_976_710_655)),
+  }),
+  accountIdOf: (credentials) => credentials['phoneNumberId'] || undefined,
+  handshake: whatsAppHandshake,
+  verify: verifyWhatsAppWebhook,
+  parse: parseWhatsAppWebhook,
+  normalize: normalizeWhatsAppWebhook,
+  sender: whatsappSender,
+  sandbox: createWhatsAppSandbox(),
+};

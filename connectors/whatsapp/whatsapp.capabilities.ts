@@ -1,0 +1,30 @@
+import type { ChannelCapabilities } from '../connector.ts';
+
+/** Reply buttons: at most 3, titles ≤ 20 characters, ids ≤ 256. @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-reply-buttons-messages */
+export const WHATSAPP_MAX_BUTTONS = 3;
+export const WHATSAPP_MAX_BUTTON_TITLE = 20;
+export const WHATSAPP_MAX_BUTTON_ID = 256;
+/** List messages: at most 10 rows in all, row titles ≤ 24, ids ≤ 200, descriptions ≤ 72. @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-list-messages */
+export const WHATSAPP_MAX_ROWS = 10;
+export const WHATSAPP_MAX_ROW_TITLE = 24;
+export const WHATSAPP_MAX_ROW_ID = 200;
+export const WHATSAPP_MAX_ROW_DESCRIPTION = 72;
+/** The body of an interactive message is shorter than a text message. */
+export const WHATSAPP_MAX_INTERACTIVE_BODY = 1024;
+
+/**
+ * What the WhatsApp Cloud API carries.
+ * - Text ≤ 4096 characters, captions ≤ 1024 (image, video, document; audio and stickers take none).
+ * - Quick replies: up to 3 become reply buttons, up to 10 a list message; more become a numbered text list.
+ * - The 24-hour customer service window: outside it only templates are delivered (error 131047).
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+ */
+export const WHATSAPP_CAPABILITIES: ChannelCapabilities = {
+  outboundTypes: ['text', 'image', 'audio', 'video', 'file', 'sticker', 'location'],
+  maxTextLength: 4096,
+  maxCaptionLength: 1024,
+  quickReplies: { max: WHATSAPP_MAX_ROWS, maxPayloadBytes: WHATSAPP_MAX_ROW_ID, maxLabelLength: WHATSAPP_MAX_ROW_TITLE },
+  messagingWindowHours: 24,
+  inboundTypes: ['text', 'image', 'audio', 'video', 'file', 'sticker', 'location', 'contact', 'reply', 'reaction', 'unsupported'],
+};

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LocalSecretStore } from '../../../adapters/local/local-secrets.ts';
+import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
+import type { KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
+import {
+  DEFAULT_ACK_TEXT,
+  DEFAULT_ACK_TEXT_EN,
+  textResponse,
+  UNREADABLE_TEXT,
+} from '../../../connectors/kakaotalk/kakaotalk.response.ts';
+import type { Credentials } from '../../../domain/connector.ts';
+import type { ParleyEvent } from '../../../domain/events.ts';
+import { ingestWebhook } from '../../../domain/ingest.ts';
+import { createLocalLog } from '../../../runtime/local-log.ts';
+import { BOT_ID, KAKAO_TEST_CREDENTIALS } from './kakaotalk.kit.ts';
+
+const RECEIVED_AT = '2026-03-14T01:00:00.000Z';
+const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/kakaotalk/${name}.json`, import.meta.url));
+
+const payload = (name: string): KakaoSkillPayload => {
+  const parsed = kakaotalkConnector.parse(fixture(name));
+  if (parsed.kind !== 'ok') throw new Error(name);
+  return parsed.payload;
+};
+
+/** The skill's answer to a fixture, as respond gives it after normalization. */
+const respond = (name: string, credentials: Credentials = KAKAO_TEST_CREDENTIALS) => {
+  const p = payload(name);
+  const result = kakaotalkConnector.normalize(p, { accountId: BOT_ID, receivedAt: RECEIVED_AT });
+  const answer = kakaotalkConnector.respond!(result, p, credentials);
+  return { ...answer, json: JSON.parse(answer.body) as unknown };
+};
+
+const simpleText = (text: string) => ({ version: '2.0', template: { outputs: [{ simpleText: { text } }] } });
+
+describe('kakaotalk skill response', () => {
+  it('acknowledges with a v2.0 simpleText in Korean by default', () => {
+    const answer = respond('plain-text');
+    expect(answer.statusCode).toBe(200);
+    expect(answer.contentType).toMatch(/^application\/json/);
+    expect(answer.json).toEqual(simpleText(DEFAULT_ACK_TEXT));
+  });
+
+  it('acknowledges in English when the user is not on Korean, and in Korean for the old "kr"', () => {
+    expect(respond('non-friend').json).toEqual(simpleText(DEFAULT_ACK_TEXT_EN));
+    expect(respond('test-console').json).toEqual(simpleText(DEFAULT_ACK_TEXT));
+  });
+
+  it('uses the configured acknowledgement for every user, cut to 1000 characters', () => {
+    const configured = { ...KAKAO_TEST_CREDENTIALS, ackText: 'Thanks! 곧 답변드릴게요.' };
+    expect(respond('non-friend', configured).json).toEqual(simpleText('Thanks! 곧 답변드릴게요.'));
+    const long = respond('plain-text', { ...KAKAO_TEST_CREDENTIALS, ackText: 'a'.repeat(1500) }).json as ReturnType<typeof simpleText>;
+    expect(long.template.outputs[0]?.simpleText.text).toHaveLength(1000);
+  });
+
+  it('answers useCallback with the acknowledgement as waiting text when the call offers a callback', () => {
+    expect(respond('callback').json).toEqual({ version: '2.0', useCallback: true, data: { text: DEFAULT_ACK_TEXT } });
+  });
+
+  it('promises nothing for a call that gave no message', () => {
+    expect(respond('empty-utterance').json).toEqual(simpleText(UNREADABLE_TEXT));
+  });
+});
+
+describe('textResponse', () => {
+  it('carries up to 10 quick replies with labels cut to 14 characters, the full text sent on tap', () => {
+    const replies = Array.from({ length: 10 }, (_, i) => ({ text: `Option number ${i + 1} 🚚`, payload: `opt:${i + 1}` }));
+    const response = textResponse('Choose one', replies);
+    expect(response.template.outputs).toEqual([{ simpleText: { text: 'Choose one' } }]);
+    expect(response.template.quickReplies).toHaveLength(10);
+    expect(response.template.quickReplies?.[0]).toEqual({
+      label: 'Option number…',
+      action: 'message',
+      messageText: 'Option number 1 🚚',
+      extra: { parleyPayload: 'opt:1' },
+    });
+    for (const reply of response.template.quickReplies ?? []) expect(reply.label.length).toBeLessThanOrEqual(14);
+  });
+
+  it('turns more than 10 quick replies into a numbered list', () => {
+    const replies = Array.from({ length: 11 }, (_, i) => ({ text: `Option ${i + 1}`, payload: `opt:${i + 1}` }));
+    const response = textResponse('Choose one', replies);
+    expect(response.template.quickReplies).toBeUndefined();
+    expect(response.template.outputs[0]?.simpleText.text).toContain('\n\n1. Option 1\n');
+    expect(response.template.outputs[0]?.simpleText.text).toContain('11. Option 11');
+  });
+
+  it('splits text over 1000 characters into at most three outputs, cutting the third', () => {
+    const two = textResponse(`${'가'.repeat(999)} ${'나'.repeat(500)}`);
+    expect(two.template.outputs.map((o) => o.simpleText.text.length)).toEqual([999, 500]);
+    const huge = textResponse('word '.repeat(1000));
+    expect(huge.template.outputs).toHaveLength(3);
+    for (const output of huge.template.outputs) expect(output.simpleText.text.length).toBeLessThanOrEqual(1000);
+    expect(huge.template.outputs[2]?.simpleText.text.endsWith('…')).toBe(true);
+  });
+});
+
+describe('kakaotalk webhook path', () => {
+  const ingest = async (body: Buffer, headers: Record<string, string>, query: Record<string, string> = {}) => {
+    const published: ParleyEvent[] = [];
+    const answer = await ingestWebhook(
+      kakaotalkConnector,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, query, rawBody: body },
+      { maxBodyBytes: 256 * 1024 },
+      {
+        secrets: new LocalSecretStore({ kakaotalk: { credentials: KAKAO_TEST_CREDENTIALS, accountId: BOT_ID } }),
+        bus: { publish: async (events) => void published.push(...events) },
+        clock: { now: () => new Date(RECEIVED_AT) },
+        log: createLocalLog({ level: 'silent' }),
+      },
+    );
+    return { answer, published };
+  };
+
+  it('answers an accepted call with the skill response and publishes its events', async () => {
+    const { answer, published } = await ingest(fixture('callback'), { 'x-parley-skill-secret': KAKAO_TEST_CREDENTIALS['skillSecret']! });
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ version: '2.0', useCallback: true });
+    expect(published.map((e) => e.type)).toEqual(['message.received', 'provider.action.requested']);
+  });
+
+  it('accepts the secret as a query parameter, and refuses a call without it with 401, publishing nothing', async () => {
+    const viaQuery = await ingest(fixture('plain-text'), {}, { secret: KAKAO_TEST_CREDENTIALS['skillSecret']! });
+    expect(JSON.parse(viaQuery.answer.body)).toEqual(simpleText(DEFAULT_ACK_TEXT));
+    const refused = await ingest(fixture('plain-text'), {});
+    expect(refused.answer.statusCode).toBe(401);
+    expect(refused.published).toEqual([]);
+  });
+});

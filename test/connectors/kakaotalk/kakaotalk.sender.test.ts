@@ -1,0 +1,250 @@
+import { describe, expect, it } from 'vitest';
+import type { SendContext, SendRequest } from '../../../connectors/connector.ts';
+import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
+import { callbackTarget } from '../../../connectors/kakaotalk/kakaotalk.api.ts';
+import { KAKAO_CALLBACK_ACTION } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
+import { KAKAO_EVENT_NAME, NO_DELIVERY_PATH, type KakaoRecipient } from '../../../connectors/kakaotalk/kakaotalk.sender.ts';
+import type { OutboundContent } from '../../../domain/content.ts';
+import {
+  AuthenticationError,
+  InvalidRequestError,
+  PermanentProviderError,
+  RateLimitedError,
+  RetryableProviderError,
+} from '../../../domain/provider-errors.ts';
+import { fakeKakao, type FakeKakao } from '../../helpers/kakaotalk-fake.ts';
+import { BOT_ID, KAKAO_TEST_CREDENTIALS } from './kakaotalk.kit.ts';
+
+const { sender } = kakaotalkConnector;
+const USER_KEY = '0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b';
+const API = 'http://kakao.test';
+const CALLBACK_URL = 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1';
+const recipient: KakaoRecipient = { accountId: BOT_ID, conversation: { externalId: USER_KEY, kind: 'direct' } };
+const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+
+const setup = (credentials = KAKAO_TEST_CREDENTIALS) => {
+  const kakao: FakeKakao = fakeKakao();
+  const sentParts: string[] = [];
+  const context: SendContext = {
+    credentials,
+    apiBaseUrl: API,
+    fetch: kakao.fetch,
+    onPartSent: async (id) => void sentParts.push(id),
+  };
+  return { kakao, context, sentParts };
+};
+
+const request = (content: OutboundContent, overrides: Partial<SendRequest> = {}): SendRequest => ({
+  messageId: 'msg_1',
+  content,
+  recipient,
+  sentParts: [],
+  ...overrides,
+});
+
+describe('kakaotalk sender: Event API', () => {
+  it('sends a text as an event to the user, with the KakaoAK key', async () => {
+    const { kakao, context, sentParts } = setup();
+    const result = await sender.send(request({ type: 'text', text: '배송이 내일 도착해요.' }), context);
+    expect(kakao.calls).toEqual([
+      {
+        url: `${API}/v2/bots/${BOT_ID}/talk`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `KakaoAK ${KAKAO_TEST_CREDENTIALS['restApiKey']}` },
+        body: { event: { name: KAKAO_EVENT_NAME, data: { text: '배송이 내일 도착해요.' } }, user: [{ type: 'botUserKey', id: USER_KEY }] },
+      },
+    ]);
+    expect(result.externalIds).toEqual(['task:task-1']);
+    expect(sentParts).toEqual(['task:task-1']);
+  });
+
+  it('uses the configured event name, and the route account as bot id when none is configured', async () => {
+    const { kakao, context } = setup({ restApiKey: 'k', eventName: 'agent_reply' });
+    await sender.send(request({ type: 'text', text: 'Hi' }), context);
+    expect(kakao.calls[0]?.url).toBe(`${API}/v2/bots/${BOT_ID}/talk`);
+    expect(kakao.calls[0]?.body).toMatchObject({ event: { name: 'agent_reply' } });
+  });
+
+  it('sends a long text in 1000-character parts, one event each, resuming after the parts already sent', async () => {
+    const { kakao, context } = setup();
+    const text = `${'가'.repeat(1000)}\n${'나'.repeat(1000)}\n${'다'.repeat(10)}`;
+    const result = await sender.send(request({ type: 'text', text }, { sentParts: ['task:earlier'] }), context);
+    expect(kakao.calls.map((c) => (c.body as { event: { data: { text: string } } }).event.data.text)).toEqual(['나'.repeat(1000), '다'.repeat(10)]);
+    expect(result.externalIds).toEqual(['task:earlier', 'task:task-1', 'task:task-2']);
+  });
+
+  it('writes quick replies into the text: an event block cannot show them', async () => {
+    const { kakao, context } = setup();
+    await sender.send(request({ type: 'text', text: 'Pick one', quickReplies: [{ text: 'Yes', payload: 'y' }] }), context);
+    expect(kakao.calls[0]?.body).toMatchObject({ event: { data: { text: 'Pick one\n\n1. Yes' } } });
+  });
+
+  it('refuses permanently, without calling Kakao, when no REST API key is configured', async () => {
+    const { kakao, context } = setup({ skillSecret: 's', botId: BOT_ID });
+    const error = await sender.send(request({ type: 'text', text: 'Hi' }), context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error).toMatchObject({ code: NO_DELIVERY_PATH, recipientUnreachable: false });
+    expect((error as Error).message).toMatch(/Event API/);
+    expect(kakao.calls).toEqual([]);
+  });
+
+  it('refuses content other than text', async () => {
+    const { context } = setup();
+    await expect(sender.send(request({ type: 'image', media: { url: 'https://x.test/a.png' } }), context)).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
+  it.each([
+    [{ status: 401, body: { message: 'invalid key' } }, AuthenticationError],
+    [{ status: 403, body: {} }, AuthenticationError],
+    [{ status: 400, body: { message: 'bad event' } }, InvalidRequestError],
+    [{ status: 500, body: 'oops' }, RetryableProviderError],
+    [{ status: 200, body: '<html>' }, RetryableProviderError],
+    [{ status: 200, body: { taskId: 't', status: 'FAIL', message: 'no event block' } }, PermanentProviderError],
+    [{ status: 0, body: null, networkError: true }, RetryableProviderError],
+  ] as const)('classifies %j', async (answer, type) => {
+    const { kakao, context } = setup();
+    kakao.answerNext(answer);
+    const error = await sender.send(request({ type: 'text', text: 'Hi' }), context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(type);
+    expect((error as Error).message).not.toContain(KAKAO_TEST_CREDENTIALS['restApiKey']);
+  });
+
+  it('waits as long as Retry-After says on 429, else 5 s', async () => {
+    const { kakao, context } = setup();
+    kakao.answerNext({ status: 429, body: {}, headers: { 'retry-after': '12' } });
+    kakao.answerNext({ status: 429, body: {} });
+    const first = await sender.send(request({ type: 'text', text: 'Hi' }), context).catch((e: unknown) => e);
+    const second = await sender.send(request({ type: 'text', text: 'Hi' }), context).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(RateLimitedError);
+    expect(first).toMatchObject({ retryAfterSeconds: 12 });
+    expect(second).toMatchObject({ retryAfterSeconds: 5 });
+  });
+});
+
+describe('kakaotalk sender: callback', () => {
+  const offer = (expiresAt = inAMinute()) => ({ callbackUrl: CALLBACK_URL, expiresAt, userKey: USER_KEY, externalMessageId: 'kakao:x' });
+
+  it('posts the answer as a SkillResponse to the callback URL, rebased on the API origin', async () => {
+    const { kakao, context } = setup();
+    await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), text: '환불은 3영업일 걸려요.', quickReplies: [{ text: '고마워요', payload: 'thanks' }] }, context);
+    expect(kakao.calls).toEqual([
+      {
+        url: `${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: {
+          version: '2.0',
+          template: {
+            outputs: [{ simpleText: { text: '환불은 3영업일 걸려요.' } }],
+            quickReplies: [{ label: '고마워요', action: 'message', messageText: '고마워요', extra: { parleyPayload: 'thanks' } }],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('refuses the bare offer: it would spend the single-use URL without an answer', async () => {
+    const { kakao, context } = setup();
+    await expect(sender.perform(KAKAO_CALLBACK_ACTION, offer(), context)).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.perform(KAKAO_CALLBACK_ACTION, { text: 'no url' }, context)).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.perform('somethingElse', {}, context)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(kakao.calls).toEqual([]);
+  });
+
+  it('refuses permanently, without calling, once the minute is over', async () => {
+    const { kakao, context } = setup();
+    const error = await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(new Date(Date.now() - 1).toISOString()), text: 'late' }, context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error).toMatchObject({ code: 'callback_expired' });
+    expect(kakao.calls).toEqual([]);
+  });
+
+  it('never calls a callback URL that is not https on a kakao.com host', async () => {
+    const { kakao, context } = setup();
+    for (const callbackUrl of ['http://bot-api.kakao.com/cb', 'https://evil.example/cb', 'https://kakao.com.evil.example/cb', 'https://u:p@bot-api.kakao.com/cb', 'not a url']) {
+      const error = await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), callbackUrl, text: 'x' }, context).catch((e: unknown) => e);
+      expect(error, callbackUrl).toBeInstanceOf(PermanentProviderError);
+    }
+    expect(kakao.calls).toEqual([]);
+  });
+
+  it('keeps the callback URL as Kakao gave it when the API origin is the real one', () => {
+    expect(callbackTarget(CALLBACK_URL, 'https://bot-api.kakao.com/')).toBe(CALLBACK_URL);
+    expect(callbackTarget(`${CALLBACK_URL}?token=a`, 'http://127.0.0.1:3000/sandbox/kakaotalk')).toBe(
+      'http://127.0.0.1:3000/sandbox/kakaotalk/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1?token=a',
+    );
+  });
+
+  it('treats a callback Kakao refuses as permanent: the URL is single use', async () => {
+    const { kakao, context } = setup();
+    kakao.answerNext({ status: 200, body: { taskId: 't', status: 'FAIL', message: 'callback already used' } });
+    await expect(sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), text: 'x' }, context)).rejects.toBeInstanceOf(PermanentProviderError);
+  });
+
+  it('sends through a valid callback on the recipient, free, instead of the Event API, once', async () => {
+    const { kakao, context, sentParts } = setup();
+    const withCallback: KakaoRecipient = { ...recipient, callback: { url: CALLBACK_URL, expiresAt: inAMinute() } };
+    const result = await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withCallback }), context);
+    expect(kakao.calls.map((c) => c.url)).toEqual([`${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`]);
+    expect(result.externalIds).toEqual(['task:task-1']);
+    expect(sentParts).toEqual(['task:task-1']);
+
+    const retried = await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withCallback, sentParts: ['task:task-1'] }), context);
+    expect(retried.externalIds).toEqual(['task:task-1']);
+    expect(kakao.calls).toHaveLength(1);
+  });
+
+  it('falls back to the Event API when the recipient callback has expired', async () => {
+    const { kakao, context } = setup();
+    const stale: KakaoRecipient = { ...recipient, callback: { url: CALLBACK_URL, expiresAt: new Date(Date.now() - 1000).toISOString() } };
+    await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: stale }), context);
+    expect(kakao.calls.map((c) => c.url)).toEqual([`${API}/v2/bots/${BOT_ID}/talk`]);
+  });
+});
+
+describe('kakaotalk connector', () => {
+  it('declares its channel, API origin, credentials and environment as the contract says', () => {
+    expect(kakaotalkConnector.channel).toBe('kakaotalk');
+    expect(kakaotalkConnector.defaultApiBaseUrl).toBe('https://bot-api.kakao.com');
+    expect(kakaotalkConnector.credentialNames).toEqual({ inbound: ['skillSecret'], outbound: [] });
+    expect(kakaotalkConnector.environment).toEqual({
+      credentials: { skillSecret: 'KAKAO_SKILL_SECRET', botId: 'KAKAO_BOT_ID', restApiKey: 'KAKAO_REST_API_KEY' },
+      apiBaseUrl: 'KAKAO_API_BASE_URL',
+    });
+    expect(kakaotalkConnector.handshake).toBeUndefined();
+  });
+
+  it('names the account by the configured bot id only', () => {
+    expect(kakaotalkConnector.accountIdOf({ skillSecret: 's', botId: BOT_ID })).toBe(BOT_ID);
+    expect(kakaotalkConnector.accountIdOf({ skillSecret: 's' })).toBeUndefined();
+    expect(kakaotalkConnector.accountIdOf({ skillSecret: 's', botId: '' })).toBeUndefined();
+  });
+
+  it('makes fresh development credentials that verify, and a sandbox that answers every call the sender makes', async () => {
+    // Prepare
+    const dev = kakaotalkConnector.devCredentials();
+    expect(dev).not.toEqual(kakaotalkConnector.devCredentials());
+    expect(dev['restApiKey']).toMatch(/^[0-9a-f]{32}$/);
+    const call = { method: 'POST', headers: { 'x-parley-skill-secret': dev['skillSecret'] }, query: {}, rawBody: Buffer.from('{}') };
+    expect(kakaotalkConnector.verify(call, dev)).toBe(true);
+    expect(kakaotalkConnector.verify(call, KAKAO_TEST_CREDENTIALS)).toBe(false);
+    const sandbox = kakaotalkConnector.sandbox!;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const answer = sandbox.handle({ method: init?.method ?? 'GET', path: url.pathname, body: Buffer.from(String(init?.body ?? '')) });
+      return new Response(JSON.stringify(answer.body), { status: answer.statusCode });
+    };
+    const context: SendContext = { credentials: dev, apiBaseUrl: 'http://sandbox.local', fetch, onPartSent: async () => {} };
+    // Act
+    const viaEvent = await sender.send(request({ type: 'text', text: 'Hello', quickReplies: [{ text: 'Yes', payload: 'y' }] }), context);
+    const viaCallback = await sender.send(
+      request({ type: 'text', text: 'Hello' }, { recipient: { ...recipient, callback: { url: CALLBACK_URL, expiresAt: inAMinute() } } as KakaoRecipient }),
+      context,
+    );
+    // Assess
+    expect(viaEvent.externalIds).toHaveLength(1);
+    expect(viaCallback.externalIds).toHaveLength(1);
+    expect(sandbox.handle({ method: 'POST', path: '/v2/bots/b/talk', body: Buffer.from('{"event":{}}') }).statusCode).toBe(400);
+    expect(sandbox.handle({ method: 'POST', path: '/nope', body: Buffer.from('{}') }).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,4 @@
+import { runConformanceSuite } from '../conformance.ts';
+import { kit } from './line.kit.ts';
+
+runConformanceSuite(kit);

@@ -1,0 +1,126 @@
+/**
+ * A local stand-in for api.line.me: records every push and reply and answers like the Messaging API
+ * (`{sentMessages: [{id, quoteToken}]}`), answers a retry key it has already accepted with 409 and the
+ * accepted request's `sentMessages` (as LINE documents), or whatever a test scripts next.
+ * @see https://developers.line.biz/en/docs/messaging-api/retrying-api-request/
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedLineCall {
+  readonly path: string;
+  readonly authorization: string | undefined;
+  readonly contentType: string | undefined;
+  readonly retryKey: string | undefined;
+  readonly body: Record<string, unknown>;
+}
+
+export interface ScriptedLineAnswer {
+  readonly status: number;
+  /** A JSON value, or a raw string sent as is (for proxies answering HTML). */
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Never answer: for timeouts. */
+  readonly hang?: boolean;
+}
+
+export interface FakeLine {
+  readonly baseUrl: string;
+  readonly calls: RecordedLineCall[];
+  /** Content downloads (`GET /v2/bot/message/{id}/content`); each answers `jpeg bytes of <id>` as image/jpeg. */
+  readonly contentCalls: { readonly messageId: string; readonly authorization: string | undefined }[];
+  /** Answers the next call with this instead of a success (message ids count up from 700000000000000001). */
+  answerNext(answer: ScriptedLineAnswer): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const readBody = async (request: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+const FIRST_ID = 700_000_000_000_000_001n;
+
+export const startFakeLine = async (): Promise<FakeLine> => {
+  const calls: RecordedLineCall[] = [];
+  const contentCalls: { messageId: string; authorization: string | undefined }[] = [];
+  const scripted: ScriptedLineAnswer[] = [];
+  const accepted = new Map<string, unknown>();
+  let nextId = FIRST_ID;
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      const raw = await readBody(request);
+      const path = request.url ?? '';
+      const send = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) => {
+        response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json', ...headers });
+        response.end(typeof body === 'string' ? body : JSON.stringify(body));
+      };
+      const content = /^\/v2\/bot\/message\/(\d+)\/content$/.exec(path);
+      if (request.method === 'GET' && content) {
+        contentCalls.push({ messageId: content[1]!, authorization: request.headers.authorization });
+        const answer = scripted.shift();
+        if (answer) {
+          send(answer.status, answer.body, answer.headers);
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'image/jpeg' });
+        response.end(Buffer.from(`jpeg bytes of ${content[1]}`));
+        return;
+      }
+      if (request.method !== 'POST' || (path !== '/v2/bot/message/push' && path !== '/v2/bot/message/reply')) {
+        send(404, { message: 'Not found' });
+        return;
+      }
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value.join(',') : value;
+      };
+      const call: RecordedLineCall = {
+        path,
+        authorization: header('authorization'),
+        contentType: header('content-type'),
+        retryKey: header('x-line-retry-key'),
+        body: JSON.parse(raw) as Record<string, unknown>,
+      };
+      calls.push(call);
+      const answer = scripted.shift();
+      if (answer?.hang) return;
+      if (answer) {
+        send(answer.status, answer.body, answer.headers);
+        return;
+      }
+      const earlier = call.retryKey ? accepted.get(call.retryKey) : undefined;
+      if (earlier !== undefined) {
+        send(409, { message: 'The retry key is already accepted', ...(earlier as object) }, { 'x-line-accepted-request-id': 'accepted-1' });
+        return;
+      }
+      const messages = Array.isArray(call.body['messages']) ? call.body['messages'] : [];
+      const sentMessages = messages.map(() => ({ id: String(nextId++), quoteToken: `qt-${nextId}` }));
+      if (call.retryKey) accepted.set(call.retryKey, { sentMessages });
+      send(200, { sentMessages });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    calls,
+    contentCalls,
+    answerNext: (answer) => scripted.push(answer),
+    reset: () => {
+      nextId = FIRST_ID;
+      calls.length = 0;
+      contentCalls.length = 0;
+      scripted.length = 0;
+      accepted.clear();
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
