@@ -13,6 +13,8 @@ import {
   ErrorSchema,
   IdempotencyKeySchema,
   MAX_API_BODY_BYTES,
+  MAX_INLINE_MEDIA_BYTES,
+  MessageIdSchema,
   MessageListQuerySchema,
   MessagePageSchema,
   OutboundContentSchema,
@@ -170,6 +172,8 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   method_not_allowed: 'the route exists, with other methods (see `Allow`)',
   idempotency_key_reused: 'the Idempotency-Key was first used with a different request',
   payload_too_large: `the body is over ${MAX_API_BODY_BYTES} bytes`,
+  media_not_copied: "the message's media is not (or not yet) in Parley's storage: the copy is made shortly after the message arrives",
+  media_too_large: `the media is over ${MAX_INLINE_MEDIA_BYTES} bytes, more than one answer can carry`,
   unsupported_content: 'the channel cannot carry this type of content',
   channel_not_in_thread: 'the customer has not written on that channel in this thread, so there is no one to reply to there',
   channel_unavailable: 'the channel is not enabled on this deployment',
@@ -253,6 +257,23 @@ const build = (): OpenApiDocument => {
         ...errors(400, 401, 404, 409, 413, 422, 500, 503),
       },
     },
+    getMessageMedia: {
+      summary: "A message's media",
+      description:
+        "The media a customer sent (image, audio, video, file, sticker), from Parley's own copy: providers' links " +
+        'expire (WhatsApp\'s within minutes), so Parley copies the media shortly after the message arrives and records ' +
+        "it in the message's `mediaCopy`. Until then the answer is 404 `media_not_copied`. The body is the media " +
+        'itself, with its `Content-Type`; it is served as an attachment.',
+      parameters: [param('threadId'), param('messageId')],
+      responses: {
+        '200': {
+          description: 'The media bytes',
+          headers: { 'Content-Disposition': { $ref: '#/components/headers/Content-Disposition' } },
+          content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+        },
+        ...errors(401, 404, 413, 500),
+      },
+    },
   };
 
   const paths: Record<string, Record<string, JsonObject>> = {};
@@ -286,6 +307,7 @@ const build = (): OpenApiDocument => {
       },
       parameters: {
         threadId: standaloneParameter('threadId', 'path', true, ThreadIdSchema),
+        messageId: standaloneParameter('messageId', 'path', true, MessageIdSchema),
         'Idempotency-Key': standaloneParameter('Idempotency-Key', 'header', false, IdempotencyKeySchema),
       },
       responses: errorResponses(),
@@ -293,6 +315,10 @@ const build = (): OpenApiDocument => {
         'Idempotent-Replayed': {
           description: 'Present, `true`, when the answer repeats the message an earlier request with this key created',
           schema: { type: 'string', const: 'true' },
+        },
+        'Content-Disposition': {
+          description: '`attachment`, with the file name the customer gave when there is one',
+          schema: { type: 'string' },
         },
         'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
         'WWW-Authenticate': { description: 'The authentication scheme: `Bearer`', schema: { type: 'string' } },

@@ -9,7 +9,8 @@ import type { Channel } from '../domain/content.ts';
 import { InvalidCursorError } from '../domain/errors.ts';
 import { newMessageId } from '../domain/message-ids.ts';
 import type { Failure, Message } from '../domain/model.ts';
-import type { Clock, Log, OutboundJob, Page, ThreadStore, WorkQueue } from '../domain/ports.ts';
+import { mediaOf } from '../domain/media.ts';
+import type { Clock, Log, MediaStore, OutboundJob, Page, ThreadStore, WorkQueue } from '../domain/ports.ts';
 import { authorize, type Principal } from './auth.ts';
 import { ApiError, invalidRequest } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -18,6 +19,7 @@ import {
   IDEMPOTENCY_TTL_HOURS,
   IdempotencyKeySchema,
   MAX_API_BODY_BYTES,
+  MAX_INLINE_MEDIA_BYTES,
   MessageListQuerySchema,
   PostMessageRequestSchema,
   ThreadListQuerySchema,
@@ -44,13 +46,16 @@ export interface ApiRequest {
 export interface ApiResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** JSON. */
+  /** JSON, or with `isBase64Encoded` the base64 of binary bytes (media). */
   readonly body: string;
+  readonly isBase64Encoded?: boolean;
 }
 
 export interface ApiDeps {
   readonly store: ThreadStore;
   readonly outbound: WorkQueue<OutboundJob>;
+  /** Parley's copies of customers' media, served by `getMessageMedia`. */
+  readonly media: MediaStore;
   readonly clock: Clock;
   readonly log: Log;
   /** What a channel can carry outbound; undefined when the channel has no connector here. */
@@ -70,6 +75,30 @@ const json = (statusCode: number, body: unknown, headers: Readonly<Record<string
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
   body: JSON.stringify(body),
 });
+
+/**
+ * Media as an attachment: what customers send is untrusted, so a browser must neither render it in the
+ * API's origin (`attachment`, a sandboxing CSP) nor guess another type for it (`nosniff`).
+ */
+const binary = (bytes: Buffer, contentType: string, fileName: string | undefined): ApiResponse => {
+  const safeName = fileName?.replace(/[^\w.\- ]/g, '_').slice(0, 200);
+  return {
+    statusCode: 200,
+    headers: {
+      'content-type': contentType,
+      'content-length': String(bytes.length),
+      'content-disposition': safeName
+        ? `attachment; filename="${safeName}"; filename*=UTF-8''${encodeURIComponent(fileName ?? '')}`
+        : 'attachment',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "sandbox; default-src 'none'",
+      // The copy under a key never changes; it is still the customer's data, so only the client may keep it.
+      'cache-control': 'private, max-age=3600',
+    },
+    body: bytes.toString('base64'),
+    isBase64Encoded: true,
+  };
+};
 
 const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> => {
   const result = schema.safeParse(value);
@@ -285,6 +314,24 @@ export const createApi = (deps: ApiDeps): Api => {
     },
 
     postMessage,
+
+    getMessageMedia: async ({ params }) => {
+      const thread = await getThread(params.threadId ?? '');
+      const messageId = params.messageId ?? '';
+      const message = await store.getMessage(thread.id, messageId);
+      if (!message) throw new ApiError('not_found', `No message ${messageId} in thread ${thread.id}`);
+      const ref = mediaOf(message.content);
+      if (!ref) throw new ApiError('not_found', `Message ${messageId} has no media (it is ${message.content.type} content)`);
+      const notCopied = () =>
+        new ApiError('media_not_copied', `The media of message ${messageId} is not in Parley's storage (yet); try again shortly`);
+      if (!message.mediaCopy) throw notCopied();
+      if (message.mediaCopy.size > MAX_INLINE_MEDIA_BYTES) {
+        throw new ApiError('media_too_large', `The media is ${message.mediaCopy.size} bytes; at most ${MAX_INLINE_MEDIA_BYTES} can be served`);
+      }
+      const object = await deps.media.get(message.mediaCopy.key);
+      if (!object) throw notCopied();
+      return binary(object.bytes, object.contentType, ref.fileName);
+    },
   };
 
   const handle = async (request: ApiRequest): Promise<ApiResponse> => {

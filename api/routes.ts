@@ -8,6 +8,7 @@ export const ROUTES = [
   { operationId: 'getThread', method: 'GET', path: '/v1/threads/{threadId}' },
   { operationId: 'listMessages', method: 'GET', path: '/v1/threads/{threadId}/messages' },
   { operationId: 'postMessage', method: 'POST', path: '/v1/threads/{threadId}/messages' },
+  { operationId: 'getMessageMedia', method: 'GET', path: '/v1/threads/{threadId}/messages/{messageId}/media' },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];

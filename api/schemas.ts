@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   idempotency_key_reused: 409,
   payload_too_large: 413,
+  media_not_copied: 404,
+  media_too_large: 413,
   unsupported_content: 422,
   channel_not_in_thread: 422,
   channel_unavailable: 422,
@@ -130,3 +132,10 @@ export const IdempotencyKeySchema = z
   );
 
 export const ThreadIdSchema = z.string().min(1).describe('A thread id');
+export const MessageIdSchema = z.string().min(1).describe('A message id');
+
+/**
+ * Largest media the API answers inline. A Lambda response carries at most 6 MB, and binary bodies are
+ * base64-encoded (4/3 larger); the local runtime keeps the same limit so both behave alike.
+ */
+export const MAX_INLINE_MEDIA_BYTES = 4 * 1024 * 1024;

@@ -32,3 +32,38 @@ export const tryParseJson = (text: string): unknown => {
     return undefined;
   }
 };
+
+export interface JsonPost {
+  /** Names the call in error messages ("Telegram sendMessage"); never holds a token. */
+  readonly what: string;
+  readonly url: string;
+  readonly body: unknown;
+  /** Added to `content-type: application/json`. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly fetch: typeof globalThis.fetch;
+}
+
+/** The provider's answer: the response (status, headers) and its body as JSON, undefined when it is none. */
+export interface JsonAnswer {
+  readonly response: Response;
+  readonly json: unknown;
+}
+
+/**
+ * POSTs a JSON body and reads the whole answer within `timeoutMs`. Throws only when no answer came (a
+ * retryable {@link networkFailure}); what the answer means is the caller's to say.
+ */
+export const postJson = async (post: JsonPost): Promise<JsonAnswer> => {
+  try {
+    const response = await post.fetch(post.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...post.headers },
+      body: JSON.stringify(post.body),
+      signal: AbortSignal.timeout(post.timeoutMs),
+    });
+    return { response, json: tryParseJson(await response.text()) };
+  } catch (error) {
+    throw networkFailure(post.what, error, post.timeoutMs);
+  }
+};

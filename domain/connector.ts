@@ -3,7 +3,7 @@
  * behind it; the handlers, the domain and the runtime call these members and never ask which channel
  * they are talking to.
  */
-import type { Channel, ContentType, OutboundContent, QuickReply } from './content.ts';
+import type { Channel, ContentType, MediaRef, OutboundContent, QuickReply } from './content.ts';
 import type { ConversationRef, ParleyEvent, ReplyHandle } from './events.ts';
 import type { Credentials } from './ports.ts';
 
@@ -98,6 +98,15 @@ export interface SendContext {
   readonly onPartSent: (externalId: string) => Promise<void>;
 }
 
+/** What a media download needs: the account's credentials and the provider's API. */
+export type DownloadContext = Pick<SendContext, 'credentials' | 'apiBaseUrl' | 'fetch'>;
+
+export interface DownloadedMedia {
+  readonly bytes: Buffer;
+  /** The media type the provider served, when it named one. */
+  readonly contentType?: string;
+}
+
 export interface SendResult {
   /** The provider's ids of every message sent, in order. */
   readonly externalIds: readonly string[];
@@ -144,6 +153,12 @@ export interface Connector<P = unknown> {
   normalize(payload: P, context: NormalizeContext): NormalizeResult;
   readonly sender: ChannelSender;
   /**
+   * Downloads inbound media a customer sent, for the media copier, before the provider's URL or id expires.
+   * Throws a {@link ProviderError} subclass on failure (classified like the sender's). Absent for channels
+   * whose media cannot be downloaded (KakaoTalk).
+   */
+  downloadMedia?(media: MediaRef, context: DownloadContext): Promise<DownloadedMedia>;
+  /**
    * A stand-in for the provider's API, served by the local runtime under `/sandbox/<channel>` when the
    * channel runs on development credentials: it answers like the provider so replies reach `sent`.
    */
@@ -158,7 +173,13 @@ export interface SandboxRequest {
 }
 
 export interface ProviderSandbox {
-  handle(request: SandboxRequest): { readonly statusCode: number; readonly body: unknown; readonly summary: string };
+  /** A `Buffer` body is served as it is, with `contentType`; anything else as JSON. */
+  handle(request: SandboxRequest): {
+    readonly statusCode: number;
+    readonly body: unknown;
+    readonly contentType?: string;
+    readonly summary: string;
+  };
 }
 
 /** Renders quick replies that exceed a channel's limits as a numbered list appended to the text. */

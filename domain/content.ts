@@ -88,6 +88,9 @@ const unsupported = z.object({
   providerType: z.string().min(1).describe("The provider's own name for what was sent"),
 });
 
+/** Content types that carry a {@link MediaRef}, which the media copier copies into Parley's storage. */
+export const MEDIA_CONTENT_TYPES = ['image', 'audio', 'video', 'file', 'sticker'] as const;
+
 export const ContentSchema = z
   .discriminatedUnion('type', [
     text,
@@ -119,3 +122,6 @@ export type OutboundContent = Extract<Content, { type: OutboundContentType }>;
 
 export const isOutboundContent = (content: Content): content is OutboundContent =>
   (OUTBOUND_CONTENT_TYPES as readonly string[]).includes(content.type);
+
+// Every media content type is a member of the union (checked at compile time).
+const _mediaTypesAreContent: readonly ContentType[] = MEDIA_CONTENT_TYPES;

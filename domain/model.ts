@@ -59,6 +59,21 @@ export const FailureSchema = z
   .meta({ id: 'Failure' });
 export type Failure = z.infer<typeof FailureSchema>;
 
+/**
+ * Parley's own copy of a message's media (S3 in AWS, the data dir locally), made by the media copier
+ * because provider URLs expire (WhatsApp's within minutes). Kept beside the content, not inside it, so an
+ * edit that replaces the content keeps it, and integrators cannot set it through the content they send.
+ */
+export const MediaCopySchema = z
+  .object({
+    key: z.string().min(1).describe("The object's key in Parley's media storage"),
+    contentType: z.string().min(1),
+    size: z.int().nonnegative().describe('Size in bytes'),
+    copiedAt: isoInstant,
+  })
+  .meta({ id: 'MediaCopy' });
+export type MediaCopy = z.infer<typeof MediaCopySchema>;
+
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -75,6 +90,9 @@ export const MessageSchema = z
     replyTo: z.object({ externalMessageId: z.string() }).optional(),
     status: z.enum(MESSAGE_STATUSES),
     failure: FailureSchema.optional(),
+    mediaCopy: MediaCopySchema.optional().describe(
+      "Present once the media is copied into Parley's storage: fetch it from `GET /v1/threads/{threadId}/messages/{messageId}/media`",
+    ),
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof MessageSchema>;

@@ -5,7 +5,7 @@
  */
 import type { Channel, Content } from './content.ts';
 import type { ConversationRef, ParleyEvent } from './events.ts';
-import type { Author, ChannelRoute, Failure, Message, MessageStatus, Thread } from './model.ts';
+import type { Author, ChannelRoute, Failure, MediaCopy, Message, MessageStatus, Thread } from './model.ts';
 
 /** One page of a listing; `nextCursor` is opaque and present only when there is more. */
 export interface Page<T> {
@@ -105,6 +105,11 @@ export interface ThreadStore {
   releaseSendingClaim(threadId: string, messageId: string, token: string): Promise<void>;
   /** Records provider ids of parts already sent, so a retried send resumes after them. */
   recordSentParts(threadId: string, messageId: string, externalIds: readonly string[]): Promise<void>;
+  /**
+   * Records that the message's media was copied into Parley's storage. False, changing nothing, when the
+   * message does not exist or already records a copy under the same key.
+   */
+  recordMediaCopy(threadId: string, messageId: string, copy: MediaCopy): Promise<boolean>;
 
   /** Looks up an integrator API key by the SHA-256 of its secret. */
   findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
@@ -159,6 +164,24 @@ export type OutboundJob =
 /** A work queue (SQS in AWS). */
 export interface WorkQueue<T> {
   send(message: T, options?: { readonly delaySeconds?: number }): Promise<void>;
+}
+
+/** Bytes with their media type, as stored and served. */
+export interface MediaObject {
+  readonly bytes: Buffer;
+  readonly contentType: string;
+}
+
+/**
+ * Parley's own media storage: S3 in AWS, files under the data dir locally. Keys are `/`-separated paths
+ * made by `mediaKeyOf` (domain/media.ts); writing a key again replaces its object.
+ */
+export interface MediaStore {
+  put(key: string, bytes: Buffer, options: { readonly contentType: string }): Promise<void>;
+  /** The object, or undefined when there is none under the key. */
+  get(key: string): Promise<MediaObject | undefined>;
+  /** The object's type and size without its bytes, or undefined when there is none (a retried copy need not download again). */
+  head(key: string): Promise<{ readonly contentType: string; readonly size: number } | undefined>;
 }
 
 /** Channel credentials for one account, as a flat record of the connector's own names. */

@@ -3,7 +3,7 @@
  * {@link ApiRequest} and the answer back; everything else is `api/router.ts`.
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsLog, awsOutboundQueue, awsStore } from '../adapters/aws/deps.ts';
+import { awsLog, awsMediaStore, awsOutboundQueue, awsStore } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
 import { capabilitiesOf } from '../connectors/capabilities.ts';
 import { createApi, type ApiDeps, type ApiRequest } from '../api/router.ts';
@@ -38,20 +38,26 @@ const connectorCapabilities: ApiDeps['capabilities'] = capabilitiesOf;
  * The handler over explicit ports. Takes the shared `Deps` as the local runtime passes them to every
  * function; `capabilities` defaults to the connector registry and is there for tests.
  */
-export const create = (deps: Pick<Deps, 'store' | 'outbound' | 'clock' | 'log'> & Partial<Pick<ApiDeps, 'capabilities'>>) => {
+export const create = (deps: Pick<Deps, 'store' | 'outbound' | 'media' | 'clock' | 'log'> & Partial<Pick<ApiDeps, 'capabilities'>>) => {
   const api = createApi({
     store: deps.store,
     outbound: deps.outbound,
+    media: deps.media,
     clock: deps.clock,
     log: deps.log,
     capabilities: deps.capabilities ?? connectorCapabilities,
   });
   return async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
     const response = await api(toApiRequest(event));
-    return { statusCode: response.statusCode, headers: { ...response.headers }, body: response.body };
+    return {
+      statusCode: response.statusCode,
+      headers: { ...response.headers },
+      body: response.body,
+      ...(response.isBase64Encoded && { isBase64Encoded: true }),
+    };
   };
 };
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: ApiEvent) => 
-  (wired ??= create({ store: awsStore(), outbound: awsOutboundQueue(), clock: systemClock, log: awsLog() }))(event);
+  (wired ??= create({ store: awsStore(), outbound: awsOutboundQueue(), media: awsMediaStore(), clock: systemClock, log: awsLog() }))(event);

@@ -3,7 +3,7 @@
  * `adapters/aws/deps.ts` builds it for Lambda and `runtime/` builds it for the local runtime and tests.
  */
 import type { Channel } from '../domain/content.ts';
-import type { Clock, EventBus, Log, OutboundJob, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
+import type { Clock, EventBus, Log, MediaStore, OutboundJob, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
 
 /** Lets an SQS consumer postpone a message it failed (backoff, provider's retry-after). */
 export interface VisibilityControl {
@@ -16,6 +16,10 @@ export interface Deps {
   readonly outbound: WorkQueue<OutboundJob>;
   readonly outboundVisibility: VisibilityControl;
   readonly secrets: SecretStore;
+  /** Parley's media storage: S3 in AWS, the data dir locally. */
+  readonly media: MediaStore;
+  /** The media queue, whose messages the media copier postpones. */
+  readonly mediaVisibility: VisibilityControl;
   readonly clock: Clock;
   readonly log: Log;
   readonly fetch: typeof globalThis.fetch;

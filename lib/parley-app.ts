@@ -47,6 +47,7 @@ export function buildParley(app: App, options: ParleyAppOptions): ParleyStacks {
     env,
     description: 'Parley: webhooks, bus, queues, functions and the integrator API',
     tableName: data.tableName,
+    mediaBucketName: data.mediaBucketName,
     projectRoot: options.projectRoot,
     apiBaseUrls: Object.fromEntries(
       ENABLED_CHANNELS.flatMap((channel: Channel) => {
@@ -56,7 +57,7 @@ export function buildParley(app: App, options: ParleyAppOptions): ParleyStacks {
     ),
     alarmTopicArn: stringContext(app, 'alarmTopicArn'),
   });
-  parley.addStackDependency(data, 'the functions read and write the table');
+  parley.addStackDependency(data, 'the functions read and write the table and the media bucket');
   if (flagContext(app, 'nag')) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { data, parley };
 }

@@ -26,12 +26,18 @@ import { ParleyEventBus } from './event-bus.ts';
 import { ParleyHttpApi } from './http-api.ts';
 import { pascalCase } from './names.ts';
 import { ParleyFunction } from './parley-function.ts';
+import { MediaBucket, mediaBucketName } from './media-bucket.ts';
 import { ThreadTable } from './thread-table.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface ParleyStackProps extends StackProps {
   /** Name of the data stack's table; referenced by name, so the two stacks deploy and delete independently. */
   readonly tableName: string;
+  /**
+   * Name of the data stack's media bucket, found by name like the table.
+   * @default mediaBucketName()
+   */
+  readonly mediaBucketName?: string;
   /** Directory holding `package-lock.json`; the topology's entry paths are relative to it. */
   readonly projectRoot: string;
   /**
@@ -67,6 +73,7 @@ export class ParleyStack extends Stack {
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, props);
     const { tableName } = props;
+    const mediaBucket = props.mediaBucketName ?? mediaBucketName();
     const alarmAction = props.alarmTopicArn
       ? new cwActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn))
       : undefined;
@@ -98,6 +105,8 @@ export class ParleyStack extends Stack {
       TABLE_NAME: tableName,
       BUS_NAME: this.bus.bus.eventBusName,
       OUTBOUND_QUEUE_URL: queues.outbound.queue.queueUrl,
+      MEDIA_QUEUE_URL: queues.media.queue.queueUrl,
+      MEDIA_BUCKET: mediaBucket,
       SECRET_PREFIX,
       ...Object.fromEntries(
         Object.entries(props.apiBaseUrls ?? {}).flatMap(([channel, url]) =>
@@ -113,7 +122,7 @@ export class ParleyStack extends Stack {
         projectRoot: props.projectRoot,
         environment: { ...environment, ...environmentOf(spec) },
       });
-      this.grant(fn, spec.access, tableName);
+      this.grant(fn, spec.access, tableName, mediaBucket);
       if (spec.queue) queues[spec.queue].addConsumer(fn, Duration.seconds(spec.timeoutSeconds));
       functions[name] = fn;
     }
@@ -129,8 +138,9 @@ export class ParleyStack extends Stack {
   }
 
   /** Turns a topology `access` into IAM grants on the function's own role. */
-  private grant(fn: ParleyFunction, access: Access, tableName: string): void {
+  private grant(fn: ParleyFunction, access: Access, tableName: string, mediaBucket: string): void {
     if (access.table) ThreadTable.grant(fn, tableName, access.table);
+    if (access.media) MediaBucket.grant(fn, mediaBucket, access.media);
     if (access.bus === 'put') this.bus.bus.grantPutEventsTo(fn);
     for (const queue of access.sendTo ?? []) this.queues[queue].queue.grantSendMessages(fn);
     for (const channel of access.secrets ?? []) this.secrets.grantRead(fn, channel);

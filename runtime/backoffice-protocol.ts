@@ -10,6 +10,8 @@ import type { LogLevel } from './local-log.ts';
 
 export interface BackofficeInit {
   readonly dynamoEndpoint?: string;
+  /** Where the media copier stores media (`<dataDir>/media`), read by the API on the main thread. */
+  readonly mediaPath: string;
   readonly accounts: Partial<Record<Channel, LocalAccount>>;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
   readonly logLevel: LogLevel;
@@ -20,7 +22,8 @@ export interface BackofficeInit {
 export type MainCall =
   | { readonly op: 'bus.publish'; readonly args: [events: unknown[]] }
   | { readonly op: 'outbound.send'; readonly args: [message: unknown, options?: { delaySeconds?: number }] }
-  | { readonly op: 'outbound.setVisibilityTimeout'; readonly args: [receiptHandle: string, seconds: number] };
+  | { readonly op: 'outbound.setVisibilityTimeout'; readonly args: [receiptHandle: string, seconds: number] }
+  | { readonly op: 'media.setVisibilityTimeout'; readonly args: [receiptHandle: string, seconds: number] };
 
 /** What the main thread may ask the worker to do. */
 export type WorkerCall =

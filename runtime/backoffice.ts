@@ -1,6 +1,6 @@
 /**
  * The local runtime's back office, in a worker thread: the DynamoDB engine (dynalite, persisted) and the
- * queue consumers (thread writer, outbound sender). In AWS each function has its own CPU; here this thread
+ * queue consumers (thread writer, outbound sender, media copier). In AWS each function has its own CPU; here this thread
  * takes the second core, so storing and sending never slow down the webhooks the providers wait on.
  * Ports that live on the main thread (the bus, the queues) are reached by message.
  */
@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createDocumentClient, DynamoThreadStore } from '../adapters/aws/dynamo-thread-store.ts';
+import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalSecretStore } from '../adapters/local/local-secrets.ts';
 import type { ParleyEvent } from '../domain/events.ts';
 import { systemClock, type OutboundJob } from '../domain/ports.ts';
@@ -59,6 +60,11 @@ const init = async (config: BackofficeInit): Promise<void> => {
     outbound,
     outboundVisibility: outbound,
     secrets: new LocalSecretStore(config.accounts),
+    media: new FileMediaStore(config.mediaPath),
+    mediaVisibility: {
+      setVisibilityTimeout: (receiptHandle: string, seconds: number) =>
+        main.call<void>({ op: 'media.setVisibilityTimeout', args: [receiptHandle, seconds] }),
+    },
     clock: systemClock,
     log,
     fetch: globalThis.fetch,

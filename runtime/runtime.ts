@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Worker } from 'node:worker_threads';
 import { createDocumentClient, DynamoThreadStore } from '../adapters/aws/dynamo-thread-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
+import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalEventBus } from '../adapters/local/local-bus.ts';
 import { LocalQueue } from '../adapters/local/local-queue.ts';
 import { LocalSecretStore, type LocalAccount } from '../adapters/local/local-secrets.ts';
@@ -153,7 +154,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   };
   const [inbound, inboundDlq] = makeQueues('inbound');
   const [outbound, outboundDlq] = makeQueues('outbound');
-  const queues = { inbound, outbound, 'inbound-dlq': inboundDlq, 'outbound-dlq': outboundDlq };
+  const [media, mediaDlq] = makeQueues('media');
+  const queues = { inbound, outbound, media, 'inbound-dlq': inboundDlq, 'outbound-dlq': outboundDlq, 'media-dlq': mediaDlq };
 
   // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port;
   // until the runtime is ready it answers 503, so a health check during startup fails fast.
@@ -213,10 +215,13 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
 
   const deps: Deps = {
     store,
-    bus: new LocalEventBus(RULES, { inbound, outbound }, rootLog.child('bus')),
+    bus: new LocalEventBus(RULES, { inbound, outbound, media }, rootLog.child('bus')),
     outbound: outbound as LocalQueue<OutboundJob>,
     outboundVisibility: outbound,
     secrets: new LocalSecretStore(accounts),
+    // The API reads what the back office's media copier writes, in the same directory.
+    media: new FileMediaStore(join(dataDir, 'media')),
+    mediaVisibility: media,
     clock: systemClock,
     log: rootLog,
     fetch: globalThis.fetch,
@@ -232,6 +237,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
         return outbound.send(call.args[0], call.args[1]);
       case 'outbound.setVisibilityTimeout':
         return outbound.setVisibilityTimeout(call.args[0], call.args[1]);
+      case 'media.setVisibilityTimeout':
+        return media.setVisibilityTimeout(call.args[0], call.args[1]);
     }
   };
 
@@ -253,7 +260,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   }
   await backoffice.call({
     op: 'init',
-    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, accounts, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
+    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, mediaPath: join(dataDir, 'media'), accounts, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
   });
 
   const httpLog = rootLog.child('http');

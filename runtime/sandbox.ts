@@ -15,6 +15,12 @@ export const mountSandboxes =
     if (!sandbox) return false;
     const answer = sandbox.handle({ method: req.method ?? 'GET', path: match[2], body });
     log.info(`${match[1]} ${answer.summary}`);
+    if (Buffer.isBuffer(answer.body)) {
+      // Media downloads: the provider serves the bytes themselves.
+      res.writeHead(answer.statusCode, { 'content-type': answer.contentType ?? 'application/octet-stream' });
+      res.end(answer.body);
+      return true;
+    }
     res.writeHead(answer.statusCode, { 'content-type': 'application/json' });
     res.end(JSON.stringify(answer.body));
     return true;

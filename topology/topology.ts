@@ -4,7 +4,7 @@
  * `runtime/` renders the same table to an HTTP server, an in-process bus and in-process queues. Neither
  * may add a trigger the other does not know about.
  */
-import type { Channel } from '../domain/content.ts';
+import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
 
 /** Channels whose connector is built and deployed. */
@@ -27,13 +27,19 @@ export interface QueueSpec {
   readonly deadLetterRetentionDays: number;
 }
 
-export type QueueName = 'inbound' | 'outbound';
+export type QueueName = 'inbound' | 'outbound' | 'media';
 
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
   inbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 },
   /** Agent replies and provider actions to the outbound sender. Visibility outlasts the sender's 120 s timeout. */
   outbound: { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
+  /**
+   * Received media messages to the media copier. Small batches: each record is a download of up to
+   * 100 MB. Visibility outlasts the copier's 120 s timeout; 8 receives with backoff span several minutes,
+   * enough for the thread writer to store the message the copy is recorded on.
+   */
+  media: { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 4, deadLetterRetentionDays: 14 },
 };
 
 /** An EventBridge pattern. Only exact-value lists and `prefix` are used, so both renderers agree on them. */
@@ -64,6 +70,16 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
     target: 'inbound',
     input: 'detail',
   },
+  'to-media-copier': {
+    description: "Received messages with media go to the media copier, which copies it before the provider's link expires",
+    pattern: {
+      source: [EVENT_SOURCE],
+      'detail-type': [EVENT_TYPES.messageReceived],
+      detail: { content: { type: [...MEDIA_CONTENT_TYPES] } },
+    },
+    target: 'media',
+    input: 'detail',
+  },
   'to-outbound-sender': {
     description: 'Provider calls a webhook asked for (answerCallbackQuery) go to the outbound sender',
     pattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_TYPES.providerAction] },
@@ -88,6 +104,8 @@ export interface Access {
   readonly bus?: 'put';
   readonly sendTo?: readonly QueueName[];
   readonly secrets?: readonly Channel[];
+  /** Parley's media storage (the S3 bucket): the copier writes, the API reads. */
+  readonly media?: 'read' | 'readWrite';
 }
 
 export interface FunctionSpec {
@@ -142,6 +160,16 @@ export const FUNCTIONS = {
     timeoutSeconds: 120,
     memoryMb: 512,
   },
+  'media-copier': {
+    entry: 'functions/media-copier.ts',
+    description: "Copies customers' media from each provider into Parley's storage and records the copy",
+    queue: 'media',
+    access: { table: 'readWrite', media: 'readWrite', secrets: [...ENABLED_CHANNELS] },
+    // A batch of 4 downloads, each allowed 30 s, plus storing: the queue's visibility timeout outlasts it.
+    timeoutSeconds: 120,
+    // Media up to 100 MB is held in memory while it is stored.
+    memoryMb: 1024,
+  },
   api: {
     entry: 'functions/api.ts',
     description: 'The integrator API (/v1)',
@@ -149,7 +177,7 @@ export const FUNCTIONS = {
       { method: 'GET', path: '/v1/{proxy+}', auth: 'apiKey' },
       { method: 'POST', path: '/v1/{proxy+}', auth: 'apiKey' },
     ],
-    access: { table: 'readWrite', sendTo: ['outbound'] },
+    access: { table: 'readWrite', sendTo: ['outbound'], media: 'read' },
     timeoutSeconds: 10,
     memoryMb: 512,
   },
@@ -166,7 +194,7 @@ export type FunctionName = keyof typeof FUNCTIONS;
 
 /**
  * The environment a function gets from the topology, in AWS and locally alike. The stacks add the names of
- * the resources (TABLE_NAME, BUS_NAME, OUTBOUND_QUEUE_URL, SECRET_PREFIX); the local runtime needs none.
+ * the resources (TABLE_NAME, BUS_NAME, OUTBOUND_QUEUE_URL, SECRET_PREFIX, MEDIA_BUCKET); the local runtime needs none.
  */
 export const environmentOf = (spec: FunctionSpec): Readonly<Record<string, string>> => ({
   ...spec.environment,

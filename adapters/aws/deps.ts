@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { connectors, getConnector } from '../../connectors/registry.ts';
 import type { Channel } from '../../domain/content.ts';
@@ -13,6 +14,7 @@ import type { OutboundJob } from '../../domain/ports.ts';
 import { createDocumentClient, DynamoThreadStore } from './dynamo-thread-store.ts';
 import { EventBridgeBus } from './eventbridge-bus.ts';
 import { lambdaLog } from './lambda-log.ts';
+import { S3MediaStore } from './s3-media-store.ts';
 import { SecretsManagerStore } from './secrets-manager-store.ts';
 import { SqsWorkQueue } from './sqs-queue.ts';
 
@@ -34,6 +36,13 @@ let outbound: SqsWorkQueue<OutboundJob> | undefined;
 /** The outbound queue: where the API sends jobs, and whose messages the sender postpones. */
 export const awsOutboundQueue = (): SqsWorkQueue<OutboundJob> =>
   (outbound ??= new SqsWorkQueue<OutboundJob>(new SQSClient({}), required('OUTBOUND_QUEUE_URL')));
+
+let mediaQueue: SqsWorkQueue<unknown> | undefined;
+/** The media queue, whose messages the media copier postpones. */
+export const awsMediaQueue = (): SqsWorkQueue<unknown> => (mediaQueue ??= new SqsWorkQueue<unknown>(new SQSClient({}), required('MEDIA_QUEUE_URL')));
+
+let media: S3MediaStore | undefined;
+export const awsMediaStore = (): S3MediaStore => (media ??= new S3MediaStore({ client: new S3Client({}), bucket: required('MEDIA_BUCKET') }));
 
 let secrets: SecretsManagerStore | undefined;
 export const awsSecrets = (): SecretsManagerStore =>

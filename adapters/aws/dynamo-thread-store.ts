@@ -20,7 +20,7 @@ import { ChannelSchema, type Channel, type Content } from '../../domain/content.
 import { InvalidCursorError } from '../../domain/errors.ts';
 import { ConversationRefSchema } from '../../domain/events.ts';
 import { randomId } from '../../domain/ids.ts';
-import { MessageSchema, ThreadSchema, type Message, type MessageStatus, type Thread } from '../../domain/model.ts';
+import { MessageSchema, ThreadSchema, type MediaCopy, type Message, type MessageStatus, type Thread } from '../../domain/model.ts';
 import {
   systemClock,
   type ApiKeyRecord,
@@ -618,6 +618,18 @@ export class DynamoThreadStore implements ThreadStore {
         { set: { externalId: externalIds[0], externalIds: [...externalIds] } },
         `attribute_exists(${PK}) AND (attribute_not_exists(#externalIds) OR size(#externalIds) <= :count)`,
         { ':count': externalIds.length },
+      ),
+    );
+  }
+
+  /** One conditional UpdateItem: a copy under the same key is recorded once; another key replaces it. */
+  async recordMediaCopy(threadId: string, messageId: string, copy: MediaCopy): Promise<boolean> {
+    return this.succeeded(
+      this.update(
+        messageKey(threadId, messageId),
+        { set: { mediaCopy: { ...copy } } },
+        `attribute_exists(${PK}) AND (attribute_not_exists(#mediaCopy) OR #mediaCopy.#key <> :copyKey)`,
+        { ':copyKey': copy.key },
       ),
     );
   }

@@ -7,6 +7,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { downloadMetaAttachment } from '../meta/meta.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
 import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
 import { normalizeInstagramWebhook } from './instagram.normalize.ts';
@@ -53,5 +54,6 @@ export const instagramConnector: Connector<InstagramWebhook> = {
   parse: parseInstagramWebhook,
   normalize: normalizeInstagramWebhook,
   sender: instagramSender,
+  downloadMedia: downloadMetaAttachment('Instagram attachment'),
   sandbox: createMetaMessagingSandbox('Instagram', 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxsandbox'),
 };

@@ -15,7 +15,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, tryParseJson } from '../http.ts';
+import { postJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
 /** The Kakao chatbot API origin (Event API, and the usual host of callback URLs). */
@@ -77,20 +77,8 @@ export const postKakao = async (
   headers: Readonly<Record<string, string>>,
   context: Pick<SendContext, 'fetch'>,
 ): Promise<KakaoTaskResponse> => {
-  let response: Response;
-  let text: string;
-  try {
-    response = await context.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(KAKAO_TIMEOUT_MS),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw networkFailure(what, error, KAKAO_TIMEOUT_MS);
-  }
-  const parsed = KakaoTaskResponseSchema.safeParse(tryParseJson(text));
+  const { response, json } = await postJson({ what, url, body, headers, timeoutMs: KAKAO_TIMEOUT_MS, fetch: context.fetch });
+  const parsed = KakaoTaskResponseSchema.safeParse(json);
   const answer = parsed.success ? parsed.data : undefined;
   if (!response.ok) throw classifyKakaoError(what, response.status, answer, response.headers.get('retry-after'));
   if (answer === undefined) {

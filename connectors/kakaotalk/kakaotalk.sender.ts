@@ -2,23 +2,23 @@
  * Outbound KakaoTalk. A Kakao chatbot speaks only in answer to the user's own message, with two exceptions
  * Parley can use for an agent's later reply:
  * - the skill call's **callback URL**, when the block has the (approval-gated) callback turned on: one POST of
- *   a full SkillResponse within a minute of the user's message, free of charge;
+ *   a full SkillResponse within a minute of the user's message, free of charge. The normalizer hands it out as
+ *   the message's reply handle, and it comes back as `recipient.replyHandle` while unexpired;
  * - the **Event API**, when a REST API key is configured: the bot speaks first by running an event block,
  *   paid per message, reaching channel friends.
  * Anything else cannot reach the user, and says so with a {@link PermanentProviderError}.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/ai_chatbot_callback_guide
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/main_notions/event-api
  */
-import * as z from 'zod';
-import { QuickReplySchema, type QuickReply } from '../../domain/content.ts';
+import type { QuickReply } from '../../domain/content.ts';
+import type { ReplyHandle } from '../../domain/events.ts';
 import { deterministicId } from '../../domain/ids.ts';
-import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
+import { InvalidRequestError, PermanentProviderError, ProviderError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
-import type { ChannelSender, Recipient, SendContext, SendRequest, SendResult } from '../connector.ts';
+import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
 import { splitText } from '../text.ts';
 import { callbackTarget, eventApiUrl, postKakao } from './kakaotalk.api.ts';
 import { KAKAOTALK_CAPABILITIES } from './kakaotalk.capabilities.ts';
-import { KAKAO_CALLBACK_ACTION } from './kakaotalk.normalize.ts';
 import { textResponse } from './kakaotalk.response.ts';
 
 /**
@@ -32,43 +32,19 @@ export const KAKAO_EVENT_NAME = 'parley_agent_reply';
 /** The code of the refusal when neither a callback nor the Event API can carry a reply. */
 export const NO_DELIVERY_PATH = 'kakao_no_delivery_path';
 
-/** A skill call's callback: its URL (single use) and when it stops working. */
-export interface KakaoCallbackHandle {
-  readonly url: string;
-  readonly expiresAt: string;
-}
-
-/**
- * A recipient that may carry the callback offered by the customer's latest skill call (the
- * `kakaoCallback` provider action's `callbackUrl` and `expiresAt`). The port's Recipient has no such field
- * yet; a route that stores it can pass it here and the reply goes through the callback while it is valid.
- */
-export type KakaoRecipient = Recipient & { readonly callback?: KakaoCallbackHandle };
-
-const CallbackHandleSchema = z.object({ url: z.string().min(1), expiresAt: z.iso.datetime() });
-
-/**
- * Params of the `kakaoCallback` action. The normalizer's offer has `callbackUrl`, `expiresAt`, `userKey` and
- * `externalMessageId`; whoever holds the offer until an agent answers adds the answer as `text` (and
- * optionally `quickReplies`).
- */
-const CallbackParamsSchema = z.looseObject({
-  callbackUrl: z.string().min(1),
-  expiresAt: z.iso.datetime(),
-  text: z.string().min(1).optional(),
-  quickReplies: z.array(QuickReplySchema).min(1).optional(),
-});
+/** Ids of parts sent through a callback start so: a retry knows the message went out that way. */
+const CALLBACK_ID_PREFIX = 'callback:';
 
 const hash = (value: string): string => deterministicId('kakao', value).slice('kakao_'.length);
 
 /**
- * POSTs one SkillResponse to a callback URL. Refused without calling when the minute is over or the URL is
- * not Kakao's. A retryable failure stays retryable only while the URL is valid: the next attempt checks the
- * expiry first.
+ * POSTs one SkillResponse to a callback URL (the reply handle's value). Refused without calling when the
+ * minute is over or the URL is not Kakao's. A retryable failure stays retryable only while the URL is valid:
+ * the next attempt checks the expiry first.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/ai_chatbot_callback_guide
  */
 export const postCallbackAnswer = async (
-  handle: KakaoCallbackHandle,
+  handle: ReplyHandle,
   text: string,
   quickReplies: readonly QuickReply[] | undefined,
   context: Pick<SendContext, 'apiBaseUrl' | 'fetch'>,
@@ -77,17 +53,19 @@ export const postCallbackAnswer = async (
   if (now.getTime() >= Date.parse(handle.expiresAt)) {
     throw new PermanentProviderError(`Kakao callback expired at ${handle.expiresAt}; a callback URL is valid for one minute`, 'callback_expired');
   }
-  const target = callbackTarget(handle.url, context.apiBaseUrl);
+  const target = callbackTarget(handle.value, context.apiBaseUrl);
   if (target === undefined) {
     throw new PermanentProviderError('the callback URL is not an https URL on a kakao.com host; refusing to call it', 'callback_url_rejected');
   }
   const answer = await postKakao('Kakao callback', target, textResponse(text, quickReplies), {}, context);
-  return answer.taskId ? `task:${answer.taskId}` : `callback:${hash(handle.url)}`;
+  return `${CALLBACK_ID_PREFIX}${answer.taskId ? `task:${answer.taskId}` : hash(handle.value)}`;
 };
 
-const callbackOf = (recipient: Recipient): KakaoCallbackHandle | undefined => {
-  const parsed = CallbackHandleSchema.safeParse((recipient as KakaoRecipient).callback);
-  return parsed.success ? parsed.data : undefined;
+/** The recipient's callback when it can still be used: unexpired and on a Kakao host. */
+const usableCallback = (request: SendRequest, context: SendContext): ReplyHandle | undefined => {
+  const handle = request.recipient.replyHandle;
+  if (handle === undefined || !(Date.now() < Date.parse(handle.expiresAt))) return undefined;
+  return callbackTarget(handle.value, context.apiBaseUrl) === undefined ? undefined : handle;
 };
 
 /**
@@ -139,44 +117,32 @@ const sendThroughEventApi = async (
 
 /**
  * Sends an agent's text: through the recipient's callback while it is valid, else through the Event API,
- * else refuses permanently.
+ * else refuses permanently. The callback is single use and the route keeps offering it for its minute, so a
+ * second reply (or a callback Kakao refuses as spent or late) goes through the Event API instead. A
+ * retryable failure of the callback POST is retried as such: Kakao may have taken it.
  */
 const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
   const content = request.content;
   if (content.type !== 'text') throw new InvalidRequestError(`KakaoTalk cannot carry ${content.type} content from Parley`);
-  const callback = callbackOf(request.recipient);
-  if (callback !== undefined && Date.now() < Date.parse(callback.expiresAt)) {
-    // A callback answer is one POST: if an earlier attempt got it through, the message is sent.
-    if (request.sentParts.length > 0) return { externalIds: [...request.sentParts] };
-    const externalId = await postCallbackAnswer(callback, content.text, content.quickReplies, context);
-    await context.onPartSent(externalId);
-    return { externalIds: [externalId] };
+  // A callback answer is one POST: if an earlier attempt got it through, the message is sent.
+  if (request.sentParts[0]?.startsWith(CALLBACK_ID_PREFIX)) return { externalIds: [...request.sentParts] };
+  const callback = request.sentParts.length === 0 ? usableCallback(request, context) : undefined;
+  if (callback !== undefined) {
+    try {
+      const externalId = await postCallbackAnswer(callback, content.text, content.quickReplies, context);
+      await context.onPartSent(externalId);
+      return { externalIds: [externalId] };
+    } catch (error) {
+      if (!(error instanceof ProviderError) || error.kind === 'retryable' || error.kind === 'rate_limited') throw error;
+      // Refused: spent by an earlier reply, or late. The ordinary way is still open.
+    }
   }
   return sendThroughEventApi(request, content.text, content.quickReplies, context);
 };
 
-/**
- * `kakaoCallback`: POSTs the answer in `text` (with optional `quickReplies`) to the offered `callbackUrl`,
- * once, before `expiresAt`. The offer as the normalizer emits it has no answer yet: performed as it is, it is
- * refused, because posting anything else would spend the single-use URL on a message the user already saw.
- */
-const perform: ChannelSender['perform'] = async (action, params, context) => {
-  switch (action) {
-    case KAKAO_CALLBACK_ACTION: {
-      const parsed = CallbackParamsSchema.safeParse(params);
-      if (!parsed.success) throw new InvalidRequestError('kakaoCallback needs a callbackUrl and an ISO expiresAt');
-      const { callbackUrl, expiresAt, text, quickReplies } = parsed.data;
-      if (text === undefined) {
-        throw new InvalidRequestError(
-          'kakaoCallback carries no answer yet: hold the offer until an agent replies, then perform it with `text`',
-        );
-      }
-      await postCallbackAnswer({ url: callbackUrl, expiresAt }, text, quickReplies, context);
-      return;
-    }
-    default:
-      throw new InvalidRequestError(`KakaoTalk has no action ${action}`);
-  }
+/** Kakao has no provider actions: a skill call's callback comes to the sender as the reply handle. */
+const perform: ChannelSender['perform'] = async (action) => {
+  throw new InvalidRequestError(`KakaoTalk has no action ${action}`);
 };
 
 export const kakaotalkSender: ChannelSender = { capabilities: KAKAOTALK_CAPABILITIES, send, perform };

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { downloadLineMedia } from './line.media.ts';
 import { normalizeLineWebhook } from './line.normalize.ts';
 import { createLineSandbox } from './line.sandbox.ts';
 import { parseLineWebhook, type LineWebhook } from './line.schema.ts';
@@ -36,5 +37,6 @@ export const lineConnector: Connector<LineWebhook> = {
   parse: parseLineWebhook,
   normalize: normalizeLineWebhook,
   sender: lineSender,
+  downloadMedia: downloadLineMedia,
   sandbox: createLineSandbox(),
 };

@@ -14,7 +14,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, tryParseJson } from '../http.ts';
+import { networkFailure, postJson, tryParseJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
 /** How long one call may take before it is abandoned and retried later. */
@@ -117,24 +117,15 @@ export const callLineSend = async (
   const token = context.credentials['channelAccessToken'];
   if (!token) throw new AuthenticationError('LINE channel access token is not configured');
   const url = `${context.apiBaseUrl.replace(/\/+$/, '')}${path}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await context.fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${token}`,
-        ...(retryKey !== undefined && { 'x-line-retry-key': retryKey }),
-      },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(LINE_TIMEOUT_MS),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw networkFailure(`LINE ${path}`, error, LINE_TIMEOUT_MS);
-  }
-  const parsed = LineResponseSchema.safeParse(tryParseJson(text));
+  const { response, json } = await postJson({
+    what: `LINE ${path}`,
+    url,
+    body,
+    headers: { authorization: `Bearer ${token}`, ...(retryKey !== undefined && { 'x-line-retry-key': retryKey }) },
+    timeoutMs: LINE_TIMEOUT_MS,
+    fetch: context.fetch,
+  });
+  const parsed = LineResponseSchema.safeParse(json);
   const answer = parsed.success ? parsed.data : undefined;
   if (response.ok || (response.status === 409 && retryKey !== undefined)) return answer?.sentMessages;
   throw classifyLineError(response.status, answer, response.headers.get('retry-after'));
@@ -168,16 +159,18 @@ export const downloadLineContent = async (
   if (!token) throw new AuthenticationError('LINE channel access token is not configured');
   if (!/^\d+$/.test(messageId)) throw new InvalidRequestError(`not a LINE message id: ${messageId}`);
   const path = `/v2/bot/message/${messageId}/content`;
+  // Media takes longer than a send.
+  const timeoutMs = LINE_TIMEOUT_MS * 3;
   let response: Response;
   let bytes: Buffer;
   try {
     response = await context.fetch(`${context.dataApiBaseUrl.replace(/\/+$/, '')}${path}`, {
       headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(LINE_TIMEOUT_MS * 3),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     bytes = Buffer.from(await response.arrayBuffer());
   } catch (error) {
-    throw networkFailure(`LINE ${path}`, error, LINE_TIMEOUT_MS);
+    throw networkFailure(`LINE ${path}`, error, timeoutMs);
   }
   if (response.status === 200) return { bytes, contentType: response.headers.get('content-type') ?? undefined };
   if (response.ok) throw new RetryableProviderError(`LINE content of ${messageId} is not ready yet (HTTP ${response.status})`, String(response.status));

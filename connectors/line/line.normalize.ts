@@ -6,7 +6,7 @@
  */
 import type { Content, MediaRef, TextEntity } from '../../domain/content.ts';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES } from '../../domain/events.ts';
-import type { ConversationRef, MessageReceivedEvent, ParleyEvent, Sender } from '../../domain/events.ts';
+import type { ConversationRef, MessageReceivedEvent, ParleyEvent, ReplyHandle, Sender } from '../../domain/events.ts';
 import { deterministicId } from '../../domain/ids.ts';
 import type { NormalizeContext, NormalizeResult } from '../connector.ts';
 import {
@@ -32,6 +32,14 @@ const isoFromMillis = (ms: number, fallback: string): string =>
  * @see https://developers.line.biz/en/reference/messaging-api/#wh-sticker
  */
 export const lineStickerMediaId = (packageId: string, stickerId: string): string => `${packageId}:${stickerId}`;
+
+/**
+ * How long after the event Parley still answers with its reply token. LINE asks that a token be used within
+ * about a minute and accepts it once; the margin covers the queue and the call itself. A token LINE refuses
+ * costs only the fallback to push.
+ * @see https://developers.line.biz/en/reference/messaging-api/#send-reply-message
+ */
+export const LINE_REPLY_TOKEN_LIFETIME_MS = 50_000;
 
 /** The id of the `reply` message a postback becomes: postbacks have no message id of their own. */
 export const linePostbackMessageId = (webhookEventId: string): string => `postback:${webhookEventId}`;
@@ -145,7 +153,21 @@ interface Envelope {
   readonly webhookEventId: string;
   readonly occurredAt: string;
   readonly receivedAt: string;
+  readonly replyHandle: ReplyHandle | undefined;
 }
+
+/**
+ * The event's reply token as a reply handle, valid {@link LINE_REPLY_TOKEN_LIFETIME_MS} from the event's
+ * time (the receipt time when the event's cannot be read). None for a redelivered event: its token was
+ * issued with the first delivery, which was answered or has let it go stale, and a redelivery's `timestamp`
+ * is the original event's.
+ * @see https://developers.line.biz/en/docs/messaging-api/receiving-messages/#webhook-redelivery
+ */
+const replyHandleOf = (replyToken: string | undefined, occurredAt: string, isRedelivery: boolean | undefined): ReplyHandle | undefined => {
+  if (!replyToken || isRedelivery === true) return undefined;
+  const expiresMs = Date.parse(occurredAt) + LINE_REPLY_TOKEN_LIFETIME_MS;
+  return Math.abs(expiresMs) <= MAX_DATE_MS ? { value: replyToken, expiresAt: new Date(expiresMs).toISOString() } : undefined;
+};
 
 const eventIdOf = (accountId: string, webhookEventId: string): string =>
   deterministicId('evt', 'line', accountId, webhookEventId);
@@ -179,6 +201,7 @@ const messageReceived = (
 const normalizeMessage = (event: LineMessageEvent, envelope: Envelope, conversation: ConversationRef, source: LineSource, result: Result): void => {
   const received = messageReceived(envelope, event.message.id, senderOf(source, conversation), conversation, contentOf(event.message));
   if (event.message.quotedMessageId) received.replyTo = { externalMessageId: event.message.quotedMessageId };
+  if (envelope.replyHandle) received.replyHandle = envelope.replyHandle;
   result.events.push(received);
 };
 
@@ -204,7 +227,9 @@ const pickedValue = (params: Readonly<Record<string, unknown>> | undefined): str
 const normalizePostback = (event: LinePostbackEvent, envelope: Envelope, conversation: ConversationRef, source: LineSource, result: Result): void => {
   const { data, params } = event.postback;
   const content: Content = { type: 'reply', text: pickedValue(params) ?? data, payload: data };
-  result.events.push(messageReceived(envelope, linePostbackMessageId(envelope.webhookEventId), senderOf(source, conversation), conversation, content));
+  const received = messageReceived(envelope, linePostbackMessageId(envelope.webhookEventId), senderOf(source, conversation), conversation, content);
+  if (envelope.replyHandle) received.replyHandle = envelope.replyHandle;
+  result.events.push(received);
 };
 
 /** Why each kind of membership event is not stored: none of them is something a customer said. */
@@ -238,11 +263,13 @@ const normalizeEvent = (raw: unknown, index: number, accountId: string, context:
     result.ignored.push(`${label}: no user, group or room source`);
     return;
   }
+  const occurredAt = isoFromMillis(event.timestamp, context.receivedAt);
   const envelope: Envelope = {
     accountId,
     webhookEventId: event.webhookEventId,
-    occurredAt: isoFromMillis(event.timestamp, context.receivedAt),
+    occurredAt,
     receivedAt: context.receivedAt,
+    replyHandle: replyHandleOf(event.replyToken, occurredAt, event.deliveryContext?.isRedelivery),
   };
   switch (event.type) {
     case 'message':

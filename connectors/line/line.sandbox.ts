@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ProviderSandbox } from '../connector.ts';
+import { sandboxMediaAnswer } from '../sandbox-media.ts';
 import { LINE_PUSH_PATH, LINE_REPLY_PATH } from './line.api.ts';
 
 /** Message ids are decimal strings of 18 digits. */
@@ -19,6 +20,8 @@ export const createLineSandbox = (): ProviderSandbox => {
   const fail = (statusCode: number, message: string, summary: string) => ({ statusCode, body: { message }, summary });
   return {
     handle({ method, path, body, headers }: { method: string; path: string; body: Buffer; headers?: Readonly<Record<string, string | undefined>> }) {
+      // The data API's content download (a configured base URL serves both APIs): a small picture.
+      if (method === 'GET' && /^\/v2\/bot\/message\/\d+\/content$/.test(path)) return sandboxMediaAnswer('content download');
       if (method !== 'POST' || (path !== LINE_PUSH_PATH && path !== LINE_REPLY_PATH)) {
         return fail(404, 'Not found', `${method} ${path} → 404`);
       }

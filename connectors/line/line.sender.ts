@@ -23,27 +23,6 @@ export const LINE_MAX_MESSAGES_PER_CALL = 5;
 /** Location `title` and `address` are at most 100 characters. @see https://developers.line.biz/en/reference/messaging-api/#location-message */
 const LOCATION_FIELD_MAX = 100;
 
-/**
- * A reply token, as the webhook gave it. LINE asks that it be used within one minute of the webhook and
- * accepts it once; Parley stops trying after {@link REPLY_TOKEN_LIFETIME_MS}, leaving a margin for the call.
- * @see https://developers.line.biz/en/reference/messaging-api/#send-reply-message
- */
-export interface LineReplyToken {
-  readonly token: string;
-  /** When Parley received the webhook that carried it, ISO 8601. */
-  readonly receivedAt: string;
-}
-
-/**
- * A send request that may carry the reply token of the customer's last event. The port's SendRequest has no
- * such field yet; until it does, nothing sets it and every send is a push. A reply cannot carry a retry key,
- * so the token must come with a message's first attempt only: on a later attempt an earlier push may have
- * gone through with its answer lost, and a reply would deliver the message twice.
- */
-export type LineSendRequest = SendRequest & { readonly replyToken?: LineReplyToken };
-
-export const REPLY_TOKEN_LIFETIME_MS = 50_000;
-
 /** Postback `data` is 1–300 characters; counting code units never undercounts. */
 const POSTBACK_DATA_MAX = 300;
 
@@ -161,8 +140,8 @@ export const pushLineMessages = (
 
 /**
  * Sends up to five message objects in answer to a webhook event: free, but only once per token and only
- * within a minute of the webhook. Takes no retry key, so a retried reply after a lost answer fails with
- * "Invalid reply token" rather than being delivered twice.
+ * within a minute of the webhook. Takes no retry key: a second reply with the same token fails with
+ * "Invalid reply token" instead of being delivered twice.
  * @see https://developers.line.biz/en/reference/messaging-api/#send-reply-message
  */
 export const replyLineMessages = (
@@ -172,14 +151,15 @@ export const replyLineMessages = (
 ): Promise<readonly LineSentMessage[] | undefined> => callLineSend(LINE_REPLY_PATH, { replyToken, messages }, context);
 
 /**
- * The reply token when there is one, it is still young enough to try, and nothing of the message went out
- * yet (a resumed attempt may follow a push whose answer was lost).
+ * The reply token of the customer's last message (the recipient's reply handle) when it is still within its
+ * lifetime and nothing of this message went out yet: a resumed attempt follows a push, or a reply LINE took.
+ * The handle is offered for every message until it expires, but LINE accepts a token once: the first
+ * message answers with it, and the next finds it spent and pushes.
  */
-const usableReplyToken = (request: LineSendRequest, now: number): string | undefined => {
-  const token = request.replyToken;
-  if (token === undefined || token.token === '' || request.sentParts.length > 0) return undefined;
-  const age = now - Date.parse(token.receivedAt);
-  return age >= 0 && age < REPLY_TOKEN_LIFETIME_MS ? token.token : undefined;
+const usableReplyToken = (request: SendRequest, now: number): string | undefined => {
+  const handle = request.recipient.replyHandle;
+  if (handle === undefined || handle.value === '' || request.sentParts.length > 0) return undefined;
+  return now < Date.parse(handle.expiresAt) ? handle.value : undefined;
 };
 
 /**
@@ -192,13 +172,14 @@ const idsOf = (sent: readonly LineSentMessage[] | undefined, count: number, fall
     : Array.from({ length: count }, (_, i) => `${fallbackPrefix}:${first + i}`);
 
 /**
- * Sends a message's remaining parts, five message objects per call. The first call is a reply when a fresh
- * reply token came with the request (free, and shown as an answer); an invalid or expired token falls back
- * to push, since the customer is still waiting. Every other call is a push whose retry key derives from
+ * Sends a message's remaining parts, five message objects per call. The first call is a reply when the
+ * recipient carries a usable reply token (free, and shown as an answer); a token LINE refuses as invalid
+ * (spent or expired) falls back to push, since the customer is still waiting. A reply takes no retry key:
+ * when its answer is lost, the retry finds the token spent and pushes, which may deliver the message twice. Every other call is a push whose retry key derives from
  * Parley's message id and the first part it carries. The parts an earlier attempt sent are skipped by
  * count, which is sound because the plan is a pure function of the request.
  */
-const send = async (request: LineSendRequest, context: SendContext): Promise<SendResult> => {
+const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
   const plan = planLineMessages(request);
   const externalIds = [...request.sentParts];
   const to = request.recipient.conversation.externalId;

@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { downloadMetaAttachment } from '../meta/meta.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
 import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
 import { normalizeMessengerWebhook } from './messenger.normalize.ts';
@@ -50,5 +51,6 @@ export const messengerConnector: Connector<MessengerWebhook> = {
   parse: parseMessengerWebhook,
   normalize: normalizeMessengerWebhook,
   sender: messengerSender,
+  downloadMedia: downloadMetaAttachment('Messenger attachment'),
   sandbox: createMetaMessagingSandbox('Messenger', 'm_sandbox_'),
 };

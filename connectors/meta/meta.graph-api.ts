@@ -14,7 +14,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, tryParseJson } from '../http.ts';
+import { postJson } from '../http.ts';
 
 /** The Graph API version every path uses. */
 export const GRAPH_API_VERSION = 'v23.0';
@@ -130,20 +130,14 @@ export const callGraph = async (call: GraphCall): Promise<unknown> => {
   if (!call.accessToken) throw new AuthenticationError(`${call.what}: access token is not configured`);
   const timeoutMs = call.timeoutMs ?? GRAPH_TIMEOUT_MS;
   const url = `${call.apiBaseUrl.replace(/\/+$/, '')}/${GRAPH_API_VERSION}/${call.path}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await call.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${call.accessToken}` },
-      body: JSON.stringify(call.body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw networkFailure(call.what, error, timeoutMs);
-  }
-  const json = tryParseJson(text);
+  const { response, json } = await postJson({
+    what: call.what,
+    url,
+    body: call.body,
+    headers: { authorization: `Bearer ${call.accessToken}` },
+    timeoutMs,
+    fetch: call.fetch,
+  });
   if (response.ok) {
     if (json === undefined) {
       // Not Graph's answer: a proxy or a truncated body. Meta may or may not have sent the message.

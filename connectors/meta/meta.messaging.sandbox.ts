@@ -8,6 +8,7 @@
  * @see https://developers.facebook.com/docs/graph-api/guides/error-handling
  */
 import type { ProviderSandbox } from '../connector.ts';
+import { sandboxMediaAnswer } from '../sandbox-media.ts';
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -20,6 +21,8 @@ export const createMetaMessagingSandbox = (name: string, midPrefix: string): Pro
   });
   return {
     handle({ method, path, body }) {
+      // Attachment downloads from Meta's CDN, which a configured base URL redirects here (meta.media.ts).
+      if (method === 'GET' && path.startsWith('/cdn/')) return sandboxMediaAnswer(`${name} attachment download`);
       if (method !== 'POST' || !/^\/v\d+\.\d+\/[^/]+\/messages$/.test(path)) {
         return fail(400, 100, 'Unsupported request', `${method} ${path} → 400`);
       }

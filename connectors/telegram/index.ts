@@ -6,6 +6,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
 import { botIdOf } from './telegram.api.ts';
+import { downloadTelegramFile } from './telegram.media.ts';
 import { normalizeTelegramUpdate } from './telegram.normalize.ts';
 import { createTelegramSandbox } from './telegram.sandbox.ts';
 import { parseTelegramUpdate, type TelegramUpdate } from './telegram.schema.ts';
@@ -36,5 +37,6 @@ export const telegramConnector: Connector<TelegramUpdate> = {
   parse: parseTelegramUpdate,
   normalize: normalizeTelegramUpdate,
   sender: telegramSender,
+  downloadMedia: downloadTelegramFile,
   sandbox: createTelegramSandbox(),
 };

@@ -13,7 +13,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, tryParseJson } from '../http.ts';
+import { postJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
 /** How long one call may take before it is abandoned and retried later. */
@@ -86,20 +86,8 @@ export const callTelegram = async (
   const token = context.credentials['botToken'];
   if (!token) throw new AuthenticationError('Telegram bot token is not configured');
   const url = `${context.apiBaseUrl.replace(/\/+$/, '')}/bot${token}/${method}`;
-  let response: Response;
-  let text: string;
-  try {
-    response = await context.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(params),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw networkFailure(`Telegram ${method}`, error, TELEGRAM_TIMEOUT_MS);
-  }
-  const parsed = TelegramResponseSchema.safeParse(tryParseJson(text));
+  const { response, json } = await postJson({ what: `Telegram ${method}`, url, body: params, timeoutMs, fetch: context.fetch });
+  const parsed = TelegramResponseSchema.safeParse(json);
   const body = parsed.success ? parsed.data : undefined;
   if (body?.ok === true && response.ok) return body.result;
   if (body === undefined && response.ok) {

@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { downloadWhatsAppMedia } from './whatsapp.media.ts';
 import { normalizeWhatsAppWebhook } from './whatsapp.normalize.ts';
 import { createWhatsAppSandbox } from './whatsapp.sandbox.ts';
 import { parseWhatsAppWebhook, type WhatsAppWebhook } from './whatsapp.schema.ts';
@@ -44,5 +45,6 @@ export const whatsappConnector: Connector<WhatsAppWebhook> = {
   parse: parseWhatsAppWebhook,
   normalize: normalizeWhatsAppWebhook,
   sender: whatsappSender,
+  downloadMedia: downloadWhatsAppMedia,
   sandbox: createWhatsAppSandbox(),
 };

@@ -14,7 +14,7 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, tryParseJson } from '../http.ts';
+import { postJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
 /** The Graph API version Parley is written and tested against (the vendored OpenAPI is v23.0). */
@@ -89,20 +89,14 @@ export const postWhatsAppMessage = async (
 ): Promise<string> => {
   const token = context.credentials['accessToken'];
   if (!token) throw new AuthenticationError('WhatsApp access token is not configured');
-  let response: Response;
-  let text: string;
-  try {
-    response = await context.fetch(messagesUrl(context.apiBaseUrl, phoneNumberId), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await response.text();
-  } catch (error) {
-    throw networkFailure('WhatsApp send', error, WHATSAPP_TIMEOUT_MS);
-  }
-  const json = tryParseJson(text);
+  const { response, json } = await postJson({
+    what: 'WhatsApp send',
+    url: messagesUrl(context.apiBaseUrl, phoneNumberId),
+    body,
+    headers: { authorization: `Bearer ${token}` },
+    timeoutMs,
+    fetch: context.fetch,
+  });
   if (response.ok) {
     const sent = SendResponseSchema.safeParse(json);
     if (sent.success && sent.data.messages[0]) return sent.data.messages[0].id;

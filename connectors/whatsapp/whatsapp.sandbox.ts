@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ProviderSandbox } from '../connector.ts';
+import { sandboxMediaAnswer } from '../sandbox-media.ts';
 
 const graphError = (statusCode: number, code: number, message: string, summary: string) => ({
   statusCode,
@@ -16,6 +17,23 @@ const graphError = (statusCode: number, code: number, message: string, summary: 
 
 export const createWhatsAppSandbox = (): ProviderSandbox => ({
   handle({ method, path, body }) {
+    // Media downloads: the media endpoint names a lookaside URL, which the connector fetches from the
+    // sandbox too (`/cdn/<host>/…`, see connectors/meta/meta.media.ts).
+    const mediaId = method === 'GET' ? /^\/v\d+\.\d+\/(\d+)$/.exec(path.split('?')[0] ?? '')?.[1] : undefined;
+    if (mediaId !== undefined) {
+      return {
+        statusCode: 200,
+        body: {
+          messaging_product: 'whatsapp',
+          url: `https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=${mediaId}`,
+          mime_type: 'image/png',
+          file_size: 68,
+          id: mediaId,
+        },
+        summary: `media ${mediaId} → url`,
+      };
+    }
+    if (method === 'GET' && path.startsWith('/cdn/')) return sandboxMediaAnswer('media download');
     const match = /^\/v\d+\.\d+\/(\d+)\/messages$/.exec(path);
     if (method !== 'POST' || !match) {
       return graphError(400, 100, 'Unsupported request - method type or path', `${method} ${path} → 400`);

@@ -5,6 +5,7 @@ import { create as createApiHandler, toApiRequest, type ApiEvent } from '../../f
 import { create as createAuthorizer } from '../../functions/authorizer.ts';
 import { CAPABILITIES, collectingLog, fixture, RecordingQueue, TestClock } from '../helpers/api-harness.ts';
 import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
+import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
 
 const authorizerEvent = (authorization: string | undefined): APIGatewayRequestAuthorizerEventV2 => {
   const event = JSON.parse(fixture('authorizer-event.json')) as APIGatewayRequestAuthorizerEventV2;
@@ -105,7 +106,7 @@ describe('the API handler (HTTP API, payload format 2.0)', () => {
   });
 
   it('answers with the router: 202 and the queued message, authored by the key', async () => {
-    const handler = createApiHandler({ store, outbound, clock: new TestClock(), log: collectingLog(), capabilities: (c) => CAPABILITIES[c] });
+    const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog(), capabilities: (c) => CAPABILITIES[c] });
 
     const result = await handler(apiEvent({ keyId: 'key_abc', body: fixture('post-text.json') }));
 
@@ -116,7 +117,7 @@ describe('the API handler (HTTP API, payload format 2.0)', () => {
   });
 
   it("by default asks the connector registry what a channel can carry", async () => {
-    const handler = createApiHandler({ store, outbound, clock: new TestClock(), log: collectingLog() });
+    const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog() });
 
     const result = await handler(apiEvent({ keyId: 'key_abc', body: fixture('post-text.json') }));
 
@@ -125,11 +126,44 @@ describe('the API handler (HTTP API, payload format 2.0)', () => {
   });
 
   it('without an authorizer principal, checks the bearer key itself', async () => {
-    const handler = createApiHandler({ store, outbound, clock: new TestClock(), log: collectingLog(), capabilities: (c) => CAPABILITIES[c] });
+    const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog(), capabilities: (c) => CAPABILITIES[c] });
 
     const result = await handler(apiEvent({ keyId: undefined, body: fixture('post-text.json') }));
 
     expect(result.statusCode).toBe(401);
     expect(outbound.sent).toEqual([]);
+  });
+
+  it("answers a message's media as a base64 body flagged for API Gateway to decode", async () => {
+    const media = new MemoryMediaStore();
+    const png = Buffer.from('89504e470d0a1a0a', 'hex');
+    await media.put('telegram/bot/k', png, { contentType: 'image/png' });
+    await store.insertMessage({
+      id: 'msg_photo',
+      threadId,
+      direction: 'inbound',
+      channel: 'telegram',
+      accountId: 'bot',
+      externalId: '1001:7',
+      occurredAt: '2026-11-26T10:00:00.000Z',
+      author: { role: 'customer' },
+      content: { type: 'image', media: { id: 'AgAC' } },
+      status: 'received',
+      mediaCopy: { key: 'telegram/bot/k', contentType: 'image/png', size: png.length, copiedAt: '2026-11-26T10:00:01.000Z' },
+    });
+    const handler = createApiHandler({ store, outbound, media, clock: new TestClock(), log: collectingLog() });
+    const event = apiEvent({ keyId: 'key_abc', body: '' });
+    const path = `/v1/threads/${threadId}/messages/msg_photo/media`;
+
+    const result = await handler({
+      ...event,
+      rawPath: path,
+      body: undefined,
+      isBase64Encoded: false,
+      requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'GET', path } },
+    } as ApiEvent);
+
+    expect(result).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'content-type': 'image/png' } });
+    expect(Buffer.from(result.body ?? '', 'base64')).toEqual(png);
   });
 });

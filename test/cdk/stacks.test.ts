@@ -14,6 +14,7 @@ import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectors } from '../../connectors/registry.ts';
 import { hasCredentials } from '../../domain/connector.ts';
+import { MEDIA_CONTENT_TYPES } from '../../domain/content.ts';
 import { buildParley, type ParleyStacks } from '../../lib/parley-app.ts';
 import { TABLE_NAME } from '../../lib/thread-table.ts';
 import { validateConsumerTimeout, WorkQueue } from '../../lib/work-queue.ts';
@@ -33,6 +34,8 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPol
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 const ACCOUNT = '123456789012';
+/** `parley-media-<account>-<region>`, from pseudo parameters in both stacks (no cross-stack reference). */
+const MEDIA_BUCKET_NAME = { 'Fn::Join': ['', ['parley-media-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]] } as const;
 const REGION = 'eu-west-1';
 const functionEntries = Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][];
 const queueNames = Object.keys(QUEUES) as QueueName[];
@@ -180,6 +183,8 @@ describe('functions', () => {
       TABLE_NAME: TABLE_NAME,
       BUS_NAME: { Ref: logicalId(stacks.parley.bus.bus) },
       OUTBOUND_QUEUE_URL: { Ref: logicalId(stacks.parley.queues.outbound.queue) },
+      MEDIA_QUEUE_URL: { Ref: logicalId(stacks.parley.queues.media.queue) },
+      MEDIA_BUCKET: MEDIA_BUCKET_NAME,
       SECRET_PREFIX: 'parley/',
       ...environmentOf(spec),
     });
@@ -375,6 +380,34 @@ describe('table', () => {
   });
 });
 
+describe('media bucket', () => {
+  it('is private, TLS-only, encrypted, unversioned and retained, in the data stack under the name the functions get', () => {
+    data.resourceCountIs('AWS::S3::Bucket', 1);
+    parley.resourceCountIs('AWS::S3::Bucket', 0);
+    const [bucket] = Object.values(data.findResources('AWS::S3::Bucket')) as Resource[];
+    expect(bucket!.DeletionPolicy).toBe('Retain');
+    expect(bucket!.Properties).toMatchObject({
+      BucketName: MEDIA_BUCKET_NAME,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(bucket!.Properties.VersioningConfiguration).toBeUndefined();
+    data.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    data.hasOutput('MediaBucketName', { Value: { Ref: Match.anyValue() } });
+  });
+
+  it('is fed by a rule that matches only received messages with media', () => {
+    expect(RULES['to-media-copier']).toMatchObject({ target: 'media', pattern: { detail: { content: { type: [...MEDIA_CONTENT_TYPES] } } } });
+  });
+});
+
 describe('least privilege', () => {
   const can = (name: FunctionName, action: string) => actionsOf(name).includes(action);
 
@@ -386,6 +419,17 @@ describe('least privilege', () => {
     // Parley never deletes or batch-writes: nobody may.
     for (const write of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) expect(can(name, write), write).toBe(false);
     expect(can(name, 'events:PutEvents'), 'bus put').toBe(access.bus === 'put');
+    expect(can(name, 's3:GetObject'), 'media read').toBe(access.media !== undefined);
+    expect(can(name, 's3:PutObject'), 'media write').toBe(access.media === 'readWrite');
+    // Copies are never deleted by a function, and no function gets S3 beyond the media bucket.
+    expect(actionsOf(name).filter((a) => a.startsWith('s3:') && !['s3:GetObject', 's3:PutObject', 's3:ListBucket'].includes(a))).toEqual([]);
+    for (const action of ['s3:GetObject', 's3:PutObject']) {
+      for (const statement of statementsWith(name, action)) {
+        expect(statement.Resource, `${name} ${action}`).toEqual({
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::parley-media-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/*']],
+        });
+      }
+    }
     for (const queue of queueNames) {
       const sends = statementsWith(name, 'sqs:SendMessage').some((s) => JSON.stringify(s.Resource) === JSON.stringify(queueArn(queue)));
       expect(sends, `send to ${queue}`).toBe(access.sendTo?.includes(queue) ?? false);

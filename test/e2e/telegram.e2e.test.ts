@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, Thread } from '../../domain/model.ts';
 import { startRuntime, type Runtime } from '../../runtime/runtime.ts';
-import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
+import { FAKE_TELEGRAM_FILE, startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
 import { telegramRequestViolations } from '../helpers/telegram-spec.ts';
 
 const SECRET = 'e2e-webhook-secret_0123';
@@ -269,6 +269,35 @@ describe('Telegram end to end on the local runtime', () => {
     const second = await reply(thread?.id ?? '', { type: 'text', text: 'two' });
     expect(await settled(thread?.id ?? '', second.body.id)).toMatchObject({ status: 'failed', failure: { kind: 'permanent' } });
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it("copies a customer's photo from Telegram into Parley's storage and serves it through the API", async () => {
+    fake.reset();
+    const photo = {
+      ...fixture('photo-caption'),
+      update_id: 804519001,
+      message: { ...(fixture('photo-caption').message as Record<string, unknown>), message_id: 9001, from: { id: 5550109001, is_bot: false, first_name: 'Noa' }, chat: { id: 5550109001, first_name: 'Noa', type: 'private' } },
+    };
+    expect((await webhook(photo)).status).toBe(200);
+
+    const [thread] = await until(async () => {
+      const found = await threadsOf(5550109001);
+      return found.length > 0 ? found : undefined;
+    }, 'the photo thread');
+    const copied = await until(async () => (await messagesOf(thread!.id)).find((m) => m.mediaCopy !== undefined), 'the media copy');
+    if (copied.content.type !== 'image') throw new Error(`expected an image, got ${copied.content.type}`);
+    expect(fake.calls).toEqual([expect.objectContaining({ method: 'getFile', token: TOKEN, body: { file_id: copied.content.media.id } })]);
+    expect(telegramRequestViolations('getFile', fake.calls[0]?.body)).toEqual([]);
+    expect(fake.downloads).toEqual([{ token: TOKEN, path: 'photos/file_0.jpg' }]);
+    expect(copied.mediaCopy).toMatchObject({ contentType: 'image/jpeg', size: FAKE_TELEGRAM_FILE.length });
+
+    const response = await fetch(`${runtime.url}/v1/threads/${thread!.id}/messages/${copied.id}/media`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(FAKE_TELEGRAM_FILE);
+
+    const anonymous = await fetch(`${runtime.url}/v1/threads/${thread!.id}/messages/${copied.id}/media`);
+    expect(anonymous.status).toBe(401);
   });
 
   it('keeps every thread and message across a restart', async () => {

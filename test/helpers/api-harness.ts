@@ -11,7 +11,8 @@ import type { ChannelCapabilities } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
 import type { Message, Thread } from '../../domain/model.ts';
-import type { Log, OutboundJob, ThreadStore, WorkQueue } from '../../domain/ports.ts';
+import type { Log, MediaStore, OutboundJob, ThreadStore, WorkQueue } from '../../domain/ports.ts';
+import { MemoryMediaStore } from './memory-media-store.ts';
 
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
@@ -74,10 +75,10 @@ export interface Customer {
   readonly externalUserId: string;
 }
 
-export const createHarness = async (store: ThreadStore, clock = new TestClock()) => {
+export const createHarness = async (store: ThreadStore, clock = new TestClock(), media: MediaStore = new MemoryMediaStore()) => {
   const outbound = new RecordingQueue();
   const log = collectingLog();
-  const api = createApi({ store, outbound, clock, log, capabilities: (channel) => CAPABILITIES[channel] });
+  const api = createApi({ store, outbound, media, clock, log, capabilities: (channel) => CAPABILITIES[channel] });
   const key = generateApiKey();
   await store.putApiKey(apiKeyRecord(key.secret, 'tests', START.toISOString()));
 
@@ -157,7 +158,9 @@ export const createHarness = async (store: ThreadStore, clock = new TestClock())
       body: options.body,
       ...(options.principal && { principal: options.principal }),
     });
-    return { ...response, json: JSON.parse(response.body) as Record<string, unknown> & { code?: string } };
+    // Media answers are bytes, not JSON.
+    const json = (response.isBase64Encoded ? {} : JSON.parse(response.body)) as Record<string, unknown> & { code?: string };
+    return { ...response, json };
   };
 
   const postMessage = (threadId: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -166,7 +169,7 @@ export const createHarness = async (store: ThreadStore, clock = new TestClock())
       headers,
     });
 
-  return { api, store, clock, outbound, log, key, call, postMessage, customerWrites, alsoWritesOn };
+  return { api, store, clock, outbound, media, log, key, call, postMessage, customerWrites, alsoWritesOn };
 };
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;

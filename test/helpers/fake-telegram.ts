@@ -21,9 +21,14 @@ export interface ScriptedAnswer {
   readonly hang?: boolean;
 }
 
+/** What the fake serves for every file download (`/file/bot<token>/<file_path>`): a JPEG's first bytes. */
+export const FAKE_TELEGRAM_FILE = Buffer.from('ffd8ffe000104a46494600010100000100010000ffdb0043', 'hex');
+
 export interface FakeTelegram {
   readonly baseUrl: string;
   readonly calls: RecordedCall[];
+  /** File downloads, in order: the token and the file path of each. */
+  readonly downloads: { readonly token: string; readonly path: string }[];
   /** Answers the next call with this instead of a success (message ids count up from 5000 per test). */
   answerNext(answer: ScriptedAnswer): void;
   reset(): void;
@@ -38,11 +43,16 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
 
 export const startFakeTelegram = async (): Promise<FakeTelegram> => {
   const calls: RecordedCall[] = [];
+  const downloads: { token: string; path: string }[] = [];
   const scripted: ScriptedAnswer[] = [];
   let nextMessageId = 5000;
 
   const succeed = (call: RecordedCall): unknown => {
     if (call.method === 'answerCallbackQuery') return true;
+    // getFile names a path to download the file from, as the Bot API does.
+    if (call.method === 'getFile') {
+      return { file_id: call.body['file_id'], file_unique_id: 'AQADfake', file_size: FAKE_TELEGRAM_FILE.length, file_path: 'photos/file_0.jpg' };
+    }
     const messageId = nextMessageId++;
     return { message_id: messageId, date: 1773450000, chat: { id: call.body['chat_id'], type: 'private' } };
   };
@@ -51,6 +61,13 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
     void (async () => {
       const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(request.url ?? '');
       const raw = await readBody(request);
+      const file = /^\/file\/bot([^/]+)\/(.+)$/.exec(request.url ?? '');
+      if (file && request.method === 'GET') {
+        downloads.push({ token: decodeURIComponent(file[1]!), path: file[2]! });
+        response.writeHead(200, { 'content-type': 'image/jpeg' });
+        response.end(FAKE_TELEGRAM_FILE);
+        return;
+      }
       if (!match || request.method !== 'POST') {
         response.writeHead(404, { 'content-type': 'application/json' });
         response.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
@@ -77,10 +94,12 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     calls,
+    downloads,
     answerNext: (answer) => scripted.push(answer),
     reset: () => {
       nextMessageId = 5000;
       calls.length = 0;
+      downloads.length = 0;
       scripted.length = 0;
     },
     close: async () => {

@@ -8,7 +8,7 @@
 import type { Channel, Content } from '../../domain/content.ts';
 import { InvalidCursorError } from '../../domain/errors.ts';
 import { randomId } from '../../domain/ids.ts';
-import type { Message, MessageStatus, Thread } from '../../domain/model.ts';
+import type { MediaCopy, Message, MessageStatus, Thread } from '../../domain/model.ts';
 import type {
   ApiKeyRecord,
   ClaimResult,
@@ -299,6 +299,13 @@ export class MemoryThreadStore implements ThreadStore {
     // Never shortens the list: a stale retry that knows fewer parts changes nothing.
     if ((message.externalIds?.length ?? 0) > externalIds.length) return;
     this.messages.get(threadId)?.set(messageId, { ...message, externalId: externalIds[0], externalIds: [...externalIds] });
+  }
+
+  async recordMediaCopy(threadId: string, messageId: string, copy: MediaCopy): Promise<boolean> {
+    const message = this.messages.get(threadId)?.get(messageId);
+    if (!message || message.mediaCopy?.key === copy.key) return false;
+    this.messages.get(threadId)?.set(messageId, { ...message, mediaCopy: { ...copy } });
+    return true;
   }
 
   // ---- API keys ----

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import type { NormalizeContext } from '../../../connectors/connector.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import {
-  KAKAO_CALLBACK_ACTION,
   KAKAO_DEDUPE_WINDOW_MS,
   normalizeKakaoSkillPayload,
 } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
@@ -164,17 +163,15 @@ describe('normalizeKakaoSkillPayload', () => {
     expect(messageOf(another.events).externalMessageId).not.toBe(messageOf(first.events).externalMessageId);
   });
 
-  it('offers the callback for one minute, naming the message it answers', () => {
+  it('puts the callback URL in the message as its reply handle, for one minute from receipt, and asks for no action', () => {
     const { events } = normalizeKakaoSkillPayload(payload('callback'), CONTEXT);
-    const offer = events[1];
-    expect(offer?.type === 'provider.action.requested' && offer.action).toBe(KAKAO_CALLBACK_ACTION);
-    if (offer?.type !== 'provider.action.requested') return;
-    expect(offer.params).toEqual({
-      callbackUrl: 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1',
+    expect(events).toHaveLength(1);
+    expect(messageOf(events).replyHandle).toEqual({
+      value: 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1',
       expiresAt: '2026-03-14T01:01:00.000Z',
-      userKey: messageOf(events).sender.externalUserId,
-      externalMessageId: messageOf(events).externalMessageId,
     });
+    expect(messageOf(normalizeKakaoSkillPayload(payload('callback'), at(30_000)).events).replyHandle?.expiresAt).toBe('2026-03-14T01:01:30.000Z');
+    expect(messageOf(normalizeKakaoSkillPayload(payload('plain-text'), CONTEXT).events)).not.toHaveProperty('replyHandle');
   });
 
   it("takes the account from the payload's bot id, and from the context when the payload has none", () => {

@@ -117,7 +117,8 @@ describe('kakaotalk webhook path', () => {
     const { answer, published } = await ingest(fixture('callback'), { 'x-parley-skill-secret': KAKAO_TEST_CREDENTIALS['skillSecret']! });
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ version: '2.0', useCallback: true });
-    expect(published.map((e) => e.type)).toEqual(['message.received', 'provider.action.requested']);
+    expect(published.map((e) => e.type)).toEqual(['message.received']);
+    expect(published[0]).toMatchObject({ replyHandle: { value: expect.stringMatching(/^https:\/\/bot-api\.kakao\.com\//) } });
   });
 
   it('accepts the secret as a query parameter, and refuses a call without it with 401, publishing nothing', async () => {

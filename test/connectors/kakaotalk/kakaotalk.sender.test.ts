@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { SendContext, SendRequest } from '../../../connectors/connector.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import { callbackTarget } from '../../../connectors/kakaotalk/kakaotalk.api.ts';
-import { KAKAO_CALLBACK_ACTION } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
-import { KAKAO_EVENT_NAME, NO_DELIVERY_PATH, type KakaoRecipient } from '../../../connectors/kakaotalk/kakaotalk.sender.ts';
+import { KAKAO_EVENT_NAME, NO_DELIVERY_PATH, postCallbackAnswer } from '../../../connectors/kakaotalk/kakaotalk.sender.ts';
+import type { Recipient } from '../../../domain/connector.ts';
 import type { OutboundContent } from '../../../domain/content.ts';
 import {
   AuthenticationError,
@@ -19,7 +19,7 @@ const { sender } = kakaotalkConnector;
 const USER_KEY = '0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b';
 const API = 'http://kakao.test';
 const CALLBACK_URL = 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1';
-const recipient: KakaoRecipient = { accountId: BOT_ID, conversation: { externalId: USER_KEY, kind: 'direct' } };
+const recipient: Recipient = { accountId: BOT_ID, conversation: { externalId: USER_KEY, kind: 'direct' } };
 const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
 
 const setup = (credentials = KAKAO_TEST_CREDENTIALS) => {
@@ -122,14 +122,17 @@ describe('kakaotalk sender: Event API', () => {
 });
 
 describe('kakaotalk sender: callback', () => {
-  const offer = (expiresAt = inAMinute()) => ({ callbackUrl: CALLBACK_URL, expiresAt, userKey: USER_KEY, externalMessageId: 'kakao:x' });
+  const CALLBACK_PATH = `${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`;
+  const EVENT_API = `${API}/v2/bots/${BOT_ID}/talk`;
+  const withHandle = (value = CALLBACK_URL, expiresAt = inAMinute()): Recipient => ({ ...recipient, replyHandle: { value, expiresAt } });
 
-  it('posts the answer as a SkillResponse to the callback URL, rebased on the API origin', async () => {
-    const { kakao, context } = setup();
-    await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), text: '환불은 3영업일 걸려요.', quickReplies: [{ text: '고마워요', payload: 'thanks' }] }, context);
+  it('posts the answer once as a SkillResponse to the reply handle, rebased on the API origin, free of the Event API', async () => {
+    const { kakao, context, sentParts } = setup();
+    const content: OutboundContent = { type: 'text', text: '환불은 3영업일 걸려요.', quickReplies: [{ text: '고마워요', payload: 'thanks' }] };
+    const result = await sender.send(request(content, { recipient: withHandle() }), context);
     expect(kakao.calls).toEqual([
       {
-        url: `${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`,
+        url: CALLBACK_PATH,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: {
@@ -141,30 +144,67 @@ describe('kakaotalk sender: callback', () => {
         },
       },
     ]);
+    expect(result.externalIds).toEqual(['callback:task:task-1']);
+    expect(sentParts).toEqual(['callback:task:task-1']);
+
+    // A retry after the callback went through: the message is sent, nothing is posted again.
+    const retried = await sender.send(request(content, { recipient: withHandle(), sentParts: ['callback:task:task-1'] }), context);
+    expect(retried.externalIds).toEqual(['callback:task:task-1']);
+    expect(kakao.calls).toHaveLength(1);
   });
 
-  it('refuses the bare offer: it would spend the single-use URL without an answer', async () => {
-    const { kakao, context } = setup();
-    await expect(sender.perform(KAKAO_CALLBACK_ACTION, offer(), context)).rejects.toBeInstanceOf(InvalidRequestError);
-    await expect(sender.perform(KAKAO_CALLBACK_ACTION, { text: 'no url' }, context)).rejects.toBeInstanceOf(InvalidRequestError);
-    await expect(sender.perform('somethingElse', {}, context)).rejects.toBeInstanceOf(InvalidRequestError);
-    expect(kakao.calls).toEqual([]);
+  it('falls back to the Event API when Kakao refuses the callback as spent: the URL is single use', async () => {
+    const { kakao, context, sentParts } = setup();
+    kakao.answerNext({ status: 200, body: { taskId: 't', status: 'FAIL', message: 'callback already used' } });
+    const result = await sender.send(request({ type: 'text', text: 'Second reply' }, { recipient: withHandle() }), context);
+    expect(kakao.calls.map((c) => c.url)).toEqual([CALLBACK_PATH, EVENT_API]);
+    expect(result.externalIds).toEqual(['task:task-1']);
+    expect(sentParts).toEqual(['task:task-1']);
   });
 
-  it('refuses permanently, without calling, once the minute is over', async () => {
+  it('refuses with the documented error when the callback is spent and no Event API is configured', async () => {
+    const { kakao, context } = setup({ skillSecret: 's', botId: BOT_ID });
+    kakao.answerNext({ status: 400, body: { status: 'FAIL', message: 'expired' } });
+    const error = await sender.send(request({ type: 'text', text: 'Late' }, { recipient: withHandle() }), context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error).toMatchObject({ code: NO_DELIVERY_PATH });
+    expect(kakao.calls.map((c) => c.url)).toEqual([CALLBACK_PATH]);
+  });
+
+  it('keeps a callback that failed for want of an answer retryable, without reaching for the Event API', async () => {
+    const { kakao, context, sentParts } = setup();
+    kakao.answerNext({ status: 503, body: {} });
+    const error = await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withHandle() }), context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableProviderError);
+    expect(kakao.calls.map((c) => c.url)).toEqual([CALLBACK_PATH]);
+    expect(sentParts).toEqual([]);
+  });
+
+  it('uses the Event API when the reply handle has expired', async () => {
     const { kakao, context } = setup();
-    const error = await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(new Date(Date.now() - 1).toISOString()), text: 'late' }, context).catch((e: unknown) => e);
+    await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withHandle(CALLBACK_URL, new Date(Date.now() - 1000).toISOString()) }), context);
+    expect(kakao.calls.map((c) => c.url)).toEqual([EVENT_API]);
+  });
+
+  it('never calls a reply handle that is not https on a kakao.com host, and uses the Event API instead', async () => {
+    const { kakao, context } = setup();
+    const rejected = ['http://bot-api.kakao.com/cb', 'https://evil.example/cb', 'https://kakao.com.evil.example/cb', 'https://u:p@bot-api.kakao.com/cb', 'not a url'];
+    for (const value of rejected) {
+      await sender.send(request({ type: 'text', text: 'x' }, { recipient: withHandle(value) }), context);
+      const error = await postCallbackAnswer({ value, expiresAt: inAMinute() }, 'x', undefined, context).catch((e: unknown) => e);
+      expect(error, value).toBeInstanceOf(PermanentProviderError);
+      expect(error, value).toMatchObject({ code: 'callback_url_rejected' });
+    }
+    expect(kakao.calls.map((c) => c.url)).toEqual(rejected.map(() => EVENT_API));
+  });
+
+  it('refuses to post to an expired callback, without calling', async () => {
+    const { kakao, context } = setup();
+    const error = await postCallbackAnswer({ value: CALLBACK_URL, expiresAt: new Date(Date.now() - 1).toISOString() }, 'late', undefined, context).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error).toMatchObject({ code: 'callback_expired' });
-    expect(kakao.calls).toEqual([]);
-  });
-
-  it('never calls a callback URL that is not https on a kakao.com host', async () => {
-    const { kakao, context } = setup();
-    for (const callbackUrl of ['http://bot-api.kakao.com/cb', 'https://evil.example/cb', 'https://kakao.com.evil.example/cb', 'https://u:p@bot-api.kakao.com/cb', 'not a url']) {
-      const error = await sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), callbackUrl, text: 'x' }, context).catch((e: unknown) => e);
-      expect(error, callbackUrl).toBeInstanceOf(PermanentProviderError);
-    }
     expect(kakao.calls).toEqual([]);
   });
 
@@ -175,30 +215,10 @@ describe('kakaotalk sender: callback', () => {
     );
   });
 
-  it('treats a callback Kakao refuses as permanent: the URL is single use', async () => {
+  it('has no provider actions: the callback comes as the reply handle', async () => {
     const { kakao, context } = setup();
-    kakao.answerNext({ status: 200, body: { taskId: 't', status: 'FAIL', message: 'callback already used' } });
-    await expect(sender.perform(KAKAO_CALLBACK_ACTION, { ...offer(), text: 'x' }, context)).rejects.toBeInstanceOf(PermanentProviderError);
-  });
-
-  it('sends through a valid callback on the recipient, free, instead of the Event API, once', async () => {
-    const { kakao, context, sentParts } = setup();
-    const withCallback: KakaoRecipient = { ...recipient, callback: { url: CALLBACK_URL, expiresAt: inAMinute() } };
-    const result = await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withCallback }), context);
-    expect(kakao.calls.map((c) => c.url)).toEqual([`${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`]);
-    expect(result.externalIds).toEqual(['task:task-1']);
-    expect(sentParts).toEqual(['task:task-1']);
-
-    const retried = await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withCallback, sentParts: ['task:task-1'] }), context);
-    expect(retried.externalIds).toEqual(['task:task-1']);
-    expect(kakao.calls).toHaveLength(1);
-  });
-
-  it('falls back to the Event API when the recipient callback has expired', async () => {
-    const { kakao, context } = setup();
-    const stale: KakaoRecipient = { ...recipient, callback: { url: CALLBACK_URL, expiresAt: new Date(Date.now() - 1000).toISOString() } };
-    await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: stale }), context);
-    expect(kakao.calls.map((c) => c.url)).toEqual([`${API}/v2/bots/${BOT_ID}/talk`]);
+    await expect(sender.perform('kakaoCallback', { callbackUrl: CALLBACK_URL, text: 'x' }, context)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(kakao.calls).toEqual([]);
   });
 });
 
@@ -238,7 +258,7 @@ describe('kakaotalk connector', () => {
     // Act
     const viaEvent = await sender.send(request({ type: 'text', text: 'Hello', quickReplies: [{ text: 'Yes', payload: 'y' }] }), context);
     const viaCallback = await sender.send(
-      request({ type: 'text', text: 'Hello' }, { recipient: { ...recipient, callback: { url: CALLBACK_URL, expiresAt: inAMinute() } } as KakaoRecipient }),
+      request({ type: 'text', text: 'Hello' }, { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } }),
       context,
     );
     // Assess

@@ -111,6 +111,20 @@ describe('normalizeLineWebhook', () => {
     expect(again[0]?.occurredAt).toBe(first[0]?.occurredAt);
   });
 
+  it("hands out a message's or postback's reply token for 50 seconds from the event, never a redelivered one's", () => {
+    const text = received(normalizeLineWebhook(webhook('text'), CONTEXT).events[0]);
+    expect(text.occurredAt).toBe('2026-03-14T00:26:53.123Z');
+    expect(text.replyHandle).toEqual({ value: '8f2c1d9e7b6a5f4e3d2c1b0a99887766', expiresAt: '2026-03-14T00:27:43.123Z' });
+    const postback = received(normalizeLineWebhook(webhook('postback'), CONTEXT).events[0]);
+    expect(postback.replyHandle).toEqual({ value: '7182a3b4c5d6e7f8091a2b3c4d5e6f70', expiresAt: '2026-03-14T00:32:30.500Z' });
+    // A redelivery carries the first delivery's token, already spent or stale.
+    expect(webhook('redelivery').events[0]).toMatchObject({ replyToken: '8f2c1d9e7b6a5f4e3d2c1b0a99887766' });
+    expect(received(normalizeLineWebhook(webhook('redelivery'), CONTEXT).events[0])).not.toHaveProperty('replyHandle');
+    const tokenless = webhook('text');
+    delete (tokenless.events[0] as Record<string, unknown>)['replyToken'];
+    expect(received(normalizeLineWebhook(tokenless, CONTEXT).events[0])).not.toHaveProperty('replyHandle');
+  });
+
   it('drops a body naming another bot when the account is registered under its bot id', () => {
     const payload = webhook('batch');
     expect(normalizeLineWebhook(payload, { ...CONTEXT, accountId: DESTINATION }).events).toHaveLength(4);
@@ -180,6 +194,8 @@ describe('normalizeLineWebhook', () => {
   it('falls back to the receipt time for a timestamp a Date cannot hold', () => {
     const payload = webhook('text');
     (payload.events[0] as Record<string, unknown>)['timestamp'] = 9e15;
-    expect(normalizeLineWebhook(payload, CONTEXT).events[0]?.occurredAt).toBe(CONTEXT.receivedAt);
+    const event = received(normalizeLineWebhook(payload, CONTEXT).events[0]);
+    expect(event.occurredAt).toBe(CONTEXT.receivedAt);
+    expect(event.replyHandle?.expiresAt).toBe('2026-03-14T03:00:50.000Z');
   });
 });

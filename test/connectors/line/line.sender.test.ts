@@ -10,10 +10,11 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
-import { quickRepliesAsText, type SendContext } from '../../../connectors/connector.ts';
+import { quickRepliesAsText, type Recipient, type SendContext, type SendRequest } from '../../../connectors/connector.ts';
+import type { ReplyHandle } from '../../../domain/events.ts';
 import { lineConnector } from '../../../connectors/line/index.ts';
 import { downloadLineContent, LINE_RATE_LIMIT_WAIT_SECONDS, lineRetryKey } from '../../../connectors/line/line.api.ts';
-import { planLineMessages, type LineSendRequest } from '../../../connectors/line/line.sender.ts';
+import { planLineMessages } from '../../../connectors/line/line.sender.ts';
 import { startFakeLine, type FakeLine } from '../../helpers/fake-line.ts';
 import { assertLineRequest } from '../../helpers/line-spec.ts';
 
@@ -47,13 +48,18 @@ const context = (overrides: Partial<SendContext> = {}): SendContext & { onPartSe
   ...overrides,
 }) as SendContext & { onPartSent: ReturnType<typeof vi.fn> };
 
-const sendRequest = (content: OutboundContent, extra: Partial<LineSendRequest> = {}): LineSendRequest => ({
-  messageId: MESSAGE_ID,
-  content,
-  recipient: { accountId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9', conversation: { externalId: USER, kind: 'direct' } },
-  sentParts: [],
-  ...extra,
-});
+const RECIPIENT: Recipient = { accountId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9', conversation: { externalId: USER, kind: 'direct' } };
+
+const sendRequest = (content: OutboundContent, extra: Partial<SendRequest> & { replyHandle?: ReplyHandle } = {}): SendRequest => {
+  const { replyHandle, ...rest } = extra;
+  return {
+    messageId: MESSAGE_ID,
+    content,
+    recipient: replyHandle ? { ...RECIPIENT, replyHandle } : RECIPIENT,
+    sentParts: [],
+    ...rest,
+  };
+};
 
 const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
   try {
@@ -245,43 +251,51 @@ describe('line sender: other content', () => {
 });
 
 describe('line sender: reply token', () => {
-  const fresh = () => ({ token: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', receivedAt: new Date(Date.now() - 5_000).toISOString() });
+  const fresh = (): ReplyHandle => ({ value: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', expiresAt: new Date(Date.now() + 45_000).toISOString() });
 
   it('replies with a fresh token, without a retry key, and pushes what does not fit in the reply', async () => {
     const text = Array.from({ length: 6 }, (_, i) => String(i).repeat(4990)).join('\n');
-    const result = await sender.send(sendRequest({ type: 'text', text }, { replyToken: fresh() }), context());
+    const result = await sender.send(sendRequest({ type: 'text', text }, { replyHandle: fresh() }), context());
 
     expect(fake.calls.map((c) => [c.path, c.retryKey, (c.body['messages'] as unknown[]).length])).toEqual([
       ['/v2/bot/message/reply', undefined, 5],
       ['/v2/bot/message/push', lineRetryKey(MESSAGE_ID, 5), 1],
     ]);
-    expect(fake.calls[0]?.body['replyToken']).toBe(fresh().token);
+    expect(fake.calls[0]?.body['replyToken']).toBe(fresh().value);
     expect(result.externalIds).toHaveLength(6);
   });
 
-  it('pushes instead of replying with a token older than 50 seconds', async () => {
-    const stale = { token: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', receivedAt: new Date(Date.now() - 55_000).toISOString() };
-    await sender.send(sendRequest({ type: 'text', text: 'Late answer' }, { replyToken: stale }), context());
+  it('pushes instead of replying with a token past its expiry', async () => {
+    const stale: ReplyHandle = { value: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', expiresAt: new Date(Date.now() - 1_000).toISOString() };
+    await sender.send(sendRequest({ type: 'text', text: 'Late answer' }, { replyHandle: stale }), context());
     expect(fake.calls.map((c) => c.path)).toEqual(['/v2/bot/message/push']);
   });
 
   it('never replies on a resumed attempt', async () => {
     const text = Array.from({ length: 6 }, (_, i) => String(i).repeat(4990)).join('\n');
     const sentParts = ['1', '2', '3', '4', '5'].map((n) => `60000000000000000${n}`);
-    await sender.send(sendRequest({ type: 'text', text }, { sentParts, replyToken: fresh() }), context());
+    await sender.send(sendRequest({ type: 'text', text }, { sentParts, replyHandle: fresh() }), context());
     expect(fake.calls.map((c) => [c.path, c.retryKey])).toEqual([['/v2/bot/message/push', lineRetryKey(MESSAGE_ID, 5)]]);
   });
 
-  it('falls back to push when LINE says the reply token is invalid', async () => {
+  it('falls back to push, with the retry key, when LINE says the reply token is invalid (spent by an earlier reply)', async () => {
     fake.answerNext({ status: 400, body: { message: 'Invalid reply token' } });
-    const result = await sender.send(sendRequest({ type: 'text', text: 'Hello' }, { replyToken: fresh() }), context());
-    expect(fake.calls.map((c) => c.path)).toEqual(['/v2/bot/message/reply', '/v2/bot/message/push']);
+    const result = await sender.send(sendRequest({ type: 'text', text: 'Hello' }, { replyHandle: fresh() }), context());
+    expect(fake.calls.map((c) => [c.path, c.retryKey])).toEqual([
+      ['/v2/bot/message/reply', undefined],
+      ['/v2/bot/message/push', lineRetryKey(MESSAGE_ID, 0)],
+    ]);
     expect(result.externalIds).toEqual(['700000000000000001']);
+  });
+
+  it('pushes, with the retry key, when the recipient has no reply handle', async () => {
+    await sender.send(sendRequest({ type: 'text', text: 'Hello' }), context());
+    expect(fake.calls.map((c) => [c.path, c.retryKey])).toEqual([['/v2/bot/message/push', lineRetryKey(MESSAGE_ID, 0)]]);
   });
 
   it('does not fall back to push for other reply failures', async () => {
     fake.answerNext({ status: 400, body: { message: 'The request body has 1 error(s)', details: [{ message: 'May not be empty', property: 'messages[0].text' }] } });
-    const error = await failureOf(sender.send(sendRequest({ type: 'text', text: 'Hello' }, { replyToken: fresh() }), context()));
+    const error = await failureOf(sender.send(sendRequest({ type: 'text', text: 'Hello' }, { replyHandle: fresh() }), context()));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(fake.calls).toHaveLength(1);
   });

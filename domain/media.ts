@@ -1,0 +1,160 @@
+/**
+ * Copies the media customers send into Parley's own storage, because providers' links do not last
+ * (WhatsApp's media URL expires within minutes of being asked for; LINE keeps content for a limited time).
+ * Runs from the media queue, beside the thread writer: the message may not be stored yet when its copy is
+ * made, so the copy is stored first and recorded on the message once the message exists.
+ * Idempotent: one media object always has the same key, and a copy already stored is not downloaded again.
+ */
+import { createHash } from 'node:crypto';
+import { hasCredentials, type Connector } from './connector.ts';
+import { MEDIA_CONTENT_TYPES, type Channel, type Content, type MediaRef } from './content.ts';
+import type { MessageReceivedEvent } from './events.ts';
+import type { Failure, MediaCopy } from './model.ts';
+import { backoffSeconds } from './outbound.ts';
+import type { Clock, Log, MediaStore, SecretStore, ThreadStore } from './ports.ts';
+import { ProviderError, RateLimitedError } from './provider-errors.ts';
+
+export { MEDIA_CONTENT_TYPES };
+
+/** Largest object copied. Telegram's Bot API serves at most 20 MB; WhatsApp documents reach 100 MB. */
+export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+
+/** Longest wait between two attempts, in seconds (SQS allows 12 h; media links expire long before). */
+const MAX_DELAY_SECONDS = 900;
+
+/** Served when neither the provider nor the reference names a media type. */
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export interface MediaDeps {
+  readonly store: ThreadStore;
+  readonly media: MediaStore;
+  readonly secrets: SecretStore;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly fetch: typeof globalThis.fetch;
+  readonly apiBaseUrls: Partial<Record<Channel, string>>;
+  readonly connectorFor: (channel: Channel) => Connector | undefined;
+}
+
+/** Which attempt this is, as the queue counts them. */
+export interface MediaAttempt {
+  readonly receiveCount: number;
+  readonly maxReceiveCount: number;
+}
+
+export type CopyOutcome =
+  | { readonly kind: 'skipped'; readonly reason: string }
+  | { readonly kind: 'copied'; readonly key: string; readonly downloaded: boolean }
+  | { readonly kind: 'already'; readonly key: string }
+  /** Try again after `delaySeconds` (provider failure, or the message is not stored yet). */
+  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly failure: Failure }
+  /** Will never succeed (gone at the provider, refused credentials): logged, not retried. */
+  | { readonly kind: 'failed'; readonly failure: Failure }
+  /** Retries used up: the job goes to the dead-letter queue for inspection and redrive. */
+  | { readonly kind: 'exhausted'; readonly failure: Failure };
+
+/** The media reference of a content, when it has one. */
+export const mediaOf = (content: Content): MediaRef | undefined => {
+  switch (content.type) {
+    case 'image':
+    case 'audio':
+    case 'video':
+    case 'file':
+    case 'sticker':
+      return content.media;
+    case 'text':
+    case 'location':
+    case 'contact':
+    case 'reply':
+    case 'reaction':
+    case 'unsupported':
+      return undefined;
+  }
+};
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** A key segment as it is when it is plainly safe (digits, letters, `_-`), else its hash. */
+const segment = (value: string): string => (/^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : sha256(value).slice(0, 32));
+
+/**
+ * Where one provider media object is stored: `<channel>/<account>/<sha-256 of its id, or of its URL>`.
+ * The same object always gets the same key, so a repeated copy replaces it with the same bytes; ids and
+ * URLs are hashed, so nothing a provider sends can shape the path.
+ */
+export const mediaKeyOf = (channel: Channel, accountId: string, media: MediaRef): string =>
+  `${channel}/${segment(accountId)}/${sha256(media.id !== undefined ? `id:${media.id}` : `url:${media.url ?? ''}`)}`;
+
+/** The provider's media type, unless it only said "bytes" and the reference knows better. */
+const contentTypeOf = (served: string | undefined, media: MediaRef): string => {
+  const provider = served?.split(';')[0]?.trim();
+  if (provider && provider !== DEFAULT_CONTENT_TYPE) return served ?? provider;
+  return media.mimeType ?? provider ?? DEFAULT_CONTENT_TYPE;
+};
+
+const failureOf = (error: unknown, attempts: number): Failure =>
+  error instanceof ProviderError
+    ? error.toFailure(attempts)
+    : { kind: 'retryable', message: error instanceof Error ? error.message : String(error), attempts };
+
+/** Retry what may succeed later, until the queue's receive count runs out; give up on the rest at once. */
+const retryOrGiveUp = (failure: Failure, attempt: MediaAttempt, retryAfterSeconds?: number): CopyOutcome => {
+  if (failure.kind !== 'retryable' && failure.kind !== 'rate_limited') return { kind: 'failed', failure };
+  if (attempt.receiveCount >= attempt.maxReceiveCount) return { kind: 'exhausted', failure };
+  const delaySeconds =
+    retryAfterSeconds !== undefined
+      ? Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(retryAfterSeconds)))
+      : backoffSeconds(attempt.receiveCount);
+  return { kind: 'retry', delaySeconds, failure };
+};
+
+/** Copies the media of one received message, when it has any, and records the copy on the message. */
+export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttempt, deps: MediaDeps): Promise<CopyOutcome> => {
+  const media = mediaOf(event.content);
+  if (!media) return { kind: 'skipped', reason: `${event.content.type} content has no media` };
+  const connector = deps.connectorFor(event.channel);
+  if (!connector?.downloadMedia) return { kind: 'skipped', reason: `${event.channel} media cannot be downloaded` };
+  const key = mediaKeyOf(event.channel, event.accountId, media);
+
+  const message = await deps.store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  if (message?.mediaCopy?.key === key) return { kind: 'already', key };
+
+  // A copy stored by an earlier attempt (whose message was not stored yet) is not downloaded again.
+  let stored = await deps.media.head(key);
+  const downloaded = stored === undefined;
+  if (!stored) {
+    const credentials = await deps.secrets.get(event.channel, event.accountId);
+    if (!hasCredentials(credentials, connector.credentialNames.outbound)) {
+      const missing = connector.credentialNames.outbound.join(', ');
+      return { kind: 'failed', failure: { kind: 'authentication', message: `${event.channel} account ${event.accountId} has no ${missing} configured` } };
+    }
+    let object;
+    try {
+      object = await connector.downloadMedia(media, {
+        credentials,
+        apiBaseUrl: deps.apiBaseUrls[event.channel] ?? connector.defaultApiBaseUrl,
+        fetch: deps.fetch,
+      });
+    } catch (error) {
+      return retryOrGiveUp(
+        failureOf(error, attempt.receiveCount),
+        attempt,
+        error instanceof RateLimitedError ? error.retryAfterSeconds : undefined,
+      );
+    }
+    if (object.bytes.length > MAX_MEDIA_BYTES) {
+      return { kind: 'failed', failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${object.bytes.length})` } };
+    }
+    const contentType = contentTypeOf(object.contentType, media);
+    await deps.media.put(key, object.bytes, { contentType });
+    stored = { contentType, size: object.bytes.length };
+  }
+
+  if (!message) {
+    // The thread writer has not stored the message yet (it reads the same event from its own queue).
+    return retryOrGiveUp({ kind: 'retryable', message: 'the message is not stored yet', attempts: attempt.receiveCount }, attempt);
+  }
+  const copy: MediaCopy = { key, contentType: stored.contentType, size: stored.size, copiedAt: deps.clock.now().toISOString() };
+  await deps.store.recordMediaCopy(message.threadId, message.id, copy);
+  return { kind: 'copied', key, downloaded };
+};

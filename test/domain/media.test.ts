@@ -1,0 +1,237 @@
+/**
+ * The media copier's domain logic over the real stores it runs with: DynamoDB (dynalite) for the message
+ * and the local file store for the bytes, with a connector whose download plays back scripted answers.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoThreadStore } from '../../adapters/aws/dynamo-thread-store.ts';
+import { FileMediaStore } from '../../adapters/local/file-media-store.ts';
+import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
+import type { Connector, DownloadContext, DownloadedMedia } from '../../domain/connector.ts';
+import type { Content, MediaRef } from '../../domain/content.ts';
+import type { MessageReceivedEvent } from '../../domain/events.ts';
+import { copyMedia, mediaKeyOf, type MediaDeps } from '../../domain/media.ts';
+import { systemClock } from '../../domain/ports.ts';
+import { AuthenticationError, PermanentProviderError, RateLimitedError, RetryableProviderError } from '../../domain/provider-errors.ts';
+import { applyEvent } from '../../domain/thread-writer.ts';
+import { createLocalLog } from '../../runtime/local-log.ts';
+import { startDynalite, type Dynalite } from '../helpers/dynalite.ts';
+
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+const log = createLocalLog({ level: 'silent' });
+
+let dynamo: Dynalite;
+let store: DynamoThreadStore;
+let dir: string;
+let media: FileMediaStore;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  store = new DynamoThreadStore({ client: dynamo.client, tableName: dynamo.tableName });
+  dir = mkdtempSync(join(tmpdir(), 'parley-media-'));
+  media = new FileMediaStore(join(dir, 'media'));
+});
+afterAll(async () => {
+  await dynamo?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Step = (media: MediaRef, context: DownloadContext) => Promise<DownloadedMedia>;
+
+/** A Telegram-shaped connector whose downloads play back `script` and record what they were asked. */
+const scripted = (script: Step[]) => {
+  const calls: { media: MediaRef; context: DownloadContext }[] = [];
+  const connector = {
+    channel: 'telegram',
+    defaultApiBaseUrl: 'http://provider.invalid',
+    credentialNames: { inbound: ['webhookSecret'], outbound: ['botToken'] },
+    downloadMedia: async (ref: MediaRef, context: DownloadContext) => {
+      calls.push({ media: ref, context });
+      const step = script.shift();
+      if (!step) throw new Error('unexpected download');
+      return step(ref, context);
+    },
+  } as unknown as Connector;
+  return { connector, calls };
+};
+
+const depsWith = (connector: Connector | undefined, credentials: Record<string, string> = { webhookSecret: 's', botToken: '1:t' }): MediaDeps => ({
+  store,
+  media,
+  secrets: new LocalSecretStore({ telegram: { credentials, accountId: '1' } }),
+  clock: systemClock,
+  log,
+  fetch: globalThis.fetch,
+  apiBaseUrls: { telegram: 'http://telegram.test' },
+  connectorFor: () => connector,
+});
+
+const serves = (bytes: Buffer, contentType?: string): Step => async () => ({ bytes, ...(contentType && { contentType }) });
+const throws = (error: Error): Step => async () => {
+  throw error;
+};
+
+let seq = 0;
+const photoEvent = (content?: Content): MessageReceivedEvent => {
+  seq += 1;
+  return {
+    schemaVersion: 1,
+    eventId: `evt-media-${seq}`,
+    type: 'message.received',
+    channel: 'telegram',
+    accountId: '1',
+    direction: 'inbound',
+    externalMessageId: `media-${seq}`,
+    occurredAt: '2026-11-26T10:00:00.000Z',
+    receivedAt: '2026-11-26T10:00:01.000Z',
+    sender: { externalUserId: `55${seq}` },
+    conversation: { externalId: `55${seq}`, kind: 'direct' },
+    content: content ?? { type: 'image', media: { id: `AgACAgIAAx-file-${seq}`, mimeType: 'image/jpeg', size: PNG.length } },
+  } as MessageReceivedEvent;
+};
+
+const first = { receiveCount: 1, maxReceiveCount: 8 };
+
+/** The message the thread writer stored for an event. */
+const storedMessage = async (event: MessageReceivedEvent) => {
+  const message = await store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  if (!message) throw new Error('not stored');
+  return message;
+};
+
+describe('copyMedia', () => {
+  it('downloads the media, stores it under its key and records the copy on the message', async () => {
+    const event = photoEvent();
+    await applyEvent(event, { store, log });
+    const { connector, calls } = scripted([serves(PNG, 'image/png')]);
+
+    const outcome = await copyMedia(event, first, depsWith(connector));
+
+    const key = mediaKeyOf('telegram', '1', { id: `AgACAgIAAx-file-${seq}` });
+    expect(outcome).toEqual({ kind: 'copied', key, downloaded: true });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.context).toMatchObject({ credentials: { botToken: '1:t' }, apiBaseUrl: 'http://telegram.test' });
+    expect(await media.get(key)).toEqual({ bytes: PNG, contentType: 'image/png' });
+    const message = await storedMessage(event);
+    expect(message.mediaCopy).toEqual({ key, contentType: 'image/png', size: PNG.length, copiedAt: expect.any(String) });
+    // The content itself is untouched.
+    expect(message.content).toEqual(event.content);
+  });
+
+  it('is idempotent: a second delivery of the job downloads nothing and changes nothing', async () => {
+    const event = photoEvent();
+    await applyEvent(event, { store, log });
+    const { connector, calls } = scripted([serves(PNG, 'image/png')]);
+    const first1 = await copyMedia(event, first, depsWith(connector));
+    const before = await storedMessage(event);
+
+    const again = await copyMedia(event, { receiveCount: 2, maxReceiveCount: 8 }, depsWith(connector));
+
+    expect(again).toEqual({ kind: 'already', key: first1.kind === 'copied' ? first1.key : '' });
+    expect(calls).toHaveLength(1);
+    expect(await storedMessage(event)).toEqual(before);
+  });
+
+  it('stores the copy before the message exists, retries, and then records it without downloading again', async () => {
+    const event = photoEvent();
+    const { connector, calls } = scripted([serves(PNG, 'image/png')]);
+
+    const early = await copyMedia(event, first, depsWith(connector));
+    expect(early).toMatchObject({ kind: 'retry', failure: { kind: 'retryable', message: 'the message is not stored yet' } });
+    if (early.kind === 'retry') expect(early.delaySeconds).toBeGreaterThanOrEqual(1);
+
+    await applyEvent(event, { store, log });
+    const later = await copyMedia(event, { receiveCount: 2, maxReceiveCount: 8 }, depsWith(connector));
+
+    expect(later).toMatchObject({ kind: 'copied', downloaded: false });
+    expect(calls).toHaveLength(1);
+    expect((await storedMessage(event)).mediaCopy).toMatchObject({ contentType: 'image/png', size: PNG.length });
+  });
+
+  it('keeps the copy when the customer edits the caption (an edit replaces the content only)', async () => {
+    const event = photoEvent();
+    await applyEvent(event, { store, log });
+    const { connector } = scripted([serves(PNG, 'image/png')]);
+    await copyMedia(event, first, depsWith(connector));
+    const copy = (await storedMessage(event)).mediaCopy;
+
+    const edited = { ...event, type: 'message.edited', eventId: `${event.eventId}-edit`, editedAt: '2026-11-26T10:05:00.000Z', content: { ...event.content, caption: 'better caption' } };
+    await applyEvent(edited as Parameters<typeof applyEvent>[0], { store, log });
+
+    const message = await storedMessage(event);
+    expect(message.content).toMatchObject({ caption: 'better caption' });
+    expect(message.mediaCopy).toEqual(copy);
+  });
+
+  it("keeps the reference's media type when the provider serves only application/octet-stream", async () => {
+    const event = photoEvent();
+    await applyEvent(event, { store, log });
+    const { connector } = scripted([serves(PNG, 'application/octet-stream')]);
+
+    await copyMedia(event, first, depsWith(connector));
+
+    expect((await storedMessage(event)).mediaCopy?.contentType).toBe('image/jpeg');
+  });
+
+  it('retries a retryable provider failure with backoff, and waits as long as a rate limit says', async () => {
+    const event = photoEvent();
+    const { connector } = scripted([throws(new RetryableProviderError('Bad Gateway', '502')), throws(new RateLimitedError('Too Many Requests', 37, '429'))]);
+
+    const a = await copyMedia(event, { receiveCount: 3, maxReceiveCount: 8 }, depsWith(connector));
+    const b = await copyMedia(event, { receiveCount: 4, maxReceiveCount: 8 }, depsWith(connector));
+
+    expect(a).toMatchObject({ kind: 'retry', failure: { kind: 'retryable', code: '502', attempts: 3 } });
+    if (a.kind === 'retry') expect(a.delaySeconds).toBeGreaterThanOrEqual(4);
+    expect(b).toEqual({ kind: 'retry', delaySeconds: 37, failure: expect.objectContaining({ kind: 'rate_limited' }) });
+  });
+
+  it('gives up at once on what will never succeed, and after the last receive on the rest', async () => {
+    const { connector } = scripted([
+      throws(new PermanentProviderError('Not found', '404')),
+      throws(new AuthenticationError('Unauthorized', '401')),
+      throws(new RetryableProviderError('timed out')),
+    ]);
+
+    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({ kind: 'failed', failure: { kind: 'permanent', code: '404' } });
+    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({ kind: 'failed', failure: { kind: 'authentication' } });
+    expect(await copyMedia(photoEvent(), { receiveCount: 8, maxReceiveCount: 8 }, depsWith(connector))).toMatchObject({
+      kind: 'exhausted',
+      failure: { kind: 'retryable', message: 'timed out' },
+    });
+  });
+
+  it('fails without calling the provider when the account has no credentials to download with', async () => {
+    const { connector, calls } = scripted([]);
+
+    const outcome = await copyMedia(photoEvent(), first, depsWith(connector, { webhookSecret: 's' }));
+
+    expect(outcome).toMatchObject({ kind: 'failed', failure: { kind: 'authentication' } });
+    expect(calls).toEqual([]);
+  });
+
+  it('skips content without media and channels that offer no download', async () => {
+    const { connector, calls } = scripted([]);
+    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toMatchObject({ kind: 'skipped' });
+    expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toMatchObject({
+      kind: 'skipped',
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('mediaKeyOf', () => {
+  it('gives one media object one key, apart per channel and account, whatever the id holds', () => {
+    const key = mediaKeyOf('whatsapp', '106540352242922', { id: '../../etc/passwd' });
+    expect(key).toBe(mediaKeyOf('whatsapp', '106540352242922', { id: '../../etc/passwd', mimeType: 'image/png' }));
+    expect(key).toMatch(/^whatsapp\/106540352242922\/[0-9a-f]{64}$/);
+    expect(mediaKeyOf('whatsapp', 'other', { id: '../../etc/passwd' })).not.toBe(key);
+    expect(mediaKeyOf('messenger', 'page/../x', { url: 'https://scontent.xx.fbcdn.net/a.jpg' })).toMatch(/^messenger\/[0-9a-f]{32}\/[0-9a-f]{64}$/);
+  });
+
+  it('keeps every stored file under the media directory', () => {
+    const files = readdirSync(join(dir, 'media'), { recursive: true }).map(String);
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((f) => f.startsWith('telegram'))).toBe(true);
+  });
+});
