@@ -11,6 +11,7 @@ import { MessageReceivedSchema, type MessageReceivedEvent } from '../domain/even
 import { copyMedia } from '../domain/media.ts';
 import { systemClock } from '../domain/ports.ts';
 import { apiBaseUrlsFromEnv, awsLog, awsMediaQueue, awsMediaStore, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
+import { registryAccountIdOf } from '../adapters/aws/deps.ts';
 import { QUEUES } from '../topology/topology.ts';
 import { detailOf, type Deps, type Environment } from './deps.ts';
 
@@ -81,7 +82,7 @@ export const handler = (event: SQSEvent) =>
     {
       store: awsStore(),
       media: awsMediaStore(),
-      secrets: awsSecrets(),
+      secrets: awsSecrets(registryAccountIdOf),
       clock: systemClock,
       log: awsLog(),
       fetch: globalThis.fetch,

@@ -10,6 +10,7 @@ import { ProviderActionSchema } from '../domain/events.ts';
 import { deliver } from '../domain/outbound.ts';
 import type { OutboundJob } from '../domain/ports.ts';
 import { apiBaseUrlsFromEnv, awsLog, awsOutboundQueue, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
+import { registryAccountIdOf } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
 import { QUEUES } from '../topology/topology.ts';
 import { detailOf, type Deps, type Environment } from './deps.ts';
@@ -88,7 +89,7 @@ export const handler = (event: SQSEvent) =>
   (wired ??= create(
     {
       store: awsStore(),
-      secrets: awsSecrets(),
+      secrets: awsSecrets(registryAccountIdOf),
       clock: systemClock,
       log: awsLog(),
       fetch: globalThis.fetch,

@@ -1,19 +1,18 @@
 /**
- * One channel's webhook Lambda (one deployment per channel, named by PARLEY_CHANNEL). Thin: converts the
- * API Gateway event to raw bytes and headers, and hands it to the shared ingest path.
+ * A channel's webhook Lambda, made for one connector (`functions/webhooks/<channel>.ts`), so its bundle
+ * carries that channel's code only. Thin: converts the API Gateway event to raw bytes and headers, and
+ * hands it to the shared ingest path.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { getConnector } from '../connectors/registry.ts';
+import type { Connector } from '../domain/connector.ts';
 import { ingestWebhook } from '../domain/ingest.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../topology/topology.ts';
 import type { Deps, Environment } from './deps.ts';
 import { awsBus, awsLog, awsSecrets } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
 
-export const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environment: Environment) => {
-  const channel = environment.PARLEY_CHANNEL ?? '';
-  const connector = getConnector(channel);
-  if (!connector) throw new Error(`no connector for channel '${channel}' (PARLEY_CHANNEL)`);
+export const webhookFunction = (connector: Connector) => {
+const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environment: Environment) => {
   const maxBodyBytes = Number(environment.MAX_WEBHOOK_BODY_BYTES) || MAX_WEBHOOK_BODY_BYTES;
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const answer = await ingestWebhook(
@@ -39,4 +38,10 @@ export const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, en
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: APIGatewayProxyEventV2) => (wired ??= create({ secrets: awsSecrets(), bus: awsBus(), clock: systemClock, log: awsLog() }, process.env))(event);
+const handler = (event: APIGatewayProxyEventV2) =>
+  (wired ??= create(
+    { secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)), bus: awsBus(), clock: systemClock, log: awsLog() },
+    process.env,
+  ))(event);
+return { create, handler };
+};

@@ -121,7 +121,7 @@ export interface FunctionSpec {
 }
 
 const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
-  entry: 'functions/webhook.ts',
+  entry: `functions/webhooks/${channel}.ts`,
   description: `Verifies and normalizes ${channel} webhooks and puts their events on the bus`,
   routes: [
     { method: 'GET', path: `/webhooks/${channel}`, auth: 'none' },

@@ -15,7 +15,7 @@ import { createDocumentClient, DynamoThreadStore } from './dynamo-thread-store.t
 import { EventBridgeBus } from './eventbridge-bus.ts';
 import { lambdaLog } from './lambda-log.ts';
 import { S3MediaStore } from './s3-media-store.ts';
-import { SecretsManagerStore } from './secrets-manager-store.ts';
+import { SecretsManagerStore, type SecretsManagerStoreOptions } from './secrets-manager-store.ts';
 import { SqsWorkQueue } from './sqs-queue.ts';
 
 const required = (name: string): string => {
@@ -45,12 +45,17 @@ let media: S3MediaStore | undefined;
 export const awsMediaStore = (): S3MediaStore => (media ??= new S3MediaStore({ client: new S3Client({}), bucket: required('MEDIA_BUCKET') }));
 
 let secrets: SecretsManagerStore | undefined;
-export const awsSecrets = (): SecretsManagerStore =>
+/** `accountIdOf` comes from the caller, so a webhook function need not bundle every connector. */
+export const awsSecrets = (accountIdOf: SecretsManagerStoreOptions['accountIdOf']): SecretsManagerStore =>
   (secrets ??= new SecretsManagerStore({
     client: new SecretsManagerClient({}),
     prefix: process.env.SECRET_PREFIX ?? 'parley/',
-    accountIdOf: (channel, credentials) => getConnector(channel)?.accountIdOf(credentials),
+    accountIdOf,
   }));
+
+/** For functions that serve every channel (they bundle every connector anyway). */
+export const registryAccountIdOf: SecretsManagerStoreOptions['accountIdOf'] = (channel, credentials) =>
+  getConnector(channel)?.accountIdOf(credentials);
 
 export const awsLog = lambdaLog;
 

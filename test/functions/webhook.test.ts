@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgeBus } from '../../adapters/aws/eventbridge-bus.ts';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
 import { systemClock } from '../../domain/ports.ts';
-import { create } from '../../functions/webhook.ts';
+import { create } from '../../functions/webhooks/telegram.ts';
 import { createLocalLog } from '../../runtime/local-log.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
