@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OutboundContent } from '../../../domain/content.ts';
-import { PermanentProviderError, ProviderError } from '../../../domain/provider-errors.ts';
+import { PermanentProviderError } from '../../../domain/provider-errors.ts';
 import type { SendContext, SendRequest } from '../../../connectors/connector.ts';
 import { instagramConnector } from '../../../connectors/instagram/index.ts';
 import { utf8Length } from '../../../connectors/text.ts';
 import { startFakeGraph, type FakeGraph } from '../../helpers/messenger-fake-graph.ts';
 import { INSTAGRAM_TEST_CREDENTIALS } from './instagram.kit.ts';
+import { failureOf } from '../../helpers/provider-failure.ts';
 
 const ACCOUNT = '17841400123456789';
 const IGSID = '1234567890123456';
@@ -35,16 +36,6 @@ const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): Se
   sentParts: [],
   ...extra,
 });
-
-const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-};
 
 describe('instagram sender', () => {
   it('posts to /v23.0/<ig account id>/messages with the user token as Bearer, without Messenger-only fields', async () => {

@@ -6,7 +6,6 @@ import {
   AuthenticationError,
   InvalidRequestError,
   PermanentProviderError,
-  ProviderError,
   RateLimitedError,
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
@@ -17,6 +16,7 @@ import { downloadLineContent, LINE_RATE_LIMIT_WAIT_SECONDS, lineRetryKey } from 
 import { planLineMessages } from '../../../connectors/line/line.sender.ts';
 import { startFakeLine, type FakeLine } from '../../helpers/fake-line.ts';
 import { assertLineRequest } from '../../helpers/line-spec.ts';
+import { failureOf } from '../../helpers/provider-failure.ts';
 
 const TOKEN = 'test/LINE+channel-access-token=';
 const USER = 'U1a2b3c4d5e6f708192a3b4c5d6e7f801';
@@ -59,16 +59,6 @@ const sendRequest = (content: OutboundContent, extra: Partial<SendRequest> & { r
     sentParts: [],
     ...rest,
   };
-};
-
-const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
 };
 
 const shipping: QuickReply[] = [

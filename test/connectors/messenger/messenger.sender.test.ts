@@ -4,7 +4,6 @@ import {
   AuthenticationError,
   InvalidRequestError,
   PermanentProviderError,
-  ProviderError,
   RateLimitedError,
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
@@ -13,6 +12,7 @@ import { messengerConnector } from '../../../connectors/messenger/index.ts';
 import { callGraph } from '../../../connectors/meta/meta.graph-api.ts';
 import { startFakeGraph, type FakeGraph } from '../../helpers/messenger-fake-graph.ts';
 import { MESSENGER_TEST_CREDENTIALS } from './messenger.kit.ts';
+import { failureOf } from '../../helpers/provider-failure.ts';
 
 const PAGE = '106512345678901';
 const PSID = '7123456789012345';
@@ -44,16 +44,6 @@ const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): Se
   sentParts: [],
   ...extra,
 });
-
-const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-};
 
 const colors: QuickReply[] = [
   { text: 'Red', payload: 'COLOR_RED' },

@@ -4,7 +4,6 @@ import {
   AuthenticationError,
   InvalidRequestError,
   PermanentProviderError,
-  ProviderError,
   RateLimitedError,
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
@@ -14,6 +13,7 @@ import { callTelegram } from '../../../connectors/telegram/telegram.api.ts';
 import { planTelegramCalls } from '../../../connectors/telegram/telegram.sender.ts';
 import { startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram.ts';
 import { assertTelegramRequest } from '../../helpers/telegram-spec.ts';
+import { failureOf } from '../../helpers/provider-failure.ts';
 
 const TOKEN = '7712345678:AAtest-token_for-parley';
 const CHAT = '5550101234';
@@ -47,17 +47,6 @@ const sendRequest = (content: OutboundContent, extra: Partial<SendRequest> = {})
   sentParts: [],
   ...extra,
 });
-
-/** What a send throws, to assert on its type and fields. */
-const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-};
 
 const shipping: QuickReply[] = [
   { text: 'Standard', payload: 'ship:std:A-1029' },

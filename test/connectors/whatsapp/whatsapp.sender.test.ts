@@ -8,13 +8,13 @@ import {
   AuthenticationError,
   InvalidRequestError,
   PermanentProviderError,
-  ProviderError,
   RateLimitedError,
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
 import { createFakeGraph, graphError } from '../../helpers/whatsapp-fake-graph.ts';
 import { assertWhatsAppMessage, whatsappMessageViolations } from '../../helpers/whatsapp-spec.ts';
 import { PHONE_NUMBER_ID } from './whatsapp.kit.ts';
+import { failureOf } from '../../helpers/provider-failure.ts';
 
 const TOKEN = 'EAAGm0PX4ZCpsBAsenderTestToken';
 const CUSTOMER = '16505551234';
@@ -49,16 +49,6 @@ const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): Se
 
 const bodies = () => graph.calls.map((c) => c.body);
 const to = { messaging_product: 'whatsapp', recipient_type: 'individual', to: CUSTOMER };
-
-const failureOf = async (promise: Promise<unknown>): Promise<ProviderError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-};
 
 const replies = (n: number, label = (i: number) => `Option ${i + 1}`): QuickReply[] =>
   Array.from({ length: n }, (_, i) => ({ text: label(i), payload: `opt:${i + 1}` }));
