@@ -6,9 +6,11 @@
 import * as z from 'zod';
 import { ChannelSchema, ContentSchema, MediaRefSchema, QuickReplySchema, TextEntitySchema } from '../domain/content.ts';
 import { ConversationRefSchema } from '../domain/events.ts';
-import { AuthorSchema, ChannelRouteSchema, FailureSchema, MessageSchema, ThreadSchema } from '../domain/model.ts';
+import { AccountSchema, AuthorSchema, ChannelRouteSchema, FailureSchema, MessageSchema, ThreadSchema } from '../domain/model.ts';
 import { ROUTES, type OperationId } from './routes.ts';
 import {
+  AccountListQuerySchema,
+  AccountListSchema,
   ERROR_STATUS,
   ErrorSchema,
   IdempotencyKeySchema,
@@ -19,6 +21,8 @@ import {
   MessagePageSchema,
   OutboundContentSchema,
   PostMessageRequestSchema,
+  RegisterAccountRequestSchema,
+  RegisteredAccountSchema,
   ThreadIdSchema,
   ThreadListQuerySchema,
   ThreadPageSchema,
@@ -54,6 +58,10 @@ const COMPONENT_SCHEMAS: readonly z.ZodType[] = [
   MessageSchema,
   MessagePageSchema,
   PostMessageRequestSchema,
+  AccountSchema,
+  RegisterAccountRequestSchema,
+  RegisteredAccountSchema,
+  AccountListSchema,
   ErrorSchema,
   ContentSchema,
   OutboundContentSchema,
@@ -69,7 +77,11 @@ const COMPONENT_SCHEMAS: readonly z.ZodType[] = [
 
 // Query objects are converted with the components (so their `Channel` is a $ref), then taken apart into
 // parameters; these ids never reach the document.
-const QUERY_IDS = { listThreads: '__ThreadListQuery', listMessages: '__MessageListQuery' } as const;
+const QUERY_IDS = {
+  listThreads: '__ThreadListQuery',
+  listMessages: '__MessageListQuery',
+  listAccounts: '__AccountListQuery',
+} as const;
 
 const jsonOf = (value: unknown): Json => JSON.parse(JSON.stringify(value)) as Json;
 
@@ -100,6 +112,7 @@ const convertSchemas = (): Record<string, JsonObject> => {
   }
   registry.add(ThreadListQuerySchema, { id: QUERY_IDS.listThreads });
   registry.add(MessageListQuerySchema, { id: QUERY_IDS.listMessages });
+  registry.add(AccountListQuerySchema, { id: QUERY_IDS.listAccounts });
   // Output shapes: what the API answers. Request bodies are stricter than this in one way only
   // (`additionalProperties: false` is documented where zod would merely drop unknown keys).
   const converted = z.toJSONSchema(registry, {
@@ -177,6 +190,7 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   unsupported_content: 'the channel cannot carry this type of content',
   channel_not_in_thread: 'the customer has not written on that channel in this thread, so there is no one to reply to there',
   channel_unavailable: 'the channel is not enabled on this deployment',
+  unknown_channel: 'no such channel is enabled on this deployment',
   internal: 'an unexpected error; nothing about it is disclosed',
   unavailable: 'a dependency is down; retry (with the same Idempotency-Key) after `Retry-After` seconds',
 };
@@ -204,7 +218,8 @@ const build = (): OpenApiDocument => {
   const converted = convertSchemas();
   const threadListQuery = converted[QUERY_IDS.listThreads];
   const messageListQuery = converted[QUERY_IDS.listMessages];
-  if (!threadListQuery || !messageListQuery) throw new Error('query schemas did not convert');
+  const accountListQuery = converted[QUERY_IDS.listAccounts];
+  if (!threadListQuery || !messageListQuery || !accountListQuery) throw new Error('query schemas did not convert');
   const schemas = Object.fromEntries(Object.entries(converted).filter(([id]) => !id.startsWith('__')));
 
   const operations: Record<OperationId, JsonObject> = {
@@ -214,6 +229,26 @@ const build = (): OpenApiDocument => {
       responses: {
         '200': { description: 'The document', content: jsonContent({ type: 'object' }) },
         ...errors(401, 500),
+      },
+    },
+    listAccounts: {
+      summary: 'Registered channel accounts',
+      description: 'The channel accounts registered with `POST /v1/accounts`, of every channel or of one.',
+      parameters: queryParameters(AccountListQuerySchema, accountListQuery),
+      responses: { '200': { description: 'The accounts', content: jsonContent(ref('AccountList')) }, ...errors(400, 401, 500) },
+    },
+    registerAccount: {
+      summary: 'Register a channel account',
+      description:
+        'Records a channel account (a bot, page or phone number) this deployment serves, and answers with the ' +
+        "path its provider's webhooks go to. Registering an account again is harmless: it changes only its " +
+        '`name` (when given) and keeps its first `createdAt`. Credentials are not sent here; they go into the ' +
+        "deployment's secret store, and `configured` tells whether they are in place (absent where the " +
+        'deployment cannot tell).',
+      requestBody: { required: true, content: jsonContent(ref('RegisterAccountRequest')) },
+      responses: {
+        '201': { description: 'The account as registered', content: jsonContent(ref('RegisteredAccount')) },
+        ...errors(400, 401, 413, 422, 500),
       },
     },
     listThreads: {

@@ -4,27 +4,30 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type * as z from 'zod';
-import type { ChannelCapabilities } from '../domain/connector.ts';
-import type { Channel } from '../domain/content.ts';
+import { hasCredentials, type ChannelCapabilities } from '../domain/connector.ts';
+import { ChannelSchema, type Channel } from '../domain/content.ts';
 import { InvalidCursorError } from '../domain/errors.ts';
 import { newMessageId } from '../domain/message-ids.ts';
-import type { Failure, Message } from '../domain/model.ts';
+import type { Account, Failure, Message } from '../domain/model.ts';
 import { mediaOf } from '../domain/media.ts';
-import type { Clock, Log, MediaStore, OutboundJob, Page, ThreadStore, WorkQueue } from '../domain/ports.ts';
+import type { Clock, Log, MediaStore, OutboundJob, Page, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
 import { authorize, type Principal } from './auth.ts';
 import { ApiError, invalidRequest } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { matchRoute, type OperationId } from './routes.ts';
 import {
+  AccountListQuerySchema,
   IDEMPOTENCY_TTL_HOURS,
   IdempotencyKeySchema,
   MAX_API_BODY_BYTES,
   MAX_INLINE_MEDIA_BYTES,
   MessageListQuerySchema,
   PostMessageRequestSchema,
+  RegisterAccountRequestSchema,
   ThreadListQuerySchema,
   type ErrorBody,
   type PostMessageRequest,
+  type RegisteredAccount,
 } from './schemas.ts';
 
 export interface ApiRequest {
@@ -60,6 +63,16 @@ export interface ApiDeps {
   readonly log: Log;
   /** What a channel can carry outbound; undefined when the channel has no connector here. */
   readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
+  /**
+   * Channel credentials, to tell whether a registered account is `configured`. Without them the API
+   * cannot tell, and leaves `configured` out (the AWS API function goes without: see functions/api.ts).
+   */
+  readonly secrets?: SecretStore | undefined;
+  /**
+   * The credential names a channel's webhooks need (its connector's `credentialNames.inbound`). Without
+   * them an account counts as configured when it has any credentials at all.
+   */
+  readonly inboundCredentialNames?: ((channel: Channel) => readonly string[] | undefined) | undefined;
 }
 
 export type Api = (request: ApiRequest) => Promise<ApiResponse>;
@@ -297,8 +310,40 @@ export const createApi = (deps: ApiDeps): Api => {
     return json(202, stored);
   };
 
+  /** The account as the API shows it: where its webhooks go and, where known, whether it can receive them. */
+  const viewOf = async (account: Account): Promise<RegisteredAccount> => {
+    const { channel, accountId } = account;
+    const view = { ...account, webhookUrl: `/webhooks/${channel}/${accountId}` };
+    if (!deps.secrets) return view;
+    const credentials = await deps.secrets.get(channel, accountId);
+    return { ...view, configured: hasCredentials(credentials, deps.inboundCredentialNames?.(channel) ?? []) };
+  };
+
+  const registerAccount = async ({ request }: Context): Promise<ApiResponse> => {
+    const input = parse(RegisterAccountRequestSchema, readJsonBody(request.body), 'The body');
+    const channel = ChannelSchema.safeParse(input.channel);
+    if (!channel.success || !deps.capabilities(channel.data)) {
+      throw new ApiError('unknown_channel', `${input.channel} is not a channel enabled on this deployment`);
+    }
+    const stored = await store.putAccount({
+      channel: channel.data,
+      accountId: input.accountId,
+      ...(input.name !== undefined && { name: input.name }),
+      createdAt: deps.clock.now().toISOString(),
+    });
+    return json(201, await viewOf(stored));
+  };
+
   const operations: Record<OperationId, (context: Context) => Promise<ApiResponse>> = {
     getOpenApiDocument: async () => json(200, buildOpenApiDocument()),
+
+    listAccounts: async ({ request }) => {
+      const query = parse(AccountListQuerySchema, request.query, 'The query');
+      const accounts = await store.listAccounts(query.channel);
+      return json(200, { items: await Promise.all(accounts.map(viewOf)) });
+    },
+
+    registerAccount,
 
     listThreads: async ({ request }) => {
       const query = parse(ThreadListQuerySchema, request.query, 'The query');

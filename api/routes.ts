@@ -4,6 +4,8 @@
  */
 export const ROUTES = [
   { operationId: 'getOpenApiDocument', method: 'GET', path: '/v1/openapi.json' },
+  { operationId: 'listAccounts', method: 'GET', path: '/v1/accounts' },
+  { operationId: 'registerAccount', method: 'POST', path: '/v1/accounts' },
   { operationId: 'listThreads', method: 'GET', path: '/v1/threads' },
   { operationId: 'getThread', method: 'GET', path: '/v1/threads/{threadId}' },
   { operationId: 'listMessages', method: 'GET', path: '/v1/threads/{threadId}/messages' },

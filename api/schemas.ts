@@ -11,7 +11,7 @@ import {
   type ContentType,
   type OutboundContent,
 } from '../domain/content.ts';
-import { MessageSchema, ThreadSchema } from '../domain/model.ts';
+import { AccountSchema, ACCOUNT_ID_PATTERN, MessageSchema, ThreadSchema } from '../domain/model.ts';
 
 /** Largest request body accepted, in bytes; larger ones are answered 413 without being parsed. */
 export const MAX_API_BODY_BYTES = 256 * 1024;
@@ -35,6 +35,7 @@ export const ERROR_STATUS = {
   unsupported_content: 422,
   channel_not_in_thread: 422,
   channel_unavailable: 422,
+  unknown_channel: 422,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -87,6 +88,39 @@ export const PostMessageRequestSchema = z
   })
   .meta({ id: 'PostMessageRequest' });
 export type PostMessageRequest = z.infer<typeof PostMessageRequestSchema>;
+
+/**
+ * A registration. `channel` is any string here, so that a channel this deployment does not serve is
+ * answered `unknown_channel` (422) rather than as a malformed body.
+ */
+export const RegisterAccountRequestSchema = z
+  .strictObject({
+    channel: z.string().min(1).describe('A channel enabled on this deployment'),
+    accountId: z
+      .string()
+      .regex(ACCOUNT_ID_PATTERN, 'letters, digits, `_`, `.` or `-`, at most 64')
+      .describe("The account's id on the channel (bot id, page id, phone number id, ...)"),
+    name: AccountSchema.shape.name,
+  })
+  .meta({ id: 'RegisterAccountRequest' });
+export type RegisterAccountRequest = z.infer<typeof RegisterAccountRequestSchema>;
+
+export const RegisteredAccountSchema = AccountSchema.extend({
+  webhookUrl: z.string().describe("The path the provider's webhooks for this account go to, below the webhook base URL"),
+  configured: z
+    .boolean()
+    .optional()
+    .describe("Whether the account's inbound credentials are in place; absent where this deployment cannot tell"),
+}).meta({ id: 'RegisteredAccount' });
+export type RegisteredAccount = z.infer<typeof RegisteredAccountSchema>;
+
+export const AccountListSchema = z
+  .object({ items: z.array(RegisteredAccountSchema).describe('Ordered by channel, then account id') })
+  .meta({ id: 'AccountList' });
+
+export const AccountListQuerySchema = z.object({
+  channel: ChannelSchema.optional().describe('Only the accounts of this channel'),
+});
 
 export const ThreadPageSchema = z
   .object({

@@ -96,3 +96,20 @@ export const MessageSchema = z
   })
   .meta({ id: 'Message' });
 export type Message = z.infer<typeof MessageSchema>;
+
+/** Account ids the API accepts: they become a URL path segment (`/webhooks/{channel}/{accountId}`) and a key part. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * A channel account registered through the integrator API: a bot, page or phone number Parley serves.
+ * Registering records it; its credentials live in the secret store, not here.
+ */
+export const AccountSchema = z
+  .object({
+    channel: ChannelSchema,
+    accountId: z.string().regex(ACCOUNT_ID_PATTERN).describe("The account's id on the channel (bot id, page id, phone number id, ...)"),
+    name: z.string().min(1).max(200).optional().describe('A name for people'),
+    createdAt: isoInstant.describe('When it was first registered'),
+  })
+  .meta({ id: 'Account' });
+export type Account = z.infer<typeof AccountSchema>;

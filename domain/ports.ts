@@ -5,7 +5,7 @@
  */
 import type { Channel, Content } from './content.ts';
 import type { ConversationRef, ParleyEvent } from './events.ts';
-import type { Author, ChannelRoute, Failure, MediaCopy, Message, MessageStatus, Thread } from './model.ts';
+import type { Account, Author, ChannelRoute, Failure, MediaCopy, Message, MessageStatus, Thread } from './model.ts';
 
 /** One page of a listing; `nextCursor` is opaque and present only when there is more. */
 export interface Page<T> {
@@ -114,6 +114,14 @@ export interface ThreadStore {
   /** Looks up an integrator API key by the SHA-256 of its secret. */
   findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
   putApiKey(record: ApiKeyRecord): Promise<void>;
+
+  /**
+   * Registers a channel account. Registering it again changes only its name (when `record` has one): the
+   * first `createdAt` stays. Returns the account as stored.
+   */
+  putAccount(record: Account): Promise<Account>;
+  /** Registered accounts, of one channel or of all, ordered by channel and account id. */
+  listAccounts(channel?: Channel): Promise<Account[]>;
 
   /**
    * Claims an idempotency key once, atomically: the first caller stores `record` and gets

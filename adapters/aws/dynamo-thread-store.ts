@@ -20,7 +20,7 @@ import { ChannelSchema, type Channel, type Content } from '../../domain/content.
 import { InvalidCursorError } from '../../domain/errors.ts';
 import { ConversationRefSchema } from '../../domain/events.ts';
 import { randomId } from '../../domain/ids.ts';
-import { MessageSchema, ThreadSchema, type MediaCopy, type Message, type MessageStatus, type Thread } from '../../domain/model.ts';
+import { AccountSchema, MessageSchema, ThreadSchema, type Account, type MediaCopy, type Message, type MessageStatus, type Thread } from '../../domain/model.ts';
 import {
   systemClock,
   type ApiKeyRecord,
@@ -101,6 +101,9 @@ const pointerKey = (channel: Channel, accountId: string, externalId: string): Ke
 });
 const participantPk = (channel: Channel, externalUserId: string): string => key('PARTICIPANT', channel, externalUserId);
 const apiKeyKey = (keyHash: string): Key => ({ pk: key('APIKEY', keyHash), sk: 'APIKEY' });
+/** Every account in one partition: a deployment has a handful, and listing them is one Query. */
+const ACCOUNTS_PK = 'ACCOUNTS';
+const accountKey = (channel: Channel, accountId: string): Key => ({ pk: ACCOUNTS_PK, sk: key(channel, accountId) });
 const idempotencyKey = (scope: string, clientKey: string): Key => ({
   pk: key('IDEMPOTENCY', scope, clientKey),
   sk: 'IDEMPOTENCY',
@@ -665,6 +668,52 @@ export class DynamoThreadStore implements ThreadStore {
       if (isConditionFailure(error)) throw new Error(`an API key with the same hash is already stored under another id than ${id}`);
       throw error;
     }
+  }
+
+  // ---- channel accounts ----
+
+  /** One UpdateItem: `createdAt` is set only if absent, so a repeat keeps the first registration's. */
+  async putAccount(record: Account): Promise<Account> {
+    const { channel, accountId, name, createdAt } = AccountSchema.parse(record);
+    const answer = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: accountKey(channel, accountId),
+        UpdateExpression: `SET #channel = :channel, #accountId = :accountId, #createdAt = if_not_exists(#createdAt, :createdAt)${
+          name === undefined ? '' : ', #name = :name'
+        }`,
+        ExpressionAttributeNames: names('channel', 'accountId', 'createdAt', ...(name === undefined ? [] : ['name'])),
+        ExpressionAttributeValues: {
+          ':channel': channel,
+          ':accountId': accountId,
+          ':createdAt': createdAt,
+          ...(name !== undefined && { ':name': name }),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return AccountSchema.parse(answer.Attributes);
+  }
+
+  /** A Query on the accounts partition, narrowed to one channel with `begins_with` on the sort key. */
+  async listAccounts(channel?: Channel): Promise<Account[]> {
+    const accounts: Account[] = [];
+    let startKey: Item | undefined;
+    do {
+      const answer = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: channel === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: names(PK, ...(channel === undefined ? [] : [SK])),
+          ExpressionAttributeValues: { ':pk': ACCOUNTS_PK, ...(channel !== undefined && { ':prefix': `${channel}#` }) },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      accounts.push(...(answer.Items ?? []).map((item) => AccountSchema.parse(item)));
+      startKey = answer.LastEvaluatedKey;
+    } while (startKey);
+    return accounts;
   }
 
   // ---- idempotency keys ----

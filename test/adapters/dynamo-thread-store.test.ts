@@ -703,6 +703,43 @@ describe('API keys', () => {
   });
 });
 
+describe('channel accounts', () => {
+  it('registers an account once: a repeat keeps the first createdAt and changes only the name', async () => {
+    const accountId = uid('bot');
+    const first = { channel: 'telegram', accountId, name: 'Support bot', createdAt: at(0) } as const;
+
+    expect(await store.putAccount(first)).toEqual(first);
+    expect(await store.putAccount(first)).toEqual(first);
+    expect(await store.putAccount({ channel: 'telegram', accountId, name: 'Helpdesk', createdAt: at(30) })).toEqual({
+      ...first,
+      name: 'Helpdesk',
+    });
+    // Without a name, a repeat leaves the stored one.
+    expect(await store.putAccount({ channel: 'telegram', accountId, createdAt: at(40) })).toEqual({ ...first, name: 'Helpdesk' });
+
+    expect(await rawGet('ACCOUNTS', `telegram#${accountId}`)).toMatchObject({ accountId, name: 'Helpdesk', createdAt: at(0) });
+  });
+
+  it('lists accounts by channel and account id, of all channels or of one', async () => {
+    const line = { channel: 'line', accountId: uid('U'), createdAt: at(1) } as const;
+    const telegramB = { channel: 'telegram', accountId: `b-${randomUUID()}`, createdAt: at(2) } as const;
+    const telegramA = { channel: 'telegram', accountId: `a-${randomUUID()}`, name: 'A', createdAt: at(3) } as const;
+    for (const account of [telegramB, line, telegramA]) await store.putAccount(account);
+    const mine = new Set([line.accountId, telegramA.accountId, telegramB.accountId]);
+
+    const all = (await store.listAccounts()).filter((a) => mine.has(a.accountId));
+    const telegram = (await store.listAccounts('telegram')).filter((a) => mine.has(a.accountId));
+
+    expect(all).toEqual([line, telegramA, telegramB]);
+    expect(telegram).toEqual([telegramA, telegramB]);
+    expect((await store.listAccounts('telegram')).every((a) => a.channel === 'telegram')).toBe(true);
+  });
+
+  it('refuses an account id outside the allowed characters', async () => {
+    await expect(store.putAccount({ channel: 'telegram', accountId: 'a#b', createdAt: at(0) })).rejects.toThrow();
+  });
+});
+
 describe('idempotency keys', () => {
   it('claims a key once until it expires', async () => {
     let now = new Date(at(0));

@@ -125,6 +125,20 @@ describe('the API handler (HTTP API, payload format 2.0)', () => {
     expect(outbound.sent).toHaveLength(1);
   });
 
+  it('tells whether a registered account is configured when given the secrets the local runtime passes', async () => {
+    const secrets = { get: async (_channel: string, accountId: string) => (accountId === '7001' ? { webhookSecret: 's' } : undefined) };
+    const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog(), secrets });
+    const register = (accountId: string) => {
+      const event = apiEvent({ keyId: 'key_abc', body: JSON.stringify({ channel: 'telegram', accountId }) });
+      return handler({ ...event, rawPath: '/v1/accounts', requestContext: { ...event.requestContext, http: { ...event.requestContext.http, path: '/v1/accounts' } } });
+    };
+
+    const answers = [await register('7001'), await register('7002')];
+
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201]);
+    expect(answers.map((a) => JSON.parse(a.body ?? '').configured)).toEqual([true, false]);
+  });
+
   it('without an authorizer principal, checks the bearer key itself', async () => {
     const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog(), capabilities: (c) => CAPABILITIES[c] });
 

@@ -140,6 +140,21 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '404', '409', '413', '422', '500', '503']);
   });
 
+  it('documents account registration and the account listing', () => {
+    const list = operationOf(routeOf('listAccounts'));
+    const post = operationOf(routeOf('registerAccount'));
+    const query = (list.parameters ?? []).map((p) => ParameterSchema.parse(deref(p)));
+
+    expect(query.map((p) => [p.name, p.in, p.required])).toEqual([['channel', 'query', false]]);
+    expect(post.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/RegisterAccountRequest' });
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '413', '422', '500']);
+    const request = resolvePointer(doc, '#/components/schemas/RegisterAccountRequest');
+    expectValid(request, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
+    for (const broken of [{ channel: 'telegram', accountId: 'a/b' }, { channel: 'telegram' }, { channel: 'telegram', accountId: 'a', token: 'x' }]) {
+      expect(validate(request, broken, doc), JSON.stringify(broken)).not.toEqual([]);
+    }
+  });
+
   it('lists every error code the API answers with', () => {
     const codes = (resolvePointer(doc, '#/components/schemas/Error/properties/code') as { enum: string[] }).enum;
 
@@ -228,6 +243,28 @@ describe("the router's answers match the document", () => {
     expectValid(responseSchema('getThread', 200), one.json);
     expectValid(responseSchema('listMessages', 200), messages.json);
     expect((messages.json.items as unknown[]).length).toBe(inbound.length + 2);
+  });
+
+  it('for accounts, with and without `configured`', async () => {
+    const clock = new TestClock();
+    const withSecrets = await createHarness(new MemoryThreadStore(clock), clock, undefined, {
+      secrets: { get: async () => ({ webhookSecret: 's' }) },
+      inboundCredentialNames: () => ['webhookSecret'],
+    });
+    const body = JSON.stringify({ channel: 'telegram', accountId: '7001', name: 'Support bot' });
+
+    const answers = [
+      ['registerAccount', await h.call('POST', '/v1/accounts', { body })],
+      ['registerAccount', await withSecrets.call('POST', '/v1/accounts', { body })],
+      ['listAccounts', await withSecrets.call('GET', '/v1/accounts', { query: { channel: 'telegram' } })],
+      ['registerAccount', await h.call('POST', '/v1/accounts', { body: '{"channel":"fax","accountId":"a"}' })],
+      ['registerAccount', await h.call('POST', '/v1/accounts', { body: '{"channel":"telegram","accountId":"a b"}' })],
+      ['listAccounts', await h.call('GET', '/v1/accounts', { query: { channel: 'fax' } })],
+    ] as const;
+
+    expect(answers.map(([, r]) => r.statusCode)).toEqual([201, 201, 200, 422, 400, 400]);
+    expect(answers[1][1].json.configured).toBe(true);
+    for (const [operationId, response] of answers) expectValid(responseSchema(operationId, response.statusCode), response.json);
   });
 
   it('for error answers', async () => {

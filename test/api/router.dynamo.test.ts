@@ -99,4 +99,21 @@ describe('the API over the DynamoDB thread store', () => {
     expect(response.statusCode).toBe(200);
     expect((response.json.items as { id: string }[]).map((t) => t.id)).toEqual([thread.id]);
   });
+
+  it('registers an account once and lists it under its channel', async () => {
+    const accountId = `bot-${someone()}`;
+    const register = (name: string) =>
+      h.call('POST', '/v1/accounts', { body: JSON.stringify({ channel: 'telegram', accountId, name }) });
+
+    const first = await register('Support bot');
+    h.clock.advance(60_000);
+    const renamed = await register('Helpdesk');
+    const telegram = await h.call('GET', '/v1/accounts', { query: { channel: 'telegram' } });
+    const line = await h.call('GET', '/v1/accounts', { query: { channel: 'line' } });
+
+    expect(first.statusCode).toBe(201);
+    expect(renamed.json).toEqual({ ...first.json, name: 'Helpdesk' });
+    expect((telegram.json.items as { accountId: string }[]).filter((a) => a.accountId === accountId)).toEqual([renamed.json]);
+    expect((line.json.items as { accountId: string }[]).some((a) => a.accountId === accountId)).toBe(false);
+  });
 });

@@ -553,3 +553,115 @@ describe('when the outbound queue is unreachable', () => {
     expect(h.outbound.sent).toEqual([]);
   });
 });
+
+describe('channel accounts', () => {
+  /** Telegram's webhook needs `webhookSecret`; only bot `7001` has one here. */
+  const secrets = {
+    get: async (channel: string, accountId: string) =>
+      channel === 'telegram' && accountId === '7001' ? { webhookSecret: 's3cret', botToken: '7001:AA' } : undefined,
+  };
+  const withSecrets = async () => {
+    const clock = new TestClock();
+    return createHarness(new MemoryThreadStore(clock), clock, undefined, {
+      secrets,
+      inboundCredentialNames: (channel) => (channel === 'telegram' ? ['webhookSecret'] : ['channelSecret']),
+    });
+  };
+  const register = (harness: Harness, body: unknown) =>
+    harness.call('POST', '/v1/accounts', { body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  it('registers an account with 201 and answers where its webhooks go', async () => {
+    const response = await register(h, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.json).toEqual({
+      channel: 'telegram',
+      accountId: '7001',
+      name: 'Support bot',
+      createdAt: h.clock.now().toISOString(),
+      webhookUrl: '/webhooks/telegram/7001',
+    });
+    // Without a secret store the API cannot tell whether the account is configured, and says nothing.
+    expect(response.json).not.toHaveProperty('configured');
+  });
+
+  it('registering again keeps the first createdAt and changes only the name', async () => {
+    const first = await register(h, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
+    h.clock.advance(60_000);
+    const same = await register(h, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
+    const renamed = await register(h, { channel: 'telegram', accountId: '7001', name: 'Helpdesk' });
+
+    expect(same.statusCode).toBe(201);
+    expect(same.json).toEqual(first.json);
+    expect(renamed.json).toEqual({ ...first.json, name: 'Helpdesk' });
+    expect((await h.call('GET', '/v1/accounts')).json.items).toEqual([renamed.json]);
+  });
+
+  it('tells whether the inbound credentials are in place, when it has a secret store', async () => {
+    const withStore = await withSecrets();
+
+    const ready = await register(withStore, { channel: 'telegram', accountId: '7001' });
+    const notYet = await register(withStore, { channel: 'telegram', accountId: '7002' });
+    const line = await register(withStore, { channel: 'line', accountId: 'U123' });
+
+    expect([ready.json.configured, notYet.json.configured, line.json.configured]).toEqual([true, false, false]);
+    expect((await withStore.call('GET', '/v1/accounts')).json.items).toEqual([line.json, ready.json, notYet.json]);
+  });
+
+  it('lists registered accounts by channel and account id, of one channel with ?channel=', async () => {
+    await register(h, { channel: 'telegram', accountId: 'b-bot' });
+    await register(h, { channel: 'line', accountId: 'U1' });
+    await register(h, { channel: 'telegram', accountId: 'a-bot' });
+
+    const all = await h.call('GET', '/v1/accounts');
+    const telegram = await h.call('GET', '/v1/accounts', { query: { channel: 'telegram' } });
+
+    expect((all.json.items as { accountId: string }[]).map((a) => a.accountId)).toEqual(['U1', 'a-bot', 'b-bot']);
+    expect((telegram.json.items as { accountId: string }[]).map((a) => a.accountId)).toEqual(['a-bot', 'b-bot']);
+  });
+
+  it('answers an empty list when nothing is registered', async () => {
+    const response = await h.call('GET', '/v1/accounts');
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual({ items: [] });
+  });
+
+  it.each([
+    ['a channel Parley does not have', 'fax'],
+    ['a channel without a connector here', 'whatsapp'],
+  ])('refuses %s with 422 unknown_channel', async (_case, channel) => {
+    const response = await register(h, { channel, accountId: 'x1' });
+
+    expect(errorOf(response)).toEqual({ status: 422, code: 'unknown_channel' });
+    expect((await h.call('GET', '/v1/accounts')).json.items).toEqual([]);
+  });
+
+  it.each([
+    ['an account id with a slash', { channel: 'telegram', accountId: 'a/b' }],
+    ['an account id over 64 characters', { channel: 'telegram', accountId: 'a'.repeat(65) }],
+    ['an empty account id', { channel: 'telegram', accountId: '' }],
+    ['an unknown field', { channel: 'telegram', accountId: 'a', token: 'secret' }],
+    ['an empty name', { channel: 'telegram', accountId: 'a', name: '' }],
+  ])('refuses %s with 400 invalid_request', async (_case, body) => {
+    const response = await register(h, body);
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+  });
+
+  it('refuses a listing filter that is not a channel with 400', async () => {
+    const response = await h.call('GET', '/v1/accounts', { query: { channel: 'fax' } });
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+  });
+
+  it('requires a key on both routes', async () => {
+    const list = await h.call('GET', '/v1/accounts', { anonymous: true });
+    const post = await h.call('POST', '/v1/accounts', { anonymous: true, body: '{"channel":"telegram","accountId":"a"}' });
+
+    expect([errorOf(list), errorOf(post)]).toEqual([
+      { status: 401, code: 'unauthorized' },
+      { status: 401, code: 'unauthorized' },
+    ]);
+  });
+});

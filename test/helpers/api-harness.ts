@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
-import { createApi, type ApiRequest, type ApiResponse } from '../../api/router.ts';
+import { createApi, type ApiDeps, type ApiRequest, type ApiResponse } from '../../api/router.ts';
 import type { ChannelCapabilities } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
@@ -75,10 +75,16 @@ export interface Customer {
   readonly externalUserId: string;
 }
 
-export const createHarness = async (store: ThreadStore, clock = new TestClock(), media: MediaStore = new MemoryMediaStore()) => {
+export const createHarness = async (
+  store: ThreadStore,
+  clock = new TestClock(),
+  media: MediaStore = new MemoryMediaStore(),
+  /** Channel credentials, for `configured` on accounts; absent, the API cannot tell. */
+  credentials: Pick<ApiDeps, 'secrets' | 'inboundCredentialNames'> = {},
+) => {
   const outbound = new RecordingQueue();
   const log = collectingLog();
-  const api = createApi({ store, outbound, media, clock, log, capabilities: (channel) => CAPABILITIES[channel] });
+  const api = createApi({ store, outbound, media, clock, log, capabilities: (channel) => CAPABILITIES[channel], ...credentials });
   const key = generateApiKey();
   await store.putApiKey(apiKeyRecord(key.secret, 'tests', START.toISOString()));
 

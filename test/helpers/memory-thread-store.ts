@@ -8,7 +8,7 @@
 import type { Channel, Content } from '../../domain/content.ts';
 import { InvalidCursorError } from '../../domain/errors.ts';
 import { randomId } from '../../domain/ids.ts';
-import type { MediaCopy, Message, MessageStatus, Thread } from '../../domain/model.ts';
+import type { Account, MediaCopy, Message, MessageStatus, Thread } from '../../domain/model.ts';
 import type {
   ApiKeyRecord,
   ClaimResult,
@@ -58,6 +58,8 @@ export class MemoryThreadStore implements ThreadStore {
   /** (channel, external user id) → thread id → participation. */
   readonly participants = new Map<string, Map<string, Participation>>();
   readonly apiKeys = new Map<string, ApiKeyRecord>();
+  /** `<channel>#<accountId>` → account, as the DynamoDB store's sort key orders them. */
+  readonly accounts = new Map<string, Account>();
   readonly idempotency = new Map<string, { readonly record: IdempotencyRecord; readonly expiresAtMs: number }>();
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
@@ -319,6 +321,23 @@ export class MemoryThreadStore implements ThreadStore {
     const stored = this.apiKeys.get(record.keyHash);
     if (stored && stored.id !== record.id) throw new Error(`an API key with the same hash is already stored under another id than ${record.id}`);
     this.apiKeys.set(record.keyHash, copy(record));
+  }
+
+  // ---- channel accounts ----
+
+  async putAccount(record: Account): Promise<Account> {
+    const id = `${record.channel}#${record.accountId}`;
+    const stored = this.accounts.get(id);
+    const next: Account = stored ? { ...stored, ...(record.name !== undefined && { name: record.name }) } : copy(record);
+    this.accounts.set(id, next);
+    return copy(next);
+  }
+
+  async listAccounts(channel?: Channel): Promise<Account[]> {
+    return [...this.accounts.entries()]
+      .filter(([, account]) => channel === undefined || account.channel === channel)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, account]) => copy(account));
   }
 
   // ---- idempotency keys ----
