@@ -26,8 +26,10 @@ export const GRAPH_TIMEOUT_MS = 10_000;
 export const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60;
 
 /**
- * `{"error": {message, type, code, error_subcode, fbtrace_id}}`.
+ * `{"error": {message, type, code, error_subcode, error_user_title, error_user_msg, is_transient,
+ * error_data: {details}, fbtrace_id}}`: one shape for Messenger, Instagram and WhatsApp.
  * @see https://developers.facebook.com/docs/graph-api/guides/error-handling#receiving-errorcodes
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
  */
 export const GraphErrorBodySchema = z.looseObject({
   error: z.looseObject({
@@ -35,7 +37,10 @@ export const GraphErrorBodySchema = z.looseObject({
     type: z.string().optional(),
     code: z.number().optional(),
     error_subcode: z.number().optional(),
+    error_user_title: z.string().optional(),
     error_user_msg: z.string().optional(),
+    is_transient: z.boolean().optional(),
+    error_data: z.looseObject({ details: z.string().optional() }).optional(),
     fbtrace_id: z.string().optional(),
   }),
 });

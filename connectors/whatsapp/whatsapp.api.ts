@@ -17,24 +17,11 @@ import {
 import { postJson } from '../http.ts';
 import type { SendContext } from '../connector.ts';
 
-/** The Graph API version Parley is written and tested against (the vendored OpenAPI is v23.0). */
-export const GRAPH_API_VERSION = 'v23.0';
-export const WHATSAPP_TIMEOUT_MS = 10_000;
+import { GRAPH_API_VERSION, GraphErrorBodySchema, type GraphErrorBody } from '../meta/meta.graph-api.ts';
 
-/** `{"error": {message, type, code, error_subcode?, error_data?: {details}, error_user_title?, fbtrace_id}}` */
-const GraphErrorBodySchema = z.looseObject({
-  error: z.looseObject({
-    message: z.string().optional(),
-    type: z.string().optional(),
-    code: z.number().optional(),
-    error_subcode: z.number().optional(),
-    error_user_title: z.string().optional(),
-    error_user_msg: z.string().optional(),
-    is_transient: z.boolean().optional(),
-    error_data: z.looseObject({ details: z.string().optional() }).optional(),
-  }),
-});
-export type GraphErrorBody = z.infer<typeof GraphErrorBodySchema>;
+// One Graph API version and error shape for the three Meta channels (the vendored OpenAPI is v23.0).
+export { GRAPH_API_VERSION, type GraphErrorBody };
+export const WHATSAPP_TIMEOUT_MS = 10_000;
 
 /** `{"messaging_product":"whatsapp","contacts":[{input, wa_id}],"messages":[{"id":"wamid…"}]}` */
 const SendResponseSchema = z.looseObject({ messages: z.array(z.looseObject({ id: z.string().min(1) })).min(1) });
