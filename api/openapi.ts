@@ -242,9 +242,10 @@ const build = (): OpenApiDocument => {
       description:
         'Records a channel account (a bot, page or phone number) this deployment serves, and answers with the ' +
         "path its provider's webhooks go to. Registering an account again is harmless: it changes only its " +
-        '`name` (when given) and keeps its first `createdAt`. Credentials are not sent here; they go into the ' +
-        "deployment's secret store, and `configured` tells whether they are in place (absent where the " +
-        'deployment cannot tell).',
+        '`name` (when given) and keeps its first `createdAt`. `credentials`, when given, are kept in the ' +
+        "deployment's secret store (Secrets Manager in AWS, the data dir locally) and never answered back; " +
+        'sending them again replaces them. Other Lambda containers see new credentials within 30 seconds, rotated ' +
+        "ones within 5 minutes. `configured` tells whether the account's webhook credentials are in place.",
       requestBody: { required: true, content: jsonContent(ref('RegisterAccountRequest')) },
       responses: {
         '201': { description: 'The account as registered', content: jsonContent(ref('RegisteredAccount')) },

@@ -4,16 +4,16 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type * as z from 'zod';
-import { hasCredentials, type ChannelCapabilities } from '../domain/connector.ts';
+import { hasCredentials, type ChannelAccount, type ChannelCapabilities } from '../domain/connector.ts';
 import { ChannelSchema, type Channel } from '../domain/content.ts';
 import { InvalidCursorError } from '../domain/errors.ts';
+import { DEFAULT_ACCOUNT } from '../domain/ingest.ts';
 import { newMessageId } from '../domain/message-ids.ts';
 import type { Account, Failure, Message } from '../domain/model.ts';
 import { mediaOf } from '../domain/media.ts';
 import type { Clock, Log, MediaStore, OutboundJob, Page, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
 import { authorize, type Principal } from './auth.ts';
 import { ApiError, invalidRequest } from './errors.ts';
-import { buildOpenApiDocument } from './openapi.ts';
 import { matchRoute, type OperationId } from './routes.ts';
 import {
   AccountListQuerySchema,
@@ -69,10 +69,12 @@ export interface ApiDeps {
    */
   readonly secrets?: SecretStore | undefined;
   /**
-   * The credential names a channel's webhooks need (its connector's `credentialNames.inbound`). Without
-   * them an account counts as configured when it has any credentials at all.
+   * What a channel's accounts need: an account is `configured` when it has the inbound credentials, and
+   * credentials put through the API must use the channel's credential names.
    */
-  readonly inboundCredentialNames?: ((channel: Channel) => readonly string[] | undefined) | undefined;
+  readonly account: (channel: Channel) => ChannelAccount | undefined;
+  /** The OpenAPI document, where this router serves it too (tests); deployments serve it from api-docs. */
+  readonly openApiDocument?: (() => unknown) | undefined;
 }
 
 export type Api = (request: ApiRequest) => Promise<ApiResponse>;
@@ -188,7 +190,7 @@ export const createApi = (deps: ApiDeps): Api => {
   const enqueue = async (message: Message, keyed: boolean): Promise<void> => {
     try {
       await store.recordActivity(message.threadId, { channel: message.channel, at: message.occurredAt, direction: 'outbound' });
-      await deps.outbound.send({ kind: 'deliver', threadId: message.threadId, messageId: message.id });
+      await deps.outbound.send({ kind: 'deliver', channel: message.channel, threadId: message.threadId, messageId: message.id });
     } catch (error) {
       log.error('message stored but not queued', {
         threadId: message.threadId,
@@ -274,6 +276,10 @@ export const createApi = (deps: ApiDeps): Api => {
         `${route.channel} cannot carry ${input.content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`,
       );
     }
+    if (input.messageTag !== undefined && !capabilities.messageTags.includes(input.messageTag)) {
+      const tags = capabilities.messageTags.join(', ') || 'none';
+      throw new ApiError('unsupported_content', `${route.channel} cannot send with the message tag ${input.messageTag}; its tags: ${tags}`);
+    }
 
     // Validation comes before the key is claimed: a refused request does not use the key up.
     const now = deps.clock.now();
@@ -301,6 +307,7 @@ export const createApi = (deps: ApiDeps): Api => {
       occurredAt: target.occurredAt,
       author: { role: 'agent', id: principal.keyId },
       content: input.content,
+      ...(input.messageTag && { messageTag: input.messageTag }),
       status: 'queued',
     };
     // A concurrent request with the same key may have stored it first: then that request queues it.
@@ -316,7 +323,34 @@ export const createApi = (deps: ApiDeps): Api => {
     const view = { ...account, webhookUrl: `/webhooks/${channel}/${accountId}` };
     if (!deps.secrets) return view;
     const credentials = await deps.secrets.get(channel, accountId);
-    return { ...view, configured: hasCredentials(credentials, deps.inboundCredentialNames?.(channel) ?? []) };
+    return { ...view, configured: hasCredentials(credentials, deps.account(channel)?.credentialNames.inbound ?? []) };
+  };
+
+  /** Credentials put with a registration: only the channel's own names, and at least the inbound ones. */
+  const checkCredentials = (channel: Channel, accountId: string, credentials: Readonly<Record<string, string>>): void => {
+    if (accountId === DEFAULT_ACCOUNT) {
+      throw new ApiError(
+        'invalid_request',
+        "The default account's credentials are the deployment's own (environment variables locally, its Secrets Manager secret in AWS)",
+      );
+    }
+    const account = deps.account(channel);
+    if (!account) throw new ApiError('unknown_channel', `${channel} is not a channel enabled on this deployment`);
+    const known = Object.keys(account.environment.credentials);
+    const unknown = Object.keys(credentials).filter((name) => !known.includes(name));
+    const missing = account.credentialNames.inbound.filter((name) => credentials[name] === undefined);
+    if (unknown.length > 0 || missing.length > 0) {
+      throw new ApiError(
+        'invalid_request',
+        [
+          unknown.length > 0 && `${channel} has no credential ${unknown.join(', ')}`,
+          missing.length > 0 && `its webhooks need ${missing.join(', ')}`,
+        ]
+          .filter(Boolean)
+          .join('; ') + `. ${channel} credentials: ${known.join(', ')}`,
+      );
+    }
+    if (!deps.secrets) throw unavailable('This deployment cannot keep credentials');
   };
 
   const registerAccount = async ({ request }: Context): Promise<ApiResponse> => {
@@ -324,6 +358,12 @@ export const createApi = (deps: ApiDeps): Api => {
     const channel = ChannelSchema.safeParse(input.channel);
     if (!channel.success || !deps.capabilities(channel.data)) {
       throw new ApiError('unknown_channel', `${input.channel} is not a channel enabled on this deployment`);
+    }
+    if (input.credentials !== undefined) {
+      checkCredentials(channel.data, input.accountId, input.credentials);
+      // Before the registration, so an account is never listed with credentials that were not kept.
+      await deps.secrets?.put(channel.data, input.accountId, input.credentials);
+      log.info('account credentials put', { channel: channel.data, accountId: input.accountId, names: Object.keys(input.credentials) });
     }
     const stored = await store.putAccount({
       channel: channel.data,
@@ -335,7 +375,11 @@ export const createApi = (deps: ApiDeps): Api => {
   };
 
   const operations: Record<OperationId, (context: Context) => Promise<ApiResponse>> = {
-    getOpenApiDocument: async () => json(200, buildOpenApiDocument()),
+    getOpenApiDocument: async () => {
+      // In a deployment the document has a function of its own (functions/api-docs.ts), which its route reaches first.
+      if (!deps.openApiDocument) throw new ApiError('not_found', 'The OpenAPI document is served by the api-docs function');
+      return json(200, deps.openApiDocument());
+    },
 
     listAccounts: async ({ request }) => {
       const query = parse(AccountListQuerySchema, request.query, 'The query');

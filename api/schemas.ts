@@ -11,7 +11,7 @@ import {
   type ContentType,
   type OutboundContent,
 } from '../domain/content.ts';
-import { AccountSchema, ACCOUNT_ID_PATTERN, MessageSchema, ThreadSchema } from '../domain/model.ts';
+import { AccountSchema, ACCOUNT_ID_PATTERN, MessageSchema, MessageTagSchema, ThreadSchema } from '../domain/model.ts';
 
 /** Largest request body accepted, in bytes; larger ones are answered 413 without being parsed. */
 export const MAX_API_BODY_BYTES = 256 * 1024;
@@ -73,6 +73,8 @@ export const OutboundContentSchema = z
     option('file'),
     option('sticker'),
     option('location'),
+    option('list'),
+    option('template'),
   ])
   .meta({ id: 'OutboundContent', description: `Content an agent can send: ${OUTBOUND_CONTENT_TYPES.join(', ')}` });
 // Compile-time proof that the union above is exactly the domain's outbound content.
@@ -84,6 +86,9 @@ export const PostMessageRequestSchema = z
     content: OutboundContentSchema,
     channel: ChannelSchema.optional().describe(
       "One of the thread's channels; by default the channel the customer wrote on most recently",
+    ),
+    messageTag: MessageTagSchema.optional().describe(
+      "Sends with this message tag, for channels that have them (Messenger, Instagram): `human_agent` lets a person answer up to 7 days after the customer's last message. Refused on channels without tags",
     ),
   })
   .meta({ id: 'PostMessageRequest' });
@@ -101,6 +106,12 @@ export const RegisterAccountRequestSchema = z
       .regex(ACCOUNT_ID_PATTERN, 'letters, digits, `_`, `.` or `-`, at most 64')
       .describe("The account's id on the channel (bot id, page id, phone number id, ...)"),
     name: AccountSchema.shape.name,
+    credentials: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/, 'a credential name such as `appSecret`'), z.string().min(1).max(4096))
+      .optional()
+      .describe(
+        "The account's own credentials, by the channel's credential names (docs/channels.md): at least those its webhooks need. Kept in the deployment's secret store (Secrets Manager in AWS), never answered back; sending them again replaces them. Not accepted for the `default` account, whose credentials the deployment sets",
+      ),
   })
   .meta({ id: 'RegisterAccountRequest' });
 export type RegisterAccountRequest = z.infer<typeof RegisterAccountRequestSchema>;

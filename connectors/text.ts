@@ -65,6 +65,40 @@ export const splitText = (text: string, max: number, measure: (text: string) => 
   return parts;
 };
 
+/** Where a tail may start, best first: after a line break, after the end of a sentence, after a space. */
+const TAIL_STARTS = [/\n/g, /[.!?](?=\s)|[。！？]/g, /\s/g] as const;
+
+/**
+ * Splits off the end of a text for a field that holds only a short text under the rest of the message (a
+ * LINE buttons template, a Kakao text card): `tail` is the longest end of the text of at most `max` UTF-16
+ * code units that starts after a line break, else after the end of a sentence, else after a space, else at a
+ * grapheme boundary. `head` is what comes before it (empty when the whole text fits), to be sent first as
+ * plain text. Splitting from the end keeps the tail as full as the field allows, where splitting from the
+ * front would leave whatever remains of the last part.
+ */
+export const splitTail = (text: string, max: number): { readonly head: string; readonly tail: string } => {
+  if (utf16Length(text) <= max) return { head: '', tail: text };
+  const earliest = text.length - max;
+  const tailAt = (start: number): { head: string; tail: string } | undefined => {
+    const tail = text.slice(start).trimStart();
+    return tail === '' ? undefined : { head: text.slice(0, start).trimEnd(), tail };
+  };
+  for (const pattern of TAIL_STARTS) {
+    // A break right before the earliest start also lets the tail start there.
+    pattern.lastIndex = Math.max(earliest - 1, 0);
+    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+      const split = tailAt(match.index + match[0].length);
+      if (split !== undefined && split.tail.length <= max) return split;
+    }
+  }
+  for (const { index } of graphemes.segment(text)) {
+    if (index >= earliest) return tailAt(index) ?? { head: text.slice(0, index), tail: text.slice(index) };
+  }
+  // One grapheme longer than `max` ends the text: cut it between code points.
+  const start = isHighSurrogate(text.charCodeAt(earliest - 1)) ? earliest + 1 : earliest;
+  return { head: text.slice(0, start), tail: text.slice(start) };
+};
+
 /** Shortens a text to `max` UTF-16 code units with an ellipsis, never splitting a surrogate pair. */
 export const shorten = (text: string, max: number): string => {
   if (text.length <= max) return text;

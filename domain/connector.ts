@@ -5,9 +5,16 @@
  */
 import type { Channel, ContentType, MediaRef, OutboundContent, QuickReply } from './content.ts';
 import type { ConversationRef, ParleyEvent, ReplyHandle } from './events.ts';
+import type { MessageTag } from './model.ts';
 import type { Credentials } from './ports.ts';
 
 export type { Credentials };
+
+/** The names of a channel's credentials: those its webhooks need, and those sending needs. */
+export interface CredentialNames {
+  readonly inbound: readonly string[];
+  readonly outbound: readonly string[];
+}
 
 /** An inbound HTTP request as the connector sees it: raw bytes, lower-cased header names. */
 export interface WebhookRequest {
@@ -59,6 +66,15 @@ export interface ChannelCapabilities {
   readonly maxTextLength: number;
   readonly maxCaptionLength: number;
   readonly quickReplies: { readonly max: number; readonly maxPayloadBytes: number; readonly maxLabelLength: number };
+  /**
+   * Buttons shown natively with a text (more, or longer labels, degrade: to quick replies or a numbered
+   * list, links written out). `url`: whether link buttons are native.
+   */
+  readonly buttons: { readonly max: number; readonly maxLabelLength: number; readonly url: boolean };
+  /** A native list (menu of choices); absent: lists are shown as quick replies or a numbered text. */
+  readonly lists?: { readonly maxItems: number; readonly maxSections: number };
+  /** Message tags the channel accepts (see {@link MessageTag}); empty: none. */
+  readonly messageTags: readonly MessageTag[];
   /** How long after the customer's last message the business may write freely; undefined: no window. */
   readonly messagingWindowHours?: number;
   /** Inbound content types this connector produces. */
@@ -82,6 +98,8 @@ export interface SendRequest {
   readonly content: OutboundContent;
   readonly recipient: Recipient;
   readonly replyTo?: { readonly externalMessageId: string };
+  /** The message tag the integrator chose, already checked against the channel's capabilities. */
+  readonly messageTag?: MessageTag;
   /**
    * Provider ids of the parts of this message already sent by an earlier attempt. A long text split in
    * three whose second part hit a rate limit resumes with the third.
@@ -125,7 +143,7 @@ export interface Connector<P = unknown> {
   /** The provider's API origin when no override is configured. */
   readonly defaultApiBaseUrl: string;
   /** Credential names, so the runtime and the stacks know what to ask for. */
-  readonly credentialNames: { readonly inbound: readonly string[]; readonly outbound: readonly string[] };
+  readonly credentialNames: CredentialNames;
   /**
    * Environment variables that configure the channel's default account (see the contract): one per
    * credential name, and the override of the provider's API origin.
@@ -164,6 +182,19 @@ export interface Connector<P = unknown> {
    */
   readonly sandbox?: ProviderSandbox;
 }
+
+/**
+ * What a channel's accounts are, apart from the protocol code: the credentials they need, where the
+ * default account's come from, and the account id credentials name. The light part of a connector, for
+ * functions that manage accounts without speaking the channel's protocol.
+ */
+export type ChannelAccount = Pick<Connector, 'channel' | 'defaultApiBaseUrl' | 'credentialNames' | 'environment' | 'accountIdOf'>;
+
+/** What a channel's sender function needs: its accounts and its sender, not the inbound protocol code. */
+export type OutboundConnector = ChannelAccount & Pick<Connector, 'sender'>;
+
+/** What a channel's media copier needs: its accounts and its media download. */
+export type MediaConnector = ChannelAccount & Required<Pick<Connector, 'downloadMedia'>>;
 
 export interface SandboxRequest {
   readonly method: string;

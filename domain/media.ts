@@ -6,7 +6,7 @@
  * Idempotent: one media object always has the same key, and a copy already stored is not downloaded again.
  */
 import { createHash } from 'node:crypto';
-import { hasCredentials, type Connector } from './connector.ts';
+import { hasCredentials, type MediaConnector } from './connector.ts';
 import { MEDIA_CONTENT_TYPES, type Channel, type Content, type MediaRef } from './content.ts';
 import type { MessageReceivedEvent } from './events.ts';
 import type { Failure, MediaCopy } from './model.ts';
@@ -33,7 +33,7 @@ export interface MediaDeps {
   readonly log: Log;
   readonly fetch: typeof globalThis.fetch;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
-  readonly connectorFor: (channel: Channel) => Connector | undefined;
+  readonly connectorFor: (channel: Channel) => Pick<MediaConnector, 'credentialNames' | 'defaultApiBaseUrl'> & Partial<Pick<MediaConnector, 'downloadMedia'>> | undefined;
 }
 
 /** Which attempt this is, as the queue counts them. */

@@ -74,6 +74,15 @@ export const MediaCopySchema = z
   .meta({ id: 'MediaCopy' });
 export type MediaCopy = z.infer<typeof MediaCopySchema>;
 
+/**
+ * Why an outbound message may be delivered outside the channel's messaging window: Meta's message tags,
+ * named neutrally. `human_agent`: a person answering within 7 days of the customer's last message.
+ * @see https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
+ */
+export const MESSAGE_TAGS = ['human_agent', 'account_update', 'confirmed_event_update', 'post_purchase_update'] as const;
+export const MessageTagSchema = z.enum(MESSAGE_TAGS).meta({ id: 'MessageTag' });
+export type MessageTag = z.infer<typeof MessageTagSchema>;
+
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -88,6 +97,7 @@ export const MessageSchema = z
     author: AuthorSchema,
     content: ContentSchema,
     replyTo: z.object({ externalMessageId: z.string() }).optional(),
+    messageTag: MessageTagSchema.optional().describe('Outbound: the message tag it was sent with, where the channel has them'),
     status: z.enum(MESSAGE_STATUSES),
     failure: FailureSchema.optional(),
     mediaCopy: MediaCopySchema.optional().describe(

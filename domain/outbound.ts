@@ -3,7 +3,7 @@
  * whether to retry (and after how long), or to give up and record why. Never sends a message twice on
  * its own account: only `queued` messages are sent, and parts already accepted are not sent again.
  */
-import { hasCredentials, type ChannelSender, type Connector, type SendContext } from './connector.ts';
+import { hasCredentials, type ChannelSender, type OutboundConnector, type SendContext } from './connector.ts';
 import type { Channel } from './content.ts';
 import { isOutboundContent } from './content.ts';
 import type { ProviderActionEvent } from './events.ts';
@@ -18,7 +18,7 @@ export interface OutboundDeps {
   readonly log: Log;
   readonly fetch: typeof globalThis.fetch;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
-  readonly connectorFor: (channel: Channel) => Connector | undefined;
+  readonly connectorFor: (channel: Channel) => OutboundConnector | undefined;
 }
 
 /** Which delivery attempt this is, as the queue counts them. */
@@ -129,6 +129,7 @@ const deliverMessage = async (
         },
         sentParts: [...sentParts],
         ...(message.replyTo && { replyTo: message.replyTo }),
+        ...(message.messageTag && { messageTag: message.messageTag }),
       },
       {
         ...channel.context,

@@ -164,10 +164,13 @@ export interface EventBus {
   publish(events: readonly ParleyEvent[]): Promise<void>;
 }
 
-/** A message of the outbound queue. */
+/** A message of a channel's outbound queue. */
 export type OutboundJob =
-  | { readonly kind: 'deliver'; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string }
   | { readonly kind: 'action'; readonly event: Extract<ParleyEvent, { type: 'provider.action.requested' }> };
+
+/** The channel whose sender handles a job, so it goes to that channel's queue. */
+export const channelOfJob = (job: OutboundJob): Channel => (job.kind === 'deliver' ? job.channel : job.event.channel);
 
 /** A work queue (SQS in AWS). */
 export interface WorkQueue<T> {
@@ -199,6 +202,11 @@ export type Credentials = Readonly<Record<string, string>>;
 export interface SecretStore {
   /** The account's credentials, or undefined when the channel or account is not configured. */
   get(channel: Channel, accountId: string): Promise<Credentials | undefined>;
+  /**
+   * Stores an account's own credentials, replacing any it had; readers of the same store see them at once,
+   * other Lambda containers within their cache's time.
+   */
+  put(channel: Channel, accountId: string, credentials: Credentials): Promise<void>;
 }
 
 export interface Clock {

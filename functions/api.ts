@@ -3,9 +3,9 @@
  * {@link ApiRequest} and the answer back; everything else is `api/router.ts`.
  */
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsLog, awsMediaStore, awsOutboundQueue, awsStore } from '../adapters/aws/deps.ts';
+import { awsLog, awsMediaStore, awsOutboundQueue, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
-import { capabilitiesOf } from '../connectors/capabilities.ts';
+import { accountOf, capabilitiesOf } from '../connectors/capabilities.ts';
 import { createApi, type ApiDeps, type ApiRequest } from '../api/router.ts';
 import type { Principal } from '../api/auth.ts';
 import type { Deps } from './deps.ts';
@@ -36,14 +36,13 @@ const connectorCapabilities: ApiDeps['capabilities'] = capabilitiesOf;
 
 /**
  * The handler over explicit ports. Takes the shared `Deps` as the local runtime passes them to every
- * function; `capabilities` defaults to the connector registry and is there for tests. `secrets` (the local
- * runtime's) lets the API tell whether a registered account is configured; `inboundCredentialNames` is
- * not defaulted, because the connectors that know them would more than double this bundle.
+ * function; `capabilities` and `account` default to the connectors' light registry and are there for tests.
+ * `secrets` keeps the credentials of accounts registered with them and tells whether an account is configured.
  */
 export const create = (
   deps: Pick<Deps, 'store' | 'outbound' | 'media' | 'clock' | 'log'> &
     Partial<Pick<Deps, 'secrets'>> &
-    Partial<Pick<ApiDeps, 'capabilities' | 'inboundCredentialNames'>>,
+    Partial<Pick<ApiDeps, 'capabilities' | 'account'>>,
 ) => {
   const api = createApi({
     store: deps.store,
@@ -53,7 +52,7 @@ export const create = (
     log: deps.log,
     capabilities: deps.capabilities ?? connectorCapabilities,
     secrets: deps.secrets,
-    inboundCredentialNames: deps.inboundCredentialNames,
+    account: deps.account ?? accountOf,
   });
   return async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
     const response = await api(toApiRequest(event));
@@ -67,7 +66,12 @@ export const create = (
 };
 
 let wired: ReturnType<typeof create> | undefined;
-// No secret store here: Secrets Manager's `accountIdOf` and the credential names need every connector,
-// which would take this bundle from under 150 KB to about 230 KB. Accounts are answered without `configured`.
-export const handler = (event: ApiEvent) => 
-  (wired ??= create({ store: awsStore(), outbound: awsOutboundQueue(), media: awsMediaStore(), clock: systemClock, log: awsLog() }))(event);
+export const handler = (event: ApiEvent) =>
+  (wired ??= create({
+    store: awsStore(),
+    outbound: awsOutboundQueue(),
+    media: awsMediaStore(),
+    secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),
+    clock: systemClock,
+    log: awsLog(),
+  }))(event);

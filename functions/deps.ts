@@ -2,6 +2,7 @@
  * Everything a handler may need from outside, as ports. Each handler's `create` takes the part it uses;
  * `adapters/aws/deps.ts` builds it for Lambda and `runtime/` builds it for the local runtime and tests.
  */
+import type { ChannelAccount } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
 import type { Clock, EventBus, Log, MediaStore, OutboundJob, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
 
@@ -13,13 +14,13 @@ export interface VisibilityControl {
 export interface Deps {
   readonly store: ThreadStore;
   readonly bus: EventBus;
+  /** Sends each job to its channel's outbound queue. */
   readonly outbound: WorkQueue<OutboundJob>;
-  readonly outboundVisibility: VisibilityControl;
+  /** The queue the function consumes (a sender's or media copier's), whose messages it postpones. */
+  readonly visibility: VisibilityControl;
   readonly secrets: SecretStore;
   /** Parley's media storage: S3 in AWS, the data dir locally. */
   readonly media: MediaStore;
-  /** The media queue, whose messages the media copier postpones. */
-  readonly mediaVisibility: VisibilityControl;
   readonly clock: Clock;
   readonly log: Log;
   readonly fetch: typeof globalThis.fetch;
@@ -44,3 +45,25 @@ export interface FunctionModule {
  */
 export const detailOf = (body: unknown): unknown =>
   typeof body === 'object' && body !== null && 'detail-type' in body && 'detail' in body ? (body as { detail: unknown }).detail : body;
+
+/**
+ * A queue setting the topology gives a consumer (`MAX_RECEIVE_COUNT`, `VISIBILITY_TIMEOUT_SECONDS`), which
+ * must equal the queue's own so the last attempt knows it is the last.
+ */
+export const queueSetting = (environment: Environment, name: 'MAX_RECEIVE_COUNT' | 'VISIBILITY_TIMEOUT_SECONDS'): number => {
+  const value = Number(environment[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be set to a positive integer (the topology sets it for queue consumers)`);
+  return value;
+};
+
+/** The connector of a one-channel function; any other channel has none here. */
+export const connectorOnly =
+  <C extends Pick<ChannelAccount, 'channel'>>(connector: C) =>
+  (channel: Channel): C | undefined =>
+    channel === connector.channel ? connector : undefined;
+
+/** The override of the connector's provider API origin, from its `<CHANNEL>_API_BASE_URL` (see the contract). */
+export const apiBaseUrlOf = (connector: ChannelAccount, environment: Environment): Partial<Record<Channel, string>> => {
+  const url = environment[connector.environment.apiBaseUrl];
+  return url ? { [connector.channel]: url } : {};
+};

@@ -1,27 +1,28 @@
 /**
- * Consumes the media queue: received messages with media, routed from the bus. Copies each one's media into
+ * A channel's media copier Lambda (`functions/media-copiers/<channel>.ts`), made for one connector so its
+ * bundle carries that channel's code only. Consumes the channel's media queue: received messages with media,
+ * routed from the bus. Copies each one's media into
  * Parley's storage and records the copy on the message (`domain/media.ts`). A failed record is postponed by
  * its backoff (or the provider's retry-after) and reported as a batch item failure; once the queue's receive
  * count is used up it goes to the dead-letter queue.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { getConnector } from '../connectors/registry.ts';
+import type { MediaConnector } from '../domain/connector.ts';
 import { MessageReceivedSchema, type MessageReceivedEvent } from '../domain/events.ts';
 import { copyMedia } from '../domain/media.ts';
 import { systemClock } from '../domain/ports.ts';
-import { apiBaseUrlsFromEnv, awsLog, awsMediaQueue, awsMediaStore, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
-import { registryAccountIdOf } from '../adapters/aws/deps.ts';
-import { QUEUES } from '../topology/topology.ts';
-import { detailOf, type Deps, type Environment } from './deps.ts';
+import { awsConsumedQueue, awsLog, awsMediaStore, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
+import { apiBaseUrlOf, connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
 
-export const create = (
-  deps: Pick<Deps, 'store' | 'media' | 'secrets' | 'clock' | 'log' | 'fetch' | 'apiBaseUrls' | 'mediaVisibility'>,
+export const mediaCopierFunction = (connector: MediaConnector) => {
+const create = (
+  deps: Pick<Deps, 'store' | 'media' | 'secrets' | 'clock' | 'log' | 'fetch' | 'apiBaseUrls' | 'visibility'>,
   environment: Environment,
 ) => {
   // Must equal the queue's redrive policy, so the last attempt knows it is the last.
-  const maxReceiveCount = Number(environment.MAX_RECEIVE_COUNT) || QUEUES.media.maxReceiveCount;
-  const domainDeps = { ...deps, connectorFor: getConnector };
+  const maxReceiveCount = queueSetting(environment, 'MAX_RECEIVE_COUNT');
+  const domainDeps = { ...deps, connectorFor: connectorOnly(connector) };
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     // Records are independent downloads: done concurrently, each failing alone.
@@ -33,6 +34,7 @@ export const create = (
           const parsed = MessageReceivedSchema.safeParse(detailOf(JSON.parse(record.body)));
           if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
           received = parsed.data;
+          if (received.channel !== connector.channel) throw new Error(`a ${received.channel} message on the ${connector.channel} queue`);
         } catch (error) {
           deps.log.error('unreadable media job; sent to the dead-letter queue', {
             messageId: record.messageId,
@@ -57,7 +59,7 @@ export const create = (
               break;
             case 'retry':
               deps.log.info('media copy postponed', { ...about, delaySeconds: outcome.delaySeconds, failure: outcome.failure });
-              await deps.mediaVisibility.setVisibilityTimeout(record.receiptHandle, outcome.delaySeconds);
+              await deps.visibility.setVisibilityTimeout(record.receiptHandle, outcome.delaySeconds);
               fail();
               break;
             case 'exhausted':
@@ -77,17 +79,19 @@ export const create = (
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: SQSEvent) =>
+const handler = (event: SQSEvent) =>
   (wired ??= create(
     {
       store: awsStore(),
       media: awsMediaStore(),
-      secrets: awsSecrets(registryAccountIdOf),
+      secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)),
       clock: systemClock,
       log: awsLog(),
       fetch: globalThis.fetch,
-      apiBaseUrls: apiBaseUrlsFromEnv(process.env),
-      mediaVisibility: awsMediaQueue(),
+      apiBaseUrls: apiBaseUrlOf(connector, process.env),
+      visibility: awsConsumedQueue(),
     },
     process.env,
   ))(event);
+return { create, handler };
+};

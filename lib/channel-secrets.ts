@@ -74,6 +74,33 @@ export class ChannelSecrets extends Construct {
     return grant;
   }
 
+  /**
+   * Lets `grantee` create and replace the secrets of the channel's further accounts (credentials put through
+   * the integrator API), but not the default account's, which belongs to DevOps: an explicit deny wins over
+   * the pattern's allow.
+   */
+  public grantManage(grantee: iam.IGrantable, channel: Channel): void {
+    const pattern = this.secretsArnPattern(channel);
+    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], resourceArns: [pattern] });
+    const defaultSecret = this.secrets[channel];
+    if (defaultSecret) {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:DeleteSecret'],
+          resources: [defaultSecret.secretArn],
+        }),
+      );
+    }
+    const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
+    if (policy) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(policy, pattern)}]`,
+        reason: `Creates and replaces the ${channel} secrets of accounts registered through the integrator API (${channelSecretName(channel, '<accountId>')}), named as they are registered; the default account's secret is denied explicitly.`,
+      });
+    }
+  }
+
   /** `arn:…:secret:parley/<channel>/*`: every account's secret of the channel. */
   public secretsArnPattern(channel: Channel): string {
     return Stack.of(this).formatArn({

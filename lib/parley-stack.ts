@@ -14,6 +14,7 @@ import {
   ENABLED_CHANNELS,
   FUNCTIONS,
   QUEUES,
+  queueUrlVariable,
   RULES,
   environmentOf,
   type Access,
@@ -104,8 +105,6 @@ export class ParleyStack extends Stack {
     const environment: Record<string, string> = {
       TABLE_NAME: tableName,
       BUS_NAME: this.bus.bus.eventBusName,
-      OUTBOUND_QUEUE_URL: queues.outbound.queue.queueUrl,
-      MEDIA_QUEUE_URL: queues.media.queue.queueUrl,
       MEDIA_BUCKET: mediaBucket,
       SECRET_PREFIX,
       ...Object.fromEntries(
@@ -117,10 +116,15 @@ export class ParleyStack extends Stack {
 
     const functions = {} as Record<FunctionName, ParleyFunction>;
     for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][]) {
+      // Each function learns the URLs of the queues it touches, and only those.
+      const queueUrls = Object.fromEntries([
+        ...(spec.queue ? [['QUEUE_URL', queues[spec.queue].queue.queueUrl]] : []),
+        ...(spec.access.sendTo ?? []).map((queue) => [queueUrlVariable(queue), queues[queue].queue.queueUrl]),
+      ]);
       const fn = new ParleyFunction(this, pascalCase(name), {
         spec,
         projectRoot: props.projectRoot,
-        environment: { ...environment, ...environmentOf(spec) },
+        environment: { ...environment, ...queueUrls, ...environmentOf(spec) },
       });
       this.grant(fn, spec.access, tableName, mediaBucket);
       if (spec.queue) queues[spec.queue].addConsumer(fn, Duration.seconds(spec.timeoutSeconds));
@@ -144,6 +148,7 @@ export class ParleyStack extends Stack {
     if (access.bus === 'put') this.bus.bus.grantPutEventsTo(fn);
     for (const queue of access.sendTo ?? []) this.queues[queue].queue.grantSendMessages(fn);
     for (const channel of access.secrets ?? []) this.secrets.grantRead(fn, channel);
+    for (const channel of access.manageSecrets ?? []) this.secrets.grantManage(fn, channel);
   }
 
   private outputs(): void {

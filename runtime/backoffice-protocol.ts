@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Worker } from 'node:worker_threads';
 import type { Channel } from '../domain/content.ts';
 import type { LocalAccount } from '../adapters/local/local-secrets.ts';
+import type { QueueName } from '../topology/topology.ts';
 import type { LogLevel } from './local-log.ts';
 
 export interface BackofficeInit {
@@ -13,17 +14,24 @@ export interface BackofficeInit {
   /** Where the media copier stores media (`<dataDir>/media`), read by the API on the main thread. */
   readonly mediaPath: string;
   readonly accounts: Partial<Record<Channel, LocalAccount>>;
+  /** Where further accounts' credentials are kept (written by the API on the main thread). */
+  readonly credentialsPath: string;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
   readonly logLevel: LogLevel;
-  readonly functions: readonly { readonly name: string; readonly entry: string; readonly environment: Readonly<Record<string, string>> }[];
+  readonly functions: readonly {
+    readonly name: string;
+    readonly entry: string;
+    /** The queue the function consumes, whose messages it postpones. */
+    readonly queue: QueueName;
+    readonly environment: Readonly<Record<string, string>>;
+  }[];
 }
 
 /** What the worker may ask the main thread to do for it (the ports that live there). */
 export type MainCall =
   | { readonly op: 'bus.publish'; readonly args: [events: unknown[]] }
   | { readonly op: 'outbound.send'; readonly args: [message: unknown, options?: { delaySeconds?: number }] }
-  | { readonly op: 'outbound.setVisibilityTimeout'; readonly args: [receiptHandle: string, seconds: number] }
-  | { readonly op: 'media.setVisibilityTimeout'; readonly args: [receiptHandle: string, seconds: number] };
+  | { readonly op: 'queue.setVisibilityTimeout'; readonly args: [queue: QueueName, receiptHandle: string, seconds: number] };
 
 /** What the main thread may ask the worker to do. */
 export type WorkerCall =

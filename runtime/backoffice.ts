@@ -1,6 +1,6 @@
 /**
  * The local runtime's back office, in a worker thread: the DynamoDB engine (dynalite, persisted) and the
- * queue consumers (thread writer, outbound sender, media copier). In AWS each function has its own CPU; here this thread
+ * queue consumers (thread writer, each channel's sender and media copier). In AWS each function has its own CPU; here this thread
  * takes the second core, so storing and sending never slow down the webhooks the providers wait on.
  * Ports that live on the main thread (the bus, the queues) are reached by message.
  */
@@ -48,23 +48,15 @@ const init = async (config: BackofficeInit): Promise<void> => {
   const endpoint = config.dynamoEndpoint ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const log = createLocalLog({ level: config.logLevel, write: (line) => main.log(line) });
-  const outbound = {
-    send: (message: OutboundJob, options?: { delaySeconds?: number }) =>
-      main.call<void>({ op: 'outbound.send', args: [message, ...(options ? [options] : [])] as [unknown, { delaySeconds?: number }?] }),
-    setVisibilityTimeout: (receiptHandle: string, seconds: number) =>
-      main.call<void>({ op: 'outbound.setVisibilityTimeout', args: [receiptHandle, seconds] }),
-  };
-  const deps: Deps = {
+  const deps: Omit<Deps, 'visibility'> = {
     store: new DynamoThreadStore({ client: createDocumentClient(client), tableName: LOCAL_TABLE_NAME }),
     bus: { publish: (events: readonly ParleyEvent[]) => main.call<void>({ op: 'bus.publish', args: [[...events]] }) },
-    outbound,
-    outboundVisibility: outbound,
-    secrets: new LocalSecretStore(config.accounts),
-    media: new FileMediaStore(config.mediaPath),
-    mediaVisibility: {
-      setVisibilityTimeout: (receiptHandle: string, seconds: number) =>
-        main.call<void>({ op: 'media.setVisibilityTimeout', args: [receiptHandle, seconds] }),
+    outbound: {
+      send: (message: OutboundJob, options?: { delaySeconds?: number }) =>
+        main.call<void>({ op: 'outbound.send', args: [message, ...(options ? [options] : [])] as [unknown, { delaySeconds?: number }?] }),
     },
+    secrets: new LocalSecretStore(config.accounts, config.credentialsPath),
+    media: new FileMediaStore(config.mediaPath),
     clock: systemClock,
     log,
     fetch: globalThis.fetch,
@@ -72,7 +64,11 @@ const init = async (config: BackofficeInit): Promise<void> => {
   };
   for (const fn of config.functions) {
     const module = (await import(new URL(`../${fn.entry}`, import.meta.url).href)) as FunctionModule;
-    handlers.set(fn.name, module.create({ ...deps, log: log.child(fn.name) }, fn.environment));
+    const visibility = {
+      setVisibilityTimeout: (receiptHandle: string, seconds: number) =>
+        main.call<void>({ op: 'queue.setVisibilityTimeout', args: [fn.queue, receiptHandle, seconds] }),
+    };
+    handlers.set(fn.name, module.create({ ...deps, visibility, log: log.child(fn.name) }, fn.environment));
   }
 };
 

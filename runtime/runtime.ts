@@ -20,13 +20,23 @@ import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
 import type { ParleyEvent } from '../domain/events.ts';
-import type { Credentials, OutboundJob } from '../domain/ports.ts';
-import { systemClock } from '../domain/ports.ts';
+import { channelOfJob, systemClock, type Credentials, type OutboundJob, type WorkQueue } from '../domain/ports.ts';
 import type { Deps, FunctionModule } from '../functions/deps.ts';
-import { FUNCTIONS, QUEUES, RULES, environmentOf, type FunctionSpec, type QueueName } from '../topology/topology.ts';
+import {
+  ENABLED_CHANNELS,
+  FUNCTIONS,
+  QUEUES,
+  RULES,
+  environmentOf,
+  outboundQueueOf,
+  type EnabledChannel,
+  type FunctionSpec,
+  type QueueName,
+} from '../topology/topology.ts';
 import { LOCAL_TABLE_NAME } from '../topology/table.ts';
 import { connect, type BackofficeInit, type MainCall, type WorkerCall } from './backoffice-protocol.ts';
 import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } from './http-gateway.ts';
+import { migrateLegacyQueues } from './legacy-queues.ts';
 import { createLocalLog, type LogLevel } from './local-log.ts';
 import { mountSandboxes } from './sandbox.ts';
 
@@ -152,10 +162,25 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     });
     return [queue, deadLetterQueue] as const;
   };
-  const [inbound, inboundDlq] = makeQueues('inbound');
-  const [outbound, outboundDlq] = makeQueues('outbound');
-  const [media, mediaDlq] = makeQueues('media');
-  const queues = { inbound, outbound, media, 'inbound-dlq': inboundDlq, 'outbound-dlq': outboundDlq, 'media-dlq': mediaDlq };
+  const queues = Object.fromEntries(
+    (Object.keys(QUEUES) as QueueName[]).flatMap((name) => {
+      const [queue, deadLetterQueue] = makeQueues(name);
+      return [
+        [name, queue],
+        [`${name}-dlq`, deadLetterQueue],
+      ];
+    }),
+  ) as Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>;
+  await migrateLegacyQueues(join(dataDir, 'queues'), queues, store, queueLog);
+  /** Each outbound job goes to its channel's queue, as in AWS. */
+  const outbound: WorkQueue<OutboundJob> = {
+    send: async (job, options) => {
+      const channel = channelOfJob(job);
+      const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[outboundQueueOf(channel as EnabledChannel)] : undefined;
+      if (!queue) throw new Error(`${channel} is not enabled`);
+      await queue.send(job, options);
+    },
+  };
 
   // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port;
   // until the runtime is ready it answers 503, so a health check during startup fails fast.
@@ -171,7 +196,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  // Channel credentials and provider API origins.
+  // Channel credentials and provider API origins. Further accounts' credentials, put through the API, are
+  // kept in the data dir and shared with the back office.
+  const credentialsPath = join(dataDir, 'accounts', 'credentials.json');
   const devPath = join(dataDir, 'dev-credentials.json');
   const devFile = readJson<Record<string, Credentials>>(devPath) ?? {};
   const accounts: Partial<Record<Channel, LocalAccount>> = {};
@@ -215,13 +242,17 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
 
   const deps: Deps = {
     store,
-    bus: new LocalEventBus(RULES, { inbound, outbound, media }, rootLog.child('bus')),
-    outbound: outbound as LocalQueue<OutboundJob>,
-    outboundVisibility: outbound,
-    secrets: new LocalSecretStore(accounts),
+    bus: new LocalEventBus(RULES, queues, rootLog.child('bus')),
+    outbound,
+    // Only queue consumers postpone messages, and they run in the back office with their own queue's.
+    visibility: {
+      setVisibilityTimeout: async () => {
+        throw new Error('only a queue consumer can postpone its messages');
+      },
+    },
+    secrets: new LocalSecretStore(accounts, credentialsPath),
     // The API reads what the back office's media copier writes, in the same directory.
     media: new FileMediaStore(join(dataDir, 'media')),
-    mediaVisibility: media,
     clock: systemClock,
     log: rootLog,
     fetch: globalThis.fetch,
@@ -234,11 +265,9 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       case 'bus.publish':
         return deps.bus.publish(call.args[0] as ParleyEvent[]);
       case 'outbound.send':
-        return outbound.send(call.args[0], call.args[1]);
-      case 'outbound.setVisibilityTimeout':
-        return outbound.setVisibilityTimeout(call.args[0], call.args[1]);
-      case 'media.setVisibilityTimeout':
-        return media.setVisibilityTimeout(call.args[0], call.args[1]);
+        return outbound.send(call.args[0] as OutboundJob, call.args[1]);
+      case 'queue.setVisibilityTimeout':
+        return queues[call.args[0]].setVisibilityTimeout(call.args[1], call.args[2]);
     }
   };
 
@@ -249,7 +278,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const consumers: BackofficeInit['functions'][number][] = [];
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
     if (spec.queue) {
-      consumers.push({ name, entry: spec.entry, environment: environmentOf(spec) });
+      consumers.push({ name, entry: spec.entry, queue: spec.queue, environment: environmentOf(spec) });
       queues[spec.queue].consume((event) => backoffice.call({ op: 'invoke', args: [name, event] }));
       continue;
     }
@@ -260,7 +289,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   }
   await backoffice.call({
     op: 'init',
-    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, mediaPath: join(dataDir, 'media'), accounts, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
+    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, mediaPath: join(dataDir, 'media'), accounts, credentialsPath, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
   });
 
   const httpLog = rootLog.child('http');

@@ -6,6 +6,9 @@
  */
 import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
+import { outboundQueueOf } from './queue-names.ts';
+
+export { outboundQueueOf, queueUrlVariable } from './queue-names.ts';
 
 /** Channels whose connector is built and deployed. */
 export const ENABLED_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'line', 'kakaotalk', 'telegram'] as const satisfies readonly Channel[];
@@ -27,19 +30,35 @@ export interface QueueSpec {
   readonly deadLetterRetentionDays: number;
 }
 
-export type QueueName = 'inbound' | 'outbound' | 'media';
+/**
+ * Channels whose customers send media Parley copies (KakaoTalk's skill payloads carry none). Checked
+ * against the connectors that can download media by a test.
+ */
+export const MEDIA_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'line', 'telegram'] as const satisfies readonly EnabledChannel[];
+export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
+
+/**
+ * Outbound and media work has a queue per channel, each with its own consumer function that bundles that
+ * channel's connector alone: one provider's outage or rate limit never holds up another's messages, and a
+ * function holds only its own channel's secrets.
+ */
+export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}`;
+
+const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 };
+/** Agent replies and provider actions to a channel's sender. Visibility outlasts the sender's 120 s timeout. */
+const OUTBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 };
+/**
+ * Received messages with media to a channel's media copier. Small batches: each record is a download of up
+ * to 100 MB. Visibility outlasts the copier's 120 s timeout; 8 receives with backoff span several minutes,
+ * enough for the thread writer to store the message the copy is recorded on.
+ */
+const MEDIA_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 4, deadLetterRetentionDays: 14 };
 
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
-  inbound: { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 },
-  /** Agent replies and provider actions to the outbound sender. Visibility outlasts the sender's 120 s timeout. */
-  outbound: { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
-  /**
-   * Received media messages to the media copier. Small batches: each record is a download of up to
-   * 100 MB. Visibility outlasts the copier's 120 s timeout; 8 receives with backoff span several minutes,
-   * enough for the thread writer to store the message the copy is recorded on.
-   */
-  media: { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 4, deadLetterRetentionDays: 14 },
+  inbound: INBOUND_QUEUE,
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<`outbound-${EnabledChannel}`, QueueSpec>),
+  ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
 };
 
 /** An EventBridge pattern. Only exact-value lists and `prefix` are used, so both renderers agree on them. */
@@ -70,22 +89,32 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
     target: 'inbound',
     input: 'detail',
   },
-  'to-media-copier': {
-    description: "Received messages with media go to the media copier, which copies it before the provider's link expires",
-    pattern: {
-      source: [EVENT_SOURCE],
-      'detail-type': [EVENT_TYPES.messageReceived],
-      detail: { content: { type: [...MEDIA_CONTENT_TYPES] } },
-    },
-    target: 'media',
-    input: 'detail',
-  },
-  'to-outbound-sender': {
-    description: 'Provider calls a webhook asked for (answerCallbackQuery) go to the outbound sender',
-    pattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_TYPES.providerAction] },
-    target: 'outbound',
-    input: 'detail',
-  },
+  ...Object.fromEntries(
+    MEDIA_CHANNELS.map((channel): [string, RuleSpec] => [
+      `to-media-copier-${channel}`,
+      {
+        description: `Received ${channel} messages with media go to its media copier, which copies the media before the provider's link expires`,
+        pattern: {
+          source: [EVENT_SOURCE],
+          'detail-type': [EVENT_TYPES.messageReceived],
+          detail: { channel: [channel], content: { type: [...MEDIA_CONTENT_TYPES] } },
+        },
+        target: `media-${channel}`,
+        input: 'detail',
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    ENABLED_CHANNELS.map((channel): [string, RuleSpec] => [
+      `to-sender-${channel}`,
+      {
+        description: `Provider calls a ${channel} webhook asked for (answerCallbackQuery, ...) go to its sender`,
+        pattern: { source: [EVENT_SOURCE], 'detail-type': [EVENT_TYPES.providerAction], detail: { channel: [channel] } },
+        target: outboundQueueOf(channel),
+        input: 'detail',
+      },
+    ]),
+  ),
 };
 
 export type HttpMethod = 'GET' | 'POST';
@@ -104,6 +133,8 @@ export interface Access {
   readonly bus?: 'put';
   readonly sendTo?: readonly QueueName[];
   readonly secrets?: readonly Channel[];
+  /** Create and replace the secrets of these channels' further accounts (never the default account's). */
+  readonly manageSecrets?: readonly Channel[];
   /** Parley's media storage (the S3 bucket): the copier writes, the API reads. */
   readonly media?: 'read' | 'readWrite';
 }
@@ -137,6 +168,28 @@ const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
   memoryMb: 512,
 });
 
+const senderFunction = (channel: EnabledChannel): FunctionSpec => ({
+  entry: `functions/senders/${channel}.ts`,
+  description: `Delivers agents' messages and provider actions to the ${channel} API`,
+  queue: outboundQueueOf(channel),
+  access: { table: 'readWrite', secrets: [channel] },
+  // A batch of 10 sent one after another, each provider call allowed 10 s: the queue's visibility
+  // timeout (and so the sending claim) must outlast it.
+  timeoutSeconds: 120,
+  memoryMb: 512,
+});
+
+const mediaCopierFunction = (channel: MediaChannel): FunctionSpec => ({
+  entry: `functions/media-copiers/${channel}.ts`,
+  description: `Copies customers' media from ${channel} into Parley's storage and records the copy`,
+  queue: `media-${channel}`,
+  access: { table: 'readWrite', media: 'readWrite', secrets: [channel] },
+  // A batch of 4 downloads, each allowed 30 s, plus storing: the queue's visibility timeout outlasts it.
+  timeoutSeconds: 120,
+  // Media up to 100 MB is held in memory while it is stored.
+  memoryMb: 1024,
+});
+
 export const FUNCTIONS = {
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`webhook-${c}`, webhookFunction(c)])) as Record<
     `webhook-${EnabledChannel}`,
@@ -150,26 +203,11 @@ export const FUNCTIONS = {
     timeoutSeconds: 30,
     memoryMb: 512,
   },
-  'outbound-sender': {
-    entry: 'functions/outbound-sender.ts',
-    description: "Delivers agents' messages and provider actions to each channel's API",
-    queue: 'outbound',
-    access: { table: 'readWrite', secrets: [...ENABLED_CHANNELS] },
-    // A batch of 10 sent one after another, each provider call allowed 10 s: the queue's visibility
-    // timeout (and so the sending claim) must outlast it.
-    timeoutSeconds: 120,
-    memoryMb: 512,
-  },
-  'media-copier': {
-    entry: 'functions/media-copier.ts',
-    description: "Copies customers' media from each provider into Parley's storage and records the copy",
-    queue: 'media',
-    access: { table: 'readWrite', media: 'readWrite', secrets: [...ENABLED_CHANNELS] },
-    // A batch of 4 downloads, each allowed 30 s, plus storing: the queue's visibility timeout outlasts it.
-    timeoutSeconds: 120,
-    // Media up to 100 MB is held in memory while it is stored.
-    memoryMb: 1024,
-  },
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`sender-${c}`, senderFunction(c)])) as Record<`sender-${EnabledChannel}`, FunctionSpec>),
+  ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-copier-${c}`, mediaCopierFunction(c)])) as Record<
+    `media-copier-${MediaChannel}`,
+    FunctionSpec
+  >),
   api: {
     entry: 'functions/api.ts',
     description: 'The integrator API (/v1)',
@@ -177,9 +215,24 @@ export const FUNCTIONS = {
       { method: 'GET', path: '/v1/{proxy+}', auth: 'apiKey' },
       { method: 'POST', path: '/v1/{proxy+}', auth: 'apiKey' },
     ],
-    access: { table: 'readWrite', sendTo: ['outbound'], media: 'read' },
+    // Reads every channel's secrets to tell whether an account is configured; keeps those put with a registration.
+    access: {
+      table: 'readWrite',
+      sendTo: ENABLED_CHANNELS.map(outboundQueueOf),
+      media: 'read',
+      secrets: [...ENABLED_CHANNELS],
+      manageSecrets: [...ENABLED_CHANNELS],
+    },
     timeoutSeconds: 10,
     memoryMb: 512,
+  },
+  'api-docs': {
+    entry: 'functions/api-docs.ts',
+    description: "The integrator API's OpenAPI document (/v1/openapi.json)",
+    routes: [{ method: 'GET', path: '/v1/openapi.json', auth: 'apiKey' }],
+    access: {},
+    timeoutSeconds: 5,
+    memoryMb: 256,
   },
   authorizer: {
     entry: 'functions/authorizer.ts',
@@ -194,7 +247,8 @@ export type FunctionName = keyof typeof FUNCTIONS;
 
 /**
  * The environment a function gets from the topology, in AWS and locally alike. The stacks add the names of
- * the resources (TABLE_NAME, BUS_NAME, OUTBOUND_QUEUE_URL, SECRET_PREFIX, MEDIA_BUCKET); the local runtime needs none.
+ * the resources (TABLE_NAME, BUS_NAME, SECRET_PREFIX, MEDIA_BUCKET, `QUEUE_URL` of the queue it consumes and
+ * {@link queueUrlVariable} of each queue it sends to); the local runtime needs none.
  */
 export const environmentOf = (spec: FunctionSpec): Readonly<Record<string, string>> => ({
   ...spec.environment,

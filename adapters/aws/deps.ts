@@ -8,9 +8,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { connectors, getConnector } from '../../connectors/registry.ts';
 import type { Channel } from '../../domain/content.ts';
-import type { OutboundJob } from '../../domain/ports.ts';
+import { channelOfJob, type OutboundJob, type WorkQueue } from '../../domain/ports.ts';
+import { outboundQueueOf, queueUrlVariable } from '../../topology/queue-names.ts';
 import { createDocumentClient, DynamoThreadStore } from './dynamo-thread-store.ts';
 import { EventBridgeBus } from './eventbridge-bus.ts';
 import { lambdaLog } from './lambda-log.ts';
@@ -32,14 +32,22 @@ let bus: EventBridgeBus | undefined;
 export const awsBus = (): EventBridgeBus =>
   (bus ??= new EventBridgeBus({ client: new EventBridgeClient({}), busName: required('BUS_NAME') }));
 
-let outbound: SqsWorkQueue<OutboundJob> | undefined;
-/** The outbound queue: where the API sends jobs, and whose messages the sender postpones. */
-export const awsOutboundQueue = (): SqsWorkQueue<OutboundJob> =>
-  (outbound ??= new SqsWorkQueue<OutboundJob>(new SQSClient({}), required('OUTBOUND_QUEUE_URL')));
+let sqs: SQSClient | undefined;
+const sqsClient = (): SQSClient => (sqs ??= new SQSClient({}));
+const queuesByUrl = new Map<string, SqsWorkQueue<unknown>>();
+const sqsQueue = <T>(url: string): SqsWorkQueue<T> => {
+  let queue = queuesByUrl.get(url);
+  if (!queue) queuesByUrl.set(url, (queue = new SqsWorkQueue<unknown>(sqsClient(), url)));
+  return queue as SqsWorkQueue<T>;
+};
 
-let mediaQueue: SqsWorkQueue<unknown> | undefined;
-/** The media queue, whose messages the media copier postpones. */
-export const awsMediaQueue = (): SqsWorkQueue<unknown> => (mediaQueue ??= new SqsWorkQueue<unknown>(new SQSClient({}), required('MEDIA_QUEUE_URL')));
+/** Sends each job to its channel's outbound queue, whose URL the stack sets as `OUTBOUND_<CHANNEL>_QUEUE_URL`. */
+export const awsOutboundQueue = (): WorkQueue<OutboundJob> => ({
+  send: async (job, options) => sqsQueue<OutboundJob>(required(queueUrlVariable(outboundQueueOf(channelOfJob(job))))).send(job, options),
+});
+
+/** The queue the function consumes (`QUEUE_URL`), whose messages it postpones. */
+export const awsConsumedQueue = (): SqsWorkQueue<unknown> => sqsQueue(required('QUEUE_URL'));
 
 let media: S3MediaStore | undefined;
 export const awsMediaStore = (): S3MediaStore => (media ??= new S3MediaStore({ client: new S3Client({}), bucket: required('MEDIA_BUCKET') }));
@@ -53,17 +61,4 @@ export const awsSecrets = (accountIdOf: SecretsManagerStoreOptions['accountIdOf'
     accountIdOf,
   }));
 
-/** For functions that serve every channel (they bundle every connector anyway). */
-export const registryAccountIdOf: SecretsManagerStoreOptions['accountIdOf'] = (channel, credentials) =>
-  getConnector(channel)?.accountIdOf(credentials);
-
 export const awsLog = lambdaLog;
-
-/** Provider API origins from each connector's `<CHANNEL>_API_BASE_URL`, as in the local runtime's contract. */
-export const apiBaseUrlsFromEnv = (env: NodeJS.ProcessEnv): Partial<Record<Channel, string>> =>
-  Object.fromEntries(
-    Object.values(connectors).flatMap((c) => {
-      const url = env[c.environment.apiBaseUrl];
-      return url ? [[c.channel, url]] : [];
-    }),
-  );

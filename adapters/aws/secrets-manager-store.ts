@@ -1,4 +1,11 @@
-import { GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type { Channel } from '../../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
 import type { Credentials, SecretStore } from '../../domain/ports.ts';
@@ -17,6 +24,11 @@ export interface SecretsManagerStoreOptions {
   readonly accountIdOf: (channel: Channel, credentials: Credentials) => string | undefined;
   /** How long a fetched secret is reused. Rotated values are picked up after this. */
   readonly ttlMs?: number;
+  /**
+   * How long a missing secret is remembered as missing: shorter, so an account whose credentials were just
+   * put answers its provider's verification request within seconds.
+   */
+  readonly missingTtlMs?: number;
   readonly now?: () => number;
 }
 
@@ -29,9 +41,11 @@ export interface SecretsManagerStoreOptions {
 export class SecretsManagerStore implements SecretStore {
   private readonly cache = new Map<string, { value: Credentials | undefined; expires: number }>();
   private readonly ttlMs: number;
+  private readonly missingTtlMs: number;
   private readonly now: () => number;
   constructor(private readonly options: SecretsManagerStoreOptions) {
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.missingTtlMs = options.missingTtlMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -44,6 +58,31 @@ export class SecretsManagerStore implements SecretStore {
     if (!fallback) return undefined;
     const named = this.options.accountIdOf(channel, fallback);
     return named === undefined || named === accountId ? fallback : undefined;
+  }
+
+  /** Replaces the account's secret, creating it the first time. */
+  async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {
+    const name = `${this.options.prefix}${channel}/${accountId}`;
+    const secretString = JSON.stringify(CredentialsSchema.parse(credentials));
+    try {
+      await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      try {
+        await this.options.client.send(
+          new CreateSecretCommand({
+            Name: name,
+            SecretString: secretString,
+            Description: `Parley ${channel} credentials of account ${accountId}, put through the integrator API`,
+          }),
+        );
+      } catch (createError) {
+        // A concurrent put created it first: the last value wins, as with two puts.
+        if (!(createError instanceof ResourceExistsException)) throw createError;
+        await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+      }
+    }
+    this.cache.delete(name);
   }
 
   private async fetch(name: string): Promise<Credentials | undefined> {
@@ -62,7 +101,7 @@ export class SecretsManagerStore implements SecretStore {
     // Bounded: the oldest entry goes first (Map keeps insertion order).
     this.cache.delete(name);
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value ?? '');
-    this.cache.set(name, { value, expires: this.now() + this.ttlMs });
+    this.cache.set(name, { value, expires: this.now() + (value === undefined ? this.missingTtlMs : this.ttlMs) });
     return value;
   }
 }

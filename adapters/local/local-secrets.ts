@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as z from 'zod';
 import type { Channel } from '../../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
 import type { Credentials, SecretStore } from '../../domain/ports.ts';
@@ -8,19 +11,55 @@ export interface LocalAccount {
   readonly accountId?: string;
 }
 
+/** `{ channel: { accountId: credentials } }`, as kept in the data dir. */
+const AccountFileSchema = z.record(z.string(), z.record(z.string(), z.record(z.string(), z.string())));
+type AccountFile = z.infer<typeof AccountFileSchema>;
+
 /**
- * Channel credentials for the local runtime: each channel's default account, from the environment or
- * from development credentials generated on first start. The default account answers to `default` and to
- * the account id its credentials name; credentials that name no account (a LINE channel secret) answer to
- * any account id of their channel, as the Secrets Manager store does in AWS.
+ * Channel credentials for the local runtime. Each channel's default account comes from the environment or
+ * from development credentials generated on first start; it answers to `default` and to the account id its
+ * credentials name, and credentials that name no account (a LINE channel secret) answer to any account id of
+ * their channel, as the Secrets Manager store does in AWS. Further accounts' own credentials, put through
+ * the integrator API, live in `path` (a JSON file readable by its owner only), which the runtime's threads
+ * share: a reader notices a newer file and rereads it.
  */
 export class LocalSecretStore implements SecretStore {
-  constructor(private readonly accounts: Partial<Record<Channel, LocalAccount>>) {}
+  private own: AccountFile = {};
+  private loadedAt = -1;
+
+  constructor(
+    private readonly defaults: Partial<Record<Channel, LocalAccount>>,
+    private readonly path?: string,
+  ) {}
 
   async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
-    const account = this.accounts[channel];
+    const own = this.load()[channel]?.[accountId];
+    if (own) return own;
+    const account = this.defaults[channel];
     if (!account) return undefined;
     const serves = accountId === DEFAULT_ACCOUNT || account.accountId === undefined || accountId === account.accountId;
     return serves ? account.credentials : undefined;
+  }
+
+  async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {
+    if (this.path === undefined) throw new Error('this secret store keeps no credentials of its own');
+    const next: AccountFile = { ...this.load(), [channel]: { ...this.own[channel], [accountId]: { ...credentials } } };
+    mkdirSync(dirname(this.path), { recursive: true });
+    // Written aside and renamed, so a reader never sees half a file.
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.path);
+    this.own = next;
+    this.loadedAt = statSync(this.path).mtimeMs;
+  }
+
+  private load(): AccountFile {
+    if (this.path === undefined || !existsSync(this.path)) return this.own;
+    const modifiedAt = statSync(this.path).mtimeMs;
+    if (modifiedAt !== this.loadedAt) {
+      this.own = AccountFileSchema.parse(JSON.parse(readFileSync(this.path, 'utf8')));
+      this.loadedAt = modifiedAt;
+    }
+    return this.own;
   }
 }

@@ -7,7 +7,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { downloadMetaAttachment } from '../meta/meta.media.ts';
+import { INSTAGRAM_ACCOUNT } from './instagram.account.ts';
+import { downloadInstagramMedia } from './instagram.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
 import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
 import { normalizeInstagramWebhook } from './instagram.normalize.ts';
@@ -23,18 +24,7 @@ export type { InstagramWebhook } from './instagram.schema.ts';
  * `entry.id`), which names the account.
  */
 export const instagramConnector: Connector<InstagramWebhook> = {
-  channel: 'instagram',
-  defaultApiBaseUrl: 'https://graph.instagram.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'accountId'] },
-  environment: {
-    credentials: {
-      appSecret: 'INSTAGRAM_APP_SECRET',
-      verifyToken: 'INSTAGRAM_VERIFY_TOKEN',
-      accessToken: 'INSTAGRAM_ACCESS_TOKEN',
-      accountId: 'INSTAGRAM_ACCOUNT_ID',
-    },
-    apiBaseUrl: 'INSTAGRAM_API_BASE_URL',
-  },
+  ...INSTAGRAM_ACCOUNT,
   // Shaped like the real thing: a 32-hex app secret, an `IGAA…` user token, a 17-digit account id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -42,7 +32,6 @@ export const instagramConnector: Connector<InstagramWebhook> = {
     accessToken: `IGAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     accountId: `1784${randomInt(1_000_000, 9_999_999)}${randomInt(100_000, 999_999)}`,
   }),
-  accountIdOf: (credentials) => credentials['accountId'] || undefined,
   handshake: (request, credentials) => (request.method === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined),
   verify: (request, credentials) => {
     try {
@@ -54,6 +43,6 @@ export const instagramConnector: Connector<InstagramWebhook> = {
   parse: parseInstagramWebhook,
   normalize: normalizeInstagramWebhook,
   sender: instagramSender,
-  downloadMedia: downloadMetaAttachment('Instagram attachment'),
+  downloadMedia: downloadInstagramMedia,
   sandbox: createMetaMessagingSandbox('Instagram', 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxsandbox'),
 };

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { KAKAO_DEFAULT_API_BASE_URL } from './kakaotalk.api.ts';
+import { KAKAOTALK_ACCOUNT } from './kakaotalk.account.ts';
 import { normalizeKakaoSkillPayload } from './kakaotalk.normalize.ts';
 import { respondToKakaoSkill } from './kakaotalk.response.ts';
 import { createKakaotalkSandbox } from './kakaotalk.sandbox.ts';
@@ -30,13 +30,7 @@ export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
  * why a reply cannot go out.
  */
 export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
-  channel: 'kakaotalk',
-  defaultApiBaseUrl: KAKAO_DEFAULT_API_BASE_URL,
-  credentialNames: { inbound: ['skillSecret'], outbound: [] },
-  environment: {
-    credentials: { skillSecret: 'KAKAO_SKILL_SECRET', botId: 'KAKAO_BOT_ID', restApiKey: 'KAKAO_REST_API_KEY' },
-    apiBaseUrl: 'KAKAO_API_BASE_URL',
-  },
+  ...KAKAOTALK_ACCOUNT,
   // Shaped like the real thing: a REST API key is 32 hex digits; with one, the local runtime's replies go
   // through the sandbox's Event API and reach `sent`. No bot id: development credentials accept samples of
   // any bot, and the account is then the payload's bot.id.
@@ -44,7 +38,6 @@ export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
     skillSecret: randomBytes(24).toString('base64url'),
     restApiKey: randomBytes(16).toString('hex'),
   }),
-  accountIdOf: (credentials) => credentials['botId'] || undefined,
   verify: verifyKakaoSkillRequest,
   respond: respondToKakaoSkill,
   parse: parseKakaoSkillPayload,

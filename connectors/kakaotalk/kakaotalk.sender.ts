@@ -7,19 +7,22 @@
  * - the **Event API**, when a REST API key is configured: the bot speaks first by running an event block,
  *   paid per message, reaching channel friends.
  * Anything else cannot reach the user, and says so with a {@link PermanentProviderError}.
+ *
+ * A callback carries a full SkillResponse, so buttons that fit go in a text card (see kakaotalk.response.ts).
+ * The Event API carries text only: quick replies, buttons and lists are written into the text there.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/ai_chatbot_callback_guide
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/main_notions/event-api
  */
-import type { QuickReply } from '../../domain/content.ts';
 import type { ReplyHandle } from '../../domain/events.ts';
 import { deterministicId } from '../../domain/ids.ts';
 import { InvalidRequestError, PermanentProviderError, ProviderError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { buttonsAsQuickReplies, listAsText } from '../degrade.ts';
 import { splitText } from '../text.ts';
 import { callbackTarget, eventApiUrl, postKakao } from './kakaotalk.api.ts';
 import { KAKAOTALK_CAPABILITIES } from './kakaotalk.capabilities.ts';
-import { textResponse } from './kakaotalk.response.ts';
+import { skillResponseOf, type KakaoReplyContent, type KakaoTemplateResponse } from './kakaotalk.response.ts';
 
 /**
  * The event name sent to the Event API unless the `eventName` credential names another. The bot needs an
@@ -45,8 +48,7 @@ const hash = (value: string): string => deterministicId('kakao', value).slice('k
  */
 export const postCallbackAnswer = async (
   handle: ReplyHandle,
-  text: string,
-  quickReplies: readonly QuickReply[] | undefined,
+  response: KakaoTemplateResponse,
   context: Pick<SendContext, 'apiBaseUrl' | 'fetch'>,
   now: Date = new Date(),
 ): Promise<string> => {
@@ -57,7 +59,7 @@ export const postCallbackAnswer = async (
   if (target === undefined) {
     throw new PermanentProviderError('the callback URL is not an https URL on a kakao.com host; refusing to call it', 'callback_url_rejected');
   }
-  const answer = await postKakao('Kakao callback', target, textResponse(text, quickReplies), {}, context);
+  const answer = await postKakao('Kakao callback', target, response, {}, context);
   return `${CALLBACK_ID_PREFIX}${answer.taskId ? `task:${answer.taskId}` : hash(handle.value)}`;
 };
 
@@ -69,16 +71,27 @@ const usableCallback = (request: SendRequest, context: SendContext): ReplyHandle
 };
 
 /**
- * Sends one text through the Event API, one call (one paid message) per 1000-character part. Quick replies
- * become a numbered list: the event block draws the message, and event data carries text only.
+ * The text an Event API message carries. The event block draws the message and event data carries text
+ * only, so nothing rich survives: quick replies and postback buttons become a numbered list (the customer
+ * answers by typing), links are written out, and a list is a numbered text with its descriptions.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/main_notions/event-api
  */
-const sendThroughEventApi = async (
-  request: SendRequest,
-  text: string,
-  quickReplies: readonly QuickReply[] | undefined,
-  context: SendContext,
-): Promise<SendResult> => {
+export const eventTextOf = (content: KakaoReplyContent): string => {
+  switch (content.type) {
+    case 'text': {
+      const { text, quickReplies } = content.buttons ? buttonsAsQuickReplies(content.text, content.buttons) : content;
+      return quickReplies !== undefined && quickReplies.length > 0 ? quickRepliesAsText(text, quickReplies) : text;
+    }
+    case 'list':
+      return listAsText(content);
+  }
+};
+
+/**
+ * Sends one text through the Event API, one call (one paid message) per 1000-character part.
+ * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/main_notions/event-api
+ */
+const sendThroughEventApi = async (request: SendRequest, body: string, context: SendContext): Promise<SendResult> => {
   const restApiKey = context.credentials['restApiKey'];
   if (!restApiKey) {
     throw new PermanentProviderError(
@@ -92,7 +105,6 @@ const sendThroughEventApi = async (
   if (!botId || botId === 'default') {
     throw new PermanentProviderError('the Kakao bot id is unknown: set KAKAO_BOT_ID to use the Event API', 'kakao_bot_id_unknown');
   }
-  const body = quickReplies !== undefined && quickReplies.length > 0 ? quickRepliesAsText(text, quickReplies) : text;
   const parts = splitText(body, KAKAOTALK_CAPABILITIES.maxTextLength);
   const eventName = context.credentials['eventName'] || KAKAO_EVENT_NAME;
   const userKey = request.recipient.conversation.externalId;
@@ -116,20 +128,22 @@ const sendThroughEventApi = async (
 };
 
 /**
- * Sends an agent's text: through the recipient's callback while it is valid, else through the Event API,
- * else refuses permanently. The callback is single use and the route keeps offering it for its minute, so a
+ * Sends an agent's text or list: through the recipient's callback while it is valid, else through the Event
+ * API, else refuses permanently. The callback is single use and the route keeps offering it for its minute, so a
  * second reply (or a callback Kakao refuses as spent or late) goes through the Event API instead. A
  * retryable failure of the callback POST is retried as such: Kakao may have taken it.
  */
 const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
   const content = request.content;
-  if (content.type !== 'text') throw new InvalidRequestError(`KakaoTalk cannot carry ${content.type} content from Parley`);
+  if (content.type !== 'text' && content.type !== 'list') {
+    throw new InvalidRequestError(`KakaoTalk cannot carry ${content.type} content from Parley`);
+  }
   // A callback answer is one POST: if an earlier attempt got it through, the message is sent.
   if (request.sentParts[0]?.startsWith(CALLBACK_ID_PREFIX)) return { externalIds: [...request.sentParts] };
   const callback = request.sentParts.length === 0 ? usableCallback(request, context) : undefined;
   if (callback !== undefined) {
     try {
-      const externalId = await postCallbackAnswer(callback, content.text, content.quickReplies, context);
+      const externalId = await postCallbackAnswer(callback, skillResponseOf(content), context);
       await context.onPartSent(externalId);
       return { externalIds: [externalId] };
     } catch (error) {
@@ -137,7 +151,7 @@ const send = async (request: SendRequest, context: SendContext): Promise<SendRes
       // Refused: spent by an earlier reply, or late. The ordinary way is still open.
     }
   }
-  return sendThroughEventApi(request, content.text, content.quickReplies, context);
+  return sendThroughEventApi(request, eventTextOf(content), context);
 };
 
 /** Kakao has no provider actions: a skill call's callback comes to the sender as the reply handle. */

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { LINE_ACCOUNT } from './line.account.ts';
 import { downloadLineMedia } from './line.media.ts';
 import { normalizeLineWebhook } from './line.normalize.ts';
 import { createLineSandbox } from './line.sandbox.ts';
@@ -20,19 +21,12 @@ export type { LineWebhook } from './line.schema.ts';
  * which is the account id of its events and what the default account is matched by.
  */
 export const lineConnector: Connector<LineWebhook> = {
-  channel: 'line',
-  defaultApiBaseUrl: 'https://api.line.me',
-  credentialNames: { inbound: ['channelSecret'], outbound: ['channelAccessToken'] },
-  environment: {
-    credentials: { channelSecret: 'LINE_CHANNEL_SECRET', channelAccessToken: 'LINE_CHANNEL_ACCESS_TOKEN' },
-    apiBaseUrl: 'LINE_API_BASE_URL',
-  },
+  ...LINE_ACCOUNT,
   // Shaped like the real thing: a channel secret of 32 hex digits, a long-lived token of 172 base64 characters.
   devCredentials: () => ({
     channelSecret: randomBytes(16).toString('hex'),
     channelAccessToken: randomBytes(129).toString('base64'),
   }),
-  accountIdOf: () => undefined,
   verify: verifyLineWebhook,
   parse: parseLineWebhook,
   normalize: normalizeLineWebhook,

@@ -46,8 +46,10 @@ export const createLineSandbox = (): ProviderSandbox => {
       }
       const sentMessages = messages.map(() => ({ id: String(nextMessageId++), quoteToken: randomBytes(24).toString('base64url') }));
       if (retryKey) accepted.set(retryKey, { sentMessages });
-      const first = messages[0] as { type?: unknown; text?: unknown };
-      const shown = typeof first.text === 'string' ? JSON.stringify(first.text.slice(0, 60)) : String(first.type);
+      const first = messages[0] as { type?: unknown; text?: unknown; altText?: unknown };
+      // A template shows its altText where it cannot be drawn, so the log can too.
+      const words = typeof first.text === 'string' ? first.text : first.altText;
+      const shown = typeof words === 'string' ? JSON.stringify(words.slice(0, 60)) : String(first.type);
       return {
         statusCode: 200,
         body: { sentMessages },

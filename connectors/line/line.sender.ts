@@ -3,14 +3,19 @@
  * A message is planned as a list of message objects first (a long text is several, a caption follows its
  * image as text), then the objects not yet sent are sent in order, so a retry resumes where the last
  * attempt stopped.
+ *
+ * Buttons that fit go in a buttons template; others, and lists (LINE has no list message), degrade to quick
+ * replies or a numbered text (see connectors/degrade.ts), never dropping what the agent sent.
  * @see https://developers.line.biz/en/reference/messaging-api/#message-objects
+ * @see https://developers.line.biz/en/reference/messaging-api/#buttons
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import type { Button, MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
 import { InvalidRequestError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
-import { shorten, splitText } from '../text.ts';
+import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, fitsButtons } from '../degrade.ts';
+import { shorten, splitTail, splitText } from '../text.ts';
 import { LINE_CAPABILITIES } from './line.capabilities.ts';
 import { callLineSend, isInvalidReplyToken, LINE_PUSH_PATH, LINE_REPLY_PATH, lineRetryKey, type LineSentMessage } from './line.api.ts';
 
@@ -26,9 +31,19 @@ const LOCATION_FIELD_MAX = 100;
 /** Postback `data` is 1–300 characters; counting code units never undercounts. */
 const POSTBACK_DATA_MAX = 300;
 
+/**
+ * A buttons template's `text`: "Max character limit: 160" without a title or image, as Parley sends it.
+ * @see https://developers.line.biz/en/reference/messaging-api/#buttons
+ */
+const BUTTONS_TEXT_MAX = 160;
+
+/** A template message's `altText`: "Max character limit: 400". @see https://developers.line.biz/en/reference/messaging-api/#template-messages */
+const ALT_TEXT_MAX = 400;
+
+const fitsPostbackData = (data: string): boolean => data.length >= 1 && data.length <= POSTBACK_DATA_MAX;
+
 const fitsQuickReply = (quickReplies: readonly QuickReply[]): boolean =>
-  quickReplies.length <= LINE_CAPABILITIES.quickReplies.max &&
-  quickReplies.every((reply) => reply.payload.length >= 1 && reply.payload.length <= POSTBACK_DATA_MAX);
+  quickReplies.length <= LINE_CAPABILITIES.quickReplies.max && quickReplies.every((reply) => fitsPostbackData(reply.payload));
 
 /**
  * Quick replies as postback actions: tapping one sends Parley a `postback` event with the payload as
@@ -50,6 +65,49 @@ const quickReplyOf = (quickReplies: readonly QuickReply[]) => ({
 
 const textObjects = (text: string): LineMessageObject[] =>
   splitText(text, LINE_CAPABILITIES.maxTextLength).map((part) => ({ type: 'text', text: part }));
+
+/**
+ * A text with quick replies on its last object (LINE shows them only under the latest message), or with them
+ * as a numbered list when they do not fit.
+ */
+const textWithQuickReplies = (text: string, quickReplies: readonly QuickReply[] | undefined): LineMessageObject[] => {
+  if (quickReplies === undefined || quickReplies.length === 0) return textObjects(text);
+  if (!fitsQuickReply(quickReplies)) return textObjects(quickRepliesAsText(text, quickReplies));
+  const objects = textObjects(text);
+  const last = objects.length - 1;
+  return objects.map((object, index) => (index === last ? { ...object, quickReply: quickReplyOf(quickReplies) } : object));
+};
+
+/**
+ * A button as a template action: a postback shows its full label in the chat as the customer's message
+ * (`displayText`) and comes back as a `postback` event with the payload as `data`; a link opens in LINE's
+ * browser.
+ * @see https://developers.line.biz/en/reference/messaging-api/#postback-action
+ * @see https://developers.line.biz/en/reference/messaging-api/#uri-action
+ */
+const actionOf = (button: Button): LineMessageObject =>
+  button.type === 'url'
+    ? { type: 'uri', label: button.text, uri: button.url }
+    : { type: 'postback', label: button.text, data: button.payload, displayText: button.text };
+
+/**
+ * A text with buttons: a buttons template when they fit, carrying the end of the text (at most 160
+ * characters) while the start goes first as text. `altText`, which notifications and clients without
+ * templates show, holds that end with the buttons written out. Buttons that do not fit degrade: postbacks to
+ * quick replies, links written out in the text.
+ * @see https://developers.line.biz/en/reference/messaging-api/#buttons
+ */
+const buttonObjects = (text: string, buttons: readonly Button[]): LineMessageObject[] => {
+  if (!fitsButtons(buttons, LINE_CAPABILITIES.buttons, fitsPostbackData)) {
+    const degraded = buttonsAsQuickReplies(text, buttons);
+    return textWithQuickReplies(degraded.text, degraded.quickReplies);
+  }
+  const { head, tail } = splitTail(text, BUTTONS_TEXT_MAX);
+  const written = buttonsAsQuickReplies(tail, buttons);
+  const altText = shorten(written.quickReplies ? quickRepliesAsText(written.text, written.quickReplies) : written.text, ALT_TEXT_MAX);
+  const template = { type: 'template', altText, template: { type: 'buttons', text: tail, actions: buttons.map(actionOf) } };
+  return [...(head === '' ? [] : textObjects(head)), template];
+};
 
 /** LINE fetches media itself, over HTTPS only; a provider id means nothing to it. */
 const httpsUrlOf = (media: MediaRef, type: string): string => {
@@ -80,6 +138,8 @@ const stickerObject = (media: MediaRef): LineMessageObject => {
 /**
  * The message objects that deliver a message, in order. Pure. Quick replies go on the last object: LINE
  * shows them only under the latest message.
+ * - text with buttons: a buttons template (see {@link buttonObjects}).
+ * - list: quick replies when its items fit (no descriptions or section titles to lose), else a numbered text.
  * - image: the URL serves as preview too (Parley content has no separate preview).
  * - video: LINE requires a preview image, which Parley content does not carry: sent as a link.
  * - audio: sent as audio when its duration is known (LINE requires it), else as a link.
@@ -89,14 +149,15 @@ const stickerObject = (media: MediaRef): LineMessageObject => {
 export const planLineMessages = (request: SendRequest): LineMessageObject[] => {
   const content: OutboundContent = request.content;
   switch (content.type) {
-    case 'text': {
-      const quickReplies = content.quickReplies ?? [];
-      if (quickReplies.length === 0) return textObjects(content.text);
-      if (!fitsQuickReply(quickReplies)) return textObjects(quickRepliesAsText(content.text, quickReplies));
-      const objects = textObjects(content.text);
-      const last = objects.length - 1;
-      return objects.map((object, index) => (index === last ? { ...object, quickReply: quickReplyOf(quickReplies) } : object));
+    case 'text':
+      if (content.buttons !== undefined) return buttonObjects(content.text, content.buttons);
+      return textWithQuickReplies(content.text, content.quickReplies);
+    case 'list': {
+      const quickReplies = listAsQuickReplies(content, LINE_CAPABILITIES.quickReplies.maxLabelLength);
+      return quickReplies ? textWithQuickReplies(content.text, quickReplies) : textObjects(listAsText(content));
     }
+    case 'template':
+      throw new InvalidRequestError('LINE has no provider-approved templates');
     case 'image': {
       const url = httpsUrlOf(content.media, 'image');
       return withCaption({ type: 'image', originalContentUrl: url, previewImageUrl: url }, content.caption);

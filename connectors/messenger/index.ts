@@ -6,7 +6,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { downloadMetaAttachment } from '../meta/meta.media.ts';
+import { MESSENGER_ACCOUNT } from './messenger.account.ts';
+import { downloadMessengerMedia } from './messenger.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
 import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
 import { normalizeMessengerWebhook } from './messenger.normalize.ts';
@@ -20,18 +21,7 @@ export type { MessengerWebhook } from './messenger.schema.ts';
  * handshake; `pageAccessToken` sends for the Page `pageId`, which names the account.
  */
 export const messengerConnector: Connector<MessengerWebhook> = {
-  channel: 'messenger',
-  defaultApiBaseUrl: 'https://graph.facebook.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['pageAccessToken', 'pageId'] },
-  environment: {
-    credentials: {
-      appSecret: 'MESSENGER_APP_SECRET',
-      verifyToken: 'MESSENGER_VERIFY_TOKEN',
-      pageAccessToken: 'MESSENGER_PAGE_ACCESS_TOKEN',
-      pageId: 'MESSENGER_PAGE_ID',
-    },
-    apiBaseUrl: 'MESSENGER_API_BASE_URL',
-  },
+  ...MESSENGER_ACCOUNT,
   // Shaped like the real thing: a 32-hex app secret, an `EAA…` Page token, a 15-digit Page id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -39,7 +29,6 @@ export const messengerConnector: Connector<MessengerWebhook> = {
     pageAccessToken: `EAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     pageId: `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`,
   }),
-  accountIdOf: (credentials) => credentials['pageId'] || undefined,
   handshake: (request, credentials) => (request.method === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined),
   verify: (request, credentials) => {
     try {
@@ -51,6 +40,6 @@ export const messengerConnector: Connector<MessengerWebhook> = {
   parse: parseMessengerWebhook,
   normalize: normalizeMessengerWebhook,
   sender: messengerSender,
-  downloadMedia: downloadMetaAttachment('Messenger attachment'),
+  downloadMedia: downloadMessengerMedia,
   sandbox: createMetaMessagingSandbox('Messenger', 'm_sandbox_'),
 };

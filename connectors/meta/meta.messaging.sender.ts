@@ -5,16 +5,24 @@
  * messages, a caption follows its media as text), then the requests not yet made are made in order, so a
  * retry resumes where the last attempt stopped.
  *
+ * Buttons that fit go in a button template; others, and lists (neither platform has a list message any
+ * more), degrade to quick replies or a numbered text (see connectors/degrade.ts). A message tag makes every
+ * request of the message `messaging_type: MESSAGE_TAG` with Meta's name of the tag.
+ *
  * @see https://developers.facebook.com/docs/messenger-platform/reference/send-api
  * @see https://developers.facebook.com/docs/messenger-platform/send-messages/quick-replies
+ * @see https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/template/button
+ * @see https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
  * @see https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api
  */
 import * as z from 'zod';
-import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import type { Button, MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import type { MessageTag } from '../../domain/model.ts';
 import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelCapabilities, ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
 import { shorten, splitText, utf8Length } from '../text.ts';
+import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, splitBeforeLast, fitsButtons } from '../degrade.ts';
 import { callGraph } from './meta.graph-api.ts';
 
 /** What differs between the Messenger and the Instagram Send API. */
@@ -28,7 +36,7 @@ export interface MetaSendProfile {
   readonly accountCredential: string;
   /** How the platform counts text length against `capabilities.maxTextLength`. */
   readonly measure: (text: string) => number;
-  /** Messenger: `messaging_type: RESPONSE` on every message. */
+  /** Messenger: `messaging_type: RESPONSE` on every message sent without a tag. */
   readonly messagingType: boolean;
   /** Messenger: Parley's message id in `message.metadata`, which the echo carries back. */
   readonly metadata: boolean;
@@ -42,12 +50,46 @@ export interface MetaSendCall {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The text of a button template: "UTF-8-encoded text of up to 640 characters" (Messenger's reference;
+ * Instagram's button template takes the same payload).
+ * @see https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/template/button
+ */
+const BUTTON_TEMPLATE_MAX_TEXT = 640;
+
+/**
+ * A postback button's payload: "1000 character limit", checked in UTF-8 bytes like quick-reply payloads,
+ * never more than Meta's count.
+ * @see https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/buttons/postback
+ */
+const MAX_POSTBACK_PAYLOAD_BYTES = 1000;
+
+/**
+ * Meta's names of Parley's message tags (`messaging_type: MESSAGE_TAG`, `tag`).
+ * @see https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
+ */
+const META_MESSAGE_TAGS = {
+  human_agent: 'HUMAN_AGENT',
+  account_update: 'ACCOUNT_UPDATE',
+  confirmed_event_update: 'CONFIRMED_EVENT_UPDATE',
+  post_purchase_update: 'POST_PURCHASE_UPDATE',
+} as const satisfies Record<MessageTag, string>;
+
 const fitsQuickReplies = (quickReplies: readonly QuickReply[], limits: ChannelCapabilities['quickReplies']): boolean =>
   quickReplies.length <= limits.max && quickReplies.every((reply) => utf8Length(reply.payload) <= limits.maxPayloadBytes);
 
 /** @see https://developers.facebook.com/docs/messenger-platform/reference/buttons/quick-replies */
 const quickRepliesOf = (quickReplies: readonly QuickReply[], limits: ChannelCapabilities['quickReplies']) =>
   quickReplies.map((reply) => ({ content_type: 'text', title: shorten(reply.text, limits.maxLabelLength), payload: reply.payload }));
+
+/**
+ * @see https://developers.facebook.com/documentation/business-messaging/messenger-platform/send-messages/buttons/postback
+ * @see https://developers.facebook.com/docs/messenger-platform/reference/buttons/url
+ */
+const templateButtonOf = (button: Button) =>
+  button.type === 'url'
+    ? { type: 'web_url', url: button.url, title: button.text }
+    : { type: 'postback', title: button.text, payload: button.payload };
 
 /** Attachment types of the Send API. @see https://developers.facebook.com/docs/messenger-platform/send-messages#sending_attachments */
 type AttachmentType = 'image' | 'video' | 'audio' | 'file';
@@ -59,15 +101,26 @@ export const locationText = (content: Extract<OutboundContent, { type: 'location
   return lines.join('\n');
 };
 
+/** `messaging_type` (and `tag`) of every request of a message. */
+const messagingTypeOf = (request: SendRequest, profile: MetaSendProfile): Record<string, string> => {
+  const tag = request.messageTag;
+  if (tag === undefined) return profile.messagingType ? { messaging_type: 'RESPONSE' } : {};
+  // The API checked the tag already; a request from elsewhere is refused here rather than by Graph.
+  if (!profile.capabilities.messageTags.includes(tag)) throw new InvalidRequestError(`${profile.what}: no message tag ${tag}`);
+  return { messaging_type: 'MESSAGE_TAG', tag: META_MESSAGE_TAGS[tag] };
+};
+
 /** The Send API requests that deliver a message, in order. Pure. */
 export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, accountId: string | undefined): MetaSendCall[] => {
   const path = `${accountId || 'me'}/messages`;
-  const limits = profile.capabilities.quickReplies;
+  const { capabilities, measure } = profile;
+  const limits = capabilities.quickReplies;
+  const messagingType = messagingTypeOf(request, profile);
   const call = (message: Record<string, unknown>): MetaSendCall => ({
     path,
     body: {
       recipient: { id: request.recipient.conversation.externalId },
-      ...(profile.messagingType && { messaging_type: 'RESPONSE' }),
+      ...messagingType,
       message: { ...message, ...(profile.metadata && request.messageId && { metadata: request.messageId }) },
     },
   });
@@ -78,8 +131,19 @@ export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, acc
       if (fitsQuickReplies(quickReplies, limits)) replies = quickRepliesOf(quickReplies, limits);
       else body = quickRepliesAsText(text, quickReplies);
     }
-    const parts = splitText(body, profile.capabilities.maxTextLength, profile.measure);
+    const parts = splitText(body, capabilities.maxTextLength, measure);
     return parts.map((part, index) => call({ text: part, ...(index === parts.length - 1 && replies && { quick_replies: replies }) }));
+  };
+  /** A button template carries the end of the text; what precedes it goes first as plain text. */
+  const buttonCalls = (text: string, buttons: readonly Button[]): MetaSendCall[] => {
+    if (!fitsButtons(buttons, capabilities.buttons, (payload) => utf8Length(payload) <= MAX_POSTBACK_PAYLOAD_BYTES)) {
+      const degraded = buttonsAsQuickReplies(text, buttons);
+      return textCalls(degraded.text, degraded.quickReplies);
+    }
+    const lastMax = Math.min(BUTTON_TEMPLATE_MAX_TEXT, capabilities.maxTextLength);
+    const { before, last } = splitBeforeLast(text, capabilities.maxTextLength, lastMax, measure);
+    const payload = { template_type: 'button', text: last, buttons: buttons.map(templateButtonOf) };
+    return [...before.map((part) => call({ text: part })), call({ attachment: { type: 'template', payload } })];
   };
   const mediaCalls = (type: AttachmentType, media: MediaRef, caption: string | undefined): MetaSendCall[] => {
     let payload: Record<string, unknown>;
@@ -93,7 +157,7 @@ export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, acc
   const content: OutboundContent = request.content;
   switch (content.type) {
     case 'text':
-      return textCalls(content.text, content.quickReplies);
+      return content.buttons !== undefined ? buttonCalls(content.text, content.buttons) : textCalls(content.text, content.quickReplies);
     case 'image':
     case 'video':
     case 'audio':
@@ -105,6 +169,15 @@ export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, acc
       return mediaCalls('image', { url: content.media.url }, undefined);
     case 'location':
       return textCalls(locationText(content), undefined);
+    case 'list': {
+      // Neither platform has a list message (Messenger deprecated its list template): quick replies when
+      // they lose nothing, else a numbered text.
+      const replies = listAsQuickReplies(content, limits.maxLabelLength);
+      return replies !== undefined && fitsQuickReplies(replies, limits) ? textCalls(content.text, replies) : textCalls(listAsText(content), undefined);
+    }
+    case 'template':
+      // Provider templates are WhatsApp's; the API never accepts one for these channels.
+      throw new InvalidRequestError(`${profile.what}: no provider templates`);
   }
 };
 

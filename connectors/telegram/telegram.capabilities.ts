@@ -1,4 +1,11 @@
+import { MAX_BUTTONS } from '../../domain/content.ts';
 import type { ChannelCapabilities } from '../connector.ts';
+
+/**
+ * The most buttons Parley puts on one inline keyboard. Telegram documents no maximum; this keeps a keyboard
+ * usable on a phone and holds every item a Parley list may have.
+ */
+const KEYBOARD_MAX_BUTTONS = 100;
 
 /**
  * What Telegram carries.
@@ -8,12 +15,22 @@ import type { ChannelCapabilities } from '../connector.ts';
  *   (@see https://core.telegram.org/bots/api#inlinekeyboardbutton). Telegram documents no maximum number
  *   of buttons or label length; Parley keeps keyboards to 100 buttons and labels to 64 characters so they
  *   stay usable on a phone, and shortens longer labels.
+ * - Buttons are inline keyboard buttons too, one per row: `callback_data` for postbacks, `url` for links,
+ *   every button Parley allows. A longer label or a payload over 64 bytes degrades them: postbacks to quick
+ *   replies (so to a numbered list when a payload is too long), links written out in the text.
+ * - Lists: an inline keyboard with one row per item; section titles and descriptions, which a button
+ *   cannot show, go into the text as a numbered list above it. Payloads over 64 bytes make it a numbered text.
+ * - No provider templates and no message tags.
  * - No messaging window: a bot may write at any time to anyone who has not blocked it.
  */
 export const TELEGRAM_CAPABILITIES: ChannelCapabilities = {
-  outboundTypes: ['text', 'image', 'file', 'location', 'sticker', 'audio', 'video'],
+  outboundTypes: ['text', 'image', 'file', 'location', 'sticker', 'audio', 'video', 'list'],
   maxTextLength: 4096,
   maxCaptionLength: 1024,
-  quickReplies: { max: 100, maxPayloadBytes: 64, maxLabelLength: 64 },
+  quickReplies: { max: KEYBOARD_MAX_BUTTONS, maxPayloadBytes: 64, maxLabelLength: 64 },
+  buttons: { max: MAX_BUTTONS, maxLabelLength: 64, url: true },
+  // Sections are headings in the text: every section Parley allows.
+  lists: { maxItems: KEYBOARD_MAX_BUTTONS, maxSections: 10 },
+  messageTags: [],
   inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'sticker', 'location', 'contact', 'reply', 'unsupported'],
 };

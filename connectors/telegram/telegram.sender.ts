@@ -2,13 +2,18 @@
  * Outbound Telegram: Parley content → Bot API calls. A message is planned as a list of calls first (a long
  * text is several `sendMessage`s, a caption too long for its photo follows as text), then the calls not yet
  * made are made in order, so a retry resumes where the last attempt stopped.
+ *
+ * Quick replies, buttons and lists all become inline keyboards, one button per row, on the last part of the
+ * text; what a keyboard cannot carry degrades to text (see connectors/degrade.ts), never dropped.
+ * @see https://core.telegram.org/bots/api#inlinekeyboardmarkup
  */
 import * as z from 'zod';
-import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import type { Button, MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
 import { InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
-import { shorten, splitText } from '../text.ts';
+import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, listItemsOf, type ListContent, fitsButtons } from '../degrade.ts';
+import { shorten, splitText, utf8Length } from '../text.ts';
 import { TELEGRAM_CAPABILITIES } from './telegram.capabilities.ts';
 import { callTelegram } from './telegram.api.ts';
 import { ANSWER_CALLBACK_QUERY, telegramMessageId } from './telegram.normalize.ts';
@@ -53,37 +58,39 @@ const replyParametersOf = (
   };
 };
 
-const fitsKeyboard = (quickReplies: readonly QuickReply[]): boolean => {
-  const limits = TELEGRAM_CAPABILITIES.quickReplies;
-  return (
-    quickReplies.length <= limits.max &&
-    quickReplies.every((reply) => {
-      const bytes = Buffer.byteLength(reply.payload, 'utf8');
-      return bytes >= 1 && bytes <= limits.maxPayloadBytes;
-    })
-  );
+type InlineKeyboard = { readonly inline_keyboard: readonly (readonly Readonly<Record<string, string>>[])[] };
+
+/** `callback_data` is 1–64 bytes. @see https://core.telegram.org/bots/api#inlinekeyboardbutton */
+const fitsCallbackData = (data: string): boolean => {
+  const bytes = utf8Length(data);
+  return bytes >= 1 && bytes <= TELEGRAM_CAPABILITIES.quickReplies.maxPayloadBytes;
 };
 
-/** @see https://core.telegram.org/bots/api#inlinekeyboardmarkup */
-const inlineKeyboardOf = (quickReplies: readonly QuickReply[]) => ({
+const fitsKeyboard = (quickReplies: readonly QuickReply[]): boolean =>
+  quickReplies.length <= TELEGRAM_CAPABILITIES.quickReplies.max && quickReplies.every((reply) => fitsCallbackData(reply.payload));
+
+/** One button per row, as `callback_data` buttons. @see https://core.telegram.org/bots/api#inlinekeyboardmarkup */
+const inlineKeyboardOf = (quickReplies: readonly QuickReply[]): InlineKeyboard => ({
   inline_keyboard: quickReplies.map((reply) => [
     { text: shorten(reply.text, TELEGRAM_CAPABILITIES.quickReplies.maxLabelLength), callback_data: reply.payload },
   ]),
 });
 
-/** The buttons go on the last part, the quote on the first. @see https://core.telegram.org/bots/api#sendmessage */
-const textCalls = (
+/**
+ * A postback as a `callback_data` button, which comes back as a `callback_query` with the payload as `data`;
+ * a link as a `url` button, which the client opens.
+ * @see https://core.telegram.org/bots/api#inlinekeyboardbutton
+ */
+const keyboardButtonOf = (button: Button): Readonly<Record<string, string>> =>
+  button.type === 'url' ? { text: button.text, url: button.url } : { text: button.text, callback_data: button.payload };
+
+/** The keyboard goes on the last part, the quote on the first. @see https://core.telegram.org/bots/api#sendmessage */
+const messageCalls = (
   chatId: number | string,
-  text: string,
-  quickReplies: readonly QuickReply[] | undefined,
+  body: string,
+  keyboard: InlineKeyboard | undefined,
   replyParameters: Record<string, unknown> | undefined,
 ): TelegramCall[] => {
-  let body = text;
-  let keyboard: ReturnType<typeof inlineKeyboardOf> | undefined;
-  if (quickReplies !== undefined && quickReplies.length > 0) {
-    if (fitsKeyboard(quickReplies)) keyboard = inlineKeyboardOf(quickReplies);
-    else body = quickRepliesAsText(text, quickReplies);
-  }
   const parts = splitText(body, TELEGRAM_CAPABILITIES.maxTextLength);
   return parts.map((part, index) => ({
     method: 'sendMessage',
@@ -94,6 +101,47 @@ const textCalls = (
       ...(index === parts.length - 1 && keyboard && { reply_markup: keyboard }),
     },
   }));
+};
+
+/** A text with its quick replies as a keyboard, or as a numbered list when they do not fit one. */
+const textCalls = (
+  chatId: number | string,
+  text: string,
+  quickReplies: readonly QuickReply[] | undefined,
+  replyParameters: Record<string, unknown> | undefined,
+): TelegramCall[] => {
+  if (quickReplies === undefined || quickReplies.length === 0) return messageCalls(chatId, text, undefined, replyParameters);
+  if (!fitsKeyboard(quickReplies)) return messageCalls(chatId, quickRepliesAsText(text, quickReplies), undefined, replyParameters);
+  return messageCalls(chatId, text, inlineKeyboardOf(quickReplies), replyParameters);
+};
+
+/**
+ * A text with buttons: an inline keyboard when they fit; otherwise postbacks degrade to quick replies (a
+ * numbered list when a payload is over 64 bytes) and links are written out in the text.
+ */
+const buttonCalls = (
+  chatId: number | string,
+  text: string,
+  buttons: readonly Button[],
+  replyParameters: Record<string, unknown> | undefined,
+): TelegramCall[] => {
+  if (!fitsButtons(buttons, TELEGRAM_CAPABILITIES.buttons, fitsCallbackData)) {
+    const degraded = buttonsAsQuickReplies(text, buttons);
+    return textCalls(chatId, degraded.text, degraded.quickReplies, replyParameters);
+  }
+  return messageCalls(chatId, text, { inline_keyboard: buttons.map((button) => [keyboardButtonOf(button)]) }, replyParameters);
+};
+
+/**
+ * A list: an inline keyboard with one row per item, under the list's text. A button shows only a label, so
+ * when items have descriptions, sections have titles or a title is longer than a label, the text lists them
+ * all, numbered in the keyboard's order. Payloads a keyboard cannot carry make it a numbered text.
+ */
+const listCalls = (chatId: number | string, list: ListContent, replyParameters: Record<string, unknown> | undefined): TelegramCall[] => {
+  const choices = listItemsOf(list).map((item) => ({ text: item.title, payload: item.payload }));
+  if (!fitsKeyboard(choices)) return messageCalls(chatId, listAsText(list), undefined, replyParameters);
+  const labelsSayAll = listAsQuickReplies(list, TELEGRAM_CAPABILITIES.quickReplies.maxLabelLength) !== undefined;
+  return messageCalls(chatId, labelsSayAll ? list.text : listAsText(list), inlineKeyboardOf(choices), replyParameters);
 };
 
 /** A file already on Telegram's servers is sent by `file_id`; anything else by URL, which Telegram fetches. */
@@ -136,7 +184,12 @@ export const planTelegramCalls = (request: SendRequest): TelegramCall[] => {
   const content: OutboundContent = request.content;
   switch (content.type) {
     case 'text':
+      if (content.buttons !== undefined) return buttonCalls(chatId, content.text, content.buttons, replyParameters);
       return textCalls(chatId, content.text, content.quickReplies, replyParameters);
+    case 'list':
+      return listCalls(chatId, content, replyParameters);
+    case 'template':
+      throw new InvalidRequestError('Telegram has no provider-approved templates');
     case 'image':
       return mediaCalls('sendPhoto', 'photo', chatId, content.media, content.caption, replyParameters);
     case 'file':

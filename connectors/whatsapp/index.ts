@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { WHATSAPP_ACCOUNT } from './whatsapp.account.ts';
 import { downloadWhatsAppMedia } from './whatsapp.media.ts';
 import { normalizeWhatsAppWebhook } from './whatsapp.normalize.ts';
 import { createWhatsAppSandbox } from './whatsapp.sandbox.ts';
@@ -20,18 +21,7 @@ export type { WhatsAppWebhook } from './whatsapp.schema.ts';
  * `accessToken` sends, from the number `phoneNumberId`, which also names the account.
  */
 export const whatsappConnector: Connector<WhatsAppWebhook> = {
-  channel: 'whatsapp',
-  defaultApiBaseUrl: 'https://graph.facebook.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'phoneNumberId'] },
-  environment: {
-    credentials: {
-      appSecret: 'WHATSAPP_APP_SECRET',
-      verifyToken: 'WHATSAPP_VERIFY_TOKEN',
-      accessToken: 'WHATSAPP_ACCESS_TOKEN',
-      phoneNumberId: 'WHATSAPP_PHONE_NUMBER_ID',
-    },
-    apiBaseUrl: 'WHATSAPP_API_BASE_URL',
-  },
+  ...WHATSAPP_ACCOUNT,
   // Shaped like the real thing: a 32-hex app secret, an `EAA…` token, a 15-digit phone number id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -39,7 +29,6 @@ export const whatsappConnector: Connector<WhatsAppWebhook> = {
     accessToken: `EAA${randomBytes(60).toString('base64url').replace(/[-_]/g, 'Z')}`,
     phoneNumberId: String(randomInt(100_000_000_000_000, 281_474_976_710_655)),
   }),
-  accountIdOf: (credentials) => credentials['phoneNumberId'] || undefined,
   handshake: whatsAppHandshake,
   verify: verifyWhatsAppWebhook,
   parse: parseWhatsAppWebhook,

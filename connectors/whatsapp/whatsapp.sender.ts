@@ -2,12 +2,16 @@
  * Outbound WhatsApp: Parley content → Cloud API message bodies. A message is planned as a list of bodies
  * first (a long text is several messages, a caption WhatsApp cannot carry follows as text), then the bodies
  * not yet sent are posted in order, so a retry resumes where the last attempt stopped.
+ *
+ * Quick replies and postback buttons become reply buttons or a list message when they fit, lists a list
+ * message, templates a template message; what does not fit degrades to text (see connectors/degrade.ts).
  * @see https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
  */
-import type { MediaRef, OutboundContent, QuickReply } from '../../domain/content.ts';
+import type { MediaRef, OutboundContent, QuickReply, TemplateParameter } from '../../domain/content.ts';
 import { InvalidRequestError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, Recipient, SendContext, SendRequest, SendResult } from '../connector.ts';
+import { buttonsAsQuickReplies, listAsText, listItemsOf, splitBeforeLast, type ListContent } from '../degrade.ts';
 // The splitter is channel-neutral (UTF-16 limits, never cutting a grapheme); shared until it moves to lib/.
 import { shorten, splitText } from '../text.ts';
 import { postWhatsAppMessage } from './whatsapp.api.ts';
@@ -21,25 +25,14 @@ import {
   WHATSAPP_MAX_ROW_ID,
   WHATSAPP_MAX_ROW_TITLE,
   WHATSAPP_MAX_ROWS,
+  WHATSAPP_MAX_SECTIONS,
 } from './whatsapp.capabilities.ts';
 import { CONTACT_PART_SEPARATOR } from './whatsapp.normalize.ts';
 
 export type WhatsAppBody = Readonly<Record<string, unknown>>;
 
-/** The label of the button that opens a list message (≤ 20 characters). */
+/** The label of the button that opens a list message (≤ 20 characters) when the agent named none. */
 export const LIST_BUTTON_LABEL = 'Options';
-
-/**
- * A message template, the only thing WhatsApp delivers outside the 24-hour window. Parley's outbound
- * content has no template type yet; {@link templateBody} renders one for when it does.
- * @see https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates
- */
-export interface WhatsAppTemplate {
-  readonly name: string;
-  readonly languageCode: string;
-  /** Positional body parameters `{{1}}`, `{{2}}`, ... */
-  readonly bodyParameters?: readonly string[];
-}
 
 /** Every body names the product and the recipient: a customer's WhatsApp id, or a group id. */
 const base = (to: Recipient) => ({
@@ -60,15 +53,17 @@ const textBody = (to: Recipient, body: string): WhatsAppBody => ({ ...base(to), 
 
 export type QuickReplyRendering = 'buttons' | 'list' | 'text';
 
+const distinct = (values: readonly string[]): boolean => new Set(values).size === values.length;
+
 /**
- * How quick replies are shown: up to 3 short ones as reply buttons, up to 10 as a list, anything else as a
- * numbered text the customer answers by typing.
+ * How quick replies (and postback buttons) are shown: up to 3 short ones as reply buttons, up to 10 as a
+ * list, anything else as a numbered text the customer answers by typing. Reply buttons need distinct ids
+ * and titles, a list distinct row ids: what repeats falls to the next rendering.
  */
 export const interactiveKindOf = (quickReplies: readonly QuickReply[]): QuickReplyRendering => {
-  const idsFit = (max: number) => quickReplies.every((q) => q.payload.length <= max);
-  if (quickReplies.length <= WHATSAPP_MAX_BUTTONS && idsFit(WHATSAPP_MAX_BUTTON_ID) && quickReplies.every((q) => q.text.length <= WHATSAPP_MAX_BUTTON_TITLE)) {
-    return 'buttons';
-  }
+  const idsFit = (max: number) => quickReplies.every((q) => q.payload.length <= max) && distinct(quickReplies.map((q) => q.payload));
+  const titlesFit = quickReplies.every((q) => q.text.length <= WHATSAPP_MAX_BUTTON_TITLE) && distinct(quickReplies.map((q) => q.text));
+  if (quickReplies.length <= WHATSAPP_MAX_BUTTONS && idsFit(WHATSAPP_MAX_BUTTON_ID) && titlesFit) return 'buttons';
   if (quickReplies.length <= WHATSAPP_MAX_ROWS && idsFit(WHATSAPP_MAX_ROW_ID)) return 'list';
   return 'text';
 };
@@ -84,30 +79,48 @@ const buttonsBody = (to: Recipient, text: string, quickReplies: readonly QuickRe
   },
 });
 
-/**
- * A row title longer than 24 characters is shortened, and the whole label goes in the description.
- * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-list-messages
- */
-const listBody = (to: Recipient, text: string, quickReplies: readonly QuickReply[]): WhatsAppBody => ({
+interface RowSource {
+  readonly title: string;
+  readonly payload: string;
+  readonly description?: string | undefined;
+}
+interface Section {
+  readonly title?: string | undefined;
+  readonly rows: readonly Record<string, string>[];
+}
+
+/** A row title longer than 24 characters is shortened, and the whole label goes in the description. */
+const rowOf = (row: RowSource): Record<string, string> =>
+  row.title.length <= WHATSAPP_MAX_ROW_TITLE
+    ? { id: row.payload, title: row.title, ...(row.description !== undefined && { description: row.description }) }
+    : {
+        id: row.payload,
+        title: shorten(row.title, WHATSAPP_MAX_ROW_TITLE),
+        description: shorten(row.description ?? row.title, WHATSAPP_MAX_ROW_DESCRIPTION),
+      };
+
+/** @see https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-list-messages */
+const listBody = (to: Recipient, text: string, button: string, sections: readonly Section[]): WhatsAppBody => ({
   ...base(to),
   type: 'interactive',
   interactive: {
     type: 'list',
     body: { text },
     action: {
-      button: LIST_BUTTON_LABEL,
-      sections: [
-        {
-          rows: quickReplies.map((q) =>
-            q.text.length <= WHATSAPP_MAX_ROW_TITLE
-              ? { id: q.payload, title: q.text }
-              : { id: q.payload, title: shorten(q.text, WHATSAPP_MAX_ROW_TITLE), description: shorten(q.text, WHATSAPP_MAX_ROW_DESCRIPTION) },
-          ),
-        },
-      ],
+      button,
+      sections: sections.map((section) => ({ ...(section.title !== undefined && { title: section.title }), rows: section.rows })),
     },
   },
 });
+
+/**
+ * An interactive message carrying the end of a text: its body holds 1024 characters, so what does not fit
+ * goes before it as plain text.
+ */
+const interactiveBodies = (to: Recipient, text: string, interactive: (body: string) => WhatsAppBody): WhatsAppBody[] => {
+  const { before, last } = splitBeforeLast(text, WHATSAPP_CAPABILITIES.maxTextLength, WHATSAPP_MAX_INTERACTIVE_BODY);
+  return [...before.map((part) => textBody(to, part)), interactive(last)];
+};
 
 /** The quote goes on the first part, the buttons on the last. */
 const textBodies = (to: Recipient, text: string, quickReplies: readonly QuickReply[] | undefined): WhatsAppBody[] => {
@@ -116,13 +129,40 @@ const textBodies = (to: Recipient, text: string, quickReplies: readonly QuickRep
     const body = quickReplies && quickReplies.length > 0 ? quickRepliesAsText(text, quickReplies) : text;
     return splitText(body, WHATSAPP_CAPABILITIES.maxTextLength).map((part) => textBody(to, part));
   }
-  // An interactive body holds 1024 characters: what does not fit goes before it as plain text.
-  const parts = splitText(text, WHATSAPP_CAPABILITIES.maxTextLength);
-  const last = splitText(parts.pop() ?? text, WHATSAPP_MAX_INTERACTIVE_BODY);
-  const final = last.pop() ?? text;
-  const bodies = [...parts, ...last].map((part) => textBody(to, part));
-  bodies.push(kind === 'buttons' ? buttonsBody(to, final, quickReplies) : listBody(to, final, quickReplies));
-  return bodies;
+  return interactiveBodies(to, text, (final) =>
+    kind === 'buttons'
+      ? buttonsBody(to, final, quickReplies)
+      : listBody(to, final, LIST_BUTTON_LABEL, [{ rows: quickReplies.map((q) => rowOf({ title: q.text, payload: q.payload })) }]),
+  );
+};
+
+/**
+ * The sections of a list message showing a list whole, or undefined when it does not fit one: more than
+ * 10 rows, a row id over 200 or repeated, a description over 72, or a title over 24 that cannot move into
+ * an unused description. WhatsApp needs a title on each section once there are two: untitled sections
+ * merge into one, and a list mixing titled and untitled ones is not shown natively.
+ */
+const listSectionsOf = (list: ListContent): Section[] | undefined => {
+  const items = listItemsOf(list);
+  const fits = items.every(
+    (item) =>
+      item.payload.length <= WHATSAPP_MAX_ROW_ID &&
+      (item.description === undefined
+        ? item.title.length <= WHATSAPP_MAX_ROW_DESCRIPTION
+        : item.title.length <= WHATSAPP_MAX_ROW_TITLE && item.description.length <= WHATSAPP_MAX_ROW_DESCRIPTION),
+  );
+  if (!fits || items.length > WHATSAPP_MAX_ROWS || list.sections.length > WHATSAPP_MAX_SECTIONS) return undefined;
+  if (!distinct(items.map((item) => item.payload))) return undefined;
+  const titled = list.sections.filter((section) => section.title !== undefined).length;
+  if (titled === 0) return [{ rows: items.map(rowOf) }];
+  if (titled < list.sections.length) return undefined;
+  return list.sections.map((section) => ({ title: section.title, rows: section.items.map(rowOf) }));
+};
+
+const listBodies = (to: Recipient, list: ListContent): WhatsAppBody[] => {
+  const sections = listSectionsOf(list);
+  if (sections === undefined) return textBodies(to, listAsText(list), undefined);
+  return interactiveBodies(to, list.text, (final) => listBody(to, final, list.buttonText ?? LIST_BUTTON_LABEL, sections));
 };
 
 /** Media WhatsApp already holds goes by id; anything else by link, which WhatsApp fetches. */
@@ -147,15 +187,82 @@ const mediaBodies = (to: Recipient, kind: MediaKind, media: MediaRef, caption: s
   return caption !== undefined && !fits ? [first, ...textBodies(to, caption, undefined)] : [first];
 };
 
+type TemplateContent = Extract<OutboundContent, { type: 'template' }>;
+
+/** A header parameter: text, or media by id or link (a file is a `document`, with its name). */
+const templateParameterOf = (parameter: TemplateParameter): Record<string, unknown> => {
+  switch (parameter.type) {
+    case 'text':
+      return { type: 'text', text: parameter.text };
+    case 'image':
+    case 'video':
+      return { type: parameter.type, [parameter.type]: mediaObjectOf(parameter.media) };
+    case 'file': {
+      const document = mediaObjectOf(parameter.media);
+      if (parameter.media.fileName) document['filename'] = parameter.media.fileName;
+      return { type: 'document', document };
+    }
+  }
+};
+
+/**
+ * A quick-reply button's payload (what comes back when tapped), or a URL button's dynamic suffix; one of
+ * them, as the button in the template is one or the other.
+ */
+const templateButtonOf = (button: NonNullable<TemplateContent['buttons']>[number]): Record<string, unknown> => {
+  const index = String(button.index);
+  if (button.payload !== undefined && button.urlSuffix === undefined) {
+    return { type: 'button', sub_type: 'quick_reply', index, parameters: [{ type: 'payload', payload: button.payload }] };
+  }
+  if (button.urlSuffix !== undefined && button.payload === undefined) {
+    return { type: 'button', sub_type: 'url', index, parameters: [{ type: 'text', text: button.urlSuffix }] };
+  }
+  throw new InvalidRequestError(`template button ${index} needs either a payload or a URL suffix`);
+};
+
+/**
+ * A template message's body: the header's placeholder, the body's placeholders (positional `{{1}}`, or
+ * named `{{first_name}}` with `parameter_name`), and the buttons' parameters. `fallbackText` stays in
+ * Parley: WhatsApp renders the approved text itself.
+ * @see https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates
+ * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/templates/overview
+ */
+export const templateBody = (to: Recipient, template: TemplateContent): WhatsAppBody => {
+  const components: Record<string, unknown>[] = [];
+  if (template.header !== undefined) components.push({ type: 'header', parameters: [templateParameterOf(template.header)] });
+  const { body } = template;
+  if (body !== undefined) {
+    const parameters = Array.isArray(body)
+      ? body.map((text) => ({ type: 'text', text }))
+      : Object.entries(body).map(([name, text]) => ({ type: 'text', parameter_name: name, text }));
+    components.push({ type: 'body', parameters });
+  }
+  components.push(...(template.buttons ?? []).map(templateButtonOf));
+  return {
+    ...base(to),
+    type: 'template',
+    template: {
+      name: template.name,
+      // `policy` is required by the published schema; `deterministic` is its only value.
+      language: { policy: 'deterministic', code: template.language },
+      ...(components.length > 0 && { components }),
+    },
+  };
+};
+
 /** The bodies that deliver a message, in order. Pure. */
 export const planWhatsAppMessages = (request: SendRequest): WhatsAppBody[] => {
   const to = request.recipient;
   const content: OutboundContent = request.content;
   let bodies: WhatsAppBody[];
   switch (content.type) {
-    case 'text':
-      bodies = textBodies(to, content.text, content.quickReplies);
+    case 'text': {
+      // Postback buttons go the way quick replies do (reply buttons, a list, a numbered text); links are
+      // written out, WhatsApp's published schema having no link button.
+      const { text, quickReplies } = content.buttons ? buttonsAsQuickReplies(content.text, content.buttons) : content;
+      bodies = textBodies(to, text, quickReplies);
       break;
+    }
     case 'image':
       bodies = mediaBodies(to, 'image', content.media, content.caption);
       break;
@@ -179,26 +286,17 @@ export const planWhatsAppMessages = (request: SendRequest): WhatsAppBody[] => {
       bodies = [{ ...base(to), type: 'location', location }];
       break;
     }
+    case 'list':
+      bodies = listBodies(to, content);
+      break;
+    case 'template':
+      bodies = [templateBody(to, content)];
+      break;
   }
   const quote = contextOf(request.replyTo);
   if (quote && bodies[0]) bodies[0] = { ...bodies[0], ...quote };
   return bodies;
 };
-
-/** A template message's body. @see https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates */
-export const templateBody = (to: Recipient, template: WhatsAppTemplate): WhatsAppBody => ({
-  ...base(to),
-  type: 'template',
-  template: {
-    name: template.name,
-    // `policy` is required by the published schema; `deterministic` is its only value.
-    language: { policy: 'deterministic', code: template.languageCode },
-    ...(template.bodyParameters &&
-      template.bodyParameters.length > 0 && {
-        components: [{ type: 'body', parameters: template.bodyParameters.map((text) => ({ type: 'text', text })) }],
-      }),
-  },
-});
 
 /** The business number sending: the account's own credential, else the recipient's account id. */
 const phoneNumberIdOf = (request: SendRequest, context: SendContext): string => {

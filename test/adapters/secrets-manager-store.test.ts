@@ -1,4 +1,11 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager-store.ts';
@@ -57,5 +64,53 @@ describe('SecretsManagerStore', () => {
   it('refuses a secret that is not a JSON object of strings', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '["not","an","object"]' });
     await expect(makeStore().get('telegram', 'default')).rejects.toThrow(/not a JSON object of strings/);
+  });
+
+  it('remembers a missing secret for a short time only, so credentials put elsewhere are found soon', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).rejects(notFound());
+    let clock = 0;
+    const store = new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: 'parley/', accountIdOf: () => undefined, ttlMs: 300_000, missingTtlMs: 30_000, now: () => clock });
+    await store.get('line', 'default');
+    clock = 29_000;
+    await store.get('line', 'default');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    clock = 31_000;
+    await store.get('line', 'default');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+});
+
+describe('SecretsManagerStore.put', () => {
+  const credentials = { channelSecret: 'c0ffee', channelAccessToken: 'token' };
+
+  it("replaces an existing account's secret value and drops its cached copy", async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U1' }).resolvesOnce({ SecretString: '{"channelSecret":"old"}' }).resolves({ SecretString: JSON.stringify(credentials) });
+    secretsManager.on(PutSecretValueCommand).resolves({});
+    const store = makeStore();
+    expect(await store.get('line', 'U1')).toEqual({ channelSecret: 'old' });
+    await store.put('line', 'U1', credentials);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: 'parley/line/U1', SecretString: JSON.stringify(credentials) });
+    expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(await store.get('line', 'U1')).toEqual(credentials);
+  });
+
+  it("creates the secret on the account's first put", async () => {
+    secretsManager.on(PutSecretValueCommand).rejects(notFound());
+    secretsManager.on(CreateSecretCommand).resolves({});
+    await makeStore().put('line', 'U2', credentials);
+    expect(secretsManager.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({ Name: 'parley/line/U2', SecretString: JSON.stringify(credentials) });
+  });
+
+  it('puts the value after all when a concurrent put created the secret first', async () => {
+    secretsManager.on(PutSecretValueCommand).rejectsOnce(notFound()).resolves({});
+    secretsManager.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    await makeStore().put('line', 'U3', credentials);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('surfaces any other failure', async () => {
+    secretsManager.on(PutSecretValueCommand).rejects(new Error('AccessDeniedException'));
+    await expect(makeStore().put('line', 'U4', credentials)).rejects.toThrow('AccessDeniedException');
+    expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
   });
 });

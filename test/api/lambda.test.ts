@@ -126,7 +126,10 @@ describe('the API handler (HTTP API, payload format 2.0)', () => {
   });
 
   it('tells whether a registered account is configured when given the secrets the local runtime passes', async () => {
-    const secrets = { get: async (_channel: string, accountId: string) => (accountId === '7001' ? { webhookSecret: 's' } : undefined) };
+    const secrets = {
+      get: async (_channel: string, accountId: string) => (accountId === '7001' ? { webhookSecret: 's' } : undefined),
+      put: async () => {},
+    };
     const handler = createApiHandler({ store, outbound, media: new MemoryMediaStore(), clock: new TestClock(), log: collectingLog(), secrets });
     const register = (accountId: string) => {
       const event = apiEvent({ keyId: 'key_abc', body: JSON.stringify({ channel: 'telegram', accountId }) });

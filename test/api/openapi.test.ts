@@ -248,8 +248,7 @@ describe("the router's answers match the document", () => {
   it('for accounts, with and without `configured`', async () => {
     const clock = new TestClock();
     const withSecrets = await createHarness(new MemoryThreadStore(clock), clock, undefined, {
-      secrets: { get: async () => ({ webhookSecret: 's' }) },
-      inboundCredentialNames: () => ['webhookSecret'],
+      secrets: { get: async () => ({ webhookSecret: 's' }), put: async () => {} },
     });
     const body = JSON.stringify({ channel: 'telegram', accountId: '7001', name: 'Support bot' });
 

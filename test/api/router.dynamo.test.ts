@@ -42,7 +42,7 @@ describe('the API over the DynamoDB thread store', () => {
     expect(MessageSchema.parse(first.json)).toMatchObject({ status: 'queued', direction: 'outbound' });
     expect(retry.json).toEqual(first.json);
     expect(reused.statusCode).toBe(409);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: first.json.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: first.json.id }]);
   });
 
   it('after a queue failure, a retry with the key makes one new attempt and the failed one stays failed', async () => {
@@ -62,7 +62,7 @@ describe('the API over the DynamoDB thread store', () => {
       ['failed', NOT_QUEUED],
       ['queued', undefined],
     ]);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: retry.json.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: retry.json.id }]);
   });
 
   it("pages a thread's messages oldest first and refuses a cursor of another thread", async () => {

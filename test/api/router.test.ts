@@ -3,6 +3,7 @@ import { NOT_QUEUED } from '../../api/router.ts';
 import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { MAX_API_BODY_BYTES } from '../../api/schemas.ts';
 import { MessageSchema, ThreadSchema } from '../../domain/model.ts';
+import type { Credentials } from '../../domain/ports.ts';
 import { createHarness, fixture, TestClock, type Harness } from '../helpers/api-harness.ts';
 import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
 
@@ -271,7 +272,7 @@ describe('POST /v1/threads/{threadId}/messages', () => {
       content: JSON.parse(fixture('post-text.json')).content,
     });
     expect(await store.getMessage(thread.id, message.id)).toEqual(message);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: message.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: message.id }]);
     expect((await store.getThread(thread.id))?.lastMessageAt).toBe(message.occurredAt);
   });
 
@@ -326,6 +327,53 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     expect(h.outbound.sent).toEqual([]);
   });
 
+  it('refuses a template on a channel without provider templates, naming what it can carry', async () => {
+    const { thread } = await h.customerWrites('telegram', '1001');
+
+    const response = await h.postMessage(thread.id, { content: { type: 'template', name: 'order_update', language: 'en_US', body: ['42'] } });
+
+    expect(errorOf(response)).toEqual({ status: 422, code: 'unsupported_content' });
+    expect(response.json.message).toContain('list');
+    expect(h.outbound.sent).toEqual([]);
+  });
+
+  it('keeps a message tag the channel has on the message, and refuses one it has not', async () => {
+    const line = await h.customerWrites('line', 'U78');
+    const telegram = await h.customerWrites('telegram', '1002');
+    const body = { content: { type: 'text', text: 'Following up on your order' }, messageTag: 'human_agent' };
+
+    const tagged = await h.postMessage(line.thread.id, body);
+    const refused = await h.postMessage(telegram.thread.id, body);
+
+    expect(tagged.statusCode).toBe(202);
+    expect(tagged.json.messageTag).toBe('human_agent');
+    expect(errorOf(refused)).toEqual({ status: 422, code: 'unsupported_content' });
+    expect(refused.json.message).toContain('human_agent');
+    expect(h.outbound.sent).toHaveLength(1);
+  });
+
+  it('accepts buttons and lists, whatever the channel shows natively (its sender degrades the rest)', async () => {
+    const { thread } = await h.customerWrites('telegram', '1003');
+    const buttons = {
+      type: 'text',
+      text: 'Your order shipped',
+      buttons: [
+        { type: 'url', text: 'Track it', url: 'https://example.com/track/42' },
+        { type: 'postback', text: 'Talk to us', payload: 'HANDOFF' },
+      ],
+    };
+    const list = {
+      type: 'list',
+      text: 'Pick a time',
+      sections: [{ title: 'Tomorrow', items: [{ title: '9:00', payload: 'T9' }, { title: '14:00', description: 'afternoon', payload: 'T14' }] }],
+    };
+
+    const answers = [await h.postMessage(thread.id, { content: buttons }), await h.postMessage(thread.id, { content: list })];
+
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 202]);
+    expect(answers.map((a) => a.json.content)).toEqual([buttons, list]);
+  });
+
   it('refuses a channel that has no connector here with 422 channel_unavailable', async () => {
     const { thread } = await h.customerWrites('whatsapp', '+4915112345678');
 
@@ -336,6 +384,21 @@ describe('POST /v1/threads/{threadId}/messages', () => {
 
   it.each([
     ['customer-only content (a reaction)', fixture('post-reaction.json')],
+    [
+      'a text with both quick replies and buttons',
+      JSON.stringify({
+        content: {
+          type: 'text',
+          text: 'hi',
+          quickReplies: [{ text: 'Yes', payload: 'Y' }],
+          buttons: [{ type: 'postback', text: 'No', payload: 'N' }],
+        },
+      }),
+    ],
+    ['a link button that is not http(s)', JSON.stringify({ content: { type: 'text', text: 'hi', buttons: [{ type: 'url', text: 'Run', url: 'javascript:alert(1)' }] } })],
+    ['an empty list', JSON.stringify({ content: { type: 'list', text: 'Pick', sections: [] } })],
+    ['a template name with spaces', JSON.stringify({ content: { type: 'template', name: 'order update', language: 'en_US' } })],
+    ['an unknown message tag', JSON.stringify({ content: { type: 'text', text: 'hi' }, messageTag: 'promotion' })],
     ['empty text', JSON.stringify({ content: { type: 'text', text: '' } })],
     ['no content', JSON.stringify({ channel: 'telegram' })],
     ['an unknown channel', JSON.stringify({ channel: 'fax', content: { type: 'text', text: 'hi' } })],
@@ -485,7 +548,7 @@ describe('POST with an Idempotency-Key', () => {
 
     expect(crashed.statusCode).toBe(500);
     expect(retry.statusCode).toBe(202);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: retry.json.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: retry.json.id }]);
   });
 });
 
@@ -509,7 +572,7 @@ describe('when the outbound queue is unreachable', () => {
     expect(retry.statusCode).toBe(202);
     expect(retry.json).toMatchObject({ status: 'queued', content: body.content });
     expect(again.json).toEqual(retry.json);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: retry.json.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: retry.json.id }]);
     // The attempt that could not be queued stays in the thread, failed, so nothing will ever send it.
     const outbound = (await store.listMessages(thread.id, 100)).items.filter((m) => m.direction === 'outbound');
     expect(outbound.map((m) => [m.status, m.failure])).toEqual([
@@ -538,7 +601,7 @@ describe('when the outbound queue is unreachable', () => {
 
     expect(failed.statusCode).toBe(503);
     expect(retry.statusCode).toBe(202);
-    expect(h.outbound.sent).toEqual([{ kind: 'deliver', threadId: thread.id, messageId: retry.json.id }]);
+    expect(h.outbound.sent).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: thread.id, messageId: retry.json.id }]);
   });
 
   it('answers 503 when recording the activity fails, before anything is queued', async () => {
@@ -555,17 +618,18 @@ describe('when the outbound queue is unreachable', () => {
 });
 
 describe('channel accounts', () => {
-  /** Telegram's webhook needs `webhookSecret`; only bot `7001` has one here. */
-  const secrets = {
-    get: async (channel: string, accountId: string) =>
-      channel === 'telegram' && accountId === '7001' ? { webhookSecret: 's3cret', botToken: '7001:AA' } : undefined,
+  /** A secret store in memory. Telegram's webhook needs `webhookSecret`; only bot `7001` starts with one. */
+  const memorySecrets = () => {
+    const kept = new Map<string, Credentials>([['telegram/7001', { webhookSecret: 's3cret', botToken: '7001:AA' }]]);
+    return {
+      kept,
+      get: async (channel: string, accountId: string) => kept.get(`${channel}/${accountId}`),
+      put: async (channel: string, accountId: string, credentials: Credentials) => void kept.set(`${channel}/${accountId}`, credentials),
+    };
   };
-  const withSecrets = async () => {
+  const withSecrets = async (secrets = memorySecrets()) => {
     const clock = new TestClock();
-    return createHarness(new MemoryThreadStore(clock), clock, undefined, {
-      secrets,
-      inboundCredentialNames: (channel) => (channel === 'telegram' ? ['webhookSecret'] : ['channelSecret']),
-    });
+    return createHarness(new MemoryThreadStore(clock), clock, undefined, { secrets });
   };
   const register = (harness: Harness, body: unknown) =>
     harness.call('POST', '/v1/accounts', { body: typeof body === 'string' ? body : JSON.stringify(body) });
@@ -606,6 +670,65 @@ describe('channel accounts', () => {
 
     expect([ready.json.configured, notYet.json.configured, line.json.configured]).toEqual([true, false, false]);
     expect((await withStore.call('GET', '/v1/accounts')).json.items).toEqual([line.json, ready.json, notYet.json]);
+  });
+
+  it("keeps an account's credentials in the secret store, never answers them back, and then counts it configured", async () => {
+    const secrets = memorySecrets();
+    const harness = await withSecrets(secrets);
+    const credentials = { channelSecret: 'c0ffee-secret', channelAccessToken: 'token-value' };
+
+    const response = await register(harness, { channel: 'line', accountId: 'U42', name: 'Shop', credentials });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.json).toMatchObject({ channel: 'line', accountId: 'U42', configured: true });
+    expect(secrets.kept.get('line/U42')).toEqual(credentials);
+    const everything = [response.body, (await harness.call('GET', '/v1/accounts')).body, JSON.stringify(harness.log.entries)].join('\n');
+    expect(everything).not.toContain('c0ffee-secret');
+    expect(everything).not.toContain('token-value');
+
+    // Sending them again replaces them (a rotated token).
+    await register(harness, { channel: 'line', accountId: 'U42', credentials: { channelSecret: 'rotated' } });
+    expect(secrets.kept.get('line/U42')).toEqual({ channelSecret: 'rotated' });
+  });
+
+  it.each([
+    ['a name the channel does not have', { webhookSecret: 's', botTokn: 'typo' }, /telegram has no credential botTokn/],
+    ['without what its webhooks need', { botToken: '7003:AA' }, /its webhooks need webhookSecret/],
+  ])('refuses credentials with %s, keeping and registering nothing', async (_case, credentials, message) => {
+    const secrets = memorySecrets();
+    const harness = await withSecrets(secrets);
+
+    const response = await register(harness, { channel: 'telegram', accountId: '7003', credentials });
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(response.json.message).toMatch(message);
+    expect(response.json.message).toContain('telegram credentials: webhookSecret, botToken');
+    expect(secrets.kept.has('telegram/7003')).toBe(false);
+    expect((await harness.call('GET', '/v1/accounts')).json.items).toEqual([]);
+  });
+
+  it("refuses credentials for the default account, which are the deployment's own", async () => {
+    const secrets = memorySecrets();
+    const harness = await withSecrets(secrets);
+
+    const response = await register(harness, { channel: 'telegram', accountId: 'default', credentials: { webhookSecret: 'mine' } });
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(secrets.kept.has('telegram/default')).toBe(false);
+  });
+
+  it('answers 503 and registers nothing when the secret store fails', async () => {
+    const harness = await withSecrets({
+      ...memorySecrets(),
+      put: async () => {
+        throw new Error('ServiceUnavailable');
+      },
+    });
+
+    const response = await register(harness, { channel: 'line', accountId: 'U7', credentials: { channelSecret: 's' } });
+
+    expect(response.statusCode).toBeGreaterThanOrEqual(500);
+    expect((await harness.call('GET', '/v1/accounts')).json.items).toEqual([]);
   });
 
   it('lists registered accounts by channel and account id, of one channel with ?channel=', async () => {

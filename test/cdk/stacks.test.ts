@@ -22,9 +22,11 @@ import { TABLE_KEYS } from '../../topology/table.ts';
 import {
   ENABLED_CHANNELS,
   FUNCTIONS,
+  MEDIA_CHANNELS,
   QUEUES,
   RULES,
   environmentOf,
+  queueUrlVariable,
   type FunctionName,
   type FunctionSpec,
   type QueueName,
@@ -182,11 +184,15 @@ describe('functions', () => {
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: TABLE_NAME,
       BUS_NAME: { Ref: logicalId(stacks.parley.bus.bus) },
-      OUTBOUND_QUEUE_URL: { Ref: logicalId(stacks.parley.queues.outbound.queue) },
-      MEDIA_QUEUE_URL: { Ref: logicalId(stacks.parley.queues.media.queue) },
       MEDIA_BUCKET: MEDIA_BUCKET_NAME,
       SECRET_PREFIX: 'parley/',
       ...environmentOf(spec),
+    });
+    // The URL of the queue it consumes, and of each queue it sends to: no others.
+    const queueUrls = Object.fromEntries(Object.entries(variables).filter(([key]) => key.endsWith('QUEUE_URL')));
+    expect(queueUrls).toEqual({
+      ...(spec.queue && { QUEUE_URL: { Ref: logicalId(stacks.parley.queues[spec.queue].queue) } }),
+      ...Object.fromEntries((spec.access.sendTo ?? []).map((q) => [queueUrlVariable(q), { Ref: logicalId(stacks.parley.queues[q].queue) }])),
     });
     // No provider base URL override unless one is given in context.
     expect(Object.keys(variables).filter((key) => key.endsWith('_API_BASE_URL'))).toEqual([]);
@@ -403,8 +409,11 @@ describe('media bucket', () => {
     data.hasOutput('MediaBucketName', { Value: { Ref: Match.anyValue() } });
   });
 
-  it('is fed by a rule that matches only received messages with media', () => {
-    expect(RULES['to-media-copier']).toMatchObject({ target: 'media', pattern: { detail: { content: { type: [...MEDIA_CONTENT_TYPES] } } } });
+  it.each(MEDIA_CHANNELS)("is fed by a rule per channel that matches only that channel's received messages with media (%s)", (channel) => {
+    expect(RULES[`to-media-copier-${channel}`]).toMatchObject({
+      target: `media-${channel}`,
+      pattern: { 'detail-type': ['message.received'], detail: { channel: [channel], content: { type: [...MEDIA_CONTENT_TYPES] } } },
+    });
   });
 });
 
@@ -431,7 +440,10 @@ describe('least privilege', () => {
       }
     }
     for (const queue of queueNames) {
-      const sends = statementsWith(name, 'sqs:SendMessage').some((s) => JSON.stringify(s.Resource) === JSON.stringify(queueArn(queue)));
+      // Merged statements (minimizePolicies) list several queues.
+      const sends = statementsWith(name, 'sqs:SendMessage')
+        .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+        .some((r) => JSON.stringify(r) === JSON.stringify(queueArn(queue)));
       expect(sends, `send to ${queue}`).toBe(access.sendTo?.includes(queue) ?? false);
     }
     // Statements with the same actions are merged (minimizePolicies), so count resources, not statements.
@@ -442,6 +454,25 @@ describe('least privilege', () => {
     for (const channel of access.secrets ?? []) {
       expect(secretResources.some((r) => r.includes(`:secret:parley/${channel}/*`)), `${channel} secrets`).toBe(true);
     }
+    for (const action of ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']) {
+      const resources = statementsWith(name, action).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+      expect(resources, action).toHaveLength(access.manageSecrets?.length ?? 0);
+    }
+    expect(actionsOf(name), 'no function deletes a secret').not.toContain('secretsmanager:DeleteSecret');
+  });
+
+  it("lets the API keep registered accounts' credentials but never replace a default account's", () => {
+    const role = stacks.parley.functions.api.role;
+    const roleId = logicalId(role!);
+    const denied = Object.values(parley.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify((policy as Resource).Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((policy) => ((policy as Resource).Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((statement) => statement.Effect === 'Deny');
+    const deniedSecrets = denied.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource])).map((r) => JSON.stringify(r));
+    for (const channel of ENABLED_CHANNELS) {
+      expect(deniedSecrets).toContain(JSON.stringify({ Ref: logicalId(stacks.parley.secrets.secrets[channel]!) }));
+    }
+    expect(denied.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))).toContain('secretsmanager:PutSecretValue');
   });
 
   it('lets no function scan the table or use a wildcard on it', () => {
@@ -450,6 +481,19 @@ describe('least privilege', () => {
       for (const statement of statementsWith(name, 'dynamodb:GetItem')) {
         expect(JSON.stringify(statement.Resource), name).not.toContain('/index/*');
       }
+    }
+  });
+
+  it("gives each channel's sender and media copier that channel's secrets alone", () => {
+    for (const channel of ENABLED_CHANNELS) {
+      const secretResources = statementsWith(`sender-${channel}`, 'secretsmanager:GetSecretValue').flatMap((s) =>
+        Array.isArray(s.Resource) ? s.Resource : [s.Resource],
+      );
+      expect(JSON.stringify(secretResources)).toContain(`:secret:parley/${channel}/*`);
+      expect(secretResources).toHaveLength(1);
+    }
+    for (const channel of MEDIA_CHANNELS) {
+      expect(JSON.stringify(statementsWith(`media-copier-${channel}`, 'secretsmanager:GetSecretValue'))).toContain(`:secret:parley/${channel}/*`);
     }
   });
 
@@ -496,12 +540,15 @@ describe('undeliverable events', () => {
 describe('outputs', () => {
   it('names the API, each webhook URL, the bus, the secrets and the dead-letter queues', () => {
     const outputs = Object.keys(parley.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs.filter((o) => o.endsWith('DeadLetterQueueArn'))).toHaveLength(queueNames.length);
     expect(outputs).toEqual(
       expect.arrayContaining([
         'ApiUrl',
         'EventBusName',
         ...ENABLED_CHANNELS.flatMap((c) => [`${c[0]!.toUpperCase()}${c.slice(1)}WebhookUrl`, `${c[0]!.toUpperCase()}${c.slice(1)}SecretName`]),
-        ...queueNames.map((q) => `${q[0]!.toUpperCase()}${q.slice(1)}DeadLetterQueueArn`),
+        'InboundDeadLetterQueueArn',
+        'OutboundTelegramDeadLetterQueueArn',
+        'MediaWhatsappDeadLetterQueueArn',
       ]),
     );
     data.hasOutput('TableName', { Value: { Ref: Match.anyValue() } });

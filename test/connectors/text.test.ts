@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shorten, splitText, utf8Length } from '../../connectors/text.ts';
+import { shorten, splitTail, splitText, utf8Length } from '../../connectors/text.ts';
 
 describe('splitText', () => {
   it('leaves a text within the limit whole', () => {
@@ -49,6 +49,43 @@ describe('splitText', () => {
   it('cuts at whitespace just past the part, dropping it', () => {
     expect(splitText(`${'a'.repeat(12)} bbb`, 12)).toEqual(['a'.repeat(12), 'bbb']);
     expect(splitText(`${'a'.repeat(12)}\nbbb`, 12)).toEqual(['a'.repeat(12), 'bbb']);
+  });
+});
+
+describe('splitTail', () => {
+  it('leaves a text within the limit whole, as the tail', () => {
+    expect(splitTail('Pick one', 8)).toEqual({ head: '', tail: 'Pick one' });
+  });
+
+  it('takes the longest end that starts after a line break, dropping the break', () => {
+    const text = `${'a'.repeat(30)}\nFirst line of the end\nPick one`;
+    expect(splitTail(text, 30)).toEqual({ head: `${'a'.repeat(30)}`, tail: 'First line of the end\nPick one' });
+    // Blank lines between the parts are dropped too.
+    expect(splitTail(`${'a'.repeat(30)}\n\nPick one`, 12)).toEqual({ head: 'a'.repeat(30), tail: 'Pick one' });
+  });
+
+  it('else starts the tail at a sentence, not at the last word of one', () => {
+    const text = 'Your order A-1029 has shipped. It arrives tomorrow. What would you like to do?';
+    expect(splitTail(text, 50)).toEqual({ head: 'Your order A-1029 has shipped.', tail: 'It arrives tomorrow. What would you like to do?' });
+    expect(splitTail('注文を発送しました。明日届きます。どうしますか？', 14)).toEqual({ head: '注文を発送しました。', tail: '明日届きます。どうしますか？' });
+  });
+
+  it('else after a space, else at a grapheme boundary, never inside one', () => {
+    expect(splitTail('aaaaaaaaaa bbbbb ccccc', 12)).toEqual({ head: 'aaaaaaaaaa', tail: 'bbbbb ccccc' });
+    // The earliest start falls inside the emoji: the tail starts after it.
+    expect(splitTail(`${'x'.repeat(10)}😀${'y'.repeat(9)}`, 10)).toEqual({ head: `${'x'.repeat(10)}😀`, tail: 'y'.repeat(9) });
+    expect(splitTail(`${'x'.repeat(10)}👩‍👩‍👧‍👦y`, 10)).toEqual({ head: `${'x'.repeat(10)}👩‍👩‍👧‍👦`, tail: 'y' });
+  });
+
+  it('keeps every tail within the limit, whatever the text', () => {
+    const texts = ['word '.repeat(100), `${'가'.repeat(500)}. ${'나'.repeat(80)}`, `${'\n'.repeat(5)}${'z'.repeat(300)}`, '👩‍👩‍👧‍👦'.repeat(40)];
+    for (const text of texts) {
+      const { head, tail } = splitTail(text, 160);
+      expect(tail.length).toBeGreaterThan(0);
+      expect(tail.length).toBeLessThanOrEqual(160);
+      expect(text.startsWith(head)).toBe(true);
+      expect(text.endsWith(tail)).toBe(true);
+    }
   });
 });
 

@@ -83,11 +83,19 @@ const queuedMessage = async (text = 'hello', replyHandle?: { value: string; expi
   await store.insertMessage(message);
   return message;
 };
-const job = (m: Message) => ({ kind: 'deliver' as const, threadId: m.threadId, messageId: m.id });
+const job = (m: Message) => ({ kind: 'deliver' as const, channel: m.channel, threadId: m.threadId, messageId: m.id });
 const first = { receiveCount: 1, maxReceiveCount: 5, claimToken: 'receipt-1', claimSeconds: 60 };
 const reread = (m: Message) => store.getMessage(m.threadId, m.id);
 
 describe('deliver', () => {
+  it("hands the sender the message's tag and Parley id", async () => {
+    const message = await queuedMessage('Following up on your order');
+    await store.insertMessage({ ...message, id: `${message.id}-tagged`, messageTag: 'human_agent' });
+    const { connector, requests } = scriptedChannel([async () => ['c:tagged']]);
+    await deliver({ ...job(message), messageId: `${message.id}-tagged` }, first, depsWith(connector));
+    expect(requests[0]).toMatchObject({ messageId: `${message.id}-tagged`, messageTag: 'human_agent' });
+  });
+
   it('sends a queued message once, records its provider id, and ignores a second delivery of the job', async () => {
     const message = await queuedMessage();
     const { connector, requests } = scriptedChannel([async () => ['c:1']]);

@@ -246,13 +246,13 @@ describe('Telegram end to end on the local runtime', () => {
     const [thread] = await threadsOf(5550300001);
     fake.reset();
     for (let i = 0; i < 20; i++) fake.answerNext({ status: 502, body: 'Bad Gateway' });
-    const deadLettered = runtime.queues['outbound-dlq'].size;
+    const deadLettered = runtime.queues['outbound-telegram-dlq'].size;
     const posted = await reply(thread?.id ?? '', { type: 'text', text: 'Are you there?' });
     const failed = await settled(thread?.id ?? '', posted.body.id);
     expect(failed).toMatchObject({ status: 'failed', failure: { kind: 'retryable', attempts: 8 } });
     expect(fake.calls).toHaveLength(8);
-    await until(async () => (runtime.queues['outbound-dlq'].size > deadLettered ? true : undefined), 'the dead-letter queue');
-    expect(runtime.queues['outbound-dlq'].peek().at(-1)).toEqual({ kind: 'deliver', threadId: thread?.id, messageId: posted.body.id });
+    await until(async () => (runtime.queues['outbound-telegram-dlq'].size > deadLettered ? true : undefined), 'the dead-letter queue');
+    expect(runtime.queues['outbound-telegram-dlq'].peek().at(-1)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: thread?.id, messageId: posted.body.id });
   });
 
   it('marks a customer who blocked the bot unreachable and stops sending to them', async () => {
@@ -298,6 +298,38 @@ describe('Telegram end to end on the local runtime', () => {
 
     const anonymous = await fetch(`${runtime.url}/v1/threads/${thread!.id}/messages/${copied.id}/media`);
     expect(anonymous.status).toBe(401);
+  });
+
+  it('serves a second bot registered through the API with its own credentials, end to end', async () => {
+    const secondSecret = 'second-bot-secret_4567';
+    const secondToken = '8823456789:AASecondBotTokenNotReal';
+    const registered = await api<{ configured?: boolean; webhookUrl: string }>('/accounts', {
+      method: 'POST',
+      body: JSON.stringify({ channel: 'telegram', accountId: '8823456789', name: 'Sales bot', credentials: { webhookSecret: secondSecret, botToken: secondToken } }),
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toMatchObject({ configured: true, webhookUrl: '/webhooks/telegram/8823456789' });
+    expect(JSON.stringify(registered.body)).not.toContain(secondToken);
+
+    const post = (secret: string) =>
+      fetch(`${runtime.url}${registered.body.webhookUrl}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body: JSON.stringify(textFrom(5559990001, 990001, 'Hi sales')),
+      });
+    // The default bot's secret does not open the second bot's door.
+    expect((await post(SECRET)).status).toBe(401);
+    expect((await post(secondSecret)).status).toBe(200);
+    await runtime.idle();
+
+    const [thread] = await threadsOf(5559990001);
+    fake.reset();
+    const sent = await reply(thread!.id, { type: 'text', text: 'Happy to help' });
+    expect(sent.status).toBe(202);
+    expect(sent.body.accountId).toBe('8823456789');
+    await settled(thread!.id, sent.body.id);
+    // The reply leaves with the second bot's token.
+    expect(fake.calls.map((c) => [c.method, c.token])).toEqual([['sendMessage', secondToken]]);
   });
 
   it('keeps every thread and message across a restart', async () => {

@@ -4,7 +4,7 @@ import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
 import { applyEvent } from '../../domain/thread-writer.ts';
 import { systemClock } from '../../domain/ports.ts';
-import { create } from '../../functions/media-copier.ts';
+import { create } from '../../functions/media-copiers/telegram.ts';
 import { createLocalLog } from '../../runtime/local-log.ts';
 import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
 import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
@@ -64,7 +64,7 @@ const setup = (fetch = telegramFetch()) => {
       log,
       fetch,
       apiBaseUrls: { telegram: 'http://telegram.test' },
-      mediaVisibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
+      visibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
     },
     { MAX_RECEIVE_COUNT: '3' },
   );
@@ -117,6 +117,18 @@ describe('media copier', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(postponed).toHaveLength(1);
     expect(media.objects.size).toBe(1); // the bytes are safe already
+  });
+
+  it("leaves another channel's message to the dead-letter queue instead of skipping its media", async () => {
+    const { store, media, postponed, handler } = setup();
+    const misrouted = { ...photo(9), channel: 'whatsapp' as const, accountId: '106540352242922' };
+    await applyEvent(misrouted, { store, log });
+
+    const result = await handler(sqs([misrouted]));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    expect(postponed).toEqual([]);
+    expect(media.objects.size).toBe(0);
   });
 
   it('sends an unreadable record to the dead-letter queue without postponing it', async () => {

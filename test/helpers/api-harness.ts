@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
+import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { createApi, type ApiDeps, type ApiRequest, type ApiResponse } from '../../api/router.ts';
+import { accountOf } from '../../connectors/capabilities.ts';
 import type { ChannelCapabilities } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
@@ -58,13 +60,18 @@ const capability = (outboundTypes: ChannelCapabilities['outboundTypes']): Channe
   maxTextLength: 4096,
   maxCaptionLength: 1024,
   quickReplies: { max: 10, maxPayloadBytes: 64, maxLabelLength: 20 },
+  buttons: { max: 3, maxLabelLength: 20, url: true },
+  messageTags: [],
   inboundTypes: ['text'],
 });
 
-/** Telegram carries everything; LINE (here) only text and location; WhatsApp has no connector. */
+/**
+ * Telegram carries everything but templates; LINE (here) only text, location and lists, and has the human
+ * agent tag; WhatsApp has no connector.
+ */
 export const CAPABILITIES: Partial<Record<Channel, ChannelCapabilities>> = {
-  telegram: capability(['text', 'image', 'audio', 'video', 'file', 'sticker', 'location']),
-  line: capability(['text', 'location']),
+  telegram: capability(['text', 'image', 'audio', 'video', 'file', 'sticker', 'location', 'list']),
+  line: { ...capability(['text', 'location', 'list']), messageTags: ['human_agent'] },
 };
 
 /** A request body from `test/fixtures/api/`, as the raw text a client would send. */
@@ -79,12 +86,23 @@ export const createHarness = async (
   store: ThreadStore,
   clock = new TestClock(),
   media: MediaStore = new MemoryMediaStore(),
-  /** Channel credentials, for `configured` on accounts; absent, the API cannot tell. */
-  credentials: Pick<ApiDeps, 'secrets' | 'inboundCredentialNames'> = {},
+  /** Channel credentials, for `configured` on accounts and credentials put with them; absent, the API cannot tell. */
+  credentials: Pick<ApiDeps, 'secrets'> = {},
 ) => {
   const outbound = new RecordingQueue();
   const log = collectingLog();
-  const api = createApi({ store, outbound, media, clock, log, capabilities: (channel) => CAPABILITIES[channel], ...credentials });
+  const api = createApi({
+    store,
+    outbound,
+    media,
+    clock,
+    log,
+    capabilities: (channel) => CAPABILITIES[channel],
+    // The real channels' accounts, for the channels this harness serves.
+    account: (channel) => (CAPABILITIES[channel] ? accountOf(channel) : undefined),
+    openApiDocument: buildOpenApiDocument,
+    ...credentials,
+  });
   const key = generateApiKey();
   await store.putApiKey(apiKeyRecord(key.secret, 'tests', START.toISOString()));
 

@@ -5,7 +5,7 @@
  * (`#/components/schemas/Message`), webhook bodies against the request body of `POST /whatsapp/webhooks`
  * (`#/components/schemas/WebhookPayload`).
  *
- * Two defects of the published document are corrected in memory, each narrowly, and nothing is relaxed:
+ * Four defects of the published document are corrected in memory, each narrowly, and nothing is relaxed:
  * 1. The outbound message schemas put `additionalProperties: false` in the second branch of an `allOf` whose
  *    first branch (`BaseMessageProperties`) declares `messaging_product`, `to`, ...; read literally, that
  *    refuses every message Meta documents. The intent (no unknown property) is kept by moving the ban to
@@ -16,6 +16,14 @@
  *    pointed at the twins; `UnsupportedMessage.errors` names the Graph error-response object (which
  *    requires a `type` no webhook error has, not even the document's own example) and is pointed at the
  *    webhook error object `StatusError`.
+ * 3. Template components and their parameters (`TemplateComponent`, `ParameterObject`,
+ *    `ButtonParameterObject`) are typed by an OpenAPI `discriminator` alone, which JSON Schema ignores, so
+ *    their mapped schemas (`ButtonComponent`, `TextParameter`, ...) were never applied. Each becomes the
+ *    `oneOf` its mapping names, the mapped schemas' own `allOf` reference to it pointing at a copy without
+ *    the discriminator.
+ * 4. A template button's `index` has the pattern `^[2-6, 11-14]$`, a character class that refuses `0`
+ *    (the first button) and `7` to `9`, against its own description ("Position index of the button (0-9)")
+ *    and example (`'0'`). It becomes `^[0-9]$`.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -57,9 +65,41 @@ const loadDocument = (): Json => {
   return cachedDocument;
 };
 
-/** Correction 1: `allOf: [Base, {additionalProperties: false, ...}]` → `unevaluatedProperties: false` on the allOf. */
+/** The document's own description of a template button's index (correction 4). */
+const BUTTON_INDEX_PATTERN = '^[0-9]$';
+
+/** Correction 3: a discriminator without `oneOf` → the `oneOf` of its mapping. */
+const applyBareDiscriminators = (schemas: Json): void => {
+  for (const [name, schema] of Object.entries(schemas)) {
+    if (!isObject(schema) || schema['oneOf'] !== undefined) continue;
+    const discriminator = schema['discriminator'];
+    const mapping = isObject(discriminator) ? discriminator['mapping'] : undefined;
+    if (!isObject(mapping)) continue;
+    const { discriminator: _annotation, ...unmapped } = schema;
+    const unmappedName = `${name}__unmapped`;
+    schemas[unmappedName] = unmapped;
+    const targets = Object.values(mapping).filter((ref): ref is string => typeof ref === 'string');
+    for (const target of targets) {
+      walk(schemas[target.slice(SCHEMAS.length)], (node) => {
+        if (node['$ref'] === `${SCHEMAS}${name}`) node['$ref'] = `${SCHEMAS}${unmappedName}`;
+      });
+    }
+    schemas[name] = { oneOf: targets.map((ref) => ({ $ref: ref })) };
+  }
+};
+
+/**
+ * Correction 1: `allOf: [Base, {additionalProperties: false, ...}]` → `unevaluatedProperties: false` on the
+ * allOf; corrections 3 and 4.
+ */
 const outboundDocument = (): Json => {
   const document = structuredClone(loadDocument());
+  const components = document['components'];
+  if (isObject(components) && isObject(components['schemas'])) applyBareDiscriminators(components['schemas']);
+  walk(document, (node) => {
+    const index = node['index'];
+    if (isObject(index) && index['pattern'] === '^[2-6, 11-14]$') index['pattern'] = BUTTON_INDEX_PATTERN;
+  });
   walk(document, (node) => {
     const allOf = node['allOf'];
     if (!Array.isArray(allOf)) return;

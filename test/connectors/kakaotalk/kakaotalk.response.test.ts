@@ -4,11 +4,15 @@ import { LocalSecretStore } from '../../../adapters/local/local-secrets.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import type { KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
 import {
+  buttonsResponse,
   DEFAULT_ACK_TEXT,
   DEFAULT_ACK_TEXT_EN,
+  KAKAO_TEXT_CARD_DESCRIPTION_MAX,
+  listResponse,
   textResponse,
   UNREADABLE_TEXT,
 } from '../../../connectors/kakaotalk/kakaotalk.response.ts';
+import type { Button } from '../../../domain/content.ts';
 import type { Credentials } from '../../../domain/connector.ts';
 import type { ParleyEvent } from '../../../domain/events.ts';
 import { ingestWebhook } from '../../../domain/ingest.ts';
@@ -93,6 +97,100 @@ describe('textResponse', () => {
     expect(huge.template.outputs).toHaveLength(3);
     for (const output of huge.template.outputs) expect(output.simpleText.text.length).toBeLessThanOrEqual(1000);
     expect(huge.template.outputs[2]?.simpleText.text.endsWith('…')).toBe(true);
+  });
+});
+
+describe('buttonsResponse', () => {
+  const track = { type: 'url', text: '배송 조회', url: 'https://acme.example/t/A-1029' } as const;
+  const buttons: Button[] = [
+    { type: 'postback', text: '내일 다시 배송', payload: 'resched:A-1029' },
+    { type: 'postback', text: '문 앞에 두기', payload: 'door:A-1029' },
+    track,
+  ];
+
+  it('puts up to three buttons on a text card: message buttons with the payload in extra, links as webLink', () => {
+    expect(buttonsResponse('택배가 내일 도착해요.', buttons)).toEqual({
+      version: '2.0',
+      template: {
+        outputs: [
+          {
+            textCard: {
+              description: '택배가 내일 도착해요.',
+              buttons: [
+                { label: '내일 다시 배송', action: 'message', messageText: '내일 다시 배송', extra: { parleyPayload: 'resched:A-1029' } },
+                { label: '문 앞에 두기', action: 'message', messageText: '문 앞에 두기', extra: { parleyPayload: 'door:A-1029' } },
+                { label: '배송 조회', action: 'webLink', webLinkUrl: 'https://acme.example/t/A-1029' },
+              ],
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('sends the start of a longer text as simpleText before the card, in the outputs left', () => {
+    const start = `${'가'.repeat(600)}.`;
+    const end = `${'나'.repeat(300)} 어떻게 할까요?`;
+    const response = buttonsResponse(`${start} ${end}`, buttons);
+    expect(response.template.outputs.map((output) => Object.keys(output)[0])).toEqual(['simpleText', 'textCard']);
+    expect(response.template.outputs[0]).toEqual({ simpleText: { text: start } });
+    expect(response.template.outputs[1]).toMatchObject({ textCard: { description: end } });
+
+    const huge = buttonsResponse('word '.repeat(1000), buttons);
+    expect(huge.template.outputs).toHaveLength(3);
+    const card = huge.template.outputs[2];
+    expect(card && 'textCard' in card && card.textCard.description.length).toBeLessThanOrEqual(KAKAO_TEXT_CARD_DESCRIPTION_MAX);
+  });
+
+  it('turns more than three buttons into quick replies, links written out', () => {
+    const four: Button[] = [...buttons, { type: 'postback', text: '반품', payload: 'return' }];
+    expect(buttonsResponse('어떻게 할까요?', four)).toEqual({
+      version: '2.0',
+      template: {
+        outputs: [{ simpleText: { text: '어떻게 할까요?\n\n배송 조회: https://acme.example/t/A-1029' } }],
+        quickReplies: [
+          { label: '내일 다시 배송', action: 'message', messageText: '내일 다시 배송', extra: { parleyPayload: 'resched:A-1029' } },
+          { label: '문 앞에 두기', action: 'message', messageText: '문 앞에 두기', extra: { parleyPayload: 'door:A-1029' } },
+          { label: '반품', action: 'message', messageText: '반품', extra: { parleyPayload: 'return' } },
+        ],
+      },
+    });
+  });
+
+  it('degrades a label over 14 characters, and numbers postbacks whose payload is over 1000 bytes', () => {
+    const longLabel = buttonsResponse('OK?', [{ type: 'postback', text: 'Leave it at the door', payload: 'door' }]);
+    expect(longLabel.template.outputs).toEqual([{ simpleText: { text: 'OK?' } }]);
+    expect(longLabel.template.quickReplies).toEqual([{ label: 'Leave it at t…', action: 'message', messageText: 'Leave it at the door', extra: { parleyPayload: 'door' } }]);
+    const longPayload = buttonsResponse('OK?', [{ type: 'postback', text: '네', payload: '가'.repeat(334) }]);
+    expect(longPayload.template).toEqual({ outputs: [{ simpleText: { text: 'OK?\n\n1. 네' } }] });
+  });
+});
+
+describe('listResponse', () => {
+  it('offers a list of titles only as quick replies', () => {
+    const response = listResponse({ type: 'list', text: '지점을 골라 주세요', sections: [{ items: [{ title: '강남점', payload: 'branch:1' }, { title: '홍대점', payload: 'branch:2' }] }] });
+    expect(response).toEqual({
+      version: '2.0',
+      template: {
+        outputs: [{ simpleText: { text: '지점을 골라 주세요' } }],
+        quickReplies: [
+          { label: '강남점', action: 'message', messageText: '강남점', extra: { parleyPayload: 'branch:1' } },
+          { label: '홍대점', action: 'message', messageText: '홍대점', extra: { parleyPayload: 'branch:2' } },
+        ],
+      },
+    });
+  });
+
+  it('writes a list with descriptions, section titles or more than ten items as a numbered text', () => {
+    const described = listResponse({
+      type: 'list',
+      text: '시간을 골라 주세요',
+      sections: [{ title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }] }, { title: '오후', items: [{ title: '14–18시', payload: 's2' }] }],
+    });
+    expect(described).toEqual({ version: '2.0', template: { outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n\n오후\n2. 14–18시' } }] } });
+    const eleven = listResponse({ type: 'list', text: 'Pick', sections: [{ items: Array.from({ length: 11 }, (_, i) => ({ title: `No ${i + 1}`, payload: `n${i + 1}` })) }] });
+    expect(eleven.template.quickReplies).toBeUndefined();
+    expect(eleven.template.outputs[0]?.simpleText.text).toContain('\n11. No 11');
   });
 });
 

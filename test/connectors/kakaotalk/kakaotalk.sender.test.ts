@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SendContext, SendRequest } from '../../../connectors/connector.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import { callbackTarget } from '../../../connectors/kakaotalk/kakaotalk.api.ts';
+import { PARLEY_PAYLOAD_KEY } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
+import { skillResponseOf, textResponse, type KakaoReplyContent, type KakaoTemplateResponse } from '../../../connectors/kakaotalk/kakaotalk.response.ts';
+import type { KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
 import { KAKAO_EVENT_NAME, NO_DELIVERY_PATH, postCallbackAnswer } from '../../../connectors/kakaotalk/kakaotalk.sender.ts';
 import type { Recipient } from '../../../domain/connector.ts';
 import type { OutboundContent } from '../../../domain/content.ts';
@@ -191,7 +195,7 @@ describe('kakaotalk sender: callback', () => {
     const rejected = ['http://bot-api.kakao.com/cb', 'https://evil.example/cb', 'https://kakao.com.evil.example/cb', 'https://u:p@bot-api.kakao.com/cb', 'not a url'];
     for (const value of rejected) {
       await sender.send(request({ type: 'text', text: 'x' }, { recipient: withHandle(value) }), context);
-      const error = await postCallbackAnswer({ value, expiresAt: inAMinute() }, 'x', undefined, context).catch((e: unknown) => e);
+      const error = await postCallbackAnswer({ value, expiresAt: inAMinute() }, textResponse('x'), context).catch((e: unknown) => e);
       expect(error, value).toBeInstanceOf(PermanentProviderError);
       expect(error, value).toMatchObject({ code: 'callback_url_rejected' });
     }
@@ -200,7 +204,7 @@ describe('kakaotalk sender: callback', () => {
 
   it('refuses to post to an expired callback, without calling', async () => {
     const { kakao, context } = setup();
-    const error = await postCallbackAnswer({ value: CALLBACK_URL, expiresAt: new Date(Date.now() - 1).toISOString() }, 'late', undefined, context).catch(
+    const error = await postCallbackAnswer({ value: CALLBACK_URL, expiresAt: new Date(Date.now() - 1).toISOString() }, textResponse('late'), context).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(PermanentProviderError);
@@ -219,6 +223,85 @@ describe('kakaotalk sender: callback', () => {
     const { kakao, context } = setup();
     await expect(sender.perform('kakaoCallback', { callbackUrl: CALLBACK_URL, text: 'x' }, context)).rejects.toBeInstanceOf(InvalidRequestError);
     expect(kakao.calls).toEqual([]);
+  });
+});
+
+describe('kakaotalk sender: buttons and lists', () => {
+  const CALLBACK_PATH = `${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`;
+  const withHandle = (): Recipient => ({ ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } });
+  const buttons: OutboundContent = {
+    type: 'text',
+    text: '택배가 내일 도착해요.',
+    buttons: [
+      { type: 'postback', text: '내일 다시 배송', payload: 'resched:A-1029' },
+      { type: 'url', text: '배송 조회', url: 'https://acme.example/t/A-1029' },
+    ],
+  };
+  const list: OutboundContent = {
+    type: 'list',
+    text: '시간을 골라 주세요',
+    sections: [{ title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }, { title: '12–14시', payload: 's2' }] }],
+  };
+
+  it('answers through the callback with the buttons on a text card', async () => {
+    const { kakao, context } = setup();
+    const result = await sender.send(request(buttons, { recipient: withHandle() }), context);
+    // The card's exact shape is buttonsResponse's (kakaotalk.response.test.ts); here: it is what the callback carries.
+    expect(kakao.calls.map((call) => [call.url, call.body])).toEqual([[CALLBACK_PATH, skillResponseOf(buttons as KakaoReplyContent)]]);
+    expect(kakao.calls[0]?.body).toMatchObject({ template: { outputs: [{ textCard: { description: '택배가 내일 도착해요.' } }] } });
+    expect(result.externalIds).toEqual(['callback:task:task-1']);
+  });
+
+  it('answers a list through the callback as a numbered text when its items have descriptions', async () => {
+    const { kakao, context } = setup();
+    await sender.send(request(list, { recipient: withHandle() }), context);
+    expect(kakao.calls[0]?.body).toEqual({
+      version: '2.0',
+      template: { outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n2. 12–14시' } }] },
+    });
+  });
+
+  it('writes buttons and lists into the text through the Event API, whose event data carries text only', async () => {
+    const { kakao, context } = setup();
+    await sender.send(request(buttons), context);
+    await sender.send(request(list, { messageId: 'msg_2' }), context);
+    expect(kakao.calls.map((call) => (call.body as { event: { data: unknown } }).event.data)).toEqual([
+      { text: '택배가 내일 도착해요.\n\n배송 조회: https://acme.example/t/A-1029\n\n1. 내일 다시 배송' },
+      { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n2. 12–14시' },
+    ]);
+  });
+
+  it('refuses a provider template before calling Kakao', async () => {
+    const { kakao, context } = setup();
+    await expect(sender.send(request({ type: 'template', name: 'shipping_update', language: 'ko' }), context)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(kakao.calls).toEqual([]);
+  });
+});
+
+describe('kakaotalk sender: what a tap sends back', () => {
+  const TAPPED = JSON.parse(readFileSync(new URL('../../fixtures/kakaotalk/quick-reply-parley.json', import.meta.url), 'utf8')) as KakaoSkillPayload;
+
+  /** Every `message` button or quick reply in a SkillResponse: what the tap says, and the extra it hands the skill. */
+  const tappable = (response: KakaoTemplateResponse) => [
+    ...response.template.outputs.flatMap((output) => ('textCard' in output ? output.textCard.buttons : [])),
+    ...(response.template.quickReplies ?? []),
+  ].flatMap((button) => (button.action === 'message' ? [button] : []));
+
+  it.each<[string, KakaoReplyContent, string[]]>([
+    ['a card button', { type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: '특급 배송', payload: 'ship:exp:A-1029' }] }, ['ship:exp:A-1029']],
+    ['a button turned quick reply', { type: 'text', text: 'Pick', buttons: Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `${i}`, payload: `{"slot":${i}}` }) as const) }, ['{"slot":0}', '{"slot":1}', '{"slot":2}', '{"slot":3}']],
+    ['a list item', { type: 'list', text: 'Pick', sections: [{ items: [{ title: '강남점', payload: 'branch:1' }] }] }, ['branch:1']],
+  ])('%s comes back as reply content with the same payload', (_name, content, payloads) => {
+    const buttons = tappable(skillResponseOf(content));
+    expect(buttons.map((button) => button.extra[PARLEY_PAYLOAD_KEY])).toEqual(payloads);
+    for (const button of buttons) {
+      // The skill call Kakao makes on a tap: the button's text as the utterance, its extra as clientExtra.
+      const call = { ...TAPPED, userRequest: { ...TAPPED.userRequest, utterance: button.messageText }, action: { ...TAPPED.action!, clientExtra: button.extra } };
+      const parsed = kakaotalkConnector.parse(Buffer.from(JSON.stringify(call)));
+      if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+      const [event] = kakaotalkConnector.normalize(parsed.payload, { accountId: BOT_ID, receivedAt: '2026-03-14T01:00:00.000Z' }).events;
+      expect(event).toMatchObject({ type: 'message.received', content: { type: 'reply', text: button.messageText, payload: button.extra[PARLEY_PAYLOAD_KEY] } });
+    }
   });
 });
 
@@ -261,9 +344,19 @@ describe('kakaotalk connector', () => {
       request({ type: 'text', text: 'Hello' }, { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } }),
       context,
     );
+    const card = await sender.send(
+      request(
+        { type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: 'Yes', payload: 'y' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+        { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } },
+      ),
+      context,
+    );
+    const list = await sender.send(request({ type: 'list', text: 'Pick', sections: [{ items: [{ title: 'A', description: 'a', payload: 'a' }] }] }), context);
     // Assess
     expect(viaEvent.externalIds).toHaveLength(1);
     expect(viaCallback.externalIds).toHaveLength(1);
+    expect(card.externalIds).toEqual([expect.stringMatching(/^callback:task:sandbox-task-/)]);
+    expect(list.externalIds).toHaveLength(1);
     expect(sandbox.handle({ method: 'POST', path: '/v2/bots/b/talk', body: Buffer.from('{"event":{}}') }).statusCode).toBe(400);
     expect(sandbox.handle({ method: 'POST', path: '/nope', body: Buffer.from('{}') }).statusCode).toBe(404);
   });

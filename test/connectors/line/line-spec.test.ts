@@ -5,6 +5,12 @@ const USER = 'U1a2b3c4d5e6f708192a3b4c5d6e7f801';
 const KEY = '123e4567-e89b-12d3-a456-426614174000';
 const text = (extra: Record<string, unknown> = {}) => ({ type: 'text', text: 'hi', ...extra });
 const postback = (data: string) => ({ type: 'action', action: { type: 'postback', label: 'Yes', data, displayText: 'Yes' } });
+const buttons = (template: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  type: 'template',
+  altText: 'Pick one',
+  template: { type: 'buttons', text: 'Pick one', actions: [{ type: 'postback', label: 'Yes', data: 'yes', displayText: 'Yes' }, { type: 'uri', label: 'Terms', uri: 'https://a.example/t' }], ...template },
+  ...extra,
+});
 
 describe('LINE spec check (test helper)', () => {
   it('accepts bodies the Messaging API documents', () => {
@@ -12,6 +18,7 @@ describe('LINE spec check (test helper)', () => {
     expect(lineRequestViolations('reply', { replyToken: 'r', messages: [{ type: 'sticker', packageId: '446', stickerId: '1988' }] })).toEqual([]);
     expect(lineRequestViolations('push', { to: USER, messages: [{ type: 'location', title: 't', address: 'a', latitude: 35.6, longitude: 139.7 }] })).toEqual([]);
     expect(() => assertLineRequest('push', { to: USER, messages: [{ type: 'image', originalContentUrl: 'https://a.example/p.jpg', previewImageUrl: 'https://a.example/p.jpg' }] })).not.toThrow();
+    expect(lineRequestViolations('push', { to: USER, messages: [text(), buttons()] })).toEqual([]);
   });
 
   it.each([
@@ -25,6 +32,9 @@ describe('LINE spec check (test helper)', () => {
     ['a location without address', 'push', { to: USER, messages: [{ type: 'location', title: 't', latitude: 1, longitude: 2 }] }, "required property 'address'"],
     ['fourteen quick replies', 'push', { to: USER, messages: [text({ quickReply: { items: Array(14).fill(postback('x')) } })] }, 'must NOT have more than 13 items'],
     ['postback data over 300 characters', 'push', { to: USER, messages: [text({ quickReply: { items: [postback('x'.repeat(301))] } })] }, 'must NOT have more than 300 characters'],
+    ['a template without altText', 'push', { to: USER, messages: [buttons({}, { altText: undefined })] }, "required property 'altText'"],
+    ['a buttons template without text', 'push', { to: USER, messages: [buttons({ text: undefined })] }, "required property 'text'"],
+    ['a misspelt template action field', 'push', { to: USER, messages: [buttons({ actions: [{ type: 'uri', label: 'x', url: 'https://a.example' }] })] }, "unevaluated properties 'url'"],
     ['an unknown action type', 'push', { to: USER, messages: [text({ quickReply: { items: [{ type: 'action', action: { type: 'teleport', label: 'x' } }] } })] }, 'must be equal to one of the allowed values'],
   ])('rejects %s', (_name, operation, body, violation) => {
     const violations = lineRequestViolations(operation as 'push' | 'reply', body);

@@ -119,6 +119,8 @@ describe('line sandbox', () => {
       { type: 'file', media: { url: 'https://cdn.acme.example/f.pdf' } },
       { type: 'sticker', media: { id: '446:1988' } },
       { type: 'location', latitude: 35.6, longitude: 139.7 },
+      { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+      { type: 'list', text: 'Which branch?', sections: [{ title: 'Tokyo', items: [{ title: 'Shibuya', description: 'Open late', payload: 'b:1' }] }] },
     ];
     let n = 0;
     for (const content of contents) {

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { OutboundContent, QuickReply } from '../../../domain/content.ts';
+import type { Button, OutboundContent, QuickReply } from '../../../domain/content.ts';
 import {
   AuthenticationError,
   InvalidRequestError,
@@ -15,7 +16,7 @@ import { lineConnector } from '../../../connectors/line/index.ts';
 import { downloadLineContent, LINE_RATE_LIMIT_WAIT_SECONDS, lineRetryKey } from '../../../connectors/line/line.api.ts';
 import { planLineMessages } from '../../../connectors/line/line.sender.ts';
 import { startFakeLine, type FakeLine } from '../../helpers/fake-line.ts';
-import { assertLineRequest } from '../../helpers/line-spec.ts';
+import { assertLineRequest, lineWebhookViolations } from '../../helpers/line-spec.ts';
 import { failureOf } from '../../helpers/provider-failure.ts';
 
 const TOKEN = 'test/LINE+channel-access-token=';
@@ -184,6 +185,199 @@ describe('line sender: push', () => {
     const thirteen = Array.from({ length: 13 }, (_, i) => ({ text: `Option ${i + 1}`, payload: `${i}`.padEnd(300, 'x') }));
     await sender.send(sendRequest({ type: 'text', text: 'Pick one', quickReplies: thirteen }), context());
     expect((messagesOf(0)[0]?.['quickReply'] as { items: unknown[] }).items).toHaveLength(13);
+  });
+});
+
+describe('line sender: buttons and lists', () => {
+  const track = { type: 'url', text: 'Track parcel', url: 'https://acme.example/t/A-1029' } as const;
+  const buttons: Button[] = [
+    { type: 'postback', text: 'Reschedule', payload: 'resched:A-1029' },
+    { type: 'postback', text: 'Leave at the door', payload: 'door:A-1029' },
+    track,
+  ];
+
+  it('pushes buttons that fit as a buttons template: postbacks with displayText, links as uri actions', async () => {
+    const result = await sender.send(sendRequest({ type: 'text', text: 'Your parcel arrives tomorrow.', buttons }), context());
+
+    expect(messagesOf(0)).toEqual([
+      {
+        type: 'template',
+        altText: 'Your parcel arrives tomorrow.\n\nTrack parcel: https://acme.example/t/A-1029\n\n1. Reschedule\n2. Leave at the door',
+        template: {
+          type: 'buttons',
+          text: 'Your parcel arrives tomorrow.',
+          actions: [
+            { type: 'postback', label: 'Reschedule', data: 'resched:A-1029', displayText: 'Reschedule' },
+            { type: 'postback', label: 'Leave at the door', data: 'door:A-1029', displayText: 'Leave at the door' },
+            { type: 'uri', label: 'Track parcel', uri: 'https://acme.example/t/A-1029' },
+          ],
+        },
+      },
+    ]);
+    expect(result.externalIds).toEqual(['700000000000000001']);
+  });
+
+  it('sends the start of a text over 160 characters first, the template carrying its end', async () => {
+    const first = 'We could not deliver your parcel A-1029 today because nobody was at home and the building has no safe place to leave it.';
+    const text = `${first} The driver tries again tomorrow between 9:00 and 12:00. What would you like us to do?`;
+    await sender.send(sendRequest({ type: 'text', text, buttons }), context());
+
+    const [head, template] = messagesOf(0) as [Record<string, unknown>, { altText: string; template: { text: string } }];
+    expect(head).toEqual({ type: 'text', text: first });
+    expect(template.template.text).toBe('The driver tries again tomorrow between 9:00 and 12:00. What would you like us to do?');
+    expect(template.altText.startsWith(template.template.text)).toBe(true);
+  });
+
+  it('cuts altText at 400 characters; the template text stays whole', async () => {
+    const long: Button[] = [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: `https://acme.example/${'t'.repeat(300)}` }];
+    await sender.send(sendRequest({ type: 'text', text: 'y'.repeat(160), buttons: long }), context());
+    const [template] = messagesOf(0) as [{ altText: string; template: { text: string } }];
+    expect(template.altText).toHaveLength(400);
+    expect(template.altText.endsWith('…')).toBe(true);
+    expect(template.template.text).toBe('y'.repeat(160));
+  });
+
+  it('keeps the template last across pushes of five, and resumes by counting the parts sent', async () => {
+    const text = `${Array.from({ length: 5 }, (_, i) => String(i).repeat(4990)).join('\n')}\nPick one`;
+    const plan = planLineMessages(sendRequest({ type: 'text', text, buttons }));
+    expect(plan.map((object) => object['type'])).toEqual(['text', 'text', 'text', 'text', 'text', 'template']);
+
+    const sentParts = ['1', '2', '3', '4', '5'].map((n) => `60000000000000000${n}`);
+    const result = await sender.send(sendRequest({ type: 'text', text, buttons }, { sentParts }), context());
+
+    expect(fake.calls).toHaveLength(1);
+    expect(messagesOf(0)).toEqual([plan[5]]);
+    expect(fake.calls[0]?.retryKey).toBe(lineRetryKey(MESSAGE_ID, 5));
+    expect(result.externalIds).toHaveLength(6);
+  });
+
+  it('answers with the template through the reply token when it is fresh', async () => {
+    const fresh: ReplyHandle = { value: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', expiresAt: new Date(Date.now() + 45_000).toISOString() };
+    await sender.send(sendRequest({ type: 'text', text: 'Pick one', buttons }, { replyHandle: fresh }), context());
+    expect(fake.calls.map((c) => c.path)).toEqual(['/v2/bot/message/reply']);
+    expect(messagesOf(0)[0]).toMatchObject({ type: 'template', template: { type: 'buttons' } });
+  });
+
+  it('turns more than four buttons into quick replies, the links written out in the text', async () => {
+    const five: Button[] = [...Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `Slot ${i + 1}`, payload: `slot:${i + 1}` }) as const), track];
+    await sender.send(sendRequest({ type: 'text', text: 'Pick a slot', buttons: five }), context());
+    expect(messagesOf(0)).toEqual([
+      {
+        type: 'text',
+        text: 'Pick a slot\n\nTrack parcel: https://acme.example/t/A-1029',
+        quickReply: {
+          items: [1, 2, 3, 4].map((n) => ({ type: 'action', action: { type: 'postback', label: `Slot ${n}`, data: `slot:${n}`, displayText: `Slot ${n}` } })),
+        },
+      },
+    ]);
+  });
+
+  it('degrades a label over 20 characters, and writes out postbacks whose data LINE cannot carry', async () => {
+    const longLabel: Button[] = [{ type: 'postback', text: 'Leave it with a neighbour', payload: 'neighbour' }];
+    const longData: Button[] = [{ type: 'postback', text: 'Yes', payload: 'x'.repeat(301) }, track];
+    await sender.send(sendRequest({ type: 'text', text: 'Sure?', buttons: longLabel }), context());
+    await sender.send(sendRequest({ type: 'text', text: 'Sure?', buttons: longData }, { messageId: 'msg_2' }), context());
+
+    expect(messagesOf(0)).toEqual([
+      {
+        type: 'text',
+        text: 'Sure?',
+        quickReply: { items: [{ type: 'action', action: { type: 'postback', label: 'Leave it with a nei…', data: 'neighbour', displayText: 'Leave it with a neighbour' } }] },
+      },
+    ]);
+    expect(messagesOf(1)).toEqual([{ type: 'text', text: 'Sure?\n\nTrack parcel: https://acme.example/t/A-1029\n\n1. Yes' }]);
+  });
+
+  it('writes links out when they are the only buttons that do not fit', async () => {
+    const links: Button[] = Array.from({ length: 5 }, (_, i) => ({ type: 'url', text: `Page ${i}`, url: `https://acme.example/${i}` }));
+    await sender.send(sendRequest({ type: 'text', text: 'Read more', buttons: links }), context());
+    expect(messagesOf(0)).toEqual([{ type: 'text', text: `Read more\n\n${links.map((l, i) => `Page ${i}: https://acme.example/${i}`).join('\n')}` }]);
+  });
+
+  it('offers a list whose items are titles only as quick replies', async () => {
+    const list: OutboundContent = {
+      type: 'list',
+      text: 'Which branch?',
+      buttonText: 'Branches',
+      sections: [{ items: [{ title: 'Shibuya', payload: 'branch:shibuya' }, { title: 'Shinjuku', payload: 'branch:shinjuku' }] }],
+    };
+    await sender.send(sendRequest(list), context());
+    expect(messagesOf(0)).toEqual([
+      {
+        type: 'text',
+        text: 'Which branch?',
+        quickReply: {
+          items: [
+            { type: 'action', action: { type: 'postback', label: 'Shibuya', data: 'branch:shibuya', displayText: 'Shibuya' } },
+            { type: 'action', action: { type: 'postback', label: 'Shinjuku', data: 'branch:shinjuku', displayText: 'Shinjuku' } },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('sends a list with descriptions or section titles as a numbered text, and one of 14 items numbered', async () => {
+    const described: OutboundContent = {
+      type: 'list',
+      text: 'Choose a delivery slot',
+      sections: [
+        { title: 'Morning', items: [{ title: '8–10', description: 'The driver calls ahead', payload: 's1' }, { title: '10–12', payload: 's2' }] },
+        { title: 'Afternoon', items: [{ title: '14–16', payload: 's3' }] },
+      ],
+    };
+    const fourteen: OutboundContent = {
+      type: 'list',
+      text: 'Pick one',
+      sections: [{ items: Array.from({ length: 14 }, (_, i) => ({ title: `Option ${i + 1}`, payload: `o${i + 1}` })) }],
+    };
+    await sender.send(sendRequest(described), context());
+    await sender.send(sendRequest(fourteen, { messageId: 'msg_2' }), context());
+
+    expect(messagesOf(0)).toEqual([
+      { type: 'text', text: 'Choose a delivery slot\n\nMorning\n1. 8–10 – The driver calls ahead\n2. 10–12\n\nAfternoon\n3. 14–16' },
+    ]);
+    expect(messagesOf(1)).toEqual([{ type: 'text', text: `Pick one\n\n${Array.from({ length: 14 }, (_, i) => `${i + 1}. Option ${i + 1}`).join('\n')}` }]);
+  });
+
+  it('refuses a provider template, which LINE does not have, before calling it', async () => {
+    const error = await failureOf(sender.send(sendRequest({ type: 'template', name: 'shipping_update', language: 'en' }), context()));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe('line sender: what a tap sends back', () => {
+  const POSTBACK = JSON.parse(readFileSync(new URL('../../fixtures/line/postback.json', import.meta.url), 'utf8')) as { events: Record<string, unknown>[] };
+
+  /** The postback webhook LINE sends when the customer taps an action with this data. */
+  const tap = (data: string) => ({ ...POSTBACK, events: [{ ...POSTBACK.events[0], postback: { data } }] });
+
+  /** The `data` of every postback action in the objects, in order: template actions and quick reply items. */
+  const postbackData = (value: unknown): string[] => {
+    if (Array.isArray(value)) return value.flatMap(postbackData);
+    if (typeof value !== 'object' || value === null) return [];
+    const record = value as Record<string, unknown>;
+    if (record['type'] === 'postback' && typeof record['data'] === 'string') return [record['data']];
+    return Object.values(record).flatMap(postbackData);
+  };
+
+  const slots = Array.from({ length: 5 }, (_, i) => ({ type: 'postback', text: `S${i}`, payload: `slot:${i}` }) as const);
+
+  it.each<[string, OutboundContent, string[]]>([
+    ['a template button', { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Express', payload: 'ship:exp:A-1029 ✓' }] }, ['ship:exp:A-1029 ✓']],
+    ['a button turned quick reply', { type: 'text', text: 'Pick one', buttons: slots }, slots.map((slot) => slot.payload)],
+    ['a list item', { type: 'list', text: 'Pick one', sections: [{ items: [{ title: 'Shibuya', payload: '{"branch":"shibuya"}' }] }] }, ['{"branch":"shibuya"}']],
+  ])('%s comes back as reply content with the same payload', (_name, content, payloads) => {
+    const sent = planLineMessages(sendRequest(content));
+    expect(postbackData(sent)).toEqual(payloads);
+    for (const data of postbackData(sent)) {
+      const webhook = tap(data);
+      expect(lineWebhookViolations(webhook)).toEqual([]);
+      const parsed = lineConnector.parse(Buffer.from(JSON.stringify(webhook)));
+      if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+      const [event] = lineConnector.normalize(parsed.payload, { accountId: 'line-default', receivedAt: '2026-03-14T03:00:00.000Z' }).events;
+      expect(event).toMatchObject({ type: 'message.received', content: { type: 'reply', payload: data } });
+    }
   });
 });
 

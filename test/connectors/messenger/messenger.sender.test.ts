@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { OutboundContent, QuickReply } from '../../../domain/content.ts';
+import type { Button, OutboundContent, QuickReply } from '../../../domain/content.ts';
 import {
   AuthenticationError,
   InvalidRequestError,
@@ -10,6 +11,8 @@ import {
 import { quickRepliesAsText, type SendContext, type SendRequest } from '../../../connectors/connector.ts';
 import { messengerConnector } from '../../../connectors/messenger/index.ts';
 import { callGraph } from '../../../connectors/meta/meta.graph-api.ts';
+import { planMetaSend } from '../../../connectors/meta/meta.messaging.sender.ts';
+import { MESSENGER_SEND_PROFILE } from '../../../connectors/messenger/messenger.sender.ts';
 import { startFakeGraph, type FakeGraph } from '../../helpers/messenger-fake-graph.ts';
 import { MESSENGER_TEST_CREDENTIALS } from './messenger.kit.ts';
 import { failureOf } from '../../helpers/provider-failure.ts';
@@ -139,6 +142,150 @@ describe('messenger sender: requests', () => {
 
   it('has no provider actions', async () => {
     await expect(sender.perform('typing_on', {}, context())).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+});
+
+const METADATA = 'msg_mmpdc0a0mmpdc0a1_Zk3h2bTq9xWc1LpA';
+const messages = () => fake.calls.map((call) => call.body['message'] as Record<string, unknown>);
+const track: Button[] = [
+  { type: 'postback', text: 'Track my order', payload: 'TRACK_42' },
+  { type: 'url', text: 'Open the order', url: 'https://acme.example/o/42' },
+];
+
+describe('messenger sender: buttons', () => {
+  it('sends up to 3 fitting buttons as a button template', async () => {
+    await sender.send(request({ type: 'text', text: 'Order 42 shipped', buttons: track }), context());
+    expect(fake.calls.map((call) => call.body)).toEqual([
+      {
+        recipient: { id: PSID },
+        messaging_type: 'RESPONSE',
+        message: {
+          attachment: {
+            type: 'template',
+            payload: {
+              template_type: 'button',
+              text: 'Order 42 shipped',
+              buttons: [
+                { type: 'postback', title: 'Track my order', payload: 'TRACK_42' },
+                { type: 'web_url', url: 'https://acme.example/o/42', title: 'Open the order' },
+              ],
+            },
+          },
+          metadata: METADATA,
+        },
+      },
+    ]);
+  });
+
+  it('sends what does not fit the template text (640) first as plain text, resuming after parts already sent', async () => {
+    const text = `${'a'.repeat(600)} ${'b'.repeat(100)}`;
+    const full = await sender.send(request({ type: 'text', text, buttons: track }), context());
+    expect(messages()[0]).toEqual({ text: 'a'.repeat(600), metadata: METADATA });
+    expect(messages()[1]).toMatchObject({ attachment: { payload: { template_type: 'button', text: 'b'.repeat(100) } } });
+    expect(full.externalIds).toHaveLength(2);
+    fake.reset();
+    await sender.send(request({ type: 'text', text, buttons: track }, { sentParts: ['m_earlier'] }), context());
+    expect(messages()).toHaveLength(1);
+    expect(messages()[0]).toHaveProperty('attachment');
+  });
+
+  it('offers postbacks as quick replies and writes links out when there are more than 3 buttons or a label over 20', async () => {
+    const four: Button[] = [...track, { type: 'postback', text: 'Cancel', payload: 'CANCEL_42' }, { type: 'postback', text: 'Help', payload: 'HELP' }];
+    await sender.send(request({ type: 'text', text: 'Order 42 shipped', buttons: four }), context());
+    await sender.send(request({ type: 'text', text: 'Order 42', buttons: [{ type: 'url', text: 'Open the order page now', url: 'https://acme.example/o/42' }] }), context());
+    expect(messages()).toEqual([
+      {
+        text: 'Order 42 shipped\n\nOpen the order: https://acme.example/o/42',
+        quick_replies: [
+          { content_type: 'text', title: 'Track my order', payload: 'TRACK_42' },
+          { content_type: 'text', title: 'Cancel', payload: 'CANCEL_42' },
+          { content_type: 'text', title: 'Help', payload: 'HELP' },
+        ],
+        metadata: METADATA,
+      },
+      { text: 'Order 42\n\nOpen the order page now: https://acme.example/o/42', metadata: METADATA },
+    ]);
+  });
+
+  it('numbers postbacks whose payload is over 1000 bytes, which neither a button nor a quick reply carries', async () => {
+    await sender.send(request({ type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: 'Long', payload: 'é'.repeat(501) }] }), context());
+    expect(messages()).toEqual([{ text: quickRepliesAsText('Pick', [{ text: 'Long', payload: 'é'.repeat(501) }]), metadata: METADATA }]);
+  });
+});
+
+describe('messenger sender: lists', () => {
+  const list = (sections: Extract<OutboundContent, { type: 'list' }>['sections']): OutboundContent => ({ type: 'list', text: 'Pick a size', sections });
+
+  it('sends a list of plain items as quick replies', async () => {
+    await sender.send(request(list([{ items: [{ title: 'Medium', payload: 'size_m' }, { title: 'Large', payload: 'size_l' }] }])), context());
+    expect(messages()).toEqual([
+      {
+        text: 'Pick a size',
+        quick_replies: [
+          { content_type: 'text', title: 'Medium', payload: 'size_m' },
+          { content_type: 'text', title: 'Large', payload: 'size_l' },
+        ],
+        metadata: METADATA,
+      },
+    ]);
+  });
+
+  it('numbers a list with descriptions, section titles, long titles or more than 13 items', async () => {
+    await sender.send(
+      request(list([{ title: 'Jackets', items: [{ title: 'Medium (M)', description: 'Chest 96-101 cm', payload: 'size_m' }] }, { title: 'Shirts', items: [{ title: 'Slim fit', payload: 'slim' }] }])),
+      context(),
+    );
+    await sender.send(request(list([{ items: [{ title: 'A label of twenty-one', payload: 'x' }] }])), context());
+    await sender.send(request(list([{ items: Array.from({ length: 14 }, (_, i) => ({ title: `Size ${i + 1}`, payload: `s${i + 1}` })) }])), context());
+    const [described, long, many] = messages();
+    expect(described).toEqual({ text: 'Pick a size\n\nJackets\n1. Medium (M) – Chest 96-101 cm\n\nShirts\n2. Slim fit', metadata: METADATA });
+    expect(long).toEqual({ text: 'Pick a size\n\n1. A label of twenty-one', metadata: METADATA });
+    expect(many?.['quick_replies']).toBeUndefined();
+    expect(many?.['text']).toMatch(/\n14\. Size 14$/);
+  });
+});
+
+describe('messenger sender: message tags', () => {
+  it.each([
+    ['human_agent', 'HUMAN_AGENT'],
+    ['account_update', 'ACCOUNT_UPDATE'],
+    ['confirmed_event_update', 'CONFIRMED_EVENT_UPDATE'],
+    ['post_purchase_update', 'POST_PURCHASE_UPDATE'],
+  ] as const)('sends with %s as MESSAGE_TAG %s on every part of the message', async (messageTag, tag) => {
+    await sender.send(request({ type: 'text', text: `${'a'.repeat(1999)} b`, buttons: track }, { messageTag }), context());
+    expect(fake.calls).toHaveLength(2);
+    for (const call of fake.calls) expect(call.body).toMatchObject({ messaging_type: 'MESSAGE_TAG', tag });
+  });
+
+  it('refuses template content, which Messenger does not have, calling nothing', async () => {
+    const error = await failureOf(sender.send(request({ type: 'template', name: 'order_update', language: 'en_US' }), context()));
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe('messenger: what a rendered choice sends back', () => {
+  const CONTEXT = { accountId: PAGE, receivedAt: '2026-03-14T01:00:00.000Z' };
+  /** A recorded tap (a fixture) with what this sender rendered swapped in: what Messenger would send. */
+  const tapped = (fixture: string, tap: Record<string, unknown>) => {
+    const body = JSON.parse(readFileSync(new URL(`../../fixtures/messenger/${fixture}.json`, import.meta.url), 'utf8')) as {
+      entry: { messaging: Record<string, unknown>[] }[];
+    };
+    Object.assign(body.entry[0]!.messaging[0]!, tap);
+    const parsed = messengerConnector.parse(Buffer.from(JSON.stringify(body)));
+    if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+    const [received] = messengerConnector.normalize(parsed.payload, CONTEXT).events;
+    return received?.type === 'message.received' ? received.content : undefined;
+  };
+
+  it('a postback button and a list item offered as a quick reply come back as reply content with their payload', () => {
+    const [template] = planMetaSend(request({ type: 'text', text: 'Order 42', buttons: track }), MESSENGER_SEND_PROFILE, PAGE);
+    const button = ((template?.body['message'] as { attachment: { payload: { buttons: { title: string; payload: string }[] } } }).attachment.payload.buttons)[0]!;
+    expect(tapped('postback', { postback: { mid: 'm_tap_1', title: button.title, payload: button.payload } })).toEqual({ type: 'reply', text: 'Track my order', payload: 'TRACK_42' });
+
+    const [list] = planMetaSend(request({ type: 'list', text: 'Size?', sections: [{ items: [{ title: 'Medium', payload: 'size_m' }] }] }), MESSENGER_SEND_PROFILE, PAGE);
+    const reply = (list?.body['message'] as { quick_replies: { title: string; payload: string }[] }).quick_replies[0]!;
+    expect(tapped('quick-reply', { message: { mid: 'm_tap_2', text: reply.title, quick_reply: { payload: reply.payload } } })).toEqual({ type: 'reply', text: 'Medium', payload: 'size_m' });
   });
 });
 

@@ -114,6 +114,8 @@ describe('telegram development setup', () => {
       { type: 'sticker', media: { id: 'CAACfake' } },
       { type: 'location', latitude: 37.5, longitude: 127 },
       { type: 'location', latitude: 37.5, longitude: 127, name: 'ACME', address: '1 Main St' },
+      { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+      { type: 'list', text: 'Which branch?', sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: 'b:1' }] }] },
     ];
 
     // Act + Assess

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { OutboundContent, QuickReply } from '../../../domain/content.ts';
+import type { Button, OutboundContent, QuickReply } from '../../../domain/content.ts';
 import {
   AuthenticationError,
   InvalidRequestError,
@@ -10,6 +11,7 @@ import {
 import { quickRepliesAsText, type SendContext, type SendRequest } from '../../../connectors/connector.ts';
 import { telegramConnector } from '../../../connectors/telegram/index.ts';
 import { callTelegram } from '../../../connectors/telegram/telegram.api.ts';
+import type { TelegramUpdate } from '../../../connectors/telegram/telegram.schema.ts';
 import { planTelegramCalls } from '../../../connectors/telegram/telegram.sender.ts';
 import { startFakeTelegram, type FakeTelegram } from '../../helpers/fake-telegram.ts';
 import { assertTelegramRequest } from '../../helpers/telegram-spec.ts';
@@ -179,6 +181,128 @@ describe('telegram sender: text', () => {
     await sender.send(sendRequest({ type: 'text', text: 'Go', quickReplies: [{ text: label, payload: 'p'.repeat(64) }] }), context());
     const button = (fake.calls[0]?.body['reply_markup'] as { inline_keyboard: { text: string }[][] }).inline_keyboard[0]?.[0];
     expect(button).toEqual({ text: `${'L'.repeat(62)}…`, callback_data: 'p'.repeat(64) });
+  });
+});
+
+describe('telegram sender: buttons and lists', () => {
+  const track = { type: 'url', text: 'Track parcel', url: 'https://acme.example/t/A-1029' } as const;
+  const buttons: Button[] = [
+    { type: 'postback', text: 'Reschedule', payload: 'resched:A-1029' },
+    { type: 'postback', text: 'Leave at the door', payload: 'door:A-1029' },
+    track,
+  ];
+
+  it('sends buttons as an inline keyboard, one per row: callback_data for postbacks, url for links', async () => {
+    const result = await sender.send(sendRequest({ type: 'text', text: 'Your parcel arrives tomorrow.', buttons }), context());
+    expect(fake.calls.map((call) => [call.method, call.body])).toEqual([
+      [
+        'sendMessage',
+        {
+          chat_id: 5550101234,
+          text: 'Your parcel arrives tomorrow.',
+          reply_markup: {
+            inline_keyboard: [
+              [{ text: 'Reschedule', callback_data: 'resched:A-1029' }],
+              [{ text: 'Leave at the door', callback_data: 'door:A-1029' }],
+              [{ text: 'Track parcel', url: 'https://acme.example/t/A-1029' }],
+            ],
+          },
+        },
+      ],
+    ]);
+    expect(result.externalIds).toEqual(['5550101234:5000']);
+  });
+
+  it('keeps all ten buttons Parley allows, on the last part of a long text', async () => {
+    const ten: Button[] = Array.from({ length: 10 }, (_, i) => ({ type: 'postback', text: `Slot ${i + 1}`, payload: `slot:${i + 1}` }));
+    await sender.send(sendRequest({ type: 'text', text: `${'a'.repeat(4096)} Pick one`, buttons: ten }), context());
+    expect(fake.calls).toHaveLength(2);
+    expect(fake.calls[0]?.body).not.toHaveProperty('reply_markup');
+    expect((fake.calls[1]?.body['reply_markup'] as { inline_keyboard: unknown[] }).inline_keyboard).toHaveLength(10);
+  });
+
+  it('writes links out and numbers the postbacks when a payload is over 64 bytes, as for quick replies', async () => {
+    const long: Button[] = [{ type: 'postback', text: 'Yes', payload: '가'.repeat(22) }, track];
+    await sender.send(sendRequest({ type: 'text', text: 'Sure?', buttons: long }), context());
+    expect(fake.calls[0]?.body).toEqual({ chat_id: 5550101234, text: 'Sure?\n\nTrack parcel: https://acme.example/t/A-1029\n\n1. Yes' });
+  });
+
+  it('degrades a label over 64 characters: postbacks to a keyboard of quick replies, links written out', async () => {
+    const label = 'Please leave the parcel with my neighbour at number 12, she is home';
+    await sender.send(sendRequest({ type: 'text', text: 'Sure?', buttons: [{ type: 'postback', text: label, payload: 'neighbour' }, track] }), context());
+    expect(fake.calls[0]?.body).toEqual({
+      chat_id: 5550101234,
+      text: 'Sure?\n\nTrack parcel: https://acme.example/t/A-1029',
+      reply_markup: { inline_keyboard: [[{ text: `${label.slice(0, 63)}…`, callback_data: 'neighbour' }]] },
+    });
+  });
+
+  it('sends a list as an inline keyboard, one row per item, under the list text', async () => {
+    const list: OutboundContent = {
+      type: 'list',
+      text: 'Which branch?',
+      buttonText: 'Branches',
+      sections: [{ items: [{ title: 'Gangnam', payload: 'branch:gangnam' }] }, { items: [{ title: 'Hongdae', payload: 'branch:hongdae' }] }],
+    };
+    await sender.send(sendRequest(list), context());
+    expect(fake.calls[0]?.body).toEqual({
+      chat_id: 5550101234,
+      text: 'Which branch?',
+      reply_markup: { inline_keyboard: [[{ text: 'Gangnam', callback_data: 'branch:gangnam' }], [{ text: 'Hongdae', callback_data: 'branch:hongdae' }]] },
+    });
+  });
+
+  it('puts section titles and descriptions, which buttons cannot show, into the text above the keyboard', async () => {
+    const list: OutboundContent = {
+      type: 'list',
+      text: 'Choose a delivery slot',
+      sections: [
+        { title: 'Morning', items: [{ title: '8–10', description: 'The driver calls ahead', payload: 's1' }, { title: '10–12', payload: 's2' }] },
+        { title: 'Afternoon', items: [{ title: '14–16', payload: 's3' }] },
+      ],
+    };
+    await sender.send(sendRequest(list, { replyTo: { externalMessageId: `${CHAT}:1209` } }), context());
+    expect(fake.calls[0]?.body).toEqual({
+      chat_id: 5550101234,
+      text: 'Choose a delivery slot\n\nMorning\n1. 8–10 – The driver calls ahead\n2. 10–12\n\nAfternoon\n3. 14–16',
+      reply_parameters: { message_id: 1209, allow_sending_without_reply: true },
+      reply_markup: {
+        inline_keyboard: [[{ text: '8–10', callback_data: 's1' }], [{ text: '10–12', callback_data: 's2' }], [{ text: '14–16', callback_data: 's3' }]],
+      },
+    });
+  });
+
+  it('sends a list as a numbered text when a payload is over 64 bytes', async () => {
+    const list: OutboundContent = { type: 'list', text: 'Pick one', sections: [{ items: [{ title: 'A', payload: 'a' }, { title: 'B', payload: 'b'.repeat(65) }] }] };
+    await sender.send(sendRequest(list), context());
+    expect(fake.calls[0]?.body).toEqual({ chat_id: 5550101234, text: 'Pick one\n\n1. A\n2. B' });
+  });
+
+  it('refuses a provider template, which Telegram does not have, before calling it', async () => {
+    await expect(sender.send(sendRequest({ type: 'template', name: 'shipping_update', language: 'en' }), context())).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(fake.calls).toHaveLength(0);
+  });
+});
+
+describe('telegram sender: what a tap sends back', () => {
+  const CALLBACK = JSON.parse(readFileSync(new URL('../../fixtures/telegram/callback-query.json', import.meta.url), 'utf8')) as TelegramUpdate;
+
+  it.each<[string, OutboundContent]>([
+    ['a button', { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Express 🚀', payload: 'ship:exp:A-1029' }, { type: 'url', text: 'Track', url: 'https://acme.example/t' }] }],
+    ['a list item', { type: 'list', text: 'Pick one', sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: '{"branch":1}' }] }] }],
+  ])('%s comes back as reply content with its label and payload', (_name, content) => {
+    const [call] = planTelegramCalls(sendRequest(content));
+    const keyboard = call?.params['reply_markup'] as { inline_keyboard: { text: string; callback_data?: string }[][] };
+    const taps = keyboard.inline_keyboard.flat().filter((button) => button.callback_data !== undefined);
+    expect(taps).not.toHaveLength(0);
+    for (const button of taps) {
+      // The update Telegram sends: the message as sent, with its keyboard, and the tapped button's data.
+      const update = { ...CALLBACK, callback_query: { ...CALLBACK.callback_query!, message: { ...CALLBACK.callback_query!.message!, text: String(call?.params['text']), reply_markup: keyboard }, data: button.callback_data } };
+      const parsed = telegramConnector.parse(Buffer.from(JSON.stringify(update)));
+      if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+      const [event] = telegramConnector.normalize(parsed.payload, { accountId: '7712345678', receivedAt: '2026-03-14T01:00:00.000Z' }).events;
+      expect(event).toMatchObject({ type: 'message.received', content: { type: 'reply', text: button.text, payload: button.callback_data } });
+    }
   });
 });
 

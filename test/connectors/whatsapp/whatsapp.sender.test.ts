@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { quickRepliesAsText, type SendContext, type SendRequest } from '../../../connectors/connector.ts';
 import { whatsappConnector } from '../../../connectors/whatsapp/index.ts';
 import { classifyWhatsAppError } from '../../../connectors/whatsapp/whatsapp.api.ts';
 import { planWhatsAppMessages, templateBody } from '../../../connectors/whatsapp/whatsapp.sender.ts';
-import type { OutboundContent, QuickReply } from '../../../domain/content.ts';
+import type { Button, OutboundContent, QuickReply } from '../../../domain/content.ts';
 import {
   AuthenticationError,
   InvalidRequestError,
@@ -12,7 +13,7 @@ import {
   RetryableProviderError,
 } from '../../../domain/provider-errors.ts';
 import { createFakeGraph, graphError } from '../../helpers/whatsapp-fake-graph.ts';
-import { assertWhatsAppMessage, whatsappMessageViolations } from '../../helpers/whatsapp-spec.ts';
+import { assertWhatsAppMessage, whatsappMessageViolations, whatsappWebhookViolations } from '../../helpers/whatsapp-spec.ts';
 import { PHONE_NUMBER_ID } from './whatsapp.kit.ts';
 import { failureOf } from '../../helpers/provider-failure.ts';
 
@@ -147,6 +148,14 @@ describe('whatsapp sender: quick replies', () => {
     expect(longPayload).toMatchObject({ type: 'text' });
   });
 
+  it('keeps reply buttons to distinct ids and titles, and list rows to distinct ids', () => {
+    const kind = (quickReplies: QuickReply[]) => planWhatsAppMessages(request({ type: 'text', text: 'Pick', quickReplies }))[0]?.['interactive'];
+    expect(kind([{ text: 'Yes', payload: 'a' }, { text: 'Yes', payload: 'b' }])).toMatchObject({ type: 'list' });
+    expect(kind([{ text: 'Yes', payload: 'a' }, { text: 'Sure', payload: 'a' }])).toBeUndefined();
+    const list = planWhatsAppMessages(request({ type: 'list', text: 'Pick', sections: [{ items: [{ title: 'A', payload: 'p' }, { title: 'B', payload: 'p' }] }] }));
+    expect(list[0]).toMatchObject({ type: 'text', text: { body: 'Pick\n\n1. A\n2. B' } });
+  });
+
   it('sends what does not fit an interactive body (1024) as text first, buttons on the last part', async () => {
     const text = `${'a'.repeat(1000)}\n${'b'.repeat(500)}`;
     await sender.send(request({ type: 'text', text, quickReplies: replies(2) }, { replyTo: { externalMessageId: 'wamid.IN1' } }), context());
@@ -189,16 +198,290 @@ describe('whatsapp sender: media and location', () => {
   });
 });
 
-describe('whatsapp templates (no Parley content type yet)', () => {
-  it('renders a template body the OpenAPI document accepts', () => {
-    const body = templateBody(recipient, { name: 'order_update', languageCode: 'en_US', bodyParameters: ['A-1029'] });
-    expect(body).toEqual({
-      ...to,
-      type: 'template',
-      template: { name: 'order_update', language: { policy: 'deterministic', code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'A-1029' }] }] },
+type Interactive = { interactive: { type: string; body: { text: string }; action: Record<string, unknown> } };
+const interactiveOf = (body: Record<string, unknown> | undefined) => (body as unknown as Interactive).interactive;
+
+describe('whatsapp sender: buttons', () => {
+  it('sends up to 3 postback buttons as reply buttons, which stay in the chat', async () => {
+    const buttons: Button[] = [
+      { type: 'postback', text: 'Confirm', payload: 'confirm_order_42' },
+      { type: 'postback', text: 'Cancel', payload: 'cancel_order_42' },
+    ];
+    await sender.send(request({ type: 'text', text: 'Confirm order 42?', buttons }), context());
+    expect(bodies()).toEqual([
+      {
+        ...to,
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          body: { text: 'Confirm order 42?' },
+          action: {
+            buttons: [
+              { type: 'reply', reply: { id: 'confirm_order_42', title: 'Confirm' } },
+              { type: 'reply', reply: { id: 'cancel_order_42', title: 'Cancel' } },
+            ],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('writes link buttons out in the text (the published schema has no cta_url), next to the reply buttons', async () => {
+    const buttons: Button[] = [
+      { type: 'url', text: 'Track', url: 'https://acme.example/t/42' },
+      { type: 'postback', text: 'Talk to us', payload: 'HUMAN' },
+    ];
+    await sender.send(request({ type: 'text', text: 'Order 42 shipped', buttons }), context());
+    await sender.send(request({ type: 'text', text: 'Your invoice', buttons: [{ type: 'url', text: 'Invoice', url: 'https://acme.example/i/42' }] }), context());
+    expect(bodies()).toEqual([
+      {
+        ...to,
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          body: { text: 'Order 42 shipped\n\nTrack: https://acme.example/t/42' },
+          action: { buttons: [{ type: 'reply', reply: { id: 'HUMAN', title: 'Talk to us' } }] },
+        },
+      },
+      { ...to, type: 'text', text: { preview_url: false, body: 'Your invoice\n\nInvoice: https://acme.example/i/42' } },
+    ]);
+  });
+
+  it('shows more than 3 postbacks, or a label over 20 characters, as a list message, and more than a list holds as a numbered text', async () => {
+    const postbacks = (n: number, label = (i: number) => `Store ${i + 1}`): Button[] =>
+      Array.from({ length: n }, (_, i) => ({ type: 'postback', text: label(i), payload: `store:${i + 1}` }));
+    await sender.send(request({ type: 'text', text: 'Pick a store', buttons: postbacks(4) }), context());
+    await sender.send(request({ type: 'text', text: 'Pick', buttons: postbacks(1, () => 'Deliver to my office, please') }), context());
+    await sender.send(request({ type: 'text', text: 'Pick', buttons: [...postbacks(3), { type: 'postback', text: 'Long', payload: 'x'.repeat(257) }] }), context());
+    const [four, longLabel, longPayload] = bodies();
+    expect(interactiveOf(four)).toMatchObject({ type: 'list', action: { button: 'Options', sections: [{ rows: [{ id: 'store:1', title: 'Store 1' }, {}, {}, {}] }] } });
+    expect(interactiveOf(longLabel)).toMatchObject({
+      type: 'list',
+      action: { sections: [{ rows: [{ id: 'store:1', title: 'Deliver to my office, p…', description: 'Deliver to my office, please' }] }] },
     });
-    expect(whatsappMessageViolations(body)).toBe('');
-    expect(whatsappMessageViolations(templateBody(recipient, { name: 'hello_world', languageCode: 'en_US' }))).toBe('');
+    // A 257-character id fits neither a reply button (256) nor a row (200): the choices are numbered.
+    expect(longPayload).toEqual({ ...to, type: 'text', text: { preview_url: false, body: 'Pick\n\n1. Store 1\n2. Store 2\n3. Store 3\n4. Long' } });
+  });
+});
+
+const sizes: ListContent = {
+  type: 'list',
+  text: 'Pick a size',
+  buttonText: 'Sizes',
+  sections: [
+    {
+      title: 'Jackets',
+      items: [
+        { title: 'Medium (M)', description: 'Chest 96-101 cm', payload: 'size_m' },
+        { title: 'Large (L)', description: 'Chest 102-107 cm', payload: 'size_l' },
+      ],
+    },
+    { title: 'Shirts', items: [{ title: 'Slim fit', payload: 'shirt_slim' }] },
+  ],
+};
+type ListContent = Extract<OutboundContent, { type: 'list' }>;
+const itemsOf = (n: number) => Array.from({ length: n }, (_, i) => ({ title: `Item ${i + 1}`, payload: `item:${i + 1}` }));
+
+describe('whatsapp sender: lists', () => {
+  it('sends a list message with its sections, descriptions and button label', async () => {
+    await sender.send(request(sizes), context());
+    expect(bodies()).toEqual([
+      {
+        ...to,
+        type: 'interactive',
+        interactive: {
+          type: 'list',
+          body: { text: 'Pick a size' },
+          action: {
+            button: 'Sizes',
+            sections: [
+              {
+                title: 'Jackets',
+                rows: [
+                  { id: 'size_m', title: 'Medium (M)', description: 'Chest 96-101 cm' },
+                  { id: 'size_l', title: 'Large (L)', description: 'Chest 102-107 cm' },
+                ],
+              },
+              { title: 'Shirts', rows: [{ id: 'shirt_slim', title: 'Slim fit' }] },
+            ],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('labels the button "Options" when the agent named none, merges untitled sections, and moves a long title into an unused description', async () => {
+    const list: ListContent = {
+      type: 'list',
+      text: 'Where should we deliver?',
+      sections: [{ items: [{ title: 'Home', payload: 'home' }] }, { items: [{ title: 'The office on the fourth floor', payload: 'office' }] }],
+    };
+    await sender.send(request(list), context());
+    expect(interactiveOf(bodies()[0])).toEqual({
+      type: 'list',
+      body: { text: 'Where should we deliver?' },
+      action: {
+        button: 'Options',
+        sections: [{ rows: [{ id: 'home', title: 'Home' }, { id: 'office', title: 'The office on the fourt…', description: 'The office on the fourth floor' }] }],
+      },
+    });
+  });
+
+  it('sends 10 items natively and numbers 11, keeping section titles and descriptions', async () => {
+    await sender.send(request({ type: 'list', text: 'Pick', sections: [{ items: itemsOf(10) }] }), context());
+    const eleven: ListContent = { ...sizes, sections: [...sizes.sections, { title: 'Socks', items: itemsOf(8) }] };
+    await sender.send(request(eleven), context());
+    const [ten, numbered] = bodies();
+    expect(interactiveOf(ten).action).toMatchObject({ sections: [{ rows: itemsOf(10).map((i) => ({ id: i.payload, title: i.title })) }] });
+    expect(numbered).toEqual({
+      ...to,
+      type: 'text',
+      text: {
+        preview_url: false,
+        body: [
+          'Pick a size',
+          '',
+          'Jackets',
+          '1. Medium (M) – Chest 96-101 cm',
+          '2. Large (L) – Chest 102-107 cm',
+          '',
+          'Shirts',
+          '3. Slim fit',
+          '',
+          'Socks',
+          ...itemsOf(8).map((item, i) => `${i + 4}. ${item.title}`),
+        ].join('\n'),
+      },
+    });
+  });
+
+  it('numbers a list a list message cannot hold whole: a description over 72, a long title beside a description, titled and untitled sections', () => {
+    const plan = (sections: ListContent['sections']) => planWhatsAppMessages(request({ type: 'list', text: 'Pick', sections }))[0]?.['type'];
+    expect(plan([{ items: [{ title: 'A', description: 'd'.repeat(73), payload: 'a' }] }])).toBe('text');
+    expect(plan([{ items: [{ title: 'A title of twenty-five c', description: 'short', payload: 'a' }] }])).toBe('interactive');
+    expect(plan([{ items: [{ title: 'A title of twenty-five ch', description: 'short', payload: 'a' }] }])).toBe('text');
+    expect(plan([{ items: [{ title: 'A', payload: 'x'.repeat(201) }] }])).toBe('text');
+    expect(plan([{ title: 'Jackets', items: itemsOf(1) }, { items: itemsOf(1) }])).toBe('text');
+    expect(plan([{ title: 'Jackets', items: itemsOf(1) }])).toBe('interactive');
+  });
+
+  it('sends what does not fit the list body (1024) as text first, the quote on the first part', async () => {
+    const text = `${'a'.repeat(1000)}\n${'b'.repeat(100)}`;
+    await sender.send(request({ ...sizes, text }, { replyTo: { externalMessageId: 'wamid.IN1' } }), context());
+    expect(bodies().map((b) => b['type'])).toEqual(['text', 'interactive']);
+    expect(bodies()[0]).toMatchObject({ context: { message_id: 'wamid.IN1' }, text: { body: 'a'.repeat(1000) } });
+    expect(interactiveOf(bodies()[1])).toMatchObject({ type: 'list', body: { text: 'b'.repeat(100) } });
+  });
+});
+
+type TemplateContent = Extract<OutboundContent, { type: 'template' }>;
+
+describe('whatsapp sender: templates', () => {
+  it('sends a template with a text header, positional body parameters and both kinds of button parameter', async () => {
+    const template: TemplateContent = {
+      type: 'template',
+      name: 'order_update',
+      language: 'en_US',
+      header: { type: 'text', text: 'A-1029' },
+      body: ['Sheena', 'A-1029', 'Friday'],
+      buttons: [
+        { index: 0, payload: 'TRACK_A-1029' },
+        { index: 1, urlSuffix: 'orders/A-1029' },
+      ],
+      fallbackText: 'Hi Sheena, order A-1029 arrives Friday.',
+    };
+    await sender.send(request(template, { replyTo: { externalMessageId: 'wamid.IN1' } }), context());
+    expect(bodies()).toEqual([
+      {
+        ...to,
+        context: { message_id: 'wamid.IN1' },
+        type: 'template',
+        template: {
+          name: 'order_update',
+          language: { policy: 'deterministic', code: 'en_US' },
+          components: [
+            { type: 'header', parameters: [{ type: 'text', text: 'A-1029' }] },
+            {
+              type: 'body',
+              parameters: [
+                { type: 'text', text: 'Sheena' },
+                { type: 'text', text: 'A-1029' },
+                { type: 'text', text: 'Friday' },
+              ],
+            },
+            { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'TRACK_A-1029' }] },
+            { type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'orders/A-1029' }] },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('names named body parameters, and sends header media by id, by link, and a file as a document with its name', () => {
+    const body = (header: TemplateContent['header']) =>
+      templateBody(recipient, { type: 'template', name: 'receipt', language: 'pt_BR', header, body: { first_name: 'Ana', total: 'R$ 120,00' } });
+    const template = (header: TemplateContent['header']) => (body(header)['template'] as { components: unknown[] }).components;
+    expect(template({ type: 'image', media: { id: '1003383421387256' } })).toEqual([
+      { type: 'header', parameters: [{ type: 'image', image: { id: '1003383421387256' } }] },
+      {
+        type: 'body',
+        parameters: [
+          { type: 'text', parameter_name: 'first_name', text: 'Ana' },
+          { type: 'text', parameter_name: 'total', text: 'R$ 120,00' },
+        ],
+      },
+    ]);
+    expect(template({ type: 'video', media: { url: 'https://cdn.example/v.mp4' } })[0]).toEqual({
+      type: 'header',
+      parameters: [{ type: 'video', video: { link: 'https://cdn.example/v.mp4' } }],
+    });
+    expect(template({ type: 'file', media: { url: 'https://cdn.example/r.pdf', fileName: 'receipt.pdf' } })[0]).toEqual({
+      type: 'header',
+      parameters: [{ type: 'document', document: { link: 'https://cdn.example/r.pdf', filename: 'receipt.pdf' } }],
+    });
+    for (const header of [undefined, { type: 'image', media: { id: '1' } }, { type: 'file', media: { url: 'https://cdn.example/r.pdf', fileName: 'r.pdf' } }] as const) {
+      expect(whatsappMessageViolations(body(header))).toBe('');
+    }
+    expect(whatsappMessageViolations(templateBody(recipient, { type: 'template', name: 'hello_world', language: 'en_US' }))).toBe('');
+  });
+
+  it('refuses a template button with both a payload and a URL suffix, or neither, calling nothing', async () => {
+    for (const button of [{ index: 0, payload: 'p', urlSuffix: 's' }, { index: 1 }]) {
+      const error = await failureOf(sender.send(request({ type: 'template', name: 'x', language: 'en', buttons: [button] }), context()));
+      expect(error).toBeInstanceOf(InvalidRequestError);
+    }
+    expect(graph.calls).toHaveLength(0);
+  });
+});
+
+describe('whatsapp: what a rendered choice sends back', () => {
+  const CONTEXT = { accountId: PHONE_NUMBER_ID, receivedAt: '2026-03-14T01:00:00.000Z' };
+  /** A recorded tap (a fixture) with the part this sender rendered swapped in: what WhatsApp would send. */
+  const tapped = (fixture: string, tap: Record<string, unknown>) => {
+    const body = JSON.parse(readFileSync(new URL(`../../fixtures/whatsapp/${fixture}.json`, import.meta.url), 'utf8')) as {
+      entry: { changes: { value: { messages: Record<string, unknown>[] } }[] }[];
+    };
+    Object.assign(body.entry[0]!.changes[0]!.value.messages[0]!, tap);
+    expect(whatsappWebhookViolations(body)).toBe('');
+    const parsed = whatsappConnector.parse(Buffer.from(JSON.stringify(body)));
+    if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+    const [event] = whatsappConnector.normalize(parsed.payload, CONTEXT).events;
+    return event?.type === 'message.received' ? event.content : undefined;
+  };
+
+  it('a reply button, a list row and a template quick-reply button come back as reply content with their payload', () => {
+    const [buttons] = planWhatsAppMessages(request({ type: 'text', text: 'Confirm?', buttons: [{ type: 'postback', text: 'Confirm', payload: 'confirm_order_42' }] }));
+    const reply = (interactiveOf(buttons).action['buttons'] as { reply: { id: string; title: string } }[])[0]!.reply;
+    expect(tapped('interactive-button-reply', { interactive: { type: 'button_reply', button_reply: reply } })).toEqual({ type: 'reply', text: 'Confirm', payload: 'confirm_order_42' });
+
+    const [list] = planWhatsAppMessages(request(sizes));
+    const row = (interactiveOf(list).action['sections'] as { rows: { id: string; title: string; description: string }[] }[])[0]!.rows[0]!;
+    expect(tapped('interactive-list-reply', { interactive: { type: 'list_reply', list_reply: row } })).toEqual({ type: 'reply', text: 'Medium (M)', payload: 'size_m' });
+
+    const template = templateBody(recipient, { type: 'template', name: 'promo', language: 'en', buttons: [{ index: 0, payload: 'STOP_PROMOTIONS' }] });
+    const [component] = (template['template'] as { components: { parameters: { payload: string }[] }[] }).components;
+    const payload = component!.parameters[0]!.payload;
+    expect(tapped('template-button', { button: { payload, text: 'Stop promotions' } })).toEqual({ type: 'reply', text: 'Stop promotions', payload: 'STOP_PROMOTIONS' });
   });
 });
 
@@ -216,6 +499,30 @@ describe('the OpenAPI check itself', () => {
     const { recipient_type: _omitted, ...withoutRecipientType } = to;
     expect(whatsappMessageViolations({ ...withoutRecipientType, type: 'text', text: { body: 'hi' } })).not.toBe('');
     expect(whatsappMessageViolations({ ...to, type: 'image', image: { id: '1', link: 'https://x.example/a.png' } })).not.toBe('');
+  });
+
+  it('checks list messages against their limits', () => {
+    const list = (rows: Record<string, string>[], button = 'Options') => ({
+      ...to,
+      type: 'interactive',
+      interactive: { type: 'list', body: { text: 'Q' }, action: { button, sections: [{ rows }] } },
+    });
+    expect(whatsappMessageViolations(list([{ id: 'a', title: 'x'.repeat(24), description: 'd'.repeat(72) }]))).toBe('');
+    expect(whatsappMessageViolations(list([{ id: 'a', title: 'x'.repeat(25) }]))).not.toBe('');
+    expect(whatsappMessageViolations(list([{ id: 'a', title: 'A', description: 'd'.repeat(73) }]))).not.toBe('');
+    expect(whatsappMessageViolations(list([{ id: 'a', title: 'A' }], 'x'.repeat(21)))).not.toBe('');
+    expect(whatsappMessageViolations(list(Array.from({ length: 11 }, (_, i) => ({ id: `r${i}`, title: 'A' }))))).not.toBe('');
+  });
+
+  it('checks template components by their type once the discriminators are applied (corrections 3 and 4)', () => {
+    const template = (components: unknown[]) => ({ ...to, type: 'template', template: { name: 'x', language: { policy: 'deterministic', code: 'en' }, components } });
+    const quickReply = (index: string) => ({ type: 'button', sub_type: 'quick_reply', index, parameters: [{ type: 'payload', payload: 'P' }] });
+    expect(whatsappMessageViolations(template([quickReply('0'), quickReply('9')]))).toBe('');
+    expect(whatsappMessageViolations(template([quickReply('10')]))).not.toBe('');
+    expect(whatsappMessageViolations(template([{ type: 'button', sub_type: 'quick_reply', index: '0' }]))).not.toBe('');
+    expect(whatsappMessageViolations(template([{ type: 'body', parameters: [{ type: 'text' }] }]))).not.toBe('');
+    expect(whatsappMessageViolations(template([{ type: 'header', parameters: [{ type: 'image', image: {} }] }]))).not.toBe('');
+    expect(whatsappMessageViolations(template([{ type: 'header', parameters: [] }]))).not.toBe('');
   });
 });
 
@@ -303,6 +610,9 @@ describe('whatsapp sandbox', () => {
       { type: 'video', media: { id: '3' } },
       { type: 'sticker', media: { id: '4' } },
       { type: 'location', latitude: 37.5, longitude: 127 },
+      { type: 'text', text: 'Confirm?', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+      sizes,
+      { type: 'template', name: 'order_update', language: 'en_US', header: { type: 'image', media: { url: 'https://cdn.example/h.png' } }, body: ['A-1029'], buttons: [{ index: 0, payload: 'TRACK' }] },
     ];
     for (const content of contents) {
       const result = await sender.send(request(content), ctx);

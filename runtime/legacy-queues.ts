@@ -1,0 +1,69 @@
+/**
+ * Data dirs written before outbound and media work had a queue per channel kept it in one `outbound` and
+ * one `media` queue. At start, whatever those still hold moves to its channel's queue (a dead-lettered
+ * message to the channel's dead-letter queue), so an upgrade loses no queued reply or media copy. The old
+ * journal is kept beside, renamed, once empty.
+ */
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalQueue } from '../adapters/local/local-queue.ts';
+import type { Log, ThreadStore } from '../domain/ports.ts';
+import { detailOf } from '../functions/deps.ts';
+
+const LEGACY = [
+  { name: 'outbound', kind: 'outbound', deadLetter: false },
+  { name: 'outbound-dlq', kind: 'outbound', deadLetter: true },
+  { name: 'media', kind: 'media', deadLetter: false },
+  { name: 'media-dlq', kind: 'media', deadLetter: true },
+] as const;
+
+type Job = { kind?: unknown; channel?: unknown; threadId?: unknown; messageId?: unknown; event?: { channel?: unknown } };
+
+/** The channel a message belongs to. An old deliver job named none: its message does. */
+const channelOf = async (job: Job, store: Pick<ThreadStore, 'getMessage'>): Promise<string | undefined> => {
+  if (typeof job.channel === 'string') return job.channel;
+  if (job.kind === 'action' && typeof job.event?.channel === 'string') return job.event.channel;
+  if (job.kind === 'deliver' && typeof job.threadId === 'string' && typeof job.messageId === 'string') {
+    return (await store.getMessage(job.threadId, job.messageId))?.channel;
+  }
+  return undefined;
+};
+
+export const migrateLegacyQueues = async (
+  queuesDir: string,
+  queues: Readonly<Record<string, LocalQueue<unknown>>>,
+  store: Pick<ThreadStore, 'getMessage'>,
+  log: Log,
+): Promise<void> => {
+  for (const legacy of LEGACY) {
+    const path = join(queuesDir, `${legacy.name}.jsonl`);
+    if (!existsSync(path)) continue;
+    const old = new LocalQueue<unknown>({
+      name: legacy.name,
+      spec: { visibilityTimeoutSeconds: 1, maxReceiveCount: 1, batchSize: 1 },
+      journalPath: path,
+    });
+    const bodies = old.peek();
+    old.stop();
+    await old.drained();
+    let moved = 0;
+    for (const body of bodies) {
+      const job = detailOf(body) as Job;
+      const channel = await channelOf(job, store);
+      // A reply whose message is gone: its sender would have nothing to do.
+      if (channel === undefined && job.kind === 'deliver') {
+        moved += 1;
+        continue;
+      }
+      const target = channel && queues[`${legacy.kind}-${channel}${legacy.deadLetter ? '-dlq' : ''}`];
+      if (!target) {
+        log.warn(`queue ${legacy.name}: a message for no queue of this version stays in ${path}`, { body });
+        continue;
+      }
+      await target.send(job.kind === 'deliver' ? { ...job, channel } : body);
+      moved += 1;
+    }
+    if (bodies.length > 0) log.info(`queue ${legacy.name}: moved ${moved} of ${bodies.length} messages to the per-channel queues`);
+    if (moved === bodies.length) renameSync(path, `${path}.migrated`);
+  }
+};
