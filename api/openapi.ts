@@ -16,6 +16,8 @@ import {
   IdempotencyKeySchema,
   MAX_API_BODY_BYTES,
   MAX_INLINE_MEDIA_BYTES,
+  MEDIA_LINK_SECONDS,
+  MediaLinkSchema,
   MessageIdSchema,
   MessageListQuerySchema,
   MessagePageSchema,
@@ -62,6 +64,7 @@ const COMPONENT_SCHEMAS: readonly z.ZodType[] = [
   RegisterAccountRequestSchema,
   RegisteredAccountSchema,
   AccountListSchema,
+  MediaLinkSchema,
   ErrorSchema,
   ContentSchema,
   OutboundContentSchema,
@@ -299,13 +302,21 @@ const build = (): OpenApiDocument => {
         "The media a customer sent (image, audio, video, file, sticker), from Parley's own copy: providers' links " +
         'expire (WhatsApp\'s within minutes), so Parley copies the media shortly after the message arrives and records ' +
         "it in the message's `mediaCopy`. Until then the answer is 404 `media_not_copied`. The body is the media " +
-        'itself, with its `Content-Type`; it is served as an attachment.',
+        `itself, with its \`Content-Type\`; it is served as an attachment. Media over ${MAX_INLINE_MEDIA_BYTES} bytes ` +
+        `is answered 302 with a link valid for ${MEDIA_LINK_SECONDS} seconds (the \`Location\` header, and in the body), ` +
+        'where the deployment can issue one (S3); otherwise 413 `media_too_large`. Clients that follow redirects get the ' +
+        'bytes either way; the link needs no credentials, so do not send the API key to it.',
       parameters: [param('threadId'), param('messageId')],
       responses: {
         '200': {
           description: 'The media bytes',
           headers: { 'Content-Disposition': { $ref: '#/components/headers/Content-Disposition' } },
           content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+        },
+        '302': {
+          description: 'The media is larger than one answer carries: a short-lived link to it',
+          headers: { Location: { description: 'The link', schema: { type: 'string' } } },
+          content: jsonContent(ref('MediaLink')),
         },
         ...errors(401, 404, 413, 500),
       },

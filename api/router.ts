@@ -21,6 +21,7 @@ import {
   IdempotencyKeySchema,
   MAX_API_BODY_BYTES,
   MAX_INLINE_MEDIA_BYTES,
+  MEDIA_LINK_SECONDS,
   MessageListQuerySchema,
   PostMessageRequestSchema,
   RegisterAccountRequestSchema,
@@ -95,16 +96,19 @@ const json = (statusCode: number, body: unknown, headers: Readonly<Record<string
  * Media as an attachment: what customers send is untrusted, so a browser must neither render it in the
  * API's origin (`attachment`, a sandboxing CSP) nor guess another type for it (`nosniff`).
  */
-const binary = (bytes: Buffer, contentType: string, fileName: string | undefined): ApiResponse => {
+/** Always an attachment, never rendered by a browser; the name as the customer sent it, made header-safe. */
+const contentDisposition = (fileName: string | undefined): string => {
   const safeName = fileName?.replace(/[^\w.\- ]/g, '_').slice(0, 200);
+  return safeName ? `attachment; filename="${safeName}"; filename*=UTF-8''${encodeURIComponent(fileName ?? '')}` : 'attachment';
+};
+
+const binary = (bytes: Buffer, contentType: string, fileName: string | undefined): ApiResponse => {
   return {
     statusCode: 200,
     headers: {
       'content-type': contentType,
       'content-length': String(bytes.length),
-      'content-disposition': safeName
-        ? `attachment; filename="${safeName}"; filename*=UTF-8''${encodeURIComponent(fileName ?? '')}`
-        : 'attachment',
+      'content-disposition': contentDisposition(fileName),
       'x-content-type-options': 'nosniff',
       'content-security-policy': "sandbox; default-src 'none'",
       // The copy under a key never changes; it is still the customer's data, so only the client may keep it.
@@ -415,7 +419,16 @@ export const createApi = (deps: ApiDeps): Api => {
         new ApiError('media_not_copied', `The media of message ${messageId} is not in Parley's storage (yet); try again shortly`);
       if (!message.mediaCopy) throw notCopied();
       if (message.mediaCopy.size > MAX_INLINE_MEDIA_BYTES) {
-        throw new ApiError('media_too_large', `The media is ${message.mediaCopy.size} bytes; at most ${MAX_INLINE_MEDIA_BYTES} can be served`);
+        // More than one answer can carry (Lambda's 6 MB): a short-lived link straight to the stored copy.
+        if (!deps.media.downloadUrl) {
+          throw new ApiError('media_too_large', `The media is ${message.mediaCopy.size} bytes; at most ${MAX_INLINE_MEDIA_BYTES} can be served`);
+        }
+        const expiresAt = new Date(deps.clock.now().getTime() + MEDIA_LINK_SECONDS * 1000).toISOString();
+        const url = await deps.media.downloadUrl(message.mediaCopy.key, {
+          expiresInSeconds: MEDIA_LINK_SECONDS,
+          contentDisposition: contentDisposition(ref.fileName),
+        });
+        return json(302, { url, expiresAt, size: message.mediaCopy.size, contentType: message.mediaCopy.contentType }, { location: url });
       }
       const object = await deps.media.get(message.mediaCopy.key);
       if (!object) throw notCopied();

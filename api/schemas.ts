@@ -184,3 +184,15 @@ export const MessageIdSchema = z.string().min(1).describe('A message id');
  * base64-encoded (4/3 larger); the local runtime keeps the same limit so both behave alike.
  */
 export const MAX_INLINE_MEDIA_BYTES = 4 * 1024 * 1024;
+
+/** How long a download link to larger media lives: long enough to start a download, short enough to be spent. */
+export const MEDIA_LINK_SECONDS = 300;
+
+export const MediaLinkSchema = z
+  .object({
+    url: z.string().describe('A link to the media, valid without credentials until `expiresAt`; the `Location` header holds it too'),
+    expiresAt: z.string().describe('When the link stops working, ISO 8601 UTC'),
+    size: z.int().nonnegative().describe('Size in bytes'),
+    contentType: z.string(),
+  })
+  .meta({ id: 'MediaLink' });

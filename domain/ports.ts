@@ -193,6 +193,11 @@ export interface MediaStore {
   get(key: string): Promise<MediaObject | undefined>;
   /** The object's type and size without its bytes, or undefined when there is none (a retried copy need not download again). */
   head(key: string): Promise<{ readonly contentType: string; readonly size: number } | undefined>;
+  /**
+   * A URL the object can be downloaded from without further credentials, for the given time, served with
+   * `contentDisposition`; absent where the store cannot issue one (then media is served inline only).
+   */
+  downloadUrl?(key: string, options: { readonly expiresInSeconds: number; readonly contentDisposition: string }): Promise<string>;
 }
 
 /** Channel credentials for one account, as a flat record of the connector's own names. */

@@ -3,6 +3,7 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaObject, MediaStore } from '../../domain/ports.ts';
 
 export class S3MediaStore implements MediaStore {
@@ -35,5 +36,18 @@ export class S3MediaStore implements MediaStore {
       if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * A presigned GET: anyone holding the URL may download the object until it expires, so it is handed out only
+   * to an authorized caller and lives minutes. The signature covers the response headers S3 will send.
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html
+   */
+  async downloadUrl(key: string, options: { readonly expiresInSeconds: number; readonly contentDisposition: string }): Promise<string> {
+    return getSignedUrl(
+      this.options.client,
+      new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ResponseContentDisposition: options.contentDisposition }),
+      { expiresIn: options.expiresInSeconds },
+    );
   }
 }

@@ -54,4 +54,20 @@ describe('S3MediaStore', () => {
     await expect(store().head(KEY)).rejects.toThrow('Access Denied');
     await expect(store().get(KEY)).rejects.toThrow('Slow Down');
   });
+
+  it('presigns a download link that expires and makes S3 answer as an attachment', async () => {
+    const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } });
+    const media = new S3MediaStore({ client, bucket: 'parley-media-123456789012-eu-west-1' });
+
+    const url = new URL(await media.downloadUrl(KEY, { expiresInSeconds: 300, contentDisposition: 'attachment; filename="a.png"' }));
+
+    expect(url.protocol).toBe('https:');
+    expect(url.hostname).toBe('parley-media-123456789012-eu-west-1.s3.eu-west-1.amazonaws.com');
+    expect(url.pathname).toBe(`/${KEY}`);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('300');
+    expect(url.searchParams.get('response-content-disposition')).toBe('attachment; filename="a.png"');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // Signing is local: no request reaches S3.
+    expect(s3.calls()).toHaveLength(0);
+  });
 });

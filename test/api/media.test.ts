@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Content } from '../../domain/content.ts';
-import { createHarness } from '../helpers/api-harness.ts';
+import { createHarness, TestClock } from '../helpers/api-harness.ts';
+import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
 import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
 import { MAX_INLINE_MEDIA_BYTES } from '../../api/schemas.ts';
 
@@ -79,6 +80,40 @@ describe('GET /v1/threads/{threadId}/messages/{messageId}/media', () => {
 
     expect(response.statusCode).toBe(413);
     expect(response.json).toMatchObject({ code: 'media_too_large' });
+  });
+
+  it('answers larger media with a short-lived link to the stored copy, where the store can issue one', async () => {
+    const asked: [string, unknown][] = [];
+    const linking = Object.assign(new MemoryMediaStore(), {
+      downloadUrl: async (key: string, options: unknown) => {
+        asked.push([key, options]);
+        return `https://media.example/${key}?signature=abc`;
+      },
+    });
+    const clock = new TestClock();
+    const harness = await createHarness(new MemoryThreadStore(clock), clock, linking);
+    const { thread } = await harness.customerWrites('telegram', '4243', { type: 'video', media: { id: 'BAACAgIA', fileName: 'unboxing clip.mp4' } });
+    const [message] = (await harness.store.listMessages(thread.id, 10)).items;
+    await harness.store.recordMediaCopy(thread.id, message!.id, {
+      key: 'telegram/telegram-bot/v1',
+      contentType: 'video/mp4',
+      size: MAX_INLINE_MEDIA_BYTES + 1,
+      copiedAt: '2026-11-26T10:00:02.000Z',
+    });
+
+    const response = await harness.call('GET', `/v1/threads/${thread.id}/messages/${message!.id}/media`);
+
+    expect(response.statusCode).toBe(302);
+    expect(response.headers.location).toBe('https://media.example/telegram/telegram-bot/v1?signature=abc');
+    expect(response.json).toEqual({
+      url: 'https://media.example/telegram/telegram-bot/v1?signature=abc',
+      expiresAt: new Date(clock.now().getTime() + 300_000).toISOString(),
+      size: MAX_INLINE_MEDIA_BYTES + 1,
+      contentType: 'video/mp4',
+    });
+    expect(asked).toEqual([
+      ['telegram/telegram-bot/v1', { expiresInSeconds: 300, contentDisposition: `attachment; filename="unboxing clip.mp4"; filename*=UTF-8''unboxing%20clip.mp4` }],
+    ]);
   });
 
   it('needs the API key', async () => {
