@@ -52,7 +52,7 @@ const show = (m: Message): string => {
   const c = m.content;
   const what =
     c.type === 'text'
-      ? c.text + (c.quickReplies ? `  [${c.quickReplies.map((q) => q.text).join('] [')}]` : '')
+      ? c.text + [...(c.quickReplies ?? []), ...(c.buttons ?? [])].map((q) => `  [${q.text}]`).join('')
       : c.type === 'reply'
         ? `(tapped) ${c.text}`
         : 'caption' in c && c.caption
@@ -108,6 +108,28 @@ for (const connector of Object.values(connectors) as Connector[]) {
   }, 'the reply to be sent');
   console.log(`   reply ${sent.status}${sent.externalId ? ` as ${connector.channel} message ${sent.externalId}` : ''}${sent.failure ? `: ${sent.failure.message}` : ''}`);
   for (const request of demo.afterReply(credentials, run, sent)) await post(request);
+
+  // Buttons that stay with the message: native where the channel has them, written out where it has not.
+  const followUp = await api<Message>(`/threads/${thread.id}/messages`, {
+    method: 'POST',
+    headers: { 'idempotency-key': `demo-${run}-${connector.channel}-buttons` },
+    body: JSON.stringify({
+      content: {
+        type: 'text',
+        text: 'Done. You can follow the parcel here, or reach a person any time.',
+        buttons: [
+          { type: 'url', text: 'Track parcel', url: 'https://example.com/track/A-1029' },
+          { type: 'postback', text: 'Talk to a person', payload: 'handoff' },
+        ],
+      },
+    }),
+  });
+  const delivered = await until(async () => {
+    const { items } = await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`);
+    const m = items.find((i) => i.id === followUp.id);
+    return m && m.status !== 'queued' ? m : undefined;
+  }, 'the follow-up to be sent');
+  console.log(`   follow-up with buttons ${delivered.status}${delivered.failure ? `: ${delivered.failure.message}` : ''}`);
 
   await new Promise((r) => setTimeout(r, 300));
   const { items } = await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`);
