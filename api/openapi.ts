@@ -187,6 +187,7 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   not_found: 'no such thread, or no such route',
   method_not_allowed: 'the route exists, with other methods (see `Allow`)',
   idempotency_key_reused: 'the Idempotency-Key was first used with a different request',
+  credentials_managed_elsewhere: "the account's credentials were put in the secret store outside the API (by DevOps); change them there",
   payload_too_large: `the body is over ${MAX_API_BODY_BYTES} bytes`,
   media_not_copied: "the message's media is not (or not yet) in Parley's storage: the copy is made shortly after the message arrives",
   media_too_large: `the media is over ${MAX_INLINE_MEDIA_BYTES} bytes, more than one answer can carry`,
@@ -252,7 +253,7 @@ const build = (): OpenApiDocument => {
       requestBody: { required: true, content: jsonContent(ref('RegisterAccountRequest')) },
       responses: {
         '201': { description: 'The account as registered', content: jsonContent(ref('RegisteredAccount')) },
-        ...errors(400, 401, 413, 422, 500),
+        ...errors(400, 401, 409, 413, 422, 500, 503),
       },
     },
     listThreads: {

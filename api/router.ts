@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type * as z from 'zod';
 import { hasCredentials, type ChannelAccount, type ChannelCapabilities } from '../domain/connector.ts';
 import { ChannelSchema, type Channel } from '../domain/content.ts';
-import { InvalidCursorError } from '../domain/errors.ts';
+import { InvalidCursorError, SecretNotWritableError } from '../domain/errors.ts';
 import { DEFAULT_ACCOUNT } from '../domain/ingest.ts';
 import { newMessageId } from '../domain/message-ids.ts';
 import type { Account, Failure, Message } from '../domain/model.ts';
@@ -149,7 +149,8 @@ const canonicalJson = (value: unknown): string =>
 /** What an Idempotency-Key is bound to: the thread and the parsed body (not its bytes or key order). */
 const requestHashOf = (threadId: string, input: PostMessageRequest): string =>
   createHash('sha256')
-    .update(canonicalJson({ threadId, channel: input.channel ?? null, content: input.content }))
+    // A tag only when there is one, so keys used before tags existed keep their hashes.
+    .update(canonicalJson({ threadId, channel: input.channel ?? null, content: input.content, ...(input.messageTag && { messageTag: input.messageTag }) }))
     .digest('hex');
 
 const pageOf = <T>(page: Page<T>): Page<T> => ({
@@ -330,17 +331,19 @@ export const createApi = (deps: ApiDeps): Api => {
     return { ...view, configured: hasCredentials(credentials, deps.account(channel)?.credentialNames.inbound ?? []) };
   };
 
-  /** Credentials put with a registration: only the channel's own names, and at least the inbound ones. */
-  const checkCredentials = (channel: Channel, accountId: string, credentials: Readonly<Record<string, string>>): void => {
-    if (accountId === DEFAULT_ACCOUNT) {
-      throw new ApiError(
-        'invalid_request',
-        "The default account's credentials are the deployment's own (environment variables locally, its Secrets Manager secret in AWS)",
-      );
-    }
+  const DEFAULTS_ARE_THE_DEPLOYMENTS =
+    "The default account's credentials are the deployment's own (environment variables locally, its Secrets Manager secret in AWS)";
+
+  /**
+   * Credentials put with a registration: only the channel's own names, at least the inbound ones, naming no
+   * other account than the one registered, and never the default account's (by its name or by the id its
+   * credentials name: replies on the default account's threads would otherwise leave with them).
+   */
+  const checkCredentials = async (channel: Channel, accountId: string, credentials: Readonly<Record<string, string>>): Promise<void> => {
+    if (accountId === DEFAULT_ACCOUNT) throw new ApiError('invalid_request', DEFAULTS_ARE_THE_DEPLOYMENTS);
     const account = deps.account(channel);
     if (!account) throw new ApiError('unknown_channel', `${channel} is not a channel enabled on this deployment`);
-    const known = Object.keys(account.environment.credentials);
+    const known = [...Object.keys(account.environment.credentials), ...(account.credentialNames.optional ?? [])];
     const unknown = Object.keys(credentials).filter((name) => !known.includes(name));
     const missing = account.credentialNames.inbound.filter((name) => credentials[name] === undefined);
     if (unknown.length > 0 || missing.length > 0) {
@@ -354,7 +357,14 @@ export const createApi = (deps: ApiDeps): Api => {
           .join('; ') + `. ${channel} credentials: ${known.join(', ')}`,
       );
     }
+    const named = account.accountIdOf(credentials);
+    if (named !== undefined && named !== accountId) {
+      // Inbound routes by the id the credentials name, so replies would look for that account's secret.
+      throw new ApiError('invalid_request', `These ${channel} credentials belong to account ${named}, not ${accountId}; register them as ${named}`);
+    }
     if (!deps.secrets) throw unavailable('This deployment cannot keep credentials');
+    const defaults = await deps.secrets.get(channel, DEFAULT_ACCOUNT);
+    if (defaults && account.accountIdOf(defaults) === accountId) throw new ApiError('invalid_request', DEFAULTS_ARE_THE_DEPLOYMENTS);
   };
 
   const registerAccount = async ({ request }: Context): Promise<ApiResponse> => {
@@ -364,7 +374,7 @@ export const createApi = (deps: ApiDeps): Api => {
       throw new ApiError('unknown_channel', `${input.channel} is not a channel enabled on this deployment`);
     }
     if (input.credentials !== undefined) {
-      checkCredentials(channel.data, input.accountId, input.credentials);
+      await checkCredentials(channel.data, input.accountId, input.credentials);
       // Before the registration, so an account is never listed with credentials that were not kept.
       await deps.secrets?.put(channel.data, input.accountId, input.credentials);
       log.info('account credentials put', { channel: channel.data, accountId: input.accountId, names: Object.keys(input.credentials) });
@@ -462,6 +472,12 @@ export const createApi = (deps: ApiDeps): Api => {
       if (error instanceof ApiError) return json(error.status, error.toBody(), error.headers);
       if (error instanceof InvalidCursorError) {
         return json(400, { code: 'invalid_cursor', message: 'The cursor is not one this API gave out' } satisfies ErrorBody);
+      }
+      if (error instanceof SecretNotWritableError) {
+        return json(409, {
+          code: 'credentials_managed_elsewhere',
+          message: "This account's credentials were put in the secret store outside the API; change them there",
+        } satisfies ErrorBody);
       }
       log.error('api request failed', {
         method: request.method,

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   idempotency_key_reused: 409,
+  credentials_managed_elsewhere: 409,
   payload_too_large: 413,
   media_not_copied: 404,
   media_too_large: 413,

@@ -6,7 +6,7 @@
  */
 import type { ChannelCapabilities } from '../domain/connector.ts';
 import type { Button, OutboundContent, QuickReply } from '../domain/content.ts';
-import { splitText, utf16Length } from './text.ts';
+import { shorten, splitText, utf16Length } from './text.ts';
 
 export type ListContent = Extract<OutboundContent, { type: 'list' }>;
 
@@ -39,6 +39,20 @@ export const listAsQuickReplies = (list: ListContent, maxLabelLength: number): Q
     list.sections.every((section) => section.title === undefined) &&
     items.every((item) => item.description === undefined && item.title.length <= maxLabelLength);
   return lossless ? items.map((item) => ({ text: item.title, payload: item.payload })) : undefined;
+};
+
+/**
+ * A list as quick replies the customer taps, so the choice comes back with its payload: the items' titles
+ * when they say everything; otherwise the whole list as a numbered text (headings, descriptions) with a quick
+ * reply per number. The caller checks the quick replies fit its channel, else sends {@link listAsText} alone.
+ */
+export const listAsChoices = (list: ListContent, maxLabelLength: number): { readonly text: string; readonly quickReplies: QuickReply[] } => {
+  const lossless = listAsQuickReplies(list, maxLabelLength);
+  if (lossless) return { text: list.text, quickReplies: lossless };
+  return {
+    text: listAsText(list),
+    quickReplies: listItemsOf(list).map((item, index) => ({ text: shorten(`${index + 1}. ${item.title}`, maxLabelLength), payload: item.payload })),
+  };
 };
 
 /**

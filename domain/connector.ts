@@ -14,6 +14,8 @@ export type { Credentials };
 export interface CredentialNames {
   readonly inbound: readonly string[];
   readonly outbound: readonly string[];
+  /** Further settings read when present, kept in the secret store only (no environment variable). */
+  readonly optional?: readonly string[];
 }
 
 /** An inbound HTTP request as the connector sees it: raw bytes, lower-cased header names. */

@@ -75,7 +75,6 @@ const text = z
     quickReplies: z
       .array(QuickReplySchema)
       .min(1)
-      .max(100)
       .optional()
       .describe('Outbound only: answers offered with the text, which disappear once the customer answers'),
     buttons: z

@@ -13,3 +13,14 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/**
+ * An account secret this deployment may not replace: one that DevOps created outside Parley, or the
+ * default account's. Its owner changes it where it was made.
+ */
+export class SecretNotWritableError extends Error {
+  constructor(readonly secretName: string) {
+    super(`the secret ${secretName} is managed outside Parley's integrator API`);
+    this.name = 'SecretNotWritableError';
+  }
+}

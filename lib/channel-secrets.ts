@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Channel } from '../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../domain/ingest.ts';
+import { API_MANAGED_TAG } from '../adapters/aws/secrets-manager-store.ts';
 import { nagResource } from './nag.ts';
 
 /** Every channel secret's name starts with this; functions get it as `SECRET_PREFIX`. */
@@ -76,12 +77,30 @@ export class ChannelSecrets extends Construct {
 
   /**
    * Lets `grantee` create and replace the secrets of the channel's further accounts (credentials put through
-   * the integrator API), but not the default account's, which belongs to DevOps: an explicit deny wins over
-   * the pattern's allow.
+   * the integrator API): only secrets it created, tagged as its own, and never the default account's, which
+   * belongs to DevOps (an explicit deny on top).
    */
   public grantManage(grantee: iam.IGrantable, channel: Channel): void {
     const pattern = this.secretsArnPattern(channel);
-    iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], resourceArns: [pattern] });
+    const [tagKey, tagValue] = [API_MANAGED_TAG.Key, API_MANAGED_TAG.Value];
+    // It creates secrets only with its tag, and replaces only secrets that carry it: never one DevOps made.
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+        resources: [pattern],
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${tagKey}`]: tagValue },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey] },
+        },
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: [pattern],
+        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${tagKey}`]: tagValue } },
+      }),
+    );
     const defaultSecret = this.secrets[channel];
     if (defaultSecret) {
       grantee.grantPrincipal.addToPrincipalPolicy(
@@ -96,7 +115,7 @@ export class ChannelSecrets extends Construct {
     if (policy) {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(policy, pattern)}]`,
-        reason: `Creates and replaces the ${channel} secrets of accounts registered through the integrator API (${channelSecretName(channel, '<accountId>')}), named as they are registered; the default account's secret is denied explicitly.`,
+        reason: `Creates and replaces the ${channel} secrets of accounts registered through the integrator API (${channelSecretName(channel, '<accountId>')}), named as they are registered; only secrets tagged as the API's, and the default account's secret is denied explicitly.`,
       });
     }
   }

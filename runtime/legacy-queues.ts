@@ -2,7 +2,7 @@
  * Data dirs written before outbound and media work had a queue per channel kept it in one `outbound` and
  * one `media` queue. At start, whatever those still hold moves to its channel's queue (a dead-lettered
  * message to the channel's dead-letter queue), so an upgrade loses no queued reply or media copy. The old
- * journal is kept beside, renamed, once empty.
+ * journal is set aside as `<name>.jsonl.migrated`; a message that fits no queue stays in `<name>.jsonl`.
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,9 @@ const LEGACY = [
   { name: 'media', kind: 'media', deadLetter: false },
   { name: 'media-dlq', kind: 'media', deadLetter: true },
 ] as const;
+
+/** Never consumed: the legacy queues are only read and rewritten. */
+const LEGACY_SPEC = { visibilityTimeoutSeconds: 1, maxReceiveCount: 1, batchSize: 1 };
 
 type Job = { kind?: unknown; channel?: unknown; threadId?: unknown; messageId?: unknown; event?: { channel?: unknown } };
 
@@ -40,13 +43,14 @@ export const migrateLegacyQueues = async (
     if (!existsSync(path)) continue;
     const old = new LocalQueue<unknown>({
       name: legacy.name,
-      spec: { visibilityTimeoutSeconds: 1, maxReceiveCount: 1, batchSize: 1 },
+      spec: LEGACY_SPEC,
       journalPath: path,
     });
     const bodies = old.peek();
     old.stop();
     await old.drained();
     let moved = 0;
+    const left: unknown[] = [];
     for (const body of bodies) {
       const job = detailOf(body) as Job;
       const channel = await channelOf(job, store);
@@ -57,13 +61,22 @@ export const migrateLegacyQueues = async (
       }
       const target = channel && queues[`${legacy.kind}-${channel}${legacy.deadLetter ? '-dlq' : ''}`];
       if (!target) {
-        log.warn(`queue ${legacy.name}: a message for no queue of this version stays in ${path}`, { body });
+        // Customer content stays out of the log: the kind and channel say enough to find it.
+        log.warn(`queue ${legacy.name}: a message for no queue of this version stays in ${path}`, { kind: job.kind, channel });
+        left.push(body);
         continue;
       }
       await target.send(job.kind === 'deliver' ? { ...job, channel } : body);
       moved += 1;
     }
     if (bodies.length > 0) log.info(`queue ${legacy.name}: moved ${moved} of ${bodies.length} messages to the per-channel queues`);
-    if (moved === bodies.length) renameSync(path, `${path}.migrated`);
+    // The old journal is set aside; what could not move is kept in a fresh one, so a restart moves nothing twice.
+    renameSync(path, `${path}.migrated`);
+    if (left.length > 0) {
+      const kept = new LocalQueue<unknown>({ name: legacy.name, spec: LEGACY_SPEC, journalPath: path });
+      for (const body of left) await kept.send(body);
+      kept.stop();
+      await kept.drained();
+    }
   }
 };

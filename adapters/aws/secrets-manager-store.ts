@@ -8,10 +8,16 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { Channel } from '../../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
+import { SecretNotWritableError } from '../../domain/errors.ts';
 import type { Credentials, SecretStore } from '../../domain/ports.ts';
 import * as z from 'zod';
 
 const CredentialsSchema = z.record(z.string(), z.string());
+
+/** Marks the secrets the integrator API created, the only ones IAM lets it replace (lib/channel-secrets.ts). */
+export const API_MANAGED_TAG = { Key: 'parley:managed-by', Value: 'integrator-api' } as const;
+
+const canonical = (credentials: Credentials): string => JSON.stringify(Object.entries(credentials).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /** Secrets kept per container; far more than the accounts of one deployment. */
 const MAX_CACHED = 256;
@@ -50,39 +56,56 @@ export class SecretsManagerStore implements SecretStore {
   }
 
   async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
-    const own = await this.fetch(`${this.options.prefix}${channel}/${accountId}`);
-    if (own || accountId === DEFAULT_ACCOUNT) return own;
-    // An account without a secret of its own is the default account's when the default names it, or names
-    // no account at all (a LINE channel secret does not say which bot it belongs to).
     const fallback = await this.fetch(`${this.options.prefix}${channel}/${DEFAULT_ACCOUNT}`);
-    if (!fallback) return undefined;
-    const named = this.options.accountIdOf(channel, fallback);
-    return named === undefined || named === accountId ? fallback : undefined;
+    if (accountId === DEFAULT_ACCOUNT) return fallback;
+    const named = fallback === undefined ? undefined : this.options.accountIdOf(channel, fallback);
+    // The default account answers to the id its credentials name, whatever secret else claims that id.
+    if (fallback && named === accountId) return fallback;
+    const own = await this.fetch(`${this.options.prefix}${channel}/${accountId}`);
+    if (own) return own;
+    // An account without a secret of its own is the default account's when the default names no account at
+    // all (a LINE channel secret does not say which bot it belongs to).
+    return fallback && named === undefined ? fallback : undefined;
   }
 
-  /** Replaces the account's secret, creating it the first time. */
+  /**
+   * Replaces the account's secret, creating it the first time (tagged {@link API_MANAGED_TAG}, which IAM requires
+   * to replace it later). Writes nothing when the value is unchanged: every write is a new secret version,
+   * and clients that register their accounts at each start would pile them up.
+   */
   async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {
     const name = `${this.options.prefix}${channel}/${accountId}`;
-    const secretString = JSON.stringify(CredentialsSchema.parse(credentials));
+    const value = CredentialsSchema.parse(credentials);
+    this.cache.delete(name);
+    const current = await this.fetch(name);
+    if (current && canonical(current) === canonical(value)) return;
+    const secretString = JSON.stringify(value);
     try {
-      await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+      if (current) await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+      else await this.create(name, channel, accountId, secretString);
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-      try {
-        await this.options.client.send(
-          new CreateSecretCommand({
-            Name: name,
-            SecretString: secretString,
-            Description: `Parley ${channel} credentials of account ${accountId}, put through the integrator API`,
-          }),
-        );
-      } catch (createError) {
-        // A concurrent put created it first: the last value wins, as with two puts.
-        if (!(createError instanceof ResourceExistsException)) throw createError;
-        await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
-      }
+      // Not ours to replace: created by DevOps without the tag, or the default account's.
+      if (error instanceof Error && error.name === 'AccessDeniedException') throw new SecretNotWritableError(name);
+      throw error;
     }
     this.cache.delete(name);
+  }
+
+  private async create(name: string, channel: Channel, accountId: string, secretString: string): Promise<void> {
+    try {
+      await this.options.client.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: secretString,
+          Description: `Parley ${channel} credentials of account ${accountId}, put through the integrator API`,
+          Tags: [API_MANAGED_TAG],
+        }),
+      );
+    } catch (error) {
+      // A concurrent put created it first: the last value wins, as with two puts.
+      if (!(error instanceof ResourceExistsException)) throw error;
+      await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
+    }
   }
 
   private async fetch(name: string): Promise<Credentials | undefined> {

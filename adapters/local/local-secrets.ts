@@ -33,12 +33,12 @@ export class LocalSecretStore implements SecretStore {
   ) {}
 
   async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
+    const account = this.defaults[channel];
+    // The default account answers to the id its credentials name, whatever else claims that id.
+    if (account && (accountId === DEFAULT_ACCOUNT || accountId === account.accountId)) return account.credentials;
     const own = this.load()[channel]?.[accountId];
     if (own) return own;
-    const account = this.defaults[channel];
-    if (!account) return undefined;
-    const serves = accountId === DEFAULT_ACCOUNT || account.accountId === undefined || accountId === account.accountId;
-    return serves ? account.credentials : undefined;
+    return account && account.accountId === undefined ? account.credentials : undefined;
   }
 
   async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {

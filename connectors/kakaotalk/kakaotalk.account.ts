@@ -9,7 +9,7 @@ import { KAKAO_DEFAULT_API_BASE_URL } from './kakaotalk.api.ts';
 export const KAKAOTALK_ACCOUNT: ChannelAccount = {
   channel: 'kakaotalk',
   defaultApiBaseUrl: KAKAO_DEFAULT_API_BASE_URL,
-  credentialNames: { inbound: ['skillSecret'], outbound: [] },
+  credentialNames: { inbound: ['skillSecret'], outbound: [], optional: ['ackText', 'eventName'] },
   environment: {
     credentials: { skillSecret: 'KAKAO_SKILL_SECRET', botId: 'KAKAO_BOT_ID', restApiKey: 'KAKAO_REST_API_KEY' },
     apiBaseUrl: 'KAKAO_API_BASE_URL',

@@ -7,7 +7,7 @@
 import type { Button, OutboundContent, QuickReply } from '../../domain/content.ts';
 import type { Credentials } from '../../domain/ports.ts';
 import { quickRepliesAsText, type NormalizeResult, type WebhookAnswer } from '../connector.ts';
-import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, type ListContent, fitsButtons } from '../degrade.ts';
+import { buttonsAsQuickReplies, listAsChoices, listAsText, type ListContent, fitsButtons } from '../degrade.ts';
 import { shorten, splitTail, splitText, utf8Length } from '../text.ts';
 import { KAKAO_MAX_OUTPUTS, KAKAOTALK_CAPABILITIES } from './kakaotalk.capabilities.ts';
 import { PARLEY_PAYLOAD_KEY } from './kakaotalk.normalize.ts';
@@ -142,12 +142,12 @@ export const buttonsResponse = (text: string, buttons: readonly Button[]): Kakao
 };
 
 /**
- * A list: quick replies when its items fit and nothing is lost (no descriptions or section titles), else a
- * numbered text with the descriptions. A `listCard` is not used: the research notes give none of its limits.
+ * A list: quick replies (the titles, or a numbered text with a quick reply per number) when they fit, else
+ * a numbered text with the descriptions. A `listCard` is not used: the research notes give none of its limits.
  */
 export const listResponse = (list: ListContent): KakaoTemplateResponse<KakaoSimpleText> => {
-  const quickReplies = listAsQuickReplies(list, KAKAOTALK_CAPABILITIES.quickReplies.maxLabelLength);
-  return quickReplies ? textResponse(list.text, quickReplies) : textResponse(listAsText(list));
+  const choices = listAsChoices(list, KAKAOTALK_CAPABILITIES.quickReplies.maxLabelLength);
+  return fitsQuickReplies(choices.quickReplies) ? textResponse(choices.text, choices.quickReplies) : textResponse(listAsText(list));
 };
 
 /** What Parley can send on KakaoTalk: a text (with quick replies or buttons) or a list. */

@@ -14,7 +14,7 @@ import type { Button, MediaRef, OutboundContent, QuickReply } from '../../domain
 import { InvalidRequestError } from '../../domain/provider-errors.ts';
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
-import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, fitsButtons } from '../degrade.ts';
+import { buttonsAsQuickReplies, listAsChoices, listAsText, fitsButtons } from '../degrade.ts';
 import { shorten, splitTail, splitText } from '../text.ts';
 import { LINE_CAPABILITIES } from './line.capabilities.ts';
 import { callLineSend, isInvalidReplyToken, LINE_PUSH_PATH, LINE_REPLY_PATH, lineRetryKey, type LineSentMessage } from './line.api.ts';
@@ -153,8 +153,8 @@ export const planLineMessages = (request: SendRequest): LineMessageObject[] => {
       if (content.buttons !== undefined) return buttonObjects(content.text, content.buttons);
       return textWithQuickReplies(content.text, content.quickReplies);
     case 'list': {
-      const quickReplies = listAsQuickReplies(content, LINE_CAPABILITIES.quickReplies.maxLabelLength);
-      return quickReplies ? textWithQuickReplies(content.text, quickReplies) : textObjects(listAsText(content));
+      const choices = listAsChoices(content, LINE_CAPABILITIES.quickReplies.maxLabelLength);
+      return fitsQuickReply(choices.quickReplies) ? textWithQuickReplies(choices.text, choices.quickReplies) : textObjects(listAsText(content));
     }
     case 'template':
       throw new InvalidRequestError('LINE has no provider-approved templates');

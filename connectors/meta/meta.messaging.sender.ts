@@ -22,7 +22,7 @@ import { InvalidRequestError, PermanentProviderError } from '../../domain/provid
 import { quickRepliesAsText } from '../connector.ts';
 import type { ChannelCapabilities, ChannelSender, SendContext, SendRequest, SendResult } from '../connector.ts';
 import { shorten, splitText, utf8Length } from '../text.ts';
-import { buttonsAsQuickReplies, listAsQuickReplies, listAsText, splitBeforeLast, fitsButtons } from '../degrade.ts';
+import { buttonsAsQuickReplies, listAsChoices, listAsText, splitBeforeLast, fitsButtons } from '../degrade.ts';
 import { callGraph } from './meta.graph-api.ts';
 
 /** What differs between the Messenger and the Instagram Send API. */
@@ -171,9 +171,11 @@ export const planMetaSend = (request: SendRequest, profile: MetaSendProfile, acc
       return textCalls(locationText(content), undefined);
     case 'list': {
       // Neither platform has a list message (Messenger deprecated its list template): quick replies when
-      // they lose nothing, else a numbered text.
-      const replies = listAsQuickReplies(content, limits.maxLabelLength);
-      return replies !== undefined && fitsQuickReplies(replies, limits) ? textCalls(content.text, replies) : textCalls(listAsText(content), undefined);
+      // they fit (with a numbered text when titles do not say everything), else a numbered text.
+      const choices = listAsChoices(content, limits.maxLabelLength);
+      return fitsQuickReplies(choices.quickReplies, limits)
+        ? textCalls(choices.text, choices.quickReplies)
+        : textCalls(listAsText(content), undefined);
     }
     case 'template':
       // Provider templates are WhatsApp's; the API never accepts one for these channels.

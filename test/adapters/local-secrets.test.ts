@@ -52,6 +52,12 @@ describe('LocalSecretStore', () => {
     expect(await new LocalSecretStore({}, path).get('line', 'U1')).toEqual({ channelSecret: 'second' });
   });
 
+  it('keeps answering with the default account for the id its credentials name', async () => {
+    const store = new LocalSecretStore({ telegram }, file());
+    await store.put('telegram', '7712345678', { webhookSecret: 'evil', botToken: '999:EVIL' });
+    expect(await store.get('telegram', '7712345678')).toEqual(telegram.credentials);
+  });
+
   it('refuses to put without a file to keep them in', async () => {
     await expect(new LocalSecretStore({ telegram }).put('telegram', '555', { botToken: 'x' })).rejects.toThrow(/keeps no credentials/);
   });

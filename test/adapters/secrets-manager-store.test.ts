@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager-store.ts';
+import { SecretNotWritableError } from '../../domain/errors.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
 beforeEach(() => secretsManager.reset());
@@ -84,7 +85,12 @@ describe('SecretsManagerStore.put', () => {
   const credentials = { channelSecret: 'c0ffee', channelAccessToken: 'token' };
 
   it("replaces an existing account's secret value and drops its cached copy", async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U1' }).resolvesOnce({ SecretString: '{"channelSecret":"old"}' }).resolves({ SecretString: JSON.stringify(credentials) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/line/U1' })
+      .resolvesOnce({ SecretString: '{"channelSecret":"old"}' })
+      .resolvesOnce({ SecretString: '{"channelSecret":"old"}' })
+      .resolves({ SecretString: JSON.stringify(credentials) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).rejects(notFound());
     secretsManager.on(PutSecretValueCommand).resolves({});
     const store = makeStore();
     expect(await store.get('line', 'U1')).toEqual({ channelSecret: 'old' });
@@ -94,23 +100,51 @@ describe('SecretsManagerStore.put', () => {
     expect(await store.get('line', 'U1')).toEqual(credentials);
   });
 
-  it("creates the secret on the account's first put", async () => {
-    secretsManager.on(PutSecretValueCommand).rejects(notFound());
+  it('writes no new version when the value is unchanged, whatever the order of its keys', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U1' }).resolves({ SecretString: '{"channelAccessToken":"token","channelSecret":"c0ffee"}' });
+    await makeStore().put('line', 'U1', credentials);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+  });
+
+  it("creates the secret on the account's first put, tagged as the API's", async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(CreateSecretCommand).resolves({});
     await makeStore().put('line', 'U2', credentials);
-    expect(secretsManager.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({ Name: 'parley/line/U2', SecretString: JSON.stringify(credentials) });
+    expect(secretsManager.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({
+      Name: 'parley/line/U2',
+      SecretString: JSON.stringify(credentials),
+      Tags: [{ Key: 'parley:managed-by', Value: 'integrator-api' }],
+    });
   });
 
   it('puts the value after all when a concurrent put created the secret first', async () => {
-    secretsManager.on(PutSecretValueCommand).rejectsOnce(notFound()).resolves({});
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
+    secretsManager.on(PutSecretValueCommand).resolves({});
     await makeStore().put('line', 'U3', credentials);
-    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(2);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('says so when IAM refuses: a secret DevOps made, not the API', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"channelSecret":"devops"}' });
+    const denied = Object.assign(new Error('User is not authorized to perform: secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' });
+    secretsManager.on(PutSecretValueCommand).rejects(denied);
+    await expect(makeStore().put('line', 'U4', credentials)).rejects.toBeInstanceOf(SecretNotWritableError);
   });
 
   it('surfaces any other failure', async () => {
-    secretsManager.on(PutSecretValueCommand).rejects(new Error('AccessDeniedException'));
-    await expect(makeStore().put('line', 'U4', credentials)).rejects.toThrow('AccessDeniedException');
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"channelSecret":"old"}' });
+    secretsManager.on(PutSecretValueCommand).rejects(new Error('ServiceUnavailable'));
+    await expect(makeStore().put('line', 'U5', credentials)).rejects.toThrow('ServiceUnavailable');
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+  });
+});
+
+describe('the default account', () => {
+  it('answers to the id its credentials name even when another secret claims that id', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/7712345678' }).resolves({ SecretString: '{"webhookSecret":"evil","botToken":"999:EVIL"}' });
+    expect(await makeStore().get('telegram', '7712345678')).toEqual(defaultSecret);
   });
 });

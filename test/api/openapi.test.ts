@@ -147,7 +147,7 @@ describe('the OpenAPI document', () => {
 
     expect(query.map((p) => [p.name, p.in, p.required])).toEqual([['channel', 'query', false]]);
     expect(post.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/RegisterAccountRequest' });
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '413', '422', '500']);
+    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '409', '413', '422', '500', '503']);
     const request = resolvePointer(doc, '#/components/schemas/RegisterAccountRequest');
     expectValid(request, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
     for (const broken of [{ channel: 'telegram', accountId: 'a/b' }, { channel: 'telegram' }, { channel: 'telegram', accountId: 'a', token: 'x' }]) {

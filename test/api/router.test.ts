@@ -3,6 +3,7 @@ import { NOT_QUEUED } from '../../api/router.ts';
 import { buildOpenApiDocument } from '../../api/openapi.ts';
 import { MAX_API_BODY_BYTES } from '../../api/schemas.ts';
 import { MessageSchema, ThreadSchema } from '../../domain/model.ts';
+import { SecretNotWritableError } from '../../domain/errors.ts';
 import type { Credentials } from '../../domain/ports.ts';
 import { createHarness, fixture, TestClock, type Harness } from '../helpers/api-harness.ts';
 import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
@@ -715,6 +716,53 @@ describe('channel accounts', () => {
 
     expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
     expect(secrets.kept.has('telegram/default')).toBe(false);
+  });
+
+  it("accepts a channel's optional settings with its credentials (KakaoTalk's acknowledgement text)", async () => {
+    const secrets = memorySecrets();
+    const clock = new TestClock();
+    const harness = await createHarness(new MemoryThreadStore(clock), clock, undefined, { secrets });
+    // The harness serves telegram and line; the check itself reads the real KakaoTalk account profile.
+    const { accountOf } = await import('../../connectors/capabilities.ts');
+    expect(accountOf('kakaotalk')?.credentialNames.optional).toEqual(['ackText', 'eventName']);
+    const response = await register(harness, { channel: 'line', accountId: 'U9', credentials: { channelSecret: 's', ackText: 'hi' } });
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+  });
+
+  it('refuses credentials that name another account than the one registered', async () => {
+    const secrets = memorySecrets();
+    const harness = await withSecrets(secrets);
+
+    const response = await register(harness, { channel: 'telegram', accountId: 'acme', credentials: { webhookSecret: 's', botToken: '777:AAtoken' } });
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(response.json.message).toContain('belong to account 777');
+    expect(secrets.kept.has('telegram/acme')).toBe(false);
+  });
+
+  it("refuses credentials for the account the default account's credentials name", async () => {
+    const secrets = memorySecrets();
+    secrets.kept.set('telegram/default', { webhookSecret: 'deployment', botToken: '7100:AAdefault' });
+    const harness = await withSecrets(secrets);
+
+    const response = await register(harness, { channel: 'telegram', accountId: '7100', credentials: { webhookSecret: 'evil', botToken: '7100:EVIL' } });
+
+    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(secrets.kept.get('telegram/7100')).toBeUndefined();
+  });
+
+  it('answers 409 when the secret store refuses: credentials DevOps put there', async () => {
+    const harness = await withSecrets({
+      ...memorySecrets(),
+      put: async () => {
+        throw new SecretNotWritableError('parley/line/U8');
+      },
+    });
+
+    const response = await register(harness, { channel: 'line', accountId: 'U8', credentials: { channelSecret: 's' } });
+
+    expect(errorOf(response)).toEqual({ status: 409, code: 'credentials_managed_elsewhere' });
+    expect((await harness.call('GET', '/v1/accounts')).json.items).toEqual([]);
   });
 
   it('answers 503 and registers nothing when the secret store fails', async () => {

@@ -473,6 +473,14 @@ describe('least privilege', () => {
       expect(deniedSecrets).toContain(JSON.stringify({ Ref: logicalId(stacks.parley.secrets.secrets[channel]!) }));
     }
     expect(denied.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))).toContain('secretsmanager:PutSecretValue');
+    // It creates secrets only with its tag, and replaces only those that carry it.
+    for (const statement of statementsWith('api', 'secretsmanager:CreateSecret')) {
+      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:RequestTag/parley:managed-by': 'integrator-api' } });
+    }
+    for (const statement of statementsWith('api', 'secretsmanager:PutSecretValue')) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'secretsmanager:ResourceTag/parley:managed-by': 'integrator-api' } });
+    }
+    expect(statementsWith('api', 'secretsmanager:PutSecretValue').length).toBeGreaterThan(0);
   });
 
   it('lets no function scan the table or use a wildcard on it', () => {

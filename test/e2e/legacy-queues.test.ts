@@ -57,4 +57,21 @@ describe('queues of a data dir from before per-channel queues', () => {
     expect(existsSync(join(dir, 'media.jsonl'))).toBe(true);
     expect(queues['media-telegram'].size).toBe(0);
   });
+
+  it('moves nothing twice when a journal keeps a message across restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-legacy-'));
+    dirs.push(dir);
+    const media = journaled(dir, 'media');
+    await media.send({ type: 'message.received', channel: 'telegram', externalMessageId: '5550:1' });
+    await media.send({ type: 'message.received', channel: 'fax' });
+    media.stop();
+    const queues = { 'media-telegram': new LocalQueue<unknown>({ name: 'media-telegram', spec }) };
+    const log = createLocalLog({ level: 'silent' });
+
+    await migrateLegacyQueues(dir, queues, { getMessage: async () => undefined }, log);
+    await migrateLegacyQueues(dir, queues, { getMessage: async () => undefined }, log);
+
+    expect(queues['media-telegram'].size).toBe(1);
+    expect(journaled(dir, 'media').peek()).toEqual([{ type: 'message.received', channel: 'fax' }]);
+  });
 });

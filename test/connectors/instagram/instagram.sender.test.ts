@@ -137,7 +137,8 @@ describe('instagram sender: buttons, lists and tags', () => {
           { content_type: 'text', title: 'Stores', payload: 'STORES' },
         ],
       },
-      { text: 'Size?\n\n1. S – Chest 86-91 cm' },
+      // Described: the numbered text says it all, and a quick reply per number still carries the payload.
+      { text: 'Size?\n\n1. S – Chest 86-91 cm', quick_replies: [{ content_type: 'text', title: '1. S', payload: 'SIZE_S' }] },
     ]);
   });
 

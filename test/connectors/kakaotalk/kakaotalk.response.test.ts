@@ -181,13 +181,23 @@ describe('listResponse', () => {
     });
   });
 
-  it('writes a list with descriptions, section titles or more than ten items as a numbered text', () => {
+  it('writes a list with descriptions or section titles as a numbered text with a quick reply per number, and one of more than ten items as text alone', () => {
     const described = listResponse({
       type: 'list',
       text: '시간을 골라 주세요',
       sections: [{ title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }] }, { title: '오후', items: [{ title: '14–18시', payload: 's2' }] }],
     });
-    expect(described).toEqual({ version: '2.0', template: { outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n\n오후\n2. 14–18시' } }] } });
+    expect(described).toEqual({
+      version: '2.0',
+      template: {
+        outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n\n오후\n2. 14–18시' } }],
+        // Tapping still hands the skill the item's payload.
+        quickReplies: [
+          { label: '1. 9–12시', action: 'message', messageText: '1. 9–12시', extra: { parleyPayload: 's1' } },
+          { label: '2. 14–18시', action: 'message', messageText: '2. 14–18시', extra: { parleyPayload: 's2' } },
+        ],
+      },
+    });
     const eleven = listResponse({ type: 'list', text: 'Pick', sections: [{ items: Array.from({ length: 11 }, (_, i) => ({ title: `No ${i + 1}`, payload: `n${i + 1}` })) }] });
     expect(eleven.template.quickReplies).toBeUndefined();
     expect(eleven.template.outputs[0]?.simpleText.text).toContain('\n11. No 11');

@@ -252,12 +252,15 @@ describe('kakaotalk sender: buttons and lists', () => {
     expect(result.externalIds).toEqual(['callback:task:task-1']);
   });
 
-  it('answers a list through the callback as a numbered text when its items have descriptions', async () => {
+  it('answers a list through the callback as a numbered text with a quick reply per number when its items have descriptions', async () => {
     const { kakao, context } = setup();
     await sender.send(request(list, { recipient: withHandle() }), context);
-    expect(kakao.calls[0]?.body).toEqual({
+    expect(kakao.calls[0]?.body).toMatchObject({
       version: '2.0',
-      template: { outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n2. 12–14시' } }] },
+      template: {
+        outputs: [{ simpleText: { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n2. 12–14시' } }],
+        quickReplies: [{ label: '1. 9–12시' }, { label: '2. 12–14시' }],
+      },
     });
   });
 
@@ -269,6 +272,18 @@ describe('kakaotalk sender: buttons and lists', () => {
       { text: '택배가 내일 도착해요.\n\n배송 조회: https://acme.example/t/A-1029\n\n1. 내일 다시 배송' },
       { text: '시간을 골라 주세요\n\n오전\n1. 9–12시 – 기사님이 미리 전화드려요\n2. 12–14시' },
     ]);
+  });
+
+  it('sends a reply too long for one callback answer through the Event API instead, cutting nothing', async () => {
+    const { kakao, context } = setup();
+    const long = `${'가'.repeat(1500)} ${'나'.repeat(1500)}`;
+    const result = await sender.send(request({ type: 'text', text: long }, { recipient: withHandle() }), context);
+    expect(kakao.calls.every((call) => !('template' in (call.body as object)))).toBe(true);
+    const parts = kakao.calls.map((call) => (call.body as { event: { data: { text: string } } }).event.data.text);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    // Split at 1000 characters, every character kept (the space between the halves is where one part ends).
+    expect(parts.join('').replace(/\s/g, '')).toBe(long.replace(/\s/g, ''));
+    expect(result.externalIds).toHaveLength(kakao.calls.length);
   });
 
   it('refuses a provider template before calling Kakao', async () => {
@@ -309,7 +324,7 @@ describe('kakaotalk connector', () => {
   it('declares its channel, API origin, credentials and environment as the contract says', () => {
     expect(kakaotalkConnector.channel).toBe('kakaotalk');
     expect(kakaotalkConnector.defaultApiBaseUrl).toBe('https://bot-api.kakao.com');
-    expect(kakaotalkConnector.credentialNames).toEqual({ inbound: ['skillSecret'], outbound: [] });
+    expect(kakaotalkConnector.credentialNames).toEqual({ inbound: ['skillSecret'], outbound: [], optional: ['ackText', 'eventName'] });
     expect(kakaotalkConnector.environment).toEqual({
       credentials: { skillSecret: 'KAKAO_SKILL_SECRET', botId: 'KAKAO_BOT_ID', restApiKey: 'KAKAO_REST_API_KEY' },
       apiBaseUrl: 'KAKAO_API_BASE_URL',

@@ -316,7 +316,7 @@ describe('line sender: buttons and lists', () => {
     ]);
   });
 
-  it('sends a list with descriptions or section titles as a numbered text, and one of 14 items numbered', async () => {
+  it('sends a list with descriptions or section titles as a numbered text with a quick reply per number, and one of 14 items as text alone', async () => {
     const described: OutboundContent = {
       type: 'list',
       text: 'Choose a delivery slot',
@@ -333,8 +333,13 @@ describe('line sender: buttons and lists', () => {
     await sender.send(sendRequest(described), context());
     await sender.send(sendRequest(fourteen, { messageId: 'msg_2' }), context());
 
+    const choice = (label: string, data: string) => ({ type: 'action', action: { type: 'postback', label, data, displayText: label } });
     expect(messagesOf(0)).toEqual([
-      { type: 'text', text: 'Choose a delivery slot\n\nMorning\n1. 8–10 – The driver calls ahead\n2. 10–12\n\nAfternoon\n3. 14–16' },
+      {
+        type: 'text',
+        text: 'Choose a delivery slot\n\nMorning\n1. 8–10 – The driver calls ahead\n2. 10–12\n\nAfternoon\n3. 14–16',
+        quickReply: { items: [choice('1. 8–10', 's1'), choice('2. 10–12', 's2'), choice('3. 14–16', 's3')] },
+      },
     ]);
     expect(messagesOf(1)).toEqual([{ type: 'text', text: `Pick one\n\n${Array.from({ length: 14 }, (_, i) => `${i + 1}. Option ${i + 1}`).join('\n')}` }]);
   });

@@ -230,7 +230,7 @@ describe('messenger sender: lists', () => {
     ]);
   });
 
-  it('numbers a list with descriptions, section titles, long titles or more than 13 items', async () => {
+  it('numbers a list with descriptions, section titles or long titles, with a quick reply per number; more than 13 items as text alone', async () => {
     await sender.send(
       request(list([{ title: 'Jackets', items: [{ title: 'Medium (M)', description: 'Chest 96-101 cm', payload: 'size_m' }] }, { title: 'Shirts', items: [{ title: 'Slim fit', payload: 'slim' }] }])),
       context(),
@@ -238,8 +238,19 @@ describe('messenger sender: lists', () => {
     await sender.send(request(list([{ items: [{ title: 'A label of twenty-one', payload: 'x' }] }])), context());
     await sender.send(request(list([{ items: Array.from({ length: 14 }, (_, i) => ({ title: `Size ${i + 1}`, payload: `s${i + 1}` })) }])), context());
     const [described, long, many] = messages();
-    expect(described).toEqual({ text: 'Pick a size\n\nJackets\n1. Medium (M) – Chest 96-101 cm\n\nShirts\n2. Slim fit', metadata: METADATA });
-    expect(long).toEqual({ text: 'Pick a size\n\n1. A label of twenty-one', metadata: METADATA });
+    expect(described).toEqual({
+      text: 'Pick a size\n\nJackets\n1. Medium (M) – Chest 96-101 cm\n\nShirts\n2. Slim fit',
+      quick_replies: [
+        { content_type: 'text', title: '1. Medium (M)', payload: 'size_m' },
+        { content_type: 'text', title: '2. Slim fit', payload: 'slim' },
+      ],
+      metadata: METADATA,
+    });
+    expect(long).toEqual({
+      text: 'Pick a size\n\n1. A label of twenty-one',
+      quick_replies: [{ content_type: 'text', title: '1. A label of twent…', payload: 'x' }],
+      metadata: METADATA,
+    });
     expect(many?.['quick_replies']).toBeUndefined();
     expect(many?.['text']).toMatch(/\n14\. Size 14$/);
   });
