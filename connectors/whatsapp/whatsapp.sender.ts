@@ -189,11 +189,18 @@ const mediaBodies = (to: Recipient, kind: MediaKind, media: MediaRef, caption: s
 
 type TemplateContent = Extract<OutboundContent, { type: 'template' }>;
 
+/**
+ * A text placeholder as WhatsApp takes it: it refuses one holding a line break, a tab or more than four
+ * spaces in a row ("Param text cannot have new-line/tab characters or more than 4 consecutive spaces"), so
+ * each such run becomes one space; every word is kept, the approved template keeps its own line breaks.
+ */
+export const templateText = (text: string): string => text.replace(/[^\S\n\r\t]*[\n\r\t][\s]*| {5,}/g, ' ');
+
 /** A header parameter: text, or media by id or link (a file is a `document`, with its name). */
 const templateParameterOf = (parameter: TemplateParameter): Record<string, unknown> => {
   switch (parameter.type) {
     case 'text':
-      return { type: 'text', text: parameter.text };
+      return { type: 'text', text: templateText(parameter.text) };
     case 'image':
     case 'video':
       return { type: parameter.type, [parameter.type]: mediaObjectOf(parameter.media) };
@@ -233,8 +240,8 @@ export const templateBody = (to: Recipient, template: TemplateContent): WhatsApp
   const { body } = template;
   if (body !== undefined) {
     const parameters = Array.isArray(body)
-      ? body.map((text) => ({ type: 'text', text }))
-      : Object.entries(body).map(([name, text]) => ({ type: 'text', parameter_name: name, text }));
+      ? body.map((text) => ({ type: 'text', text: templateText(text) }))
+      : Object.entries(body).map(([name, text]) => ({ type: 'text', parameter_name: name, text: templateText(text) }));
     components.push({ type: 'body', parameters });
   }
   components.push(...(template.buttons ?? []).map(templateButtonOf));

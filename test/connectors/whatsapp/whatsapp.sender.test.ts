@@ -454,6 +454,32 @@ describe('whatsapp sender: templates', () => {
   });
 });
 
+describe('whatsapp sender: template placeholders', () => {
+  it('turns line breaks, tabs and runs of more than four spaces into one space, which WhatsApp would refuse', () => {
+    const body = templateBody(recipient, {
+      type: 'template',
+      name: 'agent_follow_up',
+      language: 'en',
+      header: { type: 'text', text: 'Order\tA-1029' },
+      body: ['Hello Ana,\n\nyour parcel left   today.\r\nTrack it below.', 'four    spaces stay', 'five     go'],
+    });
+    expect(body['template']).toMatchObject({
+      components: [
+        { type: 'header', parameters: [{ type: 'text', text: 'Order A-1029' }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'Hello Ana, your parcel left   today. Track it below.' },
+            { type: 'text', text: 'four    spaces stay' },
+            { type: 'text', text: 'five go' },
+          ],
+        },
+      ],
+    });
+    expect(whatsappMessageViolations(body)).toBe('');
+  });
+});
+
 describe('whatsapp: what a rendered choice sends back', () => {
   const CONTEXT = { accountId: PHONE_NUMBER_ID, receivedAt: '2026-03-14T01:00:00.000Z' };
   /** A recorded tap (a fixture) with the part this sender rendered swapped in: what WhatsApp would send. */
