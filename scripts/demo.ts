@@ -71,6 +71,14 @@ const until = async <T>(probe: () => Promise<T | undefined>, what: string): Prom
   return fail(`timed out waiting for ${what}`);
 };
 
+/** The message once it has left `queued` (sent, or failed with its reason). */
+const settled = (threadId: string, messageId: string, what: string) =>
+  until(async () => {
+    const { items } = await api<{ items: Message[] }>(`/threads/${threadId}/messages?limit=100`);
+    const m = items.find((i) => i.id === messageId);
+    return m && m.status !== 'queued' ? m : undefined;
+  }, what);
+
 for (const connector of Object.values(connectors) as Connector[]) {
   const demo = demos[connector.channel];
   if (!demo) continue;
@@ -101,11 +109,7 @@ for (const connector of Object.values(connectors) as Connector[]) {
     }),
   });
   console.log(`   agent reply ${reply.id} queued`);
-  const sent = await until(async () => {
-    const { items } = await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`);
-    const m = items.find((i) => i.id === reply.id);
-    return m && m.status !== 'queued' ? m : undefined;
-  }, 'the reply to be sent');
+  const sent = await settled(thread.id, reply.id, 'the reply to be sent');
   console.log(`   reply ${sent.status}${sent.externalId ? ` as ${connector.channel} message ${sent.externalId}` : ''}${sent.failure ? `: ${sent.failure.message}` : ''}`);
   for (const request of demo.afterReply(credentials, run, sent)) await post(request);
 
@@ -124,11 +128,7 @@ for (const connector of Object.values(connectors) as Connector[]) {
       },
     }),
   });
-  const delivered = await until(async () => {
-    const { items } = await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`);
-    const m = items.find((i) => i.id === followUp.id);
-    return m && m.status !== 'queued' ? m : undefined;
-  }, 'the follow-up to be sent');
+  const delivered = await settled(thread.id, followUp.id, 'the follow-up to be sent');
   console.log(`   follow-up with buttons ${delivered.status}${delivered.failure ? `: ${delivered.failure.message}` : ''}`);
 
   await new Promise((r) => setTimeout(r, 300));
