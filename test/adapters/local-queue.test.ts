@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -130,6 +130,29 @@ describe('LocalQueue', () => {
     release();
 
     expect(makeQueue(journal).queue.size).toBe(0);
+  });
+
+  it('resolves a send only once its message is in the journal, many sends of one moment in one write', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    const sent = Array.from({ length: 50 }, (_, n) => queue.send({ n }));
+    // Not yet written: the sends of this moment share one write at the end of it.
+    expect(readFileSync(journal, 'utf8')).toBe('');
+    await Promise.all(sent);
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(50);
+    expect(lines.map((line) => JSON.parse((JSON.parse(line) as { message: { body: string } }).message.body) as { n: number })).toEqual(
+      Array.from({ length: 50 }, (_, n) => ({ n })),
+    );
+    queue.stop();
+  });
+
+  it('writes what is still pending when it stops, so nothing accepted is lost', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    void queue.send({ n: 7 });
+    queue.stop();
+    expect(makeQueue(journal).queue.peek()).toEqual([{ n: 7 }]);
   });
 
   it('rejects a stale receipt handle', async () => {
