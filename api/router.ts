@@ -96,10 +96,16 @@ const json = (statusCode: number, body: unknown, headers: Readonly<Record<string
  * Media as an attachment: what customers send is untrusted, so a browser must neither render it in the
  * API's origin (`attachment`, a sandboxing CSP) nor guess another type for it (`nosniff`).
  */
-/** Always an attachment, never rendered by a browser; the name as the customer sent it, made header-safe. */
+/**
+ * Always an attachment, never rendered by a browser; the name as the customer sent it, made header-safe and
+ * at most 100 characters (a provider's name is unbounded, and a presigned link carries it in its URL).
+ */
 const contentDisposition = (fileName: string | undefined): string => {
-  const safeName = fileName?.replace(/[^\w.\- ]/g, '_').slice(0, 200);
-  return safeName ? `attachment; filename="${safeName}"; filename*=UTF-8''${encodeURIComponent(fileName ?? '')}` : 'attachment';
+  if (!fileName) return 'attachment';
+  // Whole code points, and no lone surrogate, which encodeURIComponent refuses.
+  const name = Array.from(fileName.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')).slice(0, 100).join('');
+  const safeName = name.replace(/[^\w.\- ]/g, '_');
+  return `attachment; filename="${safeName}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 };
 
 const binary = (bytes: Buffer, contentType: string, fileName: string | undefined): ApiResponse => {

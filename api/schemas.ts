@@ -13,6 +13,9 @@ import {
 } from '../domain/content.ts';
 import { AccountSchema, ACCOUNT_ID_PATTERN, MessageSchema, MessageTagSchema, ThreadSchema } from '../domain/model.ts';
 
+/** At most this many quick replies on one outbound text (each channel shows its own maximum natively). */
+export const MAX_QUICK_REPLIES = 100;
+
 /** Largest request body accepted, in bytes; larger ones are answered 413 without being parsed. */
 export const MAX_API_BODY_BYTES = 256 * 1024;
 
@@ -91,6 +94,11 @@ export const PostMessageRequestSchema = z
     messageTag: MessageTagSchema.optional().describe(
       "Sends with this message tag, for channels that have them (Messenger, Instagram): `human_agent` lets a person answer up to 7 days after the customer's last message. Refused on channels without tags",
     ),
+  })
+  // A bound on what is sent; stored messages of old are read without it.
+  .refine((request) => request.content.type !== 'text' || (request.content.quickReplies?.length ?? 0) <= MAX_QUICK_REPLIES, {
+    message: `at most ${MAX_QUICK_REPLIES} quick replies`,
+    path: ['content', 'quickReplies'],
   })
   .meta({ id: 'PostMessageRequest' });
 export type PostMessageRequest = z.infer<typeof PostMessageRequestSchema>;

@@ -3,6 +3,8 @@
  * one `media` queue. At start, whatever those still hold moves to its channel's queue (a dead-lettered
  * message to the channel's dead-letter queue), so an upgrade loses no queued reply or media copy. The old
  * journal is set aside as `<name>.jsonl.migrated`; a message that fits no queue stays in `<name>.jsonl`.
+ * A crash during the move may move some messages again at the next start: harmless, as outbound and media
+ * jobs are idempotent (a message no longer `queued` is not sent again; a copy is recorded once).
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';

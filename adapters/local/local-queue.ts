@@ -31,6 +31,27 @@ type JournalEntry =
   | { op: 'visibility'; id: string; visibleAt: number }
   | { op: 'delete'; id: string };
 
+/** The journal lines of one event-loop turn, the messages they add, and the promise their senders await. */
+interface JournalBatch {
+  readonly lines: string[];
+  readonly added: string[];
+  readonly written: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+const newBatch = (): JournalBatch => {
+  let resolve: () => void = () => {};
+  let reject: (error: Error) => void = () => {};
+  const written = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Settled even when no sender awaits it (a batch of receives and deletes): failures are logged in flush().
+  written.catch(() => {});
+  return { lines: [], added: [], written, resolve, reject };
+};
+
 export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
 export interface LocalQueueOptions {
@@ -59,9 +80,8 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private readonly now: () => number;
   /** The journal, open for appending for the queue's lifetime (reopening per write costs more than the write). */
   private journal: number | undefined;
-  /** Journal lines of this turn of the event loop, and the write that will take them. */
-  private pending: string[] = [];
-  private flushing: Promise<void> | undefined;
+  /** The journal lines of this turn of the event loop, written together at its end (see `write`). */
+  private batch: JournalBatch | undefined;
 
   constructor(private readonly options: LocalQueueOptions) {
     this.name = options.name;
@@ -87,10 +107,13 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     return [...this.messages.values()].map((m) => JSON.parse(m.body) as T);
   }
 
-  /** Resolves once the message is in the journal: what a webhook acknowledges survives a crash of the process. */
+  /**
+   * Resolves once the message is in the journal, so what a webhook acknowledges survives a crash of the
+   * process; rejects, and forgets the message, when the journal cannot take it.
+   */
   async send(message: T, options?: { readonly delaySeconds?: number }): Promise<void> {
     this.sendRaw(JSON.stringify(message), options?.delaySeconds ?? 0);
-    await this.flushing;
+    await this.batch?.written;
   }
 
   /** Enqueues a body as it is (a dead-lettered message keeps its original body). */
@@ -105,6 +128,12 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     this.write({ op: 'put', message });
     this.messages.set(message.id, message);
     this.schedule(0);
+  }
+
+  /** Enqueues a body and writes it to the journal before returning (a dead-lettered message, see `deadLetter`). */
+  putNow(body: string): void {
+    this.sendRaw(body);
+    this.flush();
   }
 
   async setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void> {
@@ -142,9 +171,21 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   }
 
   private closeJournal(): void {
-    this.flush();
-    if (this.journal !== undefined) closeSync(this.journal);
-    this.journal = undefined;
+    if (this.journal === undefined) return;
+    try {
+      this.flush();
+    } catch (error) {
+      // The batch's senders were told (their sends reject); the queue still closes.
+      this.options.log?.error(`queue ${this.name}: the last journal write failed`, { error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      const fd = this.journal;
+      this.journal = undefined;
+      try {
+        closeSync(fd);
+      } catch {
+        // Already gone with its disk: nothing more to keep.
+      }
+    }
   }
 
   /** Idle: nothing in flight and nothing visible for a consumer (a queue nobody consumes, a DLQ, is idle). */
@@ -183,12 +224,24 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     return batch;
   }
 
+  /**
+   * Moves a message to the dead-letter queue: written there before its delete is written here, so a crash
+   * between the two leaves it in both queues at worst, never in neither.
+   */
   private deadLetter(message: QueuedMessage): void {
+    try {
+      this.options.deadLetterQueue?.putNow(message.body);
+    } catch (error) {
+      this.options.log?.error(`queue ${this.name}: the dead-letter queue could not take a message; it stays here`, {
+        messageId: message.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
     this.options.log?.warn(`queue ${this.name}: message moved to the dead-letter queue`, {
       messageId: message.id,
       receiveCount: message.receiveCount,
     });
-    this.options.deadLetterQueue?.sendRaw(message.body);
     this.remove(message);
   }
 
@@ -268,31 +321,42 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     if (this.options.journalPath === undefined) return;
     // A stopped queue accepts nothing it could not keep: the caller (a webhook) must answer 5xx instead.
     if (this.journal === undefined) throw new Error(`queue ${this.name} is stopped`);
-    this.pending.push(`${JSON.stringify(entry)}\n`);
-    if (this.flushing) return;
-    const flushing = new Promise<void>((resolve, reject) =>
+    if (!this.batch) {
+      const batch = newBatch();
+      this.batch = batch;
       setImmediate(() => {
+        if (this.batch !== batch) return; // written already, by stop() or a dead-letter move
         try {
           this.flush();
-          resolve();
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
+        } catch {
+          // Its senders are told through `written`; the rest is logged there.
         }
-      }),
-    );
-    // A failed write fails the sends waiting for it (their webhooks answer 5xx); the other changes are logged.
-    flushing.catch((error: unknown) =>
-      this.options.log?.error(`queue ${this.name}: journal write failed`, { error: error instanceof Error ? error.message : String(error) }),
-    );
-    this.flushing = flushing;
+      });
+    }
+    this.batch.lines.push(`${JSON.stringify(entry)}\n`);
+    if (entry.op === 'put') this.batch.added.push(entry.message.id);
   }
 
+  /**
+   * Writes the current batch, all of its bytes, and settles its senders. When the write fails the messages
+   * the batch added are forgotten (their senders were refused, and a retry must not find them doubled) and
+   * the error is thrown.
+   */
   private flush(): void {
-    this.flushing = undefined;
-    if (this.pending.length === 0 || this.journal === undefined) return;
-    const lines = this.pending.join('');
-    this.pending = [];
-    writeSync(this.journal, lines);
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    try {
+      if (this.journal === undefined) throw new Error(`queue ${this.name} is stopped`);
+      const bytes = Buffer.from(batch.lines.join(''));
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(this.journal, bytes, offset);
+    } catch (error) {
+      for (const id of batch.added) this.messages.delete(id);
+      this.options.log?.error(`queue ${this.name}: journal write failed`, { error: error instanceof Error ? error.message : String(error) });
+      batch.reject(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    batch.resolve();
   }
 
   /** Replays the journal, then rewrites it with only the live messages. */

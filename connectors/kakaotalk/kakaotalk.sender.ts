@@ -21,7 +21,7 @@ import type { ChannelSender, SendContext, SendRequest, SendResult } from '../con
 import { buttonsAsQuickReplies, listAsText } from '../degrade.ts';
 import { splitText } from '../text.ts';
 import { callbackTarget, eventApiUrl, postKakao } from './kakaotalk.api.ts';
-import { KAKAO_MAX_OUTPUTS, KAKAOTALK_CAPABILITIES } from './kakaotalk.capabilities.ts';
+import { KAKAOTALK_CAPABILITIES } from './kakaotalk.capabilities.ts';
 import { skillResponseOf, type KakaoReplyContent, type KakaoTemplateResponse } from './kakaotalk.response.ts';
 
 /**
@@ -64,15 +64,12 @@ export const postCallbackAnswer = async (
 };
 
 /**
- * The longest reply one callback answer is sure to carry whole: its outputs less one (a card takes the last).
- * A longer one would be cut, so it goes through the Event API, which takes any number of messages.
+ * The recipient's callback when it can still be used: unexpired and on a Kakao host. A callback answer is one
+ * SkillResponse of at most three outputs, so a reply longer than about 2000–3000 characters is cut there with
+ * an ellipsis: the callback must be answered within its minute or the customer sees it time out, and Kakao
+ * offers no second answer to the same utterance.
  */
-const CALLBACK_MAX_CHARACTERS = (KAKAO_MAX_OUTPUTS - 1) * KAKAOTALK_CAPABILITIES.maxTextLength;
-
-/** The recipient's callback when it can still be used: unexpired, on a Kakao host, and able to carry the reply whole. */
 const usableCallback = (request: SendRequest, context: SendContext): ReplyHandle | undefined => {
-  if (request.content.type !== 'text' && request.content.type !== 'list') return undefined;
-  if (eventTextOf(request.content).length > CALLBACK_MAX_CHARACTERS) return undefined;
   const handle = request.recipient.replyHandle;
   if (handle === undefined || !(Date.now() < Date.parse(handle.expiresAt))) return undefined;
   return callbackTarget(handle.value, context.apiBaseUrl) === undefined ? undefined : handle;

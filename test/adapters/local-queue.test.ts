@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -153,6 +153,45 @@ describe('LocalQueue', () => {
     void queue.send({ n: 7 });
     queue.stop();
     expect(makeQueue(journal).queue.peek()).toEqual([{ n: 7 }]);
+  });
+
+  /** Breaks a queue's journal file descriptor, as a full or vanished disk would. */
+  const breakJournal = (queue: LocalQueue<unknown>) => closeSync((queue as unknown as { journal: number }).journal);
+
+  it('refuses a send whose journal write fails, and forgets its message so a retry is not doubled', async () => {
+    const { queue } = makeQueue(join(tempDir(), 'work.jsonl'));
+    breakJournal(queue as LocalQueue<unknown>);
+    await expect(queue.send({ n: 1 })).rejects.toThrow(/EBADF|bad file descriptor/i);
+    expect(queue.size).toBe(0);
+  });
+
+  it('refuses the pending sends when the write at stop fails, and still stops', async () => {
+    const { queue } = makeQueue(join(tempDir(), 'work.jsonl'));
+    const sent = queue.send({ n: 2 });
+    breakJournal(queue as LocalQueue<unknown>);
+    expect(() => queue.stop()).not.toThrow();
+    await expect(sent).rejects.toThrow();
+    await expect(queue.send({ n: 3 })).rejects.toThrow(/stopped/);
+  });
+
+  it('keeps a message whose dead-letter queue cannot take it, rather than losing it', async () => {
+    const dir = tempDir();
+    const dlq = new LocalQueue<unknown>({ name: 'work-dlq', spec: { ...spec, maxReceiveCount: Infinity }, journalPath: join(dir, 'dlq.jsonl') });
+    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec, deadLetterQueue: dlq, timeScale: 0.001, journalPath: join(dir, 'work.jsonl') });
+    await queue.send({ n: 8 });
+    breakJournal(dlq);
+    let calls = 0;
+    queue.consume(async (event) => {
+      calls += 1;
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    });
+    for (let i = 0; i < 30 && calls < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    queue.stop();
+    expect(calls).toBe(3);
+    expect(dlq.size).toBe(0);
+    // Still in its queue, on disk too: a restart finds it.
+    expect(new LocalQueue<{ n: number }>({ name: 'work', spec, journalPath: join(dir, 'work.jsonl') }).peek()).toEqual([{ n: 8 }]);
   });
 
   it('rejects a stale receipt handle', async () => {

@@ -55,6 +55,19 @@ describe('GET /v1/threads/{threadId}/messages/{messageId}/media', () => {
     );
   });
 
+  it('keeps a long or malformed name to 100 whole characters instead of failing', async () => {
+    const name = `견적\uD800서${'견적서'.repeat(60)}.pdf`;
+    const { call, path, copy } = await setup({ type: 'file', media: { id: 'BQACAgIAAxkBAAID', fileName: name } });
+    await copy(Buffer.from('%PDF-1.7'), 'application/pdf');
+
+    const response = await call('GET', path);
+
+    expect(response.statusCode).toBe(200);
+    const encoded = /filename\*=UTF-8''(.*)$/.exec(response.headers['content-disposition'] ?? '')?.[1] ?? '';
+    expect(Array.from(decodeURIComponent(encoded))).toHaveLength(100);
+    expect(decodeURIComponent(encoded)).toBe(`견적\uFFFD서${'견적서'.repeat(60)}`.slice(0, 100));
+  });
+
   it('answers 404 media_not_copied while the copier has not copied it yet', async () => {
     const { call, path } = await setup();
 

@@ -398,6 +398,10 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     ],
     ['a link button that is not http(s)', JSON.stringify({ content: { type: 'text', text: 'hi', buttons: [{ type: 'url', text: 'Run', url: 'javascript:alert(1)' }] } })],
     ['an empty list', JSON.stringify({ content: { type: 'list', text: 'Pick', sections: [] } })],
+    [
+      '101 quick replies',
+      JSON.stringify({ content: { type: 'text', text: 'Pick', quickReplies: Array.from({ length: 101 }, (_, i) => ({ text: `${i}`, payload: `p${i}` })) } }),
+    ],
     ['a template name with spaces', JSON.stringify({ content: { type: 'template', name: 'order update', language: 'en_US' } })],
     ['an unknown message tag', JSON.stringify({ content: { type: 'text', text: 'hi' }, messageTag: 'promotion' })],
     ['empty text', JSON.stringify({ content: { type: 'text', text: '' } })],
@@ -718,15 +722,16 @@ describe('channel accounts', () => {
     expect(secrets.kept.has('telegram/default')).toBe(false);
   });
 
-  it("accepts a channel's optional settings with its credentials (KakaoTalk's acknowledgement text)", async () => {
+  it("accepts a channel's optional settings with its credentials, and only that channel's", async () => {
     const secrets = memorySecrets();
-    const clock = new TestClock();
-    const harness = await createHarness(new MemoryThreadStore(clock), clock, undefined, { secrets });
-    // The harness serves telegram and line; the check itself reads the real KakaoTalk account profile.
-    const { accountOf } = await import('../../connectors/capabilities.ts');
-    expect(accountOf('kakaotalk')?.credentialNames.optional).toEqual(['ackText', 'eventName']);
-    const response = await register(harness, { channel: 'line', accountId: 'U9', credentials: { channelSecret: 's', ackText: 'hi' } });
-    expect(errorOf(response)).toEqual({ status: 400, code: 'invalid_request' });
+    const harness = await withSecrets(secrets);
+
+    const kakao = await register(harness, { channel: 'kakaotalk', accountId: 'bot-2', credentials: { skillSecret: 's', ackText: '잠시만요' } });
+    const line = await register(harness, { channel: 'line', accountId: 'U9', credentials: { channelSecret: 's', ackText: 'hi' } });
+
+    expect(kakao.statusCode).toBe(201);
+    expect(secrets.kept.get('kakaotalk/bot-2')).toEqual({ skillSecret: 's', ackText: '잠시만요' });
+    expect(errorOf(line)).toEqual({ status: 400, code: 'invalid_request' });
   });
 
   it('refuses credentials that name another account than the one registered', async () => {

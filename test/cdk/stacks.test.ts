@@ -474,8 +474,13 @@ describe('least privilege', () => {
     }
     expect(denied.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))).toContain('secretsmanager:PutSecretValue');
     // It creates secrets only with its tag, and replaces only those that carry it.
-    for (const statement of statementsWith('api', 'secretsmanager:CreateSecret')) {
-      expect(statement.Condition).toMatchObject({ StringEquals: { 'aws:RequestTag/parley:managed-by': 'integrator-api' } });
+    const creating = [...statementsWith('api', 'secretsmanager:CreateSecret'), ...statementsWith('api', 'secretsmanager:TagResource')];
+    expect(creating.length).toBeGreaterThan(0);
+    for (const statement of creating) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'aws:RequestTag/parley:managed-by': 'integrator-api' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['parley:managed-by'] },
+      });
     }
     for (const statement of statementsWith('api', 'secretsmanager:PutSecretValue')) {
       expect(statement.Condition).toEqual({ StringEquals: { 'secretsmanager:ResourceTag/parley:managed-by': 'integrator-api' } });

@@ -67,11 +67,12 @@ const capability = (outboundTypes: ChannelCapabilities['outboundTypes']): Channe
 
 /**
  * Telegram carries everything but templates; LINE (here) only text, location and lists, and has the human
- * agent tag; WhatsApp has no connector.
+ * agent tag; KakaoTalk text; WhatsApp has no connector.
  */
 export const CAPABILITIES: Partial<Record<Channel, ChannelCapabilities>> = {
   telegram: capability(['text', 'image', 'audio', 'video', 'file', 'sticker', 'location', 'list']),
   line: { ...capability(['text', 'location', 'list']), messageTags: ['human_agent'] },
+  kakaotalk: capability(['text']),
 };
 
 /** A request body from `test/fixtures/api/`, as the raw text a client would send. */

@@ -274,18 +274,6 @@ describe('kakaotalk sender: buttons and lists', () => {
     ]);
   });
 
-  it('sends a reply too long for one callback answer through the Event API instead, cutting nothing', async () => {
-    const { kakao, context } = setup();
-    const long = `${'가'.repeat(1500)} ${'나'.repeat(1500)}`;
-    const result = await sender.send(request({ type: 'text', text: long }, { recipient: withHandle() }), context);
-    expect(kakao.calls.every((call) => !('template' in (call.body as object)))).toBe(true);
-    const parts = kakao.calls.map((call) => (call.body as { event: { data: { text: string } } }).event.data.text);
-    expect(parts.length).toBeGreaterThanOrEqual(3);
-    // Split at 1000 characters, every character kept (the space between the halves is where one part ends).
-    expect(parts.join('').replace(/\s/g, '')).toBe(long.replace(/\s/g, ''));
-    expect(result.externalIds).toHaveLength(kakao.calls.length);
-  });
-
   it('refuses a provider template before calling Kakao', async () => {
     const { kakao, context } = setup();
     await expect(sender.send(request({ type: 'template', name: 'shipping_update', language: 'ko' }), context)).rejects.toBeInstanceOf(InvalidRequestError);
