@@ -10,7 +10,7 @@ import type { Connector } from '../connector.ts';
 import { INSTAGRAM_ACCOUNT } from './instagram.account.ts';
 import { downloadInstagramMedia } from './instagram.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
-import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
+import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
 import { normalizeInstagramWebhook } from './instagram.normalize.ts';
 import { parseInstagramWebhook, type InstagramWebhook } from './instagram.schema.ts';
 import { instagramSender } from './instagram.sender.ts';
@@ -32,14 +32,8 @@ export const instagramConnector: Connector<InstagramWebhook> = {
     accessToken: `IGAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     accountId: `1784${randomInt(1_000_000, 9_999_999)}${randomInt(100_000, 999_999)}`,
   }),
-  handshake: (request, credentials) => (request.method === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined),
-  verify: (request, credentials) => {
-    try {
-      return verifyMetaSignature(request, credentials['appSecret']);
-    } catch {
-      return false;
-    }
-  },
+  handshake: metaWebhookHandshake,
+  verify: verifyMetaWebhook,
   parse: parseInstagramWebhook,
   normalize: normalizeInstagramWebhook,
   sender: instagramSender,

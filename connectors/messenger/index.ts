@@ -9,7 +9,7 @@ import type { Connector } from '../connector.ts';
 import { MESSENGER_ACCOUNT } from './messenger.account.ts';
 import { downloadMessengerMedia } from './messenger.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
-import { metaHandshake, verifyMetaSignature } from '../meta/meta.verify.ts';
+import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
 import { normalizeMessengerWebhook } from './messenger.normalize.ts';
 import { parseMessengerWebhook, type MessengerWebhook } from './messenger.schema.ts';
 import { messengerSender } from './messenger.sender.ts';
@@ -29,14 +29,8 @@ export const messengerConnector: Connector<MessengerWebhook> = {
     pageAccessToken: `EAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     pageId: `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`,
   }),
-  handshake: (request, credentials) => (request.method === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined),
-  verify: (request, credentials) => {
-    try {
-      return verifyMetaSignature(request, credentials['appSecret']);
-    } catch {
-      return false;
-    }
-  },
+  handshake: metaWebhookHandshake,
+  verify: verifyMetaWebhook,
   parse: parseMessengerWebhook,
   normalize: normalizeMessengerWebhook,
   sender: messengerSender,

@@ -5,7 +5,7 @@
  * @see https://developers.facebook.com/docs/messenger-platform/webhooks#validate-payloads
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { WebhookAnswer, WebhookRequest } from '../connector.ts';
+import type { Credentials, WebhookAnswer, WebhookRequest } from '../connector.ts';
 
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest();
 
@@ -32,7 +32,7 @@ export const metaHandshake = (request: WebhookRequest, verifyToken: string | und
 
 /**
  * `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`. Computed over the
- * raw bytes: Meta escapes non-ASCII as `\uXXXX`, so a parsed and re-serialized body no longer matches.
+ * raw bytes: Meta escapes non-ASCII (`é` as `\u00e9`), so a parsed and re-serialized body no longer matches.
  */
 export const verifyMetaSignature = (request: WebhookRequest, appSecret: string | undefined): boolean => {
   const header = request.headers['x-hub-signature-256'];
@@ -42,3 +42,18 @@ export const verifyMetaSignature = (request: WebhookRequest, appSecret: string |
   return given.length === expected.length && timingSafeEqual(given, expected);
 };
 
+/**
+ * A Meta platform's `verify`: the body signed with the account's `appSecret`. Never throws; no secret
+ * configured means refused.
+ */
+export const verifyMetaWebhook = (request: WebhookRequest, credentials: Credentials): boolean => {
+  try {
+    return verifyMetaSignature(request, credentials['appSecret']);
+  } catch {
+    return false;
+  }
+};
+
+/** A Meta platform's `handshake`: only a GET can be one; it is the one unsigned request Meta sends. */
+export const metaWebhookHandshake = (request: WebhookRequest, credentials: Credentials): WebhookAnswer | undefined =>
+  request.method.toUpperCase() === 'GET' ? metaHandshake(request, credentials['verifyToken']) : undefined;

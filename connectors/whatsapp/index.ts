@@ -6,13 +6,13 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
+import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
 import { WHATSAPP_ACCOUNT } from './whatsapp.account.ts';
 import { downloadWhatsAppMedia } from './whatsapp.media.ts';
 import { normalizeWhatsAppWebhook } from './whatsapp.normalize.ts';
 import { createWhatsAppSandbox } from './whatsapp.sandbox.ts';
 import { parseWhatsAppWebhook, type WhatsAppWebhook } from './whatsapp.schema.ts';
 import { whatsappSender } from './whatsapp.sender.ts';
-import { verifyWhatsAppWebhook, whatsAppHandshake } from './whatsapp.verify.ts';
 
 export type { WhatsAppWebhook } from './whatsapp.schema.ts';
 
@@ -29,8 +29,8 @@ export const whatsappConnector: Connector<WhatsAppWebhook> = {
     accessToken: `EAA${randomBytes(60).toString('base64url').replace(/[-_]/g, 'Z')}`,
     phoneNumberId: String(randomInt(100_000_000_000_000, 281_474_976_710_655)),
   }),
-  handshake: whatsAppHandshake,
-  verify: verifyWhatsAppWebhook,
+  handshake: metaWebhookHandshake,
+  verify: verifyMetaWebhook,
   parse: parseWhatsAppWebhook,
   normalize: normalizeWhatsAppWebhook,
   sender: whatsappSender,

@@ -1,6 +1,6 @@
 /**
  * The sample conversation `npm run demo` plays on WhatsApp: webhook requests as Meta sends them (documented
- * `messages` notifications, non-ASCII escaped as `\uXXXX`, signed with the app secret), for a customer
+ * `messages` notifications, non-ASCII escaped as `\u00e9`, signed with the app secret), for a customer
  * writing about a late order, then the statuses of the agent's reply and a tap on one of its buttons.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages
  */
