@@ -61,9 +61,3 @@ export const connectorOnly =
   <C extends Pick<ChannelAccount, 'channel'>>(connector: C) =>
   (channel: Channel): C | undefined =>
     channel === connector.channel ? connector : undefined;
-
-/** The override of the connector's provider API origin, from its `<CHANNEL>_API_BASE_URL` (see the contract). */
-export const apiBaseUrlOf = (connector: ChannelAccount, environment: Environment): Partial<Record<Channel, string>> => {
-  const url = environment[connector.environment.apiBaseUrl];
-  return url ? { [connector.channel]: url } : {};
-};

@@ -11,9 +11,8 @@ import * as z from 'zod';
 import type { MediaConnector } from '../domain/connector.ts';
 import { MessageReceivedSchema, type MessageReceivedEvent } from '../domain/events.ts';
 import { copyMedia } from '../domain/media.ts';
-import { systemClock } from '../domain/ports.ts';
-import { awsConsumedQueue, awsLog, awsMediaStore, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
-import { apiBaseUrlOf, connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
+import { awsChannelWorkerDeps, awsMediaStore } from '../adapters/aws/deps.ts';
+import { connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
 
 export const mediaCopierFunction = (connector: MediaConnector) => {
 const create = (
@@ -82,14 +81,8 @@ let wired: ReturnType<typeof create> | undefined;
 const handler = (event: SQSEvent) =>
   (wired ??= create(
     {
-      store: awsStore(),
+      ...awsChannelWorkerDeps(connector),
       media: awsMediaStore(),
-      secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)),
-      clock: systemClock,
-      log: awsLog(),
-      fetch: globalThis.fetch,
-      apiBaseUrls: apiBaseUrlOf(connector, process.env),
-      visibility: awsConsumedQueue(),
     },
     process.env,
   ))(event);

@@ -11,9 +11,9 @@ import type { OutboundConnector } from '../domain/connector.ts';
 import { ChannelSchema } from '../domain/content.ts';
 import { ProviderActionSchema } from '../domain/events.ts';
 import { deliver } from '../domain/outbound.ts';
-import { awsConsumedQueue, awsLog, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
-import { channelOfJob, systemClock, type OutboundJob } from '../domain/ports.ts';
-import { apiBaseUrlOf, connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
+import { awsChannelWorkerDeps } from '../adapters/aws/deps.ts';
+import { channelOfJob, type OutboundJob } from '../domain/ports.ts';
+import { connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
 
 /** A deliver job from the API, or a provider action routed from the bus (the rule passes only `detail`). */
 const JobSchema = z.union([
@@ -91,13 +91,7 @@ let wired: ReturnType<typeof create> | undefined;
 const handler = (event: SQSEvent) =>
   (wired ??= create(
     {
-      store: awsStore(),
-      secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)),
-      clock: systemClock,
-      log: awsLog(),
-      fetch: globalThis.fetch,
-      apiBaseUrls: apiBaseUrlOf(connector, process.env),
-      visibility: awsConsumedQueue(),
+      ...awsChannelWorkerDeps(connector),
     },
     process.env,
   ))(event);

@@ -8,8 +8,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ChannelAccount } from '../../domain/connector.ts';
 import type { Channel } from '../../domain/content.ts';
-import { channelOfJob, type OutboundJob, type WorkQueue } from '../../domain/ports.ts';
+import { channelOfJob, systemClock, type OutboundJob, type WorkQueue } from '../../domain/ports.ts';
 import { outboundQueueOf, queueUrlVariable } from '../../topology/queue-names.ts';
 import { createDocumentClient, DynamoThreadStore } from './dynamo-thread-store.ts';
 import { EventBridgeBus } from './eventbridge-bus.ts';
@@ -62,3 +63,21 @@ export const awsSecrets = (accountIdOf: SecretsManagerStoreOptions['accountIdOf'
   }));
 
 export const awsLog = lambdaLog;
+
+/**
+ * What a channel's sender or media copier takes from AWS: the store, the channel's secrets (named by its
+ * account profile), the queue it consumes, and the override of the provider's API origin from
+ * `<CHANNEL>_API_BASE_URL` (see the contract).
+ */
+export const awsChannelWorkerDeps = (account: ChannelAccount) => {
+  const apiBaseUrl = process.env[account.environment.apiBaseUrl];
+  return {
+    store: awsStore(),
+    secrets: awsSecrets((_channel, credentials) => account.accountIdOf(credentials)),
+    clock: systemClock,
+    log: awsLog(),
+    fetch: globalThis.fetch,
+    apiBaseUrls: (apiBaseUrl ? { [account.channel]: apiBaseUrl } : {}) as Partial<Record<Channel, string>>,
+    visibility: awsConsumedQueue(),
+  };
+};
