@@ -5,7 +5,7 @@
  * @see https://developers.line.biz/en/docs/messaging-api/retrying-api-request/
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally, readBody } from './fake-server.ts';
 
 export interface RecordedLineCall {
   readonly path: string;
@@ -34,12 +34,6 @@ export interface FakeLine {
   reset(): void;
   close(): Promise<void>;
 }
-
-const readBody = async (request: IncomingMessage): Promise<string> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-};
 
 const FIRST_ID = 700_000_000_000_000_001n;
 
@@ -103,11 +97,10 @@ export const startFakeLine = async (): Promise<FakeLine> => {
       send(200, { sentMessages });
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenLocally(server);
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: listening.baseUrl,
     calls,
     contentCalls,
     answerNext: (answer) => scripted.push(answer),
@@ -118,9 +111,6 @@ export const startFakeLine = async (): Promise<FakeLine> => {
       scripted.length = 0;
       accepted.clear();
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: listening.close,
   };
 };

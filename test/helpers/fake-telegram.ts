@@ -3,7 +3,7 @@
  * (`{ok: true, result}` with a sent Message, or whatever a test scripts next).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally, readBody } from './fake-server.ts';
 
 export interface RecordedCall {
   readonly method: string;
@@ -34,12 +34,6 @@ export interface FakeTelegram {
   reset(): void;
   close(): Promise<void>;
 }
-
-const readBody = async (request: IncomingMessage): Promise<string> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-};
 
 export const startFakeTelegram = async (): Promise<FakeTelegram> => {
   const calls: RecordedCall[] = [];
@@ -88,11 +82,10 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
       response.end(typeof body === 'string' ? body : JSON.stringify(body));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenLocally(server);
 
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: listening.baseUrl,
     calls,
     downloads,
     answerNext: (answer) => scripted.push(answer),
@@ -102,9 +95,6 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
       downloads.length = 0;
       scripted.length = 0;
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: listening.close,
   };
 };

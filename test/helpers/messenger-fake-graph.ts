@@ -4,7 +4,7 @@
  * with whatever a test scripts next (Graph error bodies, proxies' HTML, usage headers).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally, readBody } from './fake-server.ts';
 
 export interface GraphCall {
   readonly method: string;
@@ -31,12 +31,6 @@ export interface FakeGraph {
   reset(): void;
   close(): Promise<void>;
 }
-
-const readBody = async (request: IncomingMessage): Promise<string> => {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-};
 
 export const startFakeGraph = async (): Promise<FakeGraph> => {
   const calls: GraphCall[] = [];
@@ -71,10 +65,9 @@ export const startFakeGraph = async (): Promise<FakeGraph> => {
       response.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenLocally(server);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: listening.baseUrl,
     calls,
     answerNext: (answer) => scripted.push(answer),
     reset: () => {
@@ -82,9 +75,6 @@ export const startFakeGraph = async (): Promise<FakeGraph> => {
       calls.length = 0;
       scripted.length = 0;
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: listening.close,
   };
 };
