@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Channel } from '../../domain/content.ts';
@@ -53,9 +53,11 @@ export class LocalSecretStore implements SecretStore {
     this.loadedAt = statSync(this.path).mtimeMs;
   }
 
+  /** One `stat` per read (on the webhook path): the file is reread only when another thread changed it. */
   private load(): AccountFile {
-    if (this.path === undefined || !existsSync(this.path)) return this.own;
-    const modifiedAt = statSync(this.path).mtimeMs;
+    if (this.path === undefined) return this.own;
+    const modifiedAt = statSync(this.path, { throwIfNoEntry: false })?.mtimeMs;
+    if (modifiedAt === undefined) return this.own;
     if (modifiedAt !== this.loadedAt) {
       this.own = AccountFileSchema.parse(JSON.parse(readFileSync(this.path, 'utf8')));
       this.loadedAt = modifiedAt;
