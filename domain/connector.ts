@@ -118,8 +118,33 @@ export interface SendContext {
   readonly onPartSent: (externalId: string) => Promise<void>;
 }
 
-/** What a media download needs: the account's credentials and the provider's API. */
-export type DownloadContext = Pick<SendContext, 'credentials' | 'apiBaseUrl' | 'fetch'>;
+/** One address a host name resolves to. */
+export interface ResolvedAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+/**
+ * How a media download reaches a host it does not trust: one named by a webhook body or by a provider's
+ * answer rather than configured. The default (`connectors/safe-fetch.ts`) resolves through the system
+ * resolver and connects with `node:https` to the checked addresses only; tests and fakes inject their own.
+ */
+export interface MediaNetwork {
+  /** Every address `hostname` resolves to. */
+  resolve(hostname: string): Promise<readonly ResolvedAddress[]>;
+  /** A GET of `url` that connects to one of `addresses` (already checked) and to nothing else. */
+  get(
+    url: URL,
+    init: { readonly headers: Readonly<Record<string, string>>; readonly signal: AbortSignal },
+    addresses: readonly ResolvedAddress[],
+  ): Promise<Response>;
+}
+
+/** What a media download needs: the account's credentials, the provider's API, and the network. */
+export type DownloadContext = Pick<SendContext, 'credentials' | 'apiBaseUrl' | 'fetch'> & {
+  /** Where URLs outside the provider's configured API go; the system's network when absent. */
+  readonly network?: MediaNetwork;
+};
 
 export interface DownloadedMedia {
   readonly bytes: Buffer;
