@@ -1,28 +1,40 @@
 /**
- * What every connector's media download does the same way: a GET with a timeout that reads the bytes,
- * network failures retryable, and a refusal classified by the caller (each provider words it differently).
+ * What every connector's media download does the same way: a GET through the safe fetch (`safe-fetch.ts`:
+ * https to the provider's media hosts, public addresses only, every redirect checked), a body read up to
+ * the size limit and no further, network failures retryable, and a refusal classified by the caller (each
+ * provider words it differently).
  */
-import type { DownloadedMedia } from '../domain/connector.ts';
+import { MAX_MEDIA_BYTES, type DownloadedMedia, type MediaNetwork } from './connector.ts';
 import {
+  InvalidRequestError,
   PermanentProviderError,
-  type ProviderError,
+  ProviderError,
   RateLimitedError,
   RetryableProviderError,
-  InvalidRequestError,
 } from '../domain/provider-errors.ts';
 import { networkFailure } from './http.ts';
+import { readAtMost, safeGet, type MediaSource } from './safe-fetch.ts';
 
 /** Media is larger than an API answer: a download may take longer than a send. */
 export const MEDIA_TIMEOUT_MS = 30_000;
 
-export interface MediaGet {
+/** The error code of a download refused for its size. */
+export const MEDIA_TOO_LARGE = 'media_too_large';
+
+/** An error answer is read this far, enough for any provider's error JSON. */
+const ERROR_BODY_BYTES = 64 * 1024;
+
+export interface MediaGet extends MediaSource {
   readonly url: string;
   readonly fetch: typeof globalThis.fetch;
+  readonly network?: MediaNetwork;
   readonly headers?: Readonly<Record<string, string>>;
   /** Names the call in errors ("Telegram file"); never the URL, which may hold a token. */
   readonly what: string;
-  /** The error a non-2xx answer means; {@link classifyMediaHttpError} when absent. */
+  /** The error an answer other than 200 means; {@link classifyMediaHttpError} when absent. */
   readonly classify?: (status: number, body: string, headers: Headers) => ProviderError;
+  /** {@link MAX_MEDIA_BYTES} unless a test says otherwise. */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -40,29 +52,42 @@ export const classifyMediaHttpError = (status: number, what: string, headers?: H
   return new InvalidRequestError(message, String(status));
 };
 
-/** A URL Parley will fetch: http(s) only, so a payload cannot point the copier at `file:` or `data:`. */
-export const fetchableUrl = (url: string | undefined, what: string): string => {
+/** The URL a payload gave, when it gave one that parses; whether it may be fetched is the safe fetch's call. */
+export const mediaUrl = (url: string | undefined, what: string): string => {
   if (url === undefined || !URL.canParse(url)) throw new InvalidRequestError(`${what}: the media has no URL`);
-  const { protocol } = new URL(url);
-  if (protocol !== 'https:' && protocol !== 'http:') throw new InvalidRequestError(`${what}: not an http(s) URL`);
   return url;
 };
 
-/** GETs `url` and returns its bytes and media type. Throws a {@link ProviderError}. */
+const tooLarge = (what: string, detail: string): PermanentProviderError => new PermanentProviderError(`${what} is too large: ${detail}`, MEDIA_TOO_LARGE);
+
+/**
+ * GETs `url` and returns its bytes and media type. Throws a {@link ProviderError}: permanent when the URL is
+ * refused or the media is over the limit (by its `Content-Length`, or once that many bytes came).
+ */
 export const getMedia = async (get: MediaGet): Promise<DownloadedMedia> => {
-  let response: Response;
-  let bytes: Buffer;
+  const maxBytes = get.maxBytes ?? MAX_MEDIA_BYTES;
+  // Aborted when done, whatever happened: a body left unread never holds a connection open.
+  const done = new AbortController();
+  const signal = AbortSignal.any([done.signal, AbortSignal.timeout(MEDIA_TIMEOUT_MS)]);
   try {
-    response = await get.fetch(get.url, { headers: { ...get.headers }, signal: AbortSignal.timeout(MEDIA_TIMEOUT_MS) });
-    bytes = Buffer.from(await response.arrayBuffer());
+    const response = await safeGet({ ...get, url: mediaUrl(get.url, get.what), signal });
+    if (response.status !== 200) {
+      const { bytes } = await readAtMost(response.body, ERROR_BODY_BYTES);
+      throw get.classify
+        ? get.classify(response.status, bytes.toString('utf8'), response.headers)
+        : classifyMediaHttpError(response.status, get.what, response.headers);
+    }
+    const length = response.headers.get('content-length');
+    const declared = length === null ? undefined : Number(length);
+    if (declared !== undefined && declared > maxBytes) throw tooLarge(get.what, `it declares ${declared} bytes, the limit is ${maxBytes}`);
+    const body = await readAtMost(response.body, maxBytes, declared);
+    if (!body.complete) throw tooLarge(get.what, `more than ${maxBytes} bytes came`);
+    const contentType = response.headers.get('content-type') ?? undefined;
+    return { bytes: body.bytes, ...(contentType !== undefined && { contentType }) };
   } catch (error) {
+    if (error instanceof ProviderError) throw error;
     throw networkFailure(get.what, error, MEDIA_TIMEOUT_MS);
+  } finally {
+    done.abort();
   }
-  if (!response.ok) {
-    throw get.classify
-      ? get.classify(response.status, bytes.toString('utf8'), response.headers)
-      : classifyMediaHttpError(response.status, get.what, response.headers);
-  }
-  const contentType = response.headers.get('content-type') ?? undefined;
-  return { bytes, ...(contentType !== undefined && { contentType }) };
 };

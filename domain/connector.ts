@@ -118,6 +118,12 @@ export interface SendContext {
   readonly onPartSent: (externalId: string) => Promise<void>;
 }
 
+/**
+ * Largest media object a download reads: the body is cut off past it, never read whole first. Telegram's
+ * Bot API serves at most 20 MB; WhatsApp documents reach 100 MB.
+ */
+export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+
 /** One address a host name resolves to. */
 export interface ResolvedAddress {
   readonly address: string;

@@ -6,7 +6,7 @@
  * Idempotent: one media object always has the same key, and a copy already stored is not downloaded again.
  */
 import { createHash } from 'node:crypto';
-import { hasCredentials, type MediaConnector } from './connector.ts';
+import { hasCredentials, MAX_MEDIA_BYTES, type MediaConnector, type MediaNetwork } from './connector.ts';
 import { MEDIA_CONTENT_TYPES, type Channel, type Content, type MediaRef } from './content.ts';
 import type { MessageReceivedEvent } from './events.ts';
 import type { Failure, MediaCopy } from './model.ts';
@@ -14,10 +14,7 @@ import { backoffSeconds } from './outbound.ts';
 import type { Clock, Log, MediaStore, SecretStore, ThreadStore } from './ports.ts';
 import { ProviderError, RateLimitedError } from './provider-errors.ts';
 
-export { MEDIA_CONTENT_TYPES };
-
-/** Largest object copied. Telegram's Bot API serves at most 20 MB; WhatsApp documents reach 100 MB. */
-export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+export { MAX_MEDIA_BYTES, MEDIA_CONTENT_TYPES };
 
 /** Longest wait between two attempts, in seconds (SQS allows 12 h; media links expire long before). */
 const MAX_DELAY_SECONDS = 900;
@@ -32,6 +29,8 @@ export interface MediaDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly fetch: typeof globalThis.fetch;
+  /** How downloads reach hosts other than the provider's configured API; the system's when absent. */
+  readonly network?: MediaNetwork;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
   readonly connectorFor: (channel: Channel) => Pick<MediaConnector, 'credentialNames' | 'defaultApiBaseUrl'> & Partial<Pick<MediaConnector, 'downloadMedia'>> | undefined;
 }
@@ -134,6 +133,7 @@ export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttem
         credentials,
         apiBaseUrl: deps.apiBaseUrls[event.channel] ?? connector.defaultApiBaseUrl,
         fetch: deps.fetch,
+        ...(deps.network && { network: deps.network }),
       });
     } catch (error) {
       return retryOrGiveUp(

@@ -10,13 +10,13 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import type { MediaConnector } from '../domain/connector.ts';
 import { MessageReceivedSchema, type MessageReceivedEvent } from '../domain/events.ts';
-import { copyMedia } from '../domain/media.ts';
+import { copyMedia, type MediaDeps } from '../domain/media.ts';
 import { awsChannelWorkerDeps, awsMediaStore } from '../adapters/aws/deps.ts';
 import { connectorOnly, detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
 
 export const mediaCopierFunction = (connector: MediaConnector) => {
 const create = (
-  deps: Pick<Deps, 'store' | 'media' | 'secrets' | 'clock' | 'log' | 'fetch' | 'apiBaseUrls' | 'visibility'>,
+  deps: Pick<Deps, 'store' | 'media' | 'secrets' | 'clock' | 'log' | 'fetch' | 'apiBaseUrls' | 'visibility'> & Pick<MediaDeps, 'network'>,
   environment: Environment,
 ) => {
   // Must equal the queue's redrive policy, so the last attempt knows it is the last.

@@ -14,8 +14,9 @@ import {
   RateLimitedError,
   RetryableProviderError,
 } from '../../domain/provider-errors.ts';
-import { networkFailure, postJson, tryParseJson } from '../http.ts';
-import type { SendContext } from '../connector.ts';
+import { postJson, tryParseJson } from '../http.ts';
+import { getMedia } from '../media.ts';
+import type { DownloadContext, SendContext } from '../connector.ts';
 
 /** How long one call may take before it is abandoned and retried later. */
 export const LINE_TIMEOUT_MS = 10_000;
@@ -144,37 +145,36 @@ export interface LineContent {
 }
 
 /**
- * Downloads what a customer sent (image, video, audio, file) by its message id, for the media worker.
- * Content held elsewhere (`contentProvider.type: external`) is fetched from its URL instead. LINE keeps
- * content for a limited time; a 404 means it is gone (permanent). Video and audio may still be in
- * preparation: any 2xx other than 200 is retried later.
+ * Downloads what a customer sent (image, video, audio, file) by its message id, for the media worker,
+ * through the safe fetch (bounded, redirects checked). Content held elsewhere
+ * (`contentProvider.type: external`) is fetched from its URL instead. LINE keeps content for a limited time;
+ * a 404 means it is gone (permanent). Video and audio may still be in preparation: any 2xx other than 200 is
+ * retried later.
  * @see https://developers.line.biz/en/reference/messaging-api/#get-content
  * @see https://developers.line.biz/en/reference/messaging-api/#verify-video-or-audio-preparation-status
  */
 export const downloadLineContent = async (
   messageId: string,
-  context: Pick<SendContext, 'credentials' | 'fetch'> & { readonly dataApiBaseUrl: string },
+  context: Pick<DownloadContext, 'credentials' | 'fetch' | 'network'> & { readonly dataApiBaseUrl: string },
 ): Promise<LineContent> => {
   const token = context.credentials['channelAccessToken'];
   if (!token) throw new AuthenticationError('LINE channel access token is not configured');
   if (!/^\d+$/.test(messageId)) throw new InvalidRequestError(`not a LINE message id: ${messageId}`);
   const path = `/v2/bot/message/${messageId}/content`;
-  // Media takes longer than a send.
-  const timeoutMs = LINE_TIMEOUT_MS * 3;
-  let response: Response;
-  let bytes: Buffer;
-  try {
-    response = await context.fetch(`${context.dataApiBaseUrl.replace(/\/+$/, '')}${path}`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    bytes = Buffer.from(await response.arrayBuffer());
-  } catch (error) {
-    throw networkFailure(`LINE ${path}`, error, timeoutMs);
-  }
-  if (response.status === 200) return { bytes, contentType: response.headers.get('content-type') ?? undefined };
-  if (response.ok) throw new RetryableProviderError(`LINE content of ${messageId} is not ready yet (HTTP ${response.status})`, String(response.status));
-  const parsed = LineResponseSchema.safeParse(tryParseJson(bytes.toString('utf8')));
-  if (response.status === 404) throw new PermanentProviderError(parsed.success && parsed.data.message ? parsed.data.message : 'Not found', '404');
-  throw classifyLineError(response.status, parsed.success ? parsed.data : undefined, response.headers.get('retry-after'));
+  const content = await getMedia({
+    url: `${context.dataApiBaseUrl.replace(/\/+$/, '')}${path}`,
+    fetch: context.fetch,
+    network: context.network,
+    trustedBase: context.dataApiBaseUrl,
+    hosts: [new URL(LINE_DATA_API_BASE_URL).hostname],
+    headers: { authorization: `Bearer ${token}` },
+    what: `LINE ${path}`,
+    classify: (status, body, headers) => {
+      if (status >= 200 && status < 300) return new RetryableProviderError(`LINE content of ${messageId} is not ready yet (HTTP ${status})`, String(status));
+      const parsed = LineResponseSchema.safeParse(tryParseJson(body));
+      if (status === 404) return new PermanentProviderError(parsed.success && parsed.data.message ? parsed.data.message : 'Not found', '404');
+      return classifyLineError(status, parsed.success ? parsed.data : undefined, headers.get('retry-after'));
+    },
+  });
+  return { bytes: content.bytes, contentType: content.contentType };
 };

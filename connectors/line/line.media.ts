@@ -7,13 +7,17 @@
 import type { DownloadContext, DownloadedMedia } from '../connector.ts';
 import type { MediaRef } from '../../domain/content.ts';
 import { InvalidRequestError } from '../../domain/provider-errors.ts';
-import { fetchableUrl, getMedia } from '../media.ts';
+import { getMedia } from '../media.ts';
 import { downloadLineContent, LINE_DATA_API_BASE_URL } from './line.api.ts';
 
 const LINE_API_ORIGIN = 'https://api.line.me';
 
 export const downloadLineMedia = async (media: MediaRef, context: DownloadContext): Promise<DownloadedMedia> => {
-  if (media.url !== undefined) return getMedia({ url: fetchableUrl(media.url, 'LINE external content'), fetch: context.fetch, what: 'LINE external content' });
+  if (media.url !== undefined) {
+    // Any https server a customer's app names: no host list, and nothing trusted, so the address checks
+    // apply to every hop (even one on the configured API base).
+    return getMedia({ url: media.url, fetch: context.fetch, network: context.network, what: 'LINE external content' });
+  }
   if (media.id === undefined) throw new InvalidRequestError('LINE media without a message id');
   const base = context.apiBaseUrl.replace(/\/+$/, '');
   // A configured base URL replaces the data API's host too (see LINE_DATA_API_BASE_URL).

@@ -7,13 +7,19 @@
  */
 import type { DownloadContext, DownloadedMedia } from '../connector.ts';
 import type { MediaRef } from '../../domain/content.ts';
-import { fetchableUrl, getMedia } from '../media.ts';
+import { getMedia, mediaUrl } from '../media.ts';
 
-/** Hosts Meta serves media from. */
+/** Domains Meta serves media from: Messenger and WhatsApp from fbcdn and lookaside, Instagram also from its own CDN. */
 const META_CDN_DOMAINS = ['fbcdn.net', 'fbsbx.com', 'cdninstagram.com'] as const;
 
 /** The Graph API origins connectors use by default; any other base URL is an override (a fake, a sandbox). */
 const META_API_ORIGINS = new Set(['https://graph.facebook.com', 'https://graph.instagram.com']);
+
+/**
+ * The hosts a Meta media URL may name: the CDNs' subdomains (`scontent.xx.fbcdn.net`, `lookaside.fbsbx.com`,
+ * `cdn.fbsbx.com`, ...) and the Graph API hosts. A URL anywhere else is refused, whatever the webhook says.
+ */
+export const META_MEDIA_HOSTS: readonly string[] = [...META_CDN_DOMAINS.map((domain) => `*.${domain}`), 'graph.facebook.com', 'graph.instagram.com'];
 
 /**
  * Where to fetch a Meta media URL. A configured API base URL replaces Meta's CDN hosts too, as it replaces
@@ -33,4 +39,11 @@ export const metaMediaUrl = (url: string, apiBaseUrl: string): string => {
 export const downloadMetaAttachment =
   (what: string) =>
   async (media: MediaRef, context: DownloadContext): Promise<DownloadedMedia> =>
-    getMedia({ url: metaMediaUrl(fetchableUrl(media.url, what), context.apiBaseUrl), fetch: context.fetch, what });
+    getMedia({
+      url: metaMediaUrl(mediaUrl(media.url, what), context.apiBaseUrl),
+      fetch: context.fetch,
+      network: context.network,
+      trustedBase: context.apiBaseUrl,
+      hosts: META_MEDIA_HOSTS,
+      what,
+    });

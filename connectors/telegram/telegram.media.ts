@@ -12,6 +12,9 @@ import { tryParseJson } from '../http.ts';
 import { getMedia } from '../media.ts';
 import { callTelegram, classifyTelegramError } from './telegram.api.ts';
 
+/** Where the Bot API serves files. */
+const TELEGRAM_API_HOST = 'api.telegram.org';
+
 /** @see https://core.telegram.org/bots/api#file */
 const TelegramFileSchema = z.looseObject({ file_id: z.string(), file_path: z.string().min(1).optional() });
 
@@ -35,6 +38,10 @@ export const downloadTelegramFile = async (media: MediaRef, context: DownloadCon
   return getMedia({
     url: `${context.apiBaseUrl.replace(/\/+$/, '')}/file/bot${token}/${path}`,
     fetch: context.fetch,
+    network: context.network,
+    // Files come from the Bot API's own host; a redirect away from it is checked like any URL.
+    trustedBase: context.apiBaseUrl,
+    hosts: [TELEGRAM_API_HOST],
     what: 'Telegram file download',
     classify: (status, body) => {
       const parsed = ErrorEnvelopeSchema.safeParse(tryParseJson(body));

@@ -10,8 +10,8 @@ import type { DownloadContext, DownloadedMedia } from '../connector.ts';
 import type { MediaRef } from '../../domain/content.ts';
 import { AuthenticationError, InvalidRequestError, PermanentProviderError } from '../../domain/provider-errors.ts';
 import { networkFailure, tryParseJson } from '../http.ts';
-import { fetchableUrl, getMedia } from '../media.ts';
-import { metaMediaUrl } from '../meta/meta.media.ts';
+import { getMedia, mediaUrl } from '../media.ts';
+import { META_MEDIA_HOSTS, metaMediaUrl } from '../meta/meta.media.ts';
 import { classifyWhatsAppError, GRAPH_API_VERSION, WHATSAPP_TIMEOUT_MS, type GraphErrorBody } from './whatsapp.api.ts';
 
 /** `{messaging_product, url, mime_type, sha256, file_size, id}` */
@@ -48,8 +48,11 @@ export const downloadWhatsAppMedia = async (media: MediaRef, context: DownloadCo
   const found = MediaUrlSchema.safeParse(body);
   if (!found.success) throw new InvalidRequestError('WhatsApp media answer without a url');
   const downloaded = await getMedia({
-    url: metaMediaUrl(fetchableUrl(found.data.url, 'WhatsApp media'), context.apiBaseUrl),
+    url: metaMediaUrl(mediaUrl(found.data.url, 'WhatsApp media'), context.apiBaseUrl),
     fetch: context.fetch,
+    network: context.network,
+    trustedBase: context.apiBaseUrl,
+    hosts: META_MEDIA_HOSTS,
     headers: authorization,
     what: 'WhatsApp media download',
   });

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { connectors } from '../../connectors/registry.ts';
 import { metaMediaUrl } from '../../connectors/meta/meta.media.ts';
-import type { Connector, DownloadContext } from '../../domain/connector.ts';
+import { MEDIA_REFUSED } from '../../connectors/safe-fetch.ts';
+import type { Connector, DownloadContext, MediaNetwork, ResolvedAddress } from '../../domain/connector.ts';
 import type { Channel, MediaRef } from '../../domain/content.ts';
 import { AuthenticationError, InvalidRequestError, PermanentProviderError, RateLimitedError, RetryableProviderError } from '../../domain/provider-errors.ts';
 
@@ -14,33 +15,64 @@ interface Seen {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | null;
+  /** For a URL outside the provider's API: the checked addresses the connection was pinned to. */
+  readonly pinned?: readonly string[];
 }
 
-type Answer = { status: number; body: string | Buffer; contentType?: string };
+type Answer = { status: number; body: string | Buffer; contentType?: string; location?: string };
 
-/** A fetch that records each request and answers from `script` in order. */
-const scriptedFetch = (script: Answer[]) => {
+/** What the test's resolver answers for a provider's real media host: a public address (one of Meta's). */
+const PUBLIC: ResolvedAddress = { address: '157.240.201.15', family: 4 };
+
+/**
+ * A provider that answers from `script` in order, reached through the injected fetch (its API) or the
+ * injected network (any other host), with a resolver that answers `dns[host]`, else {@link PUBLIC}.
+ */
+const scripted = (script: Answer[], dns: Readonly<Record<string, readonly ResolvedAddress[]>> = {}) => {
   const seen: Seen[] = [];
-  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const answer = (url: string, init: RequestInit | undefined, pinned?: readonly ResolvedAddress[]) => {
     const headers = new Headers(init?.headers);
-    seen.push({ method: init?.method ?? 'GET', url: String(input), authorization: headers.get('authorization') });
-    const answer = script.shift();
-    if (!answer) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
-    return new Response(answer.body, { status: answer.status, headers: { 'content-type': answer.contentType ?? 'application/json' } });
-  }) as typeof globalThis.fetch;
-  return { fetch, seen };
+    seen.push({
+      method: init?.method ?? 'GET',
+      url,
+      authorization: headers.get('authorization'),
+      ...(pinned && { pinned: pinned.map((a) => a.address) }),
+    });
+    const next = script.shift();
+    if (!next) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    return new Response(next.body, {
+      status: next.status,
+      headers: { 'content-type': next.contentType ?? 'application/json', ...(next.location !== undefined && { location: next.location }) },
+    });
+  };
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => answer(String(input), init)) as typeof globalThis.fetch;
+  const network: MediaNetwork = {
+    resolve: async (hostname) => dns[hostname] ?? [PUBLIC],
+    get: async (url, init, addresses) => answer(url.href, init, addresses),
+  };
+  return { fetch, network, seen };
 };
 
 const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
 const json = (status: number, body: unknown): Answer => ({ status, body: JSON.stringify(body) });
 const bytes = (contentType: string, body = PNG): Answer => ({ status: 200, body, contentType });
+const redirect = (location: string): Answer => ({ status: 302, body: '', location });
 
-const download = (channel: Channel, media: MediaRef, context: Omit<DownloadContext, 'fetch'>, script: Answer[]) => {
-  const { fetch, seen } = scriptedFetch(script);
+const download = (
+  channel: Channel,
+  media: MediaRef,
+  context: Omit<DownloadContext, 'fetch'>,
+  script: Answer[],
+  dns?: Readonly<Record<string, readonly ResolvedAddress[]>>,
+) => {
+  const { fetch, network, seen } = scripted(script, dns);
   const connector = connectors[channel] as Connector;
   if (!connector.downloadMedia) throw new Error(`${channel} has no download`);
-  return { result: connector.downloadMedia(media, { ...context, fetch }), seen };
+  return { result: connector.downloadMedia(media, { network, ...context, fetch }), seen };
 };
+
+/** What a refused download is: permanent, said so, and never retried. */
+const REFUSED = { kind: 'permanent', code: MEDIA_REFUSED };
 
 describe('Telegram', () => {
   const context = { credentials: { botToken: '7712345678:AAtoken' }, apiBaseUrl: 'https://api.telegram.org' };
@@ -81,6 +113,16 @@ describe('Telegram', () => {
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.message).not.toContain('AAtoken');
   });
+
+  it("follows the file download's redirects only to Telegram's own host", async () => {
+    const getFile = json(200, { ok: true, result: { file_id: 'x', file_path: 'photos/file_7.jpg' } });
+    const away = download('telegram', { id: 'x' }, context, [getFile, redirect('https://attacker.example/collect'), bytes('image/jpeg')]);
+    await expect(away.result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining('attacker.example is not a host') });
+    expect(away.seen.map((s) => s.url)).toEqual([
+      'https://api.telegram.org/bot7712345678:AAtoken/getFile',
+      'https://api.telegram.org/file/bot7712345678:AAtoken/photos/file_7.jpg',
+    ]);
+  });
 });
 
 describe('WhatsApp', () => {
@@ -95,7 +137,12 @@ describe('WhatsApp', () => {
     expect(await result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
     expect(seen).toEqual([
       { method: 'GET', url: 'https://graph.facebook.com/v23.0/1037543291543636?phone_number_id=106540352242922', authorization: 'Bearer EAAtoken' },
-      { method: 'GET', url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1', authorization: 'Bearer EAAtoken' },
+      {
+        method: 'GET',
+        url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1',
+        authorization: 'Bearer EAAtoken',
+        pinned: [PUBLIC.address],
+      },
     ]);
   });
 
@@ -116,6 +163,31 @@ describe('WhatsApp', () => {
     const notAnId = download('whatsapp', { url: 'https://example.com/a.jpg' }, context, []);
     await expect(notAnId.result).rejects.toBeInstanceOf(InvalidRequestError);
   });
+
+  it("refuses a media URL that leaves Meta's hosts, in the answer or in a redirect, and keeps the token to Meta", async () => {
+    const graph = 'https://graph.facebook.com/v23.0/1037543291543636?phone_number_id=106540352242922';
+    const lookaside = 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1';
+    const metadata = download('whatsapp', { id: '1037543291543636' }, context, [
+      json(200, { url: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/', mime_type: 'image/jpeg' }),
+      bytes('image/jpeg'),
+    ]);
+    await expect(metadata.result).rejects.toMatchObject(REFUSED);
+    expect(metadata.seen.map((s) => s.url)).toEqual([graph]);
+
+    const cdn = 'https://scontent.xx.fbcdn.net/v/t61.29466-34/1037543291543636_n.jpg';
+    const moved = download('whatsapp', { id: '1037543291543636' }, context, [json(200, { url: lookaside }), redirect(cdn), bytes('image/jpeg')]);
+    expect(await moved.result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
+    // The token goes to the Graph API and to the URL it answered, not to another origin a redirect names.
+    expect(moved.seen.map((s) => [s.url, s.authorization])).toEqual([
+      [graph, 'Bearer EAAtoken'],
+      [lookaside, 'Bearer EAAtoken'],
+      [cdn, null],
+    ]);
+
+    const away = download('whatsapp', { id: '1037543291543636' }, context, [json(200, { url: lookaside }), redirect('https://attacker.example/x'), bytes('image/jpeg')]);
+    await expect(away.result).rejects.toMatchObject(REFUSED);
+    expect(away.seen.map((s) => s.url)).toEqual([graph, lookaside]);
+  });
 });
 
 describe('LINE', () => {
@@ -134,7 +206,43 @@ describe('LINE', () => {
 
     const external = download('line', { id: '325709', url: 'https://cdn.example.com/v.mp4' }, context, [bytes('video/mp4')]);
     await external.result;
-    expect(external.seen).toEqual([{ method: 'GET', url: 'https://cdn.example.com/v.mp4', authorization: null }]);
+    expect(external.seen).toEqual([{ method: 'GET', url: 'https://cdn.example.com/v.mp4', authorization: null, pinned: [PUBLIC.address] }]);
+  });
+
+  it('fetches external content only over https and from public addresses, at every redirect', async () => {
+    const refusedFor = async (url: string, script: Answer[], dns?: Record<string, ResolvedAddress[]>, apiBaseUrl = context.apiBaseUrl) => {
+      const { result, seen } = download('line', { id: '325709', url }, { ...context, apiBaseUrl }, script, dns);
+      const error = await result.catch((e: unknown) => e);
+      expect(error).toMatchObject(REFUSED);
+      return { message: (error as Error).message, seen: seen.map((s) => s.url) };
+    };
+
+    expect(await refusedFor('http://cdn.example.com/v.mp4', [bytes('video/mp4')])).toEqual({
+      message: 'LINE external content refused: not an https URL (http:)',
+      seen: [],
+    });
+    expect(await refusedFor('https://media.corp.example/v.mp4', [bytes('video/mp4')], { 'media.corp.example': [{ address: '10.1.2.3', family: 4 }] })).toEqual({
+      message: 'LINE external content refused: media.corp.example resolves to 10.1.2.3, a private address',
+      seen: [],
+    });
+    // 169.254.169.254 written as an IPv4-mapped IPv6 literal.
+    expect((await refusedFor('https://[::ffff:a9fe:a9fe]/latest/meta-data/', [bytes('video/mp4')])).message).toContain('the cloud metadata address');
+    // Nothing is trusted for content LINE does not hold, not even the configured API's origin.
+    expect((await refusedFor('http://127.0.0.1:9001/v2/bot/message/325709/content', [bytes('video/mp4')], {}, 'http://127.0.0.1:9001')).seen).toEqual([]);
+
+    const hops = await refusedFor('https://cdn.example.com/v.mp4', [
+      redirect('https://cdn2.example.com/v.mp4'),
+      redirect('https://169.254.169.254/latest/api/token'),
+      bytes('video/mp4'),
+    ]);
+    expect(hops).toEqual({
+      message: 'LINE external content refused: 169.254.169.254 is the cloud metadata address',
+      seen: ['https://cdn.example.com/v.mp4', 'https://cdn2.example.com/v.mp4'],
+    });
+
+    const loop = await refusedFor('https://cdn.example.com/0', Array.from({ length: 10 }, (_, i) => redirect(`https://cdn.example.com/${i + 1}`)));
+    expect(loop.message).toBe('LINE external content refused: more than 5 redirects');
+    expect(loop.seen).toHaveLength(6);
   });
 
   it('refuses a sticker (nothing to download) without calling LINE', async () => {
@@ -151,15 +259,44 @@ describe.each(['messenger', 'instagram'] as const)('%s', (channel) => {
     const url = 'https://scontent.xx.fbcdn.net/v/t1.15752-9/123_n.jpg?_nc_cat=1&oh=abc';
     const { result, seen } = download(channel, { url }, context, [bytes('image/jpeg')]);
     expect(await result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
-    expect(seen).toEqual([{ method: 'GET', url, authorization: null }]);
+    expect(seen).toEqual([{ method: 'GET', url, authorization: null, pinned: [PUBLIC.address] }]);
   });
 
-  it('treats an expired attachment URL as gone, and refuses a URL that is not http(s)', async () => {
+  it('treats an expired attachment URL as gone, and refuses a URL that is not https', async () => {
     const expired = download(channel, { url: 'https://scontent.xx.fbcdn.net/v/a.jpg' }, context, [{ status: 403, body: 'URL signature expired' }]);
     await expect(expired.result).rejects.toBeInstanceOf(PermanentProviderError);
     const file = download(channel, { url: 'file:///etc/passwd' }, context, []);
-    await expect(file.result).rejects.toBeInstanceOf(InvalidRequestError);
-    expect(file.seen).toEqual([]);
+    await expect(file.result).rejects.toMatchObject(REFUSED);
+    const plain = download(channel, { url: 'http://scontent.xx.fbcdn.net/v/a.jpg' }, context, []);
+    await expect(plain.result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining('not an https URL') });
+    expect([...file.seen, ...plain.seen]).toEqual([]);
+  });
+
+  it("refuses an attachment URL on a host that is not Meta's, whatever it resolves to", async () => {
+    for (const url of [
+      'https://attacker.example/a.jpg',
+      'https://scontent.xx.fbcdn.net.attacker.example/a.jpg',
+      'https://evilfbcdn.net/a.jpg',
+      'https://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    ]) {
+      const { result, seen } = download(channel, { url }, context, [bytes('image/jpeg')]);
+      await expect(result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining('not a host the provider serves media from') });
+      expect(seen).toEqual([]);
+    }
+  });
+
+  it("refuses a Meta host name that resolves to a private or metadata address, and never connects to it", async () => {
+    const url = 'https://scontent.xx.fbcdn.net/v/a.jpg';
+    for (const addresses of [
+      [{ address: '169.254.169.254', family: 4 }],
+      [PUBLIC, { address: '10.0.12.7', family: 4 }],
+      [{ address: '::ffff:127.0.0.1', family: 6 }],
+      [{ address: 'fd00:ec2::254', family: 6 }],
+    ] satisfies ResolvedAddress[][]) {
+      const { result, seen } = download(channel, { url }, context, [bytes('image/jpeg')], { 'scontent.xx.fbcdn.net': addresses });
+      await expect(result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining('scontent.xx.fbcdn.net resolves to') });
+      expect(seen).toEqual([]);
+    }
   });
 });
 

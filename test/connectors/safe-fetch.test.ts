@@ -1,24 +1,28 @@
 /**
  * The safe fetch every media download goes through: which addresses it refuses, that the connection goes to
- * the address that was checked (TLS still checked against the host name), and that bodies are read up to a
- * limit only.
+ * the address that was checked (TLS still checked against the host name), and, over real local servers,
+ * that every redirect hop is checked and that bodies are cut at the limit without being read whole.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResolvedAddress } from '../../domain/connector.ts';
-import { addressRefusal, createSystemNetwork, pinnedLookup, readAtMost } from '../../connectors/safe-fetch.ts';
+import type { MediaNetwork, ResolvedAddress } from '../../domain/connector.ts';
+import { RetryableProviderError } from '../../domain/provider-errors.ts';
+import { getMedia, MEDIA_TOO_LARGE } from '../../connectors/media.ts';
+import { addressRefusal, createSystemNetwork, MEDIA_REFUSED, pinnedLookup, readAtMost } from '../../connectors/safe-fetch.ts';
 import { listenLocally } from '../helpers/fake-server.ts';
 
 const MiB = 1024 * 1024;
 const LOOPBACK: ResolvedAddress = { address: '127.0.0.1', family: 4 };
 /** A public address (one of Meta's) the test's resolver answers for names it was told nothing about. */
 const PUBLIC: ResolvedAddress = { address: '157.240.201.15', family: 4 };
+const REFUSED = { kind: 'permanent', code: MEDIA_REFUSED };
+const TOO_LARGE = { kind: 'permanent', code: MEDIA_TOO_LARGE };
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -238,5 +242,165 @@ describe('the system network', () => {
 
     const other = network.get(new URL(`https://other.example.test:${port}/a.png`), init, [LOOPBACK]);
     await expect(other).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  });
+});
+
+type Route = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The test's internet: one local server answering for every host (by its Host header), reached through a
+ * network whose resolver answers `dns[name]` (else a public address) and whose connections are real
+ * sockets, sent to the local server instead of the checked address (TLS aside, the system network).
+ */
+const internet = async (routes: Record<string, Route>, dns: Record<string, ResolvedAddress[]> = {}) => {
+  const requests: string[] = [];
+  const server = createServer((request, response) => {
+    const target = `${(request.headers.host ?? '').replace(/:\d+$/, '')}${request.url ?? ''}`;
+    requests.push(target);
+    const route = routes[target];
+    if (route) route(request, response);
+    else response.writeHead(404).end();
+  });
+  const { baseUrl, close } = await listenLocally(server);
+  closers.push(close);
+  const port = new URL(baseUrl).port;
+  const system = createSystemNetwork();
+  const pinned: string[][] = [];
+  const network: MediaNetwork = {
+    resolve: async (hostname) => dns[hostname] ?? [PUBLIC],
+    get: (url, init, addresses) => {
+      pinned.push(addresses.map((a) => a.address));
+      return system.get(new URL(`http://${url.hostname}:${port}${url.pathname}${url.search}`), init, [LOOPBACK]);
+    },
+  };
+  return { baseUrl, requests, pinned, network };
+};
+
+const redirectTo = (location: string): Route => (_request, response) => response.writeHead(302, { location }).end();
+
+/** Streams 64 KiB chunks, honouring backpressure, until the client hangs up (or `cap`, to spare the machine). */
+const endless = (cap: number, status = 200) => {
+  const state = { sent: 0, closed: false, whenClosed: Promise.resolve() };
+  const route: Route = (_request, response) => {
+    state.whenClosed = new Promise((resolve) => response.on('close', () => {
+      state.closed = true;
+      resolve();
+    }));
+    response.writeHead(status, { 'content-type': 'video/mp4' });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const pump = () => {
+      while (!state.closed && state.sent < cap) {
+        state.sent += chunk.length;
+        if (!response.write(chunk)) {
+          response.once('drain', pump);
+          return;
+        }
+      }
+      if (!state.closed) response.end();
+    };
+    pump();
+  };
+  return { state, route };
+};
+
+describe('getMedia over real servers', () => {
+  const what = 'Test media';
+
+  it.each([
+    ['a loopback literal', 'https://127.0.0.1/admin', 'is a loopback address'],
+    ['the metadata service', 'https://169.254.169.254/latest/meta-data/iam/security-credentials/', 'is the cloud metadata address'],
+    ['a private literal', 'https://10.0.0.8/internal', 'is a private address'],
+    ['an IPv6 loopback literal', 'https://[::1]/admin', 'is a loopback address'],
+    ['a name that resolves to the metadata service', 'https://rebound.example/latest/meta-data/', 'rebound.example resolves to 169.254.169.254'],
+    ['a name with one private address among public ones', 'https://mixed.example/x', 'mixed.example resolves to 10.9.8.7'],
+    ['plain http', 'http://cdn3.example.com/x', 'not an https URL'],
+  ])('refuses a redirect to %s at the hop it appears, after following the good ones', async (_name, target, reason) => {
+    const net = await internet(
+      {
+        'cdn.example.com/start': redirectTo('https://cdn2.example.com/next'),
+        'cdn2.example.com/next': redirectTo(target),
+        // Answers whatever host the connection claims: a request reaching here would be a leak.
+        'rebound.example/latest/meta-data/': (_request, response) => response.end('secret'),
+      },
+      { 'rebound.example': [{ address: '169.254.169.254', family: 4 }], 'mixed.example': [PUBLIC, { address: '10.9.8.7', family: 4 }] },
+    );
+
+    const result = getMedia({ url: 'https://cdn.example.com/start', what, fetch: globalThis.fetch, network: net.network });
+
+    await expect(result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining(reason) });
+    expect(net.requests).toEqual(['cdn.example.com/start', 'cdn2.example.com/next']);
+    expect(net.pinned).toEqual([[PUBLIC.address], [PUBLIC.address]]);
+  });
+
+  it('cuts an endless body at the limit, closing the connection, and fails at once as too large', async () => {
+    const stream = endless(256 * MiB);
+    const net = await internet({ 'cdn.example.com/forever.mp4': stream.route });
+    const started = Date.now();
+
+    const result = getMedia({ url: 'https://cdn.example.com/forever.mp4', what, fetch: globalThis.fetch, network: net.network, maxBytes: 1 * MiB });
+
+    await expect(result).rejects.toMatchObject({ ...TOO_LARGE, message: `${what} is too large: more than ${MiB} bytes came` });
+    await stream.state.whenClosed;
+    expect(Date.now() - started).toBeLessThan(5000);
+    // What the server got rid of before the hang-up: the limit plus what socket buffers hold, not the stream.
+    expect(stream.state.sent).toBeLessThan(1 * MiB + 16 * MiB);
+  });
+
+  it('cuts an endless body from the trusted API base too (through the injected fetch)', async () => {
+    const stream = endless(256 * MiB);
+    const net = await internet({ '127.0.0.1/file/bot1:t/video.mp4': stream.route });
+
+    const result = getMedia({ url: `${net.baseUrl}/file/bot1:t/video.mp4`, trustedBase: net.baseUrl, what, fetch: globalThis.fetch, maxBytes: 1 * MiB });
+
+    await expect(result).rejects.toMatchObject(TOO_LARGE);
+    await stream.state.whenClosed;
+    expect(stream.state.sent).toBeLessThan(1 * MiB + 16 * MiB);
+    expect(net.pinned).toEqual([]); // the configured API is not a host to check
+  });
+
+  it('refuses a body whose Content-Length is over the limit before reading any of it', async () => {
+    let closed!: Promise<void>;
+    const net = await internet({
+      'cdn.example.com/huge.mp4': (_request, response) => {
+        closed = new Promise((resolve) => response.on('close', () => resolve()));
+        // Announces 5 GiB and sends nothing: a client waiting for the body would wait for ever.
+        response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 5 * 1024 * MiB });
+        response.flushHeaders();
+      },
+    });
+    const started = Date.now();
+
+    const result = getMedia({ url: 'https://cdn.example.com/huge.mp4', what, fetch: globalThis.fetch, network: net.network, maxBytes: 1 * MiB });
+
+    await expect(result).rejects.toMatchObject({ ...TOO_LARGE, message: `${what} is too large: it declares ${5 * 1024 * MiB} bytes, the limit is ${MiB}` });
+    await closed;
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('keeps a body of exactly the limit, and refuses one byte more', async () => {
+    const net = await internet({
+      'cdn.example.com/fits': (_request, response) => response.end(Buffer.alloc(MiB, 1)),
+      // Chunked, with no Content-Length to give it away.
+      'cdn.example.com/over': (_request, response) => {
+        response.write(Buffer.alloc(MiB, 1));
+        response.end(Buffer.alloc(1, 1));
+      },
+    });
+    const get = (path: string) => getMedia({ url: `https://cdn.example.com/${path}`, what, fetch: globalThis.fetch, network: net.network, maxBytes: MiB });
+
+    expect((await get('fits')).bytes.length).toBe(MiB);
+    await expect(get('over')).rejects.toMatchObject(TOO_LARGE);
+  });
+
+  it('reads only the start of an endless error answer, and classifies it', async () => {
+    const stream = endless(256 * MiB, 503);
+    const net = await internet({ 'cdn.example.com/broken': stream.route });
+
+    const result = getMedia({ url: 'https://cdn.example.com/broken', what, fetch: globalThis.fetch, network: net.network });
+
+    await expect(result).rejects.toBeInstanceOf(RetryableProviderError);
+    await expect(result).rejects.toMatchObject({ message: `${what} answered HTTP 503` });
+    await stream.state.whenClosed;
+    expect(stream.state.sent).toBeLessThan(16 * MiB);
   });
 });

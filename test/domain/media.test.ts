@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoThreadStore } from '../../adapters/aws/dynamo-thread-store.ts';
 import { FileMediaStore } from '../../adapters/local/file-media-store.ts';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
-import type { Connector, DownloadContext, DownloadedMedia } from '../../domain/connector.ts';
+import { LINE_ACCOUNT } from '../../connectors/line/line.account.ts';
+import { downloadLineMedia } from '../../connectors/line/line.media.ts';
+import type { Connector, DownloadContext, DownloadedMedia, MediaNetwork, ResolvedAddress } from '../../domain/connector.ts';
 import type { Content, MediaRef } from '../../domain/content.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
 import { copyMedia, mediaKeyOf, type MediaDeps } from '../../domain/media.ts';
@@ -220,6 +222,69 @@ describe('copyMedia', () => {
   });
 });
 
+describe('copyMedia with a real download', () => {
+  /** LINE content on another server (`contentProvider.type: external`), reached through `network`. */
+  const lineExternal = (url: string, network: MediaNetwork): { event: MessageReceivedEvent; deps: MediaDeps } => {
+    seq += 1;
+    const event = {
+      ...photoEvent({ type: 'image', media: { id: `5468138${seq}`, url } }),
+      channel: 'line',
+      accountId: 'U0123',
+      externalMessageId: `5468138${seq}`,
+    } as MessageReceivedEvent;
+    const deps: MediaDeps = {
+      ...depsWith(undefined),
+      secrets: new LocalSecretStore({ line: { credentials: { channelSecret: 's', channelAccessToken: 'lineToken' }, accountId: 'U0123' } }),
+      // Body URLs never go through the API's fetch.
+      fetch: (async () => {
+        throw new Error('fetched through the API client');
+      }) as typeof globalThis.fetch,
+      network,
+      apiBaseUrls: {},
+      connectorFor: () => ({ ...LINE_ACCOUNT, downloadMedia: downloadLineMedia }),
+    };
+    return { event, deps };
+  };
+  const resolvingTo = (addresses: ResolvedAddress[], served: Buffer) => {
+    const connected: string[][] = [];
+    const network: MediaNetwork = {
+      resolve: async () => addresses,
+      get: async (_url, _init, pinned) => {
+        connected.push(pinned.map((a) => a.address));
+        return new Response(served, { status: 200, headers: { 'content-type': 'image/png' } });
+      },
+    };
+    return { network, connected };
+  };
+
+  it("copies through the deps' network, connecting to the address it checked", async () => {
+    const { network, connected } = resolvingTo([{ address: '147.92.150.192', family: 4 }], PNG);
+    const { event, deps } = lineExternal('https://cdn.example.com/a.png', network);
+    await applyEvent(event, { store, log });
+
+    expect(await copyMedia(event, first, deps)).toMatchObject({ kind: 'copied', downloaded: true });
+    expect(connected).toEqual([['147.92.150.192']]);
+  });
+
+  it('fails at once, storing nothing, when the URL resolves to a private address; the message keeps its URL', async () => {
+    const { network, connected } = resolvingTo([{ address: '10.0.0.5', family: 4 }], PNG);
+    const { event, deps } = lineExternal('https://cdn.example.com/b.png', network);
+    await applyEvent(event, { store, log });
+
+    const outcome = await copyMedia(event, first, deps);
+
+    expect(outcome).toEqual({
+      kind: 'failed',
+      failure: { kind: 'permanent', code: 'media_refused', message: 'LINE external content refused: cdn.example.com resolves to 10.0.0.5, a private address', attempts: 1 },
+    });
+    expect(connected).toEqual([]);
+    expect(await media.head(mediaKeyOf('line', 'U0123', { id: event.content.type === 'image' ? event.content.media.id! : '' }))).toBeUndefined();
+    const message = await storedMessage(event);
+    expect(message.mediaCopy).toBeUndefined();
+    expect(message.content).toEqual(event.content);
+  });
+});
+
 describe('mediaKeyOf', () => {
   it('gives one media object one key, apart per channel and account, whatever the id holds', () => {
     const key = mediaKeyOf('whatsapp', '106540352242922', { id: '../../etc/passwd' });
@@ -232,6 +297,6 @@ describe('mediaKeyOf', () => {
   it('keeps every stored file under the media directory', () => {
     const files = readdirSync(join(dir, 'media'), { recursive: true }).map(String);
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((f) => f.startsWith('telegram'))).toBe(true);
+    expect(files.every((f) => f.startsWith('telegram') || f.startsWith('line'))).toBe(true);
   });
 });
