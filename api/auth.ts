@@ -4,15 +4,12 @@
  * so there is nothing to guess, and it lets the store find the key by its hash in one read.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiKeyRecord, ThreadStore } from '../domain/ports.ts';
+import type { ApiKeyStore, Principal, Scope, StoredApiKey } from '../domain/access/model.ts';
 
 /** Prefix of generated secrets, so a leaked one is recognizable (secret scanners, logs). */
 export const API_KEY_PREFIX = 'prl_';
 
-/** Who made an API call: the API key's id, which becomes the `author.id` of the messages it sends. */
-export interface Principal {
-  readonly keyId: string;
-}
+export type { Principal };
 
 // Generous for any key a person would set, small enough that a huge header is not hashed.
 const MAX_SECRET_LENGTH = 512;
@@ -30,11 +27,19 @@ export const generateApiKey = (): { readonly id: string; readonly secret: string
 };
 
 /** The record to store for a secret (generated, or given by the operator as `PARLEY_API_KEY`). */
-export const apiKeyRecord = (secret: string, name: string, createdAt: string): ApiKeyRecord => ({
+export const apiKeyRecord = (
+  secret: string,
+  name: string,
+  createdAt: string,
+  scopes: readonly Scope[] = ['admin'],
+  createdBy?: string,
+): StoredApiKey => ({
   id: apiKeyIdOf(secret),
   keyHash: hashApiKey(secret),
   name,
+  scopes: [...scopes],
   createdAt,
+  ...(createdBy !== undefined && { createdBy }),
 });
 
 /**
@@ -49,12 +54,9 @@ export const bearerSecret = (authorization: string | undefined): string | undefi
 };
 
 /** The principal an `Authorization` header proves, or undefined when it proves none. */
-export const authorize = async (
-  store: Pick<ThreadStore, 'findApiKey'>,
-  authorization: string | undefined,
-): Promise<Principal | undefined> => {
+export const authorize = async (keys: Pick<ApiKeyStore, 'findByHash'>, authorization: string | undefined): Promise<Principal | undefined> => {
   const secret = bearerSecret(authorization);
   if (secret === undefined) return undefined;
-  const record = await store.findApiKey(hashApiKey(secret));
-  return record ? { keyId: record.id } : undefined;
+  const record = await keys.findByHash(hashApiKey(secret));
+  return record ? { keyId: record.id, scopes: record.scopes } : undefined;
 };

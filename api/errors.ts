@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from './schemas.ts';
+import { describeIssues } from './validation.ts';
 
 /**
  * An error the caller is meant to see: its code, status and message are answered as they are. Anything
@@ -25,12 +26,8 @@ export class ApiError extends Error {
   }
 }
 
-/** A zod failure as an `invalid_request`, each issue with the path to the offending value. */
-export const invalidRequest = (what: string, error: z.ZodError): ApiError =>
-  new ApiError('invalid_request', `${what} is not valid: ${error.issues[0]?.message ?? 'see details'}`, {
-    issues: error.issues.map((issue) => ({
-      path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-      code: issue.code,
-      message: issue.message,
-    })),
-  });
+/** A zod failure as an `invalid_request`, in the API's words, each issue with the path to the offending value. */
+export const invalidRequest = (what: string, error: z.ZodError): ApiError => {
+  const issues = describeIssues(error, what);
+  return new ApiError('invalid_request', `${what} is not valid: ${issues.map((i) => i.message).join('; ')}`, { issues });
+};

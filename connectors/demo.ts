@@ -3,8 +3,7 @@
  * requests. Each lives beside its connector; this file lists them.
  */
 import type { Channel } from '../domain/content.ts';
-import type { Credentials } from '../domain/ports.ts';
-import type { Message } from '../domain/model.ts';
+import type { ChannelDemo } from './demo-types.ts';
 import { instagramDemo } from './instagram/instagram.demo.ts';
 import { kakaotalkDemo } from './kakaotalk/kakaotalk.demo.ts';
 import { lineDemo } from './line/line.demo.ts';
@@ -12,19 +11,7 @@ import { messengerDemo } from './messenger/messenger.demo.ts';
 import { telegramDemo } from './telegram/telegram.demo.ts';
 import { whatsappDemo } from './whatsapp/whatsapp.demo.ts';
 
-export interface DemoRequest {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-export interface ChannelDemo {
-  /** The customer, as the channel identifies them (for `GET /v1/threads?channel=&externalUserId=`). */
-  readonly customer: { readonly externalUserId: string; readonly name: string };
-  /** The customer's first messages. `run` varies per demo run so provider ids do not repeat. */
-  opening(credentials: Credentials, run: number): DemoRequest[];
-  /** What the customer does once the agent's reply (with quick replies) was sent. */
-  afterReply(credentials: Credentials, run: number, reply: Message): DemoRequest[];
-}
+export type { ChannelDemo, DemoRequest } from './demo-types.ts';
 
 export const demos: Record<Channel, ChannelDemo> = {
   whatsapp: whatsappDemo,

@@ -35,6 +35,10 @@ export const SenderSchema = z
     username: z.string().optional(),
     languageCode: z.string().optional(),
     isBot: z.boolean().optional(),
+    verifiedPhone: z
+      .string()
+      .optional()
+      .describe("The sender's own phone number (E.164) when the provider vouches for it (a WhatsApp number is its user's id)"),
   })
   .meta({ id: 'Sender' });
 export type Sender = z.infer<typeof SenderSchema>;

@@ -10,20 +10,20 @@ import { hasCredentials, MAX_MEDIA_BYTES, type MediaConnector, type MediaNetwork
 import { MEDIA_CONTENT_TYPES, type Channel, type Content, type MediaRef } from './content.ts';
 import type { MessageReceivedEvent } from './events.ts';
 import type { Failure, MediaCopy } from './model.ts';
-import { backoffSeconds } from './outbound.ts';
-import type { Clock, Log, MediaStore, SecretStore, ThreadStore } from './ports.ts';
+import { decide } from './delivery/retry.ts';
+import type { ConversationStore } from './conversations/ports.ts';
+import { retryOnConflict } from './shared/store.ts';
+import type { Clock, Log, MediaStore, SecretStore } from './ports.ts';
 import { ProviderError, RateLimitedError } from './provider-errors.ts';
 
 export { MAX_MEDIA_BYTES, MEDIA_CONTENT_TYPES };
 
-/** Longest wait between two attempts, in seconds (SQS allows 12 h; media links expire long before). */
-const MAX_DELAY_SECONDS = 900;
 
 /** Served when neither the provider nor the reference names a media type. */
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
 export interface MediaDeps {
-  readonly store: ThreadStore;
+  readonly store: ConversationStore;
   readonly media: MediaStore;
   readonly secrets: SecretStore;
   readonly clock: Clock;
@@ -97,15 +97,7 @@ const failureOf = (error: unknown, attempts: number): Failure =>
     : { kind: 'retryable', message: error instanceof Error ? error.message : String(error), attempts };
 
 /** Retry what may succeed later, until the queue's receive count runs out; give up on the rest at once. */
-const retryOrGiveUp = (failure: Failure, attempt: MediaAttempt, retryAfterSeconds?: number): CopyOutcome => {
-  if (failure.kind !== 'retryable' && failure.kind !== 'rate_limited') return { kind: 'failed', failure };
-  if (attempt.receiveCount >= attempt.maxReceiveCount) return { kind: 'exhausted', failure };
-  const delaySeconds =
-    retryAfterSeconds !== undefined
-      ? Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(retryAfterSeconds)))
-      : backoffSeconds(attempt.receiveCount);
-  return { kind: 'retry', delaySeconds, failure };
-};
+const retryOrGiveUp = (failure: Failure, attempt: MediaAttempt, retryAfterSeconds?: number): CopyOutcome => decide(failure, attempt, retryAfterSeconds);
 
 /** Copies the media of one received message, when it has any, and records the copy on the message. */
 export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttempt, deps: MediaDeps): Promise<CopyOutcome> => {
@@ -115,7 +107,8 @@ export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttem
   if (!connector?.downloadMedia) return { kind: 'skipped', reason: `${event.channel} media cannot be downloaded` };
   const key = mediaKeyOf(event.channel, event.accountId, media);
 
-  const message = await deps.store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  const pointer = await deps.store.getPointer(event.channel, event.accountId, event.externalMessageId);
+  const message = pointer && (await deps.store.getMessage(pointer.threadId, pointer.messageId))?.value;
   if (message?.mediaCopy?.key === key) return { kind: 'already', key };
 
   // A copy stored by an earlier attempt (whose message was not stored yet) is not downloaded again.
@@ -155,6 +148,11 @@ export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttem
     return retryOrGiveUp({ kind: 'retryable', message: 'the message is not stored yet', attempts: attempt.receiveCount }, attempt);
   }
   const copy: MediaCopy = { key, contentType: stored.contentType, size: stored.size, copiedAt: deps.clock.now().toISOString() };
-  await deps.store.recordMediaCopy(message.threadId, message.id, copy);
+  // A copy under the same key is recorded once; the content (edits) is left as it is.
+  await retryOnConflict(async () => {
+    const current = await deps.store.getMessage(message.threadId, message.id);
+    if (!current || current.value.mediaCopy?.key === key) return;
+    await deps.store.commit([{ kind: 'message', op: 'put', value: { ...current.value, mediaCopy: copy }, version: current.version }]);
+  });
   return { kind: 'copied', key, downloaded };
 };

@@ -93,7 +93,11 @@ export const MessageSchema = z
     externalId: z.string().optional().describe("The provider's message id (the first, when a long text was split)"),
     externalIds: z.array(z.string()).optional().describe('Every provider message id, when one message became several'),
     occurredAt: isoInstant,
-    editedAt: isoInstant.optional(),
+    editedAt: isoInstant.optional().describe('When the content was last edited; `occurredAt` stays when it was first sent'),
+    history: z
+      .array(z.object({ content: ContentSchema, replacedAt: isoInstant.describe('When an edit replaced it') }))
+      .optional()
+      .describe("Earlier contents of an edited message, oldest first"),
     author: AuthorSchema,
     content: ContentSchema,
     replyTo: z.object({ externalMessageId: z.string() }).optional(),

@@ -193,6 +193,8 @@ export interface MediaStore {
   get(key: string): Promise<MediaObject | undefined>;
   /** The object's type and size without its bytes, or undefined when there is none (a retried copy need not download again). */
   head(key: string): Promise<{ readonly contentType: string; readonly size: number } | undefined>;
+  /** Deletes the object (erasure); deleting one that is not there is fine. */
+  delete(key: string): Promise<void>;
   /**
    * A URL the object can be downloaded from without further credentials, for the given time, served with
    * `contentDisposition`; absent where the store cannot issue one (then media is served inline only).
@@ -212,6 +214,11 @@ export interface SecretStore {
    * other Lambda containers within their cache's time.
    */
   put(channel: Channel, accountId: string, credentials: Credentials): Promise<void>;
+}
+
+/** Lets a queue consumer postpone a message it failed (backoff, a provider's retry-after). */
+export interface VisibilityControl {
+  setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void>;
 }
 
 export interface Clock {

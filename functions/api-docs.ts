@@ -1,27 +1,21 @@
 /**
- * Serves the integrator API's OpenAPI document (`GET /v1/openapi.json`). A function of its own: the document
- * is generated from the API's zod schemas, and that generator has no place in the API function that serves
- * every other request; this one touches no table, queue or secret.
+ * Serves the integrator API's OpenAPI document (`GET /v1/openapi.json`), without a key. A function of its own:
+ * the document generator has no place in the API function that serves every other request; this one touches
+ * no table, queue or secret.
  */
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { buildOpenApiDocument } from '../api/openapi.ts';
-import type { ApiEvent } from './api.ts';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { buildOpenApiDocument } from '../api/app.ts';
+import type { Deps } from './deps.ts';
+import { lambda } from './kit/handler.ts';
+import { awsObservability } from './kit/powertools.ts';
 
-export const create = () => {
+export const create = (deps: Pick<Deps, 'observability'>) => {
   let body: string | undefined;
-  return async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
-    // The route's authorizer has run; without its verdict (a direct invocation) nothing is served.
-    if (typeof event.requestContext.authorizer?.lambda?.keyId !== 'string') {
-      return {
-        statusCode: 401,
-        headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },
-        body: JSON.stringify({ code: 'unauthorized', message: 'A valid API key is required: Authorization: Bearer <key>' }),
-      };
-    }
+  return lambda<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(async () => {
     body ??= JSON.stringify(buildOpenApiDocument());
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body };
-  };
+    return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body };
+  }, deps.observability);
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: ApiEvent) => (wired ??= create())(event);
+export const handler = (event: APIGatewayProxyEventV2, context: Context) => (wired ??= create({ observability: awsObservability() }))(event, context);

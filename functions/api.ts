@@ -1,77 +1,74 @@
 /**
- * The integrator API's Lambda (API Gateway HTTP API, payload format 2.0). Thin: turns the event into an
- * {@link ApiRequest} and the answer back; everything else is `api/router.ts`.
+ * The integrator API's Lambda (API Gateway HTTP API, payload format 2.0): the Hono app of `api/app.ts` on
+ * API Gateway events, as a middy handler.
  */
-import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { awsLog, awsMediaStore, awsOutboundQueue, awsSecrets, awsStore } from '../adapters/aws/deps.ts';
-import { systemClock } from '../domain/ports.ts';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { handle } from 'hono/aws-lambda';
 import { accountOf, capabilitiesOf } from '../connectors/capabilities.ts';
-import { createApi, type ApiDeps, type ApiRequest } from '../api/router.ts';
-import type { Principal } from '../api/auth.ts';
+import { ENABLED_CHANNELS } from '../topology/channels.ts';
+import { systemClock } from '../domain/ports.ts';
+import { createApi, type ApiDeps } from '../api/app.ts';
+import {
+  awsAccounts,
+  awsApiKeys,
+  awsConversations,
+  awsIdempotency,
+  awsMediaStore,
+  awsSecrets,
+  retentionDays,
+} from '../adapters/aws/deps.ts';
 import type { Deps } from './deps.ts';
+import { lambda } from './kit/handler.ts';
+import { awsObservability } from './kit/powertools.ts';
 
-/** What `functions/authorizer.ts` puts in the request context. */
-export type AuthorizerContext = Principal;
+/** What `functions/authorizer.ts` puts in the request context: the key's id and its scopes, comma-separated. */
+export interface AuthorizerContext {
+  readonly keyId: string;
+  readonly scopes: string;
+}
 
 export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 
-const lowerCaseKeys = (headers: Readonly<Record<string, string | undefined>> | undefined): Record<string, string | undefined> =>
-  Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
-
-export const toApiRequest = (event: ApiEvent): ApiRequest => {
-  // The authorizer is absent on routes served without a key (the OpenAPI document).
-  const keyId = event.requestContext.authorizer?.lambda?.keyId;
-  return {
-    method: event.requestContext.http.method,
-    path: event.rawPath,
-    query: event.queryStringParameters ?? {},
-    headers: lowerCaseKeys(event.headers),
-    body: event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body,
-    ...(typeof keyId === 'string' && keyId !== '' && { principal: { keyId } }),
-  };
-};
-
-/** What a channel can carry, from its connector; undefined for a channel without one. */
-const connectorCapabilities: ApiDeps['capabilities'] = capabilitiesOf;
-
 /**
- * The handler over explicit ports. Takes the shared `Deps` as the local runtime passes them to every
- * function; `capabilities` and `account` default to the connectors' light registry and are there for tests.
- * `secrets` keeps the credentials of accounts registered with them and tells whether an account is configured.
+ * The handler over explicit ports. `capabilities`, `account` and `channels` default to the connectors' light
+ * registry and the enabled channels, and are there for tests.
  */
 export const create = (
-  deps: Pick<Deps, 'store' | 'outbound' | 'media' | 'clock' | 'log'> &
+  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
     Partial<Pick<Deps, 'secrets'>> &
-    Partial<Pick<ApiDeps, 'capabilities' | 'account'>>,
+    Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
-  const api = createApi({
-    store: deps.store,
-    outbound: deps.outbound,
+  const app = createApi({
+    conversations: deps.conversations,
+    keys: deps.keys,
+    accounts: deps.accounts,
+    idempotency: deps.idempotency,
     media: deps.media,
     clock: deps.clock,
-    log: deps.log,
-    capabilities: deps.capabilities ?? connectorCapabilities,
-    secrets: deps.secrets,
+    log: deps.observability.log,
+    channels: deps.channels ?? ENABLED_CHANNELS,
+    capabilities: deps.capabilities ?? capabilitiesOf,
     account: deps.account ?? accountOf,
+    secrets: deps.secrets,
+    retentionDays: deps.retentionDays,
   });
-  return async (event: ApiEvent): Promise<APIGatewayProxyStructuredResultV2> => {
-    const response = await api(toApiRequest(event));
-    return {
-      statusCode: response.statusCode,
-      headers: { ...response.headers },
-      body: response.body,
-      ...(response.isBase64Encoded && { isBase64Encoded: true }),
-    };
-  };
+  const serve = handle(app);
+  return lambda<ApiEvent, APIGatewayProxyStructuredResultV2>(
+    async (event, context) => (await serve(event as never, context as never)) as APIGatewayProxyStructuredResultV2,
+    deps.observability,
+  );
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: ApiEvent) =>
+export const handler = (event: ApiEvent, context: Context) =>
   (wired ??= create({
-    store: awsStore(),
-    outbound: awsOutboundQueue(),
+    conversations: awsConversations(),
+    keys: awsApiKeys(),
+    accounts: awsAccounts(),
+    idempotency: awsIdempotency(),
     media: awsMediaStore(),
     secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),
     clock: systemClock,
-    log: awsLog(),
-  }))(event);
+    observability: awsObservability(),
+    retentionDays: retentionDays(),
+  }))(event, context);

@@ -1,31 +1,48 @@
 /**
  * Everything a handler may need from outside, as ports. Each handler's `create` takes the part it uses;
- * `adapters/aws/deps.ts` builds it for Lambda and `runtime/` builds it for the local runtime and tests.
+ * `adapters/aws/deps.ts` (the AWS composition root) builds it for Lambda and `runtime/` (the local one) for the
+ * local runtime and tests.
  */
-import type { ChannelAccount } from '../domain/connector.ts';
+import type { Context } from 'aws-lambda';
+import type { ApiKeyStore } from '../domain/access/model.ts';
 import type { Channel } from '../domain/content.ts';
-import type { Clock, EventBus, Log, MediaStore, OutboundJob, SecretStore, ThreadStore, WorkQueue } from '../domain/ports.ts';
+import type { ConversationStore } from '../domain/conversations/ports.ts';
+import type { OutboundJob } from '../domain/delivery/outbound.ts';
+import type { DomainEventBus } from '../domain/events/relay.ts';
+import type { Clock, EventBus, MediaStore, SecretStore, VisibilityControl, WorkQueue } from '../domain/ports.ts';
 
-/** Lets an SQS consumer postpone a message it failed (backoff, provider's retry-after). */
-export interface VisibilityControl {
-  setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void>;
-}
+export type { VisibilityControl };
+import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
+import type { AccountStore } from '../domain/access/accounts.ts';
+import type { Observability } from './kit/observability.ts';
+import type { QueueName } from '../topology/topology.ts';
+
 
 export interface Deps {
-  readonly store: ThreadStore;
+  readonly conversations: ConversationStore;
+  readonly keys: ApiKeyStore;
+  readonly accounts: AccountStore;
+  readonly idempotency: IdempotencyStore;
+  /** Connector events, from the webhooks. */
   readonly bus: EventBus;
+  /** Domain events, from the outbox relay. */
+  readonly domainBus: DomainEventBus;
   /** Sends each job to its channel's outbound queue. */
   readonly outbound: WorkQueue<OutboundJob>;
+  /** Any other queue the function's topology entry may send to (`access.sendTo`), by name. */
+  readonly queue: (name: QueueName) => WorkQueue<unknown>;
   /** The queue the function consumes (a sender's or media copier's), whose messages it postpones. */
   readonly visibility: VisibilityControl;
   readonly secrets: SecretStore;
   /** Parley's media storage: S3 in AWS, the data dir locally. */
   readonly media: MediaStore;
   readonly clock: Clock;
-  readonly log: Log;
+  readonly observability: Observability;
   readonly fetch: typeof globalThis.fetch;
   /** Overrides of each provider's API origin (tests, demos, sandboxes). */
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
+  /** Message retention in days; absent: messages are kept. */
+  readonly retentionDays?: number | undefined;
 }
 
 /** A function's environment variables: `process.env` in Lambda, the topology's values locally. */
@@ -36,7 +53,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * (the local runtime calls it), and `handler` is the same wiring with AWS adapters and `process.env`.
  */
 export interface FunctionModule {
-  create(deps: Deps, environment: Environment): (event: never) => Promise<unknown>;
+  create(deps: Deps, environment: Environment): (event: never, context: Context) => Promise<unknown>;
 }
 
 /**
@@ -58,6 +75,6 @@ export const queueSetting = (environment: Environment, name: 'MAX_RECEIVE_COUNT'
 
 /** The connector of a one-channel function; any other channel has none here. */
 export const connectorOnly =
-  <C extends Pick<ChannelAccount, 'channel'>>(connector: C) =>
+  <C extends { readonly channel: Channel }>(connector: C) =>
   (channel: Channel): C | undefined =>
     channel === connector.channel ? connector : undefined;

@@ -6,42 +6,43 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Connector } from '../domain/connector.ts';
 import { ingestWebhook } from '../domain/ingest.ts';
-import { MAX_WEBHOOK_BODY_BYTES } from '../topology/topology.ts';
-import type { Deps, Environment } from './deps.ts';
-import { awsBus, awsLog, awsSecrets } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
+import { MAX_WEBHOOK_BODY_BYTES } from '../topology/limits.ts';
+import { awsBus, awsSecrets } from '../adapters/aws/deps.ts';
+import type { Deps, Environment } from './deps.ts';
+import { lambda } from './kit/handler.ts';
+import { awsObservability } from './kit/powertools.ts';
 
 export const webhookFunction = (connector: Connector) => {
-const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environment: Environment) => {
-  const maxBodyBytes = Number(environment.MAX_WEBHOOK_BODY_BYTES) || MAX_WEBHOOK_BODY_BYTES;
-  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const answer = await ingestWebhook(
-      connector,
-      {
-        method: event.requestContext.http.method,
-        headers: event.headers ?? {},
-        query: event.queryStringParameters ?? {},
-        rawBody: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
-      },
-      {
-        maxBodyBytes,
-        ...(event.pathParameters?.accountId && { accountId: event.pathParameters.accountId }),
-      },
-      deps,
-    );
-    return {
-      statusCode: answer.statusCode,
-      headers: { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' },
-      body: answer.body,
-    };
+  const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'observability'>, environment: Environment) => {
+    const maxBodyBytes = Number(environment.MAX_WEBHOOK_BODY_BYTES) || MAX_WEBHOOK_BODY_BYTES;
+    const { log, metrics } = deps.observability;
+    return lambda<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(async (event) => {
+      const answer = await ingestWebhook(
+        connector,
+        {
+          method: event.requestContext.http.method,
+          headers: event.headers ?? {},
+          query: event.queryStringParameters ?? {},
+          rawBody: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
+        },
+        { maxBodyBytes, ...(event.pathParameters?.accountId && { accountId: event.pathParameters.accountId }) },
+        { secrets: deps.secrets, bus: deps.bus, clock: deps.clock, log },
+      );
+      metrics.count(answer.statusCode < 300 ? 'WebhooksAccepted' : 'WebhooksRejected', connector.channel);
+      return {
+        statusCode: answer.statusCode,
+        headers: { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' },
+        body: answer.body,
+      };
+    }, deps.observability);
   };
-};
 
-let wired: ReturnType<typeof create> | undefined;
-const handler = (event: APIGatewayProxyEventV2) =>
-  (wired ??= create(
-    { secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)), bus: awsBus(), clock: systemClock, log: awsLog() },
-    process.env,
-  ))(event);
-return { create, handler };
+  let wired: ReturnType<typeof create> | undefined;
+  const handler = (event: APIGatewayProxyEventV2, context: import('aws-lambda').Context) =>
+    (wired ??= create(
+      { secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)), bus: awsBus(), clock: systemClock, observability: awsObservability() },
+      process.env,
+    ))(event, context);
+  return { create, handler };
 };

@@ -100,7 +100,7 @@ export const createGateway = (options: GatewayOptions) => {
       const m = candidate.regex.exec(path);
       if (!m) continue;
       pathMatched = true;
-      if (candidate.route.method !== method) continue;
+      if (candidate.route.method !== method && candidate.route.method !== 'ANY') continue;
       let pathParameters: Record<string, string>;
       try {
         pathParameters = Object.fromEntries(candidate.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]));

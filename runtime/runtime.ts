@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Worker } from 'node:worker_threads';
-import { createDocumentClient, DynamoThreadStore } from '../adapters/aws/dynamo-thread-store.ts';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
+import { connectorEntry, domainEntry } from '../adapters/aws/eventbridge-bus.ts';
 import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalEventBus } from '../adapters/local/local-bus.ts';
 import { LocalQueue } from '../adapters/local/local-queue.ts';
@@ -19,9 +19,13 @@ import { apiKeyRecord, bearerSecret, generateApiKey, hashApiKey } from '../api/a
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
+import { channelOfJob, type OutboundJob } from '../domain/delivery/outbound.ts';
 import type { ParleyEvent } from '../domain/events.ts';
-import { channelOfJob, systemClock, type Credentials, type OutboundJob, type WorkQueue } from '../domain/ports.ts';
+import type { DomainEvent } from '../domain/events/domain-events.ts';
+import type { Credentials, WorkQueue } from '../domain/ports.ts';
 import type { Deps, FunctionModule } from '../functions/deps.ts';
+import { localContext } from '../functions/kit/handler.ts';
+import { memoryMetrics } from '../functions/kit/observability.ts';
 import {
   ENABLED_CHANNELS,
   FUNCTIONS,
@@ -36,7 +40,7 @@ import {
 import { LOCAL_TABLE_NAME } from '../topology/table.ts';
 import { connect, type BackofficeInit, type MainCall, type WorkerCall } from './backoffice-protocol.ts';
 import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } from './http-gateway.ts';
-import { migrateLegacyQueues } from './legacy-queues.ts';
+import { localDeps, retentionDaysOf } from './composition.ts';
 import { createLocalLog, type LogLevel } from './local-log.ts';
 import { mountSandboxes } from './sandbox.ts';
 
@@ -104,9 +108,15 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const { dataDir } = options;
   mkdirSync(dataDir, { recursive: true });
   const rootLog = createLocalLog({ level: options.logLevel ?? 'info', ...(options.writeLog && { write: options.writeLog }) });
+  const timeScale = options.timeScale ?? 1;
+  const retentionDays = retentionDaysOf(env);
+  let health: 'ok' | 'failed' = 'ok';
+  let accepting = true;
+  let stopping = false;
 
-  // The back office (dynalite and the queue consumers) runs in a worker thread: Lambda gives every function
-  // a CPU of its own, and here storing and sending should not slow the webhooks providers wait on.
+  // The back office (the DynamoDB engine and the queue, stream and schedule consumers) runs in a worker thread:
+  // Lambda gives every function a CPU of its own, and here storing and sending should not slow the webhooks
+  // providers wait on.
   const worker = new Worker(new URL('./backoffice.worker.mjs', import.meta.url), {
     workerData: { dynamoPath: join(dataDir, 'dynamodb') },
   });
@@ -115,15 +125,20 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   };
   const writeLine = options.writeLog ?? ((line: string) => process.stdout.write(`${line}\n`));
   let onReady: (port: number) => void = () => {};
+  let onFailed: (error: string) => void = () => {};
   const backoffice = connect<WorkerCall, MainCall>(worker, (call) => serveWorker(call), {
     onLog: writeLine,
     onReady: (port) => onReady(port),
+    onFailed: (error) => onFailed(error),
   });
   const dynamoPort = await new Promise<number>((resolve, reject) => {
     onReady = resolve;
+    onFailed = (error) => reject(new Error(`its database in ${join(dataDir, 'dynamodb')} could not be opened: ${error}`));
     worker.once('error', reject);
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
   });
-  let stopping = false;
   worker.on('error', (error) => {
     rootLog.error('the back office (storage and queue consumers) failed', { error: error.stack ?? error.message });
   });
@@ -134,13 +149,12 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     health = 'failed';
     options.onFatal?.(new Error(`the back office exited unexpectedly (${code})`));
   });
-  const dynamoClient = new DynamoDBClient({
+  const dynamo = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${dynamoPort}`,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await ensureTable(dynamoClient, LOCAL_TABLE_NAME);
-  const store = new DynamoThreadStore({ client: createDocumentClient(dynamoClient), tableName: LOCAL_TABLE_NAME });
+  await ensureTable(dynamo, LOCAL_TABLE_NAME);
 
   // Queues with their dead-letter queues, journaled under the data dir.
   const queueLog = rootLog.child('queue');
@@ -157,7 +171,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       spec,
       journalPath: join(dataDir, 'queues', `${name}.jsonl`),
       deadLetterQueue,
-      timeScale: options.timeScale ?? 1,
+      timeScale,
       log: queueLog,
     });
     return [queue, deadLetterQueue] as const;
@@ -171,27 +185,41 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       ];
     }),
   ) as Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>;
-  await migrateLegacyQueues(join(dataDir, 'queues'), queues, store, queueLog);
   /** Each outbound job goes to its channel's queue, as in AWS. */
   const outbound: WorkQueue<OutboundJob> = {
-    send: async (job, options) => {
+    send: async (job, sendOptions) => {
       const channel = channelOfJob(job);
       const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[outboundQueueOf(channel as EnabledChannel)] : undefined;
       if (!queue) throw new Error(`${channel} is not enabled`);
-      await queue.send(job, options);
+      await queue.send(job, sendOptions);
     },
   };
+  const busLog = rootLog.child('bus');
+  const bus = new LocalEventBus<ParleyEvent>(RULES, queues, connectorEntry, busLog);
+  const domainBus = new LocalEventBus<DomainEvent>(RULES, queues, domainEntry, busLog);
 
   // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port;
   // until the runtime is ready it answers 503, so a health check during startup fails fast.
-  let serve: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+  let serve: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
     res.end(JSON.stringify({ status: 'starting' }));
   };
-  let health: 'ok' | 'failed' = 'ok';
-  let accepting = true;
   const server: Server = createServer((req, res) => serve(req, res));
-  await new Promise<void>((resolve) => server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    stopping = true;
+    dynamo.destroy();
+    await backoffice.call({ op: 'close', args: [] }).catch(() => undefined);
+    await worker.terminate();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -218,7 +246,27 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   }
   writeFileSync(devPath, `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
 
-  // The integrator API key: PARLEY_API_KEY, or one generated once and kept in the data dir.
+  const deps: Deps = localDeps({
+    dynamo,
+    bus,
+    domainBus,
+    outbound,
+    queue: (name) => queues[name],
+    // Only queue consumers postpone messages, and they run in the back office with their own queue's.
+    visibility: {
+      setVisibilityTimeout: async () => {
+        throw new Error('only a queue consumer can postpone its messages');
+      },
+    },
+    secrets: new LocalSecretStore(accounts, credentialsPath),
+    // The API reads what the back office's media copier writes, in the same directory.
+    media: new FileMediaStore(join(dataDir, 'media')),
+    observability: { log: rootLog, metrics: memoryMetrics(), middlewares: [] },
+    apiBaseUrls,
+    retentionDays,
+  });
+
+  // The integrator API key: PARLEY_API_KEY, or one generated once and kept in the data dir. Both are admin.
   const keyPath = join(dataDir, 'api-key');
   let apiKeySource: Runtime['apiKeySource'];
   let apiKey: string;
@@ -236,60 +284,66 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     writeFileSync(keyPath, `${apiKey}\n`, { mode: 0o600 });
     apiKeySource = 'generated';
   }
-  if (!(await store.findApiKey(hashApiKey(apiKey)))) {
-    await store.putApiKey(apiKeyRecord(apiKey, `local (${apiKeySource})`, new Date().toISOString()));
+  if (!(await deps.keys.findByHash(hashApiKey(apiKey)))) {
+    await deps.keys.create(apiKeyRecord(apiKey, `local (${apiKeySource})`, new Date().toISOString(), ['admin']));
   }
-
-  const deps: Deps = {
-    store,
-    bus: new LocalEventBus(RULES, queues, rootLog.child('bus')),
-    outbound,
-    // Only queue consumers postpone messages, and they run in the back office with their own queue's.
-    visibility: {
-      setVisibilityTimeout: async () => {
-        throw new Error('only a queue consumer can postpone its messages');
-      },
-    },
-    secrets: new LocalSecretStore(accounts, credentialsPath),
-    // The API reads what the back office's media copier writes, in the same directory.
-    media: new FileMediaStore(join(dataDir, 'media')),
-    clock: systemClock,
-    log: rootLog,
-    fetch: globalThis.fetch,
-    apiBaseUrls,
-  };
 
   // The ports that live here, served to the back office.
   serveWorker = async (call) => {
     switch (call.op) {
       case 'bus.publish':
-        return deps.bus.publish(call.args[0] as ParleyEvent[]);
+        return bus.publish(call.args[0] as ParleyEvent[]);
+      case 'domainBus.publish':
+        return domainBus.publish(call.args[0] as DomainEvent[]);
       case 'outbound.send':
         return outbound.send(call.args[0] as OutboundJob, call.args[1]);
+      case 'queue.send':
+        return queues[call.args[0]].send(call.args[1], call.args[2]);
       case 'queue.setVisibilityTimeout':
         return queues[call.args[0]].setVisibilityTimeout(call.args[1], call.args[2]);
     }
   };
 
   // Every function of the topology, wired with the local ports and bound to its trigger: HTTP functions
-  // here, queue consumers in the back office.
+  // here; queue, stream and schedule consumers in the back office.
   const routes: BoundRoute[] = [];
   let authorizer: Authorizer | undefined;
   const consumers: BackofficeInit['functions'][number][] = [];
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
+    const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: environmentOf(spec) };
     if (spec.queue) {
-      consumers.push({ name, entry: spec.entry, queue: spec.queue, environment: environmentOf(spec) });
+      consumers.push({ ...base, trigger: { kind: 'queue', queue: spec.queue } });
       queues[spec.queue].consume((event) => backoffice.call({ op: 'invoke', args: [name, event] }));
       continue;
     }
+    if (spec.stream) {
+      consumers.push({ ...base, trigger: { kind: 'stream', stream: spec.stream } });
+      continue;
+    }
+    if (spec.everyMinutes !== undefined) {
+      consumers.push({ ...base, trigger: { kind: 'schedule', everyMinutes: spec.everyMinutes } });
+      continue;
+    }
     const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as FunctionModule;
-    const handler = module.create({ ...deps, log: rootLog.child(name) }, environmentOf(spec));
+    const created = module.create({ ...deps, observability: { ...deps.observability, log: rootLog.child(name) } }, environmentOf(spec));
+    const handler = (event: never) => created(event, localContext(name, spec.timeoutSeconds));
     if (name === 'authorizer') authorizer = handler as unknown as Authorizer;
     for (const route of spec.routes ?? []) routes.push({ ...route, functionName: name, handler: handler as unknown as HttpHandler });
   }
   await backoffice.call({
     op: 'init',
-    args: [{ dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`, mediaPath: join(dataDir, 'media'), accounts, credentialsPath, apiBaseUrls, logLevel: options.logLevel ?? 'info', functions: consumers }],
+    args: [
+      {
+        mediaPath: join(dataDir, 'media'),
+        accounts,
+        credentialsPath,
+        apiBaseUrls,
+        logLevel: options.logLevel ?? 'info',
+        retentionDays,
+        timeScale,
+        functions: consumers,
+      },
+    ],
   });
 
   const httpLog = rootLog.child('http');
@@ -324,11 +378,14 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     queues,
     deps,
     idle: async () => {
-      // Work moves between queues (bus → inbound, API → outbound): idle only when all are, at once.
-      do {
+      // Work moves between queues, the stream and the bus (bus → inbound → stream → outbound): idle only when
+      // all of them are, at once.
+      for (let round = 0; ; round++) {
         await Promise.all(all.map((q) => q.idle()));
+        const streamBusy = await backoffice.call<boolean>({ op: 'streams.idle', args: [] });
         await new Promise((resolve) => setImmediate(resolve));
-      } while (all.some((q) => q.busy));
+        if (!streamBusy && !all.some((q) => q.busy)) return;
+      }
     },
     stop: async () => {
       // First no new requests (requests in flight finish: what they accepted reaches the journals), then
@@ -340,7 +397,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
       await closed;
       for (const queue of all) queue.stop();
       await Promise.all(all.map((queue) => queue.drained()));
-      dynamoClient.destroy();
+      dynamo.destroy();
       await backoffice.call({ op: 'close', args: [] }).catch(() => undefined); // already gone if it crashed
       await worker.terminate();
     },

@@ -6,16 +6,16 @@
  */
 import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
+import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
 import { outboundQueueOf } from './queue-names.ts';
 
 export { outboundQueueOf, queueUrlVariable } from './queue-names.ts';
 
-/** Channels whose connector is built and deployed. */
-export const ENABLED_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'line', 'kakaotalk', 'telegram'] as const satisfies readonly Channel[];
-export type EnabledChannel = (typeof ENABLED_CHANNELS)[number];
+import { ENABLED_CHANNELS, type EnabledChannel } from './channels.ts';
 
-/** Largest webhook body accepted, in bytes; larger ones are answered 413. */
-export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+export { ENABLED_CHANNELS, type EnabledChannel };
+
+export { MAX_WEBHOOK_BODY_BYTES } from './limits.ts';
 
 /** Channels whose provider documents larger webhook bodies (WhatsApp batches reach 3 MB). */
 const WEBHOOK_BODY_LIMITS: Partial<Record<Channel, number>> = { whatsapp: 3 * 1024 * 1024 };
@@ -28,6 +28,11 @@ export interface QueueSpec {
   readonly batchSize: number;
   /** How long the dead-letter queue keeps messages for inspection and redrive. */
   readonly deadLetterRetentionDays: number;
+  /**
+   * How long the consumer's event source waits to fill a batch: under load, one invocation (and one receive
+   * and one delete request) carries up to `batchSize` messages instead of one.
+   */
+  readonly batchingWindowSeconds?: number;
 }
 
 /**
@@ -42,9 +47,14 @@ export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
  * channel's connector alone: one provider's outage or rate limit never holds up another's messages, and a
  * function holds only its own channel's secrets.
  */
-export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}`;
+export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}` | 'outbox-parked' | 'erasure';
 
-const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14 };
+const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
+/**
+ * Stream records the outbox relay could not turn into domain events, kept with their images for inspection.
+ * Nothing consumes it; its alarm says something is there.
+ */
+const PARKED_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 30, maxReceiveCount: 1000, batchSize: 1, deadLetterRetentionDays: 14 };
 /** Agent replies and provider actions to a channel's sender. Visibility outlasts the sender's 120 s timeout. */
 const OUTBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 };
 /**
@@ -59,11 +69,14 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   inbound: INBOUND_QUEUE,
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<`outbound-${EnabledChannel}`, QueueSpec>),
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
+  'outbox-parked': PARKED_QUEUE,
+  /** `contact.erased` events and the pages of erasure that follow them, to the eraser. */
+  erasure: { visibilityTimeoutSeconds: 120, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
 };
 
-/** An EventBridge pattern. Only exact-value lists and `prefix` are used, so both renderers agree on them. */
+/** An EventBridge pattern. Only exact-value lists, `prefix` and `exists` are used, so both renderers agree on them. */
 export type EventPattern = {
-  readonly [key: string]: readonly (string | { readonly prefix: string })[] | EventPattern;
+  readonly [key: string]: readonly (string | { readonly prefix: string } | { readonly exists: boolean })[] | EventPattern;
 };
 
 export interface RuleSpec {
@@ -75,6 +88,12 @@ export interface RuleSpec {
 }
 
 export const RULES: Readonly<Record<string, RuleSpec>> = {
+  'to-eraser': {
+    description: "An erased contact's messages are erased by the eraser, page by page",
+    pattern: { source: [DOMAIN_EVENT_SOURCE], 'detail-type': ['contact.erased'] },
+    target: 'erasure',
+    input: 'detail',
+  },
   'to-thread-writer': {
     description: 'Connector events that change threads go to the thread writer',
     pattern: {
@@ -117,19 +136,25 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
   ),
 };
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'ANY';
 
 export interface RouteSpec {
   readonly method: HttpMethod;
   /** API Gateway HTTP API path, with `{param}` and `{proxy+}` placeholders. */
   readonly path: string;
-  /** `apiKey`: the integrator authorizer runs first; `none`: the handler verifies the provider itself. */
+  /**
+   * `apiKey`: the integrator authorizer runs first; `none`: no key (the handler verifies the provider itself,
+   * or the route is public, as the OpenAPI document is).
+   */
   readonly auth: 'apiKey' | 'none';
 }
 
 /** What a function may touch; the stacks turn it into IAM grants, the runtime into adapters. */
 export interface Access {
+  /** The table, except API key items (which `dynamodb:LeadingKeys` keeps out of reach unless `apiKeys` says). */
   readonly table?: 'read' | 'readWrite';
+  /** API key items alone: the authorizer reads them, the API's admin routes write them. */
+  readonly apiKeys?: 'read' | 'readWrite';
   readonly bus?: 'put';
   readonly sendTo?: readonly QueueName[];
   readonly secrets?: readonly Channel[];
@@ -139,12 +164,26 @@ export interface Access {
   readonly media?: 'read' | 'readWrite';
 }
 
+/**
+ * The table's change stream as a trigger (a Lambda event source mapping on DynamoDB Streams): records are
+ * delivered in order per item, only those matching one of `filters` (Lambda filter criteria), each batch
+ * retried until it succeeds (a record that fails is reported with the rest after it).
+ */
+export interface StreamTrigger {
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+  readonly filters: readonly EventPattern[];
+}
+
 export interface FunctionSpec {
   /** Module under `functions/` exporting `handler` (AWS) and `create` (wiring with explicit dependencies). */
   readonly entry: string;
   readonly description: string;
   readonly routes?: readonly RouteSpec[];
   readonly queue?: QueueName;
+  readonly stream?: StreamTrigger;
+  /** A fixed schedule (EventBridge Scheduler in AWS, a timer locally), in minutes. */
+  readonly everyMinutes?: number;
   readonly access: Access;
   readonly environment?: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
@@ -211,14 +250,12 @@ export const FUNCTIONS = {
   api: {
     entry: 'functions/api.ts',
     description: 'The integrator API (/v1)',
-    routes: [
-      { method: 'GET', path: '/v1/{proxy+}', auth: 'apiKey' },
-      { method: 'POST', path: '/v1/{proxy+}', auth: 'apiKey' },
-    ],
+    // Every method reaches the API, so a wrong one is answered 405 with `Allow` rather than API Gateway's 404.
+    routes: [{ method: 'ANY', path: '/v1/{proxy+}', auth: 'apiKey' }],
     // Reads every channel's secrets to tell whether an account is configured; keeps those put with a registration.
     access: {
       table: 'readWrite',
-      sendTo: ENABLED_CHANNELS.map(outboundQueueOf),
+      apiKeys: 'readWrite',
       media: 'read',
       secrets: [...ENABLED_CHANNELS],
       manageSecrets: [...ENABLED_CHANNELS],
@@ -228,16 +265,45 @@ export const FUNCTIONS = {
   },
   'api-docs': {
     entry: 'functions/api-docs.ts',
-    description: "The integrator API's OpenAPI document (/v1/openapi.json)",
-    routes: [{ method: 'GET', path: '/v1/openapi.json', auth: 'apiKey' }],
+    description: "The integrator API's OpenAPI document (/v1/openapi.json), public",
+    routes: [{ method: 'GET', path: '/v1/openapi.json', auth: 'none' }],
     access: {},
     timeoutSeconds: 5,
+    memoryMb: 256,
+  },
+  'outbox-relay': {
+    entry: 'functions/outbox-relay.ts',
+    description: 'Publishes the domain events each write recorded (the outbox) and queues what they ask for',
+    stream: {
+      batchSize: 50,
+      batchingWindowSeconds: 1,
+      // Only records whose write carried domain events: the rest never invoke the function.
+      filters: [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } }],
+    },
+    access: { bus: 'put', sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), 'outbox-parked'] },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  eraser: {
+    entry: 'functions/eraser.ts',
+    description: "Erases an erased contact's message content and media, one page per job",
+    queue: 'erasure',
+    access: { table: 'readWrite', media: 'readWrite', sendTo: ['erasure'] },
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  'thread-lifecycle': {
+    entry: 'functions/thread-lifecycle.ts',
+    description: 'Opens snoozed threads whose time has come and resolves idle ones (AUTO_RESOLVE_AFTER_HOURS)',
+    everyMinutes: 1,
+    access: { table: 'readWrite' },
+    timeoutSeconds: 60,
     memoryMb: 256,
   },
   authorizer: {
     entry: 'functions/authorizer.ts',
     description: 'Checks integrator bearer keys against their stored hashes',
-    access: { table: 'read' },
+    access: { apiKeys: 'read' },
     timeoutSeconds: 5,
     memoryMb: 256,
   },

@@ -1,7 +1,8 @@
 /**
- * The AWS wiring of the ports, one factory per port, each built once per Lambda container from the
- * environment the stack sets. Handlers call only the factories they use, so a bundle carries only the
- * adapters (and SDK clients) its function needs: the webhook function has no DynamoDB code at all.
+ * The AWS composition root: every port wired to its AWS adapter, each built once per Lambda container from the
+ * environment the stack sets. Handlers call only the factories they use, so a bundle carries only the adapters
+ * (and SDK clients) its function needs: the webhook functions have no DynamoDB code at all. Every SDK client is
+ * traced (Powertools Tracer), so a sampled invocation shows its AWS calls.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -10,14 +11,19 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ChannelAccount } from '../../domain/connector.ts';
 import type { Channel } from '../../domain/content.ts';
-import { channelOfJob, systemClock, type OutboundJob, type WorkQueue } from '../../domain/ports.ts';
+import { channelOfJob, type OutboundJob } from '../../domain/delivery/outbound.ts';
+import type { ParleyEvent } from '../../domain/events.ts';
+import type { DomainEvent } from '../../domain/events/domain-events.ts';
+import { systemClock, type WorkQueue } from '../../domain/ports.ts';
 import { outboundQueueOf, queueUrlVariable } from '../../topology/queue-names.ts';
-import { createDocumentClient, DynamoThreadStore } from './dynamo-thread-store.ts';
-import { EventBridgeBus } from './eventbridge-bus.ts';
-import { lambdaLog } from './lambda-log.ts';
+import { connectorEntry, domainEntry, EventBridgeBus } from './eventbridge-bus.ts';
+import { awsTracer } from './tracer.ts';
 import { S3MediaStore } from './s3-media-store.ts';
 import { SecretsManagerStore, type SecretsManagerStoreOptions } from './secrets-manager-store.ts';
 import { SqsWorkQueue } from './sqs-queue.ts';
+import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from './store/access.ts';
+import { DynamoConversationStore } from './store/conversations.ts';
+import { createDocumentClient, DynamoTable } from './store/table.ts';
 
 const required = (name: string): string => {
   const value = process.env[name];
@@ -25,16 +31,47 @@ const required = (name: string): string => {
   return value;
 };
 
-let store: DynamoThreadStore | undefined;
-export const awsStore = (): DynamoThreadStore =>
-  (store ??= new DynamoThreadStore({ client: createDocumentClient(new DynamoDBClient({})), tableName: required('TABLE_NAME') }));
+/** Message retention from `MESSAGE_RETENTION_DAYS`, when the stack sets it. */
+export const retentionDays = (): number | undefined => {
+  const days = Number(process.env.MESSAGE_RETENTION_DAYS);
+  return Number.isInteger(days) && days > 0 ? days : undefined;
+};
 
-let bus: EventBridgeBus | undefined;
-export const awsBus = (): EventBridgeBus =>
-  (bus ??= new EventBridgeBus({ client: new EventBridgeClient({}), busName: required('BUS_NAME') }));
+let table: DynamoTable | undefined;
+export const awsTable = (): DynamoTable =>
+  (table ??= new DynamoTable({
+    client: createDocumentClient(awsTracer().captureAWSv3Client(new DynamoDBClient({}))),
+    tableName: required('TABLE_NAME'),
+  }));
+
+let conversations: DynamoConversationStore | undefined;
+export const awsConversations = (): DynamoConversationStore =>
+  (conversations ??= new DynamoConversationStore({ table: awsTable(), clock: systemClock }));
+
+let keys: DynamoApiKeyStore | undefined;
+export const awsApiKeys = (): DynamoApiKeyStore => (keys ??= new DynamoApiKeyStore(awsTable()));
+
+let accounts: DynamoAccountStore | undefined;
+export const awsAccounts = (): DynamoAccountStore => (accounts ??= new DynamoAccountStore(awsTable()));
+
+let idempotency: DynamoIdempotencyStore | undefined;
+export const awsIdempotency = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(awsTable()));
+
+let eventBridge: EventBridgeClient | undefined;
+const eventBridgeClient = (): EventBridgeClient => (eventBridge ??= awsTracer().captureAWSv3Client(new EventBridgeClient({})));
+
+let bus: EventBridgeBus<ParleyEvent> | undefined;
+/** Connector events, as the webhooks publish them. */
+export const awsBus = (): EventBridgeBus<ParleyEvent> =>
+  (bus ??= new EventBridgeBus({ client: eventBridgeClient(), busName: required('BUS_NAME'), entryOf: connectorEntry }));
+
+let domainBus: EventBridgeBus<DomainEvent> | undefined;
+/** Domain events, as the outbox relay publishes them. */
+export const awsDomainBus = (): EventBridgeBus<DomainEvent> =>
+  (domainBus ??= new EventBridgeBus({ client: eventBridgeClient(), busName: required('BUS_NAME'), entryOf: domainEntry }));
 
 let sqs: SQSClient | undefined;
-const sqsClient = (): SQSClient => (sqs ??= new SQSClient({}));
+const sqsClient = (): SQSClient => (sqs ??= awsTracer().captureAWSv3Client(new SQSClient({})));
 const queuesByUrl = new Map<string, SqsWorkQueue<unknown>>();
 const sqsQueue = <T>(url: string): SqsWorkQueue<T> => {
   let queue = queuesByUrl.get(url);
@@ -47,22 +84,24 @@ export const awsOutboundQueue = (): WorkQueue<OutboundJob> => ({
   send: async (job, options) => sqsQueue<OutboundJob>(required(queueUrlVariable(outboundQueueOf(channelOfJob(job))))).send(job, options),
 });
 
+/** A queue the function sends to, by the environment variable the stack sets for it. */
+export const awsQueue = <T>(urlVariable: string): WorkQueue<T> => sqsQueue<T>(required(urlVariable));
+
 /** The queue the function consumes (`QUEUE_URL`), whose messages it postpones. */
 export const awsConsumedQueue = (): SqsWorkQueue<unknown> => sqsQueue(required('QUEUE_URL'));
 
 let media: S3MediaStore | undefined;
-export const awsMediaStore = (): S3MediaStore => (media ??= new S3MediaStore({ client: new S3Client({}), bucket: required('MEDIA_BUCKET') }));
+export const awsMediaStore = (): S3MediaStore =>
+  (media ??= new S3MediaStore({ client: awsTracer().captureAWSv3Client(new S3Client({})), bucket: required('MEDIA_BUCKET') }));
 
 let secrets: SecretsManagerStore | undefined;
 /** `accountIdOf` comes from the caller, so a webhook function need not bundle every connector. */
 export const awsSecrets = (accountIdOf: SecretsManagerStoreOptions['accountIdOf']): SecretsManagerStore =>
   (secrets ??= new SecretsManagerStore({
-    client: new SecretsManagerClient({}),
+    client: awsTracer().captureAWSv3Client(new SecretsManagerClient({})),
     prefix: process.env.SECRET_PREFIX ?? 'parley/',
     accountIdOf,
   }));
-
-export const awsLog = lambdaLog;
 
 /**
  * What a channel's sender or media copier takes from AWS: the store, the channel's secrets (named by its
@@ -72,10 +111,9 @@ export const awsLog = lambdaLog;
 export const awsChannelWorkerDeps = (account: ChannelAccount) => {
   const apiBaseUrl = process.env[account.environment.apiBaseUrl];
   return {
-    store: awsStore(),
+    conversations: awsConversations(),
     secrets: awsSecrets((_channel, credentials) => account.accountIdOf(credentials)),
     clock: systemClock,
-    log: awsLog(),
     fetch: globalThis.fetch,
     apiBaseUrls: (apiBaseUrl ? { [account.channel]: apiBaseUrl } : {}) as Partial<Record<Channel, string>>,
     visibility: awsConsumedQueue(),

@@ -2,7 +2,7 @@
  * Media storage on S3: one object per key, with its media type as the object's `Content-Type`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
-import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaObject, MediaStore } from '../../domain/ports.ts';
 
@@ -36,6 +36,11 @@ export class S3MediaStore implements MediaStore {
       if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
       throw error;
     }
+  }
+
+  /** S3 answers a delete of a missing key with success too. */
+  async delete(key: string): Promise<void> {
+    await this.options.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
   }
 
   /**

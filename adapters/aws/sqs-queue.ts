@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { VisibilityControl } from '../../functions/deps.ts';
+import type { VisibilityControl } from '../../domain/ports.ts';
 import type { WorkQueue } from '../../domain/ports.ts';
 
 /** A work queue on SQS; messages are JSON. */

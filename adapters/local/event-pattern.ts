@@ -1,6 +1,6 @@
 /**
  * EventBridge pattern matching for the subset of the pattern language the topology uses: lists of exact
- * string values and `{ prefix }`, nested by field. Anything else is refused when the rule is loaded, so a
+ * string values, `{ prefix }` and `{ exists }`, nested by field. Anything else is refused when the rule is loaded, so a
  * rule can never match differently here than in AWS.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
  */
@@ -24,11 +24,16 @@ export const compilePattern = (pattern: EventPattern, path = ''): Matcher => {
         const prefix = option.prefix;
         return (v) => typeof v === 'string' && v.startsWith(prefix);
       }
+      if (isRecord(option) && Object.keys(option).length === 1 && typeof option.exists === 'boolean') {
+        const exists = option.exists;
+        return (v) => (v !== undefined) === exists;
+      }
       throw new Error(`unsupported event pattern at ${where}: ${JSON.stringify(option)}`);
     });
     // A field matches when its value, or any element of an array value, matches any option.
+    const absentOk = accepts.length > 0 && (rule as readonly unknown[]).some((o) => isRecord(o) && o.exists === false);
     return (event) => {
-      if (!isRecord(event)) return false;
+      if (!isRecord(event)) return absentOk;
       const value = event[key];
       const values = Array.isArray(value) ? value : [value];
       return values.some((v) => accepts.some((accept) => accept(v)));

@@ -3,7 +3,7 @@
  * sidecar `.json`. Keys are checked, not trusted: only `/`-separated segments of `[A-Za-z0-9._-]`, none
  * of them `.` or `..`, so no key can reach outside the media directory.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { MediaObject, MediaStore } from '../../domain/ports.ts';
 
@@ -51,6 +51,11 @@ export class FileMediaStore implements MediaStore {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    await Promise.all([rm(path).catch(ignoreMissing), rm(`${path}.meta.json`).catch(ignoreMissing)]);
+  }
+
   async head(key: string): Promise<{ readonly contentType: string; readonly size: number } | undefined> {
     const path = this.pathOf(key);
     try {
@@ -62,6 +67,10 @@ export class FileMediaStore implements MediaStore {
     }
   }
 }
+
+const ignoreMissing = (error: unknown): void => {
+  if (!isMissing(error)) throw error;
+};
 
 const contentTypeOf = (meta: string): string => {
   const parsed = JSON.parse(meta) as { contentType?: unknown };

@@ -1,11 +1,12 @@
 /**
  * The EventBridge bus of the local runtime: the same rules as the stacks (from the topology), matched
  * with the same patterns, delivering to the same queues. `publish` resolves once every matching queue
- * holds the event, the local equivalent of PutEvents accepting it.
+ * holds the event, the local equivalent of PutEvents accepting it. Connector events and domain events share
+ * it, as they share the bus in AWS, each with its own source.
  */
 import { randomUUID } from 'node:crypto';
-import { EVENT_SOURCE, type ParleyEvent } from '../../domain/events.ts';
-import type { EventBus, Log, WorkQueue } from '../../domain/ports.ts';
+import type { BusEntry } from '../aws/eventbridge-bus.ts';
+import type { Log, WorkQueue } from '../../domain/ports.ts';
 import type { QueueName, RuleSpec } from '../../topology/topology.ts';
 import { compilePattern } from './event-pattern.ts';
 
@@ -19,37 +20,39 @@ export interface BusEnvelope {
   readonly time: string;
   readonly region: string;
   readonly resources: readonly string[];
-  readonly detail: ParleyEvent;
+  readonly detail: unknown;
 }
 
-export class LocalEventBus implements EventBus {
+export class LocalEventBus<T> {
   private readonly rules: { name: string; matches: (e: unknown) => boolean; spec: RuleSpec }[];
   constructor(
     rules: Readonly<Record<string, RuleSpec>>,
     private readonly queues: Readonly<Record<QueueName, WorkQueue<unknown>>>,
+    private readonly entryOf: (event: T) => BusEntry,
     private readonly log?: Log,
   ) {
     this.rules = Object.entries(rules).map(([name, spec]) => ({ name, spec, matches: compilePattern(spec.pattern) }));
   }
 
-  async publish(events: readonly ParleyEvent[]): Promise<void> {
-    for (const detail of events) {
+  async publish(events: readonly T[]): Promise<void> {
+    for (const event of events) {
+      const entry = this.entryOf(event);
       const envelope: BusEnvelope = {
         version: '0',
         id: randomUUID(),
-        'detail-type': detail.type,
-        source: EVENT_SOURCE,
+        'detail-type': entry.detailType,
+        source: entry.source,
         account: '000000000000',
-        time: detail.receivedAt,
+        time: entry.time,
         region: 'local',
         resources: [],
-        detail,
+        detail: entry.detail,
       };
       const matched = this.rules.filter((rule) => rule.matches(envelope));
       for (const rule of matched) {
-        await this.queues[rule.spec.target].send(rule.spec.input === 'detail' ? detail : envelope);
+        await this.queues[rule.spec.target].send(rule.spec.input === 'detail' ? entry.detail : envelope);
       }
-      this.log?.info(`bus  ${detail.type} ${detail.channel} ${detail.eventId} → ${matched.map((r) => r.spec.target).join(', ') || '(no rule)'}`);
+      this.log?.debug(`bus  ${entry.detailType} ${entry.id} → ${matched.map((r) => r.spec.target).join(', ') || '(no rule)'}`);
     }
   }
 }

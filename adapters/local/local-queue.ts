@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, w
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Log, WorkQueue } from '../../domain/ports.ts';
-import type { VisibilityControl } from '../../functions/deps.ts';
+import type { VisibilityControl } from '../../domain/ports.ts';
 import type { QueueSpec } from '../../topology/topology.ts';
 
 interface QueuedMessage {

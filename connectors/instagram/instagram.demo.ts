@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Credentials } from '../../domain/ports.ts';
-import type { ChannelDemo, DemoRequest } from '../demo.ts';
+import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 
 const IGSID = '1234567890123456';
 

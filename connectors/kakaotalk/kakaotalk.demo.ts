@@ -3,7 +3,7 @@
  * them (documented SkillPayload shapes, the shared-secret header), for a customer asking about a late order.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format
  */
-import type { ChannelDemo, DemoRequest } from '../demo.ts';
+import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 import type { Credentials } from '../../domain/ports.ts';
 import { KAKAO_SECRET_HEADER } from './kakaotalk.verify.ts';
 import { PARLEY_PAYLOAD_KEY } from './kakaotalk.normalize.ts';

@@ -4,7 +4,7 @@
  * @see https://developers.line.biz/en/reference/messaging-api/#webhook-event-objects
  */
 import { createHash } from 'node:crypto';
-import type { ChannelDemo, DemoRequest } from '../demo.ts';
+import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 import type { Credentials } from '../../domain/ports.ts';
 import { lineSignature } from './line.verify.ts';
 

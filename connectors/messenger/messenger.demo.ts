@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Credentials } from '../../domain/ports.ts';
-import type { ChannelDemo, DemoRequest } from '../demo.ts';
+import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 
 const PSID = '7123456789012345';
 

@@ -3,7 +3,7 @@
  * (documented Update shapes, the secret header), for a customer writing about a late order.
  * @see https://core.telegram.org/bots/api#update
  */
-import type { ChannelDemo, DemoRequest } from '../demo.ts';
+import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 import type { Credentials } from '../../domain/ports.ts';
 
 const customer = { id: 5550101234, is_bot: false, first_name: 'Mina', last_name: 'Park', username: 'mina_p', language_code: 'ko' };

@@ -1,0 +1,33 @@
+/** What the integrator API works over: domain ports only; the composition roots choose the adapters. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AccountStore } from '../domain/access/accounts.ts';
+import type { ApiKeyStore } from '../domain/access/model.ts';
+import type { ChannelAccount, ChannelCapabilities } from '../domain/connector.ts';
+import type { Channel } from '../domain/content.ts';
+import type { ConversationStore } from '../domain/conversations/ports.ts';
+import type { Clock, Log, MediaStore, SecretStore } from '../domain/ports.ts';
+import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
+import type { ApiEnv } from './kit.ts';
+
+export interface ApiDeps {
+  readonly conversations: ConversationStore;
+  readonly keys: ApiKeyStore;
+  readonly accounts: AccountStore;
+  readonly idempotency: IdempotencyStore;
+  /** Parley's copies of customers' media, served by the media route. */
+  readonly media: MediaStore;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** The channels this deployment serves. */
+  readonly channels: readonly Channel[];
+  /** What a channel can carry outbound; undefined when the channel has no connector here. */
+  readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
+  /** What a channel's accounts need (credential names, the account id credentials name). */
+  readonly account: (channel: Channel) => ChannelAccount | undefined;
+  /** Channel credentials: where registered accounts' credentials are kept, and whether an account is configured. */
+  readonly secrets?: SecretStore | undefined;
+  /** Message retention, in days: replies expire like customers' messages. */
+  readonly retentionDays?: number | undefined;
+}
+
+export type Api = OpenAPIHono<ApiEnv>;

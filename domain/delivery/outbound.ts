@@ -1,0 +1,378 @@
+/**
+ * Delivers one outbound job: an agent's or a notification's message, or a provider action. Decides from the
+ * error's type alone whether to retry (and after how long), or to give up and record why. A message is sent
+ * at most once on its own account: only a `queued` message is sent, only by the holder of its sending claim,
+ * parts already accepted are not sent again, and once the provider accepted it nothing sends it again, even
+ * when recording that fails (then only the record is retried).
+ */
+import * as z from 'zod';
+import { hasCredentials, type ChannelSender, type OutboundConnector, type SendContext } from '../connector.ts';
+import { ChannelSchema, isOutboundContent, type Channel } from '../content.ts';
+import { ProviderActionSchema, type ProviderActionEvent } from '../events.ts';
+import { advanceStatus, canAdvance } from '../conversations/messages.ts';
+import type { Failure } from '../conversations/model.ts';
+import type { ConversationStore, StoredMessage, StoredThread } from '../conversations/ports.ts';
+import { commitIdentity } from '../conversations/inbound.ts';
+import { onceEvent } from '../events/outbox.ts';
+import type { Clock, Log, SecretStore } from '../ports.ts';
+import { PermanentProviderError } from '../provider-errors.ts';
+import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
+import { decideRetry, isRetryableFailure, MAX_DELAY_SECONDS, type AttemptCount, type RetryDecision } from './retry.ts';
+
+/** A message of a channel's outbound queue. */
+export const OutboundJobSchema = z.union([
+  z.object({ kind: z.literal('deliver'), channel: ChannelSchema, threadId: z.string().min(1), messageId: z.string().min(1) }),
+  /** The provider accepted the message but recording it failed: record it, never send again. */
+  z.object({
+    kind: z.literal('record'),
+    channel: ChannelSchema,
+    threadId: z.string().min(1),
+    messageId: z.string().min(1),
+    externalIds: z.array(z.string().min(1)).min(1),
+    at: z.string(),
+  }),
+  // A provider action routed from the bus arrives as the event itself (the rule passes only `detail`).
+  ProviderActionSchema.transform((event) => ({ kind: 'action' as const, event })),
+]);
+export type OutboundJob =
+  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string }
+  | {
+      readonly kind: 'record';
+      readonly channel: Channel;
+      readonly threadId: string;
+      readonly messageId: string;
+      readonly externalIds: readonly string[];
+      readonly at: string;
+    }
+  | { readonly kind: 'action'; readonly event: ProviderActionEvent };
+
+/** The channel whose sender handles a job, so it goes to that channel's queue. */
+export const channelOfJob = (job: OutboundJob): Channel => (job.kind === 'action' ? job.event.channel : job.channel);
+
+export interface OutboundDeps {
+  readonly store: ConversationStore;
+  readonly secrets: SecretStore;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly fetch: typeof globalThis.fetch;
+  readonly apiBaseUrls: Partial<Record<Channel, string>>;
+  readonly connectorFor: (channel: Channel) => OutboundConnector | undefined;
+  /** Puts a job on its channel's queue: the fallback when recording an accepted send fails. */
+  readonly requeue: (job: OutboundJob) => Promise<void>;
+  /** Counts what happened, per channel (EMF metrics in AWS). */
+  readonly metrics?: { count(name: 'MessagesSent' | 'MessagesFailed' | 'MessagesRetried', channel: Channel): void };
+}
+
+/** Which delivery attempt this is, as the queue counts them. */
+export interface Attempt extends AttemptCount {
+  /** Identifies this delivery of the job (the queue's receipt handle), for the sending claim. */
+  readonly claimToken: string;
+  /** How long the claim holds: the queue's visibility timeout, after which the job is redelivered anyway. */
+  readonly claimSeconds: number;
+}
+
+export type DeliveryOutcome =
+  | { readonly kind: 'sent'; readonly externalIds: readonly string[] }
+  | { readonly kind: 'done'; readonly reason: string }
+  | RetryDecision;
+
+/** Tries of a write that records what a provider already did, before it is handed to a `record` job. */
+const RECORD_TRIES = 5;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const deliver = async (job: OutboundJob, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
+  switch (job.kind) {
+    case 'deliver':
+      return deliverMessage(job.threadId, job.messageId, attempt, deps);
+    case 'record':
+      await recordSent(job.threadId, job.messageId, job.externalIds, job.at, deps);
+      return { kind: 'sent', externalIds: job.externalIds };
+    case 'action':
+      return performAction(job.event, attempt, deps);
+  }
+};
+
+/** The thread a message's route is on: its own, or the survivor's after a merge. */
+const liveThread = async (store: ConversationStore, threadId: string): Promise<StoredThread | undefined> => {
+  let id = threadId;
+  for (let hops = 0; hops < 10; hops++) {
+    const thread = await store.getThread(id);
+    if (!thread?.value.mergedInto) return thread?.value;
+    id = thread.value.mergedInto;
+  }
+  return undefined;
+};
+
+const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
+  const { store } = deps;
+  let message = await store.getMessage(threadId, messageId);
+  if (!message) return { kind: 'done', reason: 'message no longer exists' };
+  if (message.value.acceptedAt !== undefined && message.value.status === 'queued') {
+    // Accepted by the provider by an earlier attempt whose record failed: record it, never send again.
+    await recordSent(threadId, messageId, message.value.externalIds ?? [], message.value.acceptedAt, deps);
+    return { kind: 'done', reason: 'already accepted by the provider' };
+  }
+  if (message.value.status === 'failed' && message.value.failure && isRetryableFailure(message.value.failure)) {
+    // A job redriven from the dead-letter queue: its message failed for want of retries, so it goes again.
+    message = await requeue(message, deps);
+    if (!message) return { kind: 'done', reason: 'message no longer exists' };
+  }
+  if (message.value.status !== 'queued') return { kind: 'done', reason: `already ${message.value.status}` };
+
+  const fail = async (failure: Failure): Promise<DeliveryOutcome> => {
+    await markFailed(threadId, messageId, failure, deps);
+    return { kind: 'failed', failure };
+  };
+
+  const thread = await liveThread(store, threadId);
+  const route = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);
+  if (!route) return fail({ kind: 'permanent', message: `the thread has no ${message.value.channel} conversation to reply to` });
+  const identity = await store.getIdentity({ channel: route.channel, accountId: route.accountId, externalUserId: route.conversation.externalId });
+  if (identity?.value.unreachable) {
+    return fail({ kind: 'permanent', message: `the customer cannot be reached on ${route.channel}: ${identity.value.unreachable.reason}` });
+  }
+  const content = message.value.content;
+  if (!isOutboundContent(content)) return fail({ kind: 'invalid_request', message: `${content.type} content cannot be sent` });
+  const channel = await senderFor(message.value.channel, message.value.accountId, deps);
+  if ('failure' in channel) return fail(channel.failure);
+
+  // Exclusive from here: a duplicate delivery of the job (SQS delivers at least once) must not send too.
+  const claimed = await claim(threadId, messageId, attempt, deps);
+  if (claimed.kind !== 'claimed') return claimed.outcome;
+  let current = claimed.message;
+
+  const sentParts = [...(current.value.externalIds ?? [])];
+  let result;
+  try {
+    result = await channel.sender.send(
+      {
+        messageId: current.value.id,
+        content,
+        recipient: {
+          accountId: route.accountId,
+          conversation: route.conversation,
+          ...(route.replyHandle && Date.parse(route.replyHandle.expiresAt) > deps.clock.now().getTime() && { replyHandle: route.replyHandle }),
+        },
+        sentParts: [...sentParts],
+        ...(current.value.replyTo && { replyTo: current.value.replyTo }),
+        ...(current.value.messageTag && { messageTag: current.value.messageTag }),
+      },
+      {
+        ...channel.context,
+        onPartSent: async (externalId) => {
+          sentParts.push(externalId);
+          // The provider has the part: failing now would send it again, so insist before giving up.
+          current = await persistParts(current, sentParts, deps);
+        },
+      },
+    );
+  } catch (error) {
+    const decision = decideRetry(error, attempt);
+    deps.log.warn('outbound delivery failed', { threadId, messageId, channel: current.value.channel, outcome: decision.kind, failure: decision.failure });
+    if (error instanceof PermanentProviderError && error.recipientUnreachable) {
+      await markUnreachable(route.channel, route.accountId, route.conversation.externalId, error.message, deps);
+    }
+    if (decision.kind === 'retry') {
+      deps.metrics?.count('MessagesRetried', current.value.channel);
+      await releaseClaim(threadId, messageId, attempt.claimToken, deps);
+      return decision;
+    }
+    await markFailed(threadId, messageId, decision.failure, deps);
+    return decision;
+  }
+
+  // The provider accepted it: from here on only the record may be retried, never the send.
+  const at = deps.clock.now().toISOString();
+  for (let tries = 1; ; tries++) {
+    try {
+      await recordSent(threadId, messageId, result.externalIds, at, deps);
+      break;
+    } catch (error) {
+      if (tries < RECORD_TRIES) {
+        await pause(100 * 2 ** tries);
+        continue;
+      }
+      deps.log.error('sent, but the send could not be recorded; a record job takes over', {
+        threadId,
+        messageId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      // The claim stays: a redelivery of this job finds it held, and the record job records the send.
+      await deps.requeue({ kind: 'record', channel: current.value.channel, threadId, messageId, externalIds: result.externalIds, at });
+      break;
+    }
+  }
+  deps.metrics?.count('MessagesSent', current.value.channel);
+  return { kind: 'sent', externalIds: result.externalIds };
+};
+
+type ClaimResult =
+  | { readonly kind: 'claimed'; readonly message: Versioned<StoredMessage> }
+  | { readonly kind: 'not'; readonly outcome: DeliveryOutcome };
+
+/**
+ * Claims the queued message for this delivery until the queue would redeliver it. A claim held by another
+ * delivery is respected until it lapses; the same delivery may claim again.
+ */
+const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<ClaimResult> =>
+  retryOnConflict(async (): Promise<ClaimResult> => {
+    const message = await deps.store.getMessage(threadId, messageId);
+    if (!message || message.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
+    const now = deps.clock.now();
+    const held = message.value.claim;
+    if (held && held.token !== attempt.claimToken && Date.parse(held.until) > now.getTime()) {
+      return {
+        kind: 'not',
+        outcome: {
+          kind: 'retry',
+          delaySeconds: Math.min(MAX_DELAY_SECONDS, attempt.claimSeconds),
+          failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: attempt.receiveCount },
+        },
+      };
+    }
+    if (held && held.token !== attempt.claimToken) {
+      // The holder stopped without recording an outcome: its send may or may not have reached the provider.
+      deps.log.warn('a lapsed sending claim is taken over; the earlier attempt ended without a record', { threadId, messageId });
+    }
+    const claimed: StoredMessage = {
+      ...message.value,
+      claim: { token: attempt.claimToken, until: new Date(now.getTime() + attempt.claimSeconds * 1000).toISOString() },
+    };
+    await deps.store.commit([{ kind: 'message', op: 'put', value: claimed, version: message.version }]);
+    return { kind: 'claimed', message: { value: claimed, version: message.version + 1 } };
+  });
+
+const releaseClaim = (threadId: string, messageId: string, token: string, deps: OutboundDeps) =>
+  retryOnConflict(async () => {
+    const message = await deps.store.getMessage(threadId, messageId);
+    if (!message || message.value.claim?.token !== token) return;
+    const { claim: _claim, ...released } = message.value;
+    await deps.store.commit([{ kind: 'message', op: 'put', value: released, version: message.version }]);
+  });
+
+const persistParts = async (message: Versioned<StoredMessage>, externalIds: readonly string[], deps: OutboundDeps): Promise<Versioned<StoredMessage>> =>
+  retryOnConflict(async () => {
+    const current = (await deps.store.getMessage(message.value.threadId, message.value.id)) ?? message;
+    // Never shortens the recorded list: a stale attempt that knows fewer parts changes nothing.
+    if ((current.value.externalIds ?? []).length >= externalIds.length) return current;
+    const next: StoredMessage = { ...current.value, externalId: externalIds[0], externalIds: [...externalIds] };
+    await deps.store.commit([{ kind: 'message', op: 'put', value: next, version: current.version }]);
+    await pointAt(next, externalIds, deps);
+    return { value: next, version: current.version + 1 };
+  }, 12);
+
+/**
+ * Records an accepted send: the provider's ids point at the message (for its status webhooks) before the
+ * message says `sent`, so a crash in between leaves nothing a status report cannot find.
+ */
+const recordSent = (threadId: string, messageId: string, externalIds: readonly string[], at: string, deps: OutboundDeps) =>
+  retryOnConflict(async () => {
+    const message = await deps.store.getMessage(threadId, messageId);
+    if (!message) return;
+    await pointAt(message.value, externalIds, deps);
+    const change = advanceStatus({ ...message.value, acceptedAt: message.value.acceptedAt ?? at }, { status: 'sent', at, externalIds });
+    if (!change.changed) return;
+    await deps.store.commit([{ kind: 'message', op: 'put', value: change.message, version: message.version, events: change.events }]);
+  }, 12);
+
+const pointAt = async (message: StoredMessage, externalIds: readonly string[], deps: OutboundDeps) => {
+  for (const externalId of externalIds) {
+    const existing = await deps.store.getPointer(message.channel, message.accountId, externalId);
+    if (existing) continue;
+    try {
+      await deps.store.commit([
+        {
+          kind: 'pointer',
+          op: 'put',
+          value: {
+            channel: message.channel,
+            accountId: message.accountId,
+            externalId,
+            threadId: message.threadId,
+            messageId: message.id,
+            ...(message.expiresAt !== undefined && { expiresAt: message.expiresAt }),
+          },
+          version: NEW_RECORD,
+        },
+      ]);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error; // pointed meanwhile (an echo): it keeps its first owner
+    }
+  }
+};
+
+const markFailed = (threadId: string, messageId: string, failure: Failure, deps: OutboundDeps) =>
+  retryOnConflict(async () => {
+    const message = await deps.store.getMessage(threadId, messageId);
+    if (!message || !canAdvance(message.value.status, 'failed')) return;
+    const change = advanceStatus(message.value, { status: 'failed', at: deps.clock.now().toISOString(), failure });
+    await deps.store.commit([{ kind: 'message', op: 'put', value: change.message, version: message.version, events: change.events }]);
+    deps.metrics?.count('MessagesFailed', message.value.channel);
+  });
+
+/** A failed message goes back to `queued` (a redrive): its failure is kept in the log, not on the message. */
+export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDeps, 'store' | 'clock' | 'log'>): Promise<Versioned<StoredMessage> | undefined> =>
+  retryOnConflict(async () => {
+    const current = await deps.store.getMessage(message.value.threadId, message.value.id);
+    if (!current || current.value.status !== 'failed') return current;
+    deps.log.info('failed message queued again', { threadId: current.value.threadId, messageId: current.value.id, failure: current.value.failure });
+    const { failure: _failure, claim: _claim, ...rest } = current.value;
+    const at = deps.clock.now().toISOString();
+    const queued: StoredMessage = { ...rest, status: 'queued' };
+    await deps.store.commit([
+      {
+        kind: 'message',
+        op: 'put',
+        value: queued,
+        version: current.version,
+        events: [onceEvent('message.status', at, [queued.threadId, queued.id, 'requeued', at], { status: 'queued', previousStatus: 'failed' })],
+      },
+    ]);
+    return { value: queued, version: current.version + 1 };
+  });
+
+const markUnreachable = (channel: Channel, accountId: string, externalUserId: string, reason: string, deps: OutboundDeps) =>
+  retryOnConflict(async () => {
+    const identity = await deps.store.getIdentity({ channel, accountId, externalUserId });
+    if (!identity || identity.value.unreachable) return;
+    const at = deps.clock.now().toISOString();
+    await commitIdentity({ ...identity.value, unreachable: { reason, since: at } }, identity.version, deps, [
+      onceEvent('channel.identity.unreachable', at, [channel, accountId, externalUserId, at], {
+        contactId: identity.value.contactId,
+        identity: { channel, accountId, externalUserId },
+        reason,
+      }),
+    ]);
+  });
+
+const performAction = async (event: ProviderActionEvent, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
+  const channel = await senderFor(event.channel, event.accountId, deps);
+  if ('failure' in channel) return { kind: 'failed', failure: channel.failure };
+  try {
+    await channel.sender.perform(event.action, event.params, { ...channel.context, onPartSent: async () => {} });
+    return { kind: 'done', reason: `${event.action} performed` };
+  } catch (error) {
+    const decision = decideRetry(error, attempt);
+    deps.log.warn('provider action failed', { channel: event.channel, action: event.action, outcome: decision.kind, failure: decision.failure });
+    return decision;
+  }
+};
+
+const senderFor = async (
+  channel: Channel,
+  accountId: string,
+  deps: OutboundDeps,
+): Promise<{ sender: ChannelSender; context: Omit<SendContext, 'onPartSent'> } | { failure: Failure }> => {
+  const connector = deps.connectorFor(channel);
+  if (!connector) return { failure: { kind: 'permanent', message: `no connector for ${channel}` } };
+  const credentials = await deps.secrets.get(channel, accountId);
+  if (!hasCredentials(credentials, connector.credentialNames.outbound)) {
+    const missing = connector.credentialNames.outbound.join(', ');
+    return { failure: { kind: 'authentication', message: `${channel} account ${accountId} has no ${missing} configured` } };
+  }
+  return {
+    sender: connector.sender,
+    context: { credentials, apiBaseUrl: deps.apiBaseUrls[channel] ?? connector.defaultApiBaseUrl, fetch: deps.fetch },
+  };
+};

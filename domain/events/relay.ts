@@ -1,0 +1,37 @@
+/**
+ * The outbox relay's decisions: every domain event a write recorded goes on the bus, and a message that
+ * became `queued` (a reply, a notification, a redrive) goes to its channel's outbound queue. Storing a reply
+ * and queueing it are therefore one reliable step: the write is the commitment, the relay carries it out,
+ * at least once (the sender's claim makes a repeated job harmless).
+ */
+import type { OutboundJob } from '../delivery/outbound.ts';
+import type { WorkQueue } from '../ports.ts';
+import type { DomainEvent } from './domain-events.ts';
+
+/** Where domain events go: EventBridge in AWS, the local bus in the local runtime. Resolves once all were accepted. */
+export interface DomainEventBus {
+  publish(events: readonly DomainEvent[]): Promise<void>;
+}
+
+export interface RelayDeps {
+  readonly bus: DomainEventBus;
+  readonly outbound: WorkQueue<OutboundJob>;
+}
+
+/** The delivery job an event asks for: an outbound message that is now waiting to be sent. */
+export const deliveryJobOf = (event: DomainEvent): OutboundJob | undefined => {
+  if (event.type !== 'message.created' && event.type !== 'message.status') return undefined;
+  const { message } = event.data;
+  if (message.direction !== 'outbound' || message.status !== 'queued') return undefined;
+  return { kind: 'deliver', channel: message.channel, threadId: message.threadId, messageId: message.id };
+};
+
+/** Publishes a write's events and queues what they ask for; throws when any of it was not accepted. */
+export const relayEvents = async (events: readonly DomainEvent[], deps: RelayDeps): Promise<void> => {
+  if (events.length === 0) return;
+  await deps.bus.publish(events);
+  for (const event of events) {
+    const job = deliveryJobOf(event);
+    if (job) await deps.outbound.send(job);
+  }
+};

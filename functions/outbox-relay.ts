@@ -1,0 +1,59 @@
+/**
+ * The outbox relay: reads the table's change stream (DynamoDB Streams, filtered to records that carry domain
+ * events) and publishes each write's events on the bus, queueing what they ask for (a reply to its channel's
+ * sender). Records are handled in order, and after the first that fails the rest of the batch is reported
+ * failed too, so a retry publishes one item's events in the order they were written. A record that can never
+ * become events (a bug, a hand-made item) is parked in the relay's dead-letter queue with its images, not
+ * dropped and not allowed to block the stream.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { relayEvents } from '../domain/events/relay.ts';
+import { eventsOfStreamRecord, UnreadableStreamRecordError } from '../adapters/aws/store/stream-events.ts';
+import { awsDomainBus, awsOutboundQueue, awsQueue } from '../adapters/aws/deps.ts';
+import { queueUrlVariable } from '../topology/queue-names.ts';
+import type { Deps } from './deps.ts';
+import { lambda } from './kit/handler.ts';
+import { awsObservability } from './kit/powertools.ts';
+import { withKeys } from './kit/observability.ts';
+
+export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue'>) => {
+  const parked = deps.queue('outbox-parked');
+  const { log, metrics } = deps.observability;
+  return lambda<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>(async (event, context) => {
+    let failed = false;
+    const handle = async (record: DynamoDBRecord) => {
+      if (failed) throw new Error('an earlier record of this batch failed; retried after it, in order');
+      try {
+        let events;
+        try {
+          events = eventsOfStreamRecord(record);
+        } catch (error) {
+          if (!(error instanceof UnreadableStreamRecordError)) throw error;
+          log.error('stream record cannot become domain events; parked in the dead-letter queue', { sequenceNumber: error.sequenceNumber, error: error.message });
+          await parked.send({ reason: error.message, record });
+          return;
+        }
+        if (events.length === 0) return;
+        await relayEvents(events, { bus: deps.domainBus, outbound: deps.outbound });
+        metrics.count('DomainEventsPublished', undefined, events.length);
+        for (const published of events) withKeys(log, { eventId: published.id }).debug('domain event published', { type: published.type });
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    };
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    return processPartialResponse(event, handle, processor, { context, processInParallel: false, throwOnFullBatchFailure: false });
+  }, deps.observability);
+};
+
+let wired: ReturnType<typeof create> | undefined;
+export const handler = (event: DynamoDBStreamEvent, context: Context) =>
+  (wired ??= create({
+    domainBus: awsDomainBus(),
+    outbound: awsOutboundQueue(),
+    observability: awsObservability(),
+    queue: (name) => awsQueue(queueUrlVariable(name)),
+  }))(event, context);

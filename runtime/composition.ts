@@ -1,0 +1,62 @@
+/**
+ * The local composition root: the same ports as in AWS (`adapters/aws/deps.ts`), wired to the local engine
+ * and the runtime's own bus, queues, secrets and media folder. Both threads of the runtime build their
+ * dependencies here: the main thread (HTTP functions) and the back office (queue and stream consumers).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../adapters/aws/store/access.ts';
+import { DynamoConversationStore } from '../adapters/aws/store/conversations.ts';
+import { createDocumentClient, DynamoTable } from '../adapters/aws/store/table.ts';
+import type { Channel } from '../domain/content.ts';
+import type { OutboundJob } from '../domain/delivery/outbound.ts';
+import type { DomainEventBus } from '../domain/events/relay.ts';
+import { systemClock, type EventBus, type MediaStore, type SecretStore, type WorkQueue } from '../domain/ports.ts';
+import type { Deps, VisibilityControl } from '../functions/deps.ts';
+import type { Observability } from '../functions/kit/observability.ts';
+import type { QueueName } from '../topology/topology.ts';
+import { LOCAL_TABLE_NAME } from '../topology/table.ts';
+
+export interface LocalPorts {
+  readonly dynamo: DynamoDBClient;
+  readonly bus: EventBus;
+  readonly domainBus: DomainEventBus;
+  readonly outbound: WorkQueue<OutboundJob>;
+  readonly queue: (name: QueueName) => WorkQueue<unknown>;
+  readonly visibility: VisibilityControl;
+  readonly secrets: SecretStore;
+  readonly media: MediaStore;
+  readonly observability: Observability;
+  readonly apiBaseUrls: Partial<Record<Channel, string>>;
+  readonly retentionDays?: number | undefined;
+}
+
+export const localDeps = (ports: LocalPorts): Deps => {
+  const table = new DynamoTable({ client: createDocumentClient(ports.dynamo), tableName: LOCAL_TABLE_NAME });
+  return {
+    conversations: new DynamoConversationStore({ table, clock: systemClock }),
+    keys: new DynamoApiKeyStore(table),
+    accounts: new DynamoAccountStore(table),
+    idempotency: new DynamoIdempotencyStore(table),
+    bus: ports.bus,
+    domainBus: ports.domainBus,
+    outbound: ports.outbound,
+    queue: ports.queue,
+    visibility: ports.visibility,
+    secrets: ports.secrets,
+    media: ports.media,
+    clock: systemClock,
+    observability: ports.observability,
+    fetch: globalThis.fetch,
+    apiBaseUrls: ports.apiBaseUrls,
+    retentionDays: ports.retentionDays,
+  };
+};
+
+/** `PARLEY_MESSAGE_RETENTION_DAYS`: messages expire this many days after they were written; unset, they are kept. */
+export const retentionDaysOf = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env.PARLEY_MESSAGE_RETENTION_DAYS;
+  if (raw === undefined || raw === '') return undefined;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1) throw new Error(`PARLEY_MESSAGE_RETENTION_DAYS must be a whole number of days, but '${raw}' was given`);
+  return days;
+};
