@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Connector } from '../domain/connector.ts';
+import { AccountResolver } from '../domain/accounts.ts';
 import { ingestWebhook } from '../domain/ingest.ts';
 import { MAX_WEBHOOK_BODY_BYTES } from '../topology/topology.ts';
 import type { Deps, Environment } from './deps.ts';
@@ -12,8 +13,13 @@ import { awsBus, awsLog, awsSecrets } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
 
 export const webhookFunction = (connector: Connector) => {
-const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environment: Environment) => {
+const create = (
+  deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'> & Partial<Pick<Deps, 'fetch' | 'apiBaseUrls'>>,
+  environment: Environment,
+) => {
   const maxBodyBytes = Number(environment.MAX_WEBHOOK_BODY_BYTES) || MAX_WEBHOOK_BODY_BYTES;
+  // One per handler: which bot a LINE token belongs to is asked once per container, not per webhook.
+  const accounts = new AccountResolver({ fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, log: deps.log });
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const answer = await ingestWebhook(
       connector,
@@ -27,7 +33,7 @@ const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environme
         maxBodyBytes,
         ...(event.pathParameters?.accountId && { accountId: event.pathParameters.accountId }),
       },
-      deps,
+      { ...deps, accounts },
     );
     return {
       statusCode: answer.statusCode,
@@ -37,11 +43,22 @@ const create = (deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'log'>, environme
   };
 };
 
-let wired: ReturnType<typeof create> | undefined;
-const handler = (event: APIGatewayProxyEventV2) =>
-  (wired ??= create(
-    { secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)), bus: awsBus(), clock: systemClock, log: awsLog() },
+const wire = () => {
+  // The provider's API is asked which account credentials belong to (LINE's bot info), at its override if set.
+  const apiBaseUrl = process.env[connector.environment.apiBaseUrl];
+  return create(
+    {
+      secrets: awsSecrets((_channel, credentials) => connector.accountIdOf(credentials)),
+      bus: awsBus(),
+      clock: systemClock,
+      log: awsLog(),
+      fetch: globalThis.fetch,
+      apiBaseUrls: apiBaseUrl ? { [connector.channel]: apiBaseUrl } : {},
+    },
     process.env,
-  ))(event);
+  );
+};
+let wired: ReturnType<typeof create> | undefined;
+const handler = (event: APIGatewayProxyEventV2) => (wired ??= wire())(event);
 return { create, handler };
 };
