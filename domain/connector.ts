@@ -152,6 +152,9 @@ export type DownloadContext = Pick<SendContext, 'credentials' | 'apiBaseUrl' | '
   readonly network?: MediaNetwork;
 };
 
+/** What asking the provider which account credentials belong to needs: its API. */
+export type AccountContext = Pick<SendContext, 'apiBaseUrl' | 'fetch'>;
+
 export interface DownloadedMedia {
   readonly bytes: Buffer;
   /** The media type the provider served, when it named one. */
@@ -189,6 +192,13 @@ export interface Connector<P = unknown> {
   devCredentials(): Credentials;
   /** The account id the credentials belong to, when they name it (a Telegram token names its bot). */
   accountIdOf(credentials: Credentials): string | undefined;
+  /**
+   * For credentials that do not name their account but can ask the provider which one they belong to (a LINE
+   * channel access token: `GET /v2/bot/info` answers the bot's user id, which is what webhooks name as
+   * `destination`). Undefined when these credentials cannot tell (no token). Throws a {@link ProviderError}
+   * subclass when the provider could not answer. Callers cache the answer (see `domain/accounts.ts`).
+   */
+  resolveAccountId?(credentials: Credentials, context: AccountContext): Promise<string | undefined>;
   /** Answers a verification handshake (Meta's GET), or undefined when the request is not one. */
   handshake?(request: WebhookRequest, credentials: Credentials): WebhookAnswer | undefined;
   /** True when the request carries a valid signature or secret. Constant-time; never throws. */
@@ -221,7 +231,10 @@ export interface Connector<P = unknown> {
  * default account's come from, and the account id credentials name. The light part of a connector, for
  * functions that manage accounts without speaking the channel's protocol.
  */
-export type ChannelAccount = Pick<Connector, 'channel' | 'defaultApiBaseUrl' | 'credentialNames' | 'environment' | 'accountIdOf'>;
+export type ChannelAccount = Pick<
+  Connector,
+  'channel' | 'defaultApiBaseUrl' | 'credentialNames' | 'environment' | 'accountIdOf' | 'resolveAccountId'
+>;
 
 /** What a channel's sender function needs: its accounts and its sender, not the inbound protocol code. */
 export type OutboundConnector = ChannelAccount & Pick<Connector, 'sender'>;

@@ -205,10 +205,27 @@ export interface MediaStore {
 /** Channel credentials for one account, as a flat record of the connector's own names. */
 export type Credentials = Readonly<Record<string, string>>;
 
-/** Where channel secrets live: Secrets Manager in AWS, the environment and the data dir locally. */
+export interface SecretLookup {
+  /** Only the account's own credentials, never the default account's in its stead. */
+  readonly ownOnly?: boolean;
+}
+
+/**
+ * Where channel secrets live: Secrets Manager in AWS, the environment and the data dir locally. Both
+ * readers answer an account id that has no secret without reading one (the store knows which accounts have
+ * a secret), and such an id never evicts cached credentials: webhook URLs carry ids anyone can make up.
+ */
 export interface SecretStore {
-  /** The account's credentials, or undefined when the channel or account is not configured. */
-  get(channel: Channel, accountId: string): Promise<Credentials | undefined>;
+  /**
+   * An account's credentials, or undefined when it has none. By default, the credentials it sends and
+   * downloads media with: its own, or, for an account without a secret of its own, the default account's when
+   * those name no account at all. That is how the threads of a LINE default account, kept under the bot user
+   * id its channel secret does not name, find their credentials. With `ownOnly`, as the webhook path asks
+   * (an event's account must be the verifying credentials' own), exactly this account's: the default
+   * account's for `default` and for the id they name (whatever secret else claims that id), the account's
+   * own secret otherwise.
+   */
+  get(channel: Channel, accountId: string, options?: SecretLookup): Promise<Credentials | undefined>;
   /**
    * Stores an account's own credentials, replacing any it had; readers of the same store see them at once,
    * other Lambda containers within their cache's time.

@@ -65,11 +65,19 @@ export class ChannelSecrets extends Construct {
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
       resourceArns: [pattern],
     });
+    // Names only, no values: which accounts have a secret, so an account id nobody registered (webhook URLs
+    // carry ids anyone can make up) costs no GetSecretValue. ListSecrets supports no resource-level scope.
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:ListSecrets'], resources: ['*'] }));
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(policy, pattern)}]`,
         reason: `Reads the ${channel} secrets of every account (${channelSecretName(channel, DEFAULT_ACCOUNT)}, and ${channelSecretName(channel, '<accountId>')} added by DevOps without a redeploy); secret ARNs end in a random suffix, so even one name needs a wildcard.`,
+      });
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'secretsmanager:ListSecrets has no resource-level permissions; it lists names and metadata, never values, so the webhook can tell an account id nobody registered without reading a secret per request.',
       });
     }
     return grant;

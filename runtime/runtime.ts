@@ -95,7 +95,8 @@ const accountFor = (connector: Connector, env: NodeJS.ProcessEnv, devFile: Recor
       return value ? [[name, value]] : [];
     }),
   ) as Credentials;
-  const development = (devFile[connector.channel] ??= connector.devCredentials());
+  // Names a connector added since the data dir was made (a Kakao bot id) are filled in; kept values stay.
+  const development = (devFile[connector.channel] = { ...connector.devCredentials(), ...devFile[connector.channel] });
   const names = Object.keys(connector.environment.credentials);
   const source: ChannelInfo['source'] =
     Object.keys(fromEnv).length === 0 ? 'development' : names.every((n) => fromEnv[n]) ? 'environment' : 'mixed';
@@ -235,7 +236,8 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   for (const connector of Object.values(connectors) as Connector[]) {
     const { credentials, source, realSending } = accountFor(connector, env, devFile);
     const namedAccount = connector.accountIdOf(credentials);
-    // Credentials that name no account (a LINE channel secret) serve every account of their channel.
+    // Credentials that name no account (a LINE channel secret) receive only for the bot the webhook path
+    // learns they belong to; for sending they also serve ids without credentials of their own.
     accounts[connector.channel] = { credentials, ...(namedAccount !== undefined && { accountId: namedAccount }) };
     const accountId = namedAccount ?? 'default';
     // Development credentials are not real, so their calls go to the built-in sandbox of the provider.

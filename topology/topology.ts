@@ -194,8 +194,10 @@ const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
   entry: `functions/webhooks/${channel}.ts`,
   description: `Verifies and normalizes ${channel} webhooks and puts their events on the bus`,
   routes: [
+    // GET: Meta's verification handshake, which every account's callback URL must answer to be subscribed.
     { method: 'GET', path: `/webhooks/${channel}`, auth: 'none' },
     { method: 'POST', path: `/webhooks/${channel}`, auth: 'none' },
+    { method: 'GET', path: `/webhooks/${channel}/{accountId}`, auth: 'none' },
     { method: 'POST', path: `/webhooks/${channel}/{accountId}`, auth: 'none' },
   ],
   access: { bus: 'put', secrets: [channel] },

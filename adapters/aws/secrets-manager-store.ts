@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -9,7 +10,7 @@ import {
 import type { Channel } from '../../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
 import { SecretNotWritableError } from '../../domain/errors.ts';
-import type { Credentials, SecretStore } from '../../domain/ports.ts';
+import type { Credentials, SecretLookup, SecretStore } from '../../domain/ports.ts';
 import * as z from 'zod';
 
 const CredentialsSchema = z.record(z.string(), z.string());
@@ -21,6 +22,15 @@ const canonical = (credentials: Credentials): string => JSON.stringify(Object.en
 
 /** Secrets kept per container; far more than the accounts of one deployment. */
 const MAX_CACHED = 256;
+/** Secrets remembered as missing per container, apart from the found ones, which they never evict. */
+const MAX_MISSING = 256;
+/** ListSecrets pages of the most names it returns at once. */
+const LIST_PAGE_SIZE = 100;
+/**
+ * The most names of one channel kept from a listing (100 pages). A deployment with more accounts than that
+ * reads the secret of an id beyond the listing, as without one, remembering it as missing for a while.
+ */
+const MAX_LISTED = 10_000;
 
 export interface SecretsManagerStoreOptions {
   readonly client: SecretsManagerClient;
@@ -35,37 +45,61 @@ export interface SecretsManagerStoreOptions {
    * put answers its provider's verification request within seconds.
    */
   readonly missingTtlMs?: number;
+  /**
+   * The least time between two listings of a channel's secret names. An id missing from a listing older than
+   * this lists again (so an account added by another container or by DevOps is found within it); any other
+   * missing id is answered from the listing, without a call.
+   */
+  readonly listIntervalMs?: number;
   readonly now?: () => number;
+}
+
+interface Listing {
+  readonly names: ReadonlySet<string>;
+  /** False when the channel has more secrets than {@link MAX_LISTED}: names beyond it are read to be known. */
+  readonly complete: boolean;
+  readonly listedAt: number;
 }
 
 /**
  * Channel credentials from Secrets Manager, fetched at first use and cached for a few minutes (a Lambda
- * container serves many webhooks; a rotated secret is picked up within the TTL). An account without a
- * secret of its own is served by the default account's secret when that secret names it or names none.
- * Values never reach the logs.
+ * container serves many webhooks; a rotated secret is picked up within the TTL). Values never reach the logs.
+ *
+ * Which accounts have a secret comes from `ListSecrets` filtered by the channel's name prefix, listed at most
+ * once per {@link SecretsManagerStoreOptions.listIntervalMs} (30 s by default): webhook URLs carry account
+ * ids anyone can make up, and an id that has no secret must cost no `GetSecretValue` per request, nor push
+ * real credentials out of the cache. Found and missing secrets are cached apart for the same reason.
+ *
+ * The default account answers to `default` and to the id its credentials name, whatever secret else claims
+ * that id. For sending only (not `ownOnly`), an account without a secret of its own is served by the default
+ * account's secret when that names no account (a LINE channel secret does not say which bot it belongs to).
  */
 export class SecretsManagerStore implements SecretStore {
-  private readonly cache = new Map<string, { value: Credentials | undefined; expires: number }>();
+  private readonly cache = new Map<string, { value: Credentials; expires: number }>();
+  private readonly missing = new Map<string, number>();
+  private readonly listings = new Map<Channel, Listing>();
+  private readonly listing = new Map<Channel, Promise<Listing>>();
   private readonly ttlMs: number;
   private readonly missingTtlMs: number;
+  private readonly listIntervalMs: number;
   private readonly now: () => number;
   constructor(private readonly options: SecretsManagerStoreOptions) {
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.missingTtlMs = options.missingTtlMs ?? 30_000;
+    this.listIntervalMs = options.listIntervalMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
-  async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
-    const fallback = await this.fetch(`${this.options.prefix}${channel}/${DEFAULT_ACCOUNT}`);
+  async get(channel: Channel, accountId: string, options: SecretLookup = {}): Promise<Credentials | undefined> {
+    const fallback = await this.fetch(this.nameOf(channel, DEFAULT_ACCOUNT));
     if (accountId === DEFAULT_ACCOUNT) return fallback;
     const named = fallback === undefined ? undefined : this.options.accountIdOf(channel, fallback);
     // The default account answers to the id its credentials name, whatever secret else claims that id.
     if (fallback && named === accountId) return fallback;
-    const own = await this.fetch(`${this.options.prefix}${channel}/${accountId}`);
+    const name = this.nameOf(channel, accountId);
+    const own = (await this.mayExist(channel, name)) ? await this.fetch(name) : undefined;
     if (own) return own;
-    // An account without a secret of its own is the default account's when the default names no account at
-    // all (a LINE channel secret does not say which bot it belongs to).
-    return fallback && named === undefined ? fallback : undefined;
+    return !options.ownOnly && fallback && named === undefined ? fallback : undefined;
   }
 
   /**
@@ -74,9 +108,9 @@ export class SecretsManagerStore implements SecretStore {
    * and clients that register their accounts at each start would pile them up.
    */
   async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {
-    const name = `${this.options.prefix}${channel}/${accountId}`;
+    const name = this.nameOf(channel, accountId);
     const value = CredentialsSchema.parse(credentials);
-    this.cache.delete(name);
+    this.written(channel, name);
     const current = await this.fetch(name);
     if (current && canonical(current) === canonical(value)) return;
     const secretString = JSON.stringify(value);
@@ -88,7 +122,7 @@ export class SecretsManagerStore implements SecretStore {
       if (error instanceof Error && error.name === 'AccessDeniedException') throw new SecretNotWritableError(name);
       throw error;
     }
-    this.cache.delete(name);
+    this.written(channel, name);
   }
 
   private async create(name: string, channel: Channel, accountId: string, secretString: string): Promise<void> {
@@ -108,9 +142,55 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
+  private nameOf(channel: Channel, accountId: string): string {
+    return `${this.options.prefix}${channel}/${accountId}`;
+  }
+
+  /** False only when a listing says the secret does not exist. */
+  private async mayExist(channel: Channel, name: string): Promise<boolean> {
+    let listing = this.listings.get(channel) ?? (await this.list(channel));
+    if (listing.names.has(name)) return true;
+    // Not listed: list again if the listing may be out of date, at most once per interval however many ids.
+    if (this.now() - listing.listedAt >= this.listIntervalMs) listing = await this.list(channel);
+    return listing.names.has(name) || !listing.complete;
+  }
+
+  /** Lists the channel's secret names; concurrent callers share one listing. */
+  private list(channel: Channel): Promise<Listing> {
+    let pending = this.listing.get(channel);
+    if (!pending) {
+      pending = this.listNames(channel).finally(() => this.listing.delete(channel));
+      this.listing.set(channel, pending);
+    }
+    return pending;
+  }
+
+  private async listNames(channel: Channel): Promise<Listing> {
+    const prefix = this.nameOf(channel, '');
+    const names = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.options.client.send(
+        new ListSecretsCommand({
+          // `name` is a case-sensitive prefix match; names are still compared whole below.
+          Filters: [{ Key: 'name', Values: [prefix] }],
+          MaxResults: LIST_PAGE_SIZE,
+          ...(nextToken !== undefined && { NextToken: nextToken }),
+        }),
+      );
+      for (const secret of page.SecretList ?? []) if (secret.Name?.startsWith(prefix)) names.add(secret.Name);
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined && names.size < MAX_LISTED);
+    const listing: Listing = { names, complete: nextToken === undefined, listedAt: this.now() };
+    this.listings.set(channel, listing);
+    return listing;
+  }
+
   private async fetch(name: string): Promise<Credentials | undefined> {
     const hit = this.cache.get(name);
     if (hit && hit.expires > this.now()) return hit.value;
+    const missingUntil = this.missing.get(name);
+    if (missingUntil !== undefined && missingUntil > this.now()) return undefined;
     let value: Credentials | undefined;
     try {
       const answer = await this.options.client.send(new GetSecretValueCommand({ SecretId: name }));
@@ -121,10 +201,29 @@ export class SecretsManagerStore implements SecretStore {
       if (!(error instanceof ResourceNotFoundException)) throw error;
       value = undefined;
     }
-    // Bounded: the oldest entry goes first (Map keeps insertion order).
-    this.cache.delete(name);
-    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value ?? '');
-    this.cache.set(name, { value, expires: this.now() + (value === undefined ? this.missingTtlMs : this.ttlMs) });
+    // Each map bounded apart, the oldest entry going first (a Map keeps insertion order): ids without a
+    // secret, however many, never push out credentials that exist.
+    if (value === undefined) {
+      this.cache.delete(name);
+      remember(this.missing, name, this.now() + this.missingTtlMs, MAX_MISSING);
+    } else {
+      this.missing.delete(name);
+      remember(this.cache, name, { value, expires: this.now() + this.ttlMs }, MAX_CACHED);
+    }
     return value;
   }
+
+  /** Forgets what is cached of a secret just written, and lists it, so this container sees it at once. */
+  private written(channel: Channel, name: string): void {
+    this.cache.delete(name);
+    this.missing.delete(name);
+    const listing = this.listings.get(channel);
+    if (listing && !listing.names.has(name)) this.listings.set(channel, { ...listing, names: new Set([...listing.names, name]) });
+  }
 }
+
+const remember = <V>(map: Map<string, V>, key: string, value: V, max: number): void => {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value ?? '');
+  map.set(key, value);
+};

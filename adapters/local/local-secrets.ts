@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Channel } from '../../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
-import type { Credentials, SecretStore } from '../../domain/ports.ts';
+import type { Credentials, SecretLookup, SecretStore } from '../../domain/ports.ts';
 
 export interface LocalAccount {
   readonly credentials: Credentials;
@@ -18,10 +18,11 @@ type AccountFile = z.infer<typeof AccountFileSchema>;
 /**
  * Channel credentials for the local runtime. Each channel's default account comes from the environment or
  * from development credentials generated on first start; it answers to `default` and to the account id its
- * credentials name, and credentials that name no account (a LINE channel secret) answer to any account id of
- * their channel, as the Secrets Manager store does in AWS. Further accounts' own credentials, put through
- * the integrator API, live in `path` (a JSON file readable by its owner only), which the runtime's threads
- * share: a reader notices a newer file and rereads it.
+ * credentials name. Further accounts' own credentials, put through the integrator API, live in `path` (a
+ * JSON file readable by its owner only), which the runtime's threads share: a reader notices a newer file and
+ * rereads it. Which accounts exist is that file: an id it does not hold costs one `stat`, nothing more.
+ * For sending only (not `ownOnly`), credentials that name no account (a LINE channel secret) also
+ * serve ids without credentials of their own, as the Secrets Manager store does in AWS.
  */
 export class LocalSecretStore implements SecretStore {
   private own: AccountFile = {};
@@ -32,13 +33,14 @@ export class LocalSecretStore implements SecretStore {
     private readonly path?: string,
   ) {}
 
-  async get(channel: Channel, accountId: string): Promise<Credentials | undefined> {
+  async get(channel: Channel, accountId: string, options: SecretLookup = {}): Promise<Credentials | undefined> {
     const account = this.defaults[channel];
     // The default account answers to the id its credentials name, whatever else claims that id.
     if (account && (accountId === DEFAULT_ACCOUNT || accountId === account.accountId)) return account.credentials;
-    const own = this.load()[channel]?.[accountId];
-    if (own) return own;
-    return account && account.accountId === undefined ? account.credentials : undefined;
+    // `Object.hasOwn`: an id such as `__proto__` or `constructor` is a made-up id like any other.
+    const accounts = this.load()[channel];
+    if (accounts && Object.hasOwn(accounts, accountId)) return accounts[accountId];
+    return !options.ownOnly && account && account.accountId === undefined ? account.credentials : undefined;
   }
 
   async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {

@@ -20,7 +20,10 @@ export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
 /**
  * Credentials:
  * - `skillSecret` (required): the shared secret the skill sends in `X-Parley-Skill-Secret` (or `?secret=`);
- * - `botId` (optional): when set, only calls whose `bot.id` is this bot are accepted; it also names the account;
+ * - `botId` (optional): when set, only calls whose `bot.id` is this bot are accepted; it also names the account.
+ *   Without it the secret does not say which bot it serves, so calls land in the account whose webhook URL
+ *   they reached (`default` on `/webhooks/kakaotalk`), whatever `bot.id` they carry, and the Event API, which
+ *   needs the bot id, cannot be used;
  * - `restApiKey` (optional): the Kakao REST API key for the Event API, the only way to deliver a reply after
  *   the callback minute;
  * - `ackText`, `eventName` (optional, secret store only, no environment variable): the acknowledgement text
@@ -31,11 +34,12 @@ export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
  */
 export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
   ...KAKAOTALK_ACCOUNT,
-  // Shaped like the real thing: a REST API key is 32 hex digits; with one, the local runtime's replies go
-  // through the sandbox's Event API and reach `sent`. No bot id: development credentials accept samples of
-  // any bot, and the account is then the payload's bot.id.
+  // Shaped like the real thing: a bot id is 24 hex digits, a REST API key 32; with both, the local runtime's
+  // replies go through the sandbox's Event API and reach `sent`. A sample from the skill editor carries
+  // another bot id: set KAKAO_BOT_ID to it (or leave it empty) to try one locally.
   devCredentials: () => ({
     skillSecret: randomBytes(24).toString('base64url'),
+    botId: randomBytes(12).toString('hex'),
     restApiKey: randomBytes(16).toString('hex'),
   }),
   verify: verifyKakaoSkillRequest,

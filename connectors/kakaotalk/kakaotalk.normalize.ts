@@ -108,7 +108,7 @@ const contentOf = (payload: KakaoSkillPayload): Content | undefined => {
  * The event a skill call means: the utterance as a `message.received`. When the call carries a `callbackUrl`
  * (the block has the callback turned on), the URL is the message's `replyHandle`, valid one minute from
  * receipt (Kakao gives no time of its own): the agent's reply within that minute goes through it, free of
- * charge. The account is the payload's `bot.id`. There is no profile to read: the sender is
+ * charge. The account is `context.accountId` (see below), not the payload's `bot.id`. There is no profile to read: the sender is
  * only the botUserKey. Non-friends and test-console users (no `plusfriendUserKey`, no `isFriend`) are
  * customers like any other.
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format
@@ -118,7 +118,10 @@ export const normalizeKakaoSkillPayload = (payload: KakaoSkillPayload, context: 
   const ignored: string[] = [];
   const request = payload.userRequest;
   const userKey = request.user.id;
-  const accountId = payload.bot?.id || context.accountId;
+  // The account whose credentials verified the call, never the body's say: with KAKAO_BOT_ID configured it is
+  // that bot (and verify refused any other `bot.id`); without it the secret does not say which bot it serves,
+  // so the call lands in the account whose URL it reached rather than in whichever bot the body names.
+  const accountId = context.accountId;
   const content = contentOf(payload);
   if (content === undefined) {
     ignored.push(`skill call from ${userKey} in block ${request.block?.id ?? '(none)'} has no utterance`);

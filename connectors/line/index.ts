@@ -17,8 +17,9 @@ export type { LineWebhook } from './line.schema.ts';
 
 /**
  * Credentials: `channelSecret` verifies `x-line-signature`; `channelAccessToken` sends. Neither names the
- * bot, so {@link Connector.accountIdOf} says nothing: every webhook body names its bot in `destination`,
- * which is the account id of its events and what the default account is matched by.
+ * bot, so {@link Connector.accountIdOf} says nothing; {@link Connector.resolveAccountId} asks LINE with the
+ * token (`GET /v2/bot/info`) for the bot's user id, which webhook bodies carry as `destination`. The webhook
+ * path gives it to `normalize` as the account, and a body naming another bot yields no event.
  */
 export const lineConnector: Connector<LineWebhook> = {
   ...LINE_ACCOUNT,

@@ -4,6 +4,7 @@
  * integrator API, the sender, the media copier) do not bundle the inbound protocol code.
  */
 import type { ChannelAccount } from '../connector.ts';
+import { resolveLineBotUserId } from './line.bot-info.ts';
 
 export const LINE_ACCOUNT: ChannelAccount = {
   channel: 'line',
@@ -13,5 +14,7 @@ export const LINE_ACCOUNT: ChannelAccount = {
     credentials: { channelSecret: 'LINE_CHANNEL_SECRET', channelAccessToken: 'LINE_CHANNEL_ACCESS_TOKEN' },
     apiBaseUrl: 'LINE_API_BASE_URL',
   },
+  // A channel secret names no bot: the access token asks LINE which bot it is (the webhooks' `destination`).
   accountIdOf: () => undefined,
+  resolveAccountId: resolveLineBotUserId,
 };

@@ -6,10 +6,14 @@
 import { createHash } from 'node:crypto';
 import type { ChannelDemo, DemoRequest } from '../demo-types.ts';
 import type { Credentials } from '../../domain/ports.ts';
+import { LINE_SANDBOX_BOT_USER_ID } from './line.sandbox.ts';
 import { lineSignature } from './line.verify.ts';
 
-/** The demo bot's user id, the `destination` of every request. */
-const DESTINATION = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
+/**
+ * The demo bot's user id, the `destination` of every request: the sandbox's bot, which the local runtime
+ * learns as its default account's id (a body naming another bot would yield no event).
+ */
+const DESTINATION = LINE_SANDBOX_BOT_USER_ID;
 const customer = { userId: 'U1a2b3c4d5e6f708192a3b4c5d6e7f801' };
 
 /** A LINE emoji arrives in received text as a placeholder, here `(box)`. */

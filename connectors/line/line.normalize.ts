@@ -8,6 +8,7 @@ import type { Content, MediaRef, TextEntity } from '../../domain/content.ts';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES } from '../../domain/events.ts';
 import type { ConversationRef, MessageReceivedEvent, ParleyEvent, ReplyHandle, Sender } from '../../domain/events.ts';
 import { deterministicId } from '../../domain/ids.ts';
+import { LINE_BOT_USER_ID } from './line.bot-info.ts';
 import type { NormalizeContext, NormalizeResult } from '../connector.ts';
 import {
   LINE_HANDLED_EVENT_TYPES,
@@ -332,19 +333,19 @@ const normalizeEvent = (raw: unknown, index: number, accountId: string, context:
   }
 };
 
-/** A bot's user id, which is what LINE's `destination` is. */
-const LINE_BOT_USER_ID = /^U[0-9a-f]{32}$/;
-
 /**
  * The events a webhook body means, one Parley event at most per LINE event, in the body's order. Event ids
  * derive from `webhookEventId`, which a redelivery (`deliveryContext.isRedelivery`) repeats, so a
- * redelivered event lands on the records the first delivery made. The account is the body's `destination`
- * (the bot's user id), which is how LINE names the channel an event is for: LINE credentials do not name
- * the bot, so a body reaching the default account is attributed by its destination. A body reaching an
- * account registered under a bot user id, but naming another bot, is dropped whole: it was signed with
- * this account's secret, and must not put events into another account. An empty `events` is the console's
+ * redelivered event lands on the records the first delivery made. An empty `events` is the console's
  * verification request: nothing to do. Events in `standby` mode (another channel holds chat control) are
  * kept like any other: the customer said it, even if this bot may not answer. Never throws for a parsed body.
+ *
+ * The account is `context.accountId`, the account whose credentials verified the body (the webhook path
+ * learns a channel's bot user id through its access token). The body's `destination` only has to agree: a
+ * body naming another bot is dropped whole, since a channel secret signs for its own bot alone and must not
+ * put events into another account's threads. Only when the bot could not be learned (no access token) is
+ * the context an account name rather than a bot user id; the events then land in that account, never in the
+ * bot the body names.
  * @see https://developers.line.biz/en/reference/messaging-api/#request-body
  * @see https://developers.line.biz/en/docs/messaging-api/receiving-messages/#webhook-redelivery
  */
@@ -354,7 +355,6 @@ export const normalizeLineWebhook = (webhook: LineWebhook, context: NormalizeCon
     result.ignored.push(`destination ${webhook.destination} is not this account's bot ${context.accountId}: body dropped`);
     return result;
   }
-  const accountId = webhook.destination || context.accountId;
-  webhook.events.forEach((raw, index) => normalizeEvent(raw, index, accountId, context, result));
+  webhook.events.forEach((raw, index) => normalizeEvent(raw, index, context.accountId, context, result));
   return result;
 };

@@ -1,6 +1,6 @@
 /**
- * A stand-in for the Messaging API, for the local runtime on development credentials: answers push and
- * reply the way LINE documents (`{sentMessages: [{id, quoteToken}]}`), so a reply reaches `sent` with
+ * A stand-in for the Messaging API, for the local runtime on development credentials: answers bot info (so
+ * the runtime learns which bot the default account is), and push and reply the way LINE documents (`{sentMessages: [{id, quoteToken}]}`), so a reply reaches `sent` with
  * message ids, and answers a repeated retry key with 409 and the first answer, as LINE does. It refuses
  * only what LINE would refuse outright; the tests check request bodies against LINE's OpenAPI document.
  * @see https://developers.line.biz/en/reference/messaging-api/#send-push-message
@@ -10,9 +10,25 @@ import { randomBytes } from 'node:crypto';
 import type { ProviderSandbox } from '../connector.ts';
 import { sandboxMediaAnswer } from '../sandbox-media.ts';
 import { LINE_PUSH_PATH, LINE_REPLY_PATH } from './line.api.ts';
+import { LINE_BOT_INFO_PATH } from './line.bot-info.ts';
 
 /** Message ids are decimal strings of 18 digits. */
 const FIRST_MESSAGE_ID = 600_000_000_000_000_000n;
+
+/**
+ * The sandbox bot's user id: what `GET /v2/bot/info` answers, so the local runtime learns it as the default
+ * account's id, and the `destination` the demo's webhook bodies name.
+ */
+export const LINE_SANDBOX_BOT_USER_ID = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
+
+/** @see https://developers.line.biz/en/reference/messaging-api/#get-bot-info-response */
+const SANDBOX_BOT_INFO = {
+  userId: LINE_SANDBOX_BOT_USER_ID,
+  basicId: '@parley-sandbox',
+  displayName: 'Parley sandbox',
+  chatMode: 'bot',
+  markAsReadMode: 'auto',
+} as const;
 
 export const createLineSandbox = (): ProviderSandbox => {
   let nextMessageId = FIRST_MESSAGE_ID;
@@ -22,6 +38,7 @@ export const createLineSandbox = (): ProviderSandbox => {
     handle({ method, path, body, headers }: { method: string; path: string; body: Buffer; headers?: Readonly<Record<string, string | undefined>> }) {
       // The data API's content download (a configured base URL serves both APIs): a small picture.
       if (method === 'GET' && /^\/v2\/bot\/message\/\d+\/content$/.test(path)) return sandboxMediaAnswer('content download');
+      if (method === 'GET' && path === LINE_BOT_INFO_PATH) return { statusCode: 200, body: SANDBOX_BOT_INFO, summary: `bot info → ${LINE_SANDBOX_BOT_USER_ID}` };
       if (method !== 'POST' || (path !== LINE_PUSH_PATH && path !== LINE_REPLY_PATH)) {
         return fail(404, 'Not found', `${method} ${path} → 404`);
       }

@@ -10,9 +10,13 @@
  *   ones: the customer's message is the same message, and Parley should show it either way.
  * - `accountId` is the Page / Instagram account the item belongs to: `recipient.id` for what the customer
  *   did, `sender.id` for echoes (the business is the sender). One POST may carry several accounts' entries,
- *   so the webhook URL's account (`context.accountId`) is never used.
- * - `changes[]` entries are the App Dashboard "Test" button's format (fake ids, string timestamps), never a
- *   real direct message: listed in `ignored`.
+ *   so the webhook URL's account (`context.accountId`) is not used for them; the webhook path keeps only the
+ *   events of accounts whose own credentials verify the request (`domain/ingest.ts`).
+ * - The App Dashboard "Test" button sends a sample `messages` item as `changes[].value` of an entry with id
+ *   `"0"` (string timestamps in seconds, made-up ids). It is normalized like a real message, in the account
+ *   whose credentials verified it (`context.accountId`): the sample's recipient names no real account, and a
+ *   new user clicking "Test" should see the message arrive. Its ids are the sample's, so clicking twice
+ *   stores it once. Any other `changes[]` item is not a messaging notification: listed in `ignored`.
  * - A message with several attachments becomes one event per attachment; the first keeps the `mid`, the
  *   others get `mid#2`, `mid#3`… The Messenger sticker transition (an `image` with `sticker_id` and a
  *   `sticker` attachment for the same sticker) and Instagram post shares (`share` + `ig_post`) are
@@ -425,9 +429,30 @@ const normalizeItems = (
   });
 };
 
+/** The entry id of the App Dashboard's "Test" samples. */
+const TEST_ENTRY_ID = '0';
+
+/** A dashboard sample's item, its made-up business side replaced by the account that verified it. */
+const asVerifyingAccount = (event: MetaMessagingEvent, accountId: string): MetaMessagingEvent =>
+  event.message?.is_echo === true ? { ...event, sender: { ...event.sender, id: accountId } } : { ...event, recipient: { ...event.recipient, id: accountId } };
+
+const normalizeChanges = (channel: MetaMessagingChannel, context: NormalizeContext, outbound: () => KnownOutbound, entry: MetaMessagingEntry, result: Result): void => {
+  entry.changes.forEach((change, index) => {
+    const item: ItemContext = { channel, context, outbound, entry, source: 'changes', index };
+    if (entry.id !== TEST_ENTRY_ID || change.item === undefined) {
+      result.ignored.push(`${where(item)} (field ${change.field}) is not a messaging notification`);
+    } else if (!change.item.ok) {
+      result.ignored.push(`${where(item)} is not readable: ${change.item.reason}`);
+    } else {
+      normalizeEvent(item, asVerifyingAccount(change.item.event, context.accountId), result);
+    }
+  });
+};
+
 /**
  * The events a Messenger or Instagram webhook body means. Pure; never throws for a parsed payload.
- * `context.accountId` is not used: every item names its own Page or account.
+ * `context.accountId` is used for the App Dashboard's samples only: every real item names its own Page or
+ * account.
  */
 export const normalizeMetaMessaging = (
   channel: MetaMessagingChannel,
@@ -440,10 +465,7 @@ export const normalizeMetaMessaging = (
   for (const entry of payload.entry) {
     normalizeItems(channel, context, outbound, entry, 'messaging', entry.messaging, result);
     normalizeItems(channel, context, outbound, entry, 'standby', entry.standby, result);
-    for (const field of entry.changes) {
-      // The App Dashboard's "Test" button sends `changes[]`, with fake ids; real messages use messaging[].
-      result.ignored.push(`entry ${entry.id}: changes[] (field ${field}) is the App Dashboard test format, not a real event`);
-    }
+    normalizeChanges(channel, context, outbound, entry, result);
     if (entry.messaging.length === 0 && entry.standby.length === 0 && entry.changes.length === 0) {
       result.ignored.push(`entry ${entry.id}: no messaging items`);
     }

@@ -112,6 +112,19 @@ export const MetaMessagingEventSchema = z.looseObject({
   message_edit: MetaMessageEditSchema.optional(),
 });
 
+/**
+ * The App Dashboard "Test" button's sample for the `messages` field (Messenger and Instagram alike): the same
+ * item as a real one, but inside `entry[].changes[].value` of an entry with id `"0"`, its `timestamp` a
+ * string of Unix seconds, its ids made up (sender `12334`, recipient `23245`). Meta publishes no schema of
+ * the samples; this is the shape the dashboard sends.
+ * @see https://developers.facebook.com/docs/instagram-platform/webhooks#event-notifications
+ */
+export const MetaTestMessageSchema = MetaMessagingEventSchema.extend({
+  timestamp: z
+    .union([millis, z.string().regex(/^\d{1,11}$/).transform((seconds) => Number(seconds) * 1000)])
+    .optional(),
+});
+
 export type MetaMessagingEvent = z.infer<typeof MetaMessagingEventSchema>;
 export type MetaMessage = z.infer<typeof MetaMessageSchema>;
 export type MetaAttachment = z.infer<typeof MetaAttachmentSchema>;
@@ -121,14 +134,21 @@ export type MetaMessagingItem =
   | { readonly ok: true; readonly event: MetaMessagingEvent }
   | { readonly ok: false; readonly reason: string };
 
+/** One `changes[]` item: its field and, for a `messages` sample, the item it carries. */
+export interface MetaChange {
+  readonly field: string;
+  /** Set for field `messages` only, read with {@link MetaTestMessageSchema}. */
+  readonly item?: MetaMessagingItem;
+}
+
 export interface MetaMessagingEntry {
-  /** The Page id (Messenger) or Instagram professional account id. */
+  /** The Page id (Messenger) or Instagram professional account id; `"0"` in the App Dashboard's samples. */
   readonly id: string;
   readonly time?: number;
   readonly messaging: readonly MetaMessagingItem[];
   readonly standby: readonly MetaMessagingItem[];
-  /** Field names of `changes[]` items: the App Dashboard's test button sends those instead of `messaging`. */
-  readonly changes: readonly string[];
+  /** `changes[]` items: the App Dashboard's "Test" button sends those instead of `messaging`. */
+  readonly changes: readonly MetaChange[];
 }
 
 /** A parsed webhook body of one of the two messaging platforms. */
@@ -153,17 +173,23 @@ const EnvelopeSchema = z.looseObject({
 const describeIssue = (issue: z.core.$ZodIssue): string =>
   `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
 
-const readItems = (items: readonly unknown[] | undefined): MetaMessagingItem[] =>
-  (items ?? []).map((item) => {
-    const result = MetaMessagingEventSchema.safeParse(item);
-    if (result.success) return { ok: true, event: result.data };
-    const first = result.error.issues[0];
-    return { ok: false, reason: first ? describeIssue(first) : 'invalid' };
-  });
+const readItem = (item: unknown, schema: typeof MetaMessagingEventSchema | typeof MetaTestMessageSchema): MetaMessagingItem => {
+  const result = schema.safeParse(item);
+  if (result.success) return { ok: true, event: result.data };
+  const first = result.error.issues[0];
+  return { ok: false, reason: first ? describeIssue(first) : 'invalid' };
+};
 
-const fieldOf = (change: unknown): string => {
-  if (typeof change === 'object' && change !== null && 'field' in change && typeof change.field === 'string') return change.field;
-  return '(no field)';
+const readItems = (items: readonly unknown[] | undefined): MetaMessagingItem[] =>
+  (items ?? []).map((item) => readItem(item, MetaMessagingEventSchema));
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const readChange = (change: unknown): MetaChange => {
+  const field = isRecord(change) && typeof change['field'] === 'string' ? change['field'] : '(no field)';
+  if (field !== 'messages' || !isRecord(change)) return { field };
+  return { field, item: readItem(change['value'], MetaTestMessageSchema) };
 };
 
 /**
@@ -198,7 +224,7 @@ export const parseMetaMessaging = (rawBody: Buffer, object: string): ParseResult
         ...(entry.time !== undefined && { time: entry.time }),
         messaging: readItems(entry.messaging),
         standby: readItems(entry.standby),
-        changes: (entry.changes ?? []).map(fieldOf),
+        changes: (entry.changes ?? []).map(readChange),
       })),
     },
   };

@@ -31,12 +31,19 @@ export const metaHandshake = (request: WebhookRequest, verifyToken: string | und
 };
 
 /**
+ * The header's only accepted form: `sha256=` and exactly 64 hex digits. `Buffer.from(hex, 'hex')` stops at
+ * the first character that is not a hex pair and decodes the rest silently, so without this check a right
+ * signature followed by anything (`…ab12zz`, `…ab12, sha256=…`) would pass.
+ */
+const SIGNATURE_HEADER = /^sha256=[0-9a-fA-F]{64}$/;
+
+/**
  * `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`. Computed over the
  * raw bytes: Meta escapes non-ASCII (`é` as `\u00e9`), so a parsed and re-serialized body no longer matches.
  */
 export const verifyMetaSignature = (request: WebhookRequest, appSecret: string | undefined): boolean => {
   const header = request.headers['x-hub-signature-256'];
-  if (!appSecret || !header?.startsWith('sha256=')) return false;
+  if (!appSecret || header === undefined || !SIGNATURE_HEADER.test(header)) return false;
   const given = Buffer.from(header.slice('sha256='.length), 'hex');
   const expected = createHmac('sha256', appSecret).update(request.rawBody).digest();
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -23,9 +23,22 @@ describe('LocalSecretStore', () => {
     expect(await store.get('telegram', 'default')).toEqual(telegram.credentials);
     expect(await store.get('telegram', '7712345678')).toEqual(telegram.credentials);
     expect(await store.get('telegram', '999')).toBeUndefined();
-    // Credentials that name no account serve every account of their channel.
+    // For sending, credentials that name no account serve the ids that have none of their own...
     expect(await store.get('line', 'U999')).toEqual(line.credentials);
+    // ...but never as that account's own, which the webhook path asks for.
+    expect(await store.get('line', 'U999', { ownOnly: true })).toBeUndefined();
+    expect(await store.get('line', 'default', { ownOnly: true })).toEqual(line.credentials);
     expect(await store.get('whatsapp', 'default')).toBeUndefined();
+  });
+
+  it('answers an id nobody registered with nothing, whatever it is called', async () => {
+    const path = file();
+    const store = new LocalSecretStore({ telegram }, path);
+    await store.put('telegram', '555', { webhookSecret: 'w2', botToken: '555:BBtoken' });
+    for (const id of ['556', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(await store.get('telegram', id, { ownOnly: true }), id).toBeUndefined();
+      expect(await store.get('telegram', id), id).toBeUndefined();
+    }
   });
 
   it("keeps an account's own credentials in a file only its owner reads, seen by every store on that file", async () => {

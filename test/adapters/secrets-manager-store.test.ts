@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -12,7 +13,12 @@ import { SecretsManagerStore } from '../../adapters/aws/secrets-manager-store.ts
 import { SecretNotWritableError } from '../../domain/errors.ts';
 
 const secretsManager = mockClient(SecretsManagerClient);
-beforeEach(() => secretsManager.reset());
+/** The secrets `ListSecrets` lists, as Secrets Manager names them. */
+const listed = (...names: string[]) => secretsManager.on(ListSecretsCommand).resolves({ SecretList: names.map((Name) => ({ Name })) });
+beforeEach(() => {
+  secretsManager.reset();
+  listed();
+});
 
 const notFound = () => new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} });
 const defaultSecret = { webhookSecret: 'w', botToken: '7712345678:AAtoken' };
@@ -48,10 +54,14 @@ describe('SecretsManagerStore', () => {
     expect(await store.get('telegram', '999')).toBeUndefined();
   });
 
-  it('serves any account from a default secret that names no account', async () => {
+  it('serves an account without a secret from a default secret that names no account, for sending only', async () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).resolves({ SecretString: '{"channelSecret":"s"}' });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U123' }).rejects(notFound());
-    expect(await makeStore().get('line', 'U123')).toEqual({ channelSecret: 's' });
+    const store = makeStore();
+    expect(await store.get('line', 'U123')).toEqual({ channelSecret: 's' });
+    // The webhook path asks for the account's own: a channel secret naming no bot does not verify for every bot.
+    expect(await store.get('line', 'U123', { ownOnly: true })).toBeUndefined();
+    expect(await store.get('line', 'default', { ownOnly: true })).toEqual({ channelSecret: 's' });
   });
 
   it('answers undefined for an unconfigured channel and surfaces other errors', async () => {
@@ -85,6 +95,7 @@ describe('SecretsManagerStore.put', () => {
   const credentials = { channelSecret: 'c0ffee', channelAccessToken: 'token' };
 
   it("replaces an existing account's secret value and drops its cached copy", async () => {
+    listed('parley/line/U1');
     secretsManager
       .on(GetSecretValueCommand, { SecretId: 'parley/line/U1' })
       .resolvesOnce({ SecretString: '{"channelSecret":"old"}' })
@@ -138,6 +149,99 @@ describe('SecretsManagerStore.put', () => {
     secretsManager.on(PutSecretValueCommand).rejects(new Error('ServiceUnavailable'));
     await expect(makeStore().put('line', 'U5', credentials)).rejects.toThrow('ServiceUnavailable');
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+  });
+});
+
+describe('account ids without a secret', () => {
+  const realSecret = { webhookSecret: 'w5', botToken: '555:BBtoken' };
+  const madeUp = (i: number) => `made-up-${i}`;
+
+  it('cost no secret read: a thousand made-up ids list once, read nothing, and keep real credentials cached', async () => {
+    // Prepare: the default secret and one further account, read once each.
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
+    listed('parley/telegram/default', 'parley/telegram/555');
+    const store = makeStore();
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    const reads = secretsManager.commandCalls(GetSecretValueCommand).length;
+    // Act: webhooks for ids nobody registered, more than the cache holds.
+    for (let i = 0; i < 1000; i++) {
+      expect(await store.get('telegram', madeUp(i), { ownOnly: true })).toBeUndefined();
+      expect(await store.get('telegram', madeUp(i))).toBeUndefined();
+    }
+    // Assess: not one secret read for them, one listing, and the real account still served from the cache.
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
+    expect(secretsManager.commandCalls(ListSecretsCommand)[0]?.args[0].input).toMatchObject({ Filters: [{ Key: 'name', Values: ['parley/telegram/'] }] });
+  });
+
+  it('lists again at most once per interval, so an account added elsewhere is found within it', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
+    let clock = 0;
+    const store = new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: 'parley/', accountIdOf: () => undefined, listIntervalMs: 30_000, now: () => clock });
+    expect(await store.get('telegram', '555', { ownOnly: true })).toBeUndefined();
+    // Another container registers 555.
+    listed('parley/telegram/default', 'parley/telegram/555');
+    clock = 29_000;
+    for (let i = 0; i < 100; i++) await store.get('telegram', madeUp(i), { ownOnly: true });
+    expect(await store.get('telegram', '555', { ownOnly: true })).toBeUndefined();
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
+    clock = 30_000;
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    for (let i = 0; i < 100; i++) await store.get('telegram', madeUp(i), { ownOnly: true });
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(2);
+  });
+
+  it('pages through the listing and compares names whole', async () => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
+    secretsManager
+      .on(ListSecretsCommand)
+      .resolvesOnce({ SecretList: [{ Name: 'parley/telegram/5550' }, { Name: 'Parley/telegram/777' }], NextToken: 'page-2' })
+      .resolves({ SecretList: [{ Name: 'parley/telegram/555' }] });
+    const store = makeStore();
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    expect(await store.get('telegram', '55', { ownOnly: true })).toBeUndefined();
+    expect(await store.get('telegram', '777', { ownOnly: true })).toBeUndefined();
+    expect(secretsManager.commandCalls(ListSecretsCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
+    expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual(['parley/telegram/default', 'parley/telegram/555']);
+  });
+
+  it('beyond a listing of 10 000 names reads the secret, and its absence never evicts credentials that exist', async () => {
+    // Prepare: a channel with more secrets than are listed, so made-up ids must be read to be known.
+    let page = 0;
+    secretsManager.on(ListSecretsCommand).callsFake(() => {
+      page += 1;
+      return { SecretList: Array.from({ length: 100 }, (_, i) => ({ Name: `parley/telegram/listed-${page}-${i}` })), NextToken: `after-${page}` };
+    });
+    // The catch-all first: aws-sdk-client-mock answers with the latest behaviour that matches.
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
+    const store = makeStore();
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    expect(page).toBe(100);
+    // Act: more made-up ids than the cache holds.
+    for (let i = 0; i < 300; i++) expect(await store.get('telegram', madeUp(i), { ownOnly: true })).toBeUndefined();
+    const reads = secretsManager.commandCalls(GetSecretValueCommand).length;
+    // Assess: the real account is still cached, and a made-up id is remembered as missing.
+    expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
+    expect(await store.get('telegram', madeUp(299), { ownOnly: true })).toBeUndefined();
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
+  });
+
+  it('finds an account put in this container at once, without listing again', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
+    secretsManager.on(CreateSecretCommand).resolves({});
+    const store = makeStore();
+    expect(await store.get('line', 'U7', { ownOnly: true })).toBeUndefined();
+    await store.put('line', 'U7', { channelSecret: 'new' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U7' }).resolves({ SecretString: '{"channelSecret":"new"}' });
+    expect(await store.get('line', 'U7', { ownOnly: true })).toEqual({ channelSecret: 'new' });
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
   });
 });
 

@@ -244,6 +244,20 @@ describe('HTTP API', () => {
     },
   );
 
+  it.each(ENABLED_CHANNELS)("routes GET and POST of every %s account's webhook URL to its webhook function, unauthenticated", (channel) => {
+    // GET carries Meta's verification handshake: an account's callback URL that does not answer it cannot be subscribed.
+    for (const method of ['GET', 'POST']) {
+      for (const path of [`/webhooks/${channel}`, `/webhooks/${channel}/{accountId}`]) {
+        const routes = Object.values(parley.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: `${method} ${path}` } })) as Resource[];
+        expect(routes, `${method} ${path}`).toHaveLength(1);
+        expect(routes[0]!.Properties.AuthorizationType).toBe('NONE');
+        const target = (routes[0]!.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+        const integration = resource(parley, (target[1] as { Ref: string }).Ref);
+        expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId(`webhook-${channel}`), 'Arn'] });
+      }
+    }
+  });
+
   it('checks bearer keys with the authorizer function, simple responses, cached 5 minutes', () => {
     parley.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     parley.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
@@ -507,6 +521,18 @@ describe('least privilege', () => {
     }
     for (const channel of MEDIA_CHANNELS) {
       expect(JSON.stringify(statementsWith(`media-copier-${channel}`, 'secretsmanager:GetSecretValue'))).toContain(`:secret:parley/${channel}/*`);
+    }
+  });
+
+  it('lets every function that reads secrets list their names (never values), so made-up account ids read none', () => {
+    for (const [name, spec] of functionEntries) {
+      const listing = statementsWith(name, 'secretsmanager:ListSecrets');
+      expect(listing.length > 0, name).toBe((spec.access.secrets ?? []).length > 0);
+      for (const statement of listing) {
+        // The action has no resource-level scope: no other secrets action may ride on its `*`.
+        const secretsActions = [statement.Action].flat().filter((action) => String(action).startsWith('secretsmanager:'));
+        expect(secretsActions, name).toEqual(['secretsmanager:ListSecrets']);
+      }
     }
   });
 

@@ -22,11 +22,14 @@
  * "malformed" | "ignored", "reason": "..." } }` for a body parse refuses. Bodies without an expected file
  * still go through the signature and robustness tests.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
+import { AccountResolver } from '../../domain/accounts.ts';
 import type { Connector, Credentials, NormalizeContext, WebhookAnswer, WebhookRequest } from '../../domain/connector.ts';
 import { ParleyEventSchema, type ParleyEvent } from '../../domain/events.ts';
 import { DEFAULT_ACCOUNT, ingestWebhook } from '../../domain/ingest.ts';
@@ -79,6 +82,27 @@ export interface ConformanceKit {
    * that would retry a 4xx for a day, whose parse answers `ignored`.
    */
   readonly malformedStatus?: 400 | 200;
+  /**
+   * A stand-in for the provider's API, for connectors that ask it which account credentials belong to
+   * ({@link Connector.resolveAccountId}: LINE's bot info). Without it any such call fails the test.
+   */
+  readonly providerApi?: typeof globalThis.fetch;
+  /**
+   * Another account of the channel, for connectors whose bodies name the account (a phone number id, a
+   * Page, a bot): its id, its own credentials (another secret), and how to make a fixture body name it
+   * instead of the kit's account (undefined for a body that names no account).
+   */
+  /**
+   * Credentials of another account served by the same secret (a second phone number or Page of one Meta app,
+   * which Meta posts to the one callback URL), for bodies that carry several accounts' events: the suite
+   * registers each with them, as the integrator would.
+   */
+  sameAppAccount?(accountId: string): Credentials;
+  readonly otherAccount?: {
+    readonly accountId: string;
+    readonly credentials: Credentials;
+    naming(json: unknown, accountId: string): unknown;
+  };
 }
 
 export const DEFAULT_RECEIVED_AT = '2026-03-14T01:00:00.000Z';
@@ -276,19 +300,46 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
     for (const event of result.events) expectValidEvent(event, where);
   };
 
-  /** The real webhook path for the kit's account, on a bus that records what it is given. */
-  const webhook = (accountCredentials: Credentials = credentials) => {
+  const noProviderApi: typeof globalThis.fetch = async (input) => {
+    throw new Error(`the ${channel} kit gives no providerApi, yet ${String(input)} was called`);
+  };
+
+  /**
+   * The real webhook path on a bus that records what it is given, for the kit's account as the channel's
+   * default account; or, with `registered`, for accounts registered with their own credentials (kept in a
+   * temporary file, as the integrator API keeps them), the default account being `defaults`.
+   */
+  const webhook = (
+    accountCredentials: Credentials = credentials,
+    setup: { readonly defaults?: Credentials; readonly registered?: Readonly<Record<string, Credentials>> } = {},
+  ) => {
     const published: ParleyEvent[] = [];
+    const defaults = setup.defaults ?? accountCredentials;
+    const named = connector.accountIdOf(defaults) ?? (setup.defaults === undefined ? context.accountId : undefined);
+    let path: string | undefined;
+    if (setup.registered !== undefined) {
+      const dir = mkdtempSync(join(tmpdir(), `parley-conformance-${channel}-`));
+      temporaryDirs.push(dir);
+      path = join(dir, 'credentials.json');
+      writeFileSync(path, JSON.stringify({ [channel]: setup.registered }), { mode: 0o600 });
+    }
     const deps = {
-      secrets: new LocalSecretStore({ [channel]: { credentials: accountCredentials, accountId: context.accountId } }),
+      secrets: new LocalSecretStore({ [channel]: { credentials: defaults, ...(named !== undefined && { accountId: named }) } }, path),
       bus: { publish: async (events: readonly ParleyEvent[]) => void published.push(...events) } satisfies EventBus,
       clock: { now: () => new Date(context.receivedAt) },
       log: createLocalLog({ level: 'silent' }),
+      accounts: new AccountResolver({ fetch: kit.providerApi ?? noProviderApi, apiBaseUrls: {} }),
     };
-    const call = (request: WebhookRequest, maxBodyBytes = MAX_BODY_BYTES): Promise<WebhookAnswer> =>
-      ingestWebhook(connector, request, { maxBodyBytes, accountId: context.accountId }, deps);
-    return { call, published };
+    const call = (request: WebhookRequest, maxBodyBytes = MAX_BODY_BYTES, accountId: string = context.accountId): Promise<WebhookAnswer> =>
+      ingestWebhook(connector, request, { maxBodyBytes, accountId }, deps);
+    /** The channel's own URL, `/webhooks/<channel>`, which names no account. */
+    const callDefault = (request: WebhookRequest): Promise<WebhookAnswer> => ingestWebhook(connector, request, { maxBodyBytes: MAX_BODY_BYTES }, deps);
+    return { call, callDefault, published };
   };
+  const temporaryDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of temporaryDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   describe(`${channel} conformance`, () => {
     describe('kit', () => {
@@ -355,7 +406,10 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
 
       it('verifies bodies signed with the development credentials', () => {
         const dev = connector.devCredentials();
-        const body = fixtures[0]!.body;
+        // A body naming the development account, where bodies name one (a Kakao bot id is checked).
+        const devAccount = connector.accountIdOf(dev);
+        const named = devAccount === undefined ? undefined : kit.otherAccount?.naming(structuredClone(fixtures[0]!.json), devAccount);
+        const body = named === undefined ? fixtures[0]!.body : Buffer.from(JSON.stringify(named), 'utf8');
         expect(connector.verify(signed(body, dev), dev)).toBe(true);
         expect(connector.verify(signed(body, dev), credentials)).toBe(false);
       });
@@ -535,9 +589,26 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
       );
     });
 
+    /** The accounts other than the kit's that events name, each registered with credentials from `credentialsOf`. */
+    const othersOf = (events: readonly unknown[], credentialsOf: (accountId: string) => Credentials): Record<string, Credentials> => {
+      const ids = new Set(events.map((e) => (e as ParleyEvent).accountId).filter((id) => id !== context.accountId));
+      return Object.fromEntries([...ids].map((id) => [id, credentialsOf(id)]));
+    };
+    /** The same account's credentials under another secret: another app's. */
+    const alteredSecrets = (of: Credentials): Credentials => ({
+      ...of,
+      ...Object.fromEntries(connector.credentialNames.inbound.map((name) => [name, altered(of[name] ?? '')])),
+    });
+    const sameApp = (accountId: string): Credentials => {
+      if (!kit.sameAppAccount) throw new Error(`a fixture names account ${accountId}: give the ${channel} kit sameAppAccount`);
+      return kit.sameAppAccount(accountId);
+    };
+
     describe('webhook path', () => {
       it.each(scenarios.map((s) => [s.name, s] as const))('%s signed: answered and published as expected', async (_, scenario) => {
-        const { call, published } = webhook();
+        // Every other account the body names is registered with the same secret, as several numbers of one app are.
+        const registered = othersOf('events' in scenario.expected ? scenario.expected.events : [], sameApp);
+        const { call, published } = webhook(credentials, Object.keys(registered).length > 0 ? { registered } : {});
         const answer = await call(signed(scenario.body));
         if ('parse' in scenario.expected) {
           const status = scenario.expected.parse.kind === 'malformed' ? 400 : 200;
@@ -589,9 +660,93 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
       });
 
       it.runIf(kit.batch !== undefined)('publishes every event of a batch', async () => {
-        const { call, published } = webhook();
-        expect((await call(signed(kit.batch!(5)))).statusCode).toBe(200);
+        const body = kit.batch!(5);
+        const registered = othersOf(connector.normalize(payloadOf(body, 'batch(5)'), context).events, sameApp);
+        const { call, published } = webhook(credentials, Object.keys(registered).length > 0 ? { registered } : {});
+        expect((await call(signed(body))).statusCode).toBe(200);
         expect(published).toHaveLength(5);
+      });
+
+      const severalAccounts = scenarios.filter((s) => 'events' in s.expected && Object.keys(othersOf(s.expected.events, () => ({}))).length > 0);
+      it.each(severalAccounts.map((s) => [s.name, s] as const))(
+        "%s: the events of an account whose own credentials do not verify the body are dropped, the rest published",
+        async (_, scenario) => {
+          // Prepare: the other accounts registered with another secret (another app), or not at all.
+          const expected = 'events' in scenario.expected ? (scenario.expected.events as ParleyEvent[]) : [];
+          const mine = expected.filter((e) => e.accountId === context.accountId);
+          const otherApp = webhook(credentials, { registered: othersOf(expected, (id) => alteredSecrets(sameApp(id))) });
+          const unregistered = webhook();
+          // Act + Assess
+          expect((await otherApp.call(signed(scenario.body))).statusCode).toBe(200);
+          expect(otherApp.published).toStrictEqual(mine);
+          expect((await unregistered.call(signed(scenario.body))).statusCode).toBe(200);
+          expect(unregistered.published).toStrictEqual(mine);
+        },
+      );
+
+      it('answers a request for an account nobody registered exactly as a wrong signature', async () => {
+        const { call, published } = webhook();
+        const body = (okFixtures[0] ?? fixtures[0]!).body;
+        // Act
+        const wrong = await call(signed(body, alteredCredentials(credentials)));
+        const unknown = await call(signed(body), MAX_BODY_BYTES, 'made-up-account.1');
+        const malformedId = await call(signed(body), MAX_BODY_BYTES, 'no/such account');
+        // Assess
+        expect(wrong.statusCode).toBe(401);
+        expect(unknown).toStrictEqual(wrong);
+        expect(malformedId).toStrictEqual(wrong);
+        expect(published).toEqual([]);
+      });
+
+      it.runIf(kit.handshake !== undefined)('answers a handshake for an account nobody registered exactly as a wrong token', async () => {
+        const { call } = webhook(credentials, { registered: { [context.accountId]: credentials } });
+        const request: WebhookRequest = { ...kit.handshake!.valid, rawBody: Buffer.alloc(0) };
+        const answered = await call(request);
+        expect(answered).toMatchObject({ statusCode: 200, body: kit.handshake!.expectedBody });
+        const wrongToken = await webhook(alteredCredentials(credentials), { registered: { [context.accountId]: alteredCredentials(credentials) } }).call(request);
+        expect(wrongToken.statusCode).toBeGreaterThanOrEqual(400);
+        expect(await call(request, MAX_BODY_BYTES, 'made-up-account.1')).toStrictEqual(wrongToken);
+      });
+
+      const other = kit.otherAccount;
+      const naming = scenarios
+        .filter((s) => 'events' in s.expected && s.expected.events.length > 0)
+        .flatMap((s) => {
+          const renamed = other?.naming(structuredClone(s.json), other.accountId);
+          return renamed === undefined ? [] : [[s.name, Buffer.from(JSON.stringify(renamed), 'utf8')] as const];
+        });
+      it.runIf(other !== undefined)('has fixtures that name an account', () => {
+        expect(naming.length).toBeGreaterThan(0);
+      });
+      describe.runIf(other !== undefined && naming.length > 0)('a correctly signed body naming another account yields no event', () => {
+        // At the kit account's own URL and at the channel's URL, the kit account being the default one.
+        it.each(naming)('%s, naming an account nobody registered', async (_, body) => {
+          const { call, callDefault, published } = webhook();
+          expect((await call(signed(body))).statusCode).toBeLessThan(500);
+          expect((await callDefault(signed(body))).statusCode).toBeLessThan(500);
+          expect(published).toEqual([]);
+        });
+
+        it.each(naming)('%s, naming an account registered with credentials of its own', async (_, body) => {
+          const { call, callDefault, published } = webhook(credentials, { registered: { [other!.accountId]: other!.credentials } });
+          expect((await call(signed(body))).statusCode).toBeLessThan(500);
+          expect((await callDefault(signed(body))).statusCode).toBeLessThan(500);
+          expect(published).toEqual([]);
+        });
+
+        it.each(naming)('%s, naming the default account, sent to a registered account', async (_, body) => {
+          const { call, published } = webhook(credentials, { defaults: other!.credentials, registered: { [context.accountId]: credentials } });
+          expect((await call(signed(body))).statusCode).toBeLessThan(500);
+          expect(published).toEqual([]);
+        });
+
+        it.each(naming)('%s, signed by the account it names, yields its events', async (_, body) => {
+          // The same body and setup, signed by the other account's credentials: the check is about who signed.
+          const { call, published } = webhook(credentials, { registered: { [other!.accountId]: other!.credentials } });
+          expect((await call(signed(body, other!.credentials), MAX_BODY_BYTES, other!.accountId)).statusCode).toBe(200);
+          expect(published.length).toBeGreaterThan(0);
+          expect(published.every((e) => e.accountId === other!.accountId)).toBe(true);
+        });
       });
 
       it('answers random signed bodies with 200 or 400, never throwing, publishing nothing', async () => {

@@ -2,7 +2,7 @@
 import type { Credentials } from '../../../connectors/connector.ts';
 import { instagramConnector } from '../../../connectors/instagram/index.ts';
 import type { ConformanceKit } from '../conformance.ts';
-import { signMeta } from '../messenger/messenger.kit.ts';
+import { namingMetaAccount, signMeta } from '../messenger/messenger.kit.ts';
 
 export const INSTAGRAM_TEST_CREDENTIALS: Credentials = {
   appSecret: 'test-instagram-app-secret-fedcba9876543210',
@@ -46,4 +46,16 @@ export const kit: ConformanceKit = {
     expectedBody: '2264209655',
   },
   batch: instagramBatch,
+  // Another professional account of the same Instagram app: the same app secret, its own id and token.
+  sameAppAccount: (accountId) => ({ ...INSTAGRAM_TEST_CREDENTIALS, accessToken: 'IGAAtestSecondAccountToken0123456789', accountId }),
+  otherAccount: {
+    accountId: '17841400000000099',
+    credentials: {
+      appSecret: 'other-instagram-app-secret-0123456789abcdef',
+      verifyToken: 'other-instagram-verify-token',
+      accessToken: 'IGAAtestOtherAppToken0123456789',
+      accountId: '17841400000000099',
+    },
+    naming: namingMetaAccount,
+  },
 };

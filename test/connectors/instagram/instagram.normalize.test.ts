@@ -73,10 +73,32 @@ describe('instagram normalize', () => {
     });
   });
 
-  it('ignores the App Dashboard test format without failing', () => {
-    expect(normalize('dashboard-test')).toEqual({
+  it("stores the App Dashboard's Test sample like a message, in the account that verified it", () => {
+    // The sample's recipient (23245) is made up; a new user clicking "Test" should see it arrive all the same.
+    const { events, ignored } = normalize('dashboard-test');
+    expect(ignored).toEqual([]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'message.received',
+        accountId: CONTEXT.accountId,
+        direction: 'inbound',
+        externalMessageId: 'random_mid',
+        sender: { externalUserId: '12334' },
+        content: { type: 'text', text: 'random_text' },
+        // "1527459824": a string of seconds, not the milliseconds of real items.
+        occurredAt: '2018-05-27T22:23:44.000Z',
+      }),
+    ]);
+  });
+
+  it('ignores changes[] items of entries that are no Test sample', () => {
+    const body = JSON.parse(readFileSync(new URL('dashboard-test.json', FIXTURES), 'utf8'));
+    body.entry[0].id = ACCOUNT;
+    const parsed = instagramConnector.parse(Buffer.from(JSON.stringify(body)));
+    if (parsed.kind !== 'ok') throw new Error(parsed.reason);
+    expect(instagramConnector.normalize(parsed.payload, CONTEXT)).toEqual({
       events: [],
-      ignored: ['entry 0: changes[] (field messages) is the App Dashboard test format, not a real event'],
+      ignored: [`entry ${ACCOUNT} changes[0] (field messages) is not a messaging notification`],
     });
   });
 });

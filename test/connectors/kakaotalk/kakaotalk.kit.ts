@@ -22,6 +22,9 @@ export const signKakao = (_rawBody: Buffer, credentials: Credentials): Record<st
   [KAKAO_SECRET_HEADER]: credentials['skillSecret'] ?? '',
 });
 
+/** Another bot, with a skill secret of its own. */
+const OTHER_BOT_ID = '65f1a2b3c4d5e6f708190099';
+
 export const kit: ConformanceKit = {
   connector: kakaotalkConnector,
   credentials: KAKAO_TEST_CREDENTIALS,
@@ -30,4 +33,14 @@ export const kit: ConformanceKit = {
   signsBody: false,
   // A skill call has no message id and no time: ids and the callback's expiry come from the receipt time.
   idsFromPayload: false,
+  otherAccount: {
+    accountId: OTHER_BOT_ID,
+    credentials: { skillSecret: 'Zp4rT8vN2qW6yB1xK9mH3cJ7fL5dG0sA', botId: OTHER_BOT_ID, restApiKey: '7c1e9a3f5b2d4e6a8c0f1b3d5e7a9c2f' },
+    naming: (json, accountId) => {
+      const bot = (json as { bot?: { id?: string } }).bot;
+      if (bot?.id === undefined) return undefined;
+      bot.id = accountId;
+      return json;
+    },
+  },
 };

@@ -136,7 +136,7 @@ describe('normalizeKakaoSkillPayload', () => {
     expect(later.events[0]?.eventId).not.toBe(first.events[0]?.eventId);
   });
 
-  it('tells apart other users, other words, other blocks and other bots within one window', () => {
+  it('tells apart other users, other words, other blocks and other accounts within one window', () => {
     const id = (change: (p: KakaoSkillPayload) => void, context = CONTEXT): string => {
       const p = payload('plain-text');
       change(p);
@@ -147,7 +147,7 @@ describe('normalizeKakaoSkillPayload', () => {
       id((p) => void (p.userRequest.user.id = 'another-user')),
       id((p) => void (p.userRequest.utterance = '다른 말')),
       id((p) => void (p.userRequest.block = { id: 'another-block' })),
-      id((p) => void (p.bot = { id: 'another-bot' })),
+      id(() => {}, { ...CONTEXT, accountId: 'another-bot' }),
     ];
     expect(new Set([base, ...others]).size).toBe(5);
   });
@@ -174,12 +174,15 @@ describe('normalizeKakaoSkillPayload', () => {
     expect(messageOf(normalizeKakaoSkillPayload(payload('plain-text'), CONTEXT).events)).not.toHaveProperty('replyHandle');
   });
 
-  it("takes the account from the payload's bot id, and from the context when the payload has none", () => {
-    const other = { ...CONTEXT, accountId: 'context-account' };
-    expect(normalizeKakaoSkillPayload(payload('plain-text'), other).events[0]?.accountId).toBe(BOT_ID);
+  it("puts the message in the account whose credentials verified it, never in the payload's bot", () => {
+    // Without KAKAO_BOT_ID the secret does not say which bot it serves: the body's bot.id is not taken.
+    const other = { ...CONTEXT, accountId: 'default' };
+    expect(payload('plain-text').bot?.id).toBe(BOT_ID);
+    expect(normalizeKakaoSkillPayload(payload('plain-text'), other).events[0]?.accountId).toBe('default');
     const botless = payload('plain-text');
     botless.bot = null;
-    expect(normalizeKakaoSkillPayload(botless, other).events[0]?.accountId).toBe('context-account');
+    expect(normalizeKakaoSkillPayload(botless, other).events[0]?.accountId).toBe('default');
+    expect(normalizeKakaoSkillPayload(payload('plain-text'), CONTEXT).events[0]?.accountId).toBe(CONTEXT.accountId);
   });
 
   it('treats non-friends and test-console users as customers, with no channel key needed', () => {

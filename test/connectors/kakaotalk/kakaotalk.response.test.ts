@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LocalSecretStore } from '../../../adapters/local/local-secrets.ts';
+import { AccountResolver } from '../../../domain/accounts.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import type { KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
 import {
@@ -216,6 +217,7 @@ describe('kakaotalk webhook path', () => {
         bus: { publish: async (events) => void published.push(...events) },
         clock: { now: () => new Date(RECEIVED_AT) },
         log: createLocalLog({ level: 'silent' }),
+        accounts: new AccountResolver({ fetch: globalThis.fetch, apiBaseUrls: {} }),
       },
     );
     return { answer, published };

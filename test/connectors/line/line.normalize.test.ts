@@ -8,8 +8,9 @@ import type { LineWebhook } from '../../../connectors/line/line.schema.ts';
 import { lineWebhookViolations } from '../../helpers/line-spec.ts';
 
 const FIXTURES = new URL('../../fixtures/line/', import.meta.url);
-const CONTEXT: NormalizeContext = { accountId: 'line-default', receivedAt: '2026-03-14T03:00:00.000Z' };
 const DESTINATION = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
+/** The account the webhook path learned for the channel's access token: the bot every fixture names. */
+const CONTEXT: NormalizeContext = { accountId: DESTINATION, receivedAt: '2026-03-14T03:00:00.000Z' };
 
 /** Fixtures that are deliberately not what LINE sends; every other one must match LINE's webhook document. */
 const NOT_LINE_SHAPED = new Set(['not-json', 'not-a-webhook', 'unreadable-event']);
@@ -83,9 +84,15 @@ describe('normalizeLineWebhook', () => {
     expect(normalizeLineWebhook(webhook('verification'), CONTEXT)).toEqual({ events: [], ignored: [] });
   });
 
-  it("takes the account from the body's destination, not from the route", () => {
+  it('puts every event in the account whose credentials verified the body, the bot its destination names', () => {
     const events = normalizeLineWebhook(webhook('batch'), CONTEXT).events;
     expect(events.map((e) => e.accountId)).toEqual(Array(4).fill(DESTINATION));
+  });
+
+  it("puts the events in the verifying account when its bot is unknown, never in the bot the body names", () => {
+    // Credentials without an access token cannot say which bot they are: the body's say is not taken.
+    const events = normalizeLineWebhook(webhook('batch'), { ...CONTEXT, accountId: 'default' }).events;
+    expect(events.map((e) => e.accountId)).toEqual(Array(4).fill('default'));
   });
 
   it('yields one event per message of a batch, each with its own sender and conversation', () => {
@@ -125,7 +132,7 @@ describe('normalizeLineWebhook', () => {
     expect(received(normalizeLineWebhook(tokenless, CONTEXT).events[0])).not.toHaveProperty('replyHandle');
   });
 
-  it('drops a body naming another bot when the account is registered under its bot id', () => {
+  it('drops a body naming another bot than the verifying account', () => {
     const payload = webhook('batch');
     expect(normalizeLineWebhook(payload, { ...CONTEXT, accountId: DESTINATION }).events).toHaveLength(4);
     expect(normalizeLineWebhook(payload, { ...CONTEXT, accountId: 'U00000000000000000000000000000001' })).toEqual({
@@ -137,8 +144,9 @@ describe('normalizeLineWebhook', () => {
   it('gives the same event other ids under another bot', () => {
     const payload = webhook('text');
     const [mine] = normalizeLineWebhook(payload, CONTEXT).events;
-    const [other] = normalizeLineWebhook({ ...payload, destination: 'U00000000000000000000000000000001' }, CONTEXT).events;
-    expect(other?.eventId).not.toBe(mine?.eventId);
+    const other = 'U00000000000000000000000000000001';
+    const [theirs] = normalizeLineWebhook({ ...payload, destination: other }, { ...CONTEXT, accountId: other }).events;
+    expect(theirs?.eventId).not.toBe(mine?.eventId);
   });
 
   it('keeps emoji and mentions as entities whose UTF-16 offsets mark the right text, byte-exact', () => {

@@ -18,6 +18,32 @@ export const signMeta = (rawBody: Buffer, credentials: Credentials): Record<stri
 
 const PAGES = ['106512345678901', '106598765432109'];
 
+interface MetaItem {
+  sender?: { id?: string };
+  recipient?: { id?: string };
+  message?: { is_echo?: boolean };
+}
+
+/**
+ * The body with every entry and item naming `accountId` as its Page or account (the sender of echoes, the
+ * recipient of the rest); undefined when it names none: the App Dashboard's samples (entry `"0"`) name no
+ * real account.
+ */
+export const namingMetaAccount = (json: unknown, accountId: string): unknown => {
+  let named = false;
+  for (const entry of (json as { entry?: { id?: string; messaging?: MetaItem[]; standby?: MetaItem[] }[] }).entry ?? []) {
+    if (entry.id === '0') continue;
+    entry.id = accountId;
+    for (const item of [...(entry.messaging ?? []), ...(entry.standby ?? [])]) {
+      const business = item.message?.is_echo === true ? item.sender : item.recipient;
+      if (business === undefined) continue;
+      business.id = accountId;
+      named = true;
+    }
+  }
+  return named ? json : undefined;
+};
+
 /** `n` text messages spread over two Pages' entries, three items per entry. */
 export const messengerBatch = (n: number): Buffer => {
   const entry: object[] = [];
@@ -51,4 +77,16 @@ export const kit: ConformanceKit = {
     expectedBody: '1158201444',
   },
   batch: messengerBatch,
+  // Another Page of the same app: the same app secret and verify token, its own id and token.
+  sameAppAccount: (accountId) => ({ ...MESSENGER_TEST_CREDENTIALS, pageAccessToken: 'EAAtestSecondPageToken0123456789', pageId: accountId }),
+  otherAccount: {
+    accountId: '106500000000099',
+    credentials: {
+      appSecret: 'other-messenger-app-secret-9876543210fedcba',
+      verifyToken: 'other-messenger-verify-token',
+      pageAccessToken: 'EAAtestOtherAppPageToken0123456789',
+      pageId: '106500000000099',
+    },
+    naming: namingMetaAccount,
+  },
 };

@@ -35,6 +35,22 @@ export const whatsappBatch = (n: number): Buffer => {
   );
 };
 
+/** A number of another app (another app secret), which no body signed with this kit's secret may name. */
+const OTHER_PHONE_NUMBER_ID = '105550000000001';
+
+/** The body with every change's `metadata.phone_number_id` set to `accountId`; undefined when none has one. */
+const namingNumber = (json: unknown, accountId: string): unknown => {
+  let named = false;
+  for (const entry of (json as { entry?: { changes?: { value?: { metadata?: { phone_number_id?: string } } }[] }[] }).entry ?? []) {
+    for (const change of entry.changes ?? []) {
+      if (change.value?.metadata?.phone_number_id === undefined) continue;
+      change.value.metadata.phone_number_id = accountId;
+      named = true;
+    }
+  }
+  return named ? json : undefined;
+};
+
 export const kit: ConformanceKit = {
   connector: whatsappConnector,
   // Shaped like real ones: a 32-hex app secret, a verify token of the integrator's choosing, an EAA token.
@@ -57,6 +73,23 @@ export const kit: ConformanceKit = {
   signsBody: true,
   batch: whatsappBatch,
   context: { accountId: PHONE_NUMBER_ID, receivedAt: '2026-03-14T01:00:00.000Z' },
+  // Another number of the same app: the same app secret and verify token, its own id and token.
+  sameAppAccount: (accountId) => ({
+    appSecret: '3f1c9b2e7a6d4058b1e2c3d4e5f60718',
+    verifyToken: 'parley-verify-Token_0123456789',
+    accessToken: 'EAAGm0PX4ZCpsBAsecondNumberToken0123456789',
+    phoneNumberId: accountId,
+  }),
+  otherAccount: {
+    accountId: OTHER_PHONE_NUMBER_ID,
+    credentials: {
+      appSecret: '9a8b7c6d5e4f30211203f4e5d6c7b8a9',
+      verifyToken: 'other-app-verify-Token_9876543210',
+      accessToken: 'EAAGm0PX4ZCpsBAotherAppToken0123456789',
+      phoneNumberId: OTHER_PHONE_NUMBER_ID,
+    },
+    naming: namingNumber,
+  },
   malformedBody: Buffer.from('{"object":"whatsapp_business_account","entry":[', 'utf8'),
   malformedStatus: 400,
 };
