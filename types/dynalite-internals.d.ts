@@ -66,6 +66,8 @@ declare module 'dynalite/db' {
   /** The main LevelDB (abstract-level 3, JSON values), with dynalite's callback wrappers on get/put/del/batch. */
   export interface MainDb {
     get(key: string): Promise<unknown>;
+    /** abstract-level 3's synchronous read (classic-level and memory-level implement it); the db must be open. */
+    getSync(key: string): unknown;
     put(key: string, value: unknown): Promise<void>;
     del(key: string): Promise<void>;
     batch(operations: BatchOperation[]): Promise<void>;

@@ -123,7 +123,8 @@ class TableCache {
     const view = Object.create(this.#store) as Store & { getTable: Store['getTable'] };
     view.getTable = (name: string, checkStatus: unknown, callback?: unknown) => {
       const done = (typeof checkStatus === 'function' ? checkStatus : callback) as Parameters<Store['getTable']>[2];
-      this.get(name, checkStatus === true).then(
+      // As dynalite's own getTable: called with (name, callback), the callback counts as a truthy checkStatus.
+      this.get(name, checkStatus !== false).then(
         (table) => done(null, table),
         (error: DynamoError) => done(Object.assign(new Error(error.message), { statusCode: error.statusCode, body: error.body })),
       );

@@ -293,10 +293,11 @@ export const transactGetItems = async (context: TransactionContext, input: Recor
     targets.add(target);
     gets.push({ table, key, data: item.Get });
   }
+  // Writers commit an item only while holding its lock: holding all of them, the reads see one state of all items.
   const release = await context.locks.acquire([...targets]);
   let items: (Item | undefined)[];
   try {
-    items = (await Promise.all(gets.map((get) => context.store.db.get(itemKey(get.table.TableName, get.key))))) as (Item | undefined)[];
+    items = gets.map((get) => context.store.db.getSync(itemKey(get.table.TableName, get.key)) as Item | undefined);
   } finally {
     release();
   }

@@ -103,7 +103,8 @@ export class WritePath {
   async write(writes: readonly ItemWrite[], options: WriteOptions = {}): Promise<Settled[]> {
     const release = await this.#deps.locks.acquire(writes.map(lockKey));
     try {
-      const currents = await Promise.all(writes.map((write) => this.#read(write)));
+      // Synchronous reads: no trip through libuv's thread pool, and the items are locked anyway.
+      const currents = writes.map((write) => this.#deps.store.db.getSync(itemKey(write.table.TableName, write.key)) as Item | undefined);
       const settled: Settled[] = [];
       for (const [i, write] of writes.entries()) {
         const current = currents[i];
@@ -118,10 +119,6 @@ export class WritePath {
     } finally {
       release();
     }
-  }
-
-  async #read(write: ItemWrite): Promise<Item | undefined> {
-    return (await this.#deps.store.db.get(itemKey(write.table.TableName, write.key))) as Item | undefined;
   }
 
   async #commit(writes: readonly ItemWrite[], settled: readonly Settled[], options: WriteOptions): Promise<void> {
