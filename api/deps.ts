@@ -1,6 +1,7 @@
 /** What the integrator API works over: domain ports only; the composition roots choose the adapters. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AccountStore } from '../domain/access/accounts.ts';
+import type { AccountResolver } from '../domain/accounts.ts';
 import type { ApiKeyStore } from '../domain/access/model.ts';
 import type { ChannelAccount, ChannelCapabilities } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   readonly account: (channel: Channel) => ChannelAccount | undefined;
   /** Channel credentials: where registered accounts' credentials are kept, and whether an account is configured. */
   readonly secrets?: SecretStore | undefined;
+  /** Learns which account the default credentials serve (a LINE bot's id), so they cannot be registered over. */
+  readonly accountIds?: AccountResolver | undefined;
   /** Message retention, in days: replies expire like customers' messages. */
   readonly retentionDays?: number | undefined;
 }

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructu
 import { handle } from 'hono/aws-lambda';
 import { accountOf, capabilitiesOf } from '../connectors/capabilities.ts';
 import { ENABLED_CHANNELS } from '../topology/channels.ts';
+import { AccountResolver } from '../domain/accounts.ts';
 import { systemClock } from '../domain/ports.ts';
 import { createApi, type ApiDeps } from '../api/app.ts';
 import {
@@ -35,7 +36,7 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
  */
 export const create = (
   deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
-    Partial<Pick<Deps, 'secrets'>> &
+    Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls'>> &
     Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
   const app = createApi({
@@ -50,6 +51,7 @@ export const create = (
     capabilities: deps.capabilities ?? capabilitiesOf,
     account: deps.account ?? accountOf,
     secrets: deps.secrets,
+    accountIds: new AccountResolver({ fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, log: deps.observability.log }),
     retentionDays: deps.retentionDays,
   });
   const serve = handle(app);

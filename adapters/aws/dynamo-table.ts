@@ -6,6 +6,8 @@
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
   ResourceInUseException,
   type CreateTableCommandInput,
   type DynamoDBClient,
@@ -15,8 +17,7 @@ import { TABLE_KEYS } from '../../topology/table.ts';
 /**
  * On-demand billing, string keys, and every index projecting ALL attributes (the participant listing reads
  * its keys from the index and the threads from the table, but ALL keeps future index entities simple).
- * TTL on {@link TABLE_KEYS.ttlAttribute} is not part of CreateTable; the stack enables it, and dynalite
- * cannot.
+ * TTL on {@link TABLE_KEYS.ttlAttribute} is not part of CreateTable: {@link ensureTable} enables it after.
  */
 export const createTableInput = (tableName: string): CreateTableCommandInput => {
   const keyNames = [
@@ -40,6 +41,8 @@ export const createTableInput = (tableName: string): CreateTableCommandInput => 
       ],
       Projection: { ProjectionType: 'ALL' },
     })),
+    // The outbox: every write's new and old image, read by the outbox relay.
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
   };
 };
 
@@ -57,8 +60,14 @@ export const ensureTable = async (client: DynamoDBClient, tableName: string, tim
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Table?.TableStatus === 'ACTIVE') break;
     if (Date.now() > deadline) throw new Error(`table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {
+    await client.send(
+      new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: TABLE_KEYS.ttlAttribute } }),
+    );
   }
 };

@@ -6,7 +6,9 @@
 import * as z from 'zod';
 import { hasCredentials } from '../../domain/connector.ts';
 import { ChannelSchema, type Channel } from '../../domain/content.ts';
+import { AccountResolver, defaultAccountIds } from '../../domain/accounts.ts';
 import { DEFAULT_ACCOUNT } from '../../domain/ingest.ts';
+import { ProviderError } from '../../domain/provider-errors.ts';
 import { AccountSchema, ACCOUNT_ID_PATTERN, type Account } from '../../domain/model.ts';
 import { ApiError } from '../errors.ts';
 import { json, jsonBody, jsonResponse, route } from '../kit.ts';
@@ -89,11 +91,20 @@ export const registerAccountRoutes = (app: Api, deps: ApiDeps): void => {
     };
   };
 
-  /** The ids the default account's credentials answer to: `default`, and the id they name (a bot's, a page's). */
-  const defaultIds = async (channel: Channel): Promise<string[]> => {
-    const defaults = deps.secrets ? await deps.secrets.get(channel, DEFAULT_ACCOUNT) : undefined;
-    const named = defaults ? deps.account(channel)?.accountIdOf(defaults) : undefined;
-    return [DEFAULT_ACCOUNT, ...(named !== undefined ? [named] : [])];
+  /**
+   * The ids the default account receives and replies under: `default`, and the id its credentials name or the
+   * provider answers for them (a LINE bot's user id, asked once and cached).
+   */
+  const defaultIds = async (channel: Channel): Promise<readonly string[]> => {
+    const account = deps.account(channel);
+    if (!deps.secrets || !account) return [DEFAULT_ACCOUNT];
+    const resolver = deps.accountIds ?? new AccountResolver({ fetch: globalThis.fetch, apiBaseUrls: {}, log: deps.log });
+    try {
+      return await defaultAccountIds(account, { secrets: deps.secrets, accounts: resolver });
+    } catch (error) {
+      if (error instanceof ProviderError) throw new ApiError('unavailable', `${channel} could not say which account its default credentials belong to; try again`, undefined, { 'retry-after': '5' });
+      throw error;
+    }
   };
 
   const defaultView = async (channel: Channel): Promise<AccountView> => {

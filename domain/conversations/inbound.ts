@@ -105,7 +105,8 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
       ...(displayNameOf(event) !== undefined && { displayName: displayNameOf(event) }),
       ...(event.sender.verifiedPhone !== undefined && conversation.kind === 'direct' && { verifiedPhone: event.sender.verifiedPhone }),
     },
-    event.receivedAt,
+    // A new thread starts when its first message was written, not when Parley happened to receive it.
+    millis(event.occurredAt) < millis(event.receivedAt) ? event.occurredAt : event.receivedAt,
   );
   if (identity.value.unreachable && event.direction === 'inbound' && millis(event.occurredAt) > millis(identity.value.unreachable.since)) {
     // Writing again proves they can be reached again (they unblocked the bot).

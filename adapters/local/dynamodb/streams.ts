@@ -144,6 +144,11 @@ export interface StreamSubscription {
   readonly consumer: string;
   /** Stops polling; resolves after the batch in flight (if any) is settled and its checkpoint saved. */
   stop(): Promise<void>;
+  /**
+   * Resolves once the consumer has handled every record committed so far, or is waiting to retry a batch that
+   * failed (work postponed, as a queue's is); true when it had to wait.
+   */
+  idle(): Promise<boolean>;
 }
 
 export interface StreamRetry {
@@ -298,6 +303,7 @@ export class StreamPoller implements StreamSubscription {
   #stopped = false;
   #wake: (() => void) | undefined;
   #checkpoint: number | undefined;
+  #retrying = false;
 
   constructor(log: StreamLog, tableName: string, consumer: StreamConsumer, retry: StreamRetry, onStopped: () => void) {
     if (!consumer.name) throw new Error('a stream consumer needs a name: it keys its checkpoint');
@@ -312,6 +318,15 @@ export class StreamPoller implements StreamSubscription {
     this.#done = this.#run().finally(onStopped);
   }
 
+  async idle(): Promise<boolean> {
+    let waited = false;
+    while (!this.#stopped && !this.#retrying && (this.#checkpoint ?? -1) < this.#log.lastSequence) {
+      waited = true;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return waited;
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
@@ -324,9 +339,11 @@ export class StreamPoller implements StreamSubscription {
       try {
         if (this.#checkpoint === undefined) await this.#start();
         attempts = await this.#step(attempts);
+        this.#retrying = attempts > 0;
       } catch {
         // A filter that threw, or a read or checkpoint write that failed: retried, no record skipped for it.
         attempts += 1;
+        this.#retrying = true;
         await this.#sleep(this.#backoff(attempts));
       }
     }
@@ -375,6 +392,7 @@ export class StreamPoller implements StreamSubscription {
         return 0;
       }
     }
+    this.#retrying = true;
     await this.#sleep(this.#backoff(failed));
     return failed;
   }
