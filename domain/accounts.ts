@@ -7,9 +7,11 @@
 import { createHash } from 'node:crypto';
 import type { ChannelAccount, Credentials } from './connector.ts';
 import type { Channel } from './content.ts';
-import { DEFAULT_ACCOUNT } from './ingest.ts';
 import type { Log, SecretStore } from './ports.ts';
 import { ProviderError, RateLimitedError, RetryableProviderError } from './provider-errors.ts';
+
+/** The account a channel's default credentials serve when a webhook or reply names none. */
+export const DEFAULT_ACCOUNT = 'default';
 
 export interface AccountResolverOptions {
   readonly fetch: typeof globalThis.fetch;

@@ -11,7 +11,7 @@
  * callback URL, signing with the one app secret); otherwise it is dropped with a warning, and the provider
  * still gets its 200 for the rest, since it would retry a 4xx forever.
  */
-import type { AccountResolver } from './accounts.ts';
+import { DEFAULT_ACCOUNT, type AccountResolver } from './accounts.ts';
 import { hasCredentials, type Connector, type Credentials, type WebhookAnswer, type WebhookRequest } from './connector.ts';
 import type { ParleyEvent } from './events.ts';
 import type { Clock, EventBus, Log, SecretStore } from './ports.ts';
@@ -31,7 +31,7 @@ export interface IngestOptions {
   readonly accountId?: string;
 }
 
-export const DEFAULT_ACCOUNT = 'default';
+export { DEFAULT_ACCOUNT };
 
 /** What a provider's account id looks like (bot ids, phone number ids, page ids, LINE user ids). */
 const ACCOUNT_ID = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,12 +1,15 @@
 /**
- * The outbox relay's decisions: every domain event a write recorded goes on the bus, and a message that
- * became `queued` (a reply, a notification, a redrive) goes to its channel's outbound queue. Storing a reply
+ * The outbox relay's decisions: every domain event a write recorded goes on the bus, a message that became
+ * `queued` (a reply, a notification, a redrive) goes to its channel's outbound queue, and each event an
+ * integrator's webhook subscription wants becomes a delivery job (the relay is where every domain event passes
+ * once, so fanning out here costs nothing when nobody subscribes). Storing a reply
  * and queueing it are therefore one reliable step: the write is the commitment, the relay carries it out,
  * at least once (the sender's claim makes a repeated job harmless).
  */
 import type { OutboundJob } from '../delivery/outbound.ts';
 import type { WorkQueue } from '../ports.ts';
 import type { DomainEvent } from './domain-events.ts';
+import { fanOut, type FanOutDeps } from '../integrations/dispatch.ts';
 
 /** Where domain events go: EventBridge in AWS, the local bus in the local runtime. Resolves once all were accepted. */
 export interface DomainEventBus {
@@ -16,6 +19,8 @@ export interface DomainEventBus {
 export interface RelayDeps {
   readonly bus: DomainEventBus;
   readonly outbound: WorkQueue<OutboundJob>;
+  /** Integrators' webhook subscriptions: each event they want becomes a delivery job. */
+  readonly webhooks?: FanOutDeps;
 }
 
 /** The delivery job an event asks for: an outbound message that is now waiting to be sent. */
@@ -34,4 +39,5 @@ export const relayEvents = async (events: readonly DomainEvent[], deps: RelayDep
     const job = deliveryJobOf(event);
     if (job) await deps.outbound.send(job);
   }
+  if (deps.webhooks) await fanOut(events, deps.webhooks);
 };
