@@ -1,6 +1,7 @@
 /**
  * Sample conversations for `npm run demo`, one per channel, written as the provider's own webhook
- * requests. Each lives beside its connector; this file lists them.
+ * requests, and the single customer messages `npm run webhook` posts. Each lives beside its connector;
+ * this file lists them.
  */
 import type { Channel } from '../domain/content.ts';
 import type { Credentials } from '../domain/ports.ts';
@@ -24,6 +25,11 @@ export interface ChannelDemo {
   opening(credentials: Credentials, run: number): DemoRequest[];
   /** What the customer does once the agent's reply (with quick replies) was sent. */
   afterReply(credentials: Credentials, run: number, reply: Message): DemoRequest[];
+  /**
+   * One text message from the same customer, for `npm run webhook`. `id`, an integer from 10^9 to 2^31 - 1
+   * that differs per call, makes the provider's ids, so Parley does not take the message for a redelivery.
+   */
+  customerText(credentials: Credentials, text: string, id: number): DemoRequest;
 }
 
 export const demos: Record<Channel, ChannelDemo> = {
