@@ -88,8 +88,6 @@ for (const c of runtime.channels.filter((c) => c.source === 'mixed')) {
   lines.push(`Note: ${c.channel} has only some of its variables set; the others are development values, and`);
   lines.push(`  ${c.apiBaseUrl.includes('/sandbox/') ? `replies go to the built-in sandbox at ${c.apiBaseUrl}` : `replies go to ${c.apiBaseUrl}`}.`, '');
 }
-process.stdout.write(`${lines.join('\n')}\n`);
-
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) {
@@ -101,5 +99,7 @@ const stop = async (signal: string) => {
   await runtime.stop();
   process.exit(0);
 };
+// Before the banner: whoever reads it (a supervisor, a test) may signal at once.
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -193,7 +193,8 @@ describe('npm start', () => {
     writeFileSync(join(dir, 'parley.lock'), `${JSON.stringify({ pid: gone.pid, token: 'crashed', lockedAt: new Date().toISOString() })}\n`);
     const started = await start(cleanEnv({ PARLEY_DATA_DIR: dir, PORT: '0' }));
     expect(JSON.parse(readFileSync(join(dir, 'parley.lock'), 'utf8'))).toMatchObject({ pid: started.child.pid });
-    expect(await stop(started)).toBe(0);
+    const code = await stop(started);
+    expect(code, `${started.stdout()}\n${started.stderr()}`).toBe(0);
     expect(existsSync(join(dir, 'parley.lock'))).toBe(false);
   }, 60_000);
 });
