@@ -14,4 +14,9 @@ export interface ChannelDemo {
   opening(credentials: Credentials, run: number): DemoRequest[];
   /** What the customer does once the agent's reply (with quick replies) was sent. */
   afterReply(credentials: Credentials, run: number, reply: Message): DemoRequest[];
+  /**
+   * One text message from the same customer, for `npm run webhook`. `id`, an integer from 10^9 to 2^31 - 1
+   * that differs per call, makes the provider's ids, so Parley does not take the message for a redelivery.
+   */
+  customerText(credentials: Credentials, text: string, id: number): DemoRequest;
 }

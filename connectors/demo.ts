@@ -1,6 +1,7 @@
 /**
  * Sample conversations for `npm run demo`, one per channel, written as the provider's own webhook
- * requests. Each lives beside its connector; this file lists them.
+ * requests, and the single customer messages `npm run webhook` posts. Each lives beside its connector;
+ * this file lists them.
  */
 import type { Channel } from '../domain/content.ts';
 import type { ChannelDemo } from './demo-types.ts';

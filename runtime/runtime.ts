@@ -43,6 +43,9 @@ import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } fro
 import { localDeps, retentionDaysOf } from './composition.ts';
 import { createLocalLog, type LogLevel } from './local-log.ts';
 import { mountSandboxes } from './sandbox.ts';
+import { lockDataDir, listen } from './startup.ts';
+
+export { DataDirInUseError, ListenError } from './startup.ts';
 
 export interface RuntimeOptions {
   readonly port?: number;
@@ -104,15 +107,54 @@ const accountFor = (connector: Connector, env: NodeJS.ProcessEnv, devFile: Recor
   return { credentials: { ...development, ...fromEnv }, source, realSending };
 };
 
+/**
+ * Starts the runtime on a data dir no other Parley uses: throws {@link DataDirInUseError} before reading or
+ * writing anything in it when one does (two would compact each other's queue journals away), and
+ * {@link ListenError} when it cannot listen on the port or host.
+ */
 export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> => {
+  mkdirSync(options.dataDir, { recursive: true });
+  const lock = lockDataDir(options.dataDir);
+  try {
+    const runtime = await start(options);
+    return {
+      ...runtime,
+      stop: async () => {
+        try {
+          await runtime.stop();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+};
+
+const start = async (options: RuntimeOptions): Promise<Runtime> => {
   const env = options.env ?? process.env;
   const { dataDir } = options;
-  mkdirSync(dataDir, { recursive: true });
+
+  // The HTTP server listens first, so a taken port fails the start before anything else runs, and sandbox
+  // URLs can name its port; until the runtime is ready it answers 503, so a health check during startup
+  // fails fast.
+  let serve: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end(JSON.stringify({ status: 'starting' }));
+  };
+  let health: 'ok' | 'failed' = 'ok';
+  let accepting = true;
+  const server: Server = createServer((req, res) => serve(req, res));
+  await listen(server, options.port ?? 3000, options.host ?? '127.0.0.1');
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
   const rootLog = createLocalLog({ level: options.logLevel ?? 'info', ...(options.writeLog && { write: options.writeLog }) });
   const timeScale = options.timeScale ?? 1;
   const retentionDays = retentionDaysOf(env);
-  let health: 'ok' | 'failed' = 'ok';
-  let accepting = true;
   let stopping = false;
 
   // The back office (the DynamoDB engine and the queue, stream and schedule consumers) runs in a worker thread:
@@ -138,6 +180,7 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
     worker.once('error', reject);
   }).catch(async (error: unknown) => {
     await worker.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   });
   worker.on('error', (error) => {
@@ -198,32 +241,6 @@ export const startRuntime = async (options: RuntimeOptions): Promise<Runtime> =>
   const busLog = rootLog.child('bus');
   const bus = new LocalEventBus<ParleyEvent>(RULES, queues, connectorEntry, busLog);
   const domainBus = new LocalEventBus<DomainEvent>(RULES, queues, domainEntry, busLog);
-
-  // The HTTP server starts listening before the channels are set up, so sandbox URLs can name its port;
-  // until the runtime is ready it answers 503, so a health check during startup fails fast.
-  let serve: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
-    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
-    res.end(JSON.stringify({ status: 'starting' }));
-  };
-  const server: Server = createServer((req, res) => serve(req, res));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    stopping = true;
-    dynamo.destroy();
-    await backoffice.call({ op: 'close', args: [] }).catch(() => undefined);
-    await worker.terminate();
-    throw error;
-  }
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
 
   // Channel credentials and provider API origins. Further accounts' credentials, put through the API, are
   // kept in the data dir and shared with the back office.

@@ -6,9 +6,26 @@
  *
  * State is journaled to a file (one JSON line per change, compacted at start), so queued work survives a
  * restart of the local runtime; a message that was in flight when the process stopped is redelivered.
+ * A send resolves once its record is flushed to the disk (a group commit: one write and one flush, off the
+ * event loop, for everything sent meanwhile), and a write that fails part-way (a full disk) is cut back to
+ * the last whole record, so the next record starts on a line of its own.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Log, WorkQueue } from '../../domain/ports.ts';
@@ -31,10 +48,11 @@ type JournalEntry =
   | { op: 'visibility'; id: string; visibleAt: number }
   | { op: 'delete'; id: string };
 
-/** The journal lines of one event-loop turn, the messages they add, and the promise their senders await. */
+/** The journal lines of one event-loop turn, the messages they put, and the promise their senders await. */
 interface JournalBatch {
   readonly lines: string[];
-  readonly added: string[];
+  /** Messages the batch puts: they join the queue once the batch is on the disk, never before. */
+  readonly added: QueuedMessage[];
   readonly written: Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -51,6 +69,8 @@ const newBatch = (): JournalBatch => {
   written.catch(() => {});
   return { lines: [], added: [], written, resolve, reject };
 };
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
@@ -73,6 +93,8 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private readonly byReceipt = new Map<string, string>();
   private handler: BatchHandler | undefined;
   private running = 0;
+  /** Messages on their way to the dead-letter queue: out of sight until it has them (see `deadLetter`). */
+  private readonly moving = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -80,8 +102,19 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private readonly now: () => number;
   /** The journal, open for appending for the queue's lifetime (reopening per write costs more than the write). */
   private journal: number | undefined;
-  /** The journal lines of this turn of the event loop, written together at its end (see `write`). */
+  /** The journal lines not written yet: this turn's, or those gathered while the previous batch was synced. */
   private batch: JournalBatch | undefined;
+  private flushScheduled = false;
+  /** The batch written and being flushed to the disk; the next one waits for it (one flush at a time). */
+  private syncing: JournalBatch | undefined;
+  /** Stopped while a batch was being synced: the journal closes once it is done. */
+  private closing = false;
+  private closed: Promise<void> = Promise.resolve();
+  private markClosed: () => void = () => {};
+  /** Bytes of the journal that hold whole records: where a failed write is cut back to. */
+  private journalSize = 0;
+  /** A failed write left bytes past `journalSize` that could not be cut off yet. */
+  private torn = false;
 
   constructor(private readonly options: LocalQueueOptions) {
     this.name = options.name;
@@ -90,6 +123,10 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     if (options.journalPath) {
       this.load(options.journalPath);
       this.journal = openSync(options.journalPath, 'a');
+      this.journalSize = fstatSync(this.journal).size;
+      this.closed = new Promise((resolve) => {
+        this.markClosed = resolve;
+      });
     }
   }
 
@@ -108,16 +145,15 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   }
 
   /**
-   * Resolves once the message is in the journal, so what a webhook acknowledges survives a crash of the
-   * process; rejects, and forgets the message, when the journal cannot take it.
+   * Resolves once the message is in the journal and on the disk, so what a webhook acknowledges survives a
+   * crash of the process or the machine; rejects, and forgets the message, when the journal cannot take it.
    */
   async send(message: T, options?: { readonly delaySeconds?: number }): Promise<void> {
-    this.sendRaw(JSON.stringify(message), options?.delaySeconds ?? 0);
-    await this.batch?.written;
+    await this.sendRaw(JSON.stringify(message), options?.delaySeconds ?? 0);
   }
 
-  /** Enqueues a body as it is (a dead-lettered message keeps its original body). */
-  sendRaw(body: string, delaySeconds = 0): void {
+  /** Enqueues a body as it is (a dead-lettered message keeps its original body); settles like `send`. */
+  sendRaw(body: string, delaySeconds = 0): Promise<void> {
     const message: QueuedMessage = {
       id: randomUUID(),
       body,
@@ -125,15 +161,16 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       receiveCount: 0,
       visibleAt: this.now() + delaySeconds * 1000 * this.timeScale,
     };
-    this.write({ op: 'put', message });
-    this.messages.set(message.id, message);
-    this.schedule(0);
-  }
-
-  /** Enqueues a body and writes it to the journal before returning (a dead-lettered message, see `deadLetter`). */
-  putNow(body: string): void {
-    this.sendRaw(body);
-    this.flush();
+    if (this.options.journalPath === undefined) {
+      this.messages.set(message.id, message);
+      this.schedule(0);
+      return Promise.resolve();
+    }
+    try {
+      return this.write({ op: 'put', message }, message)?.written ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   async setVisibilityTimeout(receiptHandle: string, seconds: number): Promise<void> {
@@ -158,39 +195,51 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   /**
    * Stops delivering. The journal stays open for the batch in flight, whose outcome is still recorded
    * when it finishes (`drained` resolves then); what it leaves undeleted is redelivered after a restart.
+   * What was sent and not written yet is written now, or as soon as the write before it is on the disk.
    */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.running === 0) this.closeJournal();
+    this.closeWhenDone();
   }
 
-  /** Resolves once a stopped queue has no batch in flight. */
+  /** Resolves once a stopped queue has no batch in flight and its journal is written and closed. */
   async drained(): Promise<void> {
-    while (this.running > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (this.running > 0 || this.moving.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.closed;
   }
 
-  private closeJournal(): void {
-    if (this.journal === undefined) return;
+  private closeWhenDone(): void {
+    if (!this.stopped || this.running > 0 || this.moving.size > 0 || this.journal === undefined) return;
+    // A sync in flight finishes first (see `synced`); what came after it is written then, here.
+    if (this.syncing) {
+      this.closing = true;
+      return;
+    }
+    const fd = this.journal;
     try {
-      this.flush();
-    } catch (error) {
-      // The batch's senders were told (their sends reject); the queue still closes.
-      this.options.log?.error(`queue ${this.name}: the last journal write failed`, { error: error instanceof Error ? error.message : String(error) });
+      this.flush(true);
+    } catch {
+      // The batch's senders were told (their sends reject) and it was logged; the queue still closes.
     } finally {
-      const fd = this.journal;
       this.journal = undefined;
+      this.closing = false;
       try {
         closeSync(fd);
       } catch {
         // Already gone with its disk: nothing more to keep.
       }
+      this.markClosed();
     }
   }
 
-  /** Idle: nothing in flight and nothing visible for a consumer (a queue nobody consumes, a DLQ, is idle). */
+  /**
+   * Idle: nothing in flight, no message on its way in or to the dead-letter queue, and nothing visible for a
+   * consumer (a queue nobody consumes, a DLQ, is idle once its messages are on the disk).
+   */
   private isIdle(): boolean {
-    if (this.running > 0) return false;
+    if (this.running > 0 || this.moving.size > 0) return false;
+    if ((this.batch?.added.length ?? 0) > 0 || (this.syncing?.added.length ?? 0) > 0) return false;
     if (!this.handler || this.stopped) return true;
     const now = this.now();
     return ![...this.messages.values()].some((m) => m.visibleAt <= now);
@@ -207,9 +256,9 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     const batch: QueuedMessage[] = [];
     for (const message of this.messages.values()) {
       if (batch.length >= max) break;
-      if (message.visibleAt > now) continue;
+      if (message.visibleAt > now || this.moving.has(message.id)) continue;
       if (message.receiveCount >= this.options.spec.maxReceiveCount && this.options.deadLetterQueue) {
-        this.deadLetter(message);
+        this.deadLetter(message, this.options.deadLetterQueue);
         continue;
       }
       if (message.receiptHandle) this.byReceipt.delete(message.receiptHandle);
@@ -225,24 +274,39 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   }
 
   /**
-   * Moves a message to the dead-letter queue: written there before its delete is written here, so a crash
-   * between the two leaves it in both queues at worst, never in neither.
+   * Moves a message to the dead-letter queue: its delete is written here only once the dead-letter queue
+   * has it on the disk, so a crash between the two leaves it in both queues at worst, never in neither.
+   * When the dead-letter queue cannot take it, it stays here and the move is tried again a visibility
+   * timeout later.
    */
-  private deadLetter(message: QueuedMessage): void {
-    try {
-      this.options.deadLetterQueue?.putNow(message.body);
-    } catch (error) {
-      this.options.log?.error(`queue ${this.name}: the dead-letter queue could not take a message; it stays here`, {
-        messageId: message.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return;
-    }
-    this.options.log?.warn(`queue ${this.name}: message moved to the dead-letter queue`, {
-      messageId: message.id,
-      receiveCount: message.receiveCount,
-    });
-    this.remove(message);
+  private deadLetter(message: QueuedMessage, deadLetterQueue: LocalQueue<unknown>): void {
+    this.moving.add(message.id);
+    deadLetterQueue.sendRaw(message.body).then(
+      () => {
+        this.moving.delete(message.id);
+        this.options.log?.warn(`queue ${this.name}: message moved to the dead-letter queue`, {
+          messageId: message.id,
+          receiveCount: message.receiveCount,
+        });
+        if (this.messages.get(message.id) === message) this.remove(message);
+        this.afterMove();
+      },
+      (error: unknown) => {
+        this.moving.delete(message.id);
+        this.options.log?.error(`queue ${this.name}: the dead-letter queue could not take a message; it stays here`, {
+          messageId: message.id,
+          error: messageOf(error),
+        });
+        message.visibleAt = this.now() + this.options.spec.visibilityTimeoutSeconds * 1000 * this.timeScale;
+        this.afterMove();
+      },
+    );
+  }
+
+  private afterMove(): void {
+    this.closeWhenDone();
+    this.schedule(0);
+    this.notifyIdle();
   }
 
   private remove(message: QueuedMessage): void {
@@ -257,7 +321,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     const batch = this.receive(this.options.spec.batchSize);
     if (batch.length === 0) {
       this.notifyIdle();
-      const next = Math.min(...[...this.messages.values()].map((m) => m.visibleAt));
+      const next = Math.min(...[...this.messages.values()].filter((m) => !this.moving.has(m.id)).map((m) => m.visibleAt));
       if (Number.isFinite(next)) this.schedule(next - this.now());
       return;
     }
@@ -269,9 +333,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       // A thrown handler fails the whole batch, as with Lambda.
-      this.options.log?.error(`queue ${this.name}: consumer threw; the batch will be retried`, {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.options.log?.error(`queue ${this.name}: consumer threw; the batch will be retried`, { error: messageOf(error) });
       failed = new Set(batch.map((m) => m.id));
     } finally {
       this.running -= 1;
@@ -282,7 +344,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
         this.remove(message);
       }
     }
-    if (this.stopped) this.closeJournal();
+    if (this.stopped) this.closeWhenDone();
     else this.schedule(0);
   }
 
@@ -314,49 +376,125 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
 
   /**
    * Journals a change. Changes made in one turn of the event loop go to the file in one write at the end of
-   * it (a group commit: under load, one system call for many webhooks instead of three per message); `send`
-   * waits for that write before it resolves.
+   * it, and while one write is being flushed to the disk the next turns' changes gather for the write after
+   * it (a group commit: under load, one write and one flush for many webhooks); `send` waits for the flush
+   * of its batch before it resolves. Returns the batch the change is in (none for a memory-only queue).
    */
-  private write(entry: JournalEntry): void {
-    if (this.options.journalPath === undefined) return;
+  private write(entry: JournalEntry, added?: QueuedMessage): JournalBatch | undefined {
+    if (this.options.journalPath === undefined) return undefined;
     // A stopped queue accepts nothing it could not keep: the caller (a webhook) must answer 5xx instead.
     if (this.journal === undefined) throw new Error(`queue ${this.name} is stopped`);
-    if (!this.batch) {
-      const batch = newBatch();
-      this.batch = batch;
+    const batch = (this.batch ??= newBatch());
+    batch.lines.push(`${JSON.stringify(entry)}\n`);
+    if (added) batch.added.push(added);
+    if (!this.flushScheduled && !this.syncing && !this.closing) {
+      this.flushScheduled = true;
       setImmediate(() => {
-        if (this.batch !== batch) return; // written already, by stop() or a dead-letter move
+        this.flushScheduled = false;
         try {
-          this.flush();
+          this.flush(false);
         } catch {
-          // Its senders are told through `written`; the rest is logged there.
+          // Its senders are told through `written`, and it was logged.
         }
       });
     }
-    this.batch.lines.push(`${JSON.stringify(entry)}\n`);
-    if (entry.op === 'put') this.batch.added.push(entry.message.id);
+    return batch;
   }
 
   /**
-   * Writes the current batch, all of its bytes, and settles its senders. When the write fails the messages
-   * the batch added are forgotten (their senders were refused, and a retry must not find them doubled) and
-   * the error is thrown.
+   * Writes the batch gathered so far, all of its bytes, and flushes them to the disk: in the background
+   * (`synced` settles the senders), or before returning when `now` (at close). A batch of receives,
+   * postponements and deletes alone is not flushed on its own: lost in a crash it means a redelivery, which
+   * consumers are built for, and the next flush takes it along. When the write or the flush fails, what it
+   * wrote is cut off again, the messages it put never join the queue, its senders are refused, and the error
+   * is thrown (a flush in the background reports to the senders only).
    */
-  private flush(): void {
+  private flush(now: boolean): void {
+    if (this.syncing) return; // `synced` writes what gathered meanwhile
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
+    const bytes = Buffer.from(batch.lines.join(''));
+    let fd: number;
     try {
       if (this.journal === undefined) throw new Error(`queue ${this.name} is stopped`);
-      const bytes = Buffer.from(batch.lines.join(''));
-      for (let offset = 0; offset < bytes.length; ) offset += writeSync(this.journal, bytes, offset);
+      fd = this.journal;
+      // A torn tail left by an earlier failure must go first: appended to, it would swallow this batch's first line.
+      if (this.torn) this.cutBack(fd);
+      try {
+        for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+        if (now) fdatasyncSync(fd);
+      } catch (error) {
+        this.tear(fd);
+        throw error;
+      }
     } catch (error) {
-      for (const id of batch.added) this.messages.delete(id);
-      this.options.log?.error(`queue ${this.name}: journal write failed`, { error: error instanceof Error ? error.message : String(error) });
-      batch.reject(error instanceof Error ? error : new Error(String(error)));
+      this.refuse(batch, error);
       throw error;
     }
+    if (now || batch.added.length === 0) {
+      this.commit(batch, bytes.length);
+      return;
+    }
+    // Acknowledged means on the disk, not in the page cache: a webhook's 200 must survive a power cut. The
+    // flush runs off the event loop, which meanwhile takes the next requests into the next batch.
+    this.syncing = batch;
+    fdatasync(fd, (error) => this.synced(fd, batch, bytes.length, error));
+  }
+
+  private synced(fd: number, batch: JournalBatch, length: number, error: NodeJS.ErrnoException | null): void {
+    this.syncing = undefined;
+    if (error) {
+      // What failed to reach the disk is cut off with the rest of the batch: its senders are refused.
+      this.tear(fd);
+      this.refuse(batch, error);
+    } else {
+      this.commit(batch, length);
+    }
+    if (this.closing) this.closeWhenDone();
+    else if (this.batch) {
+      try {
+        this.flush(false);
+      } catch {
+        // Told to its senders and logged.
+      }
+    }
+  }
+
+  /** The batch is on the disk: its messages join the queue and its senders are told. */
+  private commit(batch: JournalBatch, length: number): void {
+    this.journalSize += length;
+    for (const message of batch.added) this.messages.set(message.id, message);
     batch.resolve();
+    if (batch.added.length > 0) {
+      this.schedule(0);
+      this.notifyIdle();
+    }
+  }
+
+  private refuse(batch: JournalBatch, error: unknown): void {
+    this.options.log?.error(`queue ${this.name}: journal write failed`, { error: messageOf(error) });
+    batch.reject(error instanceof Error ? error : new Error(String(error)));
+    this.notifyIdle();
+  }
+
+  /** After a failed write or flush: cuts what it left, or leaves that to the next write. */
+  private tear(fd: number): void {
+    this.torn = true;
+    try {
+      this.cutBack(fd);
+    } catch (error) {
+      this.options.log?.error(`queue ${this.name}: could not cut a failed journal write back; the next write tries again`, {
+        error: messageOf(error),
+      });
+    }
+  }
+
+  /** Cuts the journal back to its last whole record, durably, or throws (and stays torn). */
+  private cutBack(fd: number): void {
+    ftruncateSync(fd, this.journalSize);
+    fsyncSync(fd);
+    this.torn = false;
   }
 
   /** Replays the journal, then rewrites it with only the live messages. */
@@ -395,7 +533,32 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       delete m.receiptHandle;
       return `${JSON.stringify({ op: 'put', message: m } satisfies JournalEntry)}\n`;
     });
-    writeFileSync(`${path}.tmp`, live.join(''));
-    renameSync(`${path}.tmp`, path);
+    // On the disk before it replaces the old journal, and the rename itself on the disk before anything
+    // is acknowledged: otherwise a power cut could leave an empty journal, or the old one beside new writes.
+    const temporary = `${path}.tmp`;
+    const fd = openSync(temporary, 'w');
+    try {
+      const bytes = Buffer.from(live.join(''));
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } catch (error) {
+      // The old journal stays as it was; a full disk should not also keep half a copy of it.
+      rmSync(temporary, { force: true });
+      throw error;
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    syncDirectory(dirname(path));
   }
 }
+
+/** Flushes a directory's entries (a rename, a new file) to the disk. */
+const syncDirectory = (path: string): void => {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};

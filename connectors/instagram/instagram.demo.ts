@@ -39,6 +39,8 @@ export const instagramDemo: ChannelDemo = {
       ]),
     ];
   },
+  customerText: (credentials, text, id) =>
+    request(credentials, [fromCustomer(credentials, Date.now(), { message: { mid: `aWdfZAG1faXRlbTpjbGk_${id}`, text } })]),
   afterReply: (credentials, run, reply) => {
     const now = Date.now();
     const tapped = reply.content.type === 'text' ? reply.content.quickReplies?.[0] : undefined;

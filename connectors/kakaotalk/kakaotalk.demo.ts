@@ -59,6 +59,8 @@ export const kakaotalkDemo: ChannelDemo = {
       },
     }),
   ],
+  // A skill call carries no id of its own: Parley tells calls apart by when they arrive.
+  customerText: (credentials, text) => skillCall(credentials, text),
   afterReply: (credentials, _run, reply) => {
     const tapped = reply.content.type === 'text' ? reply.content.quickReplies?.[0] : undefined;
     if (!tapped) return [];

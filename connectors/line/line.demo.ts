@@ -54,6 +54,11 @@ export const lineDemo: ChannelDemo = {
       ]),
     ];
   },
+  // Step 0 of the id: the demo's own events use steps 1 to 3.
+  customerText: (credentials, text, id) =>
+    request(credentials, [
+      { type: 'message', ...common(id, 0), message: { type: 'text', id: String(600_000_000_000_000_000n + BigInt(id)), quoteToken: `q-cli-${id}`, text } },
+    ]),
   afterReply: (credentials, run, reply) => {
     const tapped = reply.content.type === 'text' ? reply.content.quickReplies?.[0] : undefined;
     if (!tapped) return [];

@@ -41,6 +41,7 @@ export const messengerDemo: ChannelDemo = {
       ]),
     ];
   },
+  customerText: (credentials, text, id) => request(credentials, [fromCustomer(credentials, Date.now(), { message: { mid: `m_cli_${id}`, text } })]),
   afterReply: (credentials, run, reply) => {
     const now = Date.now();
     const mid = reply.externalId;

@@ -40,6 +40,8 @@ export const telegramDemo: ChannelDemo = {
       }),
     ];
   },
+  customerText: (credentials, text, id) =>
+    request(credentials, { update_id: id, message: { message_id: id, from: customer, chat, date: Math.floor(Date.now() / 1000), text } }),
   afterReply: (credentials, run, reply) => {
     const base = 800_000_000 + (run % 100_000) * 10;
     const messageId = Number(reply.externalId?.split(':')[1] ?? 0);

@@ -57,6 +57,8 @@ export const whatsappDemo: ChannelDemo = {
       ],
     }),
   ],
+  customerText: (credentials, text, id) =>
+    request(credentials, { contacts, messages: [{ from: CUSTOMER.waId, id: `wamid.CLI${id}`, timestamp: seconds(), type: 'text', text: { body: text } }] }),
   afterReply: (credentials, run, reply) => {
     const wamid = reply.externalId;
     if (wamid === undefined) return [];

@@ -1,6 +1,9 @@
-import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalQueue } from '../../adapters/local/local-queue.ts';
@@ -147,6 +150,37 @@ describe('LocalQueue', () => {
     queue.stop();
   });
 
+  it('gathers what is sent while a write is being flushed into the next write, keeping the order', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    const sent: Promise<void>[] = [];
+    // Ten turns of the event loop, each sending five: later turns find the previous write still syncing.
+    for (let turn = 0; turn < 10; turn++) {
+      for (let i = 0; i < 5; i++) sent.push(queue.send({ n: turn * 5 + i }));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(sent);
+    const bodies = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse((JSON.parse(line) as { message: { body: string } }).message.body) as { n: number });
+    expect(bodies).toEqual(Array.from({ length: 50 }, (_, n) => ({ n })));
+    expect(queue.size).toBe(50);
+    queue.stop();
+  });
+
+  it('writes at stop what was sent while the previous write was still being flushed', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    const first = queue.send({ n: 1 });
+    await new Promise((r) => setImmediate(r)); // its write is out, its flush may still run
+    const second = queue.send({ n: 2 });
+    queue.stop();
+    await queue.drained();
+    await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
+    expect(makeQueue(journal).queue.peek()).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
   it('writes what is still pending when it stops, so nothing accepted is lost', async () => {
     const journal = join(tempDir(), 'work.jsonl');
     const { queue } = makeQueue(journal);
@@ -163,6 +197,39 @@ describe('LocalQueue', () => {
     breakJournal(queue as LocalQueue<unknown>);
     await expect(queue.send({ n: 1 })).rejects.toThrow(/EBADF|bad file descriptor/i);
     expect(queue.size).toBe(0);
+  });
+
+  it('cuts a write the disk cut short back to the last whole record: acknowledged messages survive, refused ones stay gone', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const LIMIT_KB = 8;
+    // A real partial write: in a child whose file size limit is 8 KiB, write() stores what fits and the next
+    // one fails with EFBIG, as a full disk does with ENOSPC. Node ignores SIGXFSZ; the trap is for bash.
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['-c', `trap '' XFSZ; ulimit -f ${LIMIT_KB}; exec node --import tsx test/helpers/journal-partial-write.child.ts "$0" ${LIMIT_KB * 1024 * 2}`, journal],
+      { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+    );
+    // Exactly the sends of the failed batch are refused; the one before it and the one after it are kept.
+    expect(JSON.parse(stdout)).toEqual({
+      acknowledged: 'ok',
+      'same-batch-before': 'EFBIG',
+      'too-big': 'EFBIG',
+      'same-batch-after': 'EFBIG',
+      later: 'ok',
+    });
+    // No torn record: every line is whole, and nothing of the failed batch is left to come back.
+    const text = readFileSync(journal, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const names = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(JSON.parse(line).message.body) as { name: string }).name);
+    expect(names).toEqual(['acknowledged', 'later']);
+    expect(statSync(journal).size).toBeLessThan(LIMIT_KB * 1024);
+    // After a restart both acknowledged messages are there, and only they.
+    const reopened = new LocalQueue<{ name: string }>({ name: 'work', spec, journalPath: journal });
+    expect(reopened.peek().map((m) => m.name)).toEqual(['acknowledged', 'later']);
+    reopened.stop();
   });
 
   it('refuses the pending sends when the write at stop fails, and still stops', async () => {

@@ -592,4 +592,16 @@ describe('outputs', () => {
     );
     data.hasOutput('TableName', { Value: { Ref: Match.anyValue() } });
   });
+
+  it('are the outputs docs/deploy.md names, no more and no fewer', () => {
+    const outputs = [parley, data].flatMap((t) => Object.keys(t.toJSON().Outputs as Record<string, unknown>));
+    const deployMd = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    // Output names as the document writes them: `TableName`, `Outbound<Channel>DeadLetterQueueArn`, …
+    const named = [...deployMd.matchAll(/`([A-Z<][\w<>]*(?:Arn|Url|Name))`/g)].map((m) => m[1] as string);
+    const pattern = (name: string) => new RegExp(`^${name.replace('<Channel>', '[A-Z][a-z]+')}$`);
+    for (const name of named) {
+      expect(outputs.filter((o) => pattern(name).test(o)), `docs/deploy.md names ${name}`).not.toHaveLength(0);
+    }
+    for (const output of outputs) expect(named.some((name) => pattern(name).test(output)), `docs/deploy.md leaves out ${output}`).toBe(true);
+  });
 });
