@@ -24,6 +24,7 @@ import { registerDocsRoute } from './routes/docs.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerThreadRoutes } from './routes/threads.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { MAX_API_BODY_BYTES, type ErrorBody } from './schemas.ts';
 
 
@@ -117,6 +118,7 @@ export const createApi = (deps: ApiDeps): Api => {
   registerThreadRoutes(app, deps);
   registerMessageRoutes(app, deps);
   registerContactRoutes(app, deps);
+  registerWebhookRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

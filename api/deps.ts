@@ -6,7 +6,8 @@ import type { ApiKeyStore } from '../domain/access/model.ts';
 import type { ChannelAccount, ChannelCapabilities } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
 import type { ConversationStore } from '../domain/conversations/ports.ts';
-import type { Clock, Log, MediaStore, SecretStore } from '../domain/ports.ts';
+import type { Clock, Log, MediaStore, SecretStore, WorkQueue } from '../domain/ports.ts';
+import type { DeliveryJob, UrlPolicy, WebhookStore } from '../domain/integrations/webhooks.ts';
 import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
 import type { ApiEnv } from './kit.ts';
 
@@ -29,6 +30,11 @@ export interface ApiDeps {
   readonly secrets?: SecretStore | undefined;
   /** Learns which account the default credentials serve (a LINE bot's id), so they cannot be registered over. */
   readonly accountIds?: AccountResolver | undefined;
+  readonly webhooks: WebhookStore;
+  /** Where redelivered webhook deliveries are queued. */
+  readonly deliveries: WorkQueue<DeliveryJob>;
+  /** Where webhook subscriptions may point; a deployment's policy (public https) unless given. */
+  readonly webhookUrlPolicy?: UrlPolicy | undefined;
   /** Message retention, in days: replies expire like customers' messages. */
   readonly retentionDays?: number | undefined;
 }

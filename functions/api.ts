@@ -7,7 +7,9 @@ import { handle } from 'hono/aws-lambda';
 import { accountOf, capabilitiesOf } from '../connectors/capabilities.ts';
 import { ENABLED_CHANNELS } from '../topology/channels.ts';
 import { AccountResolver } from '../domain/accounts.ts';
-import { systemClock } from '../domain/ports.ts';
+import { systemClock, type WorkQueue } from '../domain/ports.ts';
+import type { DeliveryJob } from '../domain/integrations/webhooks.ts';
+import { queueUrlVariable } from '../topology/queue-names.ts';
 import { createApi, type ApiDeps } from '../api/app.ts';
 import {
   awsAccounts,
@@ -15,6 +17,8 @@ import {
   awsConversations,
   awsIdempotency,
   awsMediaStore,
+  awsQueue,
+  awsWebhooks,
   awsSecrets,
   retentionDays,
 } from '../adapters/aws/deps.ts';
@@ -35,8 +39,8 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
  * registry and the enabled channels, and are there for tests.
  */
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
-    Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls'>> &
+  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
+    Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy'>> &
     Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
   const app = createApi({
@@ -44,6 +48,9 @@ export const create = (
     keys: deps.keys,
     accounts: deps.accounts,
     idempotency: deps.idempotency,
+    webhooks: deps.webhooks,
+    deliveries: deps.queue('webhook-deliveries') as WorkQueue<DeliveryJob>,
+    webhookUrlPolicy: deps.webhookUrlPolicy,
     media: deps.media,
     clock: deps.clock,
     log: deps.observability.log,
@@ -68,6 +75,8 @@ export const handler = (event: ApiEvent, context: Context) =>
     keys: awsApiKeys(),
     accounts: awsAccounts(),
     idempotency: awsIdempotency(),
+    webhooks: awsWebhooks(),
+    queue: (name) => awsQueue(queueUrlVariable(name)),
     media: awsMediaStore(),
     secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),
     clock: systemClock,

@@ -13,6 +13,7 @@ import type { Clock, EventBus, MediaStore, SecretStore, VisibilityControl, WorkQ
 
 export type { VisibilityControl };
 import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
+import type { UrlPolicy, WebhookStore } from '../domain/integrations/webhooks.ts';
 import type { AccountStore } from '../domain/access/accounts.ts';
 import type { Observability } from './kit/observability.ts';
 import type { QueueName } from '../topology/topology.ts';
@@ -23,6 +24,7 @@ export interface Deps {
   readonly keys: ApiKeyStore;
   readonly accounts: AccountStore;
   readonly idempotency: IdempotencyStore;
+  readonly webhooks: WebhookStore;
   /** Connector events, from the webhooks. */
   readonly bus: EventBus;
   /** Domain events, from the outbox relay. */
@@ -41,6 +43,8 @@ export interface Deps {
   readonly fetch: typeof globalThis.fetch;
   /** Overrides of each provider's API origin (tests, demos, sandboxes). */
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
+  /** Where webhook subscriptions may point (public https in AWS; loopback http too, locally). */
+  readonly webhookUrlPolicy?: UrlPolicy | undefined;
   /** Message retention in days; absent: messages are kept. */
   readonly retentionDays?: number | undefined;
 }

@@ -11,15 +11,42 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { relayEvents } from '../domain/events/relay.ts';
 import { eventsOfStreamRecord, UnreadableStreamRecordError } from '../adapters/aws/store/stream-events.ts';
-import { awsDomainBus, awsOutboundQueue, awsQueue } from '../adapters/aws/deps.ts';
+import { awsDomainBus, awsOutboundQueue, awsQueue, awsWebhooks } from '../adapters/aws/deps.ts';
+import { systemClock } from '../domain/ports.ts';
 import { queueUrlVariable } from '../topology/queue-names.ts';
-import type { Deps } from './deps.ts';
+import type { Deps, Environment } from './deps.ts';
+import type { WorkQueue } from '../domain/ports.ts';
+import type { DeliveryJob, StoredSubscription } from '../domain/integrations/webhooks.ts';
 import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
 import { withKeys } from './kit/observability.ts';
 
-export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue'>) => {
+/** How long the relay reuses the list of webhook subscriptions (a new subscription sees events after this). */
+const subscriptionsCache = (load: () => Promise<readonly StoredSubscription[]>, seconds: number) => {
+  let cached: { value: Promise<readonly StoredSubscription[]>; until: number } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || cached.until <= now) {
+      const value = load();
+      cached = { value, until: now + seconds * 1000 };
+      // A failed read is not kept: the next batch asks again.
+      value.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.value;
+  };
+};
+
+export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue' | 'webhooks' | 'clock'>, environment: Environment = {}) => {
   const parked = deps.queue('outbox-parked');
+  const cacheSeconds = Number(environment.SUBSCRIPTIONS_CACHE_SECONDS ?? 30);
+  const webhooks = {
+    webhooks: deps.webhooks,
+    subscriptions: subscriptionsCache(() => deps.webhooks.listSubscriptions(), Number.isFinite(cacheSeconds) ? cacheSeconds : 30),
+    deliveries: deps.queue('webhook-deliveries') as WorkQueue<DeliveryJob>,
+    clock: deps.clock,
+  };
   const { log, metrics } = deps.observability;
   return lambda<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>(async (event, context) => {
     let failed = false;
@@ -36,7 +63,7 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
           return;
         }
         if (events.length === 0) return;
-        await relayEvents(events, { bus: deps.domainBus, outbound: deps.outbound });
+        await relayEvents(events, { bus: deps.domainBus, outbound: deps.outbound, webhooks });
         metrics.count('DomainEventsPublished', undefined, events.length);
         for (const published of events) withKeys(log, { eventId: published.id }).debug('domain event published', { type: published.type });
       } catch (error) {
@@ -56,4 +83,6 @@ export const handler = (event: DynamoDBStreamEvent, context: Context) =>
     outbound: awsOutboundQueue(),
     observability: awsObservability(),
     queue: (name) => awsQueue(queueUrlVariable(name)),
-  }))(event, context);
+    webhooks: awsWebhooks(),
+    clock: systemClock,
+  }, process.env))(event, context);

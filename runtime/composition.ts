@@ -6,6 +6,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../adapters/aws/store/access.ts';
 import { DynamoConversationStore } from '../adapters/aws/store/conversations.ts';
+import { DynamoWebhookStore } from '../adapters/aws/store/webhooks.ts';
+import { LOCAL_URL_POLICY } from '../domain/integrations/webhooks.ts';
 import { createDocumentClient, DynamoTable } from '../adapters/aws/store/table.ts';
 import type { Channel } from '../domain/content.ts';
 import type { OutboundJob } from '../domain/delivery/outbound.ts';
@@ -37,6 +39,7 @@ export const localDeps = (ports: LocalPorts): Deps => {
     keys: new DynamoApiKeyStore(table),
     accounts: new DynamoAccountStore(table),
     idempotency: new DynamoIdempotencyStore(table),
+    webhooks: new DynamoWebhookStore(table),
     bus: ports.bus,
     domainBus: ports.domainBus,
     outbound: ports.outbound,
@@ -49,6 +52,7 @@ export const localDeps = (ports: LocalPorts): Deps => {
     fetch: globalThis.fetch,
     apiBaseUrls: ports.apiBaseUrls,
     retentionDays: ports.retentionDays,
+    webhookUrlPolicy: LOCAL_URL_POLICY,
   };
 };
 

@@ -328,8 +328,14 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
   const routes: BoundRoute[] = [];
   let authorizer: Authorizer | undefined;
   const consumers: BackofficeInit['functions'][number][] = [];
+  // What the stacks set from their context in AWS, from the local environment here.
+  const localEnvironment: Record<string, string> = {
+    // A subscription made through the API sees the very next event, as a new user expects.
+    SUBSCRIPTIONS_CACHE_SECONDS: '0',
+    ...(env.PARLEY_AUTO_RESOLVE_AFTER_HOURS && { AUTO_RESOLVE_AFTER_HOURS: env.PARLEY_AUTO_RESOLVE_AFTER_HOURS }),
+  };
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
-    const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: environmentOf(spec) };
+    const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: { ...environmentOf(spec), ...localEnvironment } };
     if (spec.queue) {
       consumers.push({ ...base, trigger: { kind: 'queue', queue: spec.queue } });
       queues[spec.queue].consume((event) => backoffice.call({ op: 'invoke', args: [name, event] }));
@@ -344,7 +350,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       continue;
     }
     const module = (await import(new URL(`../${spec.entry}`, import.meta.url).href)) as FunctionModule;
-    const created = module.create({ ...deps, observability: { ...deps.observability, log: rootLog.child(name) } }, environmentOf(spec));
+    const created = module.create({ ...deps, observability: { ...deps.observability, log: rootLog.child(name) } }, base.environment);
     const handler = (event: never) => created(event, localContext(name, spec.timeoutSeconds));
     if (name === 'authorizer') authorizer = handler as unknown as Authorizer;
     for (const route of spec.routes ?? []) routes.push({ ...route, functionName: name, handler: handler as unknown as HttpHandler });

@@ -7,6 +7,7 @@
 import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
 import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
+import { MAX_ATTEMPTS } from '../domain/integrations/webhooks.ts';
 import { outboundQueueOf } from './queue-names.ts';
 
 export { outboundQueueOf, queueUrlVariable } from './queue-names.ts';
@@ -47,7 +48,7 @@ export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
  * channel's connector alone: one provider's outage or rate limit never holds up another's messages, and a
  * function holds only its own channel's secrets.
  */
-export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}` | 'outbox-parked' | 'erasure';
+export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}` | 'outbox-parked' | 'erasure' | 'webhook-deliveries';
 
 const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
 /**
@@ -70,6 +71,11 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<`outbound-${EnabledChannel}`, QueueSpec>),
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
   'outbox-parked': PARKED_QUEUE,
+  /**
+   * Webhook deliveries to integrators, one job per event and subscription. Each failed attempt postpones its job
+   * by the retry schedule (about a day in all); the receive count covers every attempt.
+   */
+  'webhook-deliveries': { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_ATTEMPTS, batchSize: 10, deadLetterRetentionDays: 14 },
   /** `contact.erased` events and the pages of erasure that follow them, to the eraser. */
   erasure: { visibilityTimeoutSeconds: 120, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
 };
@@ -258,6 +264,8 @@ export const FUNCTIONS = {
     access: {
       table: 'readWrite',
       apiKeys: 'readWrite',
+      // Redelivered webhook deliveries.
+      sendTo: ['webhook-deliveries'],
       media: 'read',
       secrets: [...ENABLED_CHANNELS],
       manageSecrets: [...ENABLED_CHANNELS],
@@ -282,7 +290,17 @@ export const FUNCTIONS = {
       // Only records whose write carried domain events: the rest never invoke the function.
       filters: [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } }],
     },
-    access: { bus: 'put', sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), 'outbox-parked'] },
+    // Reads the webhook subscriptions and writes each delivery's record; queues replies and deliveries.
+    access: { table: 'readWrite', bus: 'put', sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), 'outbox-parked', 'webhook-deliveries'] },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  'webhook-dispatcher': {
+    entry: 'functions/webhook-dispatcher.ts',
+    description: "Delivers domain events to integrators' webhook receivers, signed (Standard Webhooks), retried for a day",
+    queue: 'webhook-deliveries',
+    access: { table: 'readWrite' },
+    // A batch of 10 deliveries attempted concurrently, each allowed 10 s.
     timeoutSeconds: 30,
     memoryMb: 256,
   },

@@ -23,6 +23,7 @@ import { SecretsManagerStore, type SecretsManagerStoreOptions } from './secrets-
 import { SqsWorkQueue } from './sqs-queue.ts';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from './store/access.ts';
 import { DynamoConversationStore } from './store/conversations.ts';
+import { DynamoWebhookStore } from './store/webhooks.ts';
 import { createDocumentClient, DynamoTable } from './store/table.ts';
 
 const required = (name: string): string => {
@@ -56,6 +57,9 @@ export const awsAccounts = (): DynamoAccountStore => (accounts ??= new DynamoAcc
 
 let idempotency: DynamoIdempotencyStore | undefined;
 export const awsIdempotency = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(awsTable()));
+
+let webhooks: DynamoWebhookStore | undefined;
+export const awsWebhooks = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(awsTable()));
 
 let eventBridge: EventBridgeClient | undefined;
 const eventBridgeClient = (): EventBridgeClient => (eventBridge ??= awsTracer().captureAWSv3Client(new EventBridgeClient({})));
