@@ -110,6 +110,18 @@ export const createApi = (deps: ApiDeps): Api => {
     await next();
   });
 
+  // Each key is held to its rate, in every container at once (the counter is in the table).
+  app.use('/v1/*', async (c, next) => {
+    const principal = c.get('principal');
+    if (principal && deps.rateLimiter) {
+      const verdict = await deps.rateLimiter.take(principal.keyId);
+      if (!verdict.allowed) {
+        throw new ApiError('rate_limited', 'Too many requests for this API key; slow down', undefined, { 'retry-after': String(verdict.retryAfterSeconds) });
+      }
+    }
+    await next();
+  });
+
   app.use('/v1/*', idempotency(deps));
 
   registerDocsRoute(app, () => buildOpenApiDocument(app));

@@ -2,7 +2,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AccountStore } from '../domain/access/accounts.ts';
 import type { AccountResolver } from '../domain/accounts.ts';
-import type { ApiKeyStore } from '../domain/access/model.ts';
+import type { ApiKeyStore, RateLimiter } from '../domain/access/model.ts';
 import type { ChannelAccount, ChannelCapabilities } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
 import type { ConversationStore } from '../domain/conversations/ports.ts';
@@ -31,6 +31,8 @@ export interface ApiDeps {
   /** Learns which account the default credentials serve (a LINE bot's id), so they cannot be registered over. */
   readonly accountIds?: AccountResolver | undefined;
   readonly webhooks: WebhookStore;
+  /** Per-key request limits; absent: none (tests). */
+  readonly rateLimiter?: RateLimiter | undefined;
   /** Where redelivered webhook deliveries are queued. */
   readonly deliveries: WorkQueue<DeliveryJob>;
   /** Where webhook subscriptions may point; a deployment's policy (public https) unless given. */

@@ -18,6 +18,7 @@ import {
   awsIdempotency,
   awsMediaStore,
   awsQueue,
+  awsRateLimiter,
   awsWebhooks,
   awsSecrets,
   retentionDays,
@@ -40,7 +41,7 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
  */
 export const create = (
   deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
-    Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy'>> &
+    Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy' | 'rateLimiter'>> &
     Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
   const app = createApi({
@@ -51,6 +52,7 @@ export const create = (
     webhooks: deps.webhooks,
     deliveries: deps.queue('webhook-deliveries') as WorkQueue<DeliveryJob>,
     webhookUrlPolicy: deps.webhookUrlPolicy,
+    rateLimiter: deps.rateLimiter,
     media: deps.media,
     clock: deps.clock,
     log: deps.observability.log,
@@ -76,6 +78,7 @@ export const handler = (event: ApiEvent, context: Context) =>
     accounts: awsAccounts(),
     idempotency: awsIdempotency(),
     webhooks: awsWebhooks(),
+    rateLimiter: awsRateLimiter(),
     queue: (name) => awsQueue(queueUrlVariable(name)),
     media: awsMediaStore(),
     secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),

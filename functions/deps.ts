@@ -4,7 +4,7 @@
  * local runtime and tests.
  */
 import type { Context } from 'aws-lambda';
-import type { ApiKeyStore } from '../domain/access/model.ts';
+import type { ApiKeyStore, RateLimiter } from '../domain/access/model.ts';
 import type { Channel } from '../domain/content.ts';
 import type { ConversationStore } from '../domain/conversations/ports.ts';
 import type { OutboundJob } from '../domain/delivery/outbound.ts';
@@ -25,6 +25,8 @@ export interface Deps {
   readonly accounts: AccountStore;
   readonly idempotency: IdempotencyStore;
   readonly webhooks: WebhookStore;
+  /** Per-key request limits of the integrator API. */
+  readonly rateLimiter?: RateLimiter | undefined;
   /** Connector events, from the webhooks. */
   readonly bus: EventBus;
   /** Domain events, from the outbox relay. */

@@ -7,6 +7,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../adapters/aws/store/access.ts';
 import { DynamoConversationStore } from '../adapters/aws/store/conversations.ts';
 import { DynamoWebhookStore } from '../adapters/aws/store/webhooks.ts';
+import { DynamoRateLimiter } from '../adapters/aws/store/rate-limits.ts';
+
+/** Requests per second each API key may make locally, as in AWS (`PARLEY_API_RATE_LIMIT`). */
+export const DEFAULT_RATE_LIMIT = 50;
 import { LOCAL_URL_POLICY } from '../domain/integrations/webhooks.ts';
 import { createDocumentClient, DynamoTable } from '../adapters/aws/store/table.ts';
 import type { Channel } from '../domain/content.ts';
@@ -30,6 +34,7 @@ export interface LocalPorts {
   readonly observability: Observability;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
   readonly retentionDays?: number | undefined;
+  readonly rateLimit?: number | undefined;
 }
 
 export const localDeps = (ports: LocalPorts): Deps => {
@@ -40,6 +45,7 @@ export const localDeps = (ports: LocalPorts): Deps => {
     accounts: new DynamoAccountStore(table),
     idempotency: new DynamoIdempotencyStore(table),
     webhooks: new DynamoWebhookStore(table),
+    rateLimiter: new DynamoRateLimiter(table, systemClock, ports.rateLimit ?? DEFAULT_RATE_LIMIT),
     bus: ports.bus,
     domainBus: ports.domainBus,
     outbound: ports.outbound,
@@ -57,6 +63,15 @@ export const localDeps = (ports: LocalPorts): Deps => {
 };
 
 /** `PARLEY_MESSAGE_RETENTION_DAYS`: messages expire this many days after they were written; unset, they are kept. */
+/** `PARLEY_API_RATE_LIMIT`: requests per second per API key. */
+export const rateLimitOf = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env.PARLEY_API_RATE_LIMIT;
+  if (raw === undefined || raw === '') return undefined;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`PARLEY_API_RATE_LIMIT must be a whole number of requests per second, but '${raw}' was given`);
+  return limit;
+};
+
 export const retentionDaysOf = (env: NodeJS.ProcessEnv): number | undefined => {
   const raw = env.PARLEY_MESSAGE_RETENTION_DAYS;
   if (raw === undefined || raw === '') return undefined;

@@ -40,7 +40,7 @@ import {
 import { LOCAL_TABLE_NAME } from '../topology/table.ts';
 import { connect, type BackofficeInit, type MainCall, type WorkerCall } from './backoffice-protocol.ts';
 import { createGateway, type Authorizer, type BoundRoute, type HttpHandler } from './http-gateway.ts';
-import { localDeps, retentionDaysOf } from './composition.ts';
+import { localDeps, rateLimitOf, retentionDaysOf } from './composition.ts';
 import { createLocalLog, type LogLevel } from './local-log.ts';
 import { mountSandboxes } from './sandbox.ts';
 import { lockDataDir, listen } from './startup.ts';
@@ -283,6 +283,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     observability: { log: rootLog, metrics: memoryMetrics(), middlewares: [] },
     apiBaseUrls,
     retentionDays,
+    rateLimit: rateLimitOf(env),
   });
 
   // The integrator API key: PARLEY_API_KEY, or one generated once and kept in the data dir. Both are admin.

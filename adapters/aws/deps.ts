@@ -24,6 +24,7 @@ import { SqsWorkQueue } from './sqs-queue.ts';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from './store/access.ts';
 import { DynamoConversationStore } from './store/conversations.ts';
 import { DynamoWebhookStore } from './store/webhooks.ts';
+import { DynamoRateLimiter } from './store/rate-limits.ts';
 import { createDocumentClient, DynamoTable } from './store/table.ts';
 
 const required = (name: string): string => {
@@ -57,6 +58,12 @@ export const awsAccounts = (): DynamoAccountStore => (accounts ??= new DynamoAcc
 
 let idempotency: DynamoIdempotencyStore | undefined;
 export const awsIdempotency = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(awsTable()));
+
+/** Requests per second each API key may make (`API_RATE_LIMIT`, default {@link DEFAULT_API_RATE_LIMIT}). */
+export const DEFAULT_API_RATE_LIMIT = 50;
+let rateLimiter: DynamoRateLimiter | undefined;
+export const awsRateLimiter = (): DynamoRateLimiter =>
+  (rateLimiter ??= new DynamoRateLimiter(awsTable(), systemClock, Number(process.env.API_RATE_LIMIT ?? DEFAULT_API_RATE_LIMIT)));
 
 let webhooks: DynamoWebhookStore | undefined;
 export const awsWebhooks = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(awsTable()));

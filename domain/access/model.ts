@@ -48,3 +48,9 @@ export interface ApiKeyStore {
   /** Deletes the key; false when there was none. From then on its hash finds nothing. */
   revoke(id: string): Promise<boolean>;
 }
+
+/** Requests a key may make per second, and what a request over it is told. */
+export interface RateLimiter {
+  /** Counts one request of the key; `retryAfterSeconds` when it is over the limit. */
+  take(keyId: string): Promise<{ readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number }>;
+}

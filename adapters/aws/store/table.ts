@@ -18,6 +18,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -155,6 +156,24 @@ export class DynamoTable {
   async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<{ items: Item[]; lastKey?: Item }> {
     const answer = await this.client.send(new QueryCommand({ ...input, TableName: this.name }));
     return { items: answer.Items ?? [], ...(answer.LastEvaluatedKey && { lastKey: answer.LastEvaluatedKey }) };
+  }
+
+  /**
+   * Adds `by` to a number attribute, creating the item (with `expiresAt` epoch seconds for the TTL sweep) when
+   * it is missing, and answers the new value: one UpdateItem, for counters nothing else writes.
+   */
+  async increment(itemKey: Key, attribute: string, by: number, expiresAtSeconds: number): Promise<number> {
+    const answer = await this.client.send(
+      new UpdateCommand({
+        TableName: this.name,
+        Key: { pk: itemKey.pk, sk: itemKey.sk },
+        UpdateExpression: 'ADD #n :by SET #ttl = if_not_exists(#ttl, :ttl)',
+        ExpressionAttributeNames: { '#n': attribute, '#ttl': TABLE_KEYS.ttlAttribute },
+        ExpressionAttributeValues: { ':by': by, ':ttl': expiresAtSeconds },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(answer.Attributes?.[attribute] ?? by);
   }
 
   /**
