@@ -16,7 +16,22 @@ import { systemClock } from '../domain/ports.ts';
 import { queueUrlVariable } from '../topology/queue-names.ts';
 import type { Deps, Environment } from './deps.ts';
 import type { WorkQueue } from '../domain/ports.ts';
-import type { DeliveryJob, StoredSubscription } from '../domain/integrations/webhooks.ts';
+import { wants, type DeliveryJob, type StoredSubscription } from '../domain/integrations/webhooks.ts';
+import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
+import { RULES, type RuleSpec } from '../topology/topology.ts';
+
+/** The domain event types some bus rule matches (`all` when a rule matches every type of the source). */
+export const domainTypesOfRules = (rules: Readonly<Record<string, RuleSpec>>): ReadonlySet<string> | 'all' => {
+  const types = new Set<string>();
+  for (const rule of Object.values(rules)) {
+    const sources = rule.pattern.source;
+    if (!Array.isArray(sources) || !sources.includes(DOMAIN_EVENT_SOURCE)) continue;
+    const detailTypes = rule.pattern['detail-type'];
+    if (!Array.isArray(detailTypes)) return 'all';
+    for (const type of detailTypes) if (typeof type === 'string') types.add(type);
+  }
+  return types;
+};
 import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
 import { withKeys } from './kit/observability.ts';
@@ -41,6 +56,8 @@ const subscriptionsCache = (load: () => Promise<readonly StoredSubscription[]>, 
 export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue' | 'webhooks' | 'clock'>, environment: Environment = {}) => {
   const parked = deps.queue('outbox-parked');
   const cacheSeconds = Number(environment.SUBSCRIPTIONS_CACHE_SECONDS ?? 30);
+  const rules = domainTypesOfRules(RULES);
+  const publishAll = environment.PUBLISH_ALL_DOMAIN_EVENTS === 'true';
   const webhooks = {
     webhooks: deps.webhooks,
     subscriptions: subscriptionsCache(() => deps.webhooks.listSubscriptions(), Number.isFinite(cacheSeconds) ? cacheSeconds : 30),
@@ -63,7 +80,14 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
           return;
         }
         if (events.length === 0) return;
-        await relayEvents(events, { bus: deps.domainBus, outbound: deps.outbound, webhooks });
+        await relayEvents(events, {
+          bus: deps.domainBus,
+          outbound: deps.outbound,
+          webhooks,
+          // On the bus when a rule (or, with PUBLISH_ALL_DOMAIN_EVENTS, anyone) may want it: each entry is billed.
+          publishes: async (domainEvent) =>
+            publishAll || rules === 'all' || rules.has(domainEvent.type) || (await webhooks.subscriptions()).some((s) => wants(s, domainEvent.type)),
+        });
         metrics.count('DomainEventsPublished', undefined, events.length);
         for (const published of events) withKeys(log, { eventId: published.id }).debug('domain event published', { type: published.type });
       } catch (error) {

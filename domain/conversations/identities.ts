@@ -5,7 +5,7 @@
  */
 import { onceEvent, type PendingEvent } from '../events/outbox.ts';
 import { randomId } from '../ids.ts';
-import { NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
+import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
 import { SYSTEM, type Contact, type ContactIdentity, type Identity, type IdentityKey, type Link } from './model.ts';
 import type { ConversationStore, ConversationWrite } from './ports.ts';
 import { newThread } from './threads.ts';
@@ -58,15 +58,20 @@ export interface ResolvedIdentity {
 export const resolveIdentity = (store: ConversationStore, input: IdentityInput, at: string): Promise<ResolvedIdentity> =>
   retryOnConflict(async () => {
     const key: IdentityKey = { channel: input.channel, accountId: input.accountId, externalUserId: input.externalUserId };
-    const existing = await store.getIdentity(key);
+    // Identities change rarely (a rename, a merge): a read a second behind is fine for routing a message, and
+    // anything this call writes is decided by versions.
+    const existing = await store.getIdentity(key, { latest: false });
     if (existing) {
       if (input.displayName === undefined || input.displayName === existing.value.displayName) return { identity: existing, created: false };
-      const renamed: Identity = { ...existing.value, displayName: input.displayName };
+      const fresh = await store.getIdentity(key);
+      if (!fresh) throw new ConflictError('identity');
+      if (input.displayName === fresh.value.displayName) return { identity: fresh, created: false };
+      const renamed: Identity = { ...fresh.value, displayName: input.displayName };
       const contact = await store.getContact(renamed.contactId);
-      const writes: ConversationWrite[] = [{ kind: 'identity', op: 'put', value: renamed, version: existing.version }];
+      const writes: ConversationWrite[] = [{ kind: 'identity', op: 'put', value: renamed, version: fresh.version }];
       if (contact) writes.push({ kind: 'contact', op: 'put', value: withIdentity(contact.value, renamed, contact.value.updatedAt), version: contact.version });
       await store.commit(writes);
-      return { identity: { value: renamed, version: existing.version + 1 }, created: false };
+      return { identity: { value: renamed, version: fresh.version + 1 }, created: false };
     }
 
     const phone = input.verifiedPhone === undefined ? undefined : normalizePhone(input.verifiedPhone);

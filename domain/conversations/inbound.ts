@@ -83,10 +83,12 @@ const liveThread = async (store: ConversationStore, threadId: string): Promise<V
  * A thread belongs to the conversation's identity: the customer in a direct chat, the group in a group chat
  * (whose members appear as the messages' authors, and find the group through a participant record).
  */
-const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> => {
+const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: ThreadWriterDeps, latest = false): Promise<WriteOutcome> => {
   const { store } = deps;
   const { channel, accountId, conversation } = event;
-  const pointer = await store.getPointer(channel, accountId, event.externalMessageId);
+  // A first look may be a second behind (half the cost): the pointer's conditional write decides anyway, and
+  // after losing that race the pointer is read for certain.
+  const pointer = await store.getPointer(channel, accountId, event.externalMessageId, { latest });
   const known = pointer && (await store.getMessage(pointer.threadId, pointer.messageId));
   if (known) {
     // Redelivered: the thread may have missed it if the first writer died after storing the message.
@@ -156,7 +158,7 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
       ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
-      return receive(event, deps); // the other writer's message: follow its pointer
+      return receive(event, deps, true); // the other writer's message: follow its pointer
     }
   }
   let stored = message;
@@ -178,7 +180,7 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
     stored = existing.value;
     inserted = false;
   }
-  if (stored.direction === 'inbound') await recordActivity(event, stored, deps);
+  if (stored.direction === 'inbound') await recordActivity(event, stored, deps, stored.threadId === thread.value.id ? thread : undefined);
   else if (inserted) await recordAgentActivity(stored, deps);
   if (conversation.kind === 'group' && event.direction === 'inbound') await recordParticipant(event, stored.threadId, deps);
   if (!inserted && event.type === 'message.edited') {
@@ -189,9 +191,17 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
 };
 
 /** Counts a customer's message on its thread (once, however often it is delivered). */
-const recordActivity = (event: MessageReceivedEvent | MessageEditedEvent, message: StoredMessage, deps: ThreadWriterDeps) =>
-  retryOnConflict(async () => {
-    const thread = await liveThread(deps.store, message.threadId);
+const recordActivity = (
+  event: MessageReceivedEvent | MessageEditedEvent,
+  message: StoredMessage,
+  deps: ThreadWriterDeps,
+  /** The thread as this writer just read it, saving a read on the first attempt. */
+  read?: Versioned<StoredThread>,
+) => {
+  let first = read;
+  return retryOnConflict(async () => {
+    const thread = first ?? (await liveThread(deps.store, message.threadId));
+    first = undefined;
     const windowHours = deps.capabilities(message.channel)?.messagingWindowHours;
     const change = applyInbound(thread.value, {
       messageId: message.id,
@@ -216,6 +226,7 @@ const recordActivity = (event: MessageReceivedEvent | MessageEditedEvent, messag
       },
     ]);
   });
+};
 
 /** An echo of a message the business sent from elsewhere (the Messenger inbox, the WhatsApp app). */
 const recordAgentActivity = (message: StoredMessage, deps: ThreadWriterDeps) =>

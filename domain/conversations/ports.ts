@@ -70,7 +70,11 @@ export interface ConversationStore {
   getContact(id: string): Promise<Versioned<Contact> | undefined>;
   /** Contacts whose phone (E.164) or email (lower case) is this; merged and erased contacts are left out. */
   findContacts(by: { readonly phone: string } | { readonly email: string }): Promise<Contact[]>;
-  getIdentity(key: IdentityKey): Promise<Versioned<Identity> | undefined>;
+  /**
+   * The identity. `latest: false` allows a read that may miss the last second's changes (half the cost in AWS),
+   * for lookups whose writes are decided by versions anyway.
+   */
+  getIdentity(key: IdentityKey, options?: { readonly latest?: boolean }): Promise<Versioned<Identity> | undefined>;
 
   getThread(id: string): Promise<Versioned<StoredThread> | undefined>;
   /** Newest activity first. Throws `InvalidCursorError` for a cursor it did not issue for this query. */
@@ -80,7 +84,8 @@ export interface ConversationStore {
   listNotes(threadId: string, limit: number, cursor?: string): Promise<Page<Note>>;
 
   getMessage(threadId: string, messageId: string): Promise<Versioned<StoredMessage> | undefined>;
-  getPointer(channel: Channel, accountId: string, externalId: string): Promise<MessagePointer | undefined>;
+  /** Where a provider's message id points; `latest: false` as for {@link getIdentity}. */
+  getPointer(channel: Channel, accountId: string, externalId: string, options?: { readonly latest?: boolean }): Promise<MessagePointer | undefined>;
   /**
    * Messages of one thread and of the threads merged into it, oldest first, as one sequence. Expired messages
    * are never returned. Throws `InvalidCursorError` for a cursor it did not issue for these threads.

@@ -12,8 +12,14 @@ export interface StoredThread extends Thread {
   readonly counted?: readonly string[];
 }
 
-/** How many recently counted inbound message ids a thread remembers. */
+/** How many recently counted inbound messages a thread remembers. */
 const COUNTED_MEMORY = 8;
+
+/**
+ * What a thread remembers of a counted message: the end of its id (the part hashed from its provider ids),
+ * short, because the thread record is rewritten with every message and must stay within one write unit.
+ */
+export const countedMark = (messageId: string): string => messageId.slice(-12);
 
 export const newThread = (id: string, contactId: string, at: string): StoredThread => ({
   id,
@@ -68,7 +74,8 @@ const withRoute = (routes: readonly ChannelRoute[], route: ChannelRoute): Channe
  * stays in one place). Applying the same message twice changes nothing.
  */
 export const applyInbound = (thread: StoredThread, activity: InboundActivity): ThreadChange => {
-  if (thread.counted?.includes(activity.messageId)) return unchanged(thread);
+  const mark = countedMark(activity.messageId);
+  if (thread.counted?.includes(mark)) return unchanged(thread);
   const route: ChannelRoute = {
     channel: activity.channel,
     accountId: activity.accountId,
@@ -90,7 +97,7 @@ export const applyInbound = (thread: StoredThread, activity: InboundActivity): T
     lastMessageAt: later(thread.lastMessageAt, activity.occurredAt),
     lastCustomerMessageAt: thread.lastCustomerMessageAt === undefined ? activity.occurredAt : later(thread.lastCustomerMessageAt, activity.occurredAt),
     updatedAt: later(thread.updatedAt, activity.at),
-    counted: [...(thread.counted ?? []), activity.messageId].slice(-COUNTED_MEMORY),
+    counted: [...(thread.counted ?? []), mark].slice(-COUNTED_MEMORY),
   };
   return { thread: next, changes: reopen ? ['status'] : [], changed: true };
 };

@@ -21,6 +21,11 @@ export interface RelayDeps {
   readonly outbound: WorkQueue<OutboundJob>;
   /** Integrators' webhook subscriptions: each event they want becomes a delivery job. */
   readonly webhooks?: FanOutDeps;
+  /**
+   * Which events go on the bus: those a bus rule or a subscription wants (each PutEvents entry is billed), or
+   * every one. Absent: every one.
+   */
+  readonly publishes?: (event: DomainEvent) => Promise<boolean>;
 }
 
 /** The delivery job an event asks for: an outbound message that is now waiting to be sent. */
@@ -34,7 +39,8 @@ export const deliveryJobOf = (event: DomainEvent): OutboundJob | undefined => {
 /** Publishes a write's events and queues what they ask for; throws when any of it was not accepted. */
 export const relayEvents = async (events: readonly DomainEvent[], deps: RelayDeps): Promise<void> => {
   if (events.length === 0) return;
-  await deps.bus.publish(events);
+  const published = deps.publishes ? (await Promise.all(events.map(async (event) => ((await deps.publishes?.(event)) ? [event] : [])))).flat() : events;
+  if (published.length > 0) await deps.bus.publish(published);
   for (const event of events) {
     const job = deliveryJobOf(event);
     if (job) await deps.outbound.send(job);

@@ -211,8 +211,8 @@ export class DynamoConversationStore implements ConversationStore {
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
   }
 
-  async getIdentity(identity: IdentityKey): Promise<Versioned<Identity> | undefined> {
-    const item = await this.table.get(identityKey(identity));
+  async getIdentity(identity: IdentityKey, options: { readonly latest?: boolean } = {}): Promise<Versioned<Identity> | undefined> {
+    const item = await this.table.get(identityKey(identity), { eventually: options.latest === false });
     return item && versioned(IdentitySchema, item);
   }
 
@@ -321,8 +321,8 @@ export class DynamoConversationStore implements ConversationStore {
     return this.expired(stored.value) ? undefined : stored;
   }
 
-  async getPointer(channel: Channel, accountId: string, externalId: string): Promise<MessagePointer | undefined> {
-    const item = await this.table.get(pointerKey(channel, accountId, externalId));
+  async getPointer(channel: Channel, accountId: string, externalId: string, options: { readonly latest?: boolean } = {}): Promise<MessagePointer | undefined> {
+    const item = await this.table.get(pointerKey(channel, accountId, externalId), { eventually: options.latest === false });
     if (!item) return undefined;
     const pointer = PointerSchema.parse(item) as MessagePointer;
     return this.expired(pointer) ? undefined : pointer;

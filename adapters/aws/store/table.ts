@@ -129,9 +129,12 @@ export class DynamoTable {
     this.name = options.tableName;
   }
 
-  /** Strongly consistent: reads that decide a write must see the latest write. */
-  async get(itemKey: Key): Promise<Item | undefined> {
-    const answer = await this.client.send(new GetCommand({ TableName: this.name, Key: itemKey, ConsistentRead: true }));
+  /**
+   * Strongly consistent unless `eventually`: reads that decide a write must see the latest write. An eventually
+   * consistent read costs half, and suits lookups whose write is decided by a condition anyway.
+   */
+  async get(itemKey: Key, options: { readonly eventually?: boolean } = {}): Promise<Item | undefined> {
+    const answer = await this.client.send(new GetCommand({ TableName: this.name, Key: itemKey, ConsistentRead: options.eventually !== true }));
     return answer.Item;
   }
 
