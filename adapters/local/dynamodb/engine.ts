@@ -148,6 +148,8 @@ class Engine implements LocalDynamo {
   readonly #tokens: ClientTokens;
   readonly #transactions: TransactionContext;
   readonly #pollers = new Set<StreamPoller>();
+  /** Requests being answered; close() lets them finish before it closes LevelDB. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #operations: Record<string, Operation>;
   #sweeper: NodeJS.Timeout | undefined;
   #sweeping: Promise<unknown> | undefined;
@@ -214,10 +216,14 @@ class Engine implements LocalDynamo {
     const run = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
     if (!run) throw unknownOperation();
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serializationError('Start of structure or map found where not expected');
+    const answer = run(input as Record<string, unknown>);
+    this.#inFlight.add(answer);
     try {
-      return await run(input as Record<string, unknown>);
+      return await answer;
     } catch (error) {
       throw fromDynalite(error);
+    } finally {
+      this.#inFlight.delete(answer);
     }
   }
 
@@ -237,7 +243,8 @@ class Engine implements LocalDynamo {
     return poller;
   }
 
-  sweepExpired(): Promise<number> {
+  async sweepExpired(): Promise<number> {
+    if (this.#closed) throw new Error('the engine is closed');
     return this.#ttl.sweep();
   }
 
@@ -247,6 +254,7 @@ class Engine implements LocalDynamo {
     clearInterval(this.#sweeper);
     await Promise.all([...this.#pollers].map((poller) => poller.stop()));
     await this.#sweeping;
+    await Promise.allSettled([...this.#inFlight]);
     await this.#commits.settled();
     await this.#store.lifecycleManager.gracefulClose();
   }

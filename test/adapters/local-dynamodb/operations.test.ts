@@ -529,6 +529,17 @@ describe('handle', () => {
     expect(await db.engine.handle('GetItem', { TableName: db.tableName, Key: key(pk) })).toEqual({ Item: { ...key(pk), v: { S: 'x' } } });
   });
 
+  it('lets the requests in flight finish when it closes, and refuses later ones', async () => {
+    const local = await startLocalDynamo({ tableName: 'closing' });
+    const writes = Array.from({ length: 20 }, (_, i) => local.engine.handle('PutItem', { TableName: 'closing', Item: key(`c${i}`) }));
+    const closing = local.engine.close();
+    await expect(Promise.all(writes)).resolves.toHaveLength(20);
+    await closing;
+    const late = await failure(local.engine.handle('GetItem', { TableName: 'closing', Key: key('c0') }));
+    expect((late as unknown as DynamoError).statusCode).toBe(500);
+    await local.stop();
+  });
+
   it('rejects an unknown operation and a request that is not an object', async () => {
     expect(((await failure(db.engine.handle('PutItems', {}))) as unknown as DynamoError).body).toEqual({
       __type: 'com.amazon.coral.service#UnknownOperationException',

@@ -21,6 +21,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../../adapters/aws/dynamo-table.ts';
 import type { StreamConsumer, StreamFailure } from '../../../adapters/local/dynamodb/index.ts';
+import { compilePattern } from '../../../adapters/local/event-pattern.ts';
 import { startLocalDynamo, type LocalDynamoHarness, type LocalDynamoHarnessOptions } from '../../helpers/local-dynamo.ts';
 
 const started: LocalDynamoHarness[] = [];
@@ -264,6 +265,19 @@ describe('stream consumers', () => {
     db.engine.subscribe(db.tableName, second.consumer);
     await put(db, 'after-restart');
     await expect.poll(second.delivered).toEqual(['after-restart']);
+  });
+
+  it('takes a Lambda filter-criteria pattern through the local bus’s pattern matcher', async () => {
+    const db = await start();
+    // The shape of a Lambda FilterCriteria pattern on DynamoDB stream records (the outbox relay's kind).
+    const pattern = { eventName: ['INSERT'], dynamodb: { NewImage: { pk: { S: [{ prefix: 'OUTBOX#' }] } } } };
+    const { consumer, delivered } = collector('outbox', undefined, { filter: compilePattern(pattern) });
+    db.engine.subscribe(db.tableName, consumer);
+    await put(db, 'OUTBOX#1');
+    await put(db, 'THREAD#1');
+    await put(db, 'OUTBOX#1', { sent: { BOOL: true } }); // MODIFY
+    await put(db, 'OUTBOX#2');
+    await expect.poll(delivered).toEqual(['OUTBOX#1', 'OUTBOX#2']);
   });
 
   it('retries from the lowest failed sequence number of a partial batch response', async () => {
