@@ -45,7 +45,10 @@ export interface LocalDynamo {
   listen(port: number, host: string): Promise<{ readonly url: string; close(): Promise<void> }>;
   /** Starts a Lambda-style consumer of the table's stream. */
   subscribe(tableName: string, consumer: StreamConsumer): StreamSubscription;
-  /** Runs the TTL sweep now; resolves with how many items it deleted. */
+  /**
+   * Runs the TTL sweep now, and drops stream records older than 24 hours and client tokens older than 10
+   * minutes (what the sweeper does every `ttlSweepIntervalMs`); resolves with how many items TTL deleted.
+   */
   sweepExpired(): Promise<number>;
   /** Stops the consumers and the sweeper, waits for writes in progress, and closes LevelDB. */
   close(): Promise<void>;
@@ -245,7 +248,10 @@ class Engine implements LocalDynamo {
 
   async sweepExpired(): Promise<number> {
     if (this.#closed) throw new Error('the engine is closed');
-    return this.#ttl.sweep();
+    const deleted = await this.#ttl.sweep();
+    await this.#streams.expire(this.#now());
+    await this.#tokens.expire();
+    return deleted;
   }
 
   async close(): Promise<void> {
@@ -261,9 +267,7 @@ class Engine implements LocalDynamo {
 
   async #housekeeping(): Promise<void> {
     try {
-      await this.#ttl.sweep();
-      await this.#streams.expire(this.#now());
-      await this.#tokens.expire();
+      await this.sweepExpired();
     } catch {
       // Best effort, as in DynamoDB; the next round tries again.
     }
