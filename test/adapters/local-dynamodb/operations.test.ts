@@ -5,6 +5,9 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -517,6 +520,35 @@ describe('Time to Live settings', () => {
     const twice = await failure(db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: 'other', Enabled: true } })));
     expectValidation(twice);
     expect(await failure(db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'no-such-table' })))).toBeInstanceOf(ResourceNotFoundException);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps tables, items, index entries and TTL settings across a restart on the same path', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'parley-engine-'));
+    try {
+      const first = await startLocalDynamo({ path, tableName: 'kept' });
+      await first.dynamo.send(
+        new PutItemCommand({ TableName: 'kept', Item: { ...key('p'), gsi1pk: { S: 'u' }, gsi1sk: { S: '1' } } }),
+      );
+      await first.dynamo.send(new UpdateTimeToLiveCommand({ TableName: 'kept', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
+      await first.stop();
+
+      const second = await startLocalDynamo({ path, tableName: 'kept' });
+      try {
+        expect((await second.dynamo.send(new GetItemCommand({ TableName: 'kept', Key: key('p') }))).Item?.gsi1pk).toEqual({ S: 'u' });
+        const byIndex = await second.dynamo.send(
+          new QueryCommand({ TableName: 'kept', IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: 'u' } } }),
+        );
+        expect(byIndex.Items).toHaveLength(1);
+        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus).toBe('ENABLED');
+        expect((await second.dynamo.send(new DescribeTableCommand({ TableName: 'kept' }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
   });
 });
 

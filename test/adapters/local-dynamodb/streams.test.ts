@@ -15,6 +15,7 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -210,6 +211,29 @@ describe('stream records', () => {
     await expect.poll(() => events.flatMap((event) => event.Records).length).toBe(2);
     const [first, second] = events.flatMap((event) => event.Records).map((record) => BigInt(record.dynamodb?.SequenceNumber as string));
     expect((second as bigint) - (first as bigint)).toBe(1n);
+  });
+  it('starts recording when UpdateTable enables the stream, and stops when it disables it', async () => {
+    const db = await start();
+    await db.dynamo.send(
+      new CreateTableCommand({
+        TableName: 'late-stream',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await ensureTable(db.dynamo, 'late-stream');
+    const write = (id: string) => db.dynamo.send(new PutItemCommand({ TableName: 'late-stream', Item: { id: { S: id } } }));
+    const { consumer, events } = collector('late');
+    db.engine.subscribe('late-stream', consumer);
+    await write('before');
+    await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+    await write('during');
+    await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: false } }));
+    await write('after');
+    await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+    await write('again');
+    await expect.poll(() => events.flatMap((event) => event.Records.map((record) => record.dynamodb?.Keys?.id?.S))).toEqual(['during', 'again']);
   });
 });
 
