@@ -216,10 +216,10 @@ class Engine implements LocalDynamo {
   /** Runs an operation on a request the engine may keep and change; the answer may share the engine's objects. */
   async dispatch(operation: string, input: unknown): Promise<Record<string, unknown>> {
     if (this.#closed) throw new DynamoError(500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'The engine is closed' });
-    const run = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
-    if (!run) throw unknownOperation();
+    const operate = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
+    if (!operate) throw unknownOperation();
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serializationError('Start of structure or map found where not expected');
-    const answer = run(input as Record<string, unknown>);
+    const answer = operate(input as Record<string, unknown>);
     this.#inFlight.add(answer);
     try {
       return await answer;
