@@ -3,11 +3,16 @@
  * (adapters/local/dynamodb) through the real SDK v3 client, in one run on this machine:
  *  - in-process (the engine's `requestHandler`: no socket),
  *  - over HTTP (`engine.listen`, as the local runtime's main thread reaches its worker),
- *  - plain dynalite over HTTP (what the runtime used before), the baseline of the ratios.
+ *  - plain dynalite over HTTP (what the runtime used before), the baseline of the ratios,
+ *  - and `engine.handle` without the SDK, which shows what the engine itself costs.
+ * Client and server share this one thread, so the CPU time per operation (µs) counts both; it is the steadier
+ * figure on a busy machine, operations per second the one a user feels.
  * Each engine gets the thread store's table (with its index, and a stream on the engine) and the same load:
  * PutItem of new items, conditional UpdateItem (a counter), GetItem, and Query on the index.
- * Options (env): BENCH_OPS (per operation and engine, default 3000), BENCH_CONCURRENCY (default 8),
- * BENCH_PERSIST=1 to use LevelDB on disk instead of memory.
+ * The three run side by side, in rounds that take turns, so a machine busy with something else slows all
+ * three alike; each figure is the median of the rounds.
+ * Options (env): BENCH_OPS (per operation, engine and round, default 1000), BENCH_ROUNDS (default 3),
+ * BENCH_CONCURRENCY (default 8), BENCH_PERSIST=1 to use LevelDB on disk instead of memory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,19 +25,33 @@ import { createLocalDynamo } from '../adapters/local/dynamodb/index.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const OPS = Number(process.env.BENCH_OPS ?? 3000);
+const OPS = Number(process.env.BENCH_OPS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PERSIST = process.env.BENCH_PERSIST === '1';
 const TABLE = 'parley';
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
+/** What the operations need of a client: `send`. */
+type Sender = Pick<DynamoDBClient, 'send'>;
+
 interface Target {
   readonly name: string;
-  readonly client: DynamoDBClient;
+  readonly client: Sender;
   close(): Promise<void>;
 }
 
 const dataDir = (): string | undefined => (PERSIST ? mkdtempSync(join(tmpdir(), 'parley-bench-ddb-')) : undefined);
+
+/** The engine called directly: a command's input goes to `engine.handle` under the command's operation name. */
+const handleTarget = async (): Promise<Target> => {
+  const engine = await createLocalDynamo({ ttlSweepIntervalMs: 0 });
+  await engine.handle('CreateTable', { ...createTableInput(TABLE), StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+  const client = {
+    send: (command: { readonly input: unknown }) => engine.handle(command.constructor.name.replace(/Command$/, ''), command.input),
+  } as unknown as Sender;
+  return { name: 'engine.handle, no SDK', client, close: () => engine.close() };
+};
 
 const engineTarget = async (overHttp: boolean): Promise<Target> => {
   const path = dataDir();
@@ -75,20 +94,33 @@ const dynaliteTarget = async (): Promise<Target> => {
   };
 };
 
-/** Runs `operation(i)` for i in [0, OPS) with CONCURRENCY in flight; resolves with operations per second. */
-const measure = async (operation: (i: number) => Promise<unknown>): Promise<number> => {
-  let next = 0;
+interface Rate {
+  readonly perSecond: number;
+  /** CPU time of this process (client and engine) per operation, in µs. */
+  readonly cpuMicros: number;
+}
+
+/** Runs `operation(i)` for i in [from, from + OPS) with CONCURRENCY in flight. */
+const measure = async (from: number, operation: (i: number) => Promise<unknown>): Promise<Rate> => {
+  let next = from;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < OPS) await operation(next++);
+      while (next < from + OPS) await operation(next++);
     }),
   );
-  return OPS / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { perSecond: OPS / ((performance.now() - started) / 1000), cpuMicros: (used.user + used.system) / OPS };
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 };
 
 const threads = 50;
-const operations: Record<string, (client: DynamoDBClient, i: number) => Promise<unknown>> = {
+const operations: Record<string, (client: Sender, i: number) => Promise<unknown>> = {
   PutItem: (client, i) =>
     client.send(
       new PutItemCommand({
@@ -128,25 +160,38 @@ const operations: Record<string, (client: DynamoDBClient, i: number) => Promise<
     ),
 };
 
-const results = new Map<string, Map<string, number>>();
-for (const open of [dynaliteTarget, () => engineTarget(false), () => engineTarget(true)]) {
-  const target = await open();
-  const perOperation = new Map<string, number>();
-  for (const [name, operation] of Object.entries(operations)) {
-    await measure((i) => operation(target.client, i + OPS)); // warm-up on other keys: JIT, sockets
-    perOperation.set(name, await measure((i) => operation(target.client, i)));
-  }
-  results.set(target.name, perOperation);
-  await target.close();
+const targets = [await dynaliteTarget(), await engineTarget(false), await engineTarget(true), await handleTarget()];
+const rates = new Map<string, Map<string, Rate[]>>(targets.map((target) => [target.name, new Map()]));
+for (const target of targets) {
+  // Warm-up on keys the rounds do not use: JIT, sockets, the first items.
+  for (const operation of Object.values(operations)) await measure(ROUNDS * OPS, (i) => operation(target.client, i));
 }
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, operation] of Object.entries(operations)) {
+    for (let turn = 0; turn < targets.length; turn++) {
+      const target = targets[(round + turn) % targets.length] as Target;
+      const perOperation = rates.get(target.name) as Map<string, Rate[]>;
+      perOperation.set(name, [...(perOperation.get(name) ?? []), await measure(round * OPS, (i) => operation(target.client, i))]);
+    }
+  }
+}
+for (const target of targets) await target.close();
 
-const baseline = results.get('dynalite over HTTP') as Map<string, number>;
-console.log(`local DynamoDB: ${OPS} operations each, ${CONCURRENCY} in flight, ${PERSIST ? 'LevelDB on disk' : 'in memory'}\n`);
-console.log(['operation', ...[...results.keys()].map((name) => `${name} (ops/s, ×dynalite)`)].join(' | '));
-for (const name of Object.keys(operations)) {
-  const cells = [...results.values()].map((perOperation) => {
-    const rate = perOperation.get(name) ?? 0;
-    return `${rate.toFixed(0)} (×${(rate / (baseline.get(name) ?? 1)).toFixed(2)})`;
+const figure = (target: string, operation: string): Rate => {
+  const measured = rates.get(target)?.get(operation) ?? [];
+  return { perSecond: median(measured.map((r) => r.perSecond)), cpuMicros: median(measured.map((r) => r.cpuMicros)) };
+};
+const BASELINE = 'dynalite over HTTP';
+console.log(
+  `local DynamoDB: median of ${ROUNDS} rounds of ${OPS} operations, ${CONCURRENCY} in flight, ${PERSIST ? 'LevelDB on disk' : 'in memory'}`,
+);
+console.log('each cell: operations/s (× dynalite over HTTP) · CPU µs per operation (× dynalite)\n');
+console.log(['operation', ...targets.map((target) => target.name)].join(' | '));
+for (const operation of Object.keys(operations)) {
+  const base = figure(BASELINE, operation);
+  const cells = targets.map(({ name }) => {
+    const { perSecond, cpuMicros } = figure(name, operation);
+    return `${perSecond.toFixed(0)}/s (×${(perSecond / base.perSecond).toFixed(2)}) · ${cpuMicros.toFixed(0)} µs (×${(cpuMicros / base.cpuMicros).toFixed(2)})`;
   });
-  console.log([name, ...cells].join(' | '));
+  console.log([operation, ...cells].join(' | '));
 }

@@ -45,7 +45,10 @@ export interface LocalDynamo {
   listen(port: number, host: string): Promise<{ readonly url: string; close(): Promise<void> }>;
   /** Starts a Lambda-style consumer of the table's stream. */
   subscribe(tableName: string, consumer: StreamConsumer): StreamSubscription;
-  /** Runs the TTL sweep now; resolves with how many items it deleted. */
+  /**
+   * Runs the TTL sweep now, and drops stream records older than 24 hours and client tokens older than 10
+   * minutes (what the sweeper does every `ttlSweepIntervalMs`); resolves with how many items TTL deleted.
+   */
   sweepExpired(): Promise<number>;
   /** Stops the consumers and the sweeper, waits for writes in progress, and closes LevelDB. */
   close(): Promise<void>;
@@ -148,6 +151,8 @@ class Engine implements LocalDynamo {
   readonly #tokens: ClientTokens;
   readonly #transactions: TransactionContext;
   readonly #pollers = new Set<StreamPoller>();
+  /** Requests being answered; close() lets them finish before it closes LevelDB. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #operations: Record<string, Operation>;
   #sweeper: NodeJS.Timeout | undefined;
   #sweeping: Promise<unknown> | undefined;
@@ -211,13 +216,17 @@ class Engine implements LocalDynamo {
   /** Runs an operation on a request the engine may keep and change; the answer may share the engine's objects. */
   async dispatch(operation: string, input: unknown): Promise<Record<string, unknown>> {
     if (this.#closed) throw new DynamoError(500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'The engine is closed' });
-    const run = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
-    if (!run) throw unknownOperation();
+    const operate = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
+    if (!operate) throw unknownOperation();
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serializationError('Start of structure or map found where not expected');
+    const answer = operate(input as Record<string, unknown>);
+    this.#inFlight.add(answer);
     try {
-      return await run(input as Record<string, unknown>);
+      return await answer;
     } catch (error) {
       throw fromDynalite(error);
+    } finally {
+      this.#inFlight.delete(answer);
     }
   }
 
@@ -237,8 +246,12 @@ class Engine implements LocalDynamo {
     return poller;
   }
 
-  sweepExpired(): Promise<number> {
-    return this.#ttl.sweep();
+  async sweepExpired(): Promise<number> {
+    if (this.#closed) throw new Error('the engine is closed');
+    const deleted = await this.#ttl.sweep();
+    await this.#streams.expire(this.#now());
+    await this.#tokens.expire();
+    return deleted;
   }
 
   async close(): Promise<void> {
@@ -247,15 +260,14 @@ class Engine implements LocalDynamo {
     clearInterval(this.#sweeper);
     await Promise.all([...this.#pollers].map((poller) => poller.stop()));
     await this.#sweeping;
+    await Promise.allSettled([...this.#inFlight]);
     await this.#commits.settled();
     await this.#store.lifecycleManager.gracefulClose();
   }
 
   async #housekeeping(): Promise<void> {
     try {
-      await this.#ttl.sweep();
-      await this.#streams.expire(this.#now());
-      await this.#tokens.expire();
+      await this.sweepExpired();
     } catch {
       // Best effort, as in DynamoDB; the next round tries again.
     }

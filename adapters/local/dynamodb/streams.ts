@@ -172,8 +172,10 @@ export class StreamLog {
   static async open(database: MainDb, committed: () => number): Promise<StreamLog> {
     const log = new StreamLog(database, committed);
     for await (const [key, value] of database.iterator({ gt: CHECKPOINT_PREFIX, lt: `${CHECKPOINT_PREFIX}\xff` })) {
-      const [tableName = '', consumer = ''] = key.slice(CHECKPOINT_PREFIX.length).split('~');
-      log.#checkpointsOf(tableName).set(consumer, Number(value));
+      // Table names cannot hold '~'; consumer names may.
+      const rest = key.slice(CHECKPOINT_PREFIX.length);
+      const separator = rest.indexOf('~');
+      log.#checkpointsOf(rest.slice(0, separator)).set(rest.slice(separator + 1), Number(value));
     }
     return log;
   }

@@ -5,6 +5,9 @@
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -520,6 +523,35 @@ describe('Time to Live settings', () => {
   });
 });
 
+describe('persistence', () => {
+  it('keeps tables, items, index entries and TTL settings across a restart on the same path', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'parley-engine-'));
+    try {
+      const first = await startLocalDynamo({ path, tableName: 'kept' });
+      await first.dynamo.send(
+        new PutItemCommand({ TableName: 'kept', Item: { ...key('p'), gsi1pk: { S: 'u' }, gsi1sk: { S: '1' } } }),
+      );
+      await first.dynamo.send(new UpdateTimeToLiveCommand({ TableName: 'kept', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
+      await first.stop();
+
+      const second = await startLocalDynamo({ path, tableName: 'kept' });
+      try {
+        expect((await second.dynamo.send(new GetItemCommand({ TableName: 'kept', Key: key('p') }))).Item?.gsi1pk).toEqual({ S: 'u' });
+        const byIndex = await second.dynamo.send(
+          new QueryCommand({ TableName: 'kept', IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: 'u' } } }),
+        );
+        expect(byIndex.Items).toHaveLength(1);
+        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus).toBe('ENABLED');
+        expect((await second.dynamo.send(new DescribeTableCommand({ TableName: 'kept' }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('handle', () => {
   it('answers plain wire JSON and leaves the caller’s request as it was', async () => {
     const pk = uid('raw');
@@ -527,6 +559,17 @@ describe('handle', () => {
     await db.engine.handle('PutItem', request);
     expect(request.Unknown).toBeDefined();
     expect(await db.engine.handle('GetItem', { TableName: db.tableName, Key: key(pk) })).toEqual({ Item: { ...key(pk), v: { S: 'x' } } });
+  });
+
+  it('lets the requests in flight finish when it closes, and refuses later ones', async () => {
+    const local = await startLocalDynamo({ tableName: 'closing' });
+    const writes = Array.from({ length: 20 }, (_, i) => local.engine.handle('PutItem', { TableName: 'closing', Item: key(`c${i}`) }));
+    const closing = local.engine.close();
+    await expect(Promise.all(writes)).resolves.toHaveLength(20);
+    await closing;
+    const late = await failure(local.engine.handle('GetItem', { TableName: 'closing', Key: key('c0') }));
+    expect((late as unknown as DynamoError).statusCode).toBe(500);
+    await local.stop();
   });
 
   it('rejects an unknown operation and a request that is not an object', async () => {
