@@ -1,6 +1,7 @@
 /**
- * The one HTTP API in front of Parley: provider webhooks (verified by their connector) and the integrator
- * API (`/v1`, behind a bearer-key Lambda authorizer). Routes are rendered from the topology.
+ * The one HTTP API in front of Parley: provider webhooks (verified by their connector), the integrator API
+ * (`/v1`, behind a bearer-key Lambda authorizer) and its public OpenAPI document. Routes are rendered from
+ * the topology.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -17,9 +18,10 @@ export interface ParleyHttpApiProps {
   /** Checks integrator bearer keys; runs before every route whose `auth` is `apiKey`. */
   readonly authorizer: lambda.IFunction;
   /**
-   * How long API Gateway caches an authorizer answer per Authorization header. A revoked key keeps
-   * working this long.
-   * @default Duration.minutes(5)
+   * How long API Gateway caches an authorizer answer per Authorization header. A revoked key keeps working
+   * this long, so the default is short: in AWS a revoked key stops working within a minute. Each cached answer
+   * saves one authorizer invocation (one GetItem) per request of that key; 0 turns the cache off.
+   * @default Duration.minutes(1)
    */
   readonly authorizerCacheTtl?: Duration;
   /**
@@ -101,7 +103,7 @@ export class ParleyHttpApi extends Construct {
     this.apiKeyAuthorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', props.authorizer, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ['$request.header.Authorization'],
-      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.minutes(5),
+      resultsCacheTtl: props.authorizerCacheTtl ?? Duration.minutes(1),
     });
   }
 

@@ -47,6 +47,7 @@ export function buildParley(app: App, options: ParleyAppOptions): ParleyStacks {
     env,
     description: 'Parley: webhooks, bus, queues, functions and the integrator API',
     tableName: data.tableName,
+    tableStreamArn: data.tableStreamArn,
     mediaBucketName: data.mediaBucketName,
     projectRoot: options.projectRoot,
     apiBaseUrls: Object.fromEntries(

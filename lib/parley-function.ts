@@ -18,9 +18,17 @@ import type { FunctionSpec } from '../topology/topology.ts';
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __parleyCreateRequire } from 'node:module'; const require = __parleyCreateRequire(import.meta.url);";
 
+/** Namespace of Parley's own metrics, the one Powertools writes them to (`adapters/aws/powertools.ts`). */
+export const METRICS_NAMESPACE = 'Parley';
+
 export interface ParleyFunctionProps {
   /** The function's topology entry: entry module, description, timeout and memory. */
   readonly spec: FunctionSpec;
+  /**
+   * The function's topology name: its Powertools service name (`POWERTOOLS_SERVICE_NAME`), so its logs carry it
+   * and its metrics have it as their `service` dimension.
+   */
+  readonly serviceName: string;
   /** Directory that holds `package-lock.json`; the topology's `entry` paths are relative to it. */
   readonly projectRoot: string;
   /**
@@ -33,16 +41,23 @@ export interface ParleyFunctionProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The lowest level of application log lines kept, by Lambda and by Powertools' logger alike.
+   * @default ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: lambda.ApplicationLogLevel;
 }
 
 /**
  * A `NodejsFunction` with Parley's defaults: Node.js 24 on ARM, ESM bundle with source maps and the AWS SDK
- * left to the runtime, active tracing, JSON logs into a log group with retention, and a role of its own
- * that may write only to that log group (no AWS managed policy).
+ * left to the runtime, active tracing (which invocations are traced is the stack's sampling rule's choice,
+ * `lib/trace-sampling.ts`), JSON logs into a log group with retention, Powertools configured by environment,
+ * and a role of its own that may write only to that log group (no AWS managed policy).
  */
 export class ParleyFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ParleyFunctionProps) {
     const { spec, projectRoot } = props;
+    const logLevel = props.logLevel ?? lambda.ApplicationLogLevel.INFO;
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -68,11 +83,16 @@ export class ParleyFunction extends NodejsFunction {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      applicationLogLevelV2: logLevel,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // The same level as Lambda's log level control: Powertools warns when its own is more verbose, and
+        // Lambda drops the lines below its level anyway. Powertools calls Lambda's FATAL CRITICAL.
+        POWERTOOLS_LOG_LEVEL: logLevel === lambda.ApplicationLogLevel.FATAL ? 'CRITICAL' : logLevel,
         ...props.environment,
       },
       bundling: {

@@ -1,10 +1,11 @@
 /**
  * The stateless part of Parley, rendered from the topology: one function per `FUNCTIONS` entry, its
- * routes on the HTTP API, its queue as event source, the bus rules to the queues, and the IAM grants its
- * `access` names, nothing more.
+ * routes on the HTTP API, its queue, stream or schedule as trigger, the bus rules to the queues, and the IAM
+ * grants its `access` names, nothing more; plus the alarms and the trace sampling every function shares.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { connectors, getConnector } from '../connectors/registry.ts';
@@ -25,15 +26,27 @@ import {
 import { ChannelSecrets, channelSecretName, SECRET_PREFIX } from './channel-secrets.ts';
 import { ParleyEventBus } from './event-bus.ts';
 import { ParleyHttpApi } from './http-api.ts';
+import { MediaBucket, mediaBucketName } from './media-bucket.ts';
+import { MessagesFailedAlarm } from './messages-failed-alarm.ts';
 import { pascalCase } from './names.ts';
 import { ParleyFunction } from './parley-function.ts';
-import { MediaBucket, mediaBucketName } from './media-bucket.ts';
+import { ScheduledInvocation } from './scheduled-invocation.ts';
+import { StreamConsumer } from './stream-consumer.ts';
 import { ThreadTable } from './thread-table.ts';
+import { TraceSampling } from './trace-sampling.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface ParleyStackProps extends StackProps {
   /** Name of the data stack's table; referenced by name, so the two stacks deploy and delete independently. */
   readonly tableName: string;
+  /**
+   * ARN of the table's stream, for the functions with a `stream` trigger. The one cross-stack reference
+   * between the two stacks: a stream ARN ends in its creation time, so it cannot be computed like the table's
+   * name. With `@aws-cdk/core:defaultCrossStackReferences` set to `weak` (cdk.json) it is a
+   * `Fn::GetStackOutput` of the data stack's output, not an export: the data stack can still change its
+   * stream without first removing this stack, which then reads the new ARN at its next deploy.
+   */
+  readonly tableStreamArn: string;
   /**
    * Name of the data stack's media bucket, found by name like the table.
    * @default mediaBucketName()
@@ -60,16 +73,34 @@ const apiBaseUrlVariable = (channel: Channel): string => {
   return connector.environment.apiBaseUrl;
 };
 
-/** By the topology's definition, a route without `apiKey` is one whose handler verifies the provider itself. */
-const NO_AUTH_ROUTE_REASON =
+/** A webhook route has no integrator key: its handler verifies the provider itself. */
+export const WEBHOOK_ROUTE_REASON =
   "Provider webhooks cannot present an integrator key; the channel's connector verifies the provider's signature or secret token on the raw body and answers 401 otherwise.";
+/** The OpenAPI document is public on purpose (design.md: every integrator route but it is authenticated). */
+export const PUBLIC_DOCUMENT_REASON =
+  "The integrator API's OpenAPI document is public by design: it describes the API and holds no data, no key and no account; its function has no access to the table, the secrets or the bus.";
+
+/**
+ * Why each function's `auth: 'none'` routes need no authorizer. A function missing here that declares such
+ * a route fails the synth until someone writes down why.
+ */
+const UNAUTHENTICATED_REASONS: Readonly<Partial<Record<FunctionName, string>>> = {
+  ...Object.fromEntries(ENABLED_CHANNELS.map((channel) => [`webhook-${channel}`, WEBHOOK_ROUTE_REASON])),
+  'api-docs': PUBLIC_DOCUMENT_REASON,
+};
 
 export class ParleyStack extends Stack {
   public readonly functions: Readonly<Record<FunctionName, ParleyFunction>>;
   public readonly queues: Readonly<Record<QueueName, WorkQueue>>;
+  /** The stream triggers, by the name of the function they feed. */
+  public readonly streams: Readonly<Partial<Record<FunctionName, StreamConsumer>>>;
+  /** The schedules, by the name of the function they run. */
+  public readonly schedules: Readonly<Partial<Record<FunctionName, ScheduledInvocation>>>;
   public readonly bus: ParleyEventBus;
   public readonly api: ParleyHttpApi;
   public readonly secrets: ChannelSecrets;
+  public readonly messagesFailed: MessagesFailedAlarm;
+  public readonly traceSampling: TraceSampling;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, props);
@@ -78,9 +109,16 @@ export class ParleyStack extends Stack {
     const alarmAction = props.alarmTopicArn
       ? new cwActions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn))
       : undefined;
+    const table = dynamodb.TableV2.fromTableAttributes(this, 'Table', { tableName, tableStreamArn: props.tableStreamArn });
+    const specs = Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][];
 
+    // A queue no function consumes holds what waits for a person (the outbox's parked records).
+    const consumed = new Set(specs.flatMap(([, spec]) => (spec.queue ? [spec.queue] : [])));
     const queues = Object.fromEntries(
-      (Object.keys(QUEUES) as QueueName[]).map((name) => [name, new WorkQueue(this, pascalCase(name), { spec: QUEUES[name], alarmAction })]),
+      (Object.keys(QUEUES) as QueueName[]).map((name) => [
+        name,
+        new WorkQueue(this, pascalCase(name), { spec: QUEUES[name], alarmAction, parked: !consumed.has(name) }),
+      ]),
     ) as Record<QueueName, WorkQueue>;
     this.queues = queues;
 
@@ -115,7 +153,9 @@ export class ParleyStack extends Stack {
     };
 
     const functions = {} as Record<FunctionName, ParleyFunction>;
-    for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][]) {
+    const streams: Partial<Record<FunctionName, StreamConsumer>> = {};
+    const schedules: Partial<Record<FunctionName, ScheduledInvocation>> = {};
+    for (const [name, spec] of specs) {
       // Each function learns the URLs of the queues it touches, and only those.
       const queueUrls = Object.fromEntries([
         ...(spec.queue ? [['QUEUE_URL', queues[spec.queue].queue.queueUrl]] : []),
@@ -123,27 +163,41 @@ export class ParleyStack extends Stack {
       ]);
       const fn = new ParleyFunction(this, pascalCase(name), {
         spec,
+        serviceName: name,
         projectRoot: props.projectRoot,
         environment: { ...environment, ...queueUrls, ...environmentOf(spec) },
       });
       this.grant(fn, spec.access, tableName, mediaBucket);
       if (spec.queue) queues[spec.queue].addConsumer(fn, Duration.seconds(spec.timeoutSeconds));
+      if (spec.stream) streams[name] = new StreamConsumer(this, `${pascalCase(name)}Stream`, { fn, table, trigger: spec.stream, alarmAction });
+      if (spec.everyMinutes !== undefined) {
+        schedules[name] = new ScheduledInvocation(this, `${pascalCase(name)}Schedule`, { fn, everyMinutes: spec.everyMinutes, alarmAction });
+      }
       functions[name] = fn;
     }
     this.functions = functions;
+    this.streams = streams;
+    this.schedules = schedules;
 
     this.api = new ParleyHttpApi(this, 'HttpApi', { authorizer: functions.authorizer });
-    for (const [name, spec] of Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][]) {
+    for (const [name, spec] of specs) {
       const routes = spec.routes ?? [];
-      if (routes.length > 0) this.api.addRoutes(functions[name], routes, { unauthenticatedReason: NO_AUTH_ROUTE_REASON });
+      if (routes.length > 0) this.api.addRoutes(functions[name], routes, { unauthenticatedReason: UNAUTHENTICATED_REASONS[name] });
     }
+
+    // Each channel's sender is the one function that gives up on its messages (domain/delivery/outbound.ts).
+    this.messagesFailed = new MessagesFailedAlarm(this, 'MessagesFailed', {
+      sources: ENABLED_CHANNELS.map((channel) => ({ service: `sender-${channel}` satisfies FunctionName, channel })),
+      alarmAction,
+    });
+    this.traceSampling = new TraceSampling(this, 'TraceSampling');
 
     this.outputs();
   }
 
   /** Turns a topology `access` into IAM grants on the function's own role. */
   private grant(fn: ParleyFunction, access: Access, tableName: string, mediaBucket: string): void {
-    if (access.table) ThreadTable.grant(fn, tableName, access.table);
+    if (access.table || access.apiKeys) ThreadTable.grant(fn, tableName, access);
     if (access.media) MediaBucket.grant(fn, mediaBucket, access.media);
     if (access.bus === 'put') this.bus.bus.grantPutEventsTo(fn);
     for (const queue of access.sendTo ?? []) this.queues[queue].queue.grantSendMessages(fn);
@@ -174,6 +228,19 @@ export class ParleyStack extends Stack {
       new CfnOutput(this, `${pascalCase(name)}DeadLetterQueueArn`, {
         description: `Dead-letter queue of the ${name} queue; redrive with aws sqs start-message-move-task`,
         value: queue.deadLetterQueue.queueArn,
+      });
+      if (queue.parkedAlarm) {
+        new CfnOutput(this, `${pascalCase(name)}QueueArn`, {
+          description: `The ${name} queue, which nothing consumes: inspect what waits there, then redrive or delete it`,
+          value: queue.queue.queueArn,
+        });
+      }
+    }
+    for (const [name, stream] of Object.entries(this.streams)) {
+      if (!stream) continue;
+      new CfnOutput(this, `${pascalCase(name)}StreamDeadLetterQueueArn`, {
+        description: `Descriptions (shard, sequence numbers) of table stream records that expired before ${name} handled them`,
+        value: stream.deadLetterQueue.queueArn,
       });
     }
   }

@@ -1,6 +1,7 @@
 /**
  * A work queue as Parley's principles want every queue: a dead-letter queue behind it, an alarm on that
  * dead-letter queue, encryption at rest, TLS required, and consumers that report partial batch failures.
+ * A parked queue (one no function consumes: records kept for a person to inspect) has an alarm on itself too.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -18,10 +19,18 @@ export interface WorkQueueProps {
    * @default - the alarm has no action; it shows in the CloudWatch console
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
+  /**
+   * Nothing consumes the queue: what arrives waits for a person to inspect and delete it, so an alarm fires
+   * while it holds any message, and {@link WorkQueue.addConsumer} refuses.
+   * @default false
+   */
+  readonly parked?: boolean;
 }
 
 /** How long a message may wait in a work queue (SQS's default). */
 const QUEUE_RETENTION_DAYS = 4;
+/** Lambda's longest batching window for SQS and stream event sources. */
+export const MAX_BATCHING_WINDOW_SECONDS = 300;
 
 /** SQS limits the spec must respect, so a wrong topology fails at synth rather than at deploy. */
 export function validateQueueSpec(name: string, spec: QueueSpec): void {
@@ -32,8 +41,10 @@ export function validateQueueSpec(name: string, spec: QueueSpec): void {
   };
   within('visibility timeout', spec.visibilityTimeoutSeconds, 0, 43_200, ' seconds');
   within('maxReceiveCount', spec.maxReceiveCount, 1, 1000);
-  // Above 10 needs a batching window, which the topology does not declare.
-  within('batch size', spec.batchSize, 1, 10);
+  if (spec.batchingWindowSeconds !== undefined) within('batching window', spec.batchingWindowSeconds, 0, MAX_BATCHING_WINDOW_SECONDS, ' seconds');
+  // Lambda takes more than 10 messages in one batch only while it waits at least a second to fill it.
+  if ((spec.batchingWindowSeconds ?? 0) >= 1) within('batch size', spec.batchSize, 1, 10_000);
+  else within('batch size', spec.batchSize, 1, 10, ' (above 10 needs a batching window of at least 1 second)');
   within('dead-letter retention', spec.deadLetterRetentionDays, 1, 14, ' days');
   // A dead-lettered message keeps its original enqueue time, so a shorter retention would expire it early.
   if (spec.deadLetterRetentionDays <= QUEUE_RETENTION_DAYS) {
@@ -61,14 +72,18 @@ export class WorkQueue extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** In alarm while the dead-letter queue holds any message. */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** A parked queue's alarm: in alarm while the queue itself holds any message. */
+  public readonly parkedAlarm?: cloudwatch.Alarm;
 
   private readonly spec: QueueSpec;
+  private readonly parked: boolean;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     const { spec } = props;
     validateQueueSpec(id, spec);
     this.spec = spec;
+    this.parked = props.parked ?? false;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       retentionPeriod: Duration.days(spec.deadLetterRetentionDays),
@@ -84,31 +99,57 @@ export class WorkQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
     });
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Messages of the ${id.toLowerCase()} queue failed ${spec.maxReceiveCount} times and wait in its dead-letter queue. See docs/deploy.md to inspect and redrive them.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    this.deadLetterAlarm = messagesWaitingAlarm(this, 'DeadLetterAlarm', this.deadLetterQueue, {
+      description: `Messages of the ${id.toLowerCase()} queue failed ${spec.maxReceiveCount} times and wait in its dead-letter queue. See docs/deploy.md to inspect and redrive them.`,
+      alarmAction: props.alarmAction,
     });
-    if (props.alarmAction) {
-      this.deadLetterAlarm.addAlarmAction(props.alarmAction);
-      this.deadLetterAlarm.addOkAction(props.alarmAction);
+    if (this.parked) {
+      this.parkedAlarm = messagesWaitingAlarm(this, 'ParkedAlarm', this.queue, {
+        description: `Records were parked in the ${id.toLowerCase()} queue, which nothing consumes: inspect them (docs/deploy.md), fix the cause, then delete them.`,
+        alarmAction: props.alarmAction,
+      });
     }
   }
 
-  /** Makes `fn` the queue's consumer, in batches of the spec's size, retrying only the failed records. */
+  /**
+   * Makes `fn` the queue's consumer, in batches of the spec's size filled for up to its batching window,
+   * retrying only the failed records.
+   */
   public addConsumer(fn: lambda.IFunction, consumerTimeout: Duration): void {
+    if (this.parked) throw new Error(`Queue ${this.node.id} is parked, so it must have no consumer, but ${fn.node.id} was provided`);
     validateConsumerTimeout(this.node.id, this.spec, consumerTimeout.toSeconds());
+    const window = this.spec.batchingWindowSeconds;
     fn.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: this.spec.batchSize,
+        ...(window !== undefined && { maxBatchingWindow: Duration.seconds(window) }),
         reportBatchItemFailures: true,
       }),
     );
   }
+}
+
+/**
+ * An alarm while `queue` holds any visible message, checked every minute. Missing data (a queue SQS has not
+ * reported yet) counts as empty.
+ */
+export function messagesWaitingAlarm(
+  scope: Construct,
+  id: string,
+  queue: sqs.IQueue,
+  options: { readonly description: string; readonly alarmAction?: cloudwatch.IAlarmAction | undefined },
+): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Alarm(scope, id, {
+    alarmDescription: options.description,
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+    threshold: 0,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  if (options.alarmAction) {
+    alarm.addAlarmAction(options.alarmAction);
+    alarm.addOkAction(options.alarmAction);
+  }
+  return alarm;
 }

@@ -7,17 +7,31 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE as POWERTOOLS_NAMESPACE } from '../../adapters/aws/powertools.ts';
+import { DynamoApiKeyStore } from '../../adapters/aws/store/access.ts';
+import type { DynamoTable, Key, TableWrite } from '../../adapters/aws/store/table.ts';
 import { connectors } from '../../connectors/registry.ts';
 import { hasCredentials } from '../../domain/connector.ts';
 import { MEDIA_CONTENT_TYPES } from '../../domain/content.ts';
+import { METRICS } from '../../functions/kit/observability.ts';
+import { ParleyHttpApi } from '../../lib/http-api.ts';
+import { MESSAGES_FAILED_METRIC, validateMessagesFailedSources } from '../../lib/messages-failed-alarm.ts';
 import { buildParley, type ParleyStacks } from '../../lib/parley-app.ts';
-import { TABLE_NAME } from '../../lib/thread-table.ts';
-import { validateConsumerTimeout, WorkQueue } from '../../lib/work-queue.ts';
+import { METRICS_NAMESPACE, ParleyFunction } from '../../lib/parley-function.ts';
+import { PUBLIC_DOCUMENT_REASON, WEBHOOK_ROUTE_REASON } from '../../lib/parley-stack.ts';
+import { ScheduledInvocation, validateSchedule } from '../../lib/scheduled-invocation.ts';
+import { validateStreamTrigger } from '../../lib/stream-consumer.ts';
+import { API_KEY_LEADING_KEYS, TABLE_NAME, ThreadTable } from '../../lib/thread-table.ts';
+import { TraceSampling } from '../../lib/trace-sampling.ts';
+import { validateConsumerTimeout, validateQueueSpec, WorkQueue } from '../../lib/work-queue.ts';
 import { TABLE_KEYS } from '../../topology/table.ts';
 import {
   ENABLED_CHANNELS,
@@ -26,10 +40,12 @@ import {
   QUEUES,
   RULES,
   environmentOf,
+  outboundQueueOf,
   queueUrlVariable,
   type FunctionName,
   type FunctionSpec,
   type QueueName,
+  type StreamTrigger,
 } from '../../topology/topology.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -41,6 +57,9 @@ const MEDIA_BUCKET_NAME = { 'Fn::Join': ['', ['parley-media-', { Ref: 'AWS::Acco
 const REGION = 'eu-west-1';
 const functionEntries = Object.entries(FUNCTIONS) as [FunctionName, FunctionSpec][];
 const queueNames = Object.keys(QUEUES) as QueueName[];
+/** Queues a function consumes; the others are parked (nothing consumes them). */
+const consumedQueues = new Set(functionEntries.flatMap(([, spec]) => (spec.queue ? [spec.queue] : [])));
+const streamFunctions = functionEntries.filter(([, spec]) => spec.stream !== undefined);
 const cdkContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /** A project root holding a lock file and an empty module for every topology entry. */
@@ -75,10 +94,11 @@ function synthParley(
 }
 
 const TELEGRAM_FAKE = 'http://127.0.0.1:8081';
+const ALARM_TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:parley-alarms`;
 
 let root: string;
 let stacks: ParleyStacks;
-/** A second app: a provider base URL in context and a non-compliant queue for cdk-nag to find. */
+/** A second app: a provider base URL and an alarm topic in context, and a non-compliant queue for cdk-nag to find. */
 let variant: { stacks: ParleyStacks; outdir: string; error?: Error; template: Template };
 let synthError: Error | undefined;
 let parley: Template;
@@ -98,7 +118,7 @@ beforeAll(() => {
   mkdirSync(probeRoot);
   stubProjectRoot(probeRoot);
   const probed = synthParley(probeRoot, {
-    context: { telegramApiBaseUrl: TELEGRAM_FAKE },
+    context: { telegramApiBaseUrl: TELEGRAM_FAKE, alarmTopicArn: ALARM_TOPIC },
     extend: ({ parley: stack }) => {
       new sqs.Queue(stack, 'NagProbe', { encryption: sqs.QueueEncryption.UNENCRYPTED });
     },
@@ -109,6 +129,14 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
+
+/** A function for construct tests that need one but not its code. */
+const inlineFunction = (stack: Stack): lambda.Function =>
+  new lambda.Function(stack, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => undefined;'),
+  });
 
 const logicalId = (construct: IConstruct): string => {
   const element = construct.node.defaultChild as CfnElement;
@@ -122,16 +150,21 @@ const resource = (template: Template, id: string): Resource => {
 const functionId = (name: FunctionName) => logicalId(stacks.parley.functions[name]);
 const queueArn = (name: QueueName) => ({ 'Fn::GetAtt': [logicalId(stacks.parley.queues[name].queue), 'Arn'] });
 
-/** Every Allow statement of the policies attached to a function's role. */
-const allowed = (name: FunctionName): Statement[] => {
+/** Every statement of the policies attached to a function's role. */
+const statementsOf = (name: FunctionName): Statement[] => {
   const role = stacks.parley.functions[name].role;
   if (!role) throw new Error(`${name} has no role`);
   const roleId = logicalId(role);
   return Object.values(parley.findResources('AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify((policy as Resource).Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((policy) => ((policy as Resource).Properties.PolicyDocument as { Statement: Statement[] }).Statement)
-    .filter((statement) => statement.Effect === 'Allow');
+    .flatMap((policy) => ((policy as Resource).Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 };
+/** Every Allow statement of the policies attached to a function's role. */
+const allowed = (name: FunctionName): Statement[] => statementsOf(name).filter((statement) => statement.Effect === 'Allow');
+const denied = (name: FunctionName): Statement[] => statementsOf(name).filter((statement) => statement.Effect === 'Deny');
+const actionList = (statement: Statement): string[] => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TABLE_NAME}`;
+const TABLE_WRITES = ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const actionsOf = (name: FunctionName): string[] => allowed(name).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 const statementsWith = (name: FunctionName, action: string): Statement[] =>
   allowed(name).filter((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]).includes(action));
@@ -156,9 +189,17 @@ describe('app', () => {
     expect(stacks.data.account).toBe(ACCOUNT);
   });
 
-  it('deploys the data stack first and shares no cross-stack reference', () => {
+  it("deploys the data stack first and shares one cross-stack reference, the table's stream ARN, without an export", () => {
     expect(stacks.parley.dependencies).toContain(stacks.data);
-    expect(JSON.stringify(parley.toJSON())).not.toMatch(/Fn::ImportValue|Fn::GetStackOutput/);
+    const template = JSON.stringify(parley.toJSON());
+    // An export would lock the data stack's stream until this stack let go of it.
+    expect(template).not.toMatch(/Fn::ImportValue/);
+    const references = [...new Set(template.match(/\{"Fn::GetStackOutput":\{[^}]*\}\}/g))].map(
+      (json) => (JSON.parse(json) as { 'Fn::GetStackOutput': { StackName: string; OutputName: string; Region: string } })['Fn::GetStackOutput'],
+    );
+    expect(references).toEqual([{ StackName: 'ParleyData', OutputName: expect.any(String), Region: REGION }]);
+    const output = (data.toJSON().Outputs as Record<string, { Value: unknown }>)[references[0]!.OutputName];
+    expect(output?.Value).toEqual({ 'Fn::GetAtt': [logicalId(stacks.data.table), 'StreamArn'] });
   });
 });
 
@@ -174,7 +215,7 @@ describe('functions', () => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       TracingConfig: { Mode: 'Active' },
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) }, ApplicationLogLevel: 'INFO' },
       Timeout: spec.timeoutSeconds,
       MemorySize: spec.memoryMb,
       Description: spec.description,
@@ -182,6 +223,10 @@ describe('functions', () => {
     const variables = (props.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables).toMatchObject({
       NODE_OPTIONS: '--enable-source-maps',
+      // Powertools: the service name is the metrics' `service` dimension, which the alarms name.
+      POWERTOOLS_SERVICE_NAME: name,
+      POWERTOOLS_METRICS_NAMESPACE: POWERTOOLS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: (props.LoggingConfig as { ApplicationLogLevel: string }).ApplicationLogLevel,
       TABLE_NAME: TABLE_NAME,
       BUS_NAME: { Ref: logicalId(stacks.parley.bus.bus) },
       MEDIA_BUCKET: MEDIA_BUCKET_NAME,
@@ -258,14 +303,44 @@ describe('HTTP API', () => {
     }
   });
 
-  it('checks bearer keys with the authorizer function, simple responses, cached 5 minutes', () => {
+  it('routes every method of the integrator API to the API function, and its OpenAPI document to api-docs without a key', () => {
+    const routeKeys = (name: FunctionName) => (FUNCTIONS[name] as FunctionSpec).routes?.map((r) => `${r.method} ${r.path} ${r.auth}`);
+    // Every method, so a wrong one is answered 405 with Allow by the API rather than 404 by API Gateway.
+    expect(routeKeys('api')).toEqual(['ANY /v1/{proxy+} apiKey']);
+    expect(routeKeys('api-docs')).toEqual(['GET /v1/openapi.json none']);
+    parley.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /v1/{proxy+}', AuthorizationType: 'CUSTOM' });
+    parley.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/openapi.json', AuthorizationType: 'NONE' });
+  });
+
+  it('acknowledges each unauthenticated route for cdk-nag with the reason that fits it', () => {
+    const reasonOf = (routeId: string) => {
+      const route = stacks.parley.api.node.findChild(routeId);
+      const entry = route.node.metadata.find((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+      return (entry?.data as Record<string, string> | undefined)?.['Annotation::AwsSolutions-APIG4'];
+    };
+    expect(reasonOf('GETV1OpenapiJson')).toBe(PUBLIC_DOCUMENT_REASON);
+    expect(reasonOf('POSTWebhooksTelegram')).toBe(WEBHOOK_ROUTE_REASON);
+    expect(reasonOf('POSTWebhooksWhatsappAccountId')).toBe(WEBHOOK_ROUTE_REASON);
+    expect(reasonOf('ANYV1Proxy')).toBeUndefined();
+  });
+
+  it('refuses a route without an authorizer unless a reason is given', () => {
+    const stack = new Stack();
+    const fn = inlineFunction(stack);
+    const api = new ParleyHttpApi(stack, 'Api', { authorizer: fn });
+    expect(() => api.addRoutes(fn, [{ method: 'GET', path: '/public', auth: 'none' }])).toThrow(
+      'Route GET /public has no authorizer, so it needs an unauthenticatedReason, but none was provided',
+    );
+  });
+
+  it('checks bearer keys with the authorizer function, simple responses, cached 1 minute so a revoked key stops within a minute', () => {
     parley.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     parley.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       IdentitySource: ['$request.header.Authorization'],
       EnableSimpleResponses: true,
       AuthorizerPayloadFormatVersion: '2.0',
-      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerResultTtlInSeconds: 60,
     });
     const [authorizer] = Object.values(parley.findResources('AWS::ApiGatewayV2::Authorizer')) as Resource[];
     expect(JSON.stringify(authorizer!.Properties.AuthorizerUri)).toContain(functionId('authorizer'));
@@ -308,22 +383,58 @@ describe('queues', () => {
   });
 
   it.each(functionEntries.filter(([, spec]) => spec.queue !== undefined))(
-    '%s consumes its queue in batches of the topology size, reporting partial failures',
+    '%s consumes its queue in batches of the topology size and batching window, reporting partial failures',
     (name, spec) => {
       const queue = spec.queue!;
-      parley.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      const mappings = Object.values(
+        parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { EventSourceArn: queueArn(queue) } }),
+      ) as Resource[];
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]!.Properties).toEqual({
         EventSourceArn: queueArn(queue),
         FunctionName: { Ref: functionId(name) },
         BatchSize: QUEUES[queue].batchSize,
+        ...(QUEUES[queue].batchingWindowSeconds !== undefined && { MaximumBatchingWindowInSeconds: QUEUES[queue].batchingWindowSeconds }),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       });
       expect(QUEUES[queue].visibilityTimeoutSeconds).toBeGreaterThanOrEqual(spec.timeoutSeconds);
     },
   );
 
+  it('waits a second to fill a batch of the inbound queue', () => {
+    parley.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: queueArn('inbound'), MaximumBatchingWindowInSeconds: 1 });
+  });
+
+  it.each(queueNames)('%s has an alarm on the queue itself exactly when nothing consumes it', (name) => {
+    const workQueue = stacks.parley.queues[name];
+    const onQueue = parley.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(workQueue.queue), 'QueueName'] } }] },
+    });
+    expect(Object.keys(onQueue)).toHaveLength(consumedQueues.has(name) ? 0 : 1);
+    const consumers = parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { EventSourceArn: queueArn(name) } });
+    expect(Object.keys(consumers)).toHaveLength(consumedQueues.has(name) ? 1 : 0);
+    for (const alarm of Object.values(onQueue) as Resource[]) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+      });
+    }
+  });
+
+  it('parks what the outbox relay cannot publish in a queue nothing consumes, with an alarm', () => {
+    expect(consumedQueues.has('outbox-parked')).toBe(false);
+    expect(stacks.parley.queues['outbox-parked'].parkedAlarm).toBeDefined();
+    expect(FUNCTIONS['outbox-relay'].access.sendTo).toContain('outbox-parked');
+  });
+
   it('encrypts every queue with SQS-managed keys and refuses requests without TLS', () => {
     const queues = parley.findResources('AWS::SQS::Queue');
-    expect(Object.keys(queues)).toHaveLength(queueNames.length * 2);
+    // Each work queue and its dead-letter queue, and each stream trigger's dead-letter destination.
+    expect(Object.keys(queues)).toHaveLength(queueNames.length * 2 + streamFunctions.length);
     for (const [id, queue] of Object.entries(queues)) {
       expect((queue as Resource).Properties.SqsManagedSseEnabled, id).toBe(true);
       parley.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -345,6 +456,32 @@ describe('queues', () => {
     expect(() => new WorkQueue(stack, 'Bad', { spec: { ...QUEUES.inbound, maxReceiveCount: 0 } })).toThrow(
       'Queue Bad maxReceiveCount must be an integer from 1 to 1000, but 0 was provided',
     );
+  });
+
+  it('refuses a batching window Lambda does not allow, and more than 10 messages a batch without one', () => {
+    const spec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, deadLetterRetentionDays: 14 };
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 10, batchingWindowSeconds: 301 })).toThrow(
+      'Queue inbound batching window must be an integer from 0 to 300 seconds, but 301 was provided',
+    );
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 10, batchingWindowSeconds: 0.5 })).toThrow(
+      'Queue inbound batching window must be an integer from 0 to 300 seconds, but 0.5 was provided',
+    );
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 20 })).toThrow(
+      'Queue inbound batch size must be an integer from 1 to 10 (above 10 needs a batching window of at least 1 second), but 20 was provided',
+    );
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 20, batchingWindowSeconds: 0 })).toThrow(/but 20 was provided/);
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 20, batchingWindowSeconds: 1 })).not.toThrow();
+    expect(() => validateQueueSpec('inbound', { ...spec, batchSize: 10_001, batchingWindowSeconds: 1 })).toThrow(
+      'Queue inbound batch size must be an integer from 1 to 10000, but 10001 was provided',
+    );
+  });
+
+  it('refuses a consumer for a parked queue', () => {
+    const stack = new Stack();
+    const fn = inlineFunction(stack);
+    const parked = new WorkQueue(stack, 'OutboxParked', { spec: QUEUES['outbox-parked'], parked: true });
+    expect(() => parked.addConsumer(fn, Duration.seconds(5))).toThrow('Queue OutboxParked is parked, so it must have no consumer, but Fn was provided');
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
   });
 });
 
@@ -368,7 +505,23 @@ describe('event bus', () => {
 });
 
 describe('table', () => {
-  it('has the topology keys, index and TTL, on demand, with PITR and deletion protection, and is retained', () => {
+  it('has the indexes and TTL attribute the store adapter queries and writes', () => {
+    // adapters/aws/store/conversations.ts: the inbox (gsi1), contacts by phone (gsi2) and by e-mail (gsi3).
+    expect(TABLE_KEYS.indexes).toEqual([
+      { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+      { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+    ]);
+    // Not `expiresAt`, which records keep as an ISO string: TTL needs epoch seconds.
+    expect(TABLE_KEYS.ttlAttribute).toBe('ttl');
+  });
+
+  it('streams new and old images of every write: the outbox', () => {
+    data.hasResourceProperties('AWS::DynamoDB::GlobalTable', { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+    data.hasOutput('TableStreamArn', { Value: { 'Fn::GetAtt': [logicalId(stacks.data.table), 'StreamArn'] } });
+  });
+
+  it('has the topology keys, indexes and TTL, on demand, with PITR and deletion protection, and is retained', () => {
     data.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     const [table] = Object.values(data.findResources('AWS::DynamoDB::GlobalTable')) as Resource[];
     expect(table!.DeletionPolicy).toBe('Retain');
@@ -436,11 +589,17 @@ describe('least privilege', () => {
 
   it.each(functionEntries)('%s gets exactly the table, bus, queue and secret access its topology entry names', (name, spec) => {
     const { access } = spec;
-    expect(can(name, 'dynamodb:GetItem'), 'table read').toBe(access.table !== undefined);
-    expect(can(name, 'dynamodb:Query'), 'table query').toBe(access.table !== undefined);
-    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem']) expect(can(name, write), write).toBe(access.table === 'readWrite');
-    // Parley never deletes or batch-writes: nobody may.
-    for (const write of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) expect(can(name, write), write).toBe(false);
+    expect(can(name, 'dynamodb:GetItem'), 'table read').toBe(access.table !== undefined || access.apiKeys !== undefined);
+    expect(can(name, 'dynamodb:BatchGetItem'), 'table batch read').toBe(access.table !== undefined || access.apiKeys === 'readWrite');
+    expect(can(name, 'dynamodb:Query'), 'table query').toBe(access.table !== undefined || access.apiKeys === 'readWrite');
+    // Transactions need the action of each item they write, or check.
+    for (const write of TABLE_WRITES) expect(can(name, write), write).toBe(access.table === 'readWrite' || access.apiKeys === 'readWrite');
+    // Parley never batch-writes or scans: nobody may.
+    for (const action of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:PartiQLUpdate']) expect(can(name, action), action).toBe(false);
+    // Only a stream-triggered function reads the stream.
+    for (const action of ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams']) {
+      expect(can(name, action), action).toBe(spec.stream !== undefined);
+    }
     expect(can(name, 'events:PutEvents'), 'bus put').toBe(access.bus === 'put');
     expect(can(name, 's3:GetObject'), 'media read').toBe(access.media !== undefined);
     expect(can(name, 's3:PutObject'), 'media write').toBe(access.media === 'readWrite');
@@ -542,9 +701,116 @@ describe('least privilege', () => {
     }
     expect(can('thread-writer', 'events:PutEvents')).toBe(false);
     expect(actionsOf('thread-writer').filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
-    expect(actionsOf('authorizer').filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
-    );
+    expect(actionsOf('authorizer').filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem']);
+  });
+});
+
+/** IAM's StringLike: `*` is any run of characters, `?` any one, case-sensitive. */
+const stringLike = (pattern: string, value: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`).test(value);
+
+describe('API key items (dynamodb:LeadingKeys)', () => {
+  const writers = functionEntries.filter(([, spec]) => spec.access.table === 'readWrite' && spec.access.apiKeys !== 'readWrite');
+
+  it('applies to the table writers without API key access, the authorizer and the API', () => {
+    expect(writers.map(([name]) => name)).toEqual(expect.arrayContaining(['thread-writer', 'sender-telegram', 'media-copier-line']));
+    expect(FUNCTIONS.authorizer.access).toEqual({ apiKeys: 'read' });
+    expect(FUNCTIONS.api.access).toMatchObject({ table: 'readWrite', apiKeys: 'readWrite' });
+  });
+
+  it.each(writers)('%s may write the table but no item whose partition key starts with APIKEY', (name) => {
+    expect(denied(name).filter((s) => actionList(s).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      {
+        Effect: 'Deny',
+        Action: TABLE_WRITES,
+        Resource: TABLE_ARN,
+        Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY*'] } },
+      },
+    ]);
+  });
+
+  it('lets the authorizer get an item by key hash, and nothing else of the table', () => {
+    expect(allowed('authorizer').filter((s) => actionList(s).some((a) => a.startsWith('dynamodb:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: TABLE_ARN,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#HASH#*'] } },
+      },
+    ]);
+    expect(denied('authorizer')).toEqual([]);
+  });
+
+  it('lets the API write API key items (its admin routes make and revoke keys)', () => {
+    expect(denied('api').filter((s) => actionList(s).some((a) => a.startsWith('dynamodb:')))).toEqual([]);
+    const writes = statementsWith('api', 'dynamodb:PutItem');
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.Condition).toBeUndefined();
+  });
+
+  it('matches the keys the store gives API key items, and no other item', async () => {
+    // The store's real keys: capture what DynamoApiKeyStore reads and writes.
+    const keys: Key[] = [];
+    const fakeTable = {
+      get: async (key: Key) => {
+        keys.push(key);
+        return undefined;
+      },
+      query: async (input: { ExpressionAttributeValues: Record<string, string> }) => {
+        keys.push({ pk: input.ExpressionAttributeValues[':pk']!, sk: '' });
+        return { items: [] };
+      },
+      commit: async (writes: readonly TableWrite[]) => {
+        for (const write of writes) keys.push(write.op === 'put' ? write.item : write.key);
+      },
+    } as unknown as DynamoTable;
+    const store = new DynamoApiKeyStore(fakeTable);
+    const keyHash = 'ab'.repeat(32);
+    await store.create({ id: 'key_0123456789abcdef', keyHash, name: 'ci', scopes: ['admin'], createdAt: '2026-12-02T11:00:00.000Z' });
+    await store.findByHash(keyHash);
+    await store.list();
+    const byHash = keys.filter((k) => k.pk.includes(keyHash));
+    const others = keys.filter((k) => !k.pk.includes(keyHash));
+    expect(byHash.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    for (const { pk } of keys) expect(stringLike(API_KEY_LEADING_KEYS.any, pk), pk).toBe(true);
+    for (const { pk } of byHash) expect(stringLike(API_KEY_LEADING_KEYS.byHash, pk), pk).toBe(true);
+    // The authorizer cannot list keys (the id items); conversation items stay out of both patterns.
+    for (const { pk } of others) expect(stringLike(API_KEY_LEADING_KEYS.byHash, pk), pk).toBe(false);
+    for (const pk of ['THREAD#thr_1', 'CONTACT#c_1', 'ACCOUNTS', 'IDEMPOTENCY#k']) expect(stringLike(API_KEY_LEADING_KEYS.any, pk), pk).toBe(false);
+  });
+
+  it('grants API key access alone when the table grant does not already cover it', () => {
+    const stack = new Stack(new App({ context: cdkContext }), 'Grants', { env: { account: ACCOUNT, region: REGION } });
+    const role = (id: string) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const keysOnly = role('KeysOnly');
+    ThreadTable.grant(keysOnly, TABLE_NAME, { apiKeys: 'readWrite' });
+    const readerAdmin = role('ReaderAdmin');
+    ThreadTable.grant(readerAdmin, TABLE_NAME, { table: 'read', apiKeys: 'readWrite' });
+    const template = Template.fromStack(stack);
+    const statements = (r: iam.Role) =>
+      (Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(r.node.defaultChild as CfnElement) }] } }))[0] as Resource)
+        .Properties.PolicyDocument as { Statement: Statement[] };
+    const keyWrites = {
+      Effect: 'Allow',
+      // Sorted: cdk.json minimizes policies.
+      Action: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ],
+      Resource: TABLE_ARN,
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY*'] } },
+    };
+    expect(statements(keysOnly).Statement).toEqual([keyWrites]);
+    expect(statements(readerAdmin).Statement).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'] }),
+      keyWrites,
+    ]);
   });
 });
 
@@ -576,10 +842,255 @@ describe('undeliverable events', () => {
   });
 });
 
+describe('stream triggers', () => {
+  it('has one per topology stream trigger, on the table stream, and nothing else reads the stream', () => {
+    expect(streamFunctions.map(([name]) => name)).toEqual(['outbox-relay']);
+    const onStream = Object.values(parley.findResources('AWS::Lambda::EventSourceMapping')).filter((m) =>
+      JSON.stringify((m as Resource).Properties.EventSourceArn).includes('Fn::GetStackOutput'),
+    );
+    expect(onStream).toHaveLength(streamFunctions.length);
+  });
+
+  it.each(streamFunctions)('%s gets filtered batches in order, retried until they succeed, expired ones to its dead-letter queue', (name, spec) => {
+    const trigger = spec.stream!;
+    const consumer = stacks.parley.streams[name]!;
+    const [mapping, ...others] = Object.values(
+      parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId(name) } } }),
+    ) as Resource[];
+    expect(others).toEqual([]);
+    expect(mapping!.Properties).toEqual({
+      EventSourceArn: { 'Fn::GetStackOutput': { StackName: 'ParleyData', OutputName: expect.any(String), Region: REGION } },
+      FunctionName: { Ref: functionId(name) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: trigger.batchSize,
+      MaximumBatchingWindowInSeconds: trigger.batchingWindowSeconds,
+      FilterCriteria: { Filters: trigger.filters.map((filter) => ({ Pattern: JSON.stringify(filter) })) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      // Never split a batch: a later record must not be published before an earlier one that failed.
+      BisectBatchOnFunctionError: false,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'Arn'] } } },
+      // Absent: CloudFormation's -1, retried until success or until the record expires from the stream.
+    });
+    expect(mapping!.Properties).not.toHaveProperty('MaximumRetryAttempts');
+    expect(mapping!.Properties).not.toHaveProperty('MaximumRecordAgeInSeconds');
+  });
+
+  it("filters the outbox relay's records to writes that carried domain events", () => {
+    const [mapping] = Object.values(
+      parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId('outbox-relay') } } }),
+    ) as Resource[];
+    const patterns = (mapping!.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+    expect(patterns).toEqual([{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } }]);
+  });
+
+  it.each(streamFunctions)('%s has an alarm on its iterator age and one on its dead-letter queue', (name) => {
+    const consumer = stacks.parley.streams[name]!;
+    expect(resource(parley, logicalId(consumer.iteratorAgeAlarm)).Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(name) } }],
+      Statistic: 'Maximum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 5 * 60 * 1000,
+      EvaluationPeriods: 1,
+    });
+    expect(resource(parley, logicalId(consumer.deadLetterAlarm)).Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+    expect(resource(parley, logicalId(consumer.deadLetterQueue)).Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+  });
+
+  it('refuses a trigger Lambda cannot render, or one that would invoke on every write', () => {
+    const good: StreamTrigger = { batchSize: 50, batchingWindowSeconds: 1, filters: [{ eventName: ['INSERT'] }] };
+    expect(() => validateStreamTrigger('Relay', good)).not.toThrow();
+    expect(() => validateStreamTrigger('Relay', { ...good, batchSize: 0 })).toThrow(
+      'Stream trigger of Relay batch size must be an integer from 1 to 10000, but 0 was provided',
+    );
+    expect(() => validateStreamTrigger('Relay', { ...good, batchingWindowSeconds: 301 })).toThrow(
+      'Stream trigger of Relay batching window must be an integer from 0 to 300 seconds, but 301 was provided',
+    );
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: [] })).toThrow(
+      'Stream trigger of Relay filter count must be an integer from 1 to 5, but 0 was provided',
+    );
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: Array.from({ length: 6 }, () => ({ eventName: ['INSERT'] })) })).toThrow(
+      'Stream trigger of Relay filter count must be an integer from 1 to 5, but 6 was provided',
+    );
+    // A pattern written for an EventBridge event, not a stream record.
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: [{ eventName: ['INSERT'] }, { detail: { type: ['x'] } }] })).toThrow(
+      'Stream trigger of Relay filter 2 must match fields of a DynamoDB stream record (awsRegion, dynamodb, eventID, eventName, eventSource, eventVersion, userIdentity), but detail was provided',
+    );
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: [{}] })).toThrow(/filter 1 must match fields of a DynamoDB stream record .*, but no field was provided/);
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: [{ dynamodb: { Keys: { pk: { S: ['x'.repeat(5000)] } } } }] })).toThrow(
+      /Stream trigger of Relay filter 1 must be at most 4096 characters of JSON, but \d+ were provided/,
+    );
+  });
+});
+
+describe('alarms on what Parley gave up on', () => {
+  it('notifies the alarm topic from every alarm, when one is given, of alarm and recovery alike', () => {
+    const alarms = Object.values(variant.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    // Each work queue's dead-letter queue, the parked queue, each stream trigger's two, and MessagesFailed.
+    expect(alarms).toHaveLength(queueNames.length + (queueNames.length - consumedQueues.size) + 2 * streamFunctions.length + 1);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: [ALARM_TOPIC], OKActions: [ALARM_TOPIC] });
+    }
+    for (const alarm of Object.values(parley.findResources('AWS::CloudWatch::Alarm')) as Resource[]) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  it("alarms when any channel's sender fails a message, summing each sender's own series", () => {
+    const alarm = resource(parley, logicalId(stacks.parley.messagesFailed.alarm)).Properties;
+    const metrics = alarm.Metrics as { Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: unknown; Period: number; Stat: string } }[];
+    const series = metrics.filter((m) => m.MetricStat);
+    expect(series.map((m) => m.MetricStat)).toEqual(
+      ENABLED_CHANNELS.map((channel) => ({
+        Metric: {
+          Namespace: POWERTOOLS_NAMESPACE,
+          MetricName: 'MessagesFailed',
+          // Powertools adds `service` (POWERTOOLS_SERVICE_NAME) to the `channel` the sender counts by.
+          Dimensions: [
+            { Name: 'channel', Value: channel },
+            { Name: 'service', Value: `sender-${channel}` },
+          ],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      })),
+    );
+    expect(metrics.filter((m) => m.Expression)).toEqual([
+      expect.objectContaining({ Expression: `SUM(FILL([${series.map((m) => m.Id).join(', ')}], 0))`, ReturnData: true }),
+    ]);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1 });
+    expect(METRICS).toContain(MESSAGES_FAILED_METRIC);
+    expect(METRICS_NAMESPACE).toBe(POWERTOOLS_NAMESPACE);
+    // Those service names are the senders', and each consumes its channel's outbound queue.
+    for (const channel of ENABLED_CHANNELS) expect((FUNCTIONS[`sender-${channel}`] as FunctionSpec).queue).toBe(outboundQueueOf(channel));
+  });
+
+  it('refuses more series than one alarm can sum, or the same one twice', () => {
+    const source = (i: number) => ({ service: `sender-${i}`, channel: `c${i}` });
+    expect(() => validateMessagesFailedSources([])).toThrow(
+      'MessagesFailed alarm sources must be 1 to 10 (one alarm\'s metric math limit), but 0 were provided',
+    );
+    expect(() => validateMessagesFailedSources(Array.from({ length: 11 }, (_, i) => source(i)))).toThrow(/but 11 were provided/);
+    expect(() => validateMessagesFailedSources([source(1), source(1)])).toThrow(
+      'MessagesFailed alarm sources must be distinct, but sender-1/c1 was provided twice',
+    );
+  });
+});
+
+describe('tracing', () => {
+  it('samples a fixed 5% of the invocations of this stack\'s functions, with no reservoir', () => {
+    parley.resourceCountIs('AWS::XRay::SamplingRule', 1);
+    expect(resource(parley, stacks.parley.getLogicalId(stacks.parley.traceSampling.rule)).Properties).toEqual({
+      SamplingRule: {
+        RuleName: 'Parley-functions',
+        Priority: 1000,
+        FixedRate: 0.05,
+        ReservoirSize: 0,
+        ServiceName: 'Parley-*',
+        ServiceType: '*',
+        Host: '*',
+        HTTPMethod: '*',
+        URLPath: '*',
+        ResourceARN: '*',
+        Version: 1,
+      },
+    });
+  });
+
+  it('still traces every function actively, so a sampled invocation is traced end to end', () => {
+    for (const [name] of functionEntries) expect(resource(parley, functionId(name)).Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  it('refuses a rate, reservoir or priority X-Ray does not accept', () => {
+    const build = (props: ConstructorParameters<typeof TraceSampling>[2]) => () => new TraceSampling(new Stack(undefined, 'Parley'), 'Sampling', props);
+    expect(build({ fixedRate: 1.5 })).toThrow('Trace sampling fixed rate must be from 0 to 1, but 1.5 was provided');
+    expect(build({ reservoirSize: -1 })).toThrow('Trace sampling reservoir size must be a non-negative integer, but -1 was provided');
+    expect(build({ priority: 0 })).toThrow('Trace sampling priority must be an integer from 1 to 9999, but 0 was provided');
+    expect(() => new TraceSampling(new Stack(undefined, 'ParleyWithAVeryLongStackNameIndeed'), 'Sampling')).toThrow(
+      'Trace sampling rule name must be at most 32 characters, but ParleyWithAVeryLongStackNameIndeed-functions was provided',
+    );
+  });
+});
+
+describe('schedules', () => {
+  it('renders one schedule per topology function that runs every few minutes (none yet)', () => {
+    const scheduled = functionEntries.filter(([, spec]) => spec.everyMinutes !== undefined);
+    parley.resourceCountIs('AWS::Scheduler::Schedule', scheduled.length);
+    expect(Object.keys(stacks.parley.schedules)).toEqual(scheduled.map(([name]) => name));
+  });
+
+  it('runs a function every N minutes with EventBridge Scheduler, allowed to invoke that function alone, cdk-nag clean', () => {
+    const spec: FunctionSpec = {
+      entry: FUNCTIONS['api-docs'].entry,
+      description: 'A periodic sweep',
+      everyMinutes: 5,
+      access: {},
+      timeoutSeconds: 30,
+      memoryMb: 256,
+    };
+    const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Parley', { env: { account: ACCOUNT, region: REGION } });
+    const fn = new ParleyFunction(stack, 'Sweeper', { spec, serviceName: 'sweeper', projectRoot: root });
+    const scheduled = new ScheduledInvocation(stack, 'SweeperSchedule', { fn, everyMinutes: spec.everyMinutes! });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth({ validateOnSynthesis: false })).not.toThrow();
+    const template = Template.fromStack(stack);
+    const fnArn = { 'Fn::GetAtt': [logicalId(fn), 'Arn'] };
+
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const schedule = resource(template, logicalId(scheduled.schedule)).Properties;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: fnArn, RoleArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] }, RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 } },
+    });
+    const roleId = ((schedule.Target as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn['Fn::GetAtt'])[0];
+    expect(resource(template, roleId).Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' })],
+    });
+    const rolePolicies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as Resource[];
+    expect(rolePolicies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn },
+    ]);
+    // A failed or late run is superseded by the next, never retried on top of it.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(fn) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
+    expect(resource(template, logicalId(scheduled.failingAlarm)).Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn) } }],
+      Period: 300,
+      Statistic: 'Sum',
+      EvaluationPeriods: 3,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('refuses a period that is not a whole number of minutes from 1 to a day', () => {
+    for (const minutes of [0, 1.5, 1441]) {
+      expect(() => validateSchedule('Sweeper', minutes)).toThrow(`Schedule of Sweeper must be an integer from 1 to 1440 minutes, but ${minutes} was provided`);
+    }
+    expect(() => validateSchedule('Sweeper', 1440)).not.toThrow();
+  });
+});
+
 describe('outputs', () => {
   it('names the API, each webhook URL, the bus, the secrets and the dead-letter queues', () => {
     const outputs = Object.keys(parley.toJSON().Outputs as Record<string, unknown>);
-    expect(outputs.filter((o) => o.endsWith('DeadLetterQueueArn'))).toHaveLength(queueNames.length);
+    expect(outputs.filter((o) => o.endsWith('DeadLetterQueueArn'))).toHaveLength(queueNames.length + streamFunctions.length);
     expect(outputs).toEqual(
       expect.arrayContaining([
         'ApiUrl',
@@ -588,8 +1099,17 @@ describe('outputs', () => {
         'InboundDeadLetterQueueArn',
         'OutboundTelegramDeadLetterQueueArn',
         'MediaWhatsappDeadLetterQueueArn',
+        'OutboxParkedQueueArn',
+        'OutboxRelayStreamDeadLetterQueueArn',
       ]),
     );
+    // The queues shared by every channel are gone.
+    expect(outputs).not.toContain('OutboundDeadLetterQueueArn');
+    expect(outputs).not.toContain('MediaDeadLetterQueueArn');
+    parley.hasOutput('OutboxParkedQueueArn', { Value: queueArn('outbox-parked') });
+    parley.hasOutput('OutboxRelayStreamDeadLetterQueueArn', {
+      Value: { 'Fn::GetAtt': [logicalId(stacks.parley.streams['outbox-relay']!.deadLetterQueue), 'Arn'] },
+    });
     data.hasOutput('TableName', { Value: { Ref: Match.anyValue() } });
   });
 
