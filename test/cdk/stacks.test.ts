@@ -130,6 +130,9 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** An app for a construct test: the project's feature flags, no bundling, no CloudFormation validation (slow). */
+const testApp = (): App => new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+
 /** A function for construct tests that need one but not its code. */
 const inlineFunction = (stack: Stack): lambda.Function =>
   new lambda.Function(stack, 'Fn', {
@@ -477,7 +480,7 @@ describe('queues', () => {
   });
 
   it('refuses a consumer for a parked queue', () => {
-    const stack = new Stack();
+    const stack = new Stack(testApp(), 'Queues');
     const fn = inlineFunction(stack);
     const parked = new WorkQueue(stack, 'OutboxParked', { spec: QUEUES['outbox-parked'], parked: true });
     expect(() => parked.addConsumer(fn, Duration.seconds(5))).toThrow('Queue OutboxParked is parked, so it must have no consumer, but Fn was provided');
@@ -781,7 +784,7 @@ describe('API key items (dynamodb:LeadingKeys)', () => {
   });
 
   it('grants API key access alone when the table grant does not already cover it', () => {
-    const stack = new Stack(new App({ context: cdkContext }), 'Grants', { env: { account: ACCOUNT, region: REGION } });
+    const stack = new Stack(testApp(), 'Grants', { env: { account: ACCOUNT, region: REGION } });
     const role = (id: string) => new iam.Role(stack, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     const keysOnly = role('KeysOnly');
     ThreadTable.grant(keysOnly, TABLE_NAME, { apiKeys: 'readWrite' });
@@ -1036,7 +1039,7 @@ describe('schedules', () => {
       timeoutSeconds: 30,
       memoryMb: 256,
     };
-    const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
+    const app = testApp();
     const stack = new Stack(app, 'Parley', { env: { account: ACCOUNT, region: REGION } });
     const fn = new ParleyFunction(stack, 'Sweeper', { spec, serviceName: 'sweeper', projectRoot: root });
     const scheduled = new ScheduledInvocation(stack, 'SweeperSchedule', { fn, everyMinutes: spec.everyMinutes! });
