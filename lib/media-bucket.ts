@@ -22,6 +22,8 @@ export const mediaBucketName = (): string => `parley-media-${Aws.ACCOUNT_ID}-${A
 export const MEDIA_ACTIONS = {
   read: { objects: ['s3:GetObject'], bucket: ['s3:ListBucket'] },
   readWrite: { objects: ['s3:GetObject', 's3:PutObject'], bucket: ['s3:ListBucket'] },
+  /** The eraser: deletes an erased contact's media, reads nothing. */
+  delete: { objects: ['s3:DeleteObject'], bucket: [] },
 } as const satisfies Record<NonNullable<Access['media']>, { objects: readonly string[]; bucket: readonly string[] }>;
 
 export interface MediaBucketProps {
@@ -41,7 +43,7 @@ export class MediaBucket extends Construct {
     const bucketArn = `arn:${Aws.PARTITION}:s3:::${bucketName}`;
     const objectsArn = `${bucketArn}/*`;
     iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].objects], resourceArns: [objectsArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].bucket], resourceArns: [bucketArn] });
+    if (MEDIA_ACTIONS[level].bucket.length > 0) iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].bucket], resourceArns: [bucketArn] });
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       Validations.of(policy).acknowledge({

@@ -166,8 +166,8 @@ export interface Access {
   readonly secrets?: readonly Channel[];
   /** Create and replace the secrets of these channels' further accounts (never the default account's). */
   readonly manageSecrets?: readonly Channel[];
-  /** Parley's media storage (the S3 bucket): the copier writes, the API reads. */
-  readonly media?: 'read' | 'readWrite';
+  /** Parley's media storage (the S3 bucket): the copier writes, the API reads, the eraser deletes. */
+  readonly media?: 'read' | 'readWrite' | 'delete';
 }
 
 /**
@@ -308,7 +308,7 @@ export const FUNCTIONS = {
     entry: 'functions/eraser.ts',
     description: "Erases an erased contact's message content and media, one page per job",
     queue: 'erasure',
-    access: { table: 'readWrite', media: 'readWrite', sendTo: ['erasure'] },
+    access: { table: 'readWrite', media: 'delete', sendTo: ['erasure'] },
     timeoutSeconds: 60,
     memoryMb: 256,
   },

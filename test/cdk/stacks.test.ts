@@ -15,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_NAMESPACE as POWERTOOLS_NAMESPACE } from '../../adapters/aws/powertools.ts';
+import { METRICS_NAMESPACE as POWERTOOLS_NAMESPACE } from '../../functions/kit/powertools.ts';
 import { DynamoApiKeyStore } from '../../adapters/aws/store/access.ts';
 import type { DynamoTable, Key, TableWrite } from '../../adapters/aws/store/table.ts';
 import { connectors } from '../../connectors/registry.ts';
@@ -604,10 +604,11 @@ describe('least privilege', () => {
       expect(can(name, action), action).toBe(spec.stream !== undefined);
     }
     expect(can(name, 'events:PutEvents'), 'bus put').toBe(access.bus === 'put');
-    expect(can(name, 's3:GetObject'), 'media read').toBe(access.media !== undefined);
+    expect(can(name, 's3:GetObject'), 'media read').toBe(access.media === 'read' || access.media === 'readWrite');
+    expect(can(name, 's3:DeleteObject'), 'media delete').toBe(access.media === 'delete');
     expect(can(name, 's3:PutObject'), 'media write').toBe(access.media === 'readWrite');
-    // Copies are never deleted by a function, and no function gets S3 beyond the media bucket.
-    expect(actionsOf(name).filter((a) => a.startsWith('s3:') && !['s3:GetObject', 's3:PutObject', 's3:ListBucket'].includes(a))).toEqual([]);
+    // Copies are deleted by the eraser alone, and no function gets S3 beyond the media bucket.
+    expect(actionsOf(name).filter((a) => a.startsWith('s3:') && !['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject'].includes(a))).toEqual([]);
     for (const action of ['s3:GetObject', 's3:PutObject']) {
       for (const statement of statementsWith(name, action)) {
         expect(statement.Resource, `${name} ${action}`).toEqual({
@@ -937,8 +938,10 @@ describe('stream triggers', () => {
 describe('alarms on what Parley gave up on', () => {
   it('notifies the alarm topic from every alarm, when one is given, of alarm and recovery alike', () => {
     const alarms = Object.values(variant.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-    // Each work queue's dead-letter queue, the parked queue, each stream trigger's two, and MessagesFailed.
-    expect(alarms).toHaveLength(queueNames.length + (queueNames.length - consumedQueues.size) + 2 * streamFunctions.length + 1);
+    // Each work queue's dead-letter queue, the parked queue, each stream trigger's two, each schedule's failures,
+    // and MessagesFailed.
+    const scheduled = functionEntries.filter(([, spec]) => spec.everyMinutes !== undefined).length;
+    expect(alarms).toHaveLength(queueNames.length + (queueNames.length - consumedQueues.size) + 2 * streamFunctions.length + scheduled + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [ALARM_TOPIC], OKActions: [ALARM_TOPIC] });
     }
@@ -1024,7 +1027,7 @@ describe('tracing', () => {
 });
 
 describe('schedules', () => {
-  it('renders one schedule per topology function that runs every few minutes (none yet)', () => {
+  it('renders one schedule per topology function that runs every few minutes', () => {
     const scheduled = functionEntries.filter(([, spec]) => spec.everyMinutes !== undefined);
     parley.resourceCountIs('AWS::Scheduler::Schedule', scheduled.length);
     expect(Object.keys(stacks.parley.schedules)).toEqual(scheduled.map(([name]) => name));
@@ -1117,7 +1120,8 @@ describe('outputs', () => {
   });
 
   it('are the outputs docs/deploy.md names, no more and no fewer', () => {
-    const outputs = [parley, data].flatMap((t) => Object.keys(t.toJSON().Outputs as Record<string, unknown>));
+    // CDK's own outputs for the weak cross-stack reference (`PublishOutput…`) are plumbing, not for operators.
+    const outputs = [parley, data].flatMap((t) => Object.keys(t.toJSON().Outputs as Record<string, unknown>)).filter((o) => !o.startsWith('PublishOutput'));
     const deployMd = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
     // Output names as the document writes them: `TableName`, `Outbound<Channel>DeadLetterQueueArn`, …
     const named = [...deployMd.matchAll(/`([A-Z<][\w<>]*(?:Arn|Url|Name))`/g)].map((m) => m[1] as string);
