@@ -212,7 +212,8 @@ const webhookFunction = (channel: EnabledChannel): FunctionSpec => ({
     ...(WEBHOOK_BODY_LIMITS[channel] !== undefined && { MAX_WEBHOOK_BODY_BYTES: String(WEBHOOK_BODY_LIMITS[channel]) }),
   },
   timeoutSeconds: 10,
-  memoryMb: 512,
+  // Verifying and normalizing a body is light; at 256 MB a webhook costs half of what 512 MB would.
+  memoryMb: 256,
 });
 
 const senderFunction = (channel: EnabledChannel): FunctionSpec => ({
@@ -223,7 +224,8 @@ const senderFunction = (channel: EnabledChannel): FunctionSpec => ({
   // A batch of 10 sent one after another, each provider call allowed 10 s: the queue's visibility
   // timeout (and so the sending claim) must outlast it.
   timeoutSeconds: 120,
-  memoryMb: 512,
+  // Mostly waiting on the provider's API: memory (and with it CPU) would be billed for the wait.
+  memoryMb: 256,
 });
 
 const mediaCopierFunction = (channel: MediaChannel): FunctionSpec => ({
@@ -248,7 +250,7 @@ export const FUNCTIONS = {
     queue: 'inbound',
     access: { table: 'readWrite' },
     timeoutSeconds: 30,
-    memoryMb: 512,
+    memoryMb: 256,
   },
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`sender-${c}`, senderFunction(c)])) as Record<`sender-${EnabledChannel}`, FunctionSpec>),
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-copier-${c}`, mediaCopierFunction(c)])) as Record<
@@ -271,7 +273,7 @@ export const FUNCTIONS = {
       manageSecrets: [...ENABLED_CHANNELS],
     },
     timeoutSeconds: 10,
-    memoryMb: 512,
+    memoryMb: 256,
   },
   'api-docs': {
     entry: 'functions/api-docs.ts',

@@ -992,13 +992,13 @@ describe('alarms on what Parley gave up on', () => {
 });
 
 describe('tracing', () => {
-  it('samples a fixed 5% of the invocations of this stack\'s functions, with no reservoir', () => {
+  it('samples a fixed 1% of the invocations of this stack\'s functions, with no reservoir', () => {
     parley.resourceCountIs('AWS::XRay::SamplingRule', 1);
     expect(resource(parley, stacks.parley.getLogicalId(stacks.parley.traceSampling.rule)).Properties).toEqual({
       SamplingRule: {
         RuleName: 'Parley-functions',
         Priority: 1000,
-        FixedRate: 0.05,
+        FixedRate: 0.01,
         ReservoirSize: 0,
         ServiceName: 'Parley-*',
         ServiceType: '*',
