@@ -31,11 +31,29 @@ describe('FileMediaStore', () => {
     expect(await store.head('telegram/7712345678/missing')).toBeUndefined();
   });
 
+  it('deletes an object, bytes and media type, and deleting it again is fine', async () => {
+    await store.put('whatsapp/123/gone', PNG, { contentType: 'image/png' });
+    await store.put('whatsapp/123/kept', PNG, { contentType: 'image/png' });
+
+    await store.delete('whatsapp/123/gone');
+    await store.delete('whatsapp/123/gone');
+
+    expect(await store.get('whatsapp/123/gone')).toBeUndefined();
+    expect(await store.head('whatsapp/123/gone')).toBeUndefined();
+    expect(readdirSync(join(dir, 'media', 'whatsapp', '123')).sort()).toEqual(['kept', 'kept.meta.json']);
+    expect(await store.get('whatsapp/123/kept')).toEqual({ bytes: PNG, contentType: 'image/png' });
+  });
+
+  it('deletes nothing for a key that never had an object', async () => {
+    await expect(store.delete('messenger/1/never')).resolves.toBeUndefined();
+  });
+
   it.each(['../outside', 'telegram/../../outside', '/etc/passwd', 'telegram//x', 'a/./b', 'a\\..\\b', '', 'x/%2e%2e/y'])(
     'refuses the key %j instead of leaving the media directory',
     async (key) => {
       await expect(store.put(key, PNG, { contentType: 'image/png' })).rejects.toThrow('invalid media key');
       await expect(store.get(key)).rejects.toThrow('invalid media key');
+      await expect(store.delete(key)).rejects.toThrow('invalid media key');
     },
   );
 });

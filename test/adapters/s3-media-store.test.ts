@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3MediaStore } from '../../adapters/aws/s3-media-store.ts';
@@ -53,6 +53,21 @@ describe('S3MediaStore', () => {
 
     await expect(store().head(KEY)).rejects.toThrow('Access Denied');
     await expect(store().get(KEY)).rejects.toThrow('Slow Down');
+  });
+
+  it('deletes the object under the key (S3 answers a missing key with success too)', async () => {
+    s3.on(DeleteObjectCommand).resolves({});
+
+    await store().delete(KEY);
+
+    expect(s3).toHaveReceivedCommandTimes(DeleteObjectCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'parley-media-123456789012-eu-west-1', Key: KEY });
+  });
+
+  it('lets a failed delete through, so an erasure is retried rather than reported done', async () => {
+    s3.on(DeleteObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+
+    await expect(store().delete(KEY)).rejects.toThrow('Access Denied');
   });
 
   it('presigns a download link that expires and makes S3 answer as an attachment', async () => {

@@ -1,7 +1,7 @@
 /**
- * Parley's local DynamoDB engine (adapters/local/dynamodb) for tests, with the thread store's table created
- * (and a NEW_AND_OLD_IMAGES stream on it). Same shape as `startDynalite` (test/helpers/dynalite.ts), plus the
- * engine itself (streams, TTL sweep). Clients call the engine in this thread, without HTTP.
+ * Parley's local DynamoDB engine (adapters/local/dynamodb) for tests, with the stores' table created (and a
+ * NEW_AND_OLD_IMAGES stream on it), plus the engine itself (streams, TTL sweep). Clients call the engine in
+ * this thread, without HTTP.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -11,7 +11,7 @@ import { createLocalDynamo, type LocalDynamo, type LocalDynamoOptions } from '..
 import { LOCAL_TABLE_NAME } from '../../topology/table.ts';
 
 export interface LocalDynamoHarness {
-  /** A document client created as the thread store requires (`removeUndefinedValues`). */
+  /** A document client created as the stores require (`removeUndefinedValues`). */
   readonly client: DynamoDBDocumentClient;
   /** The plain client, for control-plane calls and AttributeValue-level checks. */
   readonly dynamo: DynamoDBClient;

@@ -251,6 +251,8 @@ export class DynamoConversationStore implements ConversationStore {
         : decodeCursor(query.cursor, PartitionCursorSchema, (c) => Object.keys(c).length > 0 && Object.keys(c).every((s) => statuses.includes(s as Thread['status'])));
     const since = query.updatedSince === undefined ? undefined : new Date(millis(query.updatedSince)).toISOString();
     const before = query.updatedBefore === undefined ? undefined : new Date(millis(query.updatedBefore)).toISOString();
+    // An empty window: DynamoDB refuses a BETWEEN whose bounds are reversed (ValidationException).
+    if (since !== undefined && before !== undefined && since >= before) return { items: [] };
     const range =
       since !== undefined && before !== undefined
         ? { condition: '#pk = :pk AND #sk BETWEEN :since AND :before', values: { ':since': since, ':before': before } }
@@ -273,7 +275,14 @@ export class DynamoConversationStore implements ConversationStore {
           ExpressionAttributeValues: { ':pk': inboxPk(status), ...range.values },
           ScanIndexForward: false,
           Limit: limit,
-          ...(position !== null && { ExclusiveStartKey: decodeCursor(position, InboxIndexKeySchema) }),
+          // A position outside this partition or time window is not this listing's: DynamoDB would refuse it (ValidationException).
+          ...(position !== null && {
+            ExclusiveStartKey: decodeCursor(
+              position,
+              InboxIndexKeySchema,
+              (k) => k.gsi1pk === inboxPk(status) && (since === undefined || k.gsi1sk >= since) && (before === undefined || k.gsi1sk < before),
+            ),
+          }),
         }),
       keep: (item) => matches(ThreadSchema.parse(item)),
     });
@@ -343,7 +352,14 @@ export class DynamoConversationStore implements ConversationStore {
     const positions: Record<string, Position> =
       cursor === undefined
         ? Object.fromEntries(ids.map((id) => [id, null]))
-        : decodeCursor(cursor, MessageCursorSchema, (c) => c.o === order && Object.keys(c.t).length > 0 && Object.keys(c.t).every((id) => ids.includes(id))).t;
+        : decodeCursor(
+            cursor,
+            MessageCursorSchema,
+            (c) =>
+              c.o === order &&
+              Object.keys(c.t).length > 0 &&
+              Object.entries(c.t).every(([id, position]) => ids.includes(id) && (position === null || position.startsWith('MSG#'))),
+          ).t;
     const forward = order === 'oldest';
     const page = await mergePartitions({
       positions,
@@ -427,6 +443,8 @@ const mergePartitions = async (options: MergeOptions): Promise<{ items: Item[]; 
           done = true;
           break;
         }
+        // A page the filter emptied (expired messages) returns no item but still moves on: resume after it.
+        position = options.positionOf(page.lastKey);
       }
       return { partition, start, items, done };
     }),

@@ -13,6 +13,8 @@ import { startLocalDynamo, type LocalDynamoHarness, type LocalDynamoHarnessOptio
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0);
 const nowSeconds = NOW / 1000;
 const YEAR = 365 * 24 * 60 * 60;
+/** The attribute TTL is enabled on. */
+const TTL = TABLE_KEYS.ttlAttribute;
 
 const started: LocalDynamoHarness[] = [];
 afterEach(async () => {
@@ -20,9 +22,9 @@ afterEach(async () => {
 });
 
 const start = async (options: LocalDynamoHarnessOptions = {}): Promise<LocalDynamoHarness> => {
+  // The harness's table has TTL enabled on TABLE_KEYS.ttlAttribute already (ensureTable).
   const db = await startLocalDynamo({ now: () => NOW, ...options });
   started.push(db);
-  await db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: db.tableName, TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true } }));
   return db;
 };
 
@@ -35,12 +37,12 @@ const exists = async (db: LocalDynamoHarness, pk: string) =>
 describe('Time to Live sweep', () => {
   it('deletes only the expired items, with their index entries', async () => {
     const db = await start();
-    await put(db, 'expired', { expiresAt: { N: String(nowSeconds - 1) }, gsi1pk: { S: 'idem' }, gsi1sk: { S: 'expired' } });
-    await put(db, 'future', { expiresAt: { N: String(nowSeconds + 60) }, gsi1pk: { S: 'idem' }, gsi1sk: { S: 'future' } });
-    await put(db, 'ancient', { expiresAt: { N: String(nowSeconds - 6 * YEAR) } }); // over five years: ignored
-    await put(db, 'milliseconds', { expiresAt: { N: String(NOW - 1000) } }); // far in the future as seconds
-    await put(db, 'string', { expiresAt: { S: String(nowSeconds - 1) } });
-    await put(db, 'nested', { meta: { M: { expiresAt: { N: String(nowSeconds - 1) } } } });
+    await put(db, 'expired', { [TTL]: { N: String(nowSeconds - 1) }, gsi1pk: { S: 'idem' }, gsi1sk: { S: 'expired' } });
+    await put(db, 'future', { [TTL]: { N: String(nowSeconds + 60) }, gsi1pk: { S: 'idem' }, gsi1sk: { S: 'future' } });
+    await put(db, 'ancient', { [TTL]: { N: String(nowSeconds - 6 * YEAR) } }); // over five years: ignored
+    await put(db, 'milliseconds', { [TTL]: { N: String(NOW - 1000) } }); // far in the future as seconds
+    await put(db, 'string', { [TTL]: { S: String(nowSeconds - 1) } });
+    await put(db, 'nested', { meta: { M: { [TTL]: { N: String(nowSeconds - 1) } } } });
     await put(db, 'none', {});
 
     expect(await db.engine.sweepExpired()).toBe(1);
@@ -62,7 +64,7 @@ describe('Time to Live sweep', () => {
       filter: (record) => record.eventName === 'REMOVE',
       handler: async (event) => void records.push(...event.Records),
     });
-    await put(db, 'by-ttl', { expiresAt: { N: String(nowSeconds - 10) } });
+    await put(db, 'by-ttl', { [TTL]: { N: String(nowSeconds - 10) } });
     await put(db, 'by-user', {});
     await db.dynamo.send(new DeleteItemCommand({ TableName: db.tableName, Key: key('by-user') }));
     await db.engine.sweepExpired();
@@ -73,13 +75,13 @@ describe('Time to Live sweep', () => {
     expect(records[1]).toMatchObject({
       eventName: 'REMOVE',
       userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
-      dynamodb: { Keys: key('by-ttl'), OldImage: { ...key('by-ttl'), expiresAt: { N: String(nowSeconds - 10) } } },
+      dynamodb: { Keys: key('by-ttl'), OldImage: { ...key('by-ttl'), [TTL]: { N: String(nowSeconds - 10) } } },
     });
   });
 
   it('deletes nothing in a table without TTL, or after TTL is disabled', async () => {
     const db = await start();
-    await put(db, 'kept', { expiresAt: { N: String(nowSeconds - 1) } });
+    await put(db, 'kept', { [TTL]: { N: String(nowSeconds - 1) } });
     await db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: db.tableName, TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: false } }));
     expect(await db.engine.sweepExpired()).toBe(0);
     expect(await exists(db, 'kept')).toBe(true);
@@ -87,7 +89,7 @@ describe('Time to Live sweep', () => {
 
   it('runs by itself at the sweep interval', async () => {
     const db = await start({ ttlSweepIntervalMs: 10 });
-    await put(db, 'soon-gone', { expiresAt: { N: String(nowSeconds - 1) } });
+    await put(db, 'soon-gone', { [TTL]: { N: String(nowSeconds - 1) } });
     await expect.poll(() => exists(db, 'soon-gone')).toBe(false);
   });
 });
