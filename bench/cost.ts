@@ -106,6 +106,7 @@ const harness = async () => {
   let tally = emptyTally();
   /** AWS round trips of the invocation running now, for its billed duration. */
   let pendingLatencyMs = 0;
+  let currentFunction = '';
   const engine = await createLocalDynamo({});
   const dynamo = new DynamoDBClient({
     endpoint: 'http://in-process',
@@ -121,6 +122,7 @@ const harness = async () => {
       const result = await next(args);
       const name = context.commandName ?? 'Unknown';
       tally.dynamoRequests[name] = (tally.dynamoRequests[name] ?? 0) + 1;
+      if (process.env.COST_DEBUG) process.stderr.write(`${currentFunction} ${name} ${JSON.stringify((input as { Key?: unknown }).Key ?? (input as { Item?: { pk?: unknown } }).Item?.pk ?? '')}\n`);
       pendingLatencyMs += LATENCY_MS.dynamodb;
       const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
       const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
@@ -230,6 +232,8 @@ const harness = async () => {
       media: { put: async () => {}, get: async () => undefined, head: async () => undefined, delete: async () => {} },
       observability: { log, metrics: memoryMetrics(), middlewares: [] },
       apiBaseUrls,
+      // The run sends faster than an integrator may: the limit's counter is still counted, never reached.
+      rateLimit: 1_000_000,
     }),
     fetch,
   };
@@ -244,6 +248,7 @@ const harness = async () => {
     // One invocation: its request, and its duration at the function's memory (handler time + round trips).
     const invoke = async (event: unknown) => {
       pendingLatencyMs = 0;
+      currentFunction = name;
       const started = performance.now();
       const result = await created(event as never, localContext(name, spec.timeoutSeconds));
       const ms = performance.now() - started + pendingLatencyMs;
@@ -320,7 +325,15 @@ const harness = async () => {
 
 type Harness = Awaited<ReturnType<typeof harness>>;
 
-const gatewayEvent = (method: string, path: string, headers: Record<string, string>, body: string, pathParameters?: Record<string, string>) => ({
+/** An API Gateway event; `principal`: the authorizer's cached answer, as API Gateway passes it on. */
+const gatewayEvent = (
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  pathParameters?: Record<string, string>,
+  principal?: { keyId: string; scopes: string },
+) => ({
   version: '2.0',
   routeKey: `${method} ${path}`,
   rawPath: path,
@@ -338,6 +351,7 @@ const gatewayEvent = (method: string, path: string, headers: Record<string, stri
     domainPrefix: 'local',
     time: '',
     timeEpoch: 0,
+    ...(principal && { authorizer: { lambda: principal } }),
   },
   body,
   isBase64Encoded: false,
@@ -429,7 +443,10 @@ const report = (path: string, tally: Tally, count: number, note: string) => {
 const main = async () => {
   const h = await harness();
   const keySecret = 'prl_cost-key';
-  await h.deps.keys.create(apiKeyRecord(keySecret, 'cost', new Date().toISOString(), ['admin']));
+  const key = apiKeyRecord(keySecret, 'cost', new Date().toISOString(), ['admin']);
+  await h.deps.keys.create(key);
+  // API Gateway caches the authorizer's answer per key for a minute: at any real rate the API sees it passed on.
+  const principal = { keyId: key.id, scopes: key.scopes.join(',') };
 
   // Customers who wrote before (the steady state): identities, contacts and threads exist.
   const customers = 50;
@@ -445,19 +462,29 @@ const main = async () => {
   // reply-text: an agent's text reply, through the API to the provider and back to `sent`.
   const threads = (await h.deps.conversations.listThreads({ limit: 100 })).items;
   const api = await h.handlerOf('api');
-  h.reset();
-  for (let i = 0; i < messages; i++) {
+  const reply = async (i: number, idempotent: boolean) => {
     const thread = threads[i % threads.length];
     if (!thread) throw new Error('no thread');
     h.countApiRequest();
     const path = `/v1/threads/${thread.id}/messages`;
+    const headers = { authorization: `Bearer ${keySecret}`, 'content-type': 'application/json', ...(idempotent && { 'idempotency-key': `cost-${i}` }) };
     const answer = (await api(
-      gatewayEvent('POST', path, { authorization: `Bearer ${keySecret}`, 'content-type': 'application/json', 'idempotency-key': `cost-${i}` }, JSON.stringify({ content: { type: 'text', text: 'Thanks, we are on it.' } }), { proxy: path.slice(4) }),
-    )) as { statusCode: number; body: string };
+      gatewayEvent('POST', path, headers, JSON.stringify({ content: { type: 'text', text: 'Thanks, we are on it.' } }), { proxy: path.slice(4) }, principal),
+    )) as {
+      statusCode: number;
+      body: string;
+    };
     if (answer.statusCode !== 202) throw new Error(`reply answered ${answer.statusCode}: ${answer.body}`);
-  }
+  };
+  h.reset();
+  // Replies a few minutes apart in each thread (agents answer customers, not themselves).
+  for (let i = 0; i < messages; i++) await reply(i, false);
   await h.drain();
-  report('reply-text', h.tally(), messages, 'an agent replies with text (POST /v1/threads/{id}/messages, with an Idempotency-Key; the authorizer\'s answer cached): API, outbox relay, sender, provider, record');
+  report('reply-text', h.tally(), messages, "an agent replies with text (POST /v1/threads/{id}/messages; the authorizer's answer cached): API, outbox relay, sender, provider, record");
+  h.reset();
+  for (let i = 0; i < messages; i++) await reply(messages + i, true);
+  await h.drain();
+  report('reply-text-idempotent', h.tally(), messages, 'the same with an Idempotency-Key: the key is claimed and its answer kept for 24 hours');
 
   // status: a delivery status for a message Parley sent (WhatsApp `delivered`).
   const phoneNumberId = (await h.deps.secrets.get('whatsapp', 'default'))?.phoneNumberId ?? '';

@@ -115,7 +115,11 @@ export interface SendContext {
   readonly apiBaseUrl: string;
   readonly fetch: typeof globalThis.fetch;
   /** Called after each part the provider accepted, so progress survives a failure of a later part. */
-  readonly onPartSent: (externalId: string) => Promise<void>;
+  /**
+   * `more`: whether parts of this message are still to be sent after this one (a sender that knows says
+   * `false` for the last, which then needs no separate record: the send's result records it).
+   */
+  readonly onPartSent: (externalId: string, more?: boolean) => Promise<void>;
 }
 
 /**

@@ -176,10 +176,12 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       if (existing) return json(c, 202, publicMessage(existing.value)) as never;
       throw error;
     }
+    let read: typeof thread | undefined = thread;
     await retryOnConflict(async () => {
-      const current = await liveThreadOf(store, thread.value.id);
+      const current = read ?? (await liveThreadOf(store, thread.value.id));
+      read = undefined;
       const change = applyOutbound(current.value, { channel: route.channel, at: occurredAt, byAgent: true });
-      await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: current.version }]);
+      if (change.changed) await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: current.version }]);
     });
     return json(c, 202, publicMessage(message)) as never;
   });

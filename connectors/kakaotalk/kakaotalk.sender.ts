@@ -126,7 +126,7 @@ const sendThroughEventApi = async (request: SendRequest, body: string, context: 
     const externalId = answer.taskId
       ? `task:${answer.taskId}`
       : `event:${hash(`${request.messageId ?? userKey}\u001f${index}\u001f${part}`)}`;
-    await context.onPartSent(externalId);
+    await context.onPartSent(externalId, index < parts.length - 1);
     externalIds.push(externalId);
   }
   return { externalIds };
@@ -149,7 +149,7 @@ const send = async (request: SendRequest, context: SendContext): Promise<SendRes
   if (callback !== undefined) {
     try {
       const externalId = await postCallbackAnswer(callback, skillResponseOf(content), context);
-      await context.onPartSent(externalId);
+      await context.onPartSent(externalId, false);
       return { externalIds: [externalId] };
     } catch (error) {
       if (!(error instanceof ProviderError) || error.kind === 'retryable' || error.kind === 'rate_limited') throw error;

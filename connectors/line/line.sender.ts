@@ -263,8 +263,8 @@ const send = async (request: SendRequest, context: SendContext): Promise<SendRes
       const sent = await pushLineMessages(to, chunk, context, retryKey);
       ids = idsOf(sent, chunk.length, `push-${retryKey ?? randomUUID()}`, first);
     }
-    for (const id of ids) {
-      await context.onPartSent(id);
+    for (const [index, id] of ids.entries()) {
+      await context.onPartSent(id, first + index < plan.length - 1);
       externalIds.push(id);
     }
   }

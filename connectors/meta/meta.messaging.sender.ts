@@ -191,7 +191,8 @@ export const createMetaSender = (profile: MetaSendProfile): ChannelSender => {
   const send = async (request: SendRequest, context: SendContext): Promise<SendResult> => {
     const calls = planMetaSend(request, profile, context.credentials[profile.accountCredential]);
     const externalIds = [...request.sentParts];
-    for (const call of calls.slice(request.sentParts.length)) {
+    const remaining = calls.slice(request.sentParts.length);
+    for (const [index, call] of remaining.entries()) {
       const answer = await callGraph({
         apiBaseUrl: context.apiBaseUrl,
         path: call.path,
@@ -205,7 +206,7 @@ export const createMetaSender = (profile: MetaSendProfile): ChannelSender => {
         // The message went out, so a retry would send it twice; record the oddity and stop instead.
         throw new PermanentProviderError(`${profile.what}: accepted but answered no message_id`);
       }
-      await context.onPartSent(result.data.message_id);
+      await context.onPartSent(result.data.message_id, index < remaining.length - 1);
       externalIds.push(result.data.message_id);
     }
     return { externalIds };

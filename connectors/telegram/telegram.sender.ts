@@ -224,14 +224,15 @@ const send = async (request: SendRequest, context: SendContext): Promise<SendRes
   const calls = planTelegramCalls(request);
   const externalIds = [...request.sentParts];
   const conversationId = request.recipient.conversation.externalId;
-  for (const call of calls.slice(request.sentParts.length)) {
+  const remaining = calls.slice(request.sentParts.length);
+  for (const [index, call] of remaining.entries()) {
     const result = SentMessageSchema.safeParse(await callTelegram(call.method, call.params, context));
     if (!result.success) {
       // The message went out, so a retry would send it twice; record the oddity and stop instead.
       throw new PermanentProviderError(`Telegram accepted ${call.method} but returned no message_id`);
     }
     const externalId = telegramMessageId(conversationId, result.data.message_id);
-    await context.onPartSent(externalId);
+    await context.onPartSent(externalId, index < remaining.length - 1);
     externalIds.push(externalId);
   }
   return { externalIds };

@@ -320,9 +320,10 @@ const send = async (request: SendRequest, context: SendContext): Promise<SendRes
   const bodies = planWhatsAppMessages(request);
   const phoneNumberId = phoneNumberIdOf(request, context);
   const externalIds = [...request.sentParts];
-  for (const body of bodies.slice(request.sentParts.length)) {
+  const remaining = bodies.slice(request.sentParts.length);
+  for (const [index, body] of remaining.entries()) {
     const wamid = await postWhatsAppMessage(body, phoneNumberId, context);
-    await context.onPartSent(wamid);
+    await context.onPartSent(wamid, index < remaining.length - 1);
     externalIds.push(wamid);
   }
   return { externalIds };

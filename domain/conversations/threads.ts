@@ -103,10 +103,21 @@ export const applyInbound = (thread: StoredThread, activity: InboundActivity): T
 };
 
 /**
+ * How close together an agent's messages may be recorded once: a thread is rewritten (and moves in the inbox)
+ * for an agent's message only when something besides the time changes, or the last record is older than this.
+ */
+export const OUTBOUND_COALESCE_MS = 60_000;
+
+/**
  * An agent's (or a notification's) message on a channel: the first one after the thread opened is its first
- * response, and the customer's messages count as answered.
+ * response, and the customer's messages count as answered. A burst of replies is recorded once a minute.
  */
 export const applyOutbound = (thread: StoredThread, activity: { readonly channel: Channel; readonly at: string; readonly byAgent: boolean }): ThreadChange => {
+  const material =
+    !thread.channels.includes(activity.channel) ||
+    (activity.byAgent && (thread.unread > 0 || thread.firstResponseAt === undefined || thread.lastAgentMessageAt === undefined)) ||
+    millis(activity.at) - millis(activity.byAgent ? (thread.lastAgentMessageAt ?? thread.lastMessageAt) : thread.lastMessageAt) >= OUTBOUND_COALESCE_MS;
+  if (!material) return unchanged(thread);
   const next: StoredThread = {
     ...thread,
     channels: thread.channels.includes(activity.channel) ? thread.channels : [...thread.channels, activity.channel],

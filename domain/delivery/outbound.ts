@@ -138,7 +138,7 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   if ('failure' in channel) return fail(channel.failure);
 
   // Exclusive from here: a duplicate delivery of the job (SQS delivers at least once) must not send too.
-  const claimed = await claim(threadId, messageId, attempt, deps);
+  const claimed = await claim(threadId, messageId, attempt, deps, message);
   if (claimed.kind !== 'claimed') return claimed.outcome;
   let current = claimed.message;
 
@@ -160,10 +160,11 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
       },
       {
         ...channel.context,
-        onPartSent: async (externalId) => {
+        onPartSent: async (externalId, more = true) => {
           sentParts.push(externalId);
-          // The provider has the part: failing now would send it again, so insist before giving up.
-          current = await persistParts(current, sentParts, deps);
+          // The provider has the part: if a later part failed, a retry must not send it again, so record it
+          // (insisting before giving up). The last part needs no record of its own: the send's record has it.
+          if (more) current = await persistParts(current, sentParts, deps);
         },
       },
     );
@@ -186,7 +187,7 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   const at = deps.clock.now().toISOString();
   for (let tries = 1; ; tries++) {
     try {
-      await recordSent(threadId, messageId, result.externalIds, at, deps);
+      await recordSent(threadId, messageId, result.externalIds, at, deps, tries === 1 ? current : undefined);
       break;
     } catch (error) {
       if (tries < RECORD_TRIES) {
@@ -215,9 +216,12 @@ type ClaimResult =
  * Claims the queued message for this delivery until the queue would redeliver it. A claim held by another
  * delivery is respected until it lapses; the same delivery may claim again.
  */
-const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<ClaimResult> =>
-  retryOnConflict(async (): Promise<ClaimResult> => {
-    const message = await deps.store.getMessage(threadId, messageId);
+const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, read?: Versioned<StoredMessage>): Promise<ClaimResult> => {
+  let first = read;
+  return retryOnConflict(async (): Promise<ClaimResult> => {
+    // The message as the delivery just read it, on the first try; read again after a conflict.
+    const message = first ?? (await deps.store.getMessage(threadId, messageId));
+    first = undefined;
     if (!message || message.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
     const now = deps.clock.now();
     const held = message.value.claim;
@@ -242,6 +246,7 @@ const claim = (threadId: string, messageId: string, attempt: Attempt, deps: Outb
     await deps.store.commit([{ kind: 'message', op: 'put', value: claimed, version: message.version }]);
     return { kind: 'claimed', message: { value: claimed, version: message.version + 1 } };
   });
+};
 
 const releaseClaim = (threadId: string, messageId: string, token: string, deps: OutboundDeps) =>
   retryOnConflict(async () => {
@@ -266,20 +271,23 @@ const persistParts = async (message: Versioned<StoredMessage>, externalIds: read
  * Records an accepted send: the provider's ids point at the message (for its status webhooks) before the
  * message says `sent`, so a crash in between leaves nothing a status report cannot find.
  */
-const recordSent = (threadId: string, messageId: string, externalIds: readonly string[], at: string, deps: OutboundDeps) =>
-  retryOnConflict(async () => {
-    const message = await deps.store.getMessage(threadId, messageId);
+const recordSent = (threadId: string, messageId: string, externalIds: readonly string[], at: string, deps: OutboundDeps, known?: Versioned<StoredMessage>) => {
+  let first = known;
+  return retryOnConflict(async () => {
+    // The message as this delivery last wrote it, on the first try (no read); read again after a conflict.
+    const message = first ?? (await deps.store.getMessage(threadId, messageId));
+    first = undefined;
     if (!message) return;
     await pointAt(message.value, externalIds, deps);
     const change = advanceStatus({ ...message.value, acceptedAt: message.value.acceptedAt ?? at }, { status: 'sent', at, externalIds });
     if (!change.changed) return;
     await deps.store.commit([{ kind: 'message', op: 'put', value: change.message, version: message.version, events: change.events }]);
   }, 12);
+};
 
 const pointAt = async (message: StoredMessage, externalIds: readonly string[], deps: OutboundDeps) => {
   for (const externalId of externalIds) {
-    const existing = await deps.store.getPointer(message.channel, message.accountId, externalId);
-    if (existing) continue;
+    // Written without looking first: the create-only condition keeps an existing pointer.
     try {
       await deps.store.commit([
         {
