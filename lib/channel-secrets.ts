@@ -10,13 +10,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { Channel } from '../domain/content.ts';
 import { DEFAULT_ACCOUNT } from '../domain/ingest.ts';
-import { API_MANAGED_TAG } from '../adapters/aws/secrets-manager-store.ts';
+import { API_MANAGED_SEGMENT } from '../adapters/aws/secrets-manager-store.ts';
 import { nagResource } from './nag.ts';
 
 /** Every channel secret's name starts with this; functions get it as `SECRET_PREFIX`. */
 export const SECRET_PREFIX = 'parley/';
 /** `parley/<channel>/<accountId>`: where the secret store adapter looks up an account's credentials. */
 export const channelSecretName = (channel: Channel, accountId: string): string => `${SECRET_PREFIX}${channel}/${accountId}`;
+/** `parley/api/<channel>/<accountId>`: where the integrator API keeps the credentials it is given. */
+export const apiSecretName = (channel: Channel, accountId: string): string => `${SECRET_PREFIX}${API_MANAGED_SEGMENT}${channel}/${accountId}`;
 
 export interface ChannelSecretsProps {
   /** The credential names each channel's connector reads, inbound ones first. */
@@ -60,10 +62,11 @@ export class ChannelSecrets extends Construct {
    */
   public grantRead(grantee: iam.IGrantable, channel: Channel): iam.Grant {
     const pattern = this.secretsArnPattern(channel);
+    const apiPattern = this.apiSecretsArnPattern(channel);
     const grant = iam.Grant.addToPrincipal({
       grantee,
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-      resourceArns: [pattern],
+      resourceArns: [pattern, apiPattern],
     });
     // Names only, no values: which accounts have a secret, so an account id nobody registered (webhook URLs
     // carry ids anyone can make up) costs no GetSecretValue. ListSecrets supports no resource-level scope.
@@ -75,6 +78,10 @@ export class ChannelSecrets extends Construct {
         reason: `Reads the ${channel} secrets of every account (${channelSecretName(channel, DEFAULT_ACCOUNT)}, and ${channelSecretName(channel, '<accountId>')} added by DevOps without a redeploy); secret ARNs end in a random suffix, so even one name needs a wildcard.`,
       });
       Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(policy, apiPattern)}]`,
+        reason: `Reads the ${channel} credentials put through the integrator API (${apiSecretName(channel, '<accountId>')}), one secret per account registered at run time; secret ARNs end in a random suffix, so even one name needs a wildcard.`,
+      });
+      Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'secretsmanager:ListSecrets has no resource-level permissions; it lists names and metadata, never values, so the webhook can tell an account id nobody registered without reading a secret per request.',
@@ -84,48 +91,32 @@ export class ChannelSecrets extends Construct {
   }
 
   /**
-   * Lets `grantee` create and replace the secrets of the channel's further accounts (credentials put through
-   * the integrator API): only secrets it created, tagged as its own, and never the default account's, which
-   * belongs to DevOps (an explicit deny on top).
+   * Lets `grantee` create and replace the credentials of the channel's further accounts put through the
+   * integrator API: only under the API's own prefix (`parley/api/<channel>/`), never a secret DevOps made,
+   * whatever its name, and with no tagging or resource-policy rights that could widen that.
    */
   public grantManage(grantee: iam.IGrantable, channel: Channel): void {
-    const pattern = this.secretsArnPattern(channel);
-    const [tagKey, tagValue] = [API_MANAGED_TAG.Key, API_MANAGED_TAG.Value];
-    // It creates secrets only with its tag, and replaces only secrets that carry it: never one DevOps made.
+    const apiPattern = this.apiSecretsArnPattern(channel);
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
-        resources: [pattern],
-        conditions: {
-          StringEquals: { [`aws:RequestTag/${tagKey}`]: tagValue },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [tagKey] },
-        },
-      }),
+      new iam.PolicyStatement({ actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'], resources: [apiPattern] }),
     );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:PutSecretValue'],
-        resources: [pattern],
-        conditions: { StringEquals: { [`secretsmanager:ResourceTag/${tagKey}`]: tagValue } },
-      }),
-    );
-    const defaultSecret = this.secrets[channel];
-    if (defaultSecret) {
-      grantee.grantPrincipal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          effect: iam.Effect.DENY,
-          actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret', 'secretsmanager:DeleteSecret'],
-          resources: [defaultSecret.secretArn],
-        }),
-      );
-    }
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       Validations.of(policy).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagResource(policy, pattern)}]`,
-        reason: `Creates and replaces the ${channel} secrets of accounts registered through the integrator API (${channelSecretName(channel, '<accountId>')}), named as they are registered; only secrets tagged as the API's, and the default account's secret is denied explicitly.`,
+        id: `AwsSolutions-IAM5[Resource::${nagResource(policy, apiPattern)}]`,
+        reason: `Creates and replaces the ${channel} credentials of accounts registered through the integrator API (${apiSecretName(channel, '<accountId>')}), named as they are registered; never a secret outside that prefix, so never one DevOps made.`,
       });
     }
+  }
+
+  /** `arn:…:secret:parley/api/<channel>/*`: the channel's credentials put through the integrator API. */
+  public apiSecretsArnPattern(channel: Channel): string {
+    return Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${apiSecretName(channel, '')}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
   }
 
   /** `arn:…:secret:parley/<channel>/*`: every account's secret of the channel. */

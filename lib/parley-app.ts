@@ -35,7 +35,8 @@ const flagContext = (app: App, key: string): boolean => {
 /**
  * Context keys: `account`, `region` (stack environment; unset: environment-agnostic, no lookup ever),
  * `<channel>ApiBaseUrl` (provider API origin override, e.g. `telegramApiBaseUrl`), `alarmTopicArn`,
- * and `nag` (run the cdk-nag AWS Solutions checks; errors fail the synth).
+ * `messageRetentionDays`, `autoResolveAfterHours`, `apiRateLimit`, `publishAllDomainEvents` (product settings,
+ * see ParleyStackProps.settings), and `nag` (run the cdk-nag AWS Solutions checks; errors fail the synth).
  */
 export function buildParley(app: App, options: ParleyAppOptions): ParleyStacks {
   const env: Environment = { account: stringContext(app, 'account'), region: stringContext(app, 'region') };
@@ -57,6 +58,19 @@ export function buildParley(app: App, options: ParleyAppOptions): ParleyStacks {
       }),
     ),
     alarmTopicArn: stringContext(app, 'alarmTopicArn'),
+    settings: Object.fromEntries(
+      (
+        [
+          ['messageRetentionDays', 'MESSAGE_RETENTION_DAYS'],
+          ['autoResolveAfterHours', 'AUTO_RESOLVE_AFTER_HOURS'],
+          ['apiRateLimit', 'API_RATE_LIMIT'],
+          ['publishAllDomainEvents', 'PUBLISH_ALL_DOMAIN_EVENTS'],
+        ] as const
+      ).flatMap(([context, variable]) => {
+        const value = stringContext(app, context);
+        return value === undefined ? [] : [[variable, value]];
+      }),
+    ),
   });
   parley.addStackDependency(data, 'the functions read and write the table and the media bucket');
   if (flagContext(app, 'nag')) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -64,6 +64,14 @@ export interface ParleyStackProps extends StackProps {
    * @default - alarms without actions
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Product settings every function may read, as environment variables: `MESSAGE_RETENTION_DAYS` (messages
+   * expire this many days after they were written), `AUTO_RESOLVE_AFTER_HOURS` (idle threads are resolved),
+   * `API_RATE_LIMIT` (requests per second per API key), `PUBLISH_ALL_DOMAIN_EVENTS` (`true`: every domain
+   * event goes on the bus, not only those a rule or webhook subscription wants).
+   * @default - none: messages are kept, threads stay open, 50 requests per second, events on demand
+   */
+  readonly settings?: Readonly<Partial<Record<'MESSAGE_RETENTION_DAYS' | 'AUTO_RESOLVE_AFTER_HOURS' | 'API_RATE_LIMIT' | 'PUBLISH_ALL_DOMAIN_EVENTS', string>>>;
 }
 
 /** The environment variable that overrides a channel's provider API origin, the same as the local runtime's. */
@@ -145,6 +153,7 @@ export class ParleyStack extends Stack {
       BUS_NAME: this.bus.bus.eventBusName,
       MEDIA_BUCKET: mediaBucket,
       SECRET_PREFIX,
+      ...props.settings,
       ...Object.fromEntries(
         Object.entries(props.apiBaseUrls ?? {}).flatMap(([channel, url]) =>
           url ? [[apiBaseUrlVariable(channel as Channel), url]] : [],

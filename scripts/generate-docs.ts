@@ -1,6 +1,7 @@
 /**
  * `npm run docs`: writes the documents generated from code, so they cannot drift from it:
- * - docs/schemas/parley-event.v1.json, the JSON Schema of the normalized events, from their zod schemas;
+ * - docs/schemas/parley-event.v1.json, the JSON Schema of the normalized (connector) events, from their zod schemas;
+ * - docs/schemas/parley-domain-event.v1.json, the JSON Schema of the domain events (what webhooks deliver);
  * - docs/channels.md, each channel's capabilities and configuration, from its connector.
  * A test fails while a committed file differs from what this generates.
  */
@@ -10,6 +11,7 @@ import * as z from 'zod';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import { ParleyEventSchema } from '../domain/events.ts';
+import { DomainEventSchema } from '../domain/events/domain-events.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
@@ -18,6 +20,16 @@ export const eventJsonSchema = (): string =>
     {
       ...z.toJSONSchema(ParleyEventSchema, { target: 'draft-2020-12', io: 'output' }),
       $id: 'https://parley.dev/schemas/parley-event.v1.json',
+    },
+    null,
+    2,
+  )}\n`;
+
+export const domainEventJsonSchema = (): string =>
+  `${JSON.stringify(
+    {
+      ...z.toJSONSchema(DomainEventSchema, { target: 'draft-2020-12', io: 'output' }),
+      $id: 'https://parley.dev/schemas/parley-domain-event.v1.json',
     },
     null,
     2,
@@ -79,6 +91,7 @@ export const channelsMarkdown = (): string => {
 
 export const GENERATED = {
   'docs/schemas/parley-event.v1.json': eventJsonSchema,
+  'docs/schemas/parley-domain-event.v1.json': domainEventJsonSchema,
   'docs/channels.md': channelsMarkdown,
 } as const;
 

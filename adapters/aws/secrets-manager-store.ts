@@ -15,8 +15,12 @@ import * as z from 'zod';
 
 const CredentialsSchema = z.record(z.string(), z.string());
 
-/** Marks the secrets the integrator API created, the only ones IAM lets it replace (lib/channel-secrets.ts). */
-export const API_MANAGED_TAG = { Key: 'parley:managed-by', Value: 'integrator-api' } as const;
+/**
+ * Where the integrator API keeps the credentials it is given, below the store's prefix:
+ * `<prefix>api/<channel>/<accountId>`. IAM lets the API create and replace only secrets under it
+ * (lib/channel-secrets.ts), so an API key can never touch a secret DevOps made, whatever it is named.
+ */
+export const API_MANAGED_SEGMENT = 'api/';
 
 const canonical = (credentials: Credentials): string => JSON.stringify(Object.entries(credentials).sort(([a], [b]) => (a < b ? -1 : 1)));
 
@@ -34,7 +38,10 @@ const MAX_LISTED = 10_000;
 
 export interface SecretsManagerStoreOptions {
   readonly client: SecretsManagerClient;
-  /** Secret names are `<prefix><channel>/<accountId>`, e.g. `parley/telegram/default`. */
+  /**
+   * Secret names are `<prefix><channel>/<accountId>` (e.g. `parley/telegram/default`) when DevOps made them,
+   * `<prefix>api/<channel>/<accountId>` when the integrator API did.
+   */
   readonly prefix: string;
   /** The account id a channel's credentials name (a Telegram token names its bot), to match the default account. */
   readonly accountIdOf: (channel: Channel, credentials: Credentials) => string | undefined;
@@ -96,21 +103,29 @@ export class SecretsManagerStore implements SecretStore {
     const named = fallback === undefined ? undefined : this.options.accountIdOf(channel, fallback);
     // The default account answers to the id its credentials name, whatever secret else claims that id.
     if (fallback && named === accountId) return fallback;
-    const name = this.nameOf(channel, accountId);
-    const own = (await this.mayExist(channel, name)) ? await this.fetch(name) : undefined;
-    if (own) return own;
+    // DevOps' secret of the account first, then the one put through the API.
+    for (const name of [this.nameOf(channel, accountId), this.managedNameOf(channel, accountId)]) {
+      const own = (await this.mayExist(channel, name)) ? await this.fetch(name) : undefined;
+      if (own) return own;
+    }
     return !options.ownOnly && fallback && named === undefined ? fallback : undefined;
   }
 
   /**
-   * Replaces the account's secret, creating it the first time (tagged {@link API_MANAGED_TAG}, which IAM requires
-   * to replace it later). Writes nothing when the value is unchanged: every write is a new secret version,
+   * Replaces the credentials the API keeps for the account, creating their secret the first time. Refuses
+   * an account whose secret DevOps made (theirs always wins when both exist) and the default account, which
+   * are theirs to change. Writes nothing when the value is unchanged: every write is a new secret version,
    * and clients that register their accounts at each start would pile them up.
    */
   async put(channel: Channel, accountId: string, credentials: Credentials): Promise<void> {
-    const name = this.nameOf(channel, accountId);
+    const devops = this.nameOf(channel, accountId);
+    if (accountId === DEFAULT_ACCOUNT) throw new SecretNotWritableError(devops);
     const value = CredentialsSchema.parse(credentials);
+    const name = this.managedNameOf(channel, accountId);
     this.written(channel, name);
+    this.cache.delete(devops);
+    this.missing.delete(devops);
+    if ((await this.mayExist(channel, devops)) && (await this.fetch(devops))) throw new SecretNotWritableError(devops);
     const current = await this.fetch(name);
     if (current && canonical(current) === canonical(value)) return;
     const secretString = JSON.stringify(value);
@@ -118,7 +133,7 @@ export class SecretsManagerStore implements SecretStore {
       if (current) await this.options.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString }));
       else await this.create(name, channel, accountId, secretString);
     } catch (error) {
-      // Not ours to replace: created by DevOps without the tag, or the default account's.
+      // IAM keeps the API to its own prefix: a denial means the deployment's policy says no.
       if (error instanceof Error && error.name === 'AccessDeniedException') throw new SecretNotWritableError(name);
       throw error;
     }
@@ -132,7 +147,6 @@ export class SecretsManagerStore implements SecretStore {
           Name: name,
           SecretString: secretString,
           Description: `Parley ${channel} credentials of account ${accountId}, put through the integrator API`,
-          Tags: [API_MANAGED_TAG],
         }),
       );
     } catch (error) {
@@ -144,6 +158,10 @@ export class SecretsManagerStore implements SecretStore {
 
   private nameOf(channel: Channel, accountId: string): string {
     return `${this.options.prefix}${channel}/${accountId}`;
+  }
+
+  private managedNameOf(channel: Channel, accountId: string): string {
+    return `${this.options.prefix}${API_MANAGED_SEGMENT}${channel}/${accountId}`;
   }
 
   /** False only when a listing says the secret does not exist. */
@@ -165,23 +183,31 @@ export class SecretsManagerStore implements SecretStore {
     return pending;
   }
 
+  /** DevOps' names and the API's, one filtered listing each (a filter's values are not documented to be ORed). */
   private async listNames(channel: Channel): Promise<Listing> {
-    const prefix = this.nameOf(channel, '');
     const names = new Set<string>();
-    let nextToken: string | undefined;
-    do {
-      const page = await this.options.client.send(
-        new ListSecretsCommand({
-          // `name` is a case-sensitive prefix match; names are still compared whole below.
-          Filters: [{ Key: 'name', Values: [prefix] }],
-          MaxResults: LIST_PAGE_SIZE,
-          ...(nextToken !== undefined && { NextToken: nextToken }),
-        }),
-      );
-      for (const secret of page.SecretList ?? []) if (secret.Name?.startsWith(prefix)) names.add(secret.Name);
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && names.size < MAX_LISTED);
-    const listing: Listing = { names, complete: nextToken === undefined, listedAt: this.now() };
+    let complete = true;
+    for (const prefix of [this.nameOf(channel, ''), this.managedNameOf(channel, '')]) {
+      if (names.size >= MAX_LISTED) {
+        complete = false;
+        break;
+      }
+      let nextToken: string | undefined;
+      do {
+        const page = await this.options.client.send(
+          new ListSecretsCommand({
+            // `name` is a case-sensitive prefix match; names are still compared whole below.
+            Filters: [{ Key: 'name', Values: [prefix] }],
+            MaxResults: LIST_PAGE_SIZE,
+            ...(nextToken !== undefined && { NextToken: nextToken }),
+          }),
+        );
+        for (const secret of page.SecretList ?? []) if (secret.Name?.startsWith(prefix)) names.add(secret.Name);
+        nextToken = page.NextToken;
+      } while (nextToken !== undefined && names.size < MAX_LISTED);
+      complete &&= nextToken === undefined;
+    }
+    const listing: Listing = { names, complete, listedAt: this.now() };
     this.listings.set(channel, listing);
     return listing;
   }

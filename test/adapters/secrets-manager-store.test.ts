@@ -94,10 +94,10 @@ describe('SecretsManagerStore', () => {
 describe('SecretsManagerStore.put', () => {
   const credentials = { channelSecret: 'c0ffee', channelAccessToken: 'token' };
 
-  it("replaces an existing account's secret value and drops its cached copy", async () => {
-    listed('parley/line/U1');
+  it("replaces the account's secret under the API's own prefix and drops its cached copy", async () => {
+    listed('parley/api/line/U1');
     secretsManager
-      .on(GetSecretValueCommand, { SecretId: 'parley/line/U1' })
+      .on(GetSecretValueCommand, { SecretId: 'parley/api/line/U1' })
       .resolvesOnce({ SecretString: '{"channelSecret":"old"}' })
       .resolvesOnce({ SecretString: '{"channelSecret":"old"}' })
       .resolves({ SecretString: JSON.stringify(credentials) });
@@ -106,27 +106,26 @@ describe('SecretsManagerStore.put', () => {
     const store = makeStore();
     expect(await store.get('line', 'U1')).toEqual({ channelSecret: 'old' });
     await store.put('line', 'U1', credentials);
-    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: 'parley/line/U1', SecretString: JSON.stringify(credentials) });
+    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: 'parley/api/line/U1', SecretString: JSON.stringify(credentials) });
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
     expect(await store.get('line', 'U1')).toEqual(credentials);
   });
 
   it('writes no new version when the value is unchanged, whatever the order of its keys', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U1' }).resolves({ SecretString: '{"channelAccessToken":"token","channelSecret":"c0ffee"}' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U1' }).resolves({ SecretString: '{"channelAccessToken":"token","channelSecret":"c0ffee"}' });
     await makeStore().put('line', 'U1', credentials);
     expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
   });
 
-  it("creates the secret on the account's first put, tagged as the API's", async () => {
+  it("creates the secret on the account's first put, untagged, under the API's prefix", async () => {
     secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(CreateSecretCommand).resolves({});
     await makeStore().put('line', 'U2', credentials);
-    expect(secretsManager.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({
-      Name: 'parley/line/U2',
-      SecretString: JSON.stringify(credentials),
-      Tags: [{ Key: 'parley:managed-by', Value: 'integrator-api' }],
-    });
+    const input = secretsManager.commandCalls(CreateSecretCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ Name: 'parley/api/line/U2', SecretString: JSON.stringify(credentials) });
+    // Tagging needs secretsmanager:TagResource, which the API role does not have.
+    expect(input?.Tags).toBeUndefined();
   });
 
   it('puts the value after all when a concurrent put created the secret first', async () => {
@@ -134,21 +133,54 @@ describe('SecretsManagerStore.put', () => {
     secretsManager.on(CreateSecretCommand).rejects(new ResourceExistsException({ message: 'exists', $metadata: {} }));
     secretsManager.on(PutSecretValueCommand).resolves({});
     await makeStore().put('line', 'U3', credentials);
-    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretId).toBe('parley/api/line/U3');
   });
 
-  it('says so when IAM refuses: a secret DevOps made, not the API', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"channelSecret":"devops"}' });
+  it("refuses an account whose secret DevOps made, and writes nothing that would shadow it", async () => {
+    listed('parley/line/U4');
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U4' }).resolves({ SecretString: '{"channelSecret":"devops"}' });
+    const error = await makeStore()
+      .put('line', 'U4', credentials)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretNotWritableError);
+    expect((error as SecretNotWritableError).secretName).toBe('parley/line/U4');
+    expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it("refuses the default account's credentials, which DevOps put", async () => {
+    await expect(makeStore().put('line', 'default', credentials)).rejects.toBeInstanceOf(SecretNotWritableError);
+    expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('says so when IAM refuses the write', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U5' }).resolves({ SecretString: '{"channelSecret":"old"}' });
     const denied = Object.assign(new Error('User is not authorized to perform: secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' });
     secretsManager.on(PutSecretValueCommand).rejects(denied);
-    await expect(makeStore().put('line', 'U4', credentials)).rejects.toBeInstanceOf(SecretNotWritableError);
+    await expect(makeStore().put('line', 'U5', credentials)).rejects.toBeInstanceOf(SecretNotWritableError);
   });
 
   it('surfaces any other failure', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"channelSecret":"old"}' });
     secretsManager.on(PutSecretValueCommand).rejects(new Error('ServiceUnavailable'));
-    await expect(makeStore().put('line', 'U5', credentials)).rejects.toThrow('ServiceUnavailable');
+    await expect(makeStore().put('line', 'U6', credentials)).rejects.toThrow('ServiceUnavailable');
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
+  });
+});
+
+describe("the API's secrets beside DevOps'", () => {
+  it("serves an account from the API's secret, and from DevOps' when both exist", async () => {
+    listed('parley/line/U8', 'parley/api/line/U8', 'parley/api/line/U9');
+    secretsManager.on(GetSecretValueCommand).rejects(notFound());
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U8' }).resolves({ SecretString: '{"channelSecret":"devops"}' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U8' }).resolves({ SecretString: '{"channelSecret":"api"}' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U9' }).resolves({ SecretString: '{"channelSecret":"api9"}' });
+    const store = makeStore();
+    expect(await store.get('line', 'U8', { ownOnly: true })).toEqual({ channelSecret: 'devops' });
+    expect(await store.get('line', 'U9', { ownOnly: true })).toEqual({ channelSecret: 'api9' });
   });
 });
 
@@ -173,8 +205,11 @@ describe('account ids without a secret', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
     expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
-    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
-    expect(secretsManager.commandCalls(ListSecretsCommand)[0]?.args[0].input).toMatchObject({ Filters: [{ Key: 'name', Values: ['parley/telegram/'] }] });
+    // One listing: DevOps' names and the API's.
+    expect(secretsManager.commandCalls(ListSecretsCommand).map((c) => c.args[0].input.Filters)).toEqual([
+      [{ Key: 'name', Values: ['parley/telegram/'] }],
+      [{ Key: 'name', Values: ['parley/api/telegram/'] }],
+    ]);
   });
 
   it('lists again at most once per interval, so an account added elsewhere is found within it', async () => {
@@ -188,11 +223,12 @@ describe('account ids without a secret', () => {
     clock = 29_000;
     for (let i = 0; i < 100; i++) await store.get('telegram', madeUp(i), { ownOnly: true });
     expect(await store.get('telegram', '555', { ownOnly: true })).toBeUndefined();
-    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
+    // A listing is two calls: DevOps' names and the API's.
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(2);
     clock = 30_000;
     expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
     for (let i = 0; i < 100; i++) await store.get('telegram', madeUp(i), { ownOnly: true });
-    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(2);
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(4);
   });
 
   it('pages through the listing and compares names whole', async () => {
@@ -206,7 +242,7 @@ describe('account ids without a secret', () => {
     expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
     expect(await store.get('telegram', '55', { ownOnly: true })).toBeUndefined();
     expect(await store.get('telegram', '777', { ownOnly: true })).toBeUndefined();
-    expect(secretsManager.commandCalls(ListSecretsCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
+    expect(secretsManager.commandCalls(ListSecretsCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2', undefined]);
     expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual(['parley/telegram/default', 'parley/telegram/555']);
   });
 
@@ -239,9 +275,9 @@ describe('account ids without a secret', () => {
     const store = makeStore();
     expect(await store.get('line', 'U7', { ownOnly: true })).toBeUndefined();
     await store.put('line', 'U7', { channelSecret: 'new' });
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U7' }).resolves({ SecretString: '{"channelSecret":"new"}' });
+    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U7' }).resolves({ SecretString: '{"channelSecret":"new"}' });
     expect(await store.get('line', 'U7', { ownOnly: true })).toEqual({ channelSecret: 'new' });
-    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(2);
   });
 });
 
