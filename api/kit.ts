@@ -18,6 +18,11 @@ export interface ApiEnv {
     principal: Principal;
     /** Set by the idempotency middleware on a POST with an `Idempotency-Key`. */
     idempotency: { readonly key: string; readonly firstSeenAt: string } | undefined;
+    /**
+     * Set by a handler whose answer must never be stored (it shows a secret once): a replay with the same
+     * `Idempotency-Key` then answers 409 with this message instead of the first answer.
+     */
+    withheldFromReplay: string | undefined;
   };
 }
 
