@@ -3,7 +3,8 @@
  * API Gateway HTTP API (payload 2.0) events, over the real DynamoDB stores on the in-process local engine
  * (`startLocalDynamo`). Customers write through the real thread writer (`applyEvent`), channel credentials are
  * the connectors' development credentials in a `LocalSecretStore`, and a provider question the API asks (a
- * LINE bot's id) is answered by the connector's own sandbox.
+ * LINE bot's id) is answered by the connector's own sandbox. The table's change stream feeds the real outbox
+ * relay, whose published events and delivery jobs are recorded: what a write queues is what the relay queues.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,9 +22,12 @@ import type { Scope } from '../../domain/access/model.ts';
 import type { Connector, Credentials } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
 import { applyEvent } from '../../domain/conversations/inbound.ts';
+import { deliver, type DeliveryOutcome, type OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
+import type { DomainEvent } from '../../domain/events/domain-events.ts';
 import type { Log, MediaStore } from '../../domain/ports.ts';
 import { create, type ApiEvent } from '../../functions/api.ts';
+import { create as createOutboxRelay } from '../../functions/outbox-relay.ts';
 import { localContext } from '../../functions/kit/handler.ts';
 import { logOnly } from '../../functions/kit/observability.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from './local-dynamo.ts';
@@ -150,7 +154,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const provider = sandboxFetch();
   const apiBaseUrls = Object.fromEntries(Object.keys(connectors).map((channel) => [channel, sandboxOrigin(channel as Channel)]));
 
-  const handler = create({
+  const ports = {
     conversations,
     keys,
     accounts,
@@ -161,7 +165,28 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     secrets,
     fetch: provider.fetch,
     apiBaseUrls,
+  };
+  const handler = create(ports);
+
+  // The outbox relay on the table's stream, as the topology wires it (functions/outbox-relay.ts).
+  const published: DomainEvent[] = [];
+  const queued: OutboundJob[] = [];
+  const relay = createOutboxRelay({
+    domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
+    outbound: { send: async (job) => void queued.push(structuredClone(job)) },
+    queue: () => ({ send: async (parked) => log.error('parked by the outbox relay', { parked }) }),
+    observability: logOnly(log),
   });
+  const relaying = dynamo.engine.subscribe(dynamo.tableName, {
+    name: 'outbox-relay',
+    batchSize: 100,
+    handler: async (event) => relay(event, localContext('outbox-relay')),
+  });
+  /** What the relay has published and queued so far, once it has read every write made until now. */
+  const outbox = async () => {
+    await relaying.idle();
+    return { events: published, jobs: queued };
+  };
 
   const newKey = async (scopes: readonly Scope[], name = `tests ${scopes.join('+')}`) => {
     const { id, secret } = generateApiKey();
@@ -208,8 +233,14 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     } as unknown as ApiEvent;
   };
 
-  const call = async (method: string, path: string, callOptions: CallOptions = {}): Promise<ApiAnswer> => {
-    const result = (await handler(eventOf(method, path, callOptions), localContext('api'))) as APIGatewayProxyStructuredResultV2;
+  /** Calls a handler over these ports with some replaced (a store that fails, say). */
+  const callVia = (overrides: Partial<typeof ports>) => {
+    const other = create({ ...ports, ...overrides });
+    return (method: string, path: string, callOptions: CallOptions = {}) => answerOf(other(eventOf(method, path, callOptions), localContext('api')));
+  };
+
+  const answerOf = async (pending: Promise<unknown>): Promise<ApiAnswer> => {
+    const result = (await pending) as APIGatewayProxyStructuredResultV2;
     const bytes = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
     const text = bytes.toString('utf8');
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
@@ -217,6 +248,9 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     if ((headers['content-type'] ?? '').includes('json') && text !== '') json = JSON.parse(text);
     return { status: result.statusCode ?? 200, headers, text, bytes, isBase64Encoded: result.isBase64Encoded ?? false, json };
   };
+
+  const call = (method: string, path: string, callOptions: CallOptions = {}): Promise<ApiAnswer> =>
+    answerOf(handler(eventOf(method, path, callOptions), localContext('api')));
 
   const get = (path: string, callOptions: CallOptions = {}) => call('GET', path, callOptions);
   const post = (path: string, body: unknown, callOptions: CallOptions = {}) => call('POST', path, { ...callOptions, body });
@@ -256,8 +290,41 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     return { threadId: outcome.threadId, messageId: outcome.messageId, contactId: thread.value.contactId };
   };
 
+  /**
+   * One delivery attempt of a queued reply by the channel's sender, against the connector's sandbox; with
+   * `providerDown`, the provider cannot be reached and it is the last attempt the queue allows (the message fails).
+   */
+  const deliverReply = async (threadId: string, messageId: string, { providerDown = false } = {}): Promise<DeliveryOutcome> => {
+    const message = await conversations.getMessage(threadId, messageId);
+    if (!message) throw new Error(`no message ${messageId} in ${threadId}`);
+    provider.state.failing = providerDown;
+    try {
+      return await deliver(
+        { kind: 'deliver', channel: message.value.channel, threadId, messageId },
+        { receiveCount: providerDown ? 8 : 1, maxReceiveCount: 8, claimToken: randomUUID(), claimSeconds: 30 },
+        {
+          store: conversations,
+          secrets,
+          clock,
+          log,
+          fetch: provider.fetch,
+          apiBaseUrls,
+          connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
+          requeue: async () => {
+            throw new Error('the record of a send failed in a test');
+          },
+        },
+      );
+    } finally {
+      provider.state.failing = false;
+    }
+  };
+
   return {
     call,
+    callVia,
+    outbox,
+    deliverReply,
     get,
     post,
     patch,
@@ -277,6 +344,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     defaultCredentials,
     provider,
     stop: async () => {
+      await relaying.stop();
       await dynamo.stop();
       rmSync(secretsDir, { recursive: true, force: true });
     },
