@@ -25,6 +25,7 @@ import { applyEvent } from '../../domain/conversations/inbound.ts';
 import { deliver, type DeliveryOutcome, type OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
 import type { DomainEvent } from '../../domain/events/domain-events.ts';
+import { copyMedia, mediaKeyOf, mediaOf } from '../../domain/media.ts';
 import type { Log, MediaStore } from '../../domain/ports.ts';
 import { create, type ApiEvent } from '../../functions/api.ts';
 import { create as createOutboxRelay } from '../../functions/outbox-relay.ts';
@@ -116,6 +117,8 @@ export interface CustomerMessage {
   readonly threadId: string;
   readonly messageId: string;
   readonly contactId: string;
+  /** The event the thread writer was given. */
+  readonly event: MessageReceivedEvent;
 }
 
 export interface WriteOptions {
@@ -287,7 +290,29 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate') throw new Error(`the thread writer did not store the message: ${JSON.stringify(outcome)}`);
     const thread = await conversations.getThread(outcome.threadId);
     if (!thread) throw new Error('the thread writer stored a message without its thread');
-    return { threadId: outcome.threadId, messageId: outcome.messageId, contactId: thread.value.contactId };
+    return { threadId: outcome.threadId, messageId: outcome.messageId, contactId: thread.value.contactId, event };
+  };
+
+  /**
+   * The media copier's work for a customer's media message, with these bytes as what the provider served (put
+   * where the copier keeps them, as an earlier attempt would have): the message then names its copy.
+   */
+  const copyMediaOf = async (written: CustomerMessage, bytes: Buffer, contentType: string) => {
+    const ref = mediaOf(written.event.content);
+    if (!ref) throw new Error(`${written.event.content.type} content has no media`);
+    await media.put(mediaKeyOf(written.event.channel, written.event.accountId, ref), bytes, { contentType });
+    const outcome = await copyMedia(written.event, { receiveCount: 1, maxReceiveCount: 5 }, {
+      store: conversations,
+      media,
+      secrets,
+      clock,
+      log,
+      fetch: provider.fetch,
+      apiBaseUrls,
+      connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
+    });
+    if (outcome.kind !== 'copied') throw new Error(`the media copier did not copy: ${JSON.stringify(outcome)}`);
+    return outcome.key;
   };
 
   /**
@@ -329,6 +354,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     post,
     patch,
     customerWrites,
+    copyMediaOf,
     newKey,
     admin,
     clock,
