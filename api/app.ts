@@ -41,7 +41,10 @@ export const createApi = (deps: ApiDeps): Api => {
   const app = new OpenAPIHono<ApiEnv>({
     // Parameters, query and body failures in the API's words (api/validation.ts).
     defaultHook: (result) => {
-      if (!result.success) throw invalidRequest(result.target === 'json' ? 'The body' : result.target === 'query' ? 'The query' : 'The path', result.error);
+      if (!result.success) {
+        const what = { json: 'The body', query: 'The query', header: 'The headers' }[result.target as string] ?? 'The path';
+        throw invalidRequest(what, result.error);
+      }
     },
   });
 

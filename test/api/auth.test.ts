@@ -149,8 +149,9 @@ describe('the authorizer Lambda (HTTP API, simple responses), over the DynamoDB 
     const verdict = await authorizerOf()(`Bearer ${key.secret}`);
     if (!verdict.isAuthorized) throw new Error('the key was refused');
 
-    const read = await harness.get('/v1/threads', { key: null, authorizer: verdict.context });
-    const write = await harness.post('/v1/threads/th_x/notes', { text: 'hello' }, { key: null, authorizer: verdict.context });
+    const context = { ...verdict.context };
+    const read = await harness.get('/v1/threads', { key: null, authorizer: context });
+    const write = await harness.post('/v1/threads/th_x/notes', { text: 'hello' }, { key: null, authorizer: context });
 
     expect(read.status).toBe(200);
     expect(write.status).toBe(403);

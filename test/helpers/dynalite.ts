@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { ensureTable } from '../../adapters/aws/dynamo-table.ts';
-import { createDocumentClient } from '../../adapters/aws/dynamo-thread-store.ts';
+import { createDocumentClient } from '../../adapters/aws/store/table.ts';
 import { LOCAL_TABLE_NAME } from '../../topology/table.ts';
 
 export interface Dynalite {
