@@ -31,10 +31,22 @@ describe('GET /v1/accounts', () => {
     expect(response.json.items).toEqual([
       { channel: 'whatsapp', accountId: whatsapp, default: true, webhookUrl: '/webhooks/whatsapp', configured: true },
       { channel: 'messenger', accountId: messenger, default: true, webhookUrl: '/webhooks/messenger', configured: true },
-      { channel: 'instagram', accountId: harness.defaultCredentials.instagram?.accountId, default: true, webhookUrl: '/webhooks/instagram', configured: true },
+      {
+        channel: 'instagram',
+        accountId: harness.defaultCredentials.instagram?.accountId,
+        default: true,
+        webhookUrl: '/webhooks/instagram',
+        configured: true,
+      },
       // LINE credentials name no bot: its id is what LINE's bot info answers for the access token.
       { channel: 'line', accountId: LINE_SANDBOX_BOT_USER_ID, default: true, webhookUrl: '/webhooks/line', configured: true },
-      { channel: 'kakaotalk', accountId: harness.defaultCredentials.kakaotalk?.botId, default: true, webhookUrl: '/webhooks/kakaotalk', configured: true },
+      {
+        channel: 'kakaotalk',
+        accountId: harness.defaultCredentials.kakaotalk?.botId,
+        default: true,
+        webhookUrl: '/webhooks/kakaotalk',
+        configured: true,
+      },
       { channel: 'telegram', accountId: telegramBot, default: true, webhookUrl: '/webhooks/telegram', configured: true },
     ]);
     expect(response.json.items.map((a: { channel: string }) => a.channel)).toEqual([...ENABLED_CHANNELS]);
@@ -69,7 +81,14 @@ describe('GET /v1/accounts', () => {
     ]);
     expect(telegram.json.items).toEqual([
       expect.objectContaining({ channel: 'telegram', default: true, webhookUrl: '/webhooks/telegram' }),
-      { channel: 'telegram', accountId: '7712345678', default: false, webhookUrl: '/webhooks/telegram/7712345678', configured: false, createdAt: '2026-11-26T10:00:01.000Z' },
+      {
+        channel: 'telegram',
+        accountId: '7712345678',
+        default: false,
+        webhookUrl: '/webhooks/telegram/7712345678',
+        configured: false,
+        createdAt: '2026-11-26T10:00:01.000Z',
+      },
       {
         channel: 'telegram',
         accountId: '8823456789',
@@ -112,7 +131,9 @@ describe('POST /v1/accounts', () => {
       createdAt: '2026-11-26T10:00:00.000Z',
     });
     expect(again.json).toMatchObject({ name: 'Sales', createdAt: '2026-11-26T10:00:00.000Z' });
-    expect(await harness.accounts.list('telegram')).toEqual([{ channel: 'telegram', accountId: '8823456789', name: 'Sales', createdAt: '2026-11-26T10:00:00.000Z' }]);
+    expect(await harness.accounts.list('telegram')).toEqual([
+      { channel: 'telegram', accountId: '8823456789', name: 'Sales', createdAt: '2026-11-26T10:00:00.000Z' },
+    ]);
   });
 
   it('keeps its own credentials in the secret store, never answers them, and then counts it configured', async () => {
@@ -130,7 +151,11 @@ describe('POST /v1/accounts', () => {
   });
 
   it("accepts a channel's optional settings with its credentials", async () => {
-    const response = await register({ channel: 'kakaotalk', accountId: 'bot-2', credentials: { skillSecret: 's3cret', ackText: '잠시만요' } });
+    const response = await register({
+      channel: 'kakaotalk',
+      accountId: 'bot-2',
+      credentials: { skillSecret: 's3cret', ackText: '잠시만요' },
+    });
 
     expect(response.status).toBe(201);
     expect(await harness.secrets.get('kakaotalk', 'bot-2', { ownOnly: true })).toEqual({ skillSecret: 's3cret', ackText: '잠시만요' });
@@ -139,9 +164,18 @@ describe('POST /v1/accounts', () => {
   describe("refuses the default account's ids with 409 account_reserved, registering nothing", () => {
     it.each([
       ['`default`', () => ({ channel: 'telegram', accountId: 'default' })],
-      ['the phone number id its WhatsApp credentials name', () => ({ channel: 'whatsapp', accountId: harness.defaultCredentials.whatsapp?.phoneNumberId })],
-      ['the bot its Telegram token names', () => ({ channel: 'telegram', accountId: harness.defaultCredentials.telegram?.botToken?.split(':')[0] })],
-      ['the Page its Messenger credentials name', () => ({ channel: 'messenger', accountId: harness.defaultCredentials.messenger?.pageId })],
+      [
+        'the phone number id its WhatsApp credentials name',
+        () => ({ channel: 'whatsapp', accountId: harness.defaultCredentials.whatsapp?.phoneNumberId }),
+      ],
+      [
+        'the bot its Telegram token names',
+        () => ({ channel: 'telegram', accountId: harness.defaultCredentials.telegram?.botToken?.split(':')[0] }),
+      ],
+      [
+        'the Page its Messenger credentials name',
+        () => ({ channel: 'messenger', accountId: harness.defaultCredentials.messenger?.pageId }),
+      ],
     ])('%s', async (_case, body) => {
       const request = body();
       const response = await register(request);
@@ -173,7 +207,7 @@ describe('POST /v1/accounts', () => {
     });
   });
 
-  it("answers 503 unavailable with Retry-After when LINE cannot say which bot the default account is, registering nothing", async () => {
+  it('answers 503 unavailable with Retry-After when LINE cannot say which bot the default account is, registering nothing', async () => {
     harness.provider.state.failing = true;
 
     const response = await register({ channel: 'line', accountId: 'U0000000000000000000000000000beef' });
@@ -192,11 +226,18 @@ describe('POST /v1/accounts', () => {
     const response = await register(body);
 
     expect(response.status).toBe(422);
-    expect(response.json).toMatchObject({ code: 'unknown_channel', message: expect.stringContaining('whatsapp, messenger, instagram, line, kakaotalk, telegram') });
+    expect(response.json).toMatchObject({
+      code: 'unknown_channel',
+      message: expect.stringContaining('whatsapp, messenger, instagram, line, kakaotalk, telegram'),
+    });
   });
 
   it.each([
-    ['an unknown credential name', { webhookSecret: 's', botToken: '8823456789:AAx', password: 'p' }, 'telegram has no credential password'],
+    [
+      'an unknown credential name',
+      { webhookSecret: 's', botToken: '8823456789:AAx', password: 'p' },
+      'telegram has no credential password',
+    ],
     ['no webhook credential', { botToken: '8823456789:AAx' }, 'its webhooks need webhookSecret'],
     ['a token of another bot', { webhookSecret: 's', botToken: '9999999999:AAother' }, 'belong to account 9999999999, not 8823456789'],
   ])('refuses credentials with %s with 400, keeping nothing', async (_case, credentials, words) => {
@@ -213,7 +254,11 @@ describe('POST /v1/accounts', () => {
     ['an account id with a slash', { channel: 'telegram', accountId: 'a/b' }, 'accountId'],
     ['an account id of 65 characters', { channel: 'telegram', accountId: 'a'.repeat(65) }, 'accountId'],
     ['no account id', { channel: 'telegram' }, 'accountId is required'],
-    ['an empty credential', { channel: 'telegram', accountId: '1', credentials: { webhookSecret: '' } }, 'credentials.webhookSecret must be at least 1 character(s) long'],
+    [
+      'an empty credential',
+      { channel: 'telegram', accountId: '1', credentials: { webhookSecret: '' } },
+      'credentials.webhookSecret must be at least 1 character(s) long',
+    ],
     ['an unknown field', { channel: 'telegram', accountId: '1', region: 'eu' }, 'unknown field(s): region'],
   ])('refuses %s with 400 invalid_request in its own words', async (_case, body, words) => {
     const response = await register(body);

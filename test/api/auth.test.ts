@@ -68,7 +68,9 @@ describe('API key secrets', () => {
 });
 
 const authorizerEvent = (authorization: string | undefined): APIGatewayRequestAuthorizerEventV2 => {
-  const event = JSON.parse(readFileSync(new URL('../fixtures/api/authorizer-event.json', import.meta.url), 'utf8')) as APIGatewayRequestAuthorizerEventV2;
+  const event = JSON.parse(
+    readFileSync(new URL('../fixtures/api/authorizer-event.json', import.meta.url), 'utf8'),
+  ) as APIGatewayRequestAuthorizerEventV2;
   const { authorization: _template, ...headers } = event.headers ?? {};
   return {
     ...event,
@@ -91,7 +93,7 @@ describe('the authorizer Lambda (HTTP API, simple responses), over the DynamoDB 
     return (authorization: string | undefined) => handler(authorizerEvent(authorization), localContext('authorizer'));
   };
 
-  it("authorizes a stored key and passes its id and scopes on, comma-separated", async () => {
+  it('authorizes a stored key and passes its id and scopes on, comma-separated', async () => {
     const key = await harness.newKey(['read', 'write']);
 
     expect(await authorizerOf()(`Bearer ${key.secret}`)).toEqual({ isAuthorized: true, context: { keyId: key.id, scopes: 'read,write' } });

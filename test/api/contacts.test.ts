@@ -21,8 +21,10 @@ const find = async (query: Record<string, string>) => {
   const response = await harness.get('/v1/contacts', { query });
   return { status: response.status, json: response.json };
 };
-const messagesOf = async (threadId: string) => (await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '100' } })).json.items as Message[];
-const texts = (messages: readonly Message[]) => messages.map((m) => (m.content.type === 'text' ? `${m.channel}: ${m.content.text}` : m.content.type));
+const messagesOf = async (threadId: string) =>
+  (await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '100' } })).json.items as Message[];
+const texts = (messages: readonly Message[]) =>
+  messages.map((m) => (m.content.type === 'text' ? `${m.channel}: ${m.content.text}` : m.content.type));
 
 describe('GET /v1/contacts/{contactId}', () => {
   it('answers the contact with its channel identities', async () => {
@@ -63,7 +65,9 @@ describe('GET /v1/contacts (find)', () => {
     const { contactId } = await harness.customerWrites('telegram', '5550101234', { accountId: '7712345678' });
     await harness.customerWrites('telegram', '42');
 
-    expect((await find({ channel: 'telegram', externalUserId: '5550101234' })).json.items.map((c: { id: string }) => c.id)).toEqual([contactId]);
+    expect((await find({ channel: 'telegram', externalUserId: '5550101234' })).json.items.map((c: { id: string }) => c.id)).toEqual([
+      contactId,
+    ]);
     expect((await find({ channel: 'telegram', externalUserId: '5550101234', accountId: '7712345678' })).json.items).toHaveLength(1);
     expect((await find({ channel: 'telegram', externalUserId: '5550101234', accountId: '8823456789' })).json.items).toEqual([]);
     expect((await find({ channel: 'line', externalUserId: '5550101234' })).json.items).toEqual([]);
@@ -73,7 +77,10 @@ describe('GET /v1/contacts (find)', () => {
     const { contactId } = await harness.customerWrites('whatsapp', '14155550123', { verifiedPhone: '+14155550123' });
 
     for (const phone of ['+14155550123', '14155550123', '+1 (415) 555-0123']) {
-      expect((await find({ phone })).json.items.map((c: { id: string }) => c.id), phone).toEqual([contactId]);
+      expect(
+        (await find({ phone })).json.items.map((c: { id: string }) => c.id),
+        phone,
+      ).toEqual([contactId]);
     }
     expect((await find({ phone: '+14155550199' })).json.items).toEqual([]);
   });
@@ -182,9 +189,17 @@ describe('POST /v1/contacts/{contactId}/identities', () => {
     expect(response.status).toBe(200);
     expect(response.json.identities).toEqual([
       expect.objectContaining({ channel: 'whatsapp' }),
-      expect.objectContaining({ ...line, kind: 'direct', link: { reason: 'api_link', by: { type: 'api_key', id: harness.admin.id }, at: '2026-11-26T10:00:00.000Z' } }),
+      expect.objectContaining({
+        ...line,
+        kind: 'direct',
+        link: { reason: 'api_link', by: { type: 'api_key', id: harness.admin.id }, at: '2026-11-26T10:00:00.000Z' },
+      }),
     ]);
-    expect((await harness.get('/v1/threads', { query: { channel: 'line', externalUserId: line.externalUserId } })).json.items.map((t: { id: string }) => t.id)).toEqual([threadId]);
+    expect(
+      (await harness.get('/v1/threads', { query: { channel: 'line', externalUserId: line.externalUserId } })).json.items.map(
+        (t: { id: string }) => t.id,
+      ),
+    ).toEqual([threadId]);
 
     harness.clock.advance(MINUTE);
     const written = await harness.customerWrites('line', line.externalUserId);
@@ -196,7 +211,11 @@ describe('POST /v1/contacts/{contactId}/identities', () => {
     const ann = await harness.customerWrites('whatsapp', '14155550123');
     const stray = await harness.customerWrites('telegram', '5550101234');
 
-    const response = await harness.post(`/v1/contacts/${ann.contactId}/identities`, { channel: 'telegram', accountId: 'default', externalUserId: '5550101234' });
+    const response = await harness.post(`/v1/contacts/${ann.contactId}/identities`, {
+      channel: 'telegram',
+      accountId: 'default',
+      externalUserId: '5550101234',
+    });
 
     expect(response.status).toBe(200);
     expect((await contact(stray.contactId)).identities).toEqual([]);
@@ -205,11 +224,15 @@ describe('POST /v1/contacts/{contactId}/identities', () => {
     expect((await harness.customerWrites('telegram', '5550101234')).threadId).toBe(ann.threadId);
   });
 
-  it('changes nothing when the identity is already the contact\'s', async () => {
+  it("changes nothing when the identity is already the contact's", async () => {
     const { contactId } = await harness.customerWrites('telegram', '1001');
     const before = await harness.conversations.getContact(contactId);
 
-    const response = await harness.post(`/v1/contacts/${contactId}/identities`, { channel: 'telegram', accountId: 'default', externalUserId: '1001' });
+    const response = await harness.post(`/v1/contacts/${contactId}/identities`, {
+      channel: 'telegram',
+      accountId: 'default',
+      externalUserId: '1001',
+    });
 
     expect(response.status).toBe(200);
     expect(await harness.conversations.getContact(contactId)).toEqual(before);
@@ -228,7 +251,10 @@ describe('POST /v1/contacts/{contactId}/identities', () => {
 describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {
   /** Ann writes on WhatsApp, then on Telegram: two contacts until someone says they are one person. */
   const twoChannels = async () => {
-    const whatsapp = await harness.customerWrites('whatsapp', '14155550123', { displayName: 'Ann', content: { type: 'text', text: 'Where is my order?' } });
+    const whatsapp = await harness.customerWrites('whatsapp', '14155550123', {
+      displayName: 'Ann',
+      content: { type: 'text', text: 'Where is my order?' },
+    });
     harness.clock.advance(MINUTE);
     const telegram = await harness.customerWrites('telegram', '5550101234', { content: { type: 'text', text: 'Writing here instead' } });
     harness.clock.advance(MINUTE);
@@ -238,7 +264,10 @@ describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {
   it('answers 200 with the survivor holding both identities; one open thread holds both histories', async () => {
     const { whatsapp, telegram } = await twoChannels();
 
-    const response = await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId, reason: 'same phone on file' });
+    const response = await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, {
+      contactId: telegram.contactId,
+      reason: 'same phone on file',
+    });
 
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ id: whatsapp.contactId, state: 'active', name: 'Ann' });
@@ -247,7 +276,12 @@ describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {
       'telegram:5550101234',
     ]);
     expect(response.json.merges).toEqual([
-      expect.objectContaining({ contactId: telegram.contactId, threadId: telegram.threadId, reason: 'same phone on file', by: { type: 'api_key', id: harness.admin.id } }),
+      expect.objectContaining({
+        contactId: telegram.contactId,
+        threadId: telegram.threadId,
+        reason: 'same phone on file',
+        by: { type: 'api_key', id: harness.admin.id },
+      }),
     ]);
     expect(await contact(whatsapp.contactId)).toEqual(response.json);
     expect(await contact(telegram.contactId)).toMatchObject({ state: 'merged', mergedInto: whatsapp.contactId, identities: [] });
@@ -283,7 +317,10 @@ describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {
     expect(reply.json).toMatchObject({ channel: 'whatsapp', threadId: whatsapp.threadId });
     // The merged thread's id still reads the whole history (a client holding it is not lost).
     expect((await harness.get(`/v1/threads/${telegram.threadId}`)).json.mergedInto).toBe(whatsapp.threadId);
-    const viaOld = await harness.post(`/v1/threads/${telegram.threadId}/messages`, { content: { type: 'text', text: 'via the old id' }, channel: 'telegram' });
+    const viaOld = await harness.post(`/v1/threads/${telegram.threadId}/messages`, {
+      content: { type: 'text', text: 'via the old id' },
+      channel: 'telegram',
+    });
     expect(viaOld.json).toMatchObject({ threadId: whatsapp.threadId, channel: 'telegram' });
   });
 
@@ -291,10 +328,14 @@ describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {
     const { whatsapp, telegram } = await twoChannels();
     await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId });
 
-    expect((await find({ channel: 'telegram', externalUserId: '5550101234' })).json.items.map((c: { id: string }) => c.id)).toEqual([whatsapp.contactId]);
-    expect((await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } })).json.items.map((t: { id: string }) => t.id)).toEqual([
-      whatsapp.threadId,
+    expect((await find({ channel: 'telegram', externalUserId: '5550101234' })).json.items.map((c: { id: string }) => c.id)).toEqual([
+      whatsapp.contactId,
     ]);
+    expect(
+      (await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } })).json.items.map(
+        (t: { id: string }) => t.id,
+      ),
+    ).toEqual([whatsapp.threadId]);
   });
 
   it('records the merge as one domain event', async () => {
@@ -378,7 +419,9 @@ describe('DELETE /v1/contacts/{contactId} (erase)', () => {
       updatedAt: '2026-11-26T10:00:00.000Z',
     });
     expect(await contact(contactId)).toEqual(response.json);
-    expect(await harness.conversations.getIdentity({ channel: 'telegram', accountId: 'default', externalUserId: '5550101234' })).toBeUndefined();
+    expect(
+      await harness.conversations.getIdentity({ channel: 'telegram', accountId: 'default', externalUserId: '5550101234' }),
+    ).toBeUndefined();
     expect((await find({ channel: 'telegram', externalUserId: '5550101234' })).json.items).toEqual([]);
     expect((await find({ email: 'mina@example.com' })).json.items).toEqual([]);
     expect((await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } })).json.items).toEqual([]);

@@ -21,7 +21,11 @@ const ZOD_WORDS = [/expected \w+, received/i, /Invalid input/i, /Too (small|big)
 
 const expectOwnWords = (response: ApiAnswer) => {
   expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.json).toEqual({ code: expect.any(String), message: expect.any(String), ...(response.json.details && { details: expect.any(Object) }) });
+  expect(response.json).toEqual({
+    code: expect.any(String),
+    message: expect.any(String),
+    ...(response.json.details && { details: expect.any(Object) }),
+  });
   expect(ERROR_STATUS[response.json.code as keyof typeof ERROR_STATUS]).toBe(response.status);
   for (const words of ZOD_WORDS) expect(response.text).not.toMatch(words);
 };
@@ -121,7 +125,7 @@ describe('bodies', () => {
   });
 });
 
-describe('validation, in the API\'s own words', () => {
+describe("validation, in the API's own words", () => {
   it.each([
     ['limit=abc', 'limit must be a number'],
     ['limit=0', 'limit must be at least 1'],
@@ -139,7 +143,7 @@ describe('validation, in the API\'s own words', () => {
     expect(response.json.message).toContain(words);
   });
 
-  it('answers a bad limit on a thread\'s messages the same way', async () => {
+  it("answers a bad limit on a thread's messages the same way", async () => {
     const response = await harness.get(`/v1/threads/${threadId}/messages`, { query: 'limit=abc' });
 
     expect(response.status).toBe(400);
@@ -178,7 +182,11 @@ describe('validation, in the API\'s own words', () => {
   });
 
   it('answers a malformed Idempotency-Key with 400, storing nothing', async () => {
-    const response = await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x' } }, { headers: { 'idempotency-key': 'has spaces in it' } });
+    const response = await harness.post(
+      `/v1/threads/${threadId}/messages`,
+      { content: { type: 'text', text: 'x' } },
+      { headers: { 'idempotency-key': 'has spaces in it' } },
+    );
 
     expect(response.status).toBe(400);
     expectOwnWords(response);
@@ -213,7 +221,9 @@ describe('unexpected failures', () => {
       rawPath: `/v1/threads/${threadId}`,
       rawQueryString: '',
       headers: { authorization: `Bearer ${harness.admin.secret}` },
-      requestContext: { http: { method: 'GET', path: `/v1/threads/${threadId}`, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'x' } },
+      requestContext: {
+        http: { method: 'GET', path: `/v1/threads/${threadId}`, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'x' },
+      },
       isBase64Encoded: false,
     };
 

@@ -45,7 +45,11 @@ describe('a reply with an Idempotency-Key', () => {
 
   it('takes the same JSON with its keys in another order, or other spacing, as the same request', async () => {
     const first = await harness.post(`/v1/threads/${threadId}/messages`, '{"content":{"type":"text","text":"hi"}}', withKey('k-order'));
-    const retry = await harness.post(`/v1/threads/${threadId}/messages`, '{ "content": { "text": "hi", "type": "text" } }', withKey('k-order'));
+    const retry = await harness.post(
+      `/v1/threads/${threadId}/messages`,
+      '{ "content": { "text": "hi", "type": "text" } }',
+      withKey('k-order'),
+    );
 
     expectReplayOf(first, retry);
     expect(await replies()).toHaveLength(1);
@@ -84,7 +88,9 @@ describe('a reply with an Idempotency-Key', () => {
   });
 
   it('makes one message of concurrent requests with the same key; the others wait their turn (409 in use, Retry-After) or replay', async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, () => harness.post(`/v1/threads/${threadId}/messages`, text('at once'), withKey('k-race'))));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => harness.post(`/v1/threads/${threadId}/messages`, text('at once'), withKey('k-race'))),
+    );
 
     const created = answers.filter((a) => a.status === 202);
     const busy = answers.filter((a) => a.status === 409);
@@ -147,7 +153,10 @@ describe('a reply with an Idempotency-Key', () => {
       return harness.conversations.commit(writes);
     };
 
-    const first = await harness.callVia({ conversations: failing })('POST', `/v1/threads/${threadId}/messages`, { body: text('after a hiccup'), ...withKey('k-5xx') });
+    const first = await harness.callVia({ conversations: failing })('POST', `/v1/threads/${threadId}/messages`, {
+      body: text('after a hiccup'),
+      ...withKey('k-5xx'),
+    });
     expect(first.status).toBe(500);
     expect(await replies()).toHaveLength(1);
     harness.clock.advance(2000);
@@ -166,7 +175,10 @@ describe('a reply with an Idempotency-Key', () => {
     failing.commit = async () => {
       throw new Error('InternalServerError: the table is unavailable');
     };
-    const first = await harness.callVia({ conversations: failing })('POST', `/v1/threads/${threadId}/notes`, { body: { text: 'noted' }, ...withKey('k-note') });
+    const first = await harness.callVia({ conversations: failing })('POST', `/v1/threads/${threadId}/notes`, {
+      body: { text: 'noted' },
+      ...withKey('k-note'),
+    });
     expect(first.status).toBe(500);
     expect((await harness.get(`/v1/threads/${threadId}/notes`)).json.items).toEqual([]);
 
@@ -221,7 +233,10 @@ describe('every POST honours Idempotency-Key', () => {
 
     const calls: [string, unknown][] = [
       [`/v1/contacts/${contactId}/unmerge`, { contactId: other.contactId }],
-      [`/v1/contacts/${contactId}/identities`, { channel: 'line', accountId: 'default', externalUserId: 'U0123456789abcdef0123456789abcdef' }],
+      [
+        `/v1/contacts/${contactId}/identities`,
+        { channel: 'line', accountId: 'default', externalUserId: 'U0123456789abcdef0123456789abcdef' },
+      ],
       [`/v1/threads/${threadId}/messages/${posted.json.id}/retry`, undefined],
     ];
     for (const [path, body] of calls) {

@@ -71,19 +71,25 @@ describe('scopes', () => {
     expect(statuses).toEqual(expected);
   });
 
-  it("answers a missing scope with 403 forbidden, naming the scope needed, and changes nothing", async () => {
+  it('answers a missing scope with 403 forbidden, naming the scope needed, and changes nothing', async () => {
     const reader = await harness.newKey(['read']);
     const { threadId } = await harness.customerWrites('telegram', '3003');
 
     const reply = await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'hi' } }, { key: reader.secret });
-    const register = await harness.post('/v1/accounts', { channel: 'telegram', accountId: '5550001' }, { key: (await harness.newKey(['write'])).secret });
+    const register = await harness.post(
+      '/v1/accounts',
+      { channel: 'telegram', accountId: '5550001' },
+      { key: (await harness.newKey(['write'])).secret },
+    );
 
     expect(reply.status).toBe(403);
     expect(reply.json).toEqual({ code: 'forbidden', message: expect.stringContaining('write') });
     expect(register.status).toBe(403);
     expect(register.json).toEqual({ code: 'forbidden', message: expect.stringContaining('admin') });
     expect((await harness.get(`/v1/threads/${threadId}/messages`)).json.items).toHaveLength(1);
-    expect((await harness.get('/v1/accounts', { query: { channel: 'telegram' } })).json.items.map((a: { accountId: string }) => a.accountId)).not.toContain('5550001');
+    expect(
+      (await harness.get('/v1/accounts', { query: { channel: 'telegram' } })).json.items.map((a: { accountId: string }) => a.accountId),
+    ).not.toContain('5550001');
   });
 
   it.each([
@@ -123,7 +129,11 @@ describe('the authorizer in front (API Gateway)', () => {
     const { threadId } = await harness.customerWrites('telegram', '4004');
 
     const read = await harness.get(`/v1/threads/${threadId}`, { key: null, authorizer: { keyId: 'key_gateway', scopes: 'read' } });
-    const write = await harness.post(`/v1/threads/${threadId}/notes`, { text: 'x' }, { key: null, authorizer: { keyId: 'key_gateway', scopes: 'read' } });
+    const write = await harness.post(
+      `/v1/threads/${threadId}/notes`,
+      { text: 'x' },
+      { key: null, authorizer: { keyId: 'key_gateway', scopes: 'read' } },
+    );
 
     expect(read.status).toBe(200);
     expect(write.status).toBe(403);

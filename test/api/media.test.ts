@@ -19,7 +19,8 @@ afterEach(async () => {
 });
 
 const setup = async (content: Content = photo, media = new MemoryMediaStore()) => {
-  const h = (harness = await startApiHarness({ media }));
+  const h = await startApiHarness({ media });
+  harness = h;
   const written = await h.customerWrites('telegram', '4242', { content });
   const path = (m: CustomerMessage = written, threadId = m.threadId) => `/v1/threads/${threadId}/messages/${m.messageId}/media`;
   return { h, written, path };
@@ -64,7 +65,9 @@ describe('GET /v1/threads/{threadId}/messages/{messageId}/media', () => {
 
     const response = await h.get(path());
 
-    expect(response.headers['content-disposition']).toBe(`attachment; filename="invoice _march_.pdf"; filename*=UTF-8''${encodeURIComponent('invoice "march".pdf')}`);
+    expect(response.headers['content-disposition']).toBe(
+      `attachment; filename="invoice _march_.pdf"; filename*=UTF-8''${encodeURIComponent('invoice "march".pdf')}`,
+    );
   });
 
   it('keeps a long or malformed name to 100 whole characters instead of failing', async () => {
@@ -142,7 +145,12 @@ describe('GET /v1/threads/{threadId}/messages/{messageId}/media', () => {
       size: MAX_INLINE_MEDIA_BYTES + 1,
       contentType: 'video/mp4',
     });
-    expect(asked).toEqual([[key, { expiresInSeconds: 300, contentDisposition: `attachment; filename="unboxing clip.mp4"; filename*=UTF-8''unboxing%20clip.mp4` }]]);
+    expect(asked).toEqual([
+      [
+        key,
+        { expiresInSeconds: 300, contentDisposition: `attachment; filename="unboxing clip.mp4"; filename*=UTF-8''unboxing%20clip.mp4` },
+      ],
+    ]);
   });
 
   it('answers media over 4 MB with 413 media_too_large where the store issues no links (the bytes are not copied into the answer)', async () => {

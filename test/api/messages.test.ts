@@ -16,7 +16,8 @@ afterEach(async () => {
 });
 
 const SECOND = 1000;
-const reply = (threadId: string, body: unknown, headers: Record<string, string> = {}) => harness.post(`/v1/threads/${threadId}/messages`, body, { headers });
+const reply = (threadId: string, body: unknown, headers: Record<string, string> = {}) =>
+  harness.post(`/v1/threads/${threadId}/messages`, body, { headers });
 const text = (value: string) => ({ content: { type: 'text', text: value } });
 const messagesOf = async (threadId: string, query: Record<string, string> = {}) =>
   (await harness.get(`/v1/threads/${threadId}/messages`, { query })).json.items as Message[];
@@ -24,7 +25,10 @@ const deliveryJobs = async () => (await harness.outbox()).jobs.filter((job) => j
 
 describe('GET /v1/threads/{threadId}/messages', () => {
   it('lists messages oldest first, exactly as stored, and pages on with the cursor', async () => {
-    const { threadId } = await harness.customerWrites('telegram', '1001', { content: { type: 'text', text: 'Ｈｅｌｌｏ café ☕ 👋🏽' }, displayName: 'Mina Park' });
+    const { threadId } = await harness.customerWrites('telegram', '1001', {
+      content: { type: 'text', text: 'Ｈｅｌｌｏ café ☕ 👋🏽' },
+      displayName: 'Mina Park',
+    });
     for (let i = 1; i <= 4; i++) {
       harness.clock.advance(SECOND);
       await harness.customerWrites('telegram', '1001', { content: { type: 'text', text: `message ${i}` } });
@@ -35,13 +39,9 @@ describe('GET /v1/threads/{threadId}/messages', () => {
     const third = await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '2', cursor: second.json.nextCursor } });
 
     expect(first.status).toBe(200);
-    expect([...first.json.items, ...second.json.items, ...third.json.items].map((m: Message) => m.content.type === 'text' && m.content.text)).toEqual([
-      'Ｈｅｌｌｏ café ☕ 👋🏽',
-      'message 1',
-      'message 2',
-      'message 3',
-      'message 4',
-    ]);
+    expect(
+      [...first.json.items, ...second.json.items, ...third.json.items].map((m: Message) => m.content.type === 'text' && m.content.text),
+    ).toEqual(['Ｈｅｌｌｏ café ☕ 👋🏽', 'message 1', 'message 2', 'message 3', 'message 4']);
     expect(third.json.nextCursor).toBeUndefined();
     expect(first.json.items[0]).toEqual({
       id: expect.stringMatching(/^msg_/),
@@ -94,7 +94,7 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     harness.clock.advance(5 * SECOND);
   });
 
-  it("answers 202 with the queued message, stores it, and the write queues exactly one delivery", async () => {
+  it('answers 202 with the queued message, stores it, and the write queues exactly one delivery', async () => {
     const agent = await harness.newKey(['write']);
 
     const response = await harness.post(`/v1/threads/${threadId}/messages`, text('Your parcel left today'), { key: agent.secret });
@@ -136,7 +136,9 @@ describe('POST /v1/threads/{threadId}/messages', () => {
 
   it("sends on the customer's most recent channel by default, and on another of the thread's channels when named", async () => {
     const whatsapp = await harness.customerWrites('whatsapp', '14155550123');
-    await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: (await harness.conversations.getThread(threadId))?.value.contactId });
+    await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, {
+      contactId: (await harness.conversations.getThread(threadId))?.value.contactId,
+    });
     harness.clock.advance(SECOND);
     await harness.customerWrites('telegram', '1001'); // Telegram is now the most recent
 
@@ -151,13 +153,20 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     const response = await reply(threadId, { ...text('hi'), channel: 'line' });
 
     expect(response.status).toBe(422);
-    expect(response.json).toEqual({ code: 'channel_not_in_thread', message: 'The customer has not written on line in this thread; its reply channels: telegram' });
+    expect(response.json).toEqual({
+      code: 'channel_not_in_thread',
+      message: 'The customer has not written on line in this thread; its reply channels: telegram',
+    });
     expect(await messagesOf(threadId)).toHaveLength(1);
     expect(await deliveryJobs()).toEqual([]);
   });
 
   it.each([
-    ['a template on Telegram', { content: { type: 'template', name: 'order_update', language: 'en' } }, 'telegram cannot carry template content'],
+    [
+      'a template on Telegram',
+      { content: { type: 'template', name: 'order_update', language: 'en' } },
+      'telegram cannot carry template content',
+    ],
     ['a message tag on Telegram', { ...text('hi'), messageTag: 'human_agent' }, 'telegram cannot send with the message tag human_agent'],
   ])('refuses %s with 422 unsupported_content, naming what it can carry, storing nothing', async (_case, body, words) => {
     const response = await reply(threadId, body);
@@ -180,8 +189,30 @@ describe('POST /v1/threads/{threadId}/messages', () => {
 
   it('accepts buttons, lists and media whatever the channel shows natively (its sender degrades the rest)', async () => {
     const bodies = [
-      { content: { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Resend', payload: 'r' }, { type: 'url', text: 'Track', url: 'https://example.com/t/1' }] } },
-      { content: { type: 'list', text: 'Delivery slot', sections: [{ items: [{ title: 'Morning', payload: 'am' }, { title: 'Evening', payload: 'pm' }] }] } },
+      {
+        content: {
+          type: 'text',
+          text: 'Pick one',
+          buttons: [
+            { type: 'postback', text: 'Resend', payload: 'r' },
+            { type: 'url', text: 'Track', url: 'https://example.com/t/1' },
+          ],
+        },
+      },
+      {
+        content: {
+          type: 'list',
+          text: 'Delivery slot',
+          sections: [
+            {
+              items: [
+                { title: 'Morning', payload: 'am' },
+                { title: 'Evening', payload: 'pm' },
+              ],
+            },
+          ],
+        },
+      },
       { content: { type: 'image', media: { url: 'https://example.com/receipt.png' }, caption: 'Your receipt' } },
       { content: { type: 'location', latitude: 37.5665, longitude: 126.978, name: 'Seoul pickup point' } },
     ];
@@ -222,7 +253,10 @@ describe('POST /v1/threads/{threadId}/messages/{messageId}/retry', () => {
     const posted = await reply(threadId, text('Are you there?'));
     const outcome = await harness.deliverReply(threadId, posted.json.id, { providerDown: true });
     expect(outcome.kind).toBe('exhausted');
-    expect((await harness.conversations.getMessage(threadId, posted.json.id))?.value).toMatchObject({ status: 'failed', failure: { kind: 'retryable' } });
+    expect((await harness.conversations.getMessage(threadId, posted.json.id))?.value).toMatchObject({
+      status: 'failed',
+      failure: { kind: 'retryable' },
+    });
     expect(await deliveryJobs()).toHaveLength(1);
 
     const retried = await harness.post(`/v1/threads/${threadId}/messages/${posted.json.id}/retry`, undefined);
@@ -237,12 +271,21 @@ describe('POST /v1/threads/{threadId}/messages/{messageId}/retry', () => {
     ]);
 
     expect((await harness.deliverReply(threadId, posted.json.id)).kind).toBe('sent');
-    expect((await messagesOf(threadId)).find((m) => m.id === posted.json.id)).toMatchObject({ status: 'sent', externalId: expect.any(String) });
+    expect((await messagesOf(threadId)).find((m) => m.id === posted.json.id)).toMatchObject({
+      status: 'sent',
+      externalId: expect.any(String),
+    });
   });
 
   it.each([
     ['queued', async (id: string) => id],
-    ['sent', async (id: string) => (await harness.deliverReply(threadId, id), id)],
+    [
+      'sent',
+      async (id: string) => {
+        await harness.deliverReply(threadId, id);
+        return id;
+      },
+    ],
   ])('refuses a %s message with 422 invalid_status_change, changing nothing', async (status, prepare) => {
     const posted = await reply(threadId, text('hello'));
     const id = await prepare(posted.json.id);

@@ -19,10 +19,16 @@ interface Operation {
   requestBody?: unknown;
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 }
-type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, { enum?: string[] }> }> } };
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, { enum?: string[] }> }> };
+};
 
 const document = buildOpenApiDocument() as unknown as Document;
-const operations = Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+const operations = Object.entries(document.paths).flatMap(([path, ops]) =>
+  Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+);
 const scopeOf = (op: Operation) => (op.security?.length === 0 ? 'none' : op.security?.[0]?.apiKey?.[0]);
 const BELOW = { read: undefined, write: 'read', admin: 'write' } as const;
 
@@ -49,7 +55,9 @@ describe('the document', () => {
   });
 
   it('can tell a broken document (so the check above is not vacuous)', async () => {
-    const broken = structuredClone(document) as unknown as { paths: Record<string, Record<string, { responses?: unknown; parameters?: unknown[] }>> };
+    const broken = structuredClone(document) as unknown as {
+      paths: Record<string, Record<string, { responses?: unknown; parameters?: unknown[] }>>;
+    };
     broken.paths['/v1/threads/{threadId}']?.get?.parameters?.push({ name: 'x', in: 'body' });
     expect(await openApi31Problems(broken)).not.toEqual([]);
     expect(await openApi31Problems({ ...document, info: {} })).not.toEqual([]);
@@ -89,7 +97,10 @@ describe('the document', () => {
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
       expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual([...inPath].sort());
-      expect(declared.every((p) => p.required === true), `${method} ${path}`).toBe(true);
+      expect(
+        declared.every((p) => p.required === true),
+        `${method} ${path}`,
+      ).toBe(true);
     }
   });
 
@@ -127,20 +138,23 @@ describe('the document', () => {
 });
 
 describe('each operation enforces the scope it documents', () => {
-  it.each(operations.filter((o) => scopeOf(o.op) !== 'none').map((o) => [`${o.method.toUpperCase()} ${o.path}`, o] as const))('%s', async (_name, { path, method, op }) => {
-    const scope = scopeOf(op) as 'read' | 'write' | 'admin';
-    const concrete = path.replace(/\{(\w+)\}/g, 'x_unknown');
-    const body = method === 'get' || method === 'delete' ? {} : { body: {} };
-    const below = BELOW[scope];
+  it.each(operations.filter((o) => scopeOf(o.op) !== 'none').map((o) => [`${o.method.toUpperCase()} ${o.path}`, o] as const))(
+    '%s',
+    async (_name, { path, method, op }) => {
+      const scope = scopeOf(op) as 'read' | 'write' | 'admin';
+      const concrete = path.replace(/\{(\w+)\}/g, 'x_unknown');
+      const body = method === 'get' || method === 'delete' ? {} : { body: {} };
+      const below = BELOW[scope];
 
-    if (below !== undefined) {
-      const refused = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([below])).secret });
-      expect(refused.status).toBe(403);
-      expect(refused.json.code).toBe('forbidden');
-    }
-    const allowed = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([scope])).secret });
-    expect([401, 403]).not.toContain(allowed.status);
-  });
+      if (below !== undefined) {
+        const refused = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([below])).secret });
+        expect(refused.status).toBe(403);
+        expect(refused.json.code).toBe('forbidden');
+      }
+      const allowed = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([scope])).secret });
+      expect([401, 403]).not.toContain(allowed.status);
+    },
+  );
 });
 
 describe("the API's answers match the document", () => {
@@ -148,7 +162,9 @@ describe("the API's answers match the document", () => {
   const asError = componentChecker(document);
   const expectValid = (method: string, path: string, answer: ApiAnswer, status?: number) => {
     if (status !== undefined) expect(answer.status, answer.text).toBe(status);
-    expect(check(method, path, answer.status, answer.json), `${method} ${path} → ${answer.status}: ${answer.text.slice(0, 500)}`).toEqual([]);
+    expect(check(method, path, answer.status, answer.json), `${method} ${path} → ${answer.status}: ${answer.text.slice(0, 500)}`).toEqual(
+      [],
+    );
   };
 
   it('can tell an answer that does not match (so the checks below are not vacuous)', () => {
@@ -186,7 +202,12 @@ describe("the API's answers match the document", () => {
     expectValid('POST', '/v1/threads/{threadId}/messages', reply, 202);
 
     expectValid('GET', '/v1/threads', await harness.get('/v1/threads'), 200);
-    expectValid('GET', '/v1/threads', await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } }), 200);
+    expectValid(
+      'GET',
+      '/v1/threads',
+      await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } }),
+      200,
+    );
     expectValid('GET', '/v1/threads/{threadId}', await harness.get(`/v1/threads/${threadId}`), 200);
     const messages = await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '5' } });
     expectValid('GET', '/v1/threads/{threadId}/messages', messages, 200);
@@ -194,7 +215,12 @@ describe("the API's answers match the document", () => {
     const all = await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '100' } });
     expectValid('GET', '/v1/threads/{threadId}/messages', all, 200);
     expect(all.json.items.map((m: { content: { type: string } }) => m.content.type)).toEqual([...contents.map((c) => c.type), 'text']);
-    expectValid('PATCH', '/v1/threads/{threadId}', await harness.patch(`/v1/threads/${threadId}`, { status: 'snoozed', snoozedUntil: '2026-12-01T09:00:00Z', addTags: ['vip'] }), 200);
+    expectValid(
+      'PATCH',
+      '/v1/threads/{threadId}',
+      await harness.patch(`/v1/threads/${threadId}`, { status: 'snoozed', snoozedUntil: '2026-12-01T09:00:00Z', addTags: ['vip'] }),
+      200,
+    );
     expectValid('POST', '/v1/threads/{threadId}/notes', await harness.post(`/v1/threads/${threadId}/notes`, { text: 'VIP' }), 201);
     expectValid('GET', '/v1/threads/{threadId}/notes', await harness.get(`/v1/threads/${threadId}/notes`), 200);
   });
@@ -205,7 +231,12 @@ describe("the API's answers match the document", () => {
     await harness.deliverReply(threadId, reply.json.id, { providerDown: true });
     expectValid('GET', '/v1/threads/{threadId}/messages', await harness.get(`/v1/threads/${threadId}/messages`), 200);
 
-    expectValid('POST', '/v1/threads/{threadId}/messages/{messageId}/retry', await harness.post(`/v1/threads/${threadId}/messages/${reply.json.id}/retry`, undefined), 202);
+    expectValid(
+      'POST',
+      '/v1/threads/{threadId}/messages/{messageId}/retry',
+      await harness.post(`/v1/threads/${threadId}/messages/${reply.json.id}/retry`, undefined),
+      202,
+    );
     await harness.deliverReply(threadId, reply.json.id);
     const sent = await harness.get(`/v1/threads/${threadId}/messages`);
     expect(sent.json.items.find((m: { id: string }) => m.id === reply.json.id)).toMatchObject({ status: 'sent' });
@@ -219,17 +250,36 @@ describe("the API's answers match the document", () => {
     expectValid('GET', '/v1/contacts/{contactId}', await harness.get(`/v1/contacts/${whatsapp.contactId}`), 200);
     expectValid('GET', '/v1/contacts', await harness.get('/v1/contacts', { query: { phone: '+14155550123' } }), 200);
     expectValid('GET', '/v1/contacts', await harness.get('/v1/contacts', { query: { channel: 'telegram', externalUserId: '7001' } }), 200);
-    expectValid('PATCH', '/v1/contacts/{contactId}', await harness.patch(`/v1/contacts/${whatsapp.contactId}`, { email: 'ann@example.com', attributes: { tier: 'gold' } }), 200);
+    expectValid(
+      'PATCH',
+      '/v1/contacts/{contactId}',
+      await harness.patch(`/v1/contacts/${whatsapp.contactId}`, { email: 'ann@example.com', attributes: { tier: 'gold' } }),
+      200,
+    );
     expectValid(
       'POST',
       '/v1/contacts/{contactId}/identities',
-      await harness.post(`/v1/contacts/${whatsapp.contactId}/identities`, { channel: 'line', accountId: 'default', externalUserId: 'U0123456789abcdef0123456789abcdef' }),
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/identities`, {
+        channel: 'line',
+        accountId: 'default',
+        externalUserId: 'U0123456789abcdef0123456789abcdef',
+      }),
       200,
     );
-    expectValid('POST', '/v1/contacts/{contactId}/merge', await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId }), 200);
+    expectValid(
+      'POST',
+      '/v1/contacts/{contactId}/merge',
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId }),
+      200,
+    );
     expectValid('GET', '/v1/contacts/{contactId}', await harness.get(`/v1/contacts/${telegram.contactId}`), 200);
     expectValid('GET', '/v1/contacts/{contactId}/export', await harness.get(`/v1/contacts/${whatsapp.contactId}/export`), 200);
-    expectValid('POST', '/v1/contacts/{contactId}/unmerge', await harness.post(`/v1/contacts/${whatsapp.contactId}/unmerge`, { contactId: telegram.contactId }), 200);
+    expectValid(
+      'POST',
+      '/v1/contacts/{contactId}/unmerge',
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/unmerge`, { contactId: telegram.contactId }),
+      200,
+    );
     expectValid('DELETE', '/v1/contacts/{contactId}', await harness.call('DELETE', `/v1/contacts/${telegram.contactId}`), 202);
   });
 
@@ -237,7 +287,12 @@ describe("the API's answers match the document", () => {
     expectValid('POST', '/v1/keys', await harness.post('/v1/keys', { name: 'crm', scopes: ['read', 'write'] }), 201);
     expectValid('GET', '/v1/keys', await harness.get('/v1/keys'), 200);
     expectValid('GET', '/v1/accounts', await harness.get('/v1/accounts'), 200);
-    expectValid('POST', '/v1/accounts', await harness.post('/v1/accounts', { channel: 'telegram', accountId: '8823456789', name: 'Sales' }), 201);
+    expectValid(
+      'POST',
+      '/v1/accounts',
+      await harness.post('/v1/accounts', { channel: 'telegram', accountId: '8823456789', name: 'Sales' }),
+      201,
+    );
     expectValid(
       'POST',
       '/v1/accounts',
@@ -249,13 +304,24 @@ describe("the API's answers match the document", () => {
   it('for media over 4 MB: the link', async () => {
     // The JSON answer of the media route (the bytes themselves are not JSON): checked in media.test.ts for its
     // values, here for its shape.
-    expect(check('GET', '/v1/threads/{threadId}/messages/{messageId}/media', 302, { url: 'https://media.example/k', expiresAt: '2026-11-26T10:05:00.000Z', size: 4194305, contentType: 'video/mp4' })).toEqual([]);
+    expect(
+      check('GET', '/v1/threads/{threadId}/messages/{messageId}/media', 302, {
+        url: 'https://media.example/k',
+        expiresAt: '2026-11-26T10:05:00.000Z',
+        size: 4194305,
+        contentType: 'video/mp4',
+      }),
+    ).toEqual([]);
   });
 
   it('for error answers, each under a status its operation documents', async () => {
     const { threadId } = await harness.customerWrites('telegram', '8001');
     const reader = await harness.newKey(['read']);
-    await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'one' } }, { headers: { 'idempotency-key': 'e-1' } });
+    await harness.post(
+      `/v1/threads/${threadId}/messages`,
+      { content: { type: 'text', text: 'one' } },
+      { headers: { 'idempotency-key': 'e-1' } },
+    );
 
     const errors: [string, string, ApiAnswer, number][] = [
       ['GET', '/v1/threads', await harness.get('/v1/threads', { query: 'limit=abc' }), 400],
@@ -268,16 +334,35 @@ describe("the API's answers match the document", () => {
       [
         'POST',
         '/v1/threads/{threadId}/messages',
-        await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'two' } }, { headers: { 'idempotency-key': 'e-1' } }),
+        await harness.post(
+          `/v1/threads/${threadId}/messages`,
+          { content: { type: 'text', text: 'two' } },
+          { headers: { 'idempotency-key': 'e-1' } },
+        ),
         409,
       ],
-      ['POST', '/v1/threads/{threadId}/messages', await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x'.repeat(300_000) } }), 413],
-      ['POST', '/v1/threads/{threadId}/messages', await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x' }, channel: 'line' }), 422],
+      [
+        'POST',
+        '/v1/threads/{threadId}/messages',
+        await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x'.repeat(300_000) } }),
+        413,
+      ],
+      [
+        'POST',
+        '/v1/threads/{threadId}/messages',
+        await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x' }, channel: 'line' }),
+        422,
+      ],
       ['PATCH', '/v1/threads/{threadId}', await harness.patch(`/v1/threads/${threadId}`, { status: 'snoozed' }), 422],
       ['POST', '/v1/accounts', await harness.post('/v1/accounts', { channel: 'telegram', accountId: 'default' }), 409],
       ['POST', '/v1/accounts', await harness.post('/v1/accounts', { channel: 'wechat', accountId: 'x' }), 422],
       ['POST', '/v1/contacts/{contactId}/merge', await harness.post('/v1/contacts/ct_nope/merge', { contactId: 'ct_other' }), 404],
-      ['GET', '/v1/threads/{threadId}/messages/{messageId}/media', await harness.get(`/v1/threads/${threadId}/messages/msg_nope/media`), 404],
+      [
+        'GET',
+        '/v1/threads/{threadId}/messages/{messageId}/media',
+        await harness.get(`/v1/threads/${threadId}/messages/msg_nope/media`),
+        404,
+      ],
       ['POST', '/v1/keys', await harness.post('/v1/keys', { scopes: ['read'] }, { headers: { 'idempotency-key': 'has space' } }), 400],
     ];
     for (const [method, path, answer, status] of errors) expectValid(method, path, answer, status);

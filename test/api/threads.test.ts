@@ -148,7 +148,9 @@ describe('GET /v1/threads', () => {
     // No route assigns yet (agents come later): the assignment is written as the assigner will.
     const stored = await harness.conversations.getThread(mine ?? '');
     if (!stored) throw new Error('no thread');
-    await harness.conversations.commit([{ kind: 'thread', op: 'put', value: { ...stored.value, assignee: 'agent_ana' }, version: stored.version }]);
+    await harness.conversations.commit([
+      { kind: 'thread', op: 'put', value: { ...stored.value, assignee: 'agent_ana' }, version: stored.version },
+    ]);
 
     expect(ids((await list({ assignee: 'agent_ana' })).items)).toEqual([mine]);
     expect(ids((await list({ assignee: 'none' })).items)).toEqual([unassigned]);
@@ -271,7 +273,13 @@ describe('PATCH /v1/threads/{threadId}', () => {
     const resolved = await patch(threadId, { status: 'resolved' });
 
     expect(resolved.status).toBe(200);
-    expect(resolved.json).toMatchObject({ id: threadId, status: 'resolved', resolvedAt: '2026-11-26T10:01:00.000Z', unread: 0, updatedAt: '2026-11-26T10:01:00.000Z' });
+    expect(resolved.json).toMatchObject({
+      id: threadId,
+      status: 'resolved',
+      resolvedAt: '2026-11-26T10:01:00.000Z',
+      unread: 0,
+      updatedAt: '2026-11-26T10:01:00.000Z',
+    });
     expect(await stored()).toMatchObject({ status: 'resolved' });
 
     harness.clock.advance(MINUTE);
@@ -299,7 +307,11 @@ describe('PATCH /v1/threads/{threadId}', () => {
     ['snoozed without snoozedUntil', { status: 'snoozed' }, 'snoozed needs snoozedUntil'],
     ['snoozed until a time past', { status: 'snoozed', snoozedUntil: '2026-11-26T09:00:00Z' }, 'snoozedUntil must be in the future'],
     ['snoozed until now', { status: 'snoozed', snoozedUntil: '2026-11-26T10:01:00Z' }, 'snoozedUntil must be in the future'],
-    ['snoozedUntil with another status', { status: 'pending', snoozedUntil: '2026-11-27T09:00:00Z' }, 'snoozedUntil goes only with status snoozed'],
+    [
+      'snoozedUntil with another status',
+      { status: 'pending', snoozedUntil: '2026-11-27T09:00:00Z' },
+      'snoozedUntil goes only with status snoozed',
+    ],
   ])('refuses %s with 422 invalid_status_change, changing nothing', async (_case, body, words) => {
     const before = await harness.conversations.getThread(threadId);
 

@@ -151,7 +151,9 @@ describe.each(all.map((c) => [c.channel, c] as const))('%s end to end on the loc
     expect(posted.body).toMatchObject({ status: 'queued', channel, direction: 'outbound' });
     // The write queued it (the outbox relay); the channel's sender sent it.
     await runtime.idle();
-    const sent = (await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`)).body.items.find((m) => m.id === posted.body.id);
+    const sent = (await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`)).body.items.find(
+      (m) => m.id === posted.body.id,
+    );
     expect(sent, JSON.stringify(sent?.failure)).toMatchObject({ status: 'sent', channel });
     expect((await api<Thread>(`/threads/${thread.id}`)).body.firstResponseAt).toBe(posted.body.occurredAt);
     expect(sent?.externalId).toEqual(expect.any(String));

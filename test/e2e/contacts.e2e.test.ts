@@ -18,8 +18,7 @@ const ADMIN_KEY = 'prl_contacts_e2e_admin_key_0123456789';
 let runtime: Runtime;
 let dataDir: string;
 
-const start = () =>
-  startRuntime({ port: 0, dataDir, logLevel: 'silent', timeScale: 0.001, env: { PARLEY_API_KEY: ADMIN_KEY } });
+const start = () => startRuntime({ port: 0, dataDir, logLevel: 'silent', timeScale: 0.001, env: { PARLEY_API_KEY: ADMIN_KEY } });
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'parley-contacts-e2e-'));
@@ -54,7 +53,9 @@ const customerWrites = async (channel: Channel, run: number) => {
 };
 
 const contactOf = async (channel: Channel) => {
-  const found = await api<{ items: Contact[] }>(`/contacts?channel=${channel}&externalUserId=${encodeURIComponent(demos[channel].customer.externalUserId)}`);
+  const found = await api<{ items: Contact[] }>(
+    `/contacts?channel=${channel}&externalUserId=${encodeURIComponent(demos[channel].customer.externalUserId)}`,
+  );
   expect(found.status).toBe(200);
   expect(found.body.items).toHaveLength(1);
   return found.body.items[0] as Contact;
@@ -77,7 +78,7 @@ describe('one customer on WhatsApp and Telegram (the contract)', () => {
     expect((await api<{ items: Thread[] }>(`/threads?contactId=${telegram.id}&status=open`)).body.items).toHaveLength(1);
   });
 
-  it('is one contact after a merge: both identities, and exactly one open thread holding both channels\' messages', async () => {
+  it("is one contact after a merge: both identities, and exactly one open thread holding both channels' messages", async () => {
     const whatsapp = await contactOf('whatsapp');
     const telegram = await contactOf('telegram');
 
@@ -108,17 +109,24 @@ describe('one customer on WhatsApp and Telegram (the contract)', () => {
     expect(added.length).toBeGreaterThanOrEqual(2);
     expect(new Set(added.map((m) => m.channel))).toEqual(new Set(['whatsapp', 'telegram']));
     expect(added.every((m) => m.direction === 'inbound')).toBe(true);
-    expect((await api<{ items: Thread[] }>(`/threads?contactId=${survivor.id}&status=open`)).body.items.map((t) => t.id)).toEqual([threadId]);
+    expect((await api<{ items: Thread[] }>(`/threads?contactId=${survivor.id}&status=open`)).body.items.map((t) => t.id)).toEqual([
+      threadId,
+    ]);
   });
 
   it("sends an agent's reply on the channel the customer wrote on last, to sent", async () => {
-    const reply = await post<Message>(`/threads/${threadId}/messages`, { content: { type: 'text', text: 'Found both your messages: it ships today' } });
+    const reply = await post<Message>(`/threads/${threadId}/messages`, {
+      content: { type: 'text', text: 'Found both your messages: it ships today' },
+    });
     expect(reply.status).toBe(202);
     expect(reply.body).toMatchObject({ status: 'queued', channel: 'telegram' });
 
     await runtime.idle();
 
-    expect((await messagesOf(threadId)).find((m) => m.id === reply.body.id)).toMatchObject({ status: 'sent', externalId: expect.any(String) });
+    expect((await messagesOf(threadId)).find((m) => m.id === reply.body.id)).toMatchObject({
+      status: 'sent',
+      externalId: expect.any(String),
+    });
     expect((await api<Thread>(`/threads/${threadId}`)).body.firstResponseAt).toEqual(expect.any(String));
   });
 });
@@ -146,8 +154,16 @@ describe('API keys through HTTP', () => {
     const [thread] = (await api<{ items: Thread[] }>('/threads?status=open', { key: reader.key })).body.items;
     if (!thread) throw new Error('no thread to reply to');
 
-    const readerReplies = await post(`/threads/${thread.id}/messages`, { content: { type: 'text', text: 'from the dashboard' } }, { key: reader.key });
-    const writerReplies = await post<Message>(`/threads/${thread.id}/messages`, { content: { type: 'text', text: 'from the helpdesk' } }, { key: writer.key });
+    const readerReplies = await post(
+      `/threads/${thread.id}/messages`,
+      { content: { type: 'text', text: 'from the dashboard' } },
+      { key: reader.key },
+    );
+    const writerReplies = await post<Message>(
+      `/threads/${thread.id}/messages`,
+      { content: { type: 'text', text: 'from the helpdesk' } },
+      { key: writer.key },
+    );
     const writerMakesKeys = await post('/keys', { scopes: ['admin'] }, { key: writer.key });
 
     expect(readerReplies.status).toBe(403);
@@ -160,9 +176,8 @@ describe('API keys through HTTP', () => {
   it('are refused at once once revoked, and a key cannot revoke itself', async () => {
     const revoked = await api(`/keys/${writer.id}`, { method: 'DELETE' });
     const refused = await api('/threads', { key: writer.key });
-    const self = await api('/keys/' + (await api<{ items: { id: string; name: string }[] }>('/keys')).body.items.find((k) => k.name.startsWith('local'))?.id, {
-      method: 'DELETE',
-    });
+    const own = (await api<{ items: { id: string; name: string }[] }>('/keys')).body.items.find((k) => k.name.startsWith('local'));
+    const self = await api(`/keys/${own?.id}`, { method: 'DELETE' });
 
     expect(revoked.status).toBe(204);
     expect(refused.status).toBe(401);
@@ -190,7 +205,9 @@ describe('after a restart on the same data dir', () => {
     runtime = await start();
 
     expect(await contactOf('telegram')).toEqual(survivor);
-    expect((await api<{ items: Thread[] }>(`/threads?contactId=${survivor.id}&status=open`)).body.items.map((t) => t.id)).toEqual([thread?.id]);
+    expect((await api<{ items: Thread[] }>(`/threads?contactId=${survivor.id}&status=open`)).body.items.map((t) => t.id)).toEqual([
+      thread?.id,
+    ]);
     expect(await messagesOf(thread?.id ?? '')).toEqual(messages);
     expect((await api<{ items: { id: string }[] }>('/keys')).body.items).toEqual(keys);
     expect((await api('/threads', { key: reader.key })).status).toBe(200);
@@ -212,7 +229,9 @@ describe('erasing the contact', () => {
     await runtime.idle();
 
     for (const channel of ['whatsapp', 'telegram'] as const) {
-      const found = await api<{ items: Contact[] }>(`/contacts?channel=${channel}&externalUserId=${encodeURIComponent(demos[channel].customer.externalUserId)}`);
+      const found = await api<{ items: Contact[] }>(
+        `/contacts?channel=${channel}&externalUserId=${encodeURIComponent(demos[channel].customer.externalUserId)}`,
+      );
       expect(found.body.items).toEqual([]);
     }
     const messages = await messagesOf(threadId);

@@ -239,7 +239,8 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   /** Calls a handler over these ports with some replaced (a store that fails, say). */
   const callVia = (overrides: Partial<typeof ports>) => {
     const other = create({ ...ports, ...overrides });
-    return (method: string, path: string, callOptions: CallOptions = {}) => answerOf(other(eventOf(method, path, callOptions), localContext('api')));
+    return (method: string, path: string, callOptions: CallOptions = {}) =>
+      answerOf(other(eventOf(method, path, callOptions), localContext('api')));
   };
 
   const answerOf = async (pending: Promise<unknown>): Promise<ApiAnswer> => {
@@ -283,11 +284,15 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
         ...(write.displayName !== undefined && { displayName: write.displayName }),
         ...(write.verifiedPhone !== undefined && { verifiedPhone: write.verifiedPhone }),
       },
-      conversation: write.group === undefined ? { externalId: externalUserId, kind: 'direct' } : { externalId: write.group, kind: 'group', title: 'A group' },
+      conversation:
+        write.group === undefined
+          ? { externalId: externalUserId, kind: 'direct' }
+          : { externalId: write.group, kind: 'group', title: 'A group' },
       content: write.content ?? { type: 'text', text: `hello from ${externalUserId}` },
     };
     const outcome = await applyEvent(event, { store: conversations, log, clock, capabilities: capabilitiesOf });
-    if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate') throw new Error(`the thread writer did not store the message: ${JSON.stringify(outcome)}`);
+    if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate')
+      throw new Error(`the thread writer did not store the message: ${JSON.stringify(outcome)}`);
     const thread = await conversations.getThread(outcome.threadId);
     if (!thread) throw new Error('the thread writer stored a message without its thread');
     return { threadId: outcome.threadId, messageId: outcome.messageId, contactId: thread.value.contactId, event };
@@ -301,16 +306,20 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     const ref = mediaOf(written.event.content);
     if (!ref) throw new Error(`${written.event.content.type} content has no media`);
     await media.put(mediaKeyOf(written.event.channel, written.event.accountId, ref), bytes, { contentType });
-    const outcome = await copyMedia(written.event, { receiveCount: 1, maxReceiveCount: 5 }, {
-      store: conversations,
-      media,
-      secrets,
-      clock,
-      log,
-      fetch: provider.fetch,
-      apiBaseUrls,
-      connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
-    });
+    const outcome = await copyMedia(
+      written.event,
+      { receiveCount: 1, maxReceiveCount: 5 },
+      {
+        store: conversations,
+        media,
+        secrets,
+        clock,
+        log,
+        fetch: provider.fetch,
+        apiBaseUrls,
+        connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
+      },
+    );
     if (outcome.kind !== 'copied') throw new Error(`the media copier did not copy: ${JSON.stringify(outcome)}`);
     return outcome.key;
   };

@@ -9,7 +9,9 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 
 // ajv-formats is CommonJS: depending on the loader its default import is the plugin or the module around it.
-const addFormats = ((plugin: unknown) => (typeof plugin === 'function' ? plugin : (plugin as { default: unknown }).default))(addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((plugin: unknown) => (typeof plugin === 'function' ? plugin : (plugin as { default: unknown }).default))(
+  addFormatsModule,
+) as (ajv: Ajv2020) => Ajv2020;
 
 /** The base URI the document is registered under, so its `#/components/...` references resolve as written. */
 const DOCUMENT_ID = 'https://parley.test/v1/openapi.json';
@@ -73,7 +75,8 @@ export const responseChecker = (document: { paths: Record<string, Record<string,
     const operation = document.paths[path]?.[verb];
     if (!operation) return [`the document has no operation ${method} ${path}`];
     const response = operation.responses?.[String(status)];
-    if (!response) return [`${method} ${path} documents no ${status} answer (it documents ${Object.keys(operation.responses ?? {}).join(', ')})`];
+    if (!response)
+      return [`${method} ${path} documents no ${status} answer (it documents ${Object.keys(operation.responses ?? {}).join(', ')})`];
     if (response.content?.['application/json']?.schema === undefined) return [`${method} ${path} ${status} documents no JSON body`];
     const ref = `${DOCUMENT_ID}#/paths/${[path, verb, 'responses', String(status), 'content', 'application/json', 'schema'].map(token).join('/')}`;
     let validate = compiled.get(ref);
