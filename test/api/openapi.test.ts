@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument, createApi } from '../../api/app.ts';
-import { ERROR_STATUS } from '../../api/schemas.ts';
+import { ERROR_STATUS, MAX_INLINE_MEDIA_BYTES } from '../../api/schemas.ts';
 import { accountOf, capabilitiesOf } from '../../connectors/capabilities.ts';
 import type { Content } from '../../domain/content.ts';
 import { ENABLED_CHANNELS } from '../../topology/channels.ts';
 import { startApiHarness, type ApiAnswer, type ApiHarness } from '../helpers/api-harness.ts';
+import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
 import { componentChecker, componentSchemaProblems, openApi31Problems, responseChecker } from '../helpers/openapi-validator.ts';
 
 interface Operation {
@@ -301,17 +302,24 @@ describe("the API's answers match the document", () => {
     );
   });
 
-  it('for media over 4 MB: the link', async () => {
-    // The JSON answer of the media route (the bytes themselves are not JSON): checked in media.test.ts for its
-    // values, here for its shape.
-    expect(
-      check('GET', '/v1/threads/{threadId}/messages/{messageId}/media', 302, {
-        url: 'https://media.example/k',
-        expiresAt: '2026-11-26T10:05:00.000Z',
-        size: 4194305,
-        contentType: 'video/mp4',
-      }),
-    ).toEqual([]);
+  it('for media over 4 MB: the link to the stored copy', async () => {
+    const linking = Object.assign(new MemoryMediaStore(), {
+      downloadUrl: async (key: string) => `https://media.example/${key}?X-Amz-Signature=abc`,
+    });
+    const own = await startApiHarness({ media: linking });
+    try {
+      const written = await own.customerWrites('telegram', '9001', {
+        content: { type: 'video', media: { id: 'BAACAgIA', fileName: 'clip.mp4' } },
+      });
+      await own.copyMediaOf(written, Buffer.alloc(MAX_INLINE_MEDIA_BYTES + 1), 'video/mp4');
+
+      const answer = await own.get(`/v1/threads/${written.threadId}/messages/${written.messageId}/media`);
+
+      expectValid('GET', '/v1/threads/{threadId}/messages/{messageId}/media', answer, 302);
+      expectValid('GET', '/v1/threads/{threadId}/messages', await own.get(`/v1/threads/${written.threadId}/messages`), 200);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('for error answers, each under a status its operation documents', async () => {
