@@ -7,6 +7,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 
 export type { Api, ApiDeps };
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Principal } from '../domain/access/model.ts';
 import { ScopeSchema } from '../domain/access/model.ts';
@@ -41,7 +42,10 @@ export const createApi = (deps: ApiDeps): Api => {
   const app = new OpenAPIHono<ApiEnv>({
     // Parameters, query and body failures in the API's words (api/validation.ts).
     defaultHook: (result) => {
-      if (!result.success) throw invalidRequest(result.target === 'json' ? 'The body' : result.target === 'query' ? 'The query' : 'The path', result.error);
+      if (!result.success) {
+        const what = { json: 'The body', query: 'The query', header: 'The headers' }[result.target as string] ?? 'The path';
+        throw invalidRequest(what, result.error);
+      }
     },
   });
 
@@ -52,6 +56,10 @@ export const createApi = (deps: ApiDeps): Api => {
         headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
       });
     if (error instanceof ApiError) return answer(error.status, error.toBody(), { ...error.headers });
+    // Hono's own refusals: a JSON body that does not parse is the caller's mistake, not ours.
+    if (error instanceof HTTPException && error.status === 400) {
+      return answer(400, { code: 'invalid_request', message: 'The body is not valid JSON' });
+    }
     if (error instanceof InvalidCursorError) return answer(400, { code: 'invalid_cursor', message: 'The cursor is not one this API gave out for this listing' });
     if (error instanceof ThreadRuleError) return answer(422, { code: error.code, message: error.message });
     if (error instanceof SecretNotWritableError) {

@@ -125,11 +125,15 @@ export const idempotency =
           await deps.idempotency.put({ ...current.value, leaseUntil: nowIso }, current.version).catch(() => undefined);
         } else {
           const text = await c.res.clone().text();
-          const response: StoredResponse = {
-            status: c.res.status,
-            headers: Object.fromEntries([...c.res.headers.entries()].filter(([name]) => name === 'content-type' || name === 'location')),
-            body: text.length <= MAX_KEPT_BODY ? text : JSON.stringify({ code: 'conflict', message: 'The first response was too large to keep' }),
-          };
+          const withheld = c.get('withheldFromReplay') ?? (text.length > MAX_KEPT_BODY ? 'The first response was too large to keep' : undefined);
+          const response: StoredResponse =
+            withheld === undefined
+              ? {
+                  status: c.res.status,
+                  headers: Object.fromEntries([...c.res.headers.entries()].filter(([name]) => name === 'content-type' || name === 'location')),
+                  body: text,
+                }
+              : { status: 409, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ code: 'conflict', message: withheld }) };
           const { leaseUntil: _lease, ...rest } = current.value;
           await deps.idempotency.put({ ...rest, state: 'completed', response }, current.version).catch(() => undefined);
         }

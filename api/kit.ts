@@ -11,6 +11,7 @@ import type { Principal, Scope } from '../domain/access/model.ts';
 import { ErrorSchema, ERROR_STATUS, type ErrorCode } from './schemas.ts';
 import { ApiError } from './errors.ts';
 import { allows } from '../domain/access/model.ts';
+import { IdempotencyKeySchema } from './idempotency.ts';
 
 export interface ApiEnv {
   Bindings: { event: LambdaEvent; lambdaContext: LambdaContext };
@@ -18,14 +19,20 @@ export interface ApiEnv {
     principal: Principal;
     /** Set by the idempotency middleware on a POST with an `Idempotency-Key`. */
     idempotency: { readonly key: string; readonly firstSeenAt: string } | undefined;
+    /**
+     * Set by a handler whose answer must never be stored (it shows a secret once): a replay with the same
+     * `Idempotency-Key` then answers 409 with this message instead of the first answer.
+     */
+    withheldFromReplay: string | undefined;
   };
 }
 
 export type ApiContext = Context<ApiEnv>;
 
 /** The error answers an operation may give, documented with the shared error body. */
-const errorResponses = (codes: readonly ErrorCode[]) =>
-  Object.fromEntries(
+const errorResponses = (all: readonly ErrorCode[]) => {
+  const codes = [...new Set(all)];
+  return Object.fromEntries(
     [...new Set(codes.map((code) => ERROR_STATUS[code]))].map((status) => [
       status,
       {
@@ -34,6 +41,7 @@ const errorResponses = (codes: readonly ErrorCode[]) =>
       },
     ]),
   );
+};
 
 /** Errors every authenticated operation may answer. */
 const COMMON_ERRORS: readonly ErrorCode[] = ['unauthorized', 'forbidden', 'rate_limited', 'internal', 'unavailable'];
@@ -48,11 +56,18 @@ export const route = <R extends Omit<RouteConfig, 'security' | 'middleware'>>(
   config: R & { readonly scope: Needs; readonly errors?: readonly ErrorCode[] },
 ) => {
   const { scope, errors = [], ...rest } = config;
+  // What the API's middlewares answer for every route of a kind: a body too large or not JSON; a reused key.
+  const post = rest.method === 'post';
+  const implied: ErrorCode[] = [
+    ...(rest.request?.body ? (['invalid_request', 'payload_too_large'] as const) : []),
+    ...(post ? (['invalid_request', 'idempotency_key_reused', 'idempotency_key_in_use'] as const) : []),
+  ];
   return createRoute({
     ...rest,
+    ...(post && { request: { ...rest.request, headers: z.object({ 'idempotency-key': IdempotencyKeySchema.optional() }) } }),
     ...(scope === 'none' ? { security: [] } : { security: [{ apiKey: [scope] }] }),
     responses: {
-      ...errorResponses(scope === 'none' ? ['internal', ...errors] : [...COMMON_ERRORS, ...errors]),
+      ...errorResponses(scope === 'none' ? ['internal', ...errors, ...implied] : [...COMMON_ERRORS, ...errors, ...implied]),
       ...rest.responses,
     },
     middleware: scope === 'none' ? [] : [requireScope(scope)],

@@ -65,9 +65,20 @@ export const create = (
   });
   const serve = handle(app);
   return lambda<ApiEvent, APIGatewayProxyStructuredResultV2>(
-    async (event, context) => (await serve(event as never, context as never)) as APIGatewayProxyStructuredResultV2,
+    async (event, context) => (await serve(withoutGetBody(event) as never, context as never)) as APIGatewayProxyStructuredResultV2,
     deps.observability,
   );
+};
+
+/**
+ * API Gateway passes a body on any method, but a fetch `Request` cannot carry one on GET or HEAD (Hono would
+ * answer a plain-text 400): no GET route reads a body, so it is dropped.
+ */
+const withoutGetBody = (event: ApiEvent): ApiEvent => {
+  const method = event.requestContext.http.method.toUpperCase();
+  if ((method !== 'GET' && method !== 'HEAD') || event.body === undefined) return event;
+  const { body: _ignored, ...rest } = event;
+  return { ...rest, isBase64Encoded: false };
 };
 
 let wired: ReturnType<typeof create> | undefined;

@@ -66,6 +66,11 @@ export const registerKeyRoutes = (app: Api, deps: ApiDeps): void => {
     const record = apiKeyRecord(secret, input.name ?? 'unnamed', deps.clock.now().toISOString(), [...new Set(input.scopes)], principal.keyId);
     await deps.keys.create(record);
     deps.log.info('api key created', { keyId: record.id, scopes: record.scopes, by: principal.keyId });
+    // The secret is shown once and stored nowhere, not even as the answer an Idempotency-Key would replay.
+    c.set(
+      'withheldFromReplay',
+      `This Idempotency-Key already made key ${record.id}, whose secret was shown only in that answer; if it was lost, revoke that key (DELETE /v1/keys/${record.id}) and make another`,
+    );
     return json(c, 201, { ...publicKey(record), key: secret }) as never;
   });
 

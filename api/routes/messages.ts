@@ -166,15 +166,17 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       ...(deps.retentionDays !== undefined && { expiresAt: addSeconds(occurredAt, deps.retentionDays * 86_400) }),
     };
     // The write is the commitment: the outbox relay queues the message for its channel's sender.
+    let stored = message;
     try {
       await store.commit([
         { kind: 'message', op: 'put', value: message, version: NEW_RECORD, events: [onceEvent('message.created', occurredAt, [message.threadId, message.id])] },
       ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
+      // Written by this request's first run, which stopped before the thread was updated: finish its work.
       const existing = await store.getMessage(message.threadId, message.id);
-      if (existing) return json(c, 202, publicMessage(existing.value)) as never;
-      throw error;
+      if (!existing) throw error;
+      stored = existing.value;
     }
     let read: typeof thread | undefined = thread;
     await retryOnConflict(async () => {
@@ -183,7 +185,7 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       const change = applyOutbound(current.value, { channel: route.channel, at: occurredAt, byAgent: true });
       if (change.changed) await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: current.version }]);
     });
-    return json(c, 202, publicMessage(message)) as never;
+    return json(c, 202, publicMessage(stored)) as never;
   });
 
   app.openapi(getMedia, async (c) => {

@@ -9,7 +9,7 @@ import type { ConversationStore, StoredThread } from '../../domain/conversations
 import { changeLabels, changeStatus, publicThread, type ThreadChange } from '../../domain/conversations/threads.ts';
 import { freshEvent, onceEvent } from '../../domain/events/outbox.ts';
 import { deterministicId, randomId } from '../../domain/ids.ts';
-import { NEW_RECORD, retryOnConflict, type Versioned } from '../../domain/shared/store.ts';
+import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../../domain/shared/store.ts';
 import { IsoInstantSchema, millis } from '../../domain/shared/time.ts';
 import { ApiError } from '../errors.ts';
 import { CursorSchema, json, jsonBody, jsonResponse, LimitSchema, pageSchema, route, type ApiContext } from '../kit.ts';
@@ -230,8 +230,9 @@ export const registerThreadRoutes = (app: Api, deps: ApiDeps): void => {
     };
     try {
       await store.commit([{ kind: 'note', op: 'put', value: note, version: NEW_RECORD, events: [onceEvent('thread.updated', note.createdAt, [thread.value.id, 'note', note.id], { changes: ['notes'] })] }]);
-    } catch {
-      // Written by this request's first run (a retry with the same Idempotency-Key): answer with it.
+    } catch (error) {
+      // Written by this request's first run (a retry with the same Idempotency-Key, same id): answer with it.
+      if (!(error instanceof ConflictError)) throw error;
     }
     return json(c, 201, note) as never;
   });

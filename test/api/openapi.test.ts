@@ -1,285 +1,400 @@
-import * as z from 'zod';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { buildOpenApiDocument, type OpenApiDocument } from '../../api/openapi.ts';
-import { ROUTES, type Route } from '../../api/routes.ts';
-import { ERROR_STATUS } from '../../api/schemas.ts';
+/**
+ * The OpenAPI 3.1 document (`GET /v1/openapi.json`): served without a key, valid against the OpenAPI
+ * Initiative's schema, describing exactly the routes the app serves with the scope each enforces, and true to
+ * what the API really answers: real answers are validated with ajv against the document's schemas.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument, createApi } from '../../api/app.ts';
+import { ERROR_STATUS, MAX_INLINE_MEDIA_BYTES } from '../../api/schemas.ts';
+import { accountOf, capabilitiesOf } from '../../connectors/capabilities.ts';
 import type { Content } from '../../domain/content.ts';
-import { createHarness, fixture, TestClock, type Harness } from '../helpers/api-harness.ts';
-import { collectRefs, resolvePointer, validate } from '../helpers/json-schema.ts';
-import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
+import { ENABLED_CHANNELS } from '../../topology/channels.ts';
+import { startApiHarness, type ApiAnswer, type ApiHarness } from '../helpers/api-harness.ts';
+import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
+import { componentChecker, componentSchemaProblems, openApi31Problems, responseChecker } from '../helpers/openapi-validator.ts';
 
-const doc: OpenApiDocument = buildOpenApiDocument();
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
-
-/** The parts of OpenAPI 3.1 this document uses, as the specification states them. */
-const RefSchema = z.object({ $ref: z.string().startsWith('#/') }).strict();
-const ParameterSchema = z.object({
-  name: z.string().min(1),
-  in: z.enum(['query', 'header', 'path', 'cookie']),
-  required: z.boolean().optional(),
-  description: z.string().optional(),
-  schema: z.record(z.string(), z.unknown()),
-});
-const MediaTypesSchema = z.record(z.string(), z.object({ schema: z.record(z.string(), z.unknown()) }));
-const ResponseSchema = z.object({
-  description: z.string().min(1),
-  headers: z.record(z.string(), z.union([RefSchema, z.object({ description: z.string(), schema: z.record(z.string(), z.unknown()) })])).optional(),
-  content: MediaTypesSchema.optional(),
-});
-const OperationSchema = z.object({
-  operationId: z.string().min(1),
-  summary: z.string().min(1),
-  description: z.string().optional(),
-  parameters: z.array(z.union([RefSchema, ParameterSchema])).optional(),
-  requestBody: z.object({ required: z.boolean(), content: MediaTypesSchema }).optional(),
-  responses: z.record(z.string().regex(/^[1-5]\d\d$/), z.union([RefSchema, ResponseSchema])),
-  security: z.array(z.record(z.string(), z.array(z.string()))).optional(),
-});
-const DocumentSchema = z.object({
-  openapi: z.string().regex(/^3\.1\.\d+$/),
-  info: z.object({ title: z.string().min(1), version: z.string().min(1), description: z.string().optional() }),
-  security: z.array(z.record(z.string(), z.array(z.string()))),
-  paths: z.record(z.string().startsWith('/'), z.partialRecord(z.enum(HTTP_METHODS), OperationSchema)),
-  components: z.object({
-    schemas: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), z.record(z.string(), z.unknown())),
-    securitySchemes: z.record(z.string(), z.object({ type: z.literal('http'), scheme: z.string(), description: z.string() })),
-    parameters: z.record(z.string(), ParameterSchema),
-    responses: z.record(z.string(), ResponseSchema),
-    headers: z.record(z.string(), z.object({ description: z.string(), schema: z.record(z.string(), z.unknown()) })),
-  }),
-});
-
-const deref = (value: unknown): unknown => {
-  const ref = (value as { $ref?: unknown } | undefined)?.$ref;
-  return typeof ref === 'string' ? deref(resolvePointer(doc, ref)) : value;
+interface Operation {
+  operationId?: string;
+  security?: { apiKey?: string[] }[];
+  parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[];
+  requestBody?: unknown;
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, { enum?: string[] }> }> };
 };
 
-const operationOf = (route: Route) => {
-  const operation = doc.paths[route.path]?.[route.method.toLowerCase()];
-  if (!operation) throw new Error(`${route.method} ${route.path} is not in the document`);
-  return OperationSchema.parse(operation);
-};
+const document = buildOpenApiDocument() as unknown as Document;
+const operations = Object.entries(document.paths).flatMap(([path, ops]) =>
+  Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+);
+const scopeOf = (op: Operation) => (op.security?.length === 0 ? 'none' : op.security?.[0]?.apiKey?.[0]);
+const BELOW = { read: undefined, write: 'read', admin: 'write' } as const;
 
-const routeOf = (operationId: Route['operationId']): Route => {
-  const route = ROUTES.find((r) => r.operationId === operationId);
-  if (!route) throw new Error(`no route ${operationId}`);
-  return route;
-};
+let harness: ApiHarness;
+beforeAll(async () => {
+  harness = await startApiHarness();
+});
+afterAll(async () => {
+  await harness.stop();
+});
 
-/** The JSON schema the document gives for one response of one operation. */
-const responseSchema = (operationId: Route['operationId'], status: number): unknown => {
-  const response = deref(operationOf(routeOf(operationId)).responses[String(status)]);
-  if (!response) throw new Error(`${operationId} documents no ${status} response`);
-  return ResponseSchema.parse(response).content?.['application/json']?.schema;
-};
+describe('the document', () => {
+  it('is served at GET /v1/openapi.json without a key, as JSON, and is the one built from the routes', async () => {
+    const response = await harness.get('/v1/openapi.json', { key: null });
 
-const expectValid = (schema: unknown, value: unknown) => expect(validate(schema, value, doc)).toEqual([]);
-
-describe('the OpenAPI document', () => {
-  it('is an OpenAPI 3.1 document of the shape the specification gives', () => {
-    expect(() => DocumentSchema.parse(doc)).not.toThrow();
-    expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.json).toEqual(JSON.parse(JSON.stringify(document)));
   });
 
-  it('describes exactly the routes the router serves', () => {
-    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
-      Object.entries(item).map(([method, op]) => `${method.toUpperCase()} ${path} ${String(op.operationId)}`),
+  it("is an OpenAPI 3.1 document by the OpenAPI Initiative's schema", async () => {
+    expect(document.openapi).toBe('3.1.0');
+    expect(await openApi31Problems(document)).toEqual([]);
+  });
+
+  it('can tell a broken document (so the check above is not vacuous)', async () => {
+    const broken = structuredClone(document) as unknown as {
+      paths: Record<string, Record<string, { responses?: unknown; parameters?: unknown[] }>>;
+    };
+    broken.paths['/v1/threads/{threadId}']?.get?.parameters?.push({ name: 'x', in: 'body' });
+    expect(await openApi31Problems(broken)).not.toEqual([]);
+    expect(await openApi31Problems({ ...document, info: {} })).not.toEqual([]);
+    expect(await openApi31Problems({ ...document, openapi: '3.0.3' })).not.toEqual([]);
+  });
+
+  it('has component schemas that ajv compiles in strict JSON Schema 2020-12, every reference resolved', () => {
+    expect(Object.keys(document.components.schemas).length).toBeGreaterThan(20);
+    expect(componentSchemaProblems(document)).toEqual([]);
+    expect(JSON.stringify(document)).not.toMatch(/"~standard"|"_zod"|"def"\s*:/);
+  });
+
+  it('describes exactly the routes the app serves', () => {
+    const app = createApi({
+      conversations: harness.conversations,
+      keys: harness.keys,
+      accounts: harness.accounts,
+      idempotency: harness.idempotency,
+      media: harness.media,
+      clock: harness.clock,
+      log: harness.log,
+      channels: ENABLED_CHANNELS,
+      capabilities: capabilitiesOf,
+      account: accountOf,
+    });
+    const served = new Set(
+      app.routes.filter((r) => r.method !== 'ALL' && !r.path.includes('*')).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+    );
+    const documented = new Set(operations.map(({ path, method }) => `${method.toUpperCase()} ${path}`));
+
+    expect([...documented].sort()).toEqual([...served].sort());
+    expect(documented.size).toBeGreaterThanOrEqual(22);
+  });
+
+  it('declares every path parameter as a required path parameter', () => {
+    for (const { path, method, op } of operations) {
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
+      expect(declared.map((p) => p.name).sort(), `${method} ${path}`).toEqual([...inPath].sort());
+      expect(
+        declared.every((p) => p.required === true),
+        `${method} ${path}`,
+      ).toBe(true);
+    }
+  });
+
+  it('gives every operation but the document itself a scope as its security requirement, and documents 401 and 403 there', () => {
+    for (const { path, method, op } of operations) {
+      const scope = scopeOf(op);
+      if (path === '/v1/openapi.json') {
+        expect(scope).toBe('none');
+        continue;
+      }
+      expect(['read', 'write', 'admin'], `${method} ${path}`).toContain(scope);
+      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403']));
+      if (method === 'get') expect(scope, `${method} ${path}`).not.toBe('write');
+      else expect(scope, `${method} ${path}`).not.toBe('read');
+    }
+  });
+
+  it('documents Idempotency-Key on every POST, and the answers a reused key gets', () => {
+    for (const { path, method, op } of operations.filter((o) => o.method === 'post')) {
+      const header = op.parameters?.find((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
+      expect(header, `${method} ${path}`).toMatchObject({ required: false });
+      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['400', '409']));
+    }
+  });
+
+  it('documents 413 on every operation that takes a body', () => {
+    for (const { path, method, op } of operations.filter((o) => o.op.requestBody !== undefined)) {
+      expect(Object.keys(op.responses), `${method} ${path}`).toContain('413');
+    }
+  });
+
+  it('lists every error code the API answers with, each under its status', () => {
+    expect(document.components.schemas.Error?.properties?.code?.enum?.sort()).toEqual(Object.keys(ERROR_STATUS).sort());
+  });
+});
+
+describe('each operation enforces the scope it documents', () => {
+  it.each(operations.filter((o) => scopeOf(o.op) !== 'none').map((o) => [`${o.method.toUpperCase()} ${o.path}`, o] as const))(
+    '%s',
+    async (_name, { path, method, op }) => {
+      const scope = scopeOf(op) as 'read' | 'write' | 'admin';
+      const concrete = path.replace(/\{(\w+)\}/g, 'x_unknown');
+      const body = method === 'get' || method === 'delete' ? {} : { body: {} };
+      const below = BELOW[scope];
+
+      if (below !== undefined) {
+        const refused = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([below])).secret });
+        expect(refused.status).toBe(403);
+        expect(refused.json.code).toBe('forbidden');
+      }
+      const allowed = await harness.call(method.toUpperCase(), concrete, { ...body, key: (await harness.newKey([scope])).secret });
+      expect([401, 403]).not.toContain(allowed.status);
+    },
+  );
+});
+
+describe("the API's answers match the document", () => {
+  const check = responseChecker(document);
+  const asError = componentChecker(document);
+  const expectValid = (method: string, path: string, answer: ApiAnswer, status?: number) => {
+    if (status !== undefined) expect(answer.status, answer.text).toBe(status);
+    expect(check(method, path, answer.status, answer.json), `${method} ${path} → ${answer.status}: ${answer.text.slice(0, 500)}`).toEqual(
+      [],
+    );
+  };
+
+  it('can tell an answer that does not match (so the checks below are not vacuous)', () => {
+    expect(check('GET', '/v1/threads/{threadId}', 200, { id: 'th_1' })).not.toEqual([]);
+    expect(check('GET', '/v1/threads/{threadId}', 200, { ...validThread(), status: 'closed' })).not.toEqual([]);
+    expect(check('GET', '/v1/threads/{threadId}', 200, { ...validThread(), createdAt: 'yesterday' })).not.toEqual([]);
+    expect(check('GET', '/v1/threads/{threadId}', 200, validThread())).toEqual([]);
+    expect(check('GET', '/v1/threads/{threadId}', 418, {})).toEqual([expect.stringContaining('documents no 418 answer')]);
+    expect(asError('Error', { code: 'teapot', message: 'x' })).not.toEqual([]);
+  });
+
+  it('for threads and messages of every inbound content type, and replies', async () => {
+    const contents = [
+      { type: 'text', text: 'Hi 👋', entities: [{ type: 'bold', offset: 0, length: 2 }] },
+      { type: 'image', media: { id: 'AgACAgIAAxkBAAIB', mimeType: 'image/jpeg', size: 1024 }, caption: 'parcel' },
+      { type: 'audio', media: { id: 'AwACAgIAAxkBAAIC' } },
+      { type: 'video', media: { url: 'https://example.com/v.mp4' } },
+      { type: 'file', media: { id: 'BQACAgIAAxkBAAID', fileName: 'invoice.pdf' } },
+      { type: 'sticker', media: { id: 'CAACAgIAAxkBAAIE' }, emoji: '😀' },
+      { type: 'location', latitude: 37.5665, longitude: 126.978, name: 'Seoul' },
+      { type: 'contact', name: 'Jin', phoneNumbers: ['+821012345678'] },
+      { type: 'reply', text: 'Express', payload: 'ship:exp' },
+      { type: 'reaction', emoji: '👍', targetExternalId: '5550101234:1200' },
+      { type: 'unsupported', providerType: 'poll' },
+    ] satisfies Content[];
+    let threadId = '';
+    for (const content of contents) {
+      harness.clock.advance(1000);
+      ({ threadId } = await harness.customerWrites('telegram', '5550101234', { content, displayName: 'Mina Park' }));
+    }
+    harness.clock.advance(1000);
+    const reply = await harness.post(`/v1/threads/${threadId}/messages`, {
+      content: { type: 'text', text: 'Pick one', quickReplies: [{ text: 'Resend', payload: 'r' }] },
+    });
+    expectValid('POST', '/v1/threads/{threadId}/messages', reply, 202);
+
+    expectValid('GET', '/v1/threads', await harness.get('/v1/threads'), 200);
+    expectValid(
+      'GET',
+      '/v1/threads',
+      await harness.get('/v1/threads', { query: { channel: 'telegram', externalUserId: '5550101234' } }),
+      200,
+    );
+    expectValid('GET', '/v1/threads/{threadId}', await harness.get(`/v1/threads/${threadId}`), 200);
+    const messages = await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '5' } });
+    expectValid('GET', '/v1/threads/{threadId}/messages', messages, 200);
+    expect(messages.json.nextCursor).toEqual(expect.any(String));
+    const all = await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '100' } });
+    expectValid('GET', '/v1/threads/{threadId}/messages', all, 200);
+    expect(all.json.items.map((m: { content: { type: string } }) => m.content.type)).toEqual([...contents.map((c) => c.type), 'text']);
+    expectValid(
+      'PATCH',
+      '/v1/threads/{threadId}',
+      await harness.patch(`/v1/threads/${threadId}`, { status: 'snoozed', snoozedUntil: '2026-12-01T09:00:00Z', addTags: ['vip'] }),
+      200,
+    );
+    expectValid('POST', '/v1/threads/{threadId}/notes', await harness.post(`/v1/threads/${threadId}/notes`, { text: 'VIP' }), 201);
+    expectValid('GET', '/v1/threads/{threadId}/notes', await harness.get(`/v1/threads/${threadId}/notes`), 200);
+  });
+
+  it('for a failed message, its retry, and a sent one', async () => {
+    const { threadId } = await harness.customerWrites('telegram', '6001');
+    const reply = await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'hello?' } });
+    await harness.deliverReply(threadId, reply.json.id, { providerDown: true });
+    expectValid('GET', '/v1/threads/{threadId}/messages', await harness.get(`/v1/threads/${threadId}/messages`), 200);
+
+    expectValid(
+      'POST',
+      '/v1/threads/{threadId}/messages/{messageId}/retry',
+      await harness.post(`/v1/threads/${threadId}/messages/${reply.json.id}/retry`, undefined),
+      202,
+    );
+    await harness.deliverReply(threadId, reply.json.id);
+    const sent = await harness.get(`/v1/threads/${threadId}/messages`);
+    expect(sent.json.items.find((m: { id: string }) => m.id === reply.json.id)).toMatchObject({ status: 'sent' });
+    expectValid('GET', '/v1/threads/{threadId}/messages', sent, 200);
+  });
+
+  it('for contacts: read, found, changed, linked, merged, unmerged, exported and erased', async () => {
+    const whatsapp = await harness.customerWrites('whatsapp', '14155550123', { verifiedPhone: '+14155550123', displayName: 'Ann' });
+    const telegram = await harness.customerWrites('telegram', '7001');
+
+    expectValid('GET', '/v1/contacts/{contactId}', await harness.get(`/v1/contacts/${whatsapp.contactId}`), 200);
+    expectValid('GET', '/v1/contacts', await harness.get('/v1/contacts', { query: { phone: '+14155550123' } }), 200);
+    expectValid('GET', '/v1/contacts', await harness.get('/v1/contacts', { query: { channel: 'telegram', externalUserId: '7001' } }), 200);
+    expectValid(
+      'PATCH',
+      '/v1/contacts/{contactId}',
+      await harness.patch(`/v1/contacts/${whatsapp.contactId}`, { email: 'ann@example.com', attributes: { tier: 'gold' } }),
+      200,
+    );
+    expectValid(
+      'POST',
+      '/v1/contacts/{contactId}/identities',
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/identities`, {
+        channel: 'line',
+        accountId: 'default',
+        externalUserId: 'U0123456789abcdef0123456789abcdef',
+      }),
+      200,
+    );
+    expectValid(
+      'POST',
+      '/v1/contacts/{contactId}/merge',
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId }),
+      200,
+    );
+    expectValid('GET', '/v1/contacts/{contactId}', await harness.get(`/v1/contacts/${telegram.contactId}`), 200);
+    expectValid('GET', '/v1/contacts/{contactId}/export', await harness.get(`/v1/contacts/${whatsapp.contactId}/export`), 200);
+    expectValid(
+      'POST',
+      '/v1/contacts/{contactId}/unmerge',
+      await harness.post(`/v1/contacts/${whatsapp.contactId}/unmerge`, { contactId: telegram.contactId }),
+      200,
+    );
+    expectValid('DELETE', '/v1/contacts/{contactId}', await harness.call('DELETE', `/v1/contacts/${telegram.contactId}`), 202);
+  });
+
+  it('for keys and accounts', async () => {
+    expectValid('POST', '/v1/keys', await harness.post('/v1/keys', { name: 'crm', scopes: ['read', 'write'] }), 201);
+    expectValid('GET', '/v1/keys', await harness.get('/v1/keys'), 200);
+    expectValid('GET', '/v1/accounts', await harness.get('/v1/accounts'), 200);
+    expectValid(
+      'POST',
+      '/v1/accounts',
+      await harness.post('/v1/accounts', { channel: 'telegram', accountId: '8823456789', name: 'Sales' }),
+      201,
+    );
+    expectValid(
+      'POST',
+      '/v1/accounts',
+      await harness.post('/v1/accounts', { channel: 'kakaotalk', accountId: 'bot-2', credentials: { skillSecret: 's3cret' } }),
+      201,
+    );
+  });
+
+  it('for media over 4 MB: the link to the stored copy', async () => {
+    const linking = Object.assign(new MemoryMediaStore(), {
+      downloadUrl: async (key: string) => `https://media.example/${key}?X-Amz-Signature=abc`,
+    });
+    const own = await startApiHarness({ media: linking });
+    try {
+      const written = await own.customerWrites('telegram', '9001', {
+        content: { type: 'video', media: { id: 'BAACAgIA', fileName: 'clip.mp4' } },
+      });
+      await own.copyMediaOf(written, Buffer.alloc(MAX_INLINE_MEDIA_BYTES + 1), 'video/mp4');
+
+      const answer = await own.get(`/v1/threads/${written.threadId}/messages/${written.messageId}/media`);
+
+      expectValid('GET', '/v1/threads/{threadId}/messages/{messageId}/media', answer, 302);
+      expectValid('GET', '/v1/threads/{threadId}/messages', await own.get(`/v1/threads/${written.threadId}/messages`), 200);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('for error answers, each under a status its operation documents', async () => {
+    const { threadId } = await harness.customerWrites('telegram', '8001');
+    const reader = await harness.newKey(['read']);
+    await harness.post(
+      `/v1/threads/${threadId}/messages`,
+      { content: { type: 'text', text: 'one' } },
+      { headers: { 'idempotency-key': 'e-1' } },
     );
 
-    expect(documented.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path} ${r.operationId}`).sort());
-  });
+    const errors: [string, string, ApiAnswer, number][] = [
+      ['GET', '/v1/threads', await harness.get('/v1/threads', { query: 'limit=abc' }), 400],
+      ['GET', '/v1/threads', await harness.get('/v1/threads', { query: { cursor: 'bm9wZQ' } }), 400],
+      ['GET', '/v1/threads', await harness.get('/v1/threads', { key: null }), 401],
+      ['POST', '/v1/keys', await harness.post('/v1/keys', { scopes: ['read'] }, { key: reader.secret }), 403],
+      ['GET', '/v1/threads/{threadId}', await harness.get('/v1/threads/th_nope'), 404],
+      ['DELETE', '/v1/keys/{keyId}', await harness.call('DELETE', '/v1/keys/key_nope'), 404],
+      ['POST', '/v1/threads/{threadId}/messages', await harness.post(`/v1/threads/${threadId}/messages`, '{"content":'), 400],
+      [
+        'POST',
+        '/v1/threads/{threadId}/messages',
+        await harness.post(
+          `/v1/threads/${threadId}/messages`,
+          { content: { type: 'text', text: 'two' } },
+          { headers: { 'idempotency-key': 'e-1' } },
+        ),
+        409,
+      ],
+      [
+        'POST',
+        '/v1/threads/{threadId}/messages',
+        await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x'.repeat(300_000) } }),
+        413,
+      ],
+      [
+        'POST',
+        '/v1/threads/{threadId}/messages',
+        await harness.post(`/v1/threads/${threadId}/messages`, { content: { type: 'text', text: 'x' }, channel: 'line' }),
+        422,
+      ],
+      ['PATCH', '/v1/threads/{threadId}', await harness.patch(`/v1/threads/${threadId}`, { status: 'snoozed' }), 422],
+      ['POST', '/v1/accounts', await harness.post('/v1/accounts', { channel: 'telegram', accountId: 'default' }), 409],
+      ['POST', '/v1/accounts', await harness.post('/v1/accounts', { channel: 'wechat', accountId: 'x' }), 422],
+      ['POST', '/v1/contacts/{contactId}/merge', await harness.post('/v1/contacts/ct_nope/merge', { contactId: 'ct_other' }), 404],
+      [
+        'GET',
+        '/v1/threads/{threadId}/messages/{messageId}/media',
+        await harness.get(`/v1/threads/${threadId}/messages/msg_nope/media`),
+        404,
+      ],
+      ['POST', '/v1/keys', await harness.post('/v1/keys', { scopes: ['read'] }, { headers: { 'idempotency-key': 'has space' } }), 400],
+    ];
+    for (const [method, path, answer, status] of errors) expectValid(method, path, answer, status);
 
-  it('resolves every $ref within itself', () => {
-    const refs = collectRefs(doc);
-
-    expect(refs.length).toBeGreaterThan(20);
-    expect(refs.filter(({ ref }) => resolvePointer(doc, ref) === undefined)).toEqual([]);
-  });
-
-  it('keeps component schemas free of zod internals and standalone-document keywords', () => {
-    for (const [id, schema] of Object.entries(doc.components.schemas)) {
-      expect(id).not.toMatch(/^__/);
-      expect(schema).not.toHaveProperty('$id');
-      expect(schema).not.toHaveProperty('$schema');
+    // Answers of no operation: an unknown route, a method a path does not take.
+    for (const answer of [await harness.get('/v1/nowhere'), await harness.call('PUT', '/v1/threads')]) {
+      expect(asError('Error', answer.json)).toEqual([]);
     }
-    expect(JSON.stringify(doc)).not.toContain('__shared');
-  });
-
-  it('declares every path parameter of every path as a required path parameter', () => {
-    for (const route of ROUTES) {
-      const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-      const parameters = (operationOf(route).parameters ?? []).map((p) => ParameterSchema.parse(deref(p)));
-      for (const name of names) expect(parameters).toContainEqual(expect.objectContaining({ name, in: 'path', required: true }));
-    }
-  });
-
-  it('requires a key everywhere, the document included, and documents 401 and 500', () => {
-    for (const route of ROUTES) {
-      const operation = operationOf(route);
-      expect(operation.responses).toHaveProperty('500');
-      expect(operation.security).toBeUndefined();
-      expect(operation.responses).toHaveProperty('401');
-    }
-  });
-
-  it('documents the thread listing query, the Idempotency-Key header and the request body', () => {
-    const list = (operationOf(routeOf('listThreads')).parameters ?? []).map((p) => ParameterSchema.parse(deref(p)));
-    expect(list.map((p) => [p.name, p.in, p.required])).toEqual([
-      ['channel', 'query', true],
-      ['externalUserId', 'query', true],
-      ['limit', 'query', false],
-      ['cursor', 'query', false],
-    ]);
-    expect(list.find((p) => p.name === 'limit')?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: 50 });
-
-    const post = operationOf(routeOf('postMessage'));
-    const headers = (post.parameters ?? []).map((p) => ParameterSchema.parse(deref(p))).filter((p) => p.in === 'header');
-    expect(headers).toEqual([expect.objectContaining({ name: 'Idempotency-Key', required: false })]);
-    expect(post.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/PostMessageRequest' });
-    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '404', '409', '413', '422', '500', '503']);
-  });
-
-  it('documents account registration and the account listing', () => {
-    const list = operationOf(routeOf('listAccounts'));
-    const post = operationOf(routeOf('registerAccount'));
-    const query = (list.parameters ?? []).map((p) => ParameterSchema.parse(deref(p)));
-
-    expect(query.map((p) => [p.name, p.in, p.required])).toEqual([['channel', 'query', false]]);
-    expect(post.requestBody?.content['application/json']?.schema).toEqual({ $ref: '#/components/schemas/RegisterAccountRequest' });
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '409', '413', '422', '500', '503']);
-    const request = resolvePointer(doc, '#/components/schemas/RegisterAccountRequest');
-    expectValid(request, { channel: 'telegram', accountId: '7001', name: 'Support bot' });
-    for (const broken of [{ channel: 'telegram', accountId: 'a/b' }, { channel: 'telegram' }, { channel: 'telegram', accountId: 'a', token: 'x' }]) {
-      expect(validate(request, broken, doc), JSON.stringify(broken)).not.toEqual([]);
-    }
-  });
-
-  it('lists every error code the API answers with', () => {
-    const codes = (resolvePointer(doc, '#/components/schemas/Error/properties/code') as { enum: string[] }).enum;
-
-    expect([...codes].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
-  });
-
-  it('accepts the outbound request bodies and refuses customer-only content', () => {
-    const schema = resolvePointer(doc, '#/components/schemas/PostMessageRequest');
-
-    for (const name of ['post-text.json', 'post-image.json', 'post-location.json']) expectValid(schema, JSON.parse(fixture(name)));
-    expect(validate(schema, JSON.parse(fixture('post-reaction.json')), doc)).not.toEqual([]);
-  });
-
-  it('gives schemas that refuse what zod refuses (so the checks below are not vacuous)', () => {
-    const message = {
-      id: 'msg_1',
-      threadId: 'th_1',
-      direction: 'outbound',
-      channel: 'telegram',
-      accountId: 'bot',
-      occurredAt: '2026-11-26T10:00:00.000Z',
-      author: { role: 'agent', id: 'key_1' },
-      content: { type: 'text', text: 'hi' },
-      status: 'queued',
-    };
-    const schema = resolvePointer(doc, '#/components/schemas/Message');
-    expectValid(schema, message);
-
-    for (const broken of [
-      { ...message, status: 'pending' },
-      { ...message, occurredAt: '2026-13-01T00:00:00Z' },
-      { ...message, occurredAt: '2026-11-26T10:00:00+01:00' },
-      { ...message, content: { type: 'fax', text: 'hi' } },
-      { ...message, content: { type: 'image', media: { url: 'not a url' } } },
-      { ...message, surprise: true },
-      { ...message, author: undefined },
-    ]) {
-      expect(validate(schema, JSON.parse(JSON.stringify(broken)), doc), JSON.stringify(broken)).not.toEqual([]);
-    }
-  });
-
-  it('is built once and cannot be changed by a caller', () => {
-    expect(buildOpenApiDocument()).toBe(doc);
-    expect(Object.isFrozen(doc.components.schemas)).toBe(true);
   });
 });
 
-describe("the router's answers match the document", () => {
-  let h: Harness;
-
-  beforeEach(async () => {
-    const clock = new TestClock();
-    h = await createHarness(new MemoryThreadStore(clock), clock);
-  });
-
-  it('for threads and messages of every content type', async () => {
-    const { thread } = await h.customerWrites('telegram', '1001', { type: 'text', text: 'hi', entities: [{ type: 'bold', offset: 0, length: 2 }] });
-    const inbound: Content[] = [
-      { type: 'image', media: { id: 'AgAD1', mimeType: 'image/jpeg', width: 800, height: 600, size: 51234 }, caption: 'the box' },
-      { type: 'file', media: { url: 'https://files.example.com/invoice.pdf', fileName: 'invoice.pdf' } },
-      { type: 'sticker', media: { id: 'CAAD2' }, emoji: '😀' },
-      { type: 'location', latitude: 52.52, longitude: 13.405 },
-      { type: 'contact', name: 'Ana', phoneNumbers: ['+4915112345678'] },
-      { type: 'reply', text: 'Track it', payload: 'track:4411' },
-      { type: 'reaction', emoji: '👍', targetExternalId: 'out-1' },
-      { type: 'unsupported', providerType: 'poll' },
-    ];
-    for (const content of inbound) {
-      h.clock.advance(1_000);
-      await h.customerWrites('telegram', '1001', content);
-    }
-    const posted = await h.postMessage(thread.id, fixture('post-text.json'), { 'idempotency-key': 'k' });
-    await h.store.advanceStatus(thread.id, posted.json.id as string, {
-      status: 'failed',
-      at: h.clock.now().toISOString(),
-      failure: { kind: 'permanent', code: '403', message: 'Forbidden: bot was blocked by the user', attempts: 1 },
-    });
-
-    const list = await h.call('GET', '/v1/threads', { query: { channel: 'telegram', externalUserId: '1001', limit: '1' } });
-    const one = await h.call('GET', `/v1/threads/${thread.id}`);
-    const messages = await h.call('GET', `/v1/threads/${thread.id}/messages`, { query: { limit: '100' } });
-
-    expect(posted.statusCode).toBe(202);
-    expectValid(responseSchema('postMessage', 202), posted.json);
-    expectValid(responseSchema('listThreads', 200), list.json);
-    expectValid(responseSchema('getThread', 200), one.json);
-    expectValid(responseSchema('listMessages', 200), messages.json);
-    expect((messages.json.items as unknown[]).length).toBe(inbound.length + 2);
-  });
-
-  it('for accounts, with and without `configured`', async () => {
-    const clock = new TestClock();
-    const withSecrets = await createHarness(new MemoryThreadStore(clock), clock, undefined, {
-      secrets: { get: async () => ({ webhookSecret: 's' }), put: async () => {} },
-    });
-    const body = JSON.stringify({ channel: 'telegram', accountId: '7001', name: 'Support bot' });
-
-    const answers = [
-      ['registerAccount', await h.call('POST', '/v1/accounts', { body })],
-      ['registerAccount', await withSecrets.call('POST', '/v1/accounts', { body })],
-      ['listAccounts', await withSecrets.call('GET', '/v1/accounts', { query: { channel: 'telegram' } })],
-      ['registerAccount', await h.call('POST', '/v1/accounts', { body: '{"channel":"fax","accountId":"a"}' })],
-      ['registerAccount', await h.call('POST', '/v1/accounts', { body: '{"channel":"telegram","accountId":"a b"}' })],
-      ['listAccounts', await h.call('GET', '/v1/accounts', { query: { channel: 'fax' } })],
-    ] as const;
-
-    expect(answers.map(([, r]) => r.statusCode)).toEqual([201, 201, 200, 422, 400, 400]);
-    expect(answers[1][1].json.configured).toBe(true);
-    for (const [operationId, response] of answers) expectValid(responseSchema(operationId, response.statusCode), response.json);
-  });
-
-  it('for error answers', async () => {
-    const { thread } = await h.customerWrites('line', 'U77');
-    await h.postMessage(thread.id, { content: { type: 'text', text: 'a' } }, { 'idempotency-key': 'k' });
-    const answers = [
-      ['listThreads', await h.call('GET', '/v1/threads', { query: { channel: 'fax' } })],
-      ['listThreads', await h.call('GET', '/v1/threads', { query: { channel: 'line', externalUserId: 'U77', cursor: 'x' } })],
-      ['getThread', await h.call('GET', '/v1/threads/th_missing')],
-      ['getThread', await h.call('GET', `/v1/threads/${thread.id}`, { anonymous: true })],
-      ['postMessage', await h.postMessage(thread.id, { content: { type: 'text', text: 'b' } }, { 'idempotency-key': 'k' })],
-      ['postMessage', await h.postMessage(thread.id, fixture('post-image.json'))],
-      ['postMessage', await h.postMessage(thread.id, 'x'.repeat(300_000))],
-    ] as const;
-
-    expect(answers.map(([, r]) => r.statusCode)).toEqual([400, 400, 404, 401, 409, 422, 413]);
-    for (const [operationId, response] of answers) expectValid(responseSchema(operationId, response.statusCode), response.json);
-  });
+/** A thread as the document describes one, to show the checker refuses what departs from it. */
+const validThread = () => ({
+  id: 'th_1',
+  contactId: 'ct_1',
+  status: 'open',
+  channels: ['telegram'],
+  routes: [],
+  assignee: null,
+  control: { holder: 'none', since: '2026-11-26T10:00:00.000Z' },
+  tags: [],
+  attributes: {},
+  unread: 0,
+  createdAt: '2026-11-26T10:00:00.000Z',
+  updatedAt: '2026-11-26T10:00:00.000Z',
+  lastMessageAt: '2026-11-26T10:00:00.000Z',
 });

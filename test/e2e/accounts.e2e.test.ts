@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Message, Thread } from '../../domain/model.ts';
+import type { Message, Thread } from '../../domain/conversations/model.ts';
 import { startRuntime, type Runtime } from '../../runtime/runtime.ts';
 
 const API_KEY = 'prl_accounts_e2e_key_0123456789';

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Message, Thread } from '../../domain/model.ts';
+import type { Message, Thread } from '../../domain/conversations/model.ts';
 import { startRuntime, type Runtime } from '../../runtime/runtime.ts';
 import { FAKE_TELEGRAM_FILE, startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
 import { telegramRequestViolations } from '../helpers/telegram-spec.ts';

@@ -1,23 +1,42 @@
 /**
- * The integrator API over a given thread store, with a settable clock, a recording outbound queue, a
- * collecting log and fixed channel capabilities, plus helpers to seed customers and call the API the way
- * the Lambda handler and the local runtime do.
+ * The integrator API as a client meets it: the Lambda handler of `functions/api.ts` (`create()`), called with
+ * API Gateway HTTP API (payload 2.0) events, over the real DynamoDB stores on the in-process local engine
+ * (`startLocalDynamo`). Customers write through the real thread writer (`applyEvent`), channel credentials are
+ * the connectors' development credentials in a `LocalSecretStore`, and a provider question the API asks (a
+ * LINE bot's id) is answered by the connector's own sandbox. The table's change stream feeds the real outbox
+ * relay, whose published events and delivery jobs are recorded: what a write queues is what the relay queues.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../../adapters/aws/store/access.ts';
+import { DynamoConversationStore } from '../../adapters/aws/store/conversations.ts';
+import { DynamoTable } from '../../adapters/aws/store/table.ts';
+import { LocalSecretStore, type LocalAccount } from '../../adapters/local/local-secrets.ts';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
-import { buildOpenApiDocument } from '../../api/openapi.ts';
-import { createApi, type ApiDeps, type ApiRequest, type ApiResponse } from '../../api/router.ts';
-import { accountOf } from '../../connectors/capabilities.ts';
-import type { ChannelCapabilities } from '../../domain/connector.ts';
+import { capabilitiesOf } from '../../connectors/capabilities.ts';
+import { connectors } from '../../connectors/registry.ts';
+import type { Scope } from '../../domain/access/model.ts';
+import type { Connector, Credentials } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
-import { newMessageId } from '../../domain/message-ids.ts';
-import type { Message, Thread } from '../../domain/model.ts';
-import type { Log, MediaStore, OutboundJob, ThreadStore, WorkQueue } from '../../domain/ports.ts';
+import { applyEvent } from '../../domain/conversations/inbound.ts';
+import { deliver, type DeliveryOutcome, type OutboundJob } from '../../domain/delivery/outbound.ts';
+import type { MessageReceivedEvent } from '../../domain/events.ts';
+import type { DomainEvent } from '../../domain/events/domain-events.ts';
+import { copyMedia, mediaKeyOf, mediaOf } from '../../domain/media.ts';
+import type { Log, MediaStore } from '../../domain/ports.ts';
+import { create, type ApiEvent } from '../../functions/api.ts';
+import { create as createOutboxRelay } from '../../functions/outbox-relay.ts';
+import { localContext } from '../../functions/kit/handler.ts';
+import { logOnly } from '../../functions/kit/observability.ts';
+import { startLocalDynamo, type LocalDynamoHarness } from './local-dynamo.ts';
 import { MemoryMediaStore } from './memory-media-store.ts';
 
 export const START = new Date('2026-11-26T10:00:00.000Z');
 
+/** A clock tests move by hand. */
 export class TestClock {
   current = new Date(START);
   now(): Date {
@@ -25,19 +44,6 @@ export class TestClock {
   }
   advance(ms: number): void {
     this.current = new Date(this.current.getTime() + ms);
-  }
-}
-
-/** Records what was queued; `failures` makes the next N sends throw, as SQS does when it is unreachable. */
-export class RecordingQueue implements WorkQueue<OutboundJob> {
-  readonly sent: OutboundJob[] = [];
-  failures = 0;
-  async send(message: OutboundJob): Promise<void> {
-    if (this.failures > 0) {
-      this.failures--;
-      throw new Error('connect ETIMEDOUT sqs.eu-west-1.amazonaws.com:443');
-    }
-    this.sent.push(structuredClone(message));
   }
 }
 
@@ -55,146 +61,329 @@ export const collectingLog = (): Log & { readonly entries: LogEntry[] } => {
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 };
 
-const capability = (outboundTypes: ChannelCapabilities['outboundTypes']): ChannelCapabilities => ({
-  outboundTypes,
-  maxTextLength: 4096,
-  maxCaptionLength: 1024,
-  quickReplies: { max: 10, maxPayloadBytes: 64, maxLabelLength: 20 },
-  buttons: { max: 3, maxLabelLength: 20, url: true },
-  messageTags: [],
-  inboundTypes: ['text'],
-});
+/** Where the API asks each provider's API (the AccountResolver): a made-up origin served by the connector's sandbox. */
+const sandboxOrigin = (channel: Channel) => `http://${channel}.sandbox.test`;
 
 /**
- * Telegram carries everything but templates; LINE (here) only text, location and lists, and has the human
- * agent tag; KakaoTalk text; WhatsApp has no connector.
+ * `fetch` answered by the connectors' sandboxes (`GET /v2/bot/info` of LINE's, say), recording each request;
+ * `failing` makes every request throw as an unreachable provider does.
  */
-export const CAPABILITIES: Partial<Record<Channel, ChannelCapabilities>> = {
-  telegram: capability(['text', 'image', 'audio', 'video', 'file', 'sticker', 'location', 'list']),
-  line: { ...capability(['text', 'location', 'list']), messageTags: ['human_agent'] },
-  kakaotalk: capability(['text']),
+const sandboxFetch = () => {
+  const requests: { readonly channel: Channel; readonly method: string; readonly path: string }[] = [];
+  const state = { failing: false };
+  const fetcher = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const connector = (Object.values(connectors) as Connector[]).find((c) => url.origin === sandboxOrigin(c.channel));
+    if (!connector?.sandbox) throw new TypeError(`fetch failed: ${url.origin} is not a sandbox here`);
+    if (state.failing) throw new TypeError('fetch failed: connect ECONNREFUSED');
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    requests.push({ channel: connector.channel, method, path: url.pathname });
+    const body = init?.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(String(init.body));
+    const answer = connector.sandbox.handle({ method, path: url.pathname, body });
+    return new Response(JSON.stringify(answer.body), { status: answer.statusCode, headers: { 'content-type': 'application/json' } });
+  }) as typeof globalThis.fetch;
+  return { fetch: fetcher, requests, state };
 };
 
-/** A request body from `test/fixtures/api/`, as the raw text a client would send. */
-export const fixture = (name: string): string => readFileSync(new URL(`../fixtures/api/${name}`, import.meta.url), 'utf8');
-
-export interface Customer {
-  readonly thread: Thread;
-  readonly externalUserId: string;
+export interface ApiHarnessOptions {
+  readonly clock?: TestClock;
+  readonly media?: MediaStore;
 }
 
-export const createHarness = async (
-  store: ThreadStore,
-  clock = new TestClock(),
-  media: MediaStore = new MemoryMediaStore(),
-  /** Channel credentials, for `configured` on accounts and credentials put with them; absent, the API cannot tell. */
-  credentials: Pick<ApiDeps, 'secrets'> = {},
-) => {
-  const outbound = new RecordingQueue();
+export interface CallOptions {
+  /** Query parameters, or a raw query string as a client may send it. */
+  readonly query?: Record<string, string> | string;
+  readonly headers?: Record<string, string>;
+  /** A value sent as JSON, or a string sent as it is. */
+  readonly body?: unknown;
+  /** The bearer key sent; `null` sends no Authorization header. The harness's admin key by default. */
+  readonly key?: string | null;
+  /** What an API Gateway Lambda authorizer in front put in the request context. */
+  readonly authorizer?: Record<string, unknown>;
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** The body as text (binary bodies decoded from the gateway's base64). */
+  readonly text: string;
+  readonly bytes: Buffer;
+  readonly isBase64Encoded: boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: test answers are read field by field
+  readonly json: any;
+}
+
+export interface CustomerMessage {
+  readonly threadId: string;
+  readonly messageId: string;
+  readonly contactId: string;
+  /** The event the thread writer was given. */
+  readonly event: MessageReceivedEvent;
+}
+
+export interface WriteOptions {
+  readonly content?: Content;
+  readonly at?: Date;
+  readonly accountId?: string;
+  readonly displayName?: string;
+  readonly verifiedPhone?: string;
+  /** A group the customer writes in (the group's own thread). */
+  readonly group?: string;
+  readonly externalMessageId?: string;
+}
+
+export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
+  const clock = options.clock ?? new TestClock();
+  const media = options.media ?? new MemoryMediaStore();
+  const dynamo: LocalDynamoHarness = await startLocalDynamo();
+  const table = new DynamoTable({ client: dynamo.client, tableName: dynamo.tableName });
+  const conversations = new DynamoConversationStore({ table, clock });
+  const keys = new DynamoApiKeyStore(table);
+  const accounts = new DynamoAccountStore(table);
+  const idempotency = new DynamoIdempotencyStore(table);
   const log = collectingLog();
-  const api = createApi({
-    store,
-    outbound,
+
+  // Each channel's default account on the connectors' development credentials, as `npm start` without env has.
+  const defaults: Partial<Record<Channel, LocalAccount>> = {};
+  const defaultCredentials: Partial<Record<Channel, Credentials>> = {};
+  for (const connector of Object.values(connectors) as Connector[]) {
+    const credentials = connector.devCredentials();
+    defaultCredentials[connector.channel] = credentials;
+    const named = connector.accountIdOf(credentials);
+    defaults[connector.channel] = { credentials, ...(named !== undefined && { accountId: named }) };
+  }
+  const secretsDir = mkdtempSync(join(tmpdir(), 'parley-api-secrets-'));
+  const secrets = new LocalSecretStore(defaults, join(secretsDir, 'credentials.json'));
+  const provider = sandboxFetch();
+  const apiBaseUrls = Object.fromEntries(Object.keys(connectors).map((channel) => [channel, sandboxOrigin(channel as Channel)]));
+
+  const ports = {
+    conversations,
+    keys,
+    accounts,
+    idempotency,
     media,
     clock,
-    log,
-    capabilities: (channel) => CAPABILITIES[channel],
-    // The real channels' accounts, for the channels this harness serves.
-    account: (channel) => (CAPABILITIES[channel] ? accountOf(channel) : undefined),
-    openApiDocument: buildOpenApiDocument,
-    ...credentials,
-  });
-  const key = generateApiKey();
-  await store.putApiKey(apiKeyRecord(key.secret, 'tests', START.toISOString()));
+    observability: logOnly(log),
+    secrets,
+    fetch: provider.fetch,
+    apiBaseUrls,
+  };
+  const handler = create(ports);
 
-  /** A customer writes on `channel`: identity, open thread, message and activity, as the thread writer stores them. */
-  const customerWrites = async (
-    channel: Channel,
-    externalUserId: string,
-    content: Content = { type: 'text', text: 'hello' },
-    at: Date = clock.now(),
-    /** A group the customer writes in (its own thread); the customer's direct chat when absent. */
-    groupId?: string,
-  ): Promise<Customer> => {
-    const accountId = `${channel}-bot`;
-    const conversation = groupId ? { externalId: groupId, kind: 'group' as const } : { externalId: externalUserId, kind: 'direct' as const };
-    const identity = await store.ensureIdentity({ channel, accountId, externalId: conversation.externalId, kind: conversation.kind }, at.toISOString());
-    const open = await store.ensureOpenThread(identity.contactId, at.toISOString());
-    // Unique across harnesses: provider ids are unique per account, and a shared store remembers them.
-    const externalId = `in-${randomUUID()}`;
-    const message: Message = {
-      id: newMessageId(at, at, channel, accountId, externalId),
-      threadId: open.id,
-      direction: 'inbound',
+  // The outbox relay on the table's stream, as the topology wires it (functions/outbox-relay.ts).
+  const published: DomainEvent[] = [];
+  const queued: OutboundJob[] = [];
+  const relay = createOutboxRelay({
+    domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
+    outbound: { send: async (job) => void queued.push(structuredClone(job)) },
+    queue: () => ({ send: async (parked) => log.error('parked by the outbox relay', { parked }) }),
+    observability: logOnly(log),
+  });
+  const relaying = dynamo.engine.subscribe(dynamo.tableName, {
+    name: 'outbox-relay',
+    batchSize: 100,
+    handler: async (event) => relay(event, localContext('outbox-relay')),
+  });
+  /** What the relay has published and queued so far, once it has read every write made until now. */
+  const outbox = async () => {
+    await relaying.idle();
+    return { events: published, jobs: queued };
+  };
+
+  const newKey = async (scopes: readonly Scope[], name = `tests ${scopes.join('+')}`) => {
+    const { id, secret } = generateApiKey();
+    await keys.create(apiKeyRecord(secret, name, clock.now().toISOString(), scopes));
+    return { id, secret };
+  };
+  const admin = await newKey(['admin'], 'tests admin');
+
+  /** An API Gateway HTTP API request event, as the gateway sends it for the `ANY /v1/{proxy+}` route. */
+  const eventOf = (method: string, path: string, call: CallOptions): ApiEvent => {
+    const rawQueryString = typeof call.query === 'string' ? call.query : new URLSearchParams(call.query ?? {}).toString();
+    const key = call.key === undefined ? admin.secret : call.key;
+    const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
+    const headers: Record<string, string> = {
+      host: 'a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+      'user-agent': 'parley-tests/1.0',
+      ...(key !== null && { authorization: `Bearer ${key}` }),
+      ...(body !== undefined && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+      ...Object.fromEntries(Object.entries(call.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+    };
+    return {
+      version: '2.0',
+      routeKey: 'ANY /v1/{proxy+}',
+      rawPath: path,
+      rawQueryString,
+      headers,
+      ...(rawQueryString !== '' && { queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)) }),
+      requestContext: {
+        accountId: '123456789012',
+        apiId: 'a1b2c3d4e5',
+        ...(call.authorizer && { authorizer: { lambda: call.authorizer } }),
+        domainName: 'a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+        domainPrefix: 'a1b2c3d4e5',
+        http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'parley-tests/1.0' },
+        requestId: randomUUID(),
+        routeKey: 'ANY /v1/{proxy+}',
+        stage: '$default',
+        time: '26/Nov/2026:10:00:00 +0000',
+        timeEpoch: clock.now().getTime(),
+      },
+      pathParameters: { proxy: path.replace(/^\/v1\//, '') },
+      ...(body !== undefined && { body: Buffer.from(body).toString('base64'), isBase64Encoded: true }),
+      ...(body === undefined && { isBase64Encoded: false }),
+    } as unknown as ApiEvent;
+  };
+
+  /** Calls a handler over these ports with some replaced (a store that fails, say). */
+  const callVia = (overrides: Partial<typeof ports>) => {
+    const other = create({ ...ports, ...overrides });
+    return (method: string, path: string, callOptions: CallOptions = {}) =>
+      answerOf(other(eventOf(method, path, callOptions), localContext('api')));
+  };
+
+  const answerOf = async (pending: Promise<unknown>): Promise<ApiAnswer> => {
+    const result = (await pending) as APIGatewayProxyStructuredResultV2;
+    const bytes = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+    const text = bytes.toString('utf8');
+    const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+    let json: unknown;
+    if ((headers['content-type'] ?? '').includes('json') && text !== '') json = JSON.parse(text);
+    return { status: result.statusCode ?? 200, headers, text, bytes, isBase64Encoded: result.isBase64Encoded ?? false, json };
+  };
+
+  const call = (method: string, path: string, callOptions: CallOptions = {}): Promise<ApiAnswer> =>
+    answerOf(handler(eventOf(method, path, callOptions), localContext('api')));
+
+  const get = (path: string, callOptions: CallOptions = {}) => call('GET', path, callOptions);
+  const post = (path: string, body: unknown, callOptions: CallOptions = {}) => call('POST', path, { ...callOptions, body });
+  const patch = (path: string, body: unknown, callOptions: CallOptions = {}) => call('PATCH', path, { ...callOptions, body });
+
+  let sequence = 0;
+  /**
+   * A customer's message as a connector normalizes it, stored by the real thread writer: the first one from an
+   * identity makes its contact and thread.
+   */
+  const customerWrites = async (channel: Channel, externalUserId: string, write: WriteOptions = {}): Promise<CustomerMessage> => {
+    const at = (write.at ?? clock.now()).toISOString();
+    const accountId = write.accountId ?? 'default';
+    const externalMessageId = write.externalMessageId ?? `m-${externalUserId}-${++sequence}-${randomUUID().slice(0, 8)}`;
+    const event: MessageReceivedEvent = {
+      schemaVersion: 1,
+      eventId: `evt_${channel}_${accountId}_${externalMessageId}`,
       channel,
       accountId,
-      externalId,
-      occurredAt: at.toISOString(),
-      author: { role: 'customer', id: identity.contactId, externalUserId },
-      content,
-      status: 'received',
-    };
-    await store.insertMessage(message);
-    await store.recordActivity(open.id, {
-      channel,
-      at: at.toISOString(),
+      occurredAt: at,
+      receivedAt: at,
+      type: 'message.received',
       direction: 'inbound',
-      participant: { externalUserId },
-      route: { channel, accountId, conversation, lastInboundAt: at.toISOString() },
-    });
-    const thread = await store.getThread(open.id);
-    if (!thread) throw new Error('seeded thread vanished');
-    return { thread, externalUserId };
-  };
-
-  /** Adds another channel identity of the same contact to a thread, as if the customer wrote there too. */
-  const alsoWritesOn = async (threadId: string, channel: Channel, externalUserId: string, at: Date = clock.now()): Promise<Thread> => {
-    await store.recordActivity(threadId, {
-      channel,
-      at: at.toISOString(),
-      direction: 'inbound',
-      participant: { externalUserId },
-      route: { channel, accountId: `${channel}-bot`, conversation: { externalId: externalUserId, kind: 'direct' }, lastInboundAt: at.toISOString() },
-    });
-    const thread = await store.getThread(threadId);
-    if (!thread) throw new Error('thread vanished');
-    return thread;
-  };
-
-  interface CallOptions {
-    readonly query?: Record<string, string>;
-    readonly headers?: Record<string, string>;
-    readonly body?: string;
-    /** Send no Authorization header (the default sends the test key's). */
-    readonly anonymous?: boolean;
-    readonly principal?: ApiRequest['principal'];
-  }
-
-  const call = async (method: string, path: string, options: CallOptions = {}) => {
-    const response: ApiResponse = await api({
-      method,
-      path,
-      query: options.query ?? {},
-      headers: {
-        ...(!options.anonymous && { authorization: `Bearer ${key.secret}` }),
-        ...(options.body !== undefined && { 'content-type': 'application/json' }),
-        ...options.headers,
+      externalMessageId,
+      sender: {
+        externalUserId,
+        ...(write.displayName !== undefined && { displayName: write.displayName }),
+        ...(write.verifiedPhone !== undefined && { verifiedPhone: write.verifiedPhone }),
       },
-      body: options.body,
-      ...(options.principal && { principal: options.principal }),
-    });
-    // Media answers are bytes, not JSON.
-    const json = (response.isBase64Encoded ? {} : JSON.parse(response.body)) as Record<string, unknown> & { code?: string };
-    return { ...response, json };
+      conversation:
+        write.group === undefined
+          ? { externalId: externalUserId, kind: 'direct' }
+          : { externalId: write.group, kind: 'group', title: 'A group' },
+      content: write.content ?? { type: 'text', text: `hello from ${externalUserId}` },
+    };
+    const outcome = await applyEvent(event, { store: conversations, log, clock, capabilities: capabilitiesOf });
+    if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate')
+      throw new Error(`the thread writer did not store the message: ${JSON.stringify(outcome)}`);
+    const thread = await conversations.getThread(outcome.threadId);
+    if (!thread) throw new Error('the thread writer stored a message without its thread');
+    return { threadId: outcome.threadId, messageId: outcome.messageId, contactId: thread.value.contactId, event };
   };
 
-  const postMessage = (threadId: string, body: unknown, headers: Record<string, string> = {}) =>
-    call('POST', `/v1/threads/${encodeURIComponent(threadId)}/messages`, {
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers,
-    });
+  /**
+   * The media copier's work for a customer's media message, with these bytes as what the provider served (put
+   * where the copier keeps them, as an earlier attempt would have): the message then names its copy.
+   */
+  const copyMediaOf = async (written: CustomerMessage, bytes: Buffer, contentType: string) => {
+    const ref = mediaOf(written.event.content);
+    if (!ref) throw new Error(`${written.event.content.type} content has no media`);
+    await media.put(mediaKeyOf(written.event.channel, written.event.accountId, ref), bytes, { contentType });
+    const outcome = await copyMedia(
+      written.event,
+      { receiveCount: 1, maxReceiveCount: 5 },
+      {
+        store: conversations,
+        media,
+        secrets,
+        clock,
+        log,
+        fetch: provider.fetch,
+        apiBaseUrls,
+        connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
+      },
+    );
+    if (outcome.kind !== 'copied') throw new Error(`the media copier did not copy: ${JSON.stringify(outcome)}`);
+    return outcome.key;
+  };
 
-  return { api, store, clock, outbound, media, log, key, call, postMessage, customerWrites, alsoWritesOn };
+  /**
+   * One delivery attempt of a queued reply by the channel's sender, against the connector's sandbox; with
+   * `providerDown`, the provider cannot be reached and it is the last attempt the queue allows (the message fails).
+   */
+  const deliverReply = async (threadId: string, messageId: string, { providerDown = false } = {}): Promise<DeliveryOutcome> => {
+    const message = await conversations.getMessage(threadId, messageId);
+    if (!message) throw new Error(`no message ${messageId} in ${threadId}`);
+    provider.state.failing = providerDown;
+    try {
+      return await deliver(
+        { kind: 'deliver', channel: message.value.channel, threadId, messageId },
+        { receiveCount: providerDown ? 8 : 1, maxReceiveCount: 8, claimToken: randomUUID(), claimSeconds: 30 },
+        {
+          store: conversations,
+          secrets,
+          clock,
+          log,
+          fetch: provider.fetch,
+          apiBaseUrls,
+          connectorFor: (channel) => (connectors as Partial<Record<Channel, Connector>>)[channel],
+          requeue: async () => {
+            throw new Error('the record of a send failed in a test');
+          },
+        },
+      );
+    } finally {
+      provider.state.failing = false;
+    }
+  };
+
+  return {
+    call,
+    callVia,
+    outbox,
+    deliverReply,
+    get,
+    post,
+    patch,
+    customerWrites,
+    copyMediaOf,
+    newKey,
+    admin,
+    clock,
+    log,
+    media,
+    dynamo,
+    table,
+    conversations,
+    keys,
+    accounts,
+    idempotency,
+    secrets,
+    defaultCredentials,
+    provider,
+    stop: async () => {
+      await relaying.stop();
+      await dynamo.stop();
+      rmSync(secretsDir, { recursive: true, force: true });
+    },
+  };
 };
 
-export type Harness = Awaited<ReturnType<typeof createHarness>>;
+export type ApiHarness = Awaited<ReturnType<typeof startApiHarness>>;
