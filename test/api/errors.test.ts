@@ -241,6 +241,8 @@ const portsOf = (h: ApiHarness) => ({
   keys: h.keys,
   accounts: h.accounts,
   idempotency: h.idempotency,
+  webhooks: h.webhooks,
+  queue: h.queue,
   media: h.media,
   clock: h.clock,
 });

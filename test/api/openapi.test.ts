@@ -77,6 +77,8 @@ describe('the document', () => {
       keys: harness.keys,
       accounts: harness.accounts,
       idempotency: harness.idempotency,
+      webhooks: harness.webhooks,
+      deliveries: harness.queue('webhook-deliveries'),
       media: harness.media,
       clock: harness.clock,
       log: harness.log,

@@ -14,6 +14,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../../adapters/aws/store/access.ts';
 import { DynamoConversationStore } from '../../adapters/aws/store/conversations.ts';
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
+import { DynamoWebhookStore } from '../../adapters/aws/store/webhooks.ts';
 import { LocalSecretStore, type LocalAccount } from '../../adapters/local/local-secrets.ts';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
 import { capabilitiesOf } from '../../connectors/capabilities.ts';
@@ -141,7 +142,11 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const keys = new DynamoApiKeyStore(table);
   const accounts = new DynamoAccountStore(table);
   const idempotency = new DynamoIdempotencyStore(table);
+  const webhooks = new DynamoWebhookStore(table);
   const log = collectingLog();
+  /** What was sent to queues other than the channels' outbound ones (webhook deliveries, parked events), by queue. */
+  const sentTo: Record<string, unknown[]> = {};
+  const queue = (name: string) => ({ send: async (body: unknown) => void (sentTo[name] ??= []).push(structuredClone(body)) });
 
   // Each channel's default account on the connectors' development credentials, as `npm start` without env has.
   const defaults: Partial<Record<Channel, LocalAccount>> = {};
@@ -162,6 +167,8 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     keys,
     accounts,
     idempotency,
+    webhooks,
+    queue,
     media,
     clock,
     observability: logOnly(log),
@@ -177,9 +184,12 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const relay = createOutboxRelay({
     domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
     outbound: { send: async (job) => void queued.push(structuredClone(job)) },
-    queue: () => ({ send: async (parked) => log.error('parked by the outbox relay', { parked }) }),
+    queue: (name) => (name === 'outbox-parked' ? { send: async (parked) => log.error('parked by the outbox relay', { parked }) } : queue(name)),
+    webhooks,
+    clock,
     observability: logOnly(log),
-  });
+    // Every domain event on the bus, wanted by a rule or not, so tests see each one the API's writes made.
+  }, { PUBLISH_ALL_DOMAIN_EVENTS: 'true' });
   const relaying = dynamo.engine.subscribe(dynamo.tableName, {
     name: 'outbox-relay',
     batchSize: 100,
@@ -375,6 +385,9 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     keys,
     accounts,
     idempotency,
+    webhooks,
+    queue,
+    sentTo,
     secrets,
     defaultCredentials,
     provider,
