@@ -19,6 +19,7 @@ import type { WorkQueue } from '../domain/ports.ts';
 import { wants, type DeliveryJob, type StoredSubscription } from '../domain/integrations/webhooks.ts';
 import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
 import { RULES, type RuleSpec } from '../topology/topology.ts';
+import { SUBSCRIPTIONS_PARTITION } from '../topology/table.ts';
 
 /** The domain event types some bus rule matches (`all` when a rule matches every type of the source). */
 export const domainTypesOfRules = (rules: Readonly<Record<string, RuleSpec>>): ReadonlySet<string> | 'all' => {
@@ -36,22 +37,36 @@ import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
 import { withKeys } from './kit/observability.ts';
 
-/** How long the relay reuses the list of webhook subscriptions (a new subscription sees events after this). */
-const subscriptionsCache = (load: () => Promise<readonly StoredSubscription[]>, seconds: number) => {
+/**
+ * The list of webhook subscriptions, reused for `seconds`, and dropped as soon as the stream shows one changed.
+ * The stream orders a subscription's write before every record written after it in the same shard, so where
+ * one shard carries everything (the local runtime) a new subscription sees every later event; in AWS, records
+ * of other shards may still be matched against the old list for up to `seconds`.
+ */
+export const subscriptionsCache = (load: () => Promise<readonly StoredSubscription[]>, seconds: number, now: () => number = Date.now) => {
   let cached: { value: Promise<readonly StoredSubscription[]>; until: number } | undefined;
-  return () => {
-    const now = Date.now();
-    if (!cached || cached.until <= now) {
+  const get = () => {
+    const at = now();
+    if (!cached || cached.until <= at) {
       const value = load();
-      cached = { value, until: now + seconds * 1000 };
+      const entry = { value, until: at + seconds * 1000 };
+      cached = entry;
       // A failed read is not kept: the next batch asks again.
       value.catch(() => {
-        cached = undefined;
+        if (cached === entry) cached = undefined;
       });
     }
     return cached.value;
   };
+  return Object.assign(get, {
+    invalidate: () => {
+      cached = undefined;
+    },
+  });
 };
+
+/** Whether a stream record is a change to a webhook subscription. */
+const isSubscriptionChange = (record: DynamoDBRecord): boolean => record.dynamodb?.Keys?.['pk']?.S === SUBSCRIPTIONS_PARTITION;
 
 export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue' | 'webhooks' | 'clock'>, environment: Environment = {}) => {
   const parked = deps.queue('outbox-parked');
@@ -69,6 +84,10 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
     let failed = false;
     const handle = async (record: DynamoDBRecord) => {
       if (failed) throw new Error('an earlier record of this batch failed; retried after it, in order');
+      if (isSubscriptionChange(record)) {
+        webhooks.subscriptions.invalidate();
+        return;
+      }
       try {
         let events;
         try {

@@ -331,8 +331,6 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
   const consumers: BackofficeInit['functions'][number][] = [];
   // What the stacks set from their context in AWS, from the local environment here.
   const localEnvironment: Record<string, string> = {
-    // A subscription made through the API sees the very next event, as a new user expects.
-    SUBSCRIPTIONS_CACHE_SECONDS: '0',
     ...(env.PARLEY_AUTO_RESOLVE_AFTER_HOURS && { AUTO_RESOLVE_AFTER_HOURS: env.PARLEY_AUTO_RESOLVE_AFTER_HOURS }),
   };
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {

@@ -20,3 +20,9 @@ export const TABLE_KEYS = {
 
 /** Table name used by the local runtime and tests; in AWS the stack passes the real one as TABLE_NAME. */
 export const LOCAL_TABLE_NAME = 'parley';
+
+/**
+ * The partition holding every outgoing webhook subscription. The outbox relay also reads the stream records of
+ * this partition, to drop its cached list of subscriptions as soon as one changes.
+ */
+export const SUBSCRIPTIONS_PARTITION = 'WEBHOOKS';

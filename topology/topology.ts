@@ -4,6 +4,7 @@
  * `runtime/` renders the same table to an HTTP server, an in-process bus and in-process queues. Neither
  * may add a trigger the other does not know about.
  */
+import { SUBSCRIPTIONS_PARTITION } from './table.ts';
 import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
 import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
@@ -289,8 +290,12 @@ export const FUNCTIONS = {
     stream: {
       batchSize: 50,
       batchingWindowSeconds: 1,
-      // Only records whose write carried domain events: the rest never invoke the function.
-      filters: [{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } }],
+      // Only records whose write carried domain events, and changes to webhook subscriptions (which refresh the
+      // relay's cached list at once): the rest never invoke the function.
+      filters: [
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } },
+        { dynamodb: { Keys: { pk: { S: [SUBSCRIPTIONS_PARTITION] } } } },
+      ],
     },
     // Reads the webhook subscriptions and writes each delivery's record; queues replies and deliveries.
     access: { table: 'readWrite', bus: 'put', sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), 'outbox-parked', 'webhook-deliveries'] },

@@ -868,12 +868,15 @@ describe('stream triggers', () => {
     expect(mapping!.Properties).not.toHaveProperty('MaximumRecordAgeInSeconds');
   });
 
-  it("filters the outbox relay's records to writes that carried domain events", () => {
+  it("filters the outbox relay's records to writes that carried domain events, and subscription changes", () => {
     const [mapping] = Object.values(
       parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId('outbox-relay') } } }),
     ) as Resource[];
     const patterns = (mapping!.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
-    expect(patterns).toEqual([{ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } }]);
+    expect(patterns).toEqual([
+      { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } },
+      { dynamodb: { Keys: { pk: { S: ['WEBHOOKS'] } } } },
+    ]);
   });
 
   it.each(streamFunctions)('%s has an alarm on its iterator age and one on its dead-letter queue', (name) => {

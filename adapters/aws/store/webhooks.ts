@@ -3,6 +3,7 @@
  * deployment has a handful, listed in one Query); each delivery is an item of its subscription's partition,
  * found by its id, and listed newest first through `gsi2`. Deliveries expire after a week (TTL).
  */
+import { SUBSCRIPTIONS_PARTITION } from '../../../topology/table.ts';
 import * as z from 'zod';
 import {
   DeliverySchema,
@@ -18,7 +19,7 @@ import { millis } from '../../../domain/shared/time.ts';
 import { TABLE_KEYS } from '../../../topology/table.ts';
 import { checkLimit, decodeCursor, DynamoTable, encodeCursor, key, KIND_ATTRIBUTE, versionOf, type Key } from './table.ts';
 
-const SUBSCRIPTIONS_PK = 'WEBHOOKS';
+const SUBSCRIPTIONS_PK = SUBSCRIPTIONS_PARTITION;
 const subscriptionKey = (id: string): Key => ({ pk: SUBSCRIPTIONS_PK, sk: key('WEBHOOK', id) });
 const deliveriesPk = (subscriptionId: string): string => key('WEBHOOK', subscriptionId);
 const deliveryKey = (subscriptionId: string, id: string): Key => ({ pk: deliveriesPk(subscriptionId), sk: key('DELIVERY', id) });

@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { startRuntime } = await import('../runtime/runtime.ts');
+const SECRET = 'bench-secret';
+const customers = Number(process.env.CUSTOMERS ?? 50);
+const total = Number(process.env.MESSAGES ?? 600);
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-probe-'));
+const runtime = await startRuntime({ port: 0, dataDir, logLevel: 'error', env: { TELEGRAM_WEBHOOK_SECRET: SECRET, TELEGRAM_BOT_TOKEN: '7712345678:bench-token', TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9' } });
+let seq = 1;
+const post = async (customer: number) => {
+  const n = seq++;
+  const res = await fetch(`${runtime.url}/webhooks/telegram`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET }, body: JSON.stringify({ update_id: 900_000_000 + n, message: { message_id: n, from: { id: 5550100000 + customer, is_bot: false, first_name: 'C' }, chat: { id: 5550100000 + customer, type: 'private', first_name: 'C' }, date: 1773448013, text: `hello ${n}` } }) });
+  if (res.status !== 200) throw new Error(`status ${res.status}`);
+};
+// warm
+for (let c = 0; c < customers; c++) await post(c);
+await runtime.idle();
+const cpu0 = process.cpuUsage();
+const start = performance.now();
+let sent = 0;
+const workers = Array.from({ length: 10 }, async () => { while (sent < total) { const c = sent++ % customers; await post(c); } });
+await Promise.all(workers);
+const accepted = performance.now();
+await runtime.idle();
+const done = performance.now();
+const cpu = process.cpuUsage(cpu0);
+console.log(`customers=${customers} messages=${total} accepted in ${(accepted - start).toFixed(0)} ms (${(total / ((accepted - start) / 1000)).toFixed(0)}/s), stored in ${(done - start).toFixed(0)} ms => ${(total / ((done - start) / 1000)).toFixed(0)} msg/s; CPU ${((cpu.user + cpu.system) / 1000 / total).toFixed(2)} ms per message`);
+await runtime.stop();
+rmSync(dataDir, { recursive: true, force: true });
