@@ -4,8 +4,11 @@
  *     that only reads the body and answers 200 — the ceiling — and reports the ratio;
  *  2. the cost of normalizing one update, per fixture, against JSON.parse of the same body;
  *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external).
+ *  4. end-to-end rates and listing latencies (bench/flows.ts).
  * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
- * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10).
+ * Sections: `npm run bench -- bundles normalize ingest flows` (all by default).
+ * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_FLOW_MESSAGES (2000),
+ * BENCH_THREAD_MESSAGES (10000).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -18,6 +21,7 @@ import { build } from 'esbuild';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import { FUNCTIONS } from '../topology/topology.ts';
+import { benchFlows } from './flows.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startRuntime } = await import('../runtime/runtime.ts');
@@ -216,8 +220,13 @@ const benchBundles = async () => {
   return ok;
 };
 
+/** `npm run bench -- flows` (or bundles, normalize, ingest) runs those sections only. */
+const only = new Set(process.argv.slice(2));
+const wanted = (section: string) => only.size === 0 || only.has(section);
 console.log(`# Parley benchmark — node ${process.version}, ${new Date().toISOString()}`);
-const bundlesOk = await benchBundles();
-benchNormalize();
-const ingestOk = await benchIngest();
-console.log(`\n${bundlesOk && ingestOk ? 'All targets met.' : 'Some targets missed (see above).'}`);
+const results: boolean[] = [];
+if (wanted('bundles')) results.push(await benchBundles());
+if (wanted('normalize')) benchNormalize();
+if (wanted('ingest')) results.push(await benchIngest());
+if (wanted('flows')) results.push(await benchFlows(table));
+console.log(`\n${results.every(Boolean) ? 'All targets met.' : 'Some targets missed (see above).'}`);

@@ -7,8 +7,8 @@
  * in-process from here and over HTTP from the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createLocalDynamo, type LocalDynamo } from '../adapters/local/dynamodb/index.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createLocalDynamo, localDynamoClient, type LocalDynamo } from '../adapters/local/dynamodb/index.ts';
 import { compilePattern } from '../adapters/local/event-pattern.ts';
 import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalSecretStore } from '../adapters/local/local-secrets.ts';
@@ -58,12 +58,7 @@ const main = connect<MainCall, WorkerCall>(port, async (call) => {
 
 const init = async (config: BackofficeInit): Promise<void> => {
   if (!engine) throw new Error('the engine is not running');
-  client = new DynamoDBClient({
-    endpoint: 'http://in-process',
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestHandler: engine.requestHandler,
-  });
+  client = localDynamoClient({ requestHandler: engine.requestHandler });
   const log = createLocalLog({ level: config.logLevel, write: (line) => main.log(line) });
   const deps = localDeps({
     dynamo: client,

@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Worker } from 'node:worker_threads';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { connectorEntry, domainEntry } from '../adapters/aws/eventbridge-bus.ts';
+import { localDynamoClient } from '../adapters/local/dynamodb/index.ts';
 import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalEventBus } from '../adapters/local/local-bus.ts';
 import { LocalQueue } from '../adapters/local/local-queue.ts';
@@ -74,6 +74,8 @@ export interface ChannelInfo {
 export interface Runtime {
   readonly url: string;
   readonly apiBaseUrl: string;
+  /** The DynamoDB engine's endpoint on loopback: the AWS CLI and SDKs reach the local table there. */
+  readonly dynamoEndpoint: string;
   readonly apiKey: string;
   readonly apiKeySource: 'environment' | 'generated' | 'data dir';
   readonly channels: readonly ChannelInfo[];
@@ -193,11 +195,8 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     health = 'failed';
     options.onFatal?.(new Error(`the back office exited unexpectedly (${code})`));
   });
-  const dynamo = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${dynamoPort}`,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  const dynamo = localDynamoClient({ endpoint: dynamoEndpoint });
   await ensureTable(dynamo, LOCAL_TABLE_NAME);
 
   // Queues with their dead-letter queues, journaled under the data dir.
@@ -395,6 +394,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
   const all = Object.values(queues);
   return {
     url,
+    dynamoEndpoint,
     apiBaseUrl: `${url}/v1`,
     apiKey,
     apiKeySource,

@@ -4,3 +4,4 @@
 export { createLocalDynamo, type LocalDynamo, type LocalDynamoOptions } from './engine.ts';
 export { DynamoError, type CancellationReason, type DynamoErrorBody } from './errors.ts';
 export { TTL_IDENTITY, type StreamConsumer, type StreamFailure, type StreamRetry, type StreamSubscription } from './streams.ts';
+export { localDynamoClient } from './client.ts';
