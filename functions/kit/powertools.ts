@@ -11,7 +11,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { awsTracer } from '../../adapters/aws/tracer.ts';
+import { lambdaTracer } from '../../adapters/aws/tracer.ts';
 import type { Observability } from './observability.ts';
 
 /** Namespace of every Parley metric in CloudWatch. */
@@ -28,6 +28,7 @@ export const awsObservability = (): Observability => {
     warn: (message, extra) => logger.warn(message, ...(extra ? [extra] : [])),
     error: (message, extra) => logger.error(message, ...(extra ? [extra] : [])),
   };
+  const tracer = lambdaTracer();
   const created: Observability = {
     log,
     metrics: {
@@ -44,7 +45,7 @@ export const awsObservability = (): Observability => {
       },
     },
     middlewares: [
-      captureLambdaHandler(awsTracer()),
+      ...(tracer ? [captureLambdaHandler(tracer)] : []),
       injectLambdaContext(logger, { resetKeys: true }),
       logMetrics(metrics, { captureColdStartMetric: true }),
     ],
