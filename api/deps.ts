@@ -9,6 +9,7 @@ import type { ConversationStore } from '../domain/conversations/ports.ts';
 import type { Clock, Log, MediaStore, SecretStore, WorkQueue } from '../domain/ports.ts';
 import type { DeliveryJob, UrlPolicy, WebhookStore } from '../domain/integrations/webhooks.ts';
 import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
+import type { RoutingStore } from '../domain/routing/ports.ts';
 import type { ApiEnv } from './kit.ts';
 
 export interface ApiDeps {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   /** Learns which account the default credentials serve (a LINE bot's id), so they cannot be registered over. */
   readonly accountIds?: AccountResolver | undefined;
   readonly webhooks: WebhookStore;
+  /** Agents, teams, the assignment queue and each thread's route. */
+  readonly routing: RoutingStore;
   /** Where redelivered webhook deliveries are queued. */
   readonly deliveries: WorkQueue<DeliveryJob>;
   /** Where webhook subscriptions may point; a deployment's policy (public https) unless given. */

@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../adapters/aws/store/access.ts';
 import { DynamoConversationStore } from '../adapters/aws/store/conversations.ts';
 import { DynamoWebhookStore } from '../adapters/aws/store/webhooks.ts';
+import { DynamoRoutingStore } from '../adapters/aws/store/routing.ts';
 import { LOCAL_URL_POLICY } from '../domain/integrations/webhooks.ts';
 import { createDocumentClient, DynamoTable } from '../adapters/aws/store/table.ts';
 import type { Channel } from '../domain/content.ts';
@@ -40,6 +41,7 @@ export const localDeps = (ports: LocalPorts): Deps => {
     accounts: new DynamoAccountStore(table),
     idempotency: new DynamoIdempotencyStore(table),
     webhooks: new DynamoWebhookStore(table),
+    routing: new DynamoRoutingStore(table),
     bus: ports.bus,
     domainBus: ports.domainBus,
     outbound: ports.outbound,

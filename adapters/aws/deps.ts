@@ -24,6 +24,7 @@ import { SqsWorkQueue } from './sqs-queue.ts';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from './store/access.ts';
 import { DynamoConversationStore } from './store/conversations.ts';
 import { DynamoWebhookStore } from './store/webhooks.ts';
+import { DynamoRoutingStore } from './store/routing.ts';
 import { createDocumentClient, DynamoTable } from './store/table.ts';
 
 const required = (name: string): string => {
@@ -60,6 +61,9 @@ export const awsIdempotency = (): DynamoIdempotencyStore => (idempotency ??= new
 
 let webhooks: DynamoWebhookStore | undefined;
 export const awsWebhooks = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(awsTable()));
+
+let routing: DynamoRoutingStore | undefined;
+export const awsRouting = (): DynamoRoutingStore => (routing ??= new DynamoRoutingStore(awsTable()));
 
 let eventBridge: EventBridgeClient | undefined;
 const eventBridgeClient = (): EventBridgeClient => (eventBridge ??= awsTracer().captureAWSv3Client(new EventBridgeClient({})));

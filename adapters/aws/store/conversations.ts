@@ -97,7 +97,8 @@ const contactLookupKeys = (contact: Contact): Item => ({
     contact.email !== undefined && { gsi3pk: key('EMAIL', contact.email.toLowerCase()), gsi3sk: key('CONTACT', contact.id) }),
 });
 
-const toTableWrite = (write: ConversationWrite): TableWrite => {
+/** A conversation write as the table writes it (the routing store commits these together with its own). */
+export const toTableWrite = (write: ConversationWrite): TableWrite => {
   const events = write.events;
   if (write.op === 'delete') {
     const itemKey = (() => {
