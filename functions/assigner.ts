@@ -38,8 +38,9 @@ export const create = (deps: Pick<Deps, 'conversations' | 'routing' | 'clock' | 
     const event = eventOf(record);
     const threadId = threadIdOf(event);
     if (threadId === undefined) return;
-    const outcome = await reconcileThread(routing, threadId, { created: event.type === 'thread.created' });
+    // Threads merged into this one give their agents' capacity back first: the survivor may go to one of them.
     if (event.type === 'thread.updated' && event.data.changes.includes('mergedThreads')) await reconcileMerged(routing, threadId);
+    const outcome = await reconcileThread(routing, threadId, { created: event.type === 'thread.created' });
     if (outcome !== 'unchanged') withKeys(log, { threadId }).info('thread routed', { event: event.type, outcome });
   };
   const batch = sqsBatch(handle, {

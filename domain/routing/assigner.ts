@@ -23,7 +23,7 @@ import {
   type Requirements,
 } from './eligibility.ts';
 import type { Agent, QueueEntry, Route, RoutingSettings, Team } from './model.ts';
-import { RoutingPlan } from './plan.ts';
+import { RoutingPlan, type PlanWrite } from './plan.ts';
 import type { RoutingStore } from './ports.ts';
 
 export interface RoutingDeps {
@@ -83,6 +83,34 @@ const sameRequirements = (entry: QueueEntry, requirements: Requirements): boolea
 
 const teamsById = (teams: readonly Versioned<Team>[]): Map<string, Team> => new Map(teams.map((t) => [t.value.id, t.value]));
 
+/** The agent a thread with these needs would go to now, if any. */
+const bestAgentFor = async (
+  deps: RoutingDeps,
+  requirements: Requirements,
+  teams: Map<string, Team>,
+  at: string,
+): Promise<Versioned<Agent> | undefined> => {
+  const roster = await deps.routing.listAgents();
+  const entry: QueueEntry = {
+    key: '',
+    threadId: '',
+    priority: requirements.priority,
+    waitingSince: at,
+    skills: [...requirements.skills],
+    ...(requirements.team !== undefined && { team: requirements.team }),
+  };
+  const chosen = selectAgent(
+    eligibleAgents(
+      roster.map((a) => a.value),
+      entry,
+      teams,
+      new Date(millis(at)),
+    ),
+    entry,
+  );
+  return chosen && roster.find((a) => a.value.id === chosen.id);
+};
+
 export type ReconcileOutcome =
   | 'unchanged'
   | 'queued'
@@ -108,8 +136,24 @@ export const reconcileThread = async (
   deps: RoutingDeps,
   threadId: string,
   options: { readonly created?: boolean; readonly by?: Actor } = {},
-): Promise<ReconcileOutcome> =>
-  retryOnConflict(async () => {
+): Promise<ReconcileOutcome> => {
+  try {
+    return await reconcileOnce(deps, threadId, options, true);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+  }
+  // Lost a race, perhaps for an agent other assigners want too: queue it, and let the pass over the queue
+  // (which handles such races) give it to someone. Only the thread's own changes can conflict now.
+  return retryOnConflict(() => reconcileOnce(deps, threadId, options, false));
+};
+
+const reconcileOnce = async (
+  deps: RoutingDeps,
+  threadId: string,
+  options: { readonly created?: boolean; readonly by?: Actor },
+  direct: boolean,
+): Promise<ReconcileOutcome> => {
+  {
     const state = await readState(deps, threadId);
     if (!state) return 'gone';
     const at = deps.clock.now().toISOString();
@@ -159,7 +203,7 @@ export const reconcileThread = async (
         }
       } else {
         const preferredAgentId = thread.assignee ?? route?.lastAgentId;
-        const preferred = preferredAgentId === undefined ? undefined : await deps.routing.getAgent(preferredAgentId);
+        const preferred = preferredAgentId === undefined || !direct ? undefined : await deps.routing.getAgent(preferredAgentId);
         const teams = requirements.team === undefined ? new Map<string, Team>() : teamsById(await deps.routing.listTeams());
         if (
           preferred &&
@@ -175,8 +219,17 @@ export const reconcileThread = async (
           plan.takeAgent(preferred.value.id, 'affinity', settings);
           outcome = 'assigned';
         } else {
-          plan.joinQueue(requirements, { preferredAgentId });
-          outcome = 'queued';
+          // Nobody waits ahead of it: the best eligible agent takes it now, without a turn through the queue.
+          const best =
+            direct && (await deps.routing.listQueue(1)).items.length === 0 ? await bestAgentFor(deps, requirements, teams, at) : undefined;
+          if (best) {
+            plan.useAgent(best);
+            plan.takeAgent(best.value.id, 'routing', settings);
+            outcome = 'assigned';
+          } else {
+            plan.joinQueue(requirements, { preferredAgentId });
+            outcome = 'queued';
+          }
         }
       }
     } else if (route?.state === 'waiting') {
@@ -186,7 +239,8 @@ export const reconcileThread = async (
     if (plan.empty) return 'unchanged';
     await deps.routing.commit(plan.writes());
     return outcome;
-  });
+  }
+};
 
 /** Threads merged into this one leave routing: their agents' capacity is given back, their queue entries go. */
 export const reconcileMerged = async (deps: RoutingDeps, threadId: string): Promise<void> => {
@@ -203,9 +257,126 @@ export interface DrainOptions {
 
 /** Entries read per Query of the queue. */
 const QUEUE_PAGE = 50;
-/** Entries looked at in one pass at most: beyond, the next run carries on. */
+/** Entries looked at in one pass at most: beyond, the next pass (or run) carries on. */
 const MAX_ENTRIES_PER_PASS = 1000;
 const MAX_PASSES = 50;
+/**
+ * Assignments committed in one transaction: each writes its thread, route, queue entry and answer timer, and
+ * the agents once each, so 16 stay under TransactWriteItems' 100 items. A burst (a shift starting, a queue
+ * built up overnight) then costs one transaction per 16 threads instead of one each.
+ */
+const ASSIGNMENTS_PER_TRANSACTION = 16;
+
+type Roster = Map<string, Versioned<Agent>>;
+
+interface Choice {
+  readonly entry: Versioned<QueueEntry>;
+  readonly agentId: string;
+}
+
+const anyoneFree = (roster: Roster): boolean => [...roster.values()].some((a) => hasFreeCapacity(a.value));
+
+/** A waiting thread's state, if it is still waiting under this entry. */
+const stillWaiting = (
+  state: { readonly thread?: Versioned<StoredThread>; readonly route?: Versioned<Route> } | undefined,
+  entry: QueueEntry,
+): ThreadState | undefined =>
+  state?.thread && state.route?.value.state === 'waiting' && state.route.value.entry?.key === entry.key
+    ? { thread: state.thread, route: state.route }
+    : undefined;
+
+/**
+ * Gives a chunk of waiting threads to the agents chosen for them, in one transaction: each agent's record is
+ * written once, with their load raised by the threads they get and the version read, so the transaction holds
+ * only if nobody changed them meanwhile. Threads that no longer need a person just leave the queue. When the
+ * transaction loses a race, each thread is tried alone, against fresh reads.
+ */
+const assignChunk = async (
+  deps: RoutingDeps,
+  chunk: readonly Choice[],
+  roster: Roster,
+  settings: RoutingSettings,
+  at: string,
+  options: DrainOptions,
+): Promise<{ readonly assigned: number; readonly lostRace: boolean }> => {
+  const states = await deps.routing.getStates(chunk.map((c) => c.entry.value.threadId));
+  const working = new Map(roster);
+  const touched = new Set<string>();
+  const writes: PlanWrite[] = [];
+  const made: Choice[] = [];
+  for (const choice of chunk) {
+    const state = stillWaiting(states.get(choice.entry.value.threadId), choice.entry.value);
+    if (!state) {
+      const route = states.get(choice.entry.value.threadId)?.route;
+      if (route?.value.state !== 'assigned') await dropOrphan(deps, choice.entry, route);
+      continue;
+    }
+    const plan = new RoutingPlan(state, at, SYSTEM);
+    if (!needsHuman(state.thread.value)) {
+      plan.leaveQueue();
+    } else {
+      const agent = working.get(choice.agentId) as Versioned<Agent>;
+      plan.useAgent(agent);
+      plan.takeAgent(choice.agentId, choice.entry.value.preferredAgentId === choice.agentId ? 'affinity' : 'routing', settings);
+      working.set(choice.agentId, { value: plan.agent(choice.agentId) as Agent, version: agent.version });
+      touched.add(choice.agentId);
+      made.push(choice);
+    }
+    writes.push(...plan.writes().filter((w) => w.kind !== 'agent'));
+  }
+  for (const id of touched) {
+    const agent = working.get(id) as Versioned<Agent>;
+    writes.push({ kind: 'agent', op: 'put', value: agent.value, version: agent.version });
+  }
+  if (writes.length === 0) return { assigned: 0, lostRace: false };
+  try {
+    await deps.routing.commit(writes);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    return assignOneByOne(deps, chunk, roster, settings, at, options);
+  }
+  for (const id of touched) {
+    const agent = working.get(id) as Versioned<Agent>;
+    roster.set(id, { value: agent.value, version: agent.version + 1 });
+  }
+  for (const choice of made) options.onAssigned?.(choice.entry.value, roster.get(choice.agentId)?.value as Agent);
+  return { assigned: made.length, lostRace: false };
+};
+
+/** The chunk after its transaction lost a race: each thread alone, each agent read again first. */
+const assignOneByOne = async (
+  deps: RoutingDeps,
+  chunk: readonly Choice[],
+  roster: Roster,
+  settings: RoutingSettings,
+  at: string,
+  options: DrainOptions,
+): Promise<{ readonly assigned: number; readonly lostRace: boolean }> => {
+  let assigned = 0;
+  let lostRace = false;
+  const teams = teamsById(await deps.routing.listTeams());
+  for (const choice of chunk) {
+    const fresh = await deps.routing.getAgent(choice.agentId);
+    if (fresh) roster.set(choice.agentId, fresh);
+    else roster.delete(choice.agentId);
+    if (!fresh || eligibleAgents([fresh.value], choice.entry.value, teams, new Date(millis(at))).length === 0) {
+      lostRace = true;
+      continue;
+    }
+    try {
+      const outcome = await assignEntry(deps, choice.entry, fresh, settings, at);
+      if (outcome.kind === 'assigned') {
+        roster.set(choice.agentId, outcome.agent);
+        assigned += 1;
+        options.onAssigned?.(choice.entry.value, outcome.agent.value);
+      }
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      lostRace = true;
+    }
+  }
+  return { assigned, lostRace };
+};
 
 type EntryOutcome = { readonly kind: 'assigned'; readonly agent: Versioned<Agent> } | { readonly kind: 'skipped' };
 
@@ -217,13 +388,8 @@ const assignEntry = async (
   settings: RoutingSettings,
   at: string,
 ): Promise<EntryOutcome> => {
-  const state = await readState(deps, entry.value.threadId);
-  const route = state?.route;
-  if (!state || route?.value.state !== 'waiting' || route.value.entry?.key !== entry.value.key) {
-    // Another assigner took it between our reads, or (never by design) the entry outlived its route.
-    if (route?.value.state !== 'assigned') await dropOrphan(deps, entry, state);
-    return { kind: 'skipped' };
-  }
+  const state = stillWaiting(await readState(deps, entry.value.threadId), entry.value);
+  if (!state) return { kind: 'skipped' };
   const plan = new RoutingPlan(state, at, SYSTEM);
   if (!needsHuman(state.thread.value)) {
     plan.leaveQueue();
@@ -233,78 +399,76 @@ const assignEntry = async (
   plan.useAgent(agent);
   plan.takeAgent(agent.value.id, entry.value.preferredAgentId === agent.value.id ? 'affinity' : 'routing', settings);
   await deps.routing.commit(plan.writes());
-  const taken = plan.agent(agent.value.id) as Agent;
-  return { kind: 'assigned', agent: { value: taken, version: agent.version + 1 } };
+  return { kind: 'assigned', agent: { value: plan.agent(agent.value.id) as Agent, version: agent.version + 1 } };
 };
 
-/** A queue entry whose route does not name it: removed, on the condition that the route is still as read. */
-const dropOrphan = async (deps: RoutingDeps, entry: Versioned<QueueEntry>, state: ThreadState | undefined): Promise<void> => {
-  const fresh = await deps.routing.getRoute(entry.value.threadId);
-  if (fresh?.value.entry?.key === entry.value.key) return;
-  if ((fresh?.version ?? 0) !== (state?.route?.version ?? 0)) return;
+/** A queue entry its thread's route does not name (never by design): removed, on the condition that the route is still as read. */
+const dropOrphan = async (deps: RoutingDeps, entry: Versioned<QueueEntry>, route: Versioned<Route> | undefined): Promise<void> => {
   try {
     await deps.routing.commit([
       { kind: 'queue', op: 'delete', key: { key: entry.value.key }, version: entry.version },
-      ...(fresh ? [{ kind: 'route' as const, op: 'put' as const, value: fresh.value, version: fresh.version }] : []),
+      ...(route ? [{ kind: 'route' as const, op: 'put' as const, value: route.value, version: route.version }] : []),
     ]);
     deps.log?.warn('removed a queue entry its thread no longer named', { threadId: entry.value.threadId, key: entry.value.key });
   } catch (error) {
+    // Gone already (another assigner took the thread, or removed it first): nothing to clean.
     if (!(error instanceof ConflictError)) throw error;
   }
 };
 
 /**
  * Gives waiting threads to agents with free capacity, in queue order (priority, then longest waiting): each
- * entry goes to the best eligible agent (selectAgent); an entry nobody eligible can take now stays and does
- * not hold up those behind it. Runs until nothing more can be assigned; a pass that lost a race to another
+ * entry goes to the best eligible agent (selectAgent), counting the threads this pass already gave; an entry
+ * nobody eligible can take now stays and does not hold up those behind it. The choices of a page are committed
+ * a chunk per transaction. Runs until nothing more can be assigned; a pass that lost a race to another
  * assigner reads the queue and the roster again. Returns how many it assigned.
  */
 export const drain = async (deps: RoutingDeps, options: DrainOptions = {}): Promise<number> => {
   const max = options.maxAssignments ?? Number.POSITIVE_INFINITY;
   let assigned = 0;
   for (let pass = 0; pass < MAX_PASSES && assigned < max; pass++) {
-    const [roster, teamList, settings] = await Promise.all([deps.routing.listAgents(), deps.routing.listTeams(), settingsOf(deps)]);
-    const agents = new Map(roster.map((a) => [a.value.id, a]));
-    const free = () => [...agents.values()].some((a) => hasFreeCapacity(a.value));
-    if (!free()) return assigned;
-    const teams = teamsById(teamList);
+    let roster: Roster | undefined;
+    let teams = new Map<string, Team>();
+    let settings: RoutingSettings | undefined;
     let lostRace = false;
+    let more = false;
     let seen = 0;
     let cursor: string | undefined;
-    pages: do {
+    do {
       const page = await deps.routing.listQueue(QUEUE_PAGE, cursor);
-      for (const entry of page.items) {
-        seen += 1;
-        const at = deps.clock.now().toISOString();
-        const candidates = eligibleAgents(
-          [...agents.values()].map((a) => a.value),
-          entry.value,
-          teams,
-          new Date(millis(at)),
-        );
-        const chosen = selectAgent(candidates, entry.value);
-        if (!chosen) continue;
-        const agent = agents.get(chosen.id) as Versioned<Agent>;
-        try {
-          const outcome = await assignEntry(deps, entry, agent, settings, at);
-          if (outcome.kind === 'assigned') {
-            agents.set(chosen.id, outcome.agent);
-            assigned += 1;
-            options.onAssigned?.(entry.value, outcome.agent.value);
-            if (assigned >= max) return assigned;
-            if (!free()) return assigned;
-          }
-        } catch (error) {
-          if (!(error instanceof ConflictError)) throw error;
-          // Someone else changed the agent, the thread or the entry: read everything again.
-          lostRace = true;
-          break pages;
-        }
+      if (page.items.length === 0) break;
+      if (!roster || !settings) {
+        // Read once a pass, and only when something waits.
+        const [agents, teamList, current] = await Promise.all([deps.routing.listAgents(), deps.routing.listTeams(), settingsOf(deps)]);
+        roster = new Map(agents.map((a) => [a.value.id, a]));
+        teams = teamsById(teamList);
+        settings = current;
       }
+      if (!anyoneFree(roster)) return assigned;
+      seen += page.items.length;
+      const at = deps.clock.now().toISOString();
+      const now = new Date(millis(at));
+      // Choose for the whole page, each choice counting in the loads the next ones see.
+      const tentative = new Map([...roster].map(([id, a]) => [id, a.value]));
+      const choices: Choice[] = [];
+      for (const entry of page.items) {
+        if (assigned + choices.length >= max) break;
+        const chosen = selectAgent(eligibleAgents([...tentative.values()], entry.value, teams, now), entry.value);
+        if (!chosen) continue;
+        choices.push({ entry, agentId: chosen.id });
+        tentative.set(chosen.id, { ...chosen, load: chosen.load + 1, lastAssignedAt: at });
+      }
+      for (let i = 0; i < choices.length; i += ASSIGNMENTS_PER_TRANSACTION) {
+        const result = await assignChunk(deps, choices.slice(i, i + ASSIGNMENTS_PER_TRANSACTION), roster, settings, at, options);
+        assigned += result.assigned;
+        lostRace ||= result.lostRace;
+      }
+      if (assigned >= max || !anyoneFree(roster)) return assigned;
       cursor = page.nextCursor;
-    } while (cursor !== undefined && seen < MAX_ENTRIES_PER_PASS);
-    if (!lostRace) return assigned;
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+      more = cursor !== undefined && seen >= MAX_ENTRIES_PER_PASS;
+    } while (cursor !== undefined && !more);
+    if (!lostRace && !more) return assigned;
+    if (lostRace) await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
   }
   return assigned;
 };
@@ -345,11 +509,13 @@ export const expireUnanswered = async (deps: RoutingDeps, limit = 100): Promise<
         return 'answered';
       }
       const plan = new RoutingPlan(state, at, SYSTEM);
-      const agent = await deps.routing.getAgent(timer.value.agentId);
+      const agent = route.agentId === undefined ? undefined : await deps.routing.getAgent(route.agentId);
       if (agent) plan.useAgent(agent);
       plan.leaveAgent('answer_timeout', { unassign: true });
       if (thread.control.holder === 'human') plan.setControl({ holder: 'none', since: at }, 'release');
-      plan.joinQueue(await requirementsNow(deps, plan.threadValue, plan.routeValue), { avoidAgentIds: [timer.value.agentId] });
+      plan.joinQueue(await requirementsNow(deps, plan.threadValue, plan.routeValue), {
+        ...(route.agentId !== undefined && { avoidAgentIds: [route.agentId] }),
+      });
       await deps.routing.commit(plan.writes());
       return 'requeued';
     });

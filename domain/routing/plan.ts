@@ -38,8 +38,9 @@ export class RoutingError extends Error {
   }
 }
 
-export const timerKeyOf = (answerBy: string, threadId: string): string =>
-  `${answerBy}#${threadId.replaceAll('%', '%25').replaceAll('#', '%23')}`;
+/** Timers sort by deadline; the route's version makes each assignment's timer its own item. */
+export const timerKeyOf = (answerBy: string, threadId: string, serial: number): string =>
+  `${answerBy}#${threadId.replaceAll('%', '%25').replaceAll('#', '%23')}#${serial.toString(36).padStart(6, '0')}`;
 
 export interface EnqueueOptions {
   readonly preferredAgentId?: string | undefined;
@@ -232,7 +233,7 @@ export class RoutingPlan {
       updatedAt: this.at,
     }));
     const answerBy = settings.answerTimeoutSeconds === null ? undefined : addSeconds(this.at, settings.answerTimeoutSeconds);
-    const timerKey = answerBy === undefined ? undefined : timerKeyOf(answerBy, this.thread.id);
+    const timerKey = answerBy === undefined ? undefined : timerKeyOf(answerBy, this.thread.id, this.nextRouteVersion);
     if (answerBy !== undefined && timerKey !== undefined) {
       this.timerPuts.push({ key: timerKey, threadId: this.thread.id, agentId: agent.id, assignedAt: this.at, answerBy });
     }

@@ -4,7 +4,7 @@
  * transfer's note), because a routing change and the thread change it implies are one transaction: an agent's
  * load, the thread's route, its queue entry and its `assignee` change together or not at all.
  */
-import type { ConversationWrite } from '../conversations/ports.ts';
+import type { ConversationWrite, StoredThread } from '../conversations/ports.ts';
 import type { Page, Versioned, Write } from '../shared/store.ts';
 import type { Agent, AnswerTimer, QueueEntry, Route, RoutingSettings, Team } from './model.ts';
 
@@ -23,6 +23,10 @@ export interface RoutingStore {
   getTeam(id: string): Promise<Versioned<Team> | undefined>;
   listTeams(): Promise<Versioned<Team>[]>;
   getRoute(threadId: string): Promise<Versioned<Route> | undefined>;
+  /** Threads with their routes, in one read (an assigner about to give a page of the queue to agents). */
+  getStates(
+    threadIds: readonly string[],
+  ): Promise<Map<string, { readonly thread?: Versioned<StoredThread>; readonly route?: Versioned<Route> }>>;
   /** The queue in assignment order (priority, then longest waiting); strongly consistent. */
   listQueue(limit: number, cursor?: string): Promise<Page<Versioned<QueueEntry>>>;
   /** Answer timers whose deadline is at or before `now`, earliest first. */

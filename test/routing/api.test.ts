@@ -72,6 +72,25 @@ const routeNew = async (threadId: string) => {
   await drain(h);
 };
 
+describe('the OpenAPI document', () => {
+  it('documents the agents, teams, queue, assignment and control routes, from their declarations', async () => {
+    const response = await app.request('/v1/openapi.json');
+    const document = (await response.json()) as { paths: Record<string, Record<string, { security?: { apiKey: string[] }[] }>> };
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/agents',
+        '/v1/agents/{agentId}',
+        '/v1/teams',
+        '/v1/queue',
+        '/v1/threads/{threadId}/transfer',
+        '/v1/threads/{threadId}/control',
+      ]),
+    );
+    expect(document.paths['/v1/agents']?.post?.security).toEqual([{ apiKey: ['admin'] }]);
+    expect(document.paths['/v1/queue']?.get?.security).toEqual([{ apiKey: ['read'] }]);
+  });
+});
+
 describe('agents', () => {
   it('are created with an id, capacity and skills, offline until they say otherwise, with their load', async () => {
     const created = await call('POST', '/agents', { id: 'ann@example.com', name: 'Ann', capacity: 3, skills: ['language:JA', 'billing'] });

@@ -59,7 +59,8 @@ describe('assignment', () => {
     await h.agent({ id: 'ann', capacity: 2 });
     await h.agent({ id: 'bob', capacity: 2, availability: 'offline' });
     const thread = await h.thread();
-    expect(await onThreadEvent(thread.id, true)).toBe('queued');
+    // Nobody waits ahead of it: it goes to Ann at once, without a turn through the queue.
+    expect(await onThreadEvent(thread.id, true)).toBe('assigned');
     expect((await threadOf(thread.id)).assignee).toBe('ann');
     expect((await threadOf(thread.id)).control).toMatchObject({ holder: 'human', id: 'ann' });
     expect(await agentOf('ann')).toMatchObject({ load: 1, assignedTotal: 1 });

@@ -21,7 +21,7 @@ import { changeControl, releaseThread, transferThread } from '../../domain/routi
 import type { Agent } from '../../domain/routing/model.ts';
 import { RoutingError } from '../../domain/routing/plan.ts';
 import type { RoutingStore, RoutingWrite } from '../../domain/routing/ports.ts';
-import { retryOnConflict } from '../../domain/shared/store.ts';
+import { ConflictError, retryOnConflict } from '../../domain/shared/store.ts';
 import { startRouting, type RoutingHarness } from './harness.ts';
 
 class InjectedCrash extends Error {
@@ -52,6 +52,7 @@ const crashing = (inner: RoutingStore, rate: () => number, next: () => number, v
   getTeam: (id) => inner.getTeam(id),
   listTeams: () => inner.listTeams(),
   getRoute: (id) => inner.getRoute(id),
+  getStates: (ids) => inner.getStates(ids),
   listQueue: (limit, cursor) => inner.listQueue(limit, cursor),
   dueTimers: (now, limit) => inner.dueTimers(now, limit),
   getSettings: () => inner.getSettings(),
@@ -255,7 +256,8 @@ const run = async (scenario: Scenario): Promise<string[]> => {
             await perform(op);
             break;
           } catch (error) {
-            if (!(error instanceof InjectedCrash) || attempt >= 200) throw error;
+            // SQS redelivers a job that failed: a crash, or a race lost more often than the use case retries.
+            if (!(error instanceof InjectedCrash || error instanceof ConflictError) || attempt >= 200) throw error;
           }
         }
       }

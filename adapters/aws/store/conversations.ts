@@ -70,7 +70,7 @@ const StoredMessageSchema = MessageSchema.extend({
   expiresAt: z.string().optional(),
   contactId: z.string().optional(),
 });
-const StoredThreadSchema = ThreadSchema.extend({ counted: z.array(z.string()).optional() });
+export const StoredThreadSchema = ThreadSchema.extend({ counted: z.array(z.string()).optional() });
 const PointerSchema = z.object({
   channel: z.string(),
   accountId: z.string(),

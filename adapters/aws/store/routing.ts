@@ -31,7 +31,8 @@ import type { RoutingStore, RoutingWrite } from '../../../domain/routing/ports.t
 import { NEW_RECORD, type Page, type Versioned } from '../../../domain/shared/store.ts';
 import { millis } from '../../../domain/shared/time.ts';
 import * as z from 'zod';
-import { toTableWrite } from './conversations.ts';
+import type { StoredThread } from '../../../domain/conversations/ports.ts';
+import { StoredThreadSchema, threadKey, toTableWrite } from './conversations.ts';
 import {
   checkLimit,
   decodeCursor,
@@ -140,6 +141,22 @@ export class DynamoRoutingStore implements RoutingStore {
   async getRoute(threadId: string): Promise<Versioned<Route> | undefined> {
     const item = await this.table.get(routeKey(threadId));
     return item && versioned(RouteSchema, item);
+  }
+
+  async getStates(threadIds: readonly string[]): Promise<Map<string, { thread?: Versioned<StoredThread>; route?: Versioned<Route> }>> {
+    const ids = [...new Set(threadIds)];
+    const items = await this.table.batchGet(ids.flatMap((id) => [threadKey(id), routeKey(id)]));
+    const states = new Map<string, { thread?: Versioned<StoredThread>; route?: Versioned<Route> }>(ids.map((id) => [id, {}]));
+    for (const item of items) {
+      if (item[KIND_ATTRIBUTE] === 'thread') {
+        const thread = versioned(StoredThreadSchema, item) as Versioned<StoredThread>;
+        states.set(thread.value.id, { ...states.get(thread.value.id), thread });
+      } else if (item[KIND_ATTRIBUTE] === 'route') {
+        const route = versioned(RouteSchema, item);
+        states.set(route.value.threadId, { ...states.get(route.value.threadId), route });
+      }
+    }
+    return states;
   }
 
   async listQueue(limit: number, cursor?: string): Promise<Page<Versioned<QueueEntry>>> {
