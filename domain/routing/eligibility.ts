@@ -43,11 +43,10 @@ const textAttribute = (thread: Thread, name: string): string | undefined => {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 };
 
-/** A skill value as a skill of `kind`, or undefined when it cannot be one (spaces, odd characters). */
+/** A value as a skill of `kind` (`topic`, `Billing` → `topic:billing`); none for an empty value. */
 const skillOf = (kind: string, value: string | undefined): string | undefined => {
-  if (value === undefined) return undefined;
-  const candidate = `${kind}:${value}`;
-  return /^[a-z]+:[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(candidate) ? canonicalSkill(candidate) : undefined;
+  const trimmed = value?.trim();
+  return trimmed ? canonicalSkill(`${kind}:${trimmed}`) : undefined;
 };
 
 /**

@@ -12,8 +12,8 @@ import { ControlSchema } from '../conversations/model.ts';
 import { IsoInstantSchema } from '../shared/time.ts';
 
 /** Ids an integrator chooses for agents and teams: their own user ids or emails fit. */
-export const ROUTING_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$/;
-export const RoutingIdSchema = z.string().regex(ROUTING_ID_PATTERN, 'letters, digits, `_`, `.`, `@`, `+` or `-`, at most 128');
+export const ROUTING_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@+:=~-]{0,127}$/;
+export const RoutingIdSchema = z.string().regex(ROUTING_ID_PATTERN, 'a letter or digit, then letters, digits, `_ . @ + : = ~ -`, at most 128');
 
 export const AVAILABILITIES = ['online', 'away', 'offline'] as const;
 export const AvailabilitySchema = z.enum(AVAILABILITIES).meta({ id: 'Availability' });
@@ -24,23 +24,22 @@ export const SKILL_KINDS = ['language', 'channel', 'topic'] as const;
 export type SkillKind = (typeof SKILL_KINDS)[number];
 
 /**
- * A skill as given: `language:ja`, `channel:line`, `topic:billing`, or a bare word (a topic). Stored in its
- * canonical form: with its kind, in lower case.
+ * A skill as given: `language:ja`, `channel:line`, `topic:billing`, or anything else (a topic: `billing`,
+ * `Tier 2`). Stored in its canonical form: with its kind, trimmed, in lower case.
  */
 export const SkillSchema = z
   .string()
+  .trim()
   .min(1)
   .max(80)
-  .regex(
-    /^(?:(?:language|channel|topic):)?[A-Za-z0-9][A-Za-z0-9_.+-]*$/,
-    '`language:<tag>`, `channel:<channel>`, `topic:<name>` or a bare topic name',
-  )
+  .refine((skill) => !/[\u0000-\u001f\u007f]/.test(skill), 'no control characters')
+  .refine((skill) => !SKILL_KINDS.some((kind) => skill.toLowerCase() === `${kind}:`), 'a kind needs a value, e.g. `language:ja`')
   .transform((skill) => canonicalSkill(skill))
-  .describe('`language:<tag>` (e.g. `language:ja`), `channel:<channel>` (e.g. `channel:line`), `topic:<name>`, or a bare topic name');
+  .describe('`language:<tag>` (e.g. `language:ja`), `channel:<channel>` (e.g. `channel:line`), `topic:<name>`, or any other name (a topic)');
 
 /** `Billing` → `topic:billing`; `language:JA` → `language:ja`. */
 export const canonicalSkill = (skill: string): string => {
-  const lower = skill.toLowerCase();
+  const lower = skill.trim().toLowerCase();
   return SKILL_KINDS.some((kind) => lower.startsWith(`${kind}:`)) ? lower : `topic:${lower}`;
 };
 

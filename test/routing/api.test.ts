@@ -126,7 +126,8 @@ describe('agents', () => {
     await call('POST', '/agents', { id: 'ann', name: 'Ann', capacity: 1, availability: 'online' });
     expect((await call('POST', '/agents', { id: 'ann', name: 'Other', capacity: 9 })).body).toMatchObject({ code: 'already_exists' });
     expect((await call('POST', '/agents', { name: 'Ann', capacity: -1 })).status).toBe(400);
-    expect((await call('POST', '/agents', { name: 'Ann', capacity: 1, skills: ['mood:happy'] })).status).toBe(400);
+    expect((await call('POST', '/agents', { name: 'Ann', capacity: 1, skills: ['language:'] })).status).toBe(400);
+    expect((await call('POST', '/agents', { id: 'has space', name: 'Ann', capacity: 1 })).status).toBe(400);
     expect((await call('PATCH', '/agents/ann', { availability: 'busy' })).status).toBe(400);
     expect((await call('PATCH', '/agents/nobody', { availability: 'online' })).body).toMatchObject({ code: 'not_found' });
     expect((await call('POST', '/agents', { name: 'Eve', capacity: 1 }, 'write')).body).toMatchObject({ code: 'forbidden' });

@@ -49,8 +49,10 @@ describe('skills', () => {
     expect(SkillSchema.parse('Billing')).toBe('topic:billing');
     expect(SkillSchema.parse('language:JA')).toBe('language:ja');
     expect(canonicalSkill('channel:line')).toBe('channel:line');
-    expect(SkillSchema.safeParse('language: ja').success).toBe(false);
-    expect(SkillSchema.safeParse('mood:happy').success).toBe(false);
+    expect(SkillSchema.parse(' Tier 2 ')).toBe('topic:tier 2');
+    expect(SkillSchema.parse('mood:happy')).toBe('topic:mood:happy');
+    expect(SkillSchema.safeParse('language:').success).toBe(false);
+    expect(SkillSchema.safeParse('bill\ning').success).toBe(false);
   });
 
   it('an agent serves a kind they list nothing of, and only what they list of a kind they do', () => {
@@ -82,7 +84,7 @@ describe('a thread', () => {
       team: 'tier2',
       priority: 'urgent',
     });
-    expect(requirementsOf({ ...base, attributes: { topic: 'two words' } }).skills).toEqual(['channel:line']);
+    expect(requirementsOf({ ...base, attributes: { topic: ' Two Words ' } }).skills).toEqual(['channel:line', 'topic:two words']);
   });
 });
 
