@@ -438,9 +438,10 @@ export const drain = async (deps: RoutingDeps, options: DrainOptions = {}): Prom
       const page = await deps.routing.listQueue(QUEUE_PAGE, cursor);
       if (page.items.length === 0) break;
       if (!roster || !settings) {
-        // Read once a pass, and only when something waits.
-        const [agents, teamList, current] = await Promise.all([deps.routing.listAgents(), deps.routing.listTeams(), settingsOf(deps)]);
-        roster = new Map(agents.map((a) => [a.value.id, a]));
+        // Read once a pass, and only when something waits; teams and settings only when someone has room.
+        roster = new Map((await deps.routing.listAgents()).map((a) => [a.value.id, a]));
+        if (!anyoneFree(roster)) return assigned;
+        const [teamList, current] = await Promise.all([deps.routing.listTeams(), settingsOf(deps)]);
         teams = teamsById(teamList);
         settings = current;
       }

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changeStatus, applyInbound, applyOutbound } from '../../domain/conversations/threads.ts';
 import { freshEvent } from '../../domain/events/outbox.ts';
 import { updateAgent, updateSettings, createTeam } from '../../domain/routing/agents.ts';
-import { drain, expireUnanswered, reconcileThread } from '../../domain/routing/assigner.ts';
+import { drain, expireUnanswered, reconcileMerged, reconcileThread } from '../../domain/routing/assigner.ts';
 import type { ThreadStatus } from '../../domain/conversations/model.ts';
 import { retryOnConflict } from '../../domain/shared/store.ts';
 import { startRouting, type RoutingHarness } from './harness.ts';
@@ -156,6 +156,38 @@ describe('assignment', () => {
     await setStatus(thread.id, 'open');
     expect(await onThreadEvent(thread.id)).toBe('queued');
     expect(await queueIds()).toEqual([thread.id]);
+  });
+});
+
+describe('merged threads', () => {
+  it("give their agent's capacity back, and the survivor keeps its own agent", async () => {
+    await h.agent({ id: 'ann', capacity: 1 });
+    await h.agent({ id: 'bob', capacity: 1 });
+    const survivor = await h.thread();
+    await onThreadEvent(survivor.id, true);
+    const merged = await h.thread({ channel: 'line' });
+    await onThreadEvent(merged.id, true);
+    expect((await threadOf(merged.id)).assignee).toBe('bob');
+    // What a merge of the two contacts writes (domain/conversations/contacts.ts): the survivor lists the
+    // merged thread, which points at it.
+    const s = (await h.conversations.getThread(survivor.id))!;
+    const m = (await h.conversations.getThread(merged.id))!;
+    await h.conversations.commit([
+      {
+        kind: 'thread',
+        op: 'put',
+        value: { ...s.value, mergedThreads: [merged.id] },
+        version: s.version,
+        events: [freshEvent('thread.updated', h.clock.now().toISOString(), { changes: ['mergedThreads'] })],
+      },
+      { kind: 'thread', op: 'put', value: { ...m.value, mergedInto: survivor.id }, version: m.version },
+    ]);
+    await reconcileMerged(h, survivor.id);
+    await onThreadEvent(survivor.id);
+    expect(await agentOf('bob')).toMatchObject({ load: 0 });
+    expect(await agentOf('ann')).toMatchObject({ load: 1 });
+    expect((await h.routing.getRoute(merged.id))?.value.state).toBe('idle');
+    expect((await threadOf(survivor.id)).assignee).toBe('ann');
   });
 });
 
