@@ -13,7 +13,9 @@ import { IsoInstantSchema } from '../shared/time.ts';
 
 /** Ids an integrator chooses for agents and teams: their own user ids or emails fit. */
 export const ROUTING_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@+:=~-]{0,127}$/;
-export const RoutingIdSchema = z.string().regex(ROUTING_ID_PATTERN, 'a letter or digit, then letters, digits, `_ . @ + : = ~ -`, at most 128');
+export const RoutingIdSchema = z
+  .string()
+  .regex(ROUTING_ID_PATTERN, 'a letter or digit, then letters, digits, `_ . @ + : = ~ -`, at most 128');
 
 export const AVAILABILITIES = ['online', 'away', 'offline'] as const;
 export const AvailabilitySchema = z.enum(AVAILABILITIES).meta({ id: 'Availability' });
@@ -35,7 +37,9 @@ export const SkillSchema = z
   .refine((skill) => !/[\u0000-\u001f\u007f]/.test(skill), 'no control characters')
   .refine((skill) => !SKILL_KINDS.some((kind) => skill.toLowerCase() === `${kind}:`), 'a kind needs a value, e.g. `language:ja`')
   .transform((skill) => canonicalSkill(skill))
-  .describe('`language:<tag>` (e.g. `language:ja`), `channel:<channel>` (e.g. `channel:line`), `topic:<name>`, or any other name (a topic)');
+  .describe(
+    '`language:<tag>` (e.g. `language:ja`), `channel:<channel>` (e.g. `channel:line`), `topic:<name>`, or any other name (a topic)',
+  );
 
 /** `Billing` → `topic:billing`; `language:JA` → `language:ja`. */
 export const canonicalSkill = (skill: string): string => {
