@@ -20,6 +20,8 @@ import { ApiError, invalidRequest } from './errors.ts';
 import { idempotency } from './idempotency.ts';
 import { unauthorized, type ApiEnv } from './kit.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
+import { registerAgentRoutes } from './routes/agents.ts';
+import { registerAssignmentRoutes } from './routes/assignment.ts';
 import { registerContactRoutes } from './routes/contacts.ts';
 import { registerDocsRoute } from './routes/docs.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
@@ -139,6 +141,8 @@ export const createApi = (deps: ApiDeps): Api => {
   registerMessageRoutes(app, deps);
   registerContactRoutes(app, deps);
   registerWebhookRoutes(app, deps);
+  registerAgentRoutes(app, deps);
+  registerAssignmentRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

@@ -9,6 +9,7 @@ import type { ConversationStore } from '../domain/conversations/ports.ts';
 import type { Clock, Log, MediaStore, SecretStore, WorkQueue } from '../domain/ports.ts';
 import type { DeliveryJob, UrlPolicy, WebhookStore } from '../domain/integrations/webhooks.ts';
 import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
+import type { RoutingStore } from '../domain/routing/ports.ts';
 import type { ApiEnv } from './kit.ts';
 
 export interface ApiDeps {
@@ -33,6 +34,8 @@ export interface ApiDeps {
   readonly webhooks: WebhookStore;
   /** Per-key request limits; absent: none (tests). */
   readonly rateLimiter?: RateLimiter | undefined;
+  /** Agents, teams, the assignment queue and each thread's route. */
+  readonly routing: RoutingStore;
   /** Where redelivered webhook deliveries are queued. */
   readonly deliveries: WorkQueue<DeliveryJob>;
   /** Where webhook subscriptions may point; a deployment's policy (public https) unless given. */

@@ -3,12 +3,13 @@
  *  1. the local runtime's Telegram webhook (throughput, p50/p99 latency) against a bare Node HTTP server
  *     that only reads the body and answers 200 — the ceiling — and reports the ratio;
  *  2. the cost of normalizing one update, per fixture, against JSON.parse of the same body;
- *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external).
- *  4. end-to-end rates and listing latencies (bench/flows.ts).
+ *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external);
+ *  4. end-to-end rates and listing latencies (bench/flows.ts);
+ *  5. assignment: a simulated day of 10,000 conversations through the real assigner (bench/assignment.ts).
  * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
- * Sections: `npm run bench -- bundles normalize ingest flows` (all by default).
+ * Sections: `npm run bench -- bundles normalize ingest flows assignment` (all by default).
  * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_FLOW_MESSAGES (2000),
- * BENCH_THREAD_MESSAGES (10000).
+ * BENCH_THREAD_MESSAGES (10000), BENCH_CONVERSATIONS (10000).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -21,6 +22,7 @@ import { build } from 'esbuild';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import { FUNCTIONS } from '../topology/topology.ts';
+import { benchAssignment } from './assignment.ts';
 import { benchFlows } from './flows.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -129,8 +131,22 @@ const benchIngest = async () => {
   console.log(
     table([
       ['server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'],
-      ['bare node:http (ceiling)', ceiling.rps.toFixed(0), String(ceiling.p50), String(ceiling.p99), String(ceiling.errors), String(ceiling.non2xx)],
-      ['parley telegram webhook', ingest.rps.toFixed(0), String(ingest.p50), String(ingest.p99), String(ingest.errors), String(ingest.non2xx)],
+      [
+        'bare node:http (ceiling)',
+        ceiling.rps.toFixed(0),
+        String(ceiling.p50),
+        String(ceiling.p99),
+        String(ceiling.errors),
+        String(ceiling.non2xx),
+      ],
+      [
+        'parley telegram webhook',
+        ingest.rps.toFixed(0),
+        String(ingest.p50),
+        String(ingest.p99),
+        String(ingest.errors),
+        String(ingest.non2xx),
+      ],
     ]),
   );
   console.log(`\ningest / ceiling = ${(ratio * 100).toFixed(1)}%  (target ≥ 40%) ${ratio >= 0.4 ? 'OK' : 'BELOW TARGET'}`);
@@ -213,7 +229,10 @@ const benchBundles = async () => {
     });
     const kb = (result.outputFiles[0]?.contents.length ?? 0) / 1024;
     ok &&= kb <= BUNDLE_LIMIT_KB;
-    const names = Object.entries(FUNCTIONS).filter(([, f]) => f.entry === entry).map(([n]) => n).join(', ');
+    const names = Object.entries(FUNCTIONS)
+      .filter(([, f]) => f.entry === entry)
+      .map(([n]) => n)
+      .join(', ');
     rows.push([names, entry, kb.toFixed(1), kb <= BUNDLE_LIMIT_KB ? 'OK' : 'OVER']);
   }
   console.log(table(rows));
@@ -229,4 +248,5 @@ if (wanted('bundles')) results.push(await benchBundles());
 if (wanted('normalize')) benchNormalize();
 if (wanted('ingest')) results.push(await benchIngest());
 if (wanted('flows')) results.push(await benchFlows(table));
+if (wanted('assignment')) results.push(await benchAssignment());
 console.log(`\n${results.every(Boolean) ? 'All targets met.' : 'Some targets missed (see above).'}`);

@@ -16,6 +16,7 @@ import {
   awsApiKeys,
   awsConversations,
   awsIdempotency,
+  awsRouting,
   awsMediaStore,
   awsQueue,
   awsRateLimiter,
@@ -40,7 +41,7 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
  * registry and the enabled channels, and are there for tests.
  */
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
+  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'routing' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
     Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy' | 'rateLimiter'>> &
     Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
@@ -50,6 +51,7 @@ export const create = (
     accounts: deps.accounts,
     idempotency: deps.idempotency,
     webhooks: deps.webhooks,
+    routing: deps.routing,
     deliveries: deps.queue('webhook-deliveries') as WorkQueue<DeliveryJob>,
     webhookUrlPolicy: deps.webhookUrlPolicy,
     rateLimiter: deps.rateLimiter,
@@ -90,6 +92,7 @@ export const handler = (event: ApiEvent, context: Context) =>
     idempotency: awsIdempotency(),
     webhooks: awsWebhooks(),
     rateLimiter: awsRateLimiter(),
+    routing: awsRouting(),
     queue: (name) => awsQueue(queueUrlVariable(name)),
     media: awsMediaStore(),
     secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),

@@ -7,6 +7,7 @@ import type { Context } from 'aws-lambda';
 import type { ApiKeyStore, RateLimiter } from '../domain/access/model.ts';
 import type { Channel } from '../domain/content.ts';
 import type { ConversationStore } from '../domain/conversations/ports.ts';
+import type { RoutingStore } from '../domain/routing/ports.ts';
 import type { OutboundJob } from '../domain/delivery/outbound.ts';
 import type { DomainEventBus } from '../domain/events/relay.ts';
 import type { Clock, EventBus, MediaStore, SecretStore, VisibilityControl, WorkQueue } from '../domain/ports.ts';
@@ -27,6 +28,8 @@ export interface Deps {
   readonly webhooks: WebhookStore;
   /** Per-key request limits of the integrator API. */
   readonly rateLimiter?: RateLimiter | undefined;
+  /** Agents, teams, the assignment queue and each thread's route. */
+  readonly routing: RoutingStore;
   /** Connector events, from the webhooks. */
   readonly bus: EventBus;
   /** Domain events, from the outbox relay. */

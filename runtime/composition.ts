@@ -11,6 +11,7 @@ import { DynamoRateLimiter } from '../adapters/aws/store/rate-limits.ts';
 
 /** Requests per second each API key may make locally, as in AWS (`PARLEY_API_RATE_LIMIT`). */
 export const DEFAULT_RATE_LIMIT = 50;
+import { DynamoRoutingStore } from '../adapters/aws/store/routing.ts';
 import { LOCAL_URL_POLICY } from '../domain/integrations/webhooks.ts';
 import { createDocumentClient, DynamoTable } from '../adapters/aws/store/table.ts';
 import type { Channel } from '../domain/content.ts';
@@ -46,6 +47,7 @@ export const localDeps = (ports: LocalPorts): Deps => {
     idempotency: new DynamoIdempotencyStore(table),
     webhooks: new DynamoWebhookStore(table),
     rateLimiter: new DynamoRateLimiter(table, systemClock, ports.rateLimit ?? DEFAULT_RATE_LIMIT),
+    routing: new DynamoRoutingStore(table),
     bus: ports.bus,
     domainBus: ports.domainBus,
     outbound: ports.outbound,

@@ -49,7 +49,14 @@ export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
  * channel's connector alone: one provider's outage or rate limit never holds up another's messages, and a
  * function holds only its own channel's secrets.
  */
-export type QueueName = 'inbound' | `outbound-${EnabledChannel}` | `media-${MediaChannel}` | 'outbox-parked' | 'erasure' | 'webhook-deliveries';
+export type QueueName =
+  | 'inbound'
+  | `outbound-${EnabledChannel}`
+  | `media-${MediaChannel}`
+  | 'outbox-parked'
+  | 'erasure'
+  | 'webhook-deliveries'
+  | 'assignment';
 
 const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
 /**
@@ -79,6 +86,11 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   'webhook-deliveries': { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_ATTEMPTS, batchSize: 10, deadLetterRetentionDays: 14 },
   /** `contact.erased` events and the pages of erasure that follow them, to the eraser. */
   erasure: { visibilityTimeoutSeconds: 120, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
+  /**
+   * Domain events that need a person or free capacity, to the assigner. No batching window: a customer waits
+   * for the answer. Visibility outlasts the assigner's 30 s timeout.
+   */
+  assignment: { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 },
 };
 
 /** An EventBridge pattern. Only exact-value lists, `prefix` and `exists` are used, so both renderers agree on them. */
@@ -99,6 +111,26 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
     description: "An erased contact's messages are erased by the eraser, page by page",
     pattern: { source: [DOMAIN_EVENT_SOURCE], 'detail-type': ['contact.erased'] },
     target: 'erasure',
+    input: 'detail',
+  },
+  'to-assigner': {
+    description:
+      'Threads that may need a person (created, released, transferred, control changed) and capacity that appeared (an agent online or given more room) go to the assigner',
+    pattern: {
+      source: [DOMAIN_EVENT_SOURCE],
+      'detail-type': ['thread.created', 'thread.unassigned', 'thread.transferred', 'thread.control.changed', 'agent.availability.changed', 'agent.updated'],
+    },
+    target: 'assignment',
+    input: 'detail',
+  },
+  'to-assigner-thread-changes': {
+    description: "Thread changes that decide whether it needs a person and holds an agent's capacity (status, attributes, merges) go to the assigner",
+    pattern: {
+      source: [DOMAIN_EVENT_SOURCE],
+      'detail-type': ['thread.updated'],
+      detail: { data: { changes: ['status', 'attributes', 'mergedThreads'] } },
+    },
+    target: 'assignment',
     input: 'detail',
   },
   'to-thread-writer': {
@@ -316,6 +348,22 @@ export const FUNCTIONS = {
     description: "Erases an erased contact's message content and media, one page per job",
     queue: 'erasure',
     access: { table: 'readWrite', media: 'delete', sendTo: ['erasure'] },
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  assigner: {
+    entry: 'functions/assigner.ts',
+    description: 'Routes threads that need a person to eligible agents with free capacity (skills, load, fairness), on events',
+    queue: 'assignment',
+    access: { table: 'readWrite' },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  'assignment-sweep': {
+    entry: 'functions/assignment-sweep.ts',
+    description: 'Returns unanswered assignments to the queue after the answer timeout, and assigns what time made assignable',
+    everyMinutes: 1,
+    access: { table: 'readWrite' },
     timeoutSeconds: 60,
     memoryMb: 256,
   },

@@ -25,6 +25,7 @@ import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '.
 import { DynamoConversationStore } from './store/conversations.ts';
 import { DynamoWebhookStore } from './store/webhooks.ts';
 import { DynamoRateLimiter } from './store/rate-limits.ts';
+import { DynamoRoutingStore } from './store/routing.ts';
 import { createDocumentClient, DynamoTable } from './store/table.ts';
 
 const required = (name: string): string => {
@@ -67,6 +68,9 @@ export const awsRateLimiter = (): DynamoRateLimiter =>
 
 let webhooks: DynamoWebhookStore | undefined;
 export const awsWebhooks = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(awsTable()));
+
+let routing: DynamoRoutingStore | undefined;
+export const awsRouting = (): DynamoRoutingStore => (routing ??= new DynamoRoutingStore(awsTable()));
 
 let eventBridge: EventBridgeClient | undefined;
 const eventBridgeClient = (): EventBridgeClient => (eventBridge ??= awsTracer().captureAWSv3Client(new EventBridgeClient({})));

@@ -30,6 +30,13 @@ export const PostMessageRequestSchema = z
     messageTag: MessageTagSchema.optional().describe(
       "Sends with this message tag, for channels that have them (Messenger, Instagram): `human_agent` lets a person answer up to 7 days after the customer's last message. Refused on channels without tags",
     ),
+    author: z
+      .strictObject({
+        role: z.enum(['agent', 'bot']).describe('agent: a person (the default); bot: automation, which stays silent while a human holds the thread'),
+        id: z.string().min(1).max(128).optional().describe("The agent's or bot's id; the API key's id when absent"),
+      })
+      .optional()
+      .describe('Who is answering'),
   })
   // A bound on what is sent; stored messages of old are read without it.
   .refine((request) => request.content.type !== 'text' || (request.content.quickReplies?.length ?? 0) <= MAX_QUICK_REPLIES, {
@@ -60,7 +67,16 @@ const postMessage = route({
   summary: "An agent's reply, sent on the customer's most recent channel unless another is named",
   tags: ['messages'],
   scope: 'write',
-  errors: ['not_found', 'invalid_request', 'channel_not_in_thread', 'channel_unavailable', 'unsupported_content', 'idempotency_key_reused', 'idempotency_key_in_use'],
+  errors: [
+    'not_found',
+    'invalid_request',
+    'channel_not_in_thread',
+    'channel_unavailable',
+    'unsupported_content',
+    'control_held',
+    'idempotency_key_reused',
+    'idempotency_key_in_use',
+  ],
   request: { params: ThreadParams, body: jsonBody(PostMessageRequestSchema) },
   responses: { 202: jsonResponse(MessageSchema, 'The message, `queued` until the provider accepts it') },
 });
@@ -125,6 +141,11 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     const principal = c.get('principal');
     const idempotency = c.get('idempotency');
     const thread = await liveThreadOf(store, threadId);
+    const role = input.author?.role ?? 'agent';
+    // Control decides who may answer: while a human holds the thread, automation stays silent.
+    if (role === 'bot' && thread.value.control.holder === 'human') {
+      throw new ApiError('control_held', `A human${thread.value.control.id ? ` (${thread.value.control.id})` : ''} holds this thread; automation stays silent until control is passed back`);
+    }
 
     // Routes are most recent first: the default is where the customer wrote last.
     const route = input.channel ? thread.value.routes.find((r) => r.channel === input.channel) : thread.value.routes[0];
@@ -159,7 +180,7 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       channel: route.channel,
       accountId: route.accountId,
       occurredAt,
-      author: { role: 'agent', id: principal.keyId },
+      author: { role, id: input.author?.id ?? principal.keyId },
       content: input.content satisfies OutboundContent,
       ...(input.messageTag && { messageTag: input.messageTag }),
       status: 'queued',
@@ -182,7 +203,8 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     await retryOnConflict(async () => {
       const current = read ?? (await liveThreadOf(store, thread.value.id));
       read = undefined;
-      const change = applyOutbound(current.value, { channel: route.channel, at: occurredAt, byAgent: true });
+      // Only a person's reply answers the customer (first response, unread, the assignment's answer deadline).
+      const change = applyOutbound(current.value, { channel: route.channel, at: occurredAt, byAgent: role === 'agent' });
       if (change.changed) await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: current.version }]);
     });
     return json(c, 202, publicMessage(stored)) as never;

@@ -24,6 +24,7 @@ import {
   type Thread,
 } from '../conversations/model.ts';
 import { IsoInstantSchema } from '../shared/time.ts';
+import { AgentSchema, ASSIGN_REASONS, AvailabilitySchema, CONTROL_ACTIONS, ControlSchema, UNASSIGN_REASONS } from '../routing/model.ts';
 
 export const DOMAIN_EVENT_SOURCE = 'parley.domain';
 export const DOMAIN_EVENT_SCHEMA_VERSION = 1;
@@ -59,6 +60,48 @@ export const DomainEventSchemas = {
   'message.edited': envelope('message.edited', messageData, "A message's content changed; its previous content is in `message.history`"),
   'thread.created': envelope('thread.created', threadData, "A contact's thread was opened"),
   'thread.updated': envelope('thread.updated', threadData, 'A thread changed: status, assignee, tags, attributes or control'),
+  'thread.assigned': envelope(
+    'thread.assigned',
+    z.object({
+      thread: ThreadSchema,
+      agentId: z.string(),
+      previousAgentId: z.string().nullable().describe('Who held it before (a transfer), or null'),
+      reason: z.enum(ASSIGN_REASONS).describe("routing: the assigner chose; affinity: the customer's previous agent; manual, transfer, control: through the API"),
+      by: ActorSchema,
+    }),
+    'An agent was given a thread; it counts in their load until resolved or released',
+  ),
+  'thread.unassigned': envelope(
+    'thread.unassigned',
+    z.object({ thread: ThreadSchema, agentId: z.string(), reason: z.enum(UNASSIGN_REASONS), by: ActorSchema }),
+    'A thread left its agent (released, unanswered in time, transferred, taken over by automation); unless automation took it, it waits for an agent again',
+  ),
+  'thread.transferred': envelope(
+    'thread.transferred',
+    z.object({
+      thread: ThreadSchema,
+      from: z.object({ agentId: z.string().nullable(), teamId: z.string().nullable() }),
+      to: z.object({ agentId: z.string().nullable(), teamId: z.string().nullable() }),
+      note: z.string().optional().describe('What the previous owner wrote for the next (also an internal note of the thread)'),
+      by: ActorSchema,
+    }),
+    'A thread was handed to another agent or team',
+  ),
+  'thread.control.changed': envelope(
+    'thread.control.changed',
+    z.object({ thread: ThreadSchema, previous: ControlSchema, action: z.enum(CONTROL_ACTIONS), by: ActorSchema }),
+    "Who may answer the thread changed (automation, a human, nobody), or control was offered; `thread.control` is the new state",
+  ),
+  'agent.availability.changed': envelope(
+    'agent.availability.changed',
+    z.object({ agent: AgentSchema, previous: AvailabilitySchema }),
+    'An agent went online, away or offline',
+  ),
+  'agent.updated': envelope(
+    'agent.updated',
+    z.object({ agent: AgentSchema, changes: z.array(z.string()) }),
+    "An agent's name, capacity or skills changed",
+  ),
   'contact.created': envelope('contact.created', z.object({ contact: ContactSchema }), 'A new contact (a first message from someone)'),
   'contact.updated': envelope('contact.updated', z.object({ contact: ContactSchema, changes: z.array(z.string()) }), "A contact's profile or identities changed"),
   'contact.merged': envelope(

@@ -242,6 +242,7 @@ const portsOf = (h: ApiHarness) => ({
   accounts: h.accounts,
   idempotency: h.idempotency,
   webhooks: h.webhooks,
+  routing: h.routing,
   queue: h.queue,
   media: h.media,
   clock: h.clock,

@@ -78,6 +78,7 @@ describe('the document', () => {
       accounts: harness.accounts,
       idempotency: harness.idempotency,
       webhooks: harness.webhooks,
+      routing: harness.routing,
       deliveries: harness.queue('webhook-deliveries'),
       media: harness.media,
       clock: harness.clock,

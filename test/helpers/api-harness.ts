@@ -15,6 +15,7 @@ import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '.
 import { DynamoConversationStore } from '../../adapters/aws/store/conversations.ts';
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
 import { DynamoWebhookStore } from '../../adapters/aws/store/webhooks.ts';
+import { DynamoRoutingStore } from '../../adapters/aws/store/routing.ts';
 import { LocalSecretStore, type LocalAccount } from '../../adapters/local/local-secrets.ts';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
 import { capabilitiesOf } from '../../connectors/capabilities.ts';
@@ -143,6 +144,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const accounts = new DynamoAccountStore(table);
   const idempotency = new DynamoIdempotencyStore(table);
   const webhooks = new DynamoWebhookStore(table);
+  const routing = new DynamoRoutingStore(table);
   const log = collectingLog();
   /** What was sent to queues other than the channels' outbound ones (webhook deliveries, parked events), by queue. */
   const sentTo: Record<string, unknown[]> = {};
@@ -168,6 +170,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     accounts,
     idempotency,
     webhooks,
+    routing,
     queue,
     media,
     clock,
@@ -386,6 +389,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     accounts,
     idempotency,
     webhooks,
+    routing,
     queue,
     sentTo,
     secrets,

@@ -70,7 +70,7 @@ const StoredMessageSchema = MessageSchema.extend({
   expiresAt: z.string().optional(),
   contactId: z.string().optional(),
 });
-const StoredThreadSchema = ThreadSchema.extend({ counted: z.array(z.string()).optional() });
+export const StoredThreadSchema = ThreadSchema.extend({ counted: z.array(z.string()).optional() });
 const PointerSchema = z.object({
   channel: z.string(),
   accountId: z.string(),
@@ -97,7 +97,8 @@ const contactLookupKeys = (contact: Contact): Item => ({
     contact.email !== undefined && { gsi3pk: key('EMAIL', contact.email.toLowerCase()), gsi3sk: key('CONTACT', contact.id) }),
 });
 
-const toTableWrite = (write: ConversationWrite): TableWrite => {
+/** A conversation write as the table writes it (the routing store commits these together with its own). */
+export const toTableWrite = (write: ConversationWrite): TableWrite => {
   const events = write.events;
   if (write.op === 'delete') {
     const itemKey = (() => {
