@@ -66,6 +66,11 @@ export type Delivery = z.infer<typeof DeliverySchema>;
 /** A delivery as stored: with the body it sends (the event), so it can be sent again after it failed. */
 export interface StoredDelivery extends Delivery {
   readonly body: string;
+  /**
+   * Set while an attempt waits for the receiver: until then, another delivery of the same job (SQS delivers at
+   * least once; the relay may queue a job twice) leaves the delivery alone instead of posting it a second time.
+   */
+  readonly attemptingUntil?: string;
 }
 
 /** What the deliveries queue carries: which delivery to attempt (its record holds the body). */

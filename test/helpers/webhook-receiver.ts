@@ -17,8 +17,11 @@ export interface ReceivedRequest {
   readonly at: number;
 }
 
-/** What the receiver answers a request: a status (after `delayMs`), or `'hang'` (no answer at all). */
-export type ReceiverAnswer = number | 'hang' | { readonly status: number; readonly delayMs?: number; readonly body?: string };
+/**
+ * What the receiver answers a request: a status (after `delayMs`), `'hang'` (no answer at all), or `'reset'`
+ * (the connection dropped without an answer).
+ */
+export type ReceiverAnswer = number | 'hang' | 'reset' | { readonly status: number; readonly delayMs?: number; readonly body?: string };
 
 export interface Receiver {
   /** `http://127.0.0.1:<port>/hook` */
@@ -49,6 +52,7 @@ export const startReceiver = async (answer: Receiver['answer'] = () => 200): Pro
     for (const wake of waiters.splice(0)) wake();
     const decided = await state.answer(entry);
     if (decided === 'hang') return;
+    if (decided === 'reset') return void request.socket.destroy();
     const { status, delayMs = 0, body: answerBody = '' } = typeof decided === 'number' ? { status: decided } : decided;
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     response.writeHead(status, { 'content-type': 'text/plain' }).end(answerBody);
