@@ -76,7 +76,7 @@ export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>
 
 export interface LocalQueueOptions {
   readonly name: string;
-  readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize'>;
+  readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize' | 'concurrentBatches'>;
   /** Where the journal lives; omit for a memory-only queue. */
   readonly journalPath?: string;
   /** The queue that takes messages received more than `maxReceiveCount` times. */
@@ -317,7 +317,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
 
   private async pump(): Promise<void> {
     this.timer = undefined;
-    if (this.stopped || !this.handler || this.running > 0) return;
+    if (this.stopped || !this.handler || this.running >= (this.options.spec.concurrentBatches ?? 1)) return;
     const batch = this.receive(this.options.spec.batchSize);
     if (batch.length === 0) {
       this.notifyIdle();
@@ -326,6 +326,8 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       return;
     }
     this.running += 1;
+    // Another batch may start beside this one (as Lambda runs several invocations of a queue's consumer).
+    if (this.running < (this.options.spec.concurrentBatches ?? 1)) this.schedule(0);
     const receipts = new Map(batch.map((m) => [m.id, m.receiptHandle]));
     let failed: Set<string>;
     try {

@@ -131,4 +131,39 @@ describe('outgoing webhooks on the local runtime', () => {
     ).body.items;
     expect(latest).toMatchObject({ id: attempts[0]!.headers['webhook-id'], attempts: 3, lastStatusCode: 200 });
   });
+
+  it('keep reaching a receiver while another subscription’s receiver hangs until its timeout', async () => {
+    const hanging = await startReceiver(() => 'hang');
+    try {
+      const stuck = await api<{ id: string }>('/webhooks', {
+        method: 'POST',
+        body: JSON.stringify({ url: hanging.url, events: ['message.received'] }),
+      });
+      expect(stuck.status).toBe(201);
+      const before = target.received.length;
+      const started = Date.now();
+
+      for (let i = 1; i <= 3; i++) {
+        await customerWrites(804_600_010 + i, `Message ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await until(() => target.received.length === before + 3, 'the three deliveries to the healthy receiver');
+
+      // Each attempt at the hanging receiver waits 10 s for an answer; none of that is felt here.
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(hanging.received.length).toBeGreaterThan(0);
+      const texts = target.received
+        .slice(before)
+        .map((r) => (verifyDelivery(subscription.secret, r).data.message as { content: { text: string } }).content.text);
+      expect(texts.sort()).toEqual(['Message 1', 'Message 2', 'Message 3']);
+      expect(
+        (await fetch(`${runtime.url}/v1/webhooks/${stuck.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } }))
+          .status,
+      ).toBe(204);
+    } finally {
+      // The hung attempts fail now, and their retries find the subscription gone.
+      await hanging.close();
+    }
+    await runtime.idle();
+  });
 });
