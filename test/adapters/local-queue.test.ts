@@ -294,4 +294,21 @@ describe('LocalQueue', () => {
     expect(handled.sort()).toEqual([1, 2, 3]);
     queue.stop();
   });
+
+  it('does not receive a message again while its batch is still handled, past its (scaled) visibility timeout', async () => {
+    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec: { ...spec, concurrentBatches: 4 }, timeScale: 0.001 });
+    const receives: string[] = [];
+    queue.consume(async (event) => {
+      receives.push(event.Records[0]?.attributes.ApproximateReceiveCount ?? '');
+      // Longer than the 30 ms visibility timeout, as a real wait for a provider is against a scaled one.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    });
+    await queue.send({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await queue.idle();
+
+    expect(receives).toEqual(['1']);
+    expect(queue.size).toBe(0);
+    queue.stop();
+  });
 });
