@@ -102,8 +102,18 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  */
 const ATTEMPT_HOLD_MARGIN_MS = 20_000;
 
-/** Attempts one delivery: claims the attempt, posts, records what came of it. */
-export const dispatch = async (job: DeliveryJob, deps: DispatchDeps): Promise<DispatchOutcome> => {
+/** Which receive of its job this is, as the queue counts them: the last one gets no retry, whatever the attempts. */
+export interface JobReceive {
+  readonly receiveCount: number;
+  readonly maxReceiveCount: number;
+}
+
+/**
+ * Attempts one delivery: claims the attempt, posts, records what came of it. A failed attempt on the job's last
+ * receive fails the delivery even when fewer attempts were recorded (a receive that ended before attempting
+ * still counts for the queue, which would otherwise park the job and leave the delivery `retrying` for good).
+ */
+export const dispatch = async (job: DeliveryJob, deps: DispatchDeps, receive?: JobReceive): Promise<DispatchOutcome> => {
   const current = await deps.webhooks.getDelivery(job.subscriptionId, job.deliveryId);
   if (!current) return { kind: 'done', reason: 'no such delivery (expired)' };
   if (current.value.state === 'delivered') return { kind: 'done', reason: 'already delivered' };
@@ -157,7 +167,8 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps): Promise<Di
     await record({ ...outcome, state: 'delivered', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
     return { kind: 'delivered', status };
   }
-  const delay = attempts < MAX_ATTEMPTS ? nextRetrySeconds(attempts, deps.random) : undefined;
+  const lastReceive = receive !== undefined && receive.receiveCount >= receive.maxReceiveCount;
+  const delay = attempts < MAX_ATTEMPTS && !lastReceive ? nextRetrySeconds(attempts, deps.random) : undefined;
   if (delay === undefined) {
     await record({ ...outcome, state: 'failed', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
     deps.log.warn('webhook delivery failed for good', { deliveryId: current.value.id, subscriptionId: job.subscriptionId, attempts, status, failure });

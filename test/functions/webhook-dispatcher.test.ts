@@ -326,6 +326,25 @@ describe('giving up', () => {
     expect(visibility.postponed.at(-1)?.seconds).toBeLessThan(12 * 3600);
   });
 
+  it("fails the delivery for good on its job's last receive, even when earlier receives ended before attempting", async () => {
+    const target = await receiver(() => 500);
+    const subscription = await subscribe(target.url);
+    const [job] = await jobsFor([messageReceived()]);
+    const visibility = sqsVisibility();
+    const { run } = dispatcher({ visibility: visibility.control });
+    await run(sqs([job], 1));
+    await run(sqs([job], 2));
+    // Receives 3 to 7 ended before an attempt (the store was unreachable, the function stopped): this is the last.
+
+    const response = await run(sqs([job], QUEUES['webhook-deliveries'].maxReceiveCount));
+
+    expect(failedIds(response)).toHaveLength(1);
+    expect(visibility.postponed).toHaveLength(2);
+    const stored = (await store.getDelivery(subscription.id, job!.deliveryId))?.value;
+    expect(stored).toMatchObject({ state: 'failed', attempts: 3, lastStatusCode: 500 });
+    expect(stored).not.toHaveProperty('nextAttemptAt');
+  });
+
   it('after 8 failed attempts the delivery is failed and its job parked in the dead-letter queue; redelivered, it keeps its webhook-id', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const target = await receiver(() => 500);
