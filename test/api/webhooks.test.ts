@@ -470,6 +470,9 @@ describe('deliveries', () => {
       attempts: 1,
       lastStatusCode: 200,
     });
+    // The dispatcher logged every attempt and the failure, never the secret.
+    expect(h.log.entries).toContainEqual(expect.objectContaining({ level: 'warn', message: 'webhook delivery failed for good' }));
+    expect(JSON.stringify(h.log.entries)).not.toContain(created.secret.slice('whsec_'.length));
   });
 
   it('answer 404 for a delivery or a subscription that does not exist', async () => {
