@@ -7,19 +7,22 @@
  */
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dispatch, type WebhookTransport } from '../domain/integrations/dispatch.ts';
-import { AWS_URL_POLICY, DeliveryJobSchema } from '../domain/integrations/webhooks.ts';
+import { AWS_URL_POLICY, DeliveryJobSchema, MAX_ATTEMPTS } from '../domain/integrations/webhooks.ts';
 import { systemClock } from '../domain/ports.ts';
 import { awsConsumedQueue, awsWebhooks } from '../adapters/aws/deps.ts';
 import { createWebhookTransport } from '../adapters/net/webhook-transport.ts';
-import { detailOf, type Deps } from './deps.ts';
+import { detailOf, queueSetting, type Deps, type Environment } from './deps.ts';
 import { lambda } from './kit/handler.ts';
 import { withKeys } from './kit/observability.ts';
 import { awsObservability } from './kit/powertools.ts';
-import { RecordNotDone, sqsBatch } from './kit/sqs.ts';
+import { receiveCountOf, RecordNotDone, sqsBatch } from './kit/sqs.ts';
 
 export const create = (
   deps: Pick<Deps, 'webhooks' | 'clock' | 'observability' | 'visibility' | 'webhookUrlPolicy'> & { readonly transport?: WebhookTransport },
+  environment: Environment = {},
 ) => {
+  // The queue's receive count (the topology sets it to MAX_ATTEMPTS): its last receive gets no retry.
+  const maxReceiveCount = environment.MAX_RECEIVE_COUNT === undefined ? MAX_ATTEMPTS : queueSetting(environment, 'MAX_RECEIVE_COUNT');
   const transport = deps.transport ?? createWebhookTransport();
   const policy = deps.webhookUrlPolicy ?? AWS_URL_POLICY;
   const { log } = deps.observability;
@@ -31,7 +34,7 @@ export const create = (
     }
     const job = parsed.data;
     const jobLog = withKeys(log, { deliveryId: job.deliveryId, subscriptionId: job.subscriptionId });
-    const outcome = await dispatch(job, { webhooks: deps.webhooks, transport, policy, clock: deps.clock, log: jobLog });
+    const outcome = await dispatch(job, { webhooks: deps.webhooks, transport, policy, clock: deps.clock, log: jobLog }, { receiveCount: receiveCountOf(record), maxReceiveCount });
     jobLog.info('webhook delivery handled', { ...outcome });
     switch (outcome.kind) {
       case 'retry':
@@ -51,4 +54,4 @@ export const create = (
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: SQSEvent, context: Context) =>
-  (wired ??= create({ webhooks: awsWebhooks(), clock: systemClock, observability: awsObservability(), visibility: awsConsumedQueue() }))(event, context);
+  (wired ??= create({ webhooks: awsWebhooks(), clock: systemClock, observability: awsObservability(), visibility: awsConsumedQueue() }, process.env))(event, context);

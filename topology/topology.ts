@@ -35,6 +35,12 @@ export interface QueueSpec {
    * and one delete request) carries up to `batchSize` messages instead of one.
    */
   readonly batchingWindowSeconds?: number;
+  /**
+   * Batches the consumer handles at once. Lambda runs several invocations per queue anyway; the local runtime
+   * runs one batch at a time unless this says more, which a queue whose messages must not wait behind a slow
+   * one (webhook deliveries to receivers that hang until their timeout) needs.
+   */
+  readonly concurrentBatches?: number;
 }
 
 /**
@@ -83,7 +89,7 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
    * Webhook deliveries to integrators, one job per event and subscription. Each failed attempt postpones its job
    * by the retry schedule (about a day in all); the receive count covers every attempt.
    */
-  'webhook-deliveries': { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_ATTEMPTS, batchSize: 10, deadLetterRetentionDays: 14 },
+  'webhook-deliveries': { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_ATTEMPTS, batchSize: 10, deadLetterRetentionDays: 14, concurrentBatches: 10 },
   /** `contact.erased` events and the pages of erasure that follow them, to the eraser. */
   erasure: { visibilityTimeoutSeconds: 120, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
   /**

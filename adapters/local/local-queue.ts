@@ -76,7 +76,7 @@ export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>
 
 export interface LocalQueueOptions {
   readonly name: string;
-  readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize'>;
+  readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize' | 'concurrentBatches'>;
   /** Where the journal lives; omit for a memory-only queue. */
   readonly journalPath?: string;
   /** The queue that takes messages received more than `maxReceiveCount` times. */
@@ -95,6 +95,13 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private running = 0;
   /** Messages on their way to the dead-letter queue: out of sight until it has them (see `deadLetter`). */
   private readonly moving = new Set<string>();
+  /**
+   * Messages of the batches being handled. Not received again until their batch ends, even past their visibility
+   * timeout: in AWS the consumer's timeout is shorter than the queue's visibility timeout (the stacks check it),
+   * so Lambda has stopped a batch before its messages come back; here nothing stops a handler, and a scaled
+   * visibility timeout (`timeScale`) is shorter than a real wait for a receiver.
+   */
+  private readonly inFlight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
@@ -256,7 +263,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     const batch: QueuedMessage[] = [];
     for (const message of this.messages.values()) {
       if (batch.length >= max) break;
-      if (message.visibleAt > now || this.moving.has(message.id)) continue;
+      if (message.visibleAt > now || this.moving.has(message.id) || this.inFlight.has(message.id)) continue;
       if (message.receiveCount >= this.options.spec.maxReceiveCount && this.options.deadLetterQueue) {
         this.deadLetter(message, this.options.deadLetterQueue);
         continue;
@@ -317,15 +324,18 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
 
   private async pump(): Promise<void> {
     this.timer = undefined;
-    if (this.stopped || !this.handler || this.running > 0) return;
+    if (this.stopped || !this.handler || this.running >= (this.options.spec.concurrentBatches ?? 1)) return;
     const batch = this.receive(this.options.spec.batchSize);
     if (batch.length === 0) {
       this.notifyIdle();
-      const next = Math.min(...[...this.messages.values()].filter((m) => !this.moving.has(m.id)).map((m) => m.visibleAt));
+      const next = Math.min(...[...this.messages.values()].filter((m) => !this.moving.has(m.id) && !this.inFlight.has(m.id)).map((m) => m.visibleAt));
       if (Number.isFinite(next)) this.schedule(next - this.now());
       return;
     }
     this.running += 1;
+    for (const message of batch) this.inFlight.add(message.id);
+    // Another batch may start beside this one (as Lambda runs several invocations of a queue's consumer).
+    if (this.running < (this.options.spec.concurrentBatches ?? 1)) this.schedule(0);
     const receipts = new Map(batch.map((m) => [m.id, m.receiptHandle]));
     let failed: Set<string>;
     try {
@@ -337,6 +347,7 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       failed = new Set(batch.map((m) => m.id));
     } finally {
       this.running -= 1;
+      for (const message of batch) this.inFlight.delete(message.id);
     }
     for (const message of batch) {
       // Deleted only if still held under the receipt this delivery got.

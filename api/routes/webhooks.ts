@@ -147,10 +147,13 @@ export const registerWebhookRoutes = (app: Api, deps: ApiDeps): void => {
     if (!found) throw new ApiError('not_found', `No webhook subscription ${id}`);
     return found;
   };
-  /** Subscription ids: with an Idempotency-Key, derived from it, so a retried create finds what it made. */
+  /**
+   * Subscription ids: with an Idempotency-Key, derived from it and the time its first request came, so a retried
+   * create finds what it made, and the key used again once it expired makes the subscription then asked for.
+   */
   const newId = (c: ApiContext) => {
     const idempotency = c.get('idempotency');
-    return idempotency ? deterministicId('wh', c.get('principal').keyId, idempotency.key) : randomId('wh');
+    return idempotency ? deterministicId('wh', c.get('principal').keyId, idempotency.key, idempotency.firstSeenAt) : randomId('wh');
   };
 
   app.openapi(createWebhook, async (c) => {

@@ -1,11 +1,13 @@
 /**
  * Fanning domain events out to webhook subscriptions, and attempting one delivery. Both are idempotent: the
- * delivery record decides (created once per event and subscription; each attempt is claimed on its version,
- * so two deliveries of one job post once), and a retry keeps its `webhook-id`.
+ * delivery record decides (created once per event and subscription; each attempt is claimed on its version
+ * and holds the delivery until it has an answer, so two deliveries of one job post once), and a retry keeps its
+ * `webhook-id`.
  */
 import type { DomainEvent } from '../events/domain-events.ts';
 import type { Log, WorkQueue } from '../ports.ts';
 import { ConflictError, NEW_RECORD } from '../shared/store.ts';
+import { millis } from '../shared/time.ts';
 import {
   deliveryBody,
   deliveryIdOf,
@@ -93,22 +95,46 @@ export type DispatchOutcome =
 /** A receiver that answers more slowly is treated as unreachable for this attempt. */
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** Attempts one delivery: claims the attempt, posts, records what came of it. */
-export const dispatch = async (job: DeliveryJob, deps: DispatchDeps): Promise<DispatchOutcome> => {
+/**
+ * How long past its timeout an attempt holds its delivery (reading, recording). An attempt that stopped (its
+ * function timed out) frees it then: its own job comes back after the queue's visibility timeout, which is
+ * longer, and attempts it again.
+ */
+const ATTEMPT_HOLD_MARGIN_MS = 20_000;
+
+/** Which receive of its job this is, as the queue counts them: the last one gets no retry, whatever the attempts. */
+export interface JobReceive {
+  readonly receiveCount: number;
+  readonly maxReceiveCount: number;
+}
+
+/**
+ * Attempts one delivery: claims the attempt, posts, records what came of it. A failed attempt on the job's last
+ * receive fails the delivery even when fewer attempts were recorded (a receive that ended before attempting
+ * still counts for the queue, which would otherwise park the job and leave the delivery `retrying` for good).
+ */
+export const dispatch = async (job: DeliveryJob, deps: DispatchDeps, receive?: JobReceive): Promise<DispatchOutcome> => {
   const current = await deps.webhooks.getDelivery(job.subscriptionId, job.deliveryId);
   if (!current) return { kind: 'done', reason: 'no such delivery (expired)' };
   if (current.value.state === 'delivered') return { kind: 'done', reason: 'already delivered' };
   if (current.value.state === 'failed') return { kind: 'done', reason: 'already failed; redeliver it through the API' };
-  const subscription = await deps.webhooks.getSubscription(job.subscriptionId);
   const now = deps.clock.now();
+  // Another delivery of this job is waiting for the receiver; it records the outcome and keeps its own job.
+  if (current.value.attemptingUntil !== undefined && millis(current.value.attemptingUntil) > now.getTime()) {
+    return { kind: 'done', reason: 'another delivery of this job is attempting it' };
+  }
+  const subscription = await deps.webhooks.getSubscription(job.subscriptionId);
   const record = async (next: StoredDelivery, version: number) => deps.webhooks.putDelivery(next, version);
   if (!subscription || !subscription.value.enabled) {
     await record({ ...current.value, state: 'failed', lastError: 'the subscription was deleted or disabled', updatedAt: now.toISOString() }, current.version);
     return { kind: 'done', reason: 'subscription gone' };
   }
-  // The attempt is claimed first: of two deliveries of this job, one posts.
+  // The attempt is claimed first, and holds the delivery until it is recorded: of two deliveries of this job,
+  // one posts.
   const attempts = current.value.attempts + 1;
-  const claimed: StoredDelivery = { ...current.value, attempts, state: 'retrying', updatedAt: now.toISOString() };
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const attemptingUntil = new Date(now.getTime() + timeoutMs + ATTEMPT_HOLD_MARGIN_MS).toISOString();
+  const claimed: StoredDelivery = { ...current.value, attempts, state: 'retrying', attemptingUntil, updatedAt: now.toISOString() };
   try {
     await record(claimed, current.version);
   } catch (error) {
@@ -126,7 +152,7 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps): Promise<Di
       const answer = await deps.transport.post(subscription.value.url, {
         headers: signedHeaders(subscription.value.secret, current.value.id, current.value.body, now),
         body: current.value.body,
-        timeoutMs: deps.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs,
         policy: deps.policy,
       });
       status = answer.status;
@@ -135,13 +161,14 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps): Promise<Di
     }
   }
   const latency = Date.now() - started;
-  const { lastStatusCode: _code, lastError: _error, nextAttemptAt: _next, ...base } = claimed;
+  const { lastStatusCode: _code, lastError: _error, nextAttemptAt: _next, attemptingUntil: _held, ...base } = claimed;
   const outcome = { ...base, lastLatencyMs: latency, ...(status !== undefined && { lastStatusCode: status }), ...(failure !== undefined && { lastError: failure.slice(0, 500) }) };
   if (status !== undefined && status >= 200 && status < 300) {
     await record({ ...outcome, state: 'delivered', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
     return { kind: 'delivered', status };
   }
-  const delay = attempts < MAX_ATTEMPTS ? nextRetrySeconds(attempts, deps.random) : undefined;
+  const lastReceive = receive !== undefined && receive.receiveCount >= receive.maxReceiveCount;
+  const delay = attempts < MAX_ATTEMPTS && !lastReceive ? nextRetrySeconds(attempts, deps.random) : undefined;
   if (delay === undefined) {
     await record({ ...outcome, state: 'failed', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
     deps.log.warn('webhook delivery failed for good', { deliveryId: current.value.id, subscriptionId: job.subscriptionId, attempts, status, failure });
@@ -160,7 +187,7 @@ export const redeliver = async (
 ): Promise<StoredDelivery | undefined> => {
   const current = await deps.webhooks.getDelivery(subscriptionId, deliveryId);
   if (!current) return undefined;
-  const { nextAttemptAt: _next, ...rest } = current.value;
+  const { nextAttemptAt: _next, attemptingUntil: _held, ...rest } = current.value;
   const reset: StoredDelivery = { ...rest, state: 'pending', attempts: 0, updatedAt: deps.clock.now().toISOString() };
   await deps.webhooks.putDelivery(reset, current.version);
   await deps.deliveries.send({ kind: 'webhook-delivery', subscriptionId, deliveryId });

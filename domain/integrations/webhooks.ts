@@ -8,7 +8,8 @@
  *   subscription's secret, `whsec_<base64>`);
  * - body `{ id, type, createdAt, data }`: the domain event;
  * - a 2xx answer is success; anything else, a timeout or a refused connection is retried with exponential
- *   backoff and jitter for a day, then the delivery is `failed` and parked, and the API can redeliver it.
+ *   backoff and jitter, 8 attempts within a day, then the delivery is `failed` and parked, and the API can
+ *   redeliver it.
  *
  * Each delivery is its own job, so a slow or failing receiver never delays another subscription.
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
@@ -65,6 +66,11 @@ export type Delivery = z.infer<typeof DeliverySchema>;
 /** A delivery as stored: with the body it sends (the event), so it can be sent again after it failed. */
 export interface StoredDelivery extends Delivery {
   readonly body: string;
+  /**
+   * Set while an attempt waits for the receiver: until then, another delivery of the same job (SQS delivers at
+   * least once; the relay may queue a job twice) leaves the delivery alone instead of posting it a second time.
+   */
+  readonly attemptingUntil?: string;
 }
 
 /** What the deliveries queue carries: which delivery to attempt (its record holds the body). */
@@ -91,10 +97,18 @@ export interface WebhookStore {
 export const DELIVERY_RETENTION_DAYS = 7;
 
 /**
- * When each retry happens, after the first attempt, in seconds: about immediately, 5 s, 1 min, 5 min, 30 min,
- * 2 h, 6 h, 12 h (the last just over a day after the first attempt). Jittered by up to ±20 %.
+ * How long each retry waits, after the attempt before it, in seconds: 5 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h,
+ * each jittered by up to ±20 % (the 12 h wait capped at {@link MAX_RETRY_DELAY_SECONDS}). The last attempt comes
+ * 16.5 to 22.3 hours after the first: within a day, whatever the jitter.
  */
 export const RETRY_SCHEDULE_SECONDS = [5, 60, 300, 1800, 7200, 21_600, 43_200] as const;
+
+/**
+ * The longest wait: SQS postpones a received message by at most 12 hours counted from its receive, and refuses
+ * a ChangeMessageVisibility beyond that (the message would then come back after the queue's visibility timeout,
+ * a minute, instead of hours later). Five minutes are left for the attempt that ran since the receive.
+ */
+export const MAX_RETRY_DELAY_SECONDS = 43_200 - 300;
 
 /** Attempts in all: the first and one per scheduled retry. The deliveries queue's receive count must match. */
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_SECONDS.length + 1;
@@ -103,7 +117,7 @@ export const MAX_ATTEMPTS = RETRY_SCHEDULE_SECONDS.length + 1;
 export const nextRetrySeconds = (attempts: number, random: () => number = Math.random): number | undefined => {
   const base = RETRY_SCHEDULE_SECONDS[attempts - 1];
   if (base === undefined) return undefined;
-  return Math.max(1, Math.round(base * (0.8 + random() * 0.4)));
+  return Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(1, Math.round(base * (0.8 + random() * 0.4))));
 };
 
 /** A new subscription secret: 32 random bytes, as Standard Webhooks writes them. */
@@ -140,7 +154,11 @@ export interface UrlPolicy {
 export const AWS_URL_POLICY: UrlPolicy = { allowHttp: false, allowLoopback: false };
 export const LOCAL_URL_POLICY: UrlPolicy = { allowHttp: true, allowLoopback: true };
 
-const isLoopbackName = (host: string): boolean => host === 'localhost' || host.endsWith('.localhost');
+/** `localhost` and names under it (RFC 6761), also written fully qualified (`localhost.`). */
+const isLoopbackName = (host: string): boolean => {
+  const name = host.replace(/\.+$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+};
 
 /**
  * Why a subscription URL is refused, or undefined when it may be used: the scheme, credentials in the URL, and

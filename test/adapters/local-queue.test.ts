@@ -265,4 +265,50 @@ describe('LocalQueue', () => {
     const { queue } = makeQueue();
     await expect(queue.setVisibilityTimeout('nope', 5)).rejects.toThrow(/ReceiptHandleIsInvalid/);
   });
+
+  it.each([
+    [undefined, [1]],
+    [4, [1, 2, 3]],
+  ])('with concurrentBatches %s, handles that many batches at once: a stuck batch holds only its own messages', async (concurrentBatches, handledWhileStuck) => {
+    // A visibility timeout of 30 real seconds: the stuck message is not received again meanwhile.
+    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec: { ...spec, batchSize: 1, ...(concurrentBatches && { concurrentBatches }) } });
+    let release: () => void = () => {};
+    const stuck = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: number[] = [];
+    queue.consume(async (event) => {
+      const { n } = JSON.parse(event.Records[0]?.body ?? '{}') as { n: number };
+      if (n === 1) await stuck;
+      handled.push(n);
+    });
+    await queue.send({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await queue.send({ n: 2 });
+    await queue.send({ n: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect([1, ...handled].sort()).toEqual(handledWhileStuck);
+    release();
+    await queue.idle();
+    expect(handled.sort()).toEqual([1, 2, 3]);
+    queue.stop();
+  });
+
+  it('does not receive a message again while its batch is still handled, past its (scaled) visibility timeout', async () => {
+    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec: { ...spec, concurrentBatches: 4 }, timeScale: 0.001 });
+    const receives: string[] = [];
+    queue.consume(async (event) => {
+      receives.push(event.Records[0]?.attributes.ApproximateReceiveCount ?? '');
+      // Longer than the 30 ms visibility timeout, as a real wait for a provider is against a scaled one.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    });
+    await queue.send({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await queue.idle();
+
+    expect(receives).toEqual(['1']);
+    expect(queue.size).toBe(0);
+    queue.stop();
+  });
 });

@@ -27,6 +27,7 @@ import { applyEvent } from '../../domain/conversations/inbound.ts';
 import { deliver, type DeliveryOutcome, type OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
 import type { DomainEvent } from '../../domain/events/domain-events.ts';
+import type { UrlPolicy } from '../../domain/integrations/webhooks.ts';
 import { copyMedia, mediaKeyOf, mediaOf } from '../../domain/media.ts';
 import type { Log, MediaStore } from '../../domain/ports.ts';
 import { create, type ApiEvent } from '../../functions/api.ts';
@@ -90,6 +91,8 @@ const sandboxFetch = () => {
 export interface ApiHarnessOptions {
   readonly clock?: TestClock;
   readonly media?: MediaStore;
+  /** Where webhook subscriptions may point; a deployment's (public https only) unless given. */
+  readonly webhookUrlPolicy?: UrlPolicy;
 }
 
 export interface CallOptions {
@@ -178,6 +181,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     secrets,
     fetch: provider.fetch,
     apiBaseUrls,
+    ...(options.webhookUrlPolicy && { webhookUrlPolicy: options.webhookUrlPolicy }),
   };
   const handler = create(ports);
 

@@ -25,7 +25,7 @@ const deliveriesPk = (subscriptionId: string): string => key('WEBHOOK', subscrip
 const deliveryKey = (subscriptionId: string, id: string): Key => ({ pk: deliveriesPk(subscriptionId), sk: key('DELIVERY', id) });
 
 const StoredSubscriptionSchema = SubscriptionSchema.extend({ secret: z.string() });
-const StoredDeliverySchema = DeliverySchema.extend({ body: z.string() });
+const StoredDeliverySchema = DeliverySchema.extend({ body: z.string(), attemptingUntil: z.string().optional() });
 const CursorSchema = z.strictObject({ pk: z.string().min(1), sk: z.string().min(1), gsi2pk: z.string().min(1), gsi2sk: z.string().min(1) });
 
 export class DynamoWebhookStore implements WebhookStore {
