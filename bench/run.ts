@@ -5,9 +5,10 @@
  *  2. the cost of normalizing one update, per fixture, against JSON.parse of the same body;
  *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external);
  *  4. end-to-end rates and listing latencies (bench/flows.ts);
- *  5. assignment: a simulated day of 10,000 conversations through the real assigner (bench/assignment.ts).
+ *  5. outgoing webhook deliveries per second to a local receiver (bench/webhooks.ts);
+ *  6. assignment: a simulated day of 10,000 conversations through the real assigner (bench/assignment.ts).
  * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
- * Sections: `npm run bench -- bundles normalize ingest flows assignment` (all by default).
+ * Sections: `npm run bench -- bundles normalize ingest flows webhooks assignment` (all by default).
  * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_FLOW_MESSAGES (2000),
  * BENCH_THREAD_MESSAGES (10000), BENCH_CONVERSATIONS (10000).
  */
@@ -24,6 +25,7 @@ import type { Connector } from '../domain/connector.ts';
 import { FUNCTIONS } from '../topology/topology.ts';
 import { benchAssignment } from './assignment.ts';
 import { benchFlows } from './flows.ts';
+import { benchWebhooks } from './webhooks.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startRuntime } = await import('../runtime/runtime.ts');
@@ -248,5 +250,6 @@ if (wanted('bundles')) results.push(await benchBundles());
 if (wanted('normalize')) benchNormalize();
 if (wanted('ingest')) results.push(await benchIngest());
 if (wanted('flows')) results.push(await benchFlows(table));
+if (wanted('webhooks')) await benchWebhooks();
 if (wanted('assignment')) results.push(await benchAssignment());
 console.log(`\n${results.every(Boolean) ? 'All targets met.' : 'Some targets missed (see above).'}`);
