@@ -107,7 +107,13 @@ const chatSender = (chat: TelegramChat): Sender => {
  */
 const senderOf = (message: TelegramMessage): Sender => {
   if (message.sender_chat) return chatSender(message.sender_chat);
-  if (message.from) return userSender(message.from);
+  if (message.from) {
+    const sender = userSender(message.from);
+    // A contact whose user_id is the sender's own: Telegram's "share my phone number" (a keyboard button with
+    // request_contact), the one phone number Telegram vouches for as theirs. Anyone else's card is not.
+    if (message.contact?.phone_number && message.contact.user_id === message.from.id) sender.verifiedPhone = message.contact.phone_number;
+    return sender;
+  }
   return chatSender(message.chat);
 };
 

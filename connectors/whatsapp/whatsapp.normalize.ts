@@ -151,6 +151,9 @@ const customerOf = (message: WhatsAppMessage, contacts: readonly WhatsAppContact
   const userId = message.from ?? message.from_user_id ?? (contacts.length === 1 ? (contacts[0]?.wa_id ?? contacts[0]?.user_id) : undefined);
   if (!userId) return undefined;
   const sender: Sender = { externalUserId: userId };
+  // `from` is the customer's WhatsApp number (digits, no `+`), which WhatsApp verified when they registered;
+  // absent for customers known only by a username (their business-scoped id).
+  if (message.from && /^\d{6,15}$/.test(message.from)) sender.verifiedPhone = `+${message.from}`;
   const profile = profileFor(contacts, userId);
   if (profile?.profile?.name) sender.displayName = profile.profile.name;
   if (profile?.profile?.username) sender.username = profile.profile.username;

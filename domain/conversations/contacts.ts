@@ -393,3 +393,47 @@ export const eraseContact = (store: ConversationStore, contactId: string, by: Ac
     ]);
     return erased;
   });
+
+/**
+ * A phone number the provider vouches for as the customer's own (a WhatsApp number; a Telegram user sharing
+ * their own contact), seen on an identity that already exists. When another contact holds the same verified
+ * phone, this identity's contact is merged into it (the earlier holder survives, as for a merge by hand, with
+ * reason `verified_phone`); when none does and the contact has no verified phone yet, it takes this one.
+ * Two contacts claiming the number is not evidence enough to pick one: nothing is merged then.
+ */
+export const adoptVerifiedPhone = async (
+  store: ConversationStore,
+  contactId: string,
+  verifiedPhone: string,
+  by: Actor,
+  at: string,
+): Promise<'merged' | 'adopted' | 'unchanged'> => {
+  const phone = normalizePhone(verifiedPhone);
+  if (phone === undefined) return 'unchanged';
+  const contact = await store.getContact(contactId);
+  if (!contact || contact.value.state !== 'active') return 'unchanged';
+  if (contact.value.phoneVerified === true && contact.value.phone === phone) return 'unchanged';
+  const holders = (await store.findContacts({ phone })).filter((c) => c.phoneVerified === true && c.state === 'active' && c.id !== contactId);
+  if (holders.length > 1) return 'unchanged';
+  const [holder] = holders;
+  if (holder) {
+    await mergeContacts(store, holder.id, contactId, 'verified_phone', by, at);
+    return 'merged';
+  }
+  if (contact.value.phoneVerified === true) return 'unchanged';
+  return retryOnConflict(async () => {
+    const current = await activeContact(store, contactId);
+    if (current.value.phoneVerified === true) return 'unchanged';
+    const next: Contact = { ...current.value, phone, phoneVerified: true, updatedAt: later(current.value.updatedAt, at) };
+    await store.commit([
+      {
+        kind: 'contact',
+        op: 'put',
+        value: next,
+        version: current.version,
+        events: [onceEvent('contact.updated', at, [contactId, 'verified-phone', phone], { changes: ['phone'] })],
+      },
+    ]);
+    return 'adopted' as const;
+  });
+};

@@ -17,9 +17,10 @@ import { newMessageId } from '../message-ids.ts';
 import type { Log } from '../ports.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
 import { addSeconds, millis } from '../shared/time.ts';
-import { resolveIdentity, withIdentity } from './identities.ts';
+import { adoptVerifiedPhone } from './contacts.ts';
+import { normalizePhone, resolveIdentity, withIdentity } from './identities.ts';
 import { advanceStatus, editContent } from './messages.ts';
-import type { Author, Identity } from './model.ts';
+import { SYSTEM, type Author, type Identity } from './model.ts';
 import type { ConversationStore, StoredMessage, StoredThread } from './ports.ts';
 import { applyInbound, applyOutbound } from './threads.ts';
 
@@ -97,7 +98,7 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
     return { kind: 'duplicate', threadId: known.value.threadId, messageId: known.value.id };
   }
 
-  const { identity } = await resolveIdentity(
+  let { identity } = await resolveIdentity(
     store,
     {
       channel,
@@ -110,6 +111,13 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
     // A new thread starts when its first message was written, not when Parley happened to receive it.
     millis(event.occurredAt) < millis(event.receivedAt) ? event.occurredAt : event.receivedAt,
   );
+  const vouched = conversation.kind === 'direct' && event.direction === 'inbound' ? event.sender.verifiedPhone : undefined;
+  if (vouched !== undefined && identity.value.verifiedPhone !== normalizePhone(vouched)) {
+    // A phone the provider vouches for, new on this identity (a Telegram user sharing their own contact): the
+    // contact takes it, or joins the contact that already has it, and this message lands in that thread.
+    const outcome = await adoptVerifiedPhone(store, identity.value.contactId, vouched, SYSTEM, event.receivedAt);
+    if (outcome === 'merged') identity = (await store.getIdentity(identity.value)) ?? identity;
+  }
   if (identity.value.unreachable && event.direction === 'inbound' && millis(event.occurredAt) > millis(identity.value.unreachable.since)) {
     // Writing again proves they can be reached again (they unblocked the bot).
     await markReachable(identity.value, deps);

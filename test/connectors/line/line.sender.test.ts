@@ -97,7 +97,7 @@ describe('line sender: push', () => {
       },
     });
     expect(result.externalIds).toEqual(['700000000000000001']);
-    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('700000000000000001');
+    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('700000000000000001', false);
   });
 
   it('derives retry keys as UUIDs, stable per message and part, different otherwise', () => {
@@ -119,7 +119,7 @@ describe('line sender: push', () => {
     // Assess: one key, two requests, one delivery, the same ids.
     expect(fake.calls.map((c) => c.retryKey)).toEqual([lineRetryKey(MESSAGE_ID, 0), lineRetryKey(MESSAGE_ID, 0)]);
     expect(again.externalIds).toEqual(first.externalIds);
-    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith(first.externalIds[0]);
+    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith(first.externalIds[0], false);
   });
 
   it('sends no retry key when the message has no id, rather than a random one', async () => {

@@ -79,7 +79,7 @@ describe('messenger sender: requests', () => {
       },
     ]);
     expect(result.externalIds).toEqual(['m_fake_1']);
-    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('m_fake_1');
+    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('m_fake_1', false);
     expect(fake.calls[0]?.path).not.toContain(TOKEN);
   });
 
@@ -356,7 +356,7 @@ describe('messenger sender: errors', () => {
     fake.answerNext({ status: 400, body: graphError(613, undefined, 'slow down') });
     const ctx = context();
     expect(await failureOf(sender.send(request({ type: 'text', text: long }), ctx))).toBeInstanceOf(RateLimitedError);
-    expect(ctx.onPartSent.mock.calls).toEqual([['m_part_1']]);
+    expect(ctx.onPartSent.mock.calls).toEqual([['m_part_1', true]]);
   });
 
   it('turns a refused connection and a timeout into retryable failures that never show the token', async () => {

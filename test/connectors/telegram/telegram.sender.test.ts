@@ -80,7 +80,7 @@ describe('telegram sender: text', () => {
       },
     });
     expect(result.externalIds).toEqual(['5550101234:5000']);
-    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('5550101234:5000');
+    expect(ctx.onPartSent).toHaveBeenCalledExactlyOnceWith('5550101234:5000', false);
   });
 
   it('quotes the message replied to, and sends anyway if it was deleted', async () => {
@@ -124,7 +124,10 @@ describe('telegram sender: text', () => {
     expect(fake.calls[1]?.body).not.toHaveProperty('reply_parameters');
     expect(fake.calls[1]?.body).toHaveProperty('reply_markup');
     expect(result.externalIds).toEqual(['5550101234:5000', '5550101234:5001']);
-    expect(ctx.onPartSent.mock.calls).toEqual([['5550101234:5000'], ['5550101234:5001']]);
+    expect(ctx.onPartSent.mock.calls).toEqual([
+      ['5550101234:5000', true],
+      ['5550101234:5001', false],
+    ]);
   });
 
   it('resumes after the parts an earlier attempt already sent', async () => {

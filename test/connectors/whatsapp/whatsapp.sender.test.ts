@@ -66,7 +66,7 @@ describe('whatsapp sender: text', () => {
     expect(call?.headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
     expect(call?.body).toEqual({ ...to, type: 'text', text: { preview_url: false, body: 'Your order A-1029 shipped: https://acme.example/t/1' } });
     expect(result.externalIds).toEqual(['wamid.FAKE0001']);
-    expect(ctx.onPartSent).toHaveBeenCalledWith('wamid.FAKE0001');
+    expect(ctx.onPartSent).toHaveBeenCalledWith('wamid.FAKE0001', false);
   });
 
   it('splits a text over 4096 characters and resumes after the parts already sent', async () => {
@@ -608,7 +608,8 @@ describe('whatsapp sender: errors', () => {
     const ctx = context();
     const error = await failureOf(sender.send(request({ type: 'text', text: `${'a'.repeat(4096)}b` }), ctx));
     expect(error).toBeInstanceOf(RateLimitedError);
-    expect(ctx.onPartSent.mock.calls).toEqual([['wamid.PART1']]);
+    // More parts were to follow when the second failed.
+    expect(ctx.onPartSent.mock.calls).toEqual([['wamid.PART1', true]]);
   });
 
   it('classifies a 429 without a Graph code as a rate limit', () => {
