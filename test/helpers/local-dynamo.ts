@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTableInput, ensureTable } from '../../adapters/aws/dynamo-table.ts';
-import { createDocumentClient } from '../../adapters/aws/dynamo-thread-store.ts';
+import { createDocumentClient } from '../../adapters/aws/store/table.ts';
 import { createLocalDynamo, type LocalDynamo, type LocalDynamoOptions } from '../../adapters/local/dynamodb/index.ts';
 import { LOCAL_TABLE_NAME } from '../../topology/table.ts';
 

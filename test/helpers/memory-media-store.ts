@@ -17,4 +17,8 @@ export class MemoryMediaStore implements MediaStore {
     const object = this.objects.get(key);
     return object && { contentType: object.contentType, size: object.bytes.length };
   }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
 }
