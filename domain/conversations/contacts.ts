@@ -142,6 +142,8 @@ export const absorbThread = (survivor: StoredThread, merged: StoredThread, at: s
     tags: [...new Set([...survivor.tags, ...merged.tags])].sort().slice(0, 50),
     attributes: { ...merged.attributes, ...survivor.attributes },
     unread: survivor.unread + merged.unread,
+    // What either thread counted stays counted: a merged thread's message delivered again after the merge lands here.
+    ...((survivor.counted !== undefined || merged.counted !== undefined) && { counted: [...new Set([...(survivor.counted ?? []), ...(merged.counted ?? [])])] }),
     mergedThreads: [...new Set([...(survivor.mergedThreads ?? []), merged.id, ...(merged.mergedThreads ?? [])])],
     createdAt: millis(merged.createdAt) < millis(survivor.createdAt) ? merged.createdAt : survivor.createdAt,
     updatedAt: later(later(survivor.updatedAt, merged.updatedAt), at),
