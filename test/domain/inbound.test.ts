@@ -387,7 +387,8 @@ describe('statuses of outbound messages', () => {
     await apply(delivered);
     expect((await h.store.getMessage(threadId, reply.id))?.value.status).toBe('delivered');
     const statuses = await h.eventsOf('message.status', 'message.sent', 'message.failed');
-    expect(statuses.map((e) => [e.type, e.createdAt, e.type === 'message.status' ? [e.data.previousStatus, e.data.status] : e.data.message.status])).toEqual([
+    const messageOf = (e: (typeof statuses)[number]) => (e.data as { message: { status: string } }).message.status;
+    expect(statuses.map((e) => [e.type, e.createdAt, e.type === 'message.status' ? [e.data.previousStatus, e.data.status] : messageOf(e)])).toEqual([
       ['message.status', sentDelivered.occurredAt, ['queued', 'sent']],
       ['message.sent', sentDelivered.occurredAt, 'sent'],
       ['message.status', delivered.occurredAt, ['sent', 'delivered']],

@@ -292,14 +292,15 @@ describe('changeLabels', () => {
 
   it('changes nothing when tags and attributes end up as they were', () => {
     const before = thread({ tags: ['a', 'b'], attributes: { order: 'A-1029' } });
-    for (const change of [
+    const changes: Parameters<typeof changeLabels>[1][] = [
       { addTags: ['a'] },
       { removeTags: ['zzz'] },
       { tags: ['b', 'a'] },
       { attributes: { order: 'A-1029' } },
       { attributes: { gone: null } },
       {},
-    ]) {
+    ];
+    for (const change of changes) {
       expect(changeLabels(before, change, at)).toEqual({ thread: before, changes: [], changed: false });
     }
   });
