@@ -158,6 +158,19 @@ describe("applyInbound: a customer's message", () => {
     expect(late.unread).toBe(4);
   });
 
+  it("moves a channel's route on with a message newer than it, even when another channel's is newer still", () => {
+    let current = applyInbound(thread(), inbound({ messageId: 'a', occurredAt: '2026-03-14T00:10:00.000Z' })).thread;
+    current = applyInbound(current, inbound({ messageId: 'b', channel: 'whatsapp', accountId: '106540352242922', conversation: whatsappChat, occurredAt: '2026-03-14T00:20:00.000Z' })).thread;
+    const between = applyInbound(current, inbound({ messageId: 'c', occurredAt: '2026-03-14T00:15:00.000Z' })).thread;
+    expect(between.routes.map((r) => [r.channel, r.lastInboundAt])).toEqual([
+      ['whatsapp', '2026-03-14T00:20:00.000Z'],
+      ['telegram', '2026-03-14T00:15:00.000Z'],
+    ]);
+    // WhatsApp still has the latest customer message.
+    expect(between.lastInboundChannel).toBe('whatsapp');
+    expect(between.lastCustomerMessageAt).toBe('2026-03-14T00:20:00.000Z');
+  });
+
   it('takes a route of the same instant (a newer reply handle) and keeps the last channel on a tie', () => {
     const first = applyInbound(thread(), inbound({ messageId: 'a', replyHandle: { value: 'one', expiresAt: '2026-03-14T00:28:00.000Z' } })).thread;
     const tie = applyInbound(first, inbound({ messageId: 'b', replyHandle: { value: 'two', expiresAt: '2026-03-14T00:28:00.000Z' } })).thread;
@@ -303,6 +316,12 @@ describe('changeLabels', () => {
     for (const change of changes) {
       expect(changeLabels(before, change, at)).toEqual({ thread: before, changes: [], changed: false });
     }
+  });
+
+  it('compares with the stored tags in any order (a thread written before tags were kept sorted)', () => {
+    const unsorted = thread({ tags: ['vip', 'billing'] });
+    expect(changeLabels(unsorted, { addTags: ['billing'] }, at)).toEqual({ thread: unsorted, changes: [], changed: false });
+    expect(changeLabels(unsorted, { addTags: ['a'] }, at).thread.tags).toEqual(['a', 'billing', 'vip']);
   });
 
   it('keeps the attributes object as it was when only tags change', () => {
