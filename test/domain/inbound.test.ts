@@ -12,6 +12,7 @@ import type { StoredMessage } from '../../domain/conversations/ports.ts';
 import { updateProfile } from '../../domain/conversations/contacts.ts';
 import type { MessageEditedEvent, MessageReceivedEvent, MessageStatusEvent, ParleyEvent } from '../../domain/events.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
+import { newThread } from '../../domain/conversations/threads.ts';
 import { NEW_RECORD } from '../../domain/shared/store.ts';
 import {
   captureLog,
@@ -361,6 +362,22 @@ describe('edits', () => {
     expect((await threadOf(threadId))?.unread).toBe(1);
   });
 
+  it('racing its original: the original is stored once and the edit applied to it', async () => {
+    let raced = false;
+    const racing = interceptCommits(h.store, async (writes) => {
+      if (raced || !writes.some((w) => w.kind === 'message')) return;
+      raced = true;
+      // The original lands between the edit's pointer and its message.
+      await apply(messengerText);
+    });
+    const outcome = await apply(messengerEdit, { store: racing });
+    expect(outcome).toEqual({ kind: 'updated', threadId: expect.any(String), messageId: idOf(messengerEdit) });
+    const messages = await messagesOf(stored(outcome).threadId);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ content: messengerEdit.content, history: [{ content: messengerText.content, replacedAt: messengerEdit.editedAt }] });
+    expect((await threadOf(stored(outcome).threadId))?.unread).toBe(1);
+  });
+
   it('of a message whose pointer was written by a writer that then stopped: stored under that id, as edited', async () => {
     let failed = false;
     const crashing = interceptCommits(h.store, (writes) => {
@@ -574,6 +591,21 @@ describe('unreachable customers', () => {
     expect(contact?.identities[0]).not.toHaveProperty('unreachable');
   });
 
+  it("stay unreachable when the business's own message is echoed", async () => {
+    await apply(harutoDirect);
+    await apply(harutoBlocked);
+    const echo: MessageReceivedEvent = {
+      ...harutoDirect,
+      eventId: 'evt_echo',
+      direction: 'outbound',
+      externalMessageId: '5550105678:80',
+      occurredAt: '2026-03-14T00:40:00.000Z',
+      sender: { externalUserId: '7712345678' },
+    };
+    await apply(echo);
+    expect((await identityOf(harutoDirect))?.unreachable?.reason).toBe('blocked the bot');
+  });
+
   it('that Parley never met are skipped', async () => {
     expect(await apply(harutoBlocked)).toEqual({ kind: 'skipped', reason: 'unknown identity' });
     expect(await h.records()).toEqual([]);
@@ -682,6 +714,24 @@ describe('normalizePhone', () => {
     expect(normalizePhone('+123456789012345')).toBe('+123456789012345');
     expect(normalizePhone('call me')).toBeUndefined();
     expect(normalizePhone('+1650555x1234')).toBeUndefined();
+  });
+});
+
+describe('a broken thread chain', () => {
+  it('is reported, not written around: a missing thread, and threads merged into each other', async () => {
+    const { threadId } = stored(await apply(minaText));
+    const thread = await h.store.getThread(threadId);
+    await h.store.commit([{ kind: 'thread', op: 'delete', key: { id: threadId }, version: thread!.version }]);
+    await expect(apply(minaPhoto)).rejects.toThrow(`thread ${threadId} does not exist`);
+
+    const line = stored(await apply(lineText));
+    const lineThread = await h.store.getThread(line.threadId);
+    const other = newThread('th_other', 'ct_other', '2026-03-14T00:00:00.000Z');
+    await h.store.commit([
+      { kind: 'thread', op: 'put', value: { ...other, mergedInto: line.threadId }, version: NEW_RECORD },
+      { kind: 'thread', op: 'put', value: { ...lineThread!.value, mergedInto: 'th_other' }, version: lineThread!.version },
+    ]);
+    await expect(apply({ ...lineText, eventId: 'evt_2', externalMessageId: '546813200148215810' })).rejects.toThrow(`thread ${line.threadId} is merged in a loop`);
   });
 });
 
