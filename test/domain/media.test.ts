@@ -3,6 +3,7 @@
  * store on the local engine for the message (found through its provider id's pointer) and the local file store
  * for the bytes, with a connector whose download plays back scripted answers, or LINE's real download.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,8 +210,43 @@ describe('copyMedia', () => {
 
     const outcome = await copyMedia(photoEvent(), first, depsWith(connector, { webhookSecret: 's' }));
 
-    expect(outcome).toMatchObject({ kind: 'failed', failure: { kind: 'authentication' } });
+    expect(outcome).toEqual({ kind: 'failed', failure: { kind: 'authentication', message: 'telegram account 1 has no botToken configured' } });
     expect(calls).toEqual([]);
+  });
+
+  it("reads the provider's type past parameters and spaces: a plain `application/octet-stream` still defers to the reference", async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    await copyMedia(event, first, depsWith(scripted([serves(PNG, 'application/octet-stream ; charset=binary')]).connector));
+    expect((await storedMessage(event)).mediaCopy?.contentType).toBe('image/jpeg');
+  });
+
+  it('takes a pointer whose message is not there (a writer stopped between them) for a message not stored yet', async () => {
+    const event = photoEvent();
+    let failed = false;
+    const crashing = interceptCommits(h.store, (writes) => {
+      if (!failed && writes.some((w) => w.kind === 'message')) {
+        failed = true;
+        throw new Error('Lambda timed out');
+      }
+    });
+    await expect(applyToStore(event, { store: crashing, log, clock: h.clock, capabilities: capabilitiesOf })).rejects.toThrow('Lambda timed out');
+    expect(await h.store.getPointer('telegram', '1', event.externalMessageId)).toBeDefined();
+    const outcome = await copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector));
+    expect(outcome).toMatchObject({ kind: 'retry', failure: { message: 'the message is not stored yet' } });
+  });
+
+  it('records the copy once when two deliveries of the job copy at the same time', async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    const copies = await Promise.all([
+      copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector)),
+      copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector)),
+    ]);
+    expect(copies.map((c) => c.kind).sort()).toEqual(['copied', 'copied']);
+    const message = await storedMessage(event);
+    const writes = (await h.records()).filter((r) => r.dynamodb?.NewImage?.['id']?.S === message.id && r.dynamodb?.NewImage?.['mediaCopy'] !== undefined);
+    expect(writes).toHaveLength(1);
   });
 
   it("keeps the provider's media type with its parameters, and falls back to bytes when nobody names one", async () => {
@@ -267,10 +303,12 @@ describe('copyMedia', () => {
 
   it('skips content without media and channels that offer no download', async () => {
     const { connector, calls } = scripted([]);
-    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toMatchObject({ kind: 'skipped' });
-    expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toMatchObject({
+    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toEqual({ kind: 'skipped', reason: 'text content has no media' });
+    expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toEqual({
       kind: 'skipped',
+      reason: 'telegram media cannot be downloaded',
     });
+    expect(await copyMedia(photoEvent(), first, depsWith(undefined))).toEqual({ kind: 'skipped', reason: 'telegram media cannot be downloaded' });
     expect(calls).toEqual([]);
   });
 });
@@ -366,6 +404,15 @@ describe('mediaKeyOf', () => {
     expect(key).toMatch(/^whatsapp\/106540352242922\/[0-9a-f]{64}$/);
     expect(mediaKeyOf('whatsapp', 'other', { id: '../../etc/passwd' })).not.toBe(key);
     expect(mediaKeyOf('messenger', 'page/../x', { url: 'https://scontent.xx.fbcdn.net/a.jpg' })).toMatch(/^messenger\/[0-9a-f]{32}\/[0-9a-f]{64}$/);
+  });
+
+  it('keys media known by URL only by its URL', () => {
+    const a = mediaKeyOf('messenger', '106512345678901', { url: 'https://scontent.xx.fbcdn.net/v/a.jpg' });
+    expect(a).toBe(`messenger/106512345678901/${createHash('sha256').update('url:https://scontent.xx.fbcdn.net/v/a.jpg').digest('hex')}`);
+    expect(mediaKeyOf('messenger', '106512345678901', { url: 'https://scontent.xx.fbcdn.net/v/b.jpg' })).not.toBe(a);
+    expect(mediaKeyOf('whatsapp', '106540352242922', { id: '1035460051234567' })).toBe(
+      `whatsapp/106540352242922/${createHash('sha256').update('id:1035460051234567').digest('hex')}`,
+    );
   });
 
   it('keeps every stored file under the media directory', () => {

@@ -8,18 +8,22 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
 import { capabilitiesOf } from '../../connectors/capabilities.ts';
 import { lineConnector } from '../../connectors/line/index.ts';
+import { messengerConnector } from '../../connectors/messenger/index.ts';
 import { telegramConnector } from '../../connectors/telegram/index.ts';
+import { whatsappConnector } from '../../connectors/whatsapp/index.ts';
 import type { OutboundConnector } from '../../domain/connector.ts';
 import type { Channel, Content } from '../../domain/content.ts';
 import { mergeContacts } from '../../domain/conversations/contacts.ts';
 import { applyEvent } from '../../domain/conversations/inbound.ts';
 import type { StoredMessage } from '../../domain/conversations/ports.ts';
-import { deliver, requeue, type Attempt, type OutboundDeps, type OutboundJob } from '../../domain/delivery/outbound.ts';
+import { deliver, OutboundJobSchema, requeue, type Attempt, type OutboundDeps, type OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { MessageReceivedEvent, MessageStatusEvent, ParleyEvent } from '../../domain/events.ts';
 import { onceEvent } from '../../domain/events/outbox.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
 import { NEW_RECORD } from '../../domain/shared/store.ts';
 import { startFakeLine, type FakeLine } from '../helpers/fake-line.ts';
+import { startFakeGraph, type FakeGraph } from '../helpers/messenger-fake-graph.ts';
+import { newThread } from '../../domain/conversations/threads.ts';
 import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
 import {
   captureLog,
@@ -34,13 +38,16 @@ const LINE_BOT = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
 
 let telegram: FakeTelegram;
 let line: FakeLine;
+let graph: FakeGraph;
 beforeAll(async () => {
   telegram = await startFakeTelegram();
   line = await startFakeLine();
+  graph = await startFakeGraph();
 });
 afterAll(async () => {
   await telegram.close();
   await line.close();
+  await graph.close();
 });
 
 let h: ConversationHarness;
@@ -51,6 +58,7 @@ beforeEach(async () => {
   h = await startConversations();
   telegram.reset();
   line.reset();
+  graph.reset();
   log = captureLog();
   requeued = [];
   counted = [];
@@ -60,8 +68,9 @@ afterEach(() => h.stop());
 const secrets = new LocalSecretStore({
   telegram: { credentials: { webhookSecret: 'whs', botToken: TOKEN }, accountId: '7712345678' },
   line: { credentials: { channelSecret: 'lcs', channelAccessToken: 'line-token' }, accountId: LINE_BOT },
+  messenger: { credentials: { appSecret: 'mas', verifyToken: 'mvt', pageAccessToken: 'EAApage', pageId: '106512345678901' }, accountId: '106512345678901' },
 });
-const connectors: Partial<Record<Channel, OutboundConnector>> = { telegram: telegramConnector, line: lineConnector };
+const connectors: Partial<Record<Channel, OutboundConnector>> = { telegram: telegramConnector, line: lineConnector, messenger: messengerConnector, whatsapp: whatsappConnector };
 
 const deps = (overrides: Partial<OutboundDeps> = {}): OutboundDeps => ({
   store: h.store,
@@ -69,7 +78,7 @@ const deps = (overrides: Partial<OutboundDeps> = {}): OutboundDeps => ({
   clock: h.clock,
   log,
   fetch: globalThis.fetch,
-  apiBaseUrls: { telegram: telegram.baseUrl, line: line.baseUrl },
+  apiBaseUrls: { telegram: telegram.baseUrl, line: line.baseUrl, messenger: graph.baseUrl },
   connectorFor: (channel) => connectors[channel],
   requeue: async (job) => void requeued.push(job),
   metrics: { count: (name, channel) => void counted.push([name, channel]) },
@@ -196,12 +205,60 @@ describe('delivering a reply', () => {
   it("goes out on the survivor's route when its thread was merged after it was queued", async () => {
     const minaThread = await threadFor(minaText);
     const lineThread = await threadFor(lineText);
-    const reply = await queueReply(minaThread);
+    // Queued in Mina's thread for LINE, whose route only the LINE customer's thread has.
+    const reply = await queueReply(minaThread, { channel: 'line', accountId: LINE_BOT });
     const mina = (await h.store.getThread(minaThread))!.value.contactId;
     const other = (await h.store.getThread(lineThread))!.value.contactId;
     await mergeContacts(h.store, other, mina, 'same person', { type: 'agent', id: 'agent_1' }, h.clock.iso());
     expect(await deliver(jobOf(reply), attempt(), deps())).toMatchObject({ kind: 'sent' });
+    expect(line.calls.map((c) => [c.path, c.body['to']])).toEqual([['/v2/bot/message/push', lineText.sender.externalUserId]]);
+    // And a Telegram reply in the survivor's thread takes the Telegram route, not the newest one.
+    const telegramReply = await queueReply(lineThread, { channel: 'telegram', accountId: '7712345678' });
+    expect(await deliver(jobOf(telegramReply), attempt(), deps())).toMatchObject({ kind: 'sent' });
     expect(telegram.calls.map((c) => c.body['chat_id'])).toEqual([5550101234]);
+  });
+
+  it('fails a reply whose thread chain is broken, rather than looping', async () => {
+    const threadId = await threadFor(minaText);
+    const reply = await queueReply(threadId);
+    const thread = await h.store.getThread(threadId);
+    await h.store.commit([
+      { kind: 'thread', op: 'put', value: { ...newThread('th_loop', 'ct_x', h.clock.iso()), mergedInto: threadId }, version: NEW_RECORD },
+      { kind: 'thread', op: 'put', value: { ...thread!.value, mergedInto: 'th_loop' }, version: thread!.version },
+    ]);
+    expect(await deliver(jobOf(reply), attempt(), deps())).toEqual({
+      kind: 'failed',
+      failure: { kind: 'permanent', message: 'the thread has no telegram conversation to reply to' },
+    });
+  });
+
+  it('sends with the message tag it was queued with, where the channel has tags (Messenger)', async () => {
+    const threadId = await threadFor(fixtureEvent('messenger', 'text', 'message.received'));
+    const reply = await queueReply(threadId, { messageTag: 'human_agent' });
+    expect(await deliver(jobOf(reply), attempt(), deps())).toEqual({ kind: 'sent', externalIds: ['m_fake_1'] });
+    expect(graph.calls.map((c) => [c.body['messaging_type'], c.body['tag'], (c.body['recipient'] as { id: string }).id])).toEqual([
+      ['MESSAGE_TAG', 'HUMAN_AGENT', '7123456789012345'],
+    ]);
+    const untagged = await queueReply(threadId);
+    await deliver(jobOf(untagged), attempt(), deps());
+    expect(graph.calls[1]?.body).not.toHaveProperty('tag');
+  });
+
+  it('gives the provider ids of a retained message the same expiry', async () => {
+    const threadId = await threadFor(minaText);
+    const reply = await queueReply(threadId, { expiresAt: '2026-04-13T01:00:00.000Z' });
+    await deliver(jobOf(reply), attempt(), deps());
+    expect(await h.store.getPointer('telegram', '7712345678', '5550101234:5000')).toMatchObject({ messageId: reply.id, expiresAt: '2026-04-13T01:00:00.000Z' });
+  });
+
+  it('works without metrics', async () => {
+    const threadId = await threadFor(minaText);
+    const { metrics: _metrics, ...withoutMetrics } = deps();
+    expect(await deliver(jobOf(await queueReply(threadId)), attempt(), withoutMetrics)).toMatchObject({ kind: 'sent' });
+    telegram.answerNext({ status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } });
+    expect(await deliver(jobOf(await queueReply(threadId)), attempt(), withoutMetrics)).toMatchObject({ kind: 'retry' });
+    telegram.answerNext({ status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: message is too long' } });
+    expect(await deliver(jobOf(await queueReply(threadId)), attempt(), withoutMetrics)).toMatchObject({ kind: 'failed' });
   });
 });
 
@@ -305,6 +362,18 @@ describe('sent once, whatever the queue delivers', () => {
     expect(counted).toEqual([['MessagesSent', 'telegram']]);
   });
 
+  it('a record job delivered again writes nothing more', async () => {
+    const threadId = await threadFor(minaText);
+    const reply = await queueReply(threadId);
+    await deliver(jobOf(reply), attempt(), deps());
+    const record: OutboundJob = { kind: 'record', channel: 'telegram', threadId, messageId: reply.id, externalIds: ['5550101234:5000'], at: h.clock.iso() };
+    const before = await h.store.getMessage(threadId, reply.id);
+    const records = (await h.records()).length;
+    expect(await deliver(record, attempt(), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:5000'] });
+    expect(await h.store.getMessage(threadId, reply.id)).toEqual(before);
+    expect((await h.records()).length).toBe(records);
+  });
+
   it('records, without sending, a queued message an earlier attempt saw accepted', async () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId, { acceptedAt: '2026-03-14T00:59:00.000Z', externalId: '5550101234:4242', externalIds: ['5550101234:4242'] });
@@ -404,6 +473,7 @@ describe('failures', () => {
     const [unreachable, ...more] = await h.eventsOf('channel.identity.unreachable');
     expect(more).toEqual([]);
     expect(unreachable).toMatchObject({
+      id: onceEvent('channel.identity.unreachable', h.clock.iso(), ['telegram', '7712345678', '5550101234', h.clock.iso()]).id,
       createdAt: h.clock.iso(),
       data: { contactId: identity!.value.contactId, identity: { channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' }, reason: 'Forbidden: bot was blocked by the user' },
     });
@@ -415,6 +485,28 @@ describe('failures', () => {
     });
     expect(telegram.calls).toHaveLength(1);
     expect(await stored(next)).toMatchObject({ status: 'failed' });
+  });
+
+  it('that are permanent but say nothing of the customer leave them reachable', async () => {
+    const threadId = await threadFor(minaText);
+    const reply = await queueReply(threadId);
+    // Telegram took the message but answered without its id: recorded as a permanent failure.
+    telegram.answerNext({ status: 200, body: { ok: true, result: {} } });
+    expect(await deliver(jobOf(reply), attempt(), deps())).toEqual({
+      kind: 'failed',
+      failure: { kind: 'permanent', message: 'Telegram accepted sendMessage but returned no message_id', attempts: 1 },
+    });
+    expect((await h.store.getIdentity({ channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' }))?.value).not.toHaveProperty('unreachable');
+    expect(await h.eventsOf('channel.identity.unreachable')).toEqual([]);
+  });
+
+  it('name every credential an account lacks', async () => {
+    const threadId = await threadFor(fixtureEvent('whatsapp', 'batch-two-numbers', 'message.received', 0));
+    const reply = await queueReply(threadId);
+    expect(await deliver(jobOf(reply), attempt(), deps())).toEqual({
+      kind: 'failed',
+      failure: { kind: 'authentication', message: 'whatsapp account 106540352242922 has no accessToken, phoneNumberId configured' },
+    });
   });
 
   it('before any call: no route on the channel, content that cannot be sent, no connector, no credentials', async () => {
@@ -498,7 +590,15 @@ describe('sending again', () => {
     expect(queued).toEqual({ value: { ...rest, status: 'queued' }, version: current!.version + 1 });
     expect(await h.store.getMessage(reply.threadId, reply.id)).toEqual(queued);
     const requeuedEvent = (await eventsAbout(reply)).at(-1);
-    expect(requeuedEvent).toMatchObject({ type: 'message.status', createdAt: h.clock.iso(), data: { status: 'queued', previousStatus: 'failed', message: { status: 'queued' } } });
+    expect(requeuedEvent).toMatchObject({
+      id: onceEvent('message.status', h.clock.iso(), [reply.threadId, reply.id, 'requeued', h.clock.iso()]).id,
+      type: 'message.status',
+      createdAt: h.clock.iso(),
+      data: { status: 'queued', previousStatus: 'failed', message: { status: 'queued' } },
+    });
+    expect(log.entries.filter((e) => e.message === 'failed message queued again').map((e) => e.extra)).toEqual([
+      { threadId: reply.threadId, messageId: reply.id, failure: { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: 5 } },
+    ]);
     // Not failed any more: nothing to do.
     const records = (await h.records()).length;
     expect(await requeue(current!, deps())).toEqual(queued);
@@ -560,5 +660,17 @@ describe('provider actions', () => {
       kind: 'failed',
       failure: { kind: 'permanent', message: 'no connector for telegram' },
     });
+  });
+});
+
+describe('OutboundJobSchema', () => {
+  it('reads the jobs a queue carries, and a record job only with the ids the provider gave', () => {
+    const record = { kind: 'record', channel: 'telegram', threadId: 'th_1', messageId: 'msg_1', externalIds: ['5550101234:1', '5550101234:2'], at: '2026-03-14T01:00:00.000Z' };
+    expect(OutboundJobSchema.parse(record)).toEqual(record);
+    expect(OutboundJobSchema.safeParse({ ...record, externalIds: [] }).success).toBe(false);
+    expect(OutboundJobSchema.parse({ kind: 'deliver', channel: 'line', threadId: 'th_1', messageId: 'msg_1' })).toEqual({ kind: 'deliver', channel: 'line', threadId: 'th_1', messageId: 'msg_1' });
+    const tap = fixtureEvent('telegram', 'callback-query', 'provider.action.requested', 1);
+    expect(OutboundJobSchema.parse(tap)).toEqual({ kind: 'action', event: tap });
+    expect(OutboundJobSchema.safeParse({ kind: 'deliver', channel: 'fax', threadId: 'th_1', messageId: 'msg_1' }).success).toBe(false);
   });
 });
