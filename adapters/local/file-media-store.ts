@@ -3,6 +3,7 @@
  * sidecar `.json`. Keys are checked, not trusted: only `/`-separated segments of `[A-Za-z0-9._-]`, none
  * of them `.` or `..`, so no key can reach outside the media directory.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { MediaObject, MediaStore } from '../../domain/ports.ts';
@@ -33,7 +34,8 @@ export class FileMediaStore implements MediaStore {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     // Metadata first, then the bytes, each renamed into place: a reader finds a whole object or none.
-    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    // Unique per write: two copies of the same object written at once must not rename each other's file.
+    const temp = `${path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(`${temp}.json`, JSON.stringify({ contentType: options.contentType }));
     await rename(`${temp}.json`, `${path}.meta.json`);
     await writeFile(temp, bytes);

@@ -12,7 +12,7 @@ import type { IdentityKey } from './model.ts';
 import { freshEvent, onceEvent, type PendingEvent } from '../events/outbox.ts';
 import { retryOnConflict, NEW_RECORD, type Versioned } from '../shared/store.ts';
 import { later, millis } from '../shared/time.ts';
-import { contactIdentityOf, identityLinked, normalizePhone, sameIdentity, withIdentity } from './identities.ts';
+import { contactIdentityOf, identityLinked, normalizePhone, participantUnlessListed, sameIdentity, withIdentity } from './identities.ts';
 import type { Actor, Attributes, ChannelRoute, Contact, Identity, Link, MergeRecord } from './model.ts';
 import type { ConversationStore, ConversationWrite, StoredThread } from './ports.ts';
 
@@ -142,6 +142,8 @@ export const absorbThread = (survivor: StoredThread, merged: StoredThread, at: s
     tags: [...new Set([...survivor.tags, ...merged.tags])].sort().slice(0, 50),
     attributes: { ...merged.attributes, ...survivor.attributes },
     unread: survivor.unread + merged.unread,
+    // What either thread counted stays counted: a merged thread's message delivered again after the merge lands here.
+    ...((survivor.counted !== undefined || merged.counted !== undefined) && { counted: [...new Set([...(survivor.counted ?? []), ...(merged.counted ?? [])])] }),
     mergedThreads: [...new Set([...(survivor.mergedThreads ?? []), merged.id, ...(merged.mergedThreads ?? [])])],
     createdAt: millis(merged.createdAt) < millis(survivor.createdAt) ? merged.createdAt : survivor.createdAt,
     updatedAt: later(later(survivor.updatedAt, merged.updatedAt), at),
@@ -332,7 +334,7 @@ export const linkIdentity = (
         });
       }
     } else {
-      writes.push({ kind: 'participant', op: 'put', value: { channel: key.channel, externalUserId: key.externalUserId, threadId: contact.value.threadId }, version: NEW_RECORD });
+      writes.push(...(await participantUnlessListed(store, identity)));
     }
     const next = withIdentity(contact.value, identity, later(contact.value.updatedAt, at));
     await store.commit([

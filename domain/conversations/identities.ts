@@ -84,7 +84,7 @@ export const resolveIdentity = (store: ConversationStore, input: IdentityInput, 
         const identity = identityOf(input, current.value.id, current.value.threadId, link, at);
         await store.commit([
           { kind: 'identity', op: 'put', value: identity, version: NEW_RECORD },
-          participantOf(identity),
+          ...(await participantUnlessListed(store, identity)),
           {
             kind: 'contact',
             op: 'put',
@@ -135,6 +135,19 @@ const participantOf = (identity: Identity): ConversationWrite => ({
   value: { channel: identity.channel, externalUserId: identity.externalUserId, threadId: identity.threadId },
   version: NEW_RECORD,
 });
+
+/**
+ * The identity's participant record, unless its thread has one for this channel id already: participant records
+ * are kept per channel id, not per account, so the same person's id on another account of the channel (a second
+ * WhatsApp number of the business) finds the record its first identity wrote.
+ */
+export const participantUnlessListed = async (
+  store: Pick<ConversationStore, 'listParticipantThreads'>,
+  identity: Pick<Identity, 'channel' | 'externalUserId' | 'threadId'>,
+): Promise<ConversationWrite[]> =>
+  (await store.listParticipantThreads(identity.channel, identity.externalUserId)).includes(identity.threadId)
+    ? []
+    : [{ kind: 'participant', op: 'put', value: { channel: identity.channel, externalUserId: identity.externalUserId, threadId: identity.threadId }, version: NEW_RECORD }];
 
 const keyParts = (key: IdentityKey): string[] => [key.channel, key.accountId, key.externalUserId];
 

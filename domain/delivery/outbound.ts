@@ -319,15 +319,18 @@ const markFailed = (threadId: string, messageId: string, failure: Failure, deps:
     deps.metrics?.count('MessagesFailed', message.value.channel);
   });
 
-/** A failed message goes back to `queued` (a redrive): its failure is kept in the log, not on the message. */
+/** A failed message goes back to `queued` (a redrive, the API's retry): its failure is kept in the log, not on the message. */
 export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDeps, 'store' | 'clock' | 'log'>): Promise<Versioned<StoredMessage> | undefined> =>
   retryOnConflict(async () => {
     const current = await deps.store.getMessage(message.value.threadId, message.value.id);
     if (!current || current.value.status !== 'failed') return current;
     deps.log.info('failed message queued again', { threadId: current.value.threadId, messageId: current.value.id, failure: current.value.failure });
     const { failure: _failure, claim: _claim, ...rest } = current.value;
+    const { acceptedAt: _acceptedAt, externalId: _externalId, externalIds: _externalIds, ...unsent } = rest;
     const at = deps.clock.now().toISOString();
-    const queued: StoredMessage = { ...rest, status: 'queued' };
+    // Parts an earlier attempt sent stay recorded, so the send resumes after them; but a message the provider
+    // accepted whole and then reported failed is sent anew (kept as accepted, it would only be marked sent again).
+    const queued: StoredMessage = { ...(rest.acceptedAt === undefined ? rest : unsent), status: 'queued' };
     await deps.store.commit([
       {
         kind: 'message',

@@ -1,43 +1,44 @@
 /**
- * The media copier's domain logic over the real stores it runs with: DynamoDB (dynalite) for the message
- * and the local file store for the bytes, with a connector whose download plays back scripted answers.
+ * The media copier's domain logic (domain/media.ts) over the real stores it runs with: the DynamoDB conversation
+ * store on the local engine for the message (found through its provider id's pointer) and the local file store
+ * for the bytes, with a connector whose download plays back scripted answers, or LINE's real download.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoThreadStore } from '../../adapters/aws/dynamo-thread-store.ts';
 import { FileMediaStore } from '../../adapters/local/file-media-store.ts';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
+import { capabilitiesOf } from '../../connectors/capabilities.ts';
 import { LINE_ACCOUNT } from '../../connectors/line/line.account.ts';
 import { downloadLineMedia } from '../../connectors/line/line.media.ts';
 import type { Connector, DownloadContext, DownloadedMedia, MediaNetwork, ResolvedAddress } from '../../domain/connector.ts';
 import type { Content, MediaRef } from '../../domain/content.ts';
-import type { MessageReceivedEvent } from '../../domain/events.ts';
-import { copyMedia, mediaKeyOf, type MediaDeps } from '../../domain/media.ts';
-import { systemClock } from '../../domain/ports.ts';
+import { applyEvent as applyToStore } from '../../domain/conversations/inbound.ts';
+import type { MessageReceivedEvent, ParleyEvent } from '../../domain/events.ts';
+import { copyMedia, MAX_MEDIA_BYTES, mediaKeyOf, mediaOf, type MediaDeps } from '../../domain/media.ts';
 import { AuthenticationError, PermanentProviderError, RateLimitedError, RetryableProviderError } from '../../domain/provider-errors.ts';
-import { applyEvent } from '../../domain/thread-writer.ts';
-import { createLocalLog } from '../../runtime/local-log.ts';
-import { startDynalite, type Dynalite } from '../helpers/dynalite.ts';
+import { captureLog, interceptCommits, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-const log = createLocalLog({ level: 'silent' });
+const log = captureLog();
 
-let dynamo: Dynalite;
-let store: DynamoThreadStore;
+let h: ConversationHarness;
 let dir: string;
 let media: FileMediaStore;
 beforeAll(async () => {
-  dynamo = await startDynalite();
-  store = new DynamoThreadStore({ client: dynamo.client, tableName: dynamo.tableName });
+  h = await startConversations();
   dir = mkdtempSync(join(tmpdir(), 'parley-media-'));
   media = new FileMediaStore(join(dir, 'media'));
 });
 afterAll(async () => {
-  await dynamo?.stop();
+  await h?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The thread writer storing the event, as it does from its own queue. */
+const applyEvent = (event: ParleyEvent) => applyToStore(event, { store: h.store, log, clock: h.clock, capabilities: capabilitiesOf });
 
 type Step = (media: MediaRef, context: DownloadContext) => Promise<DownloadedMedia>;
 
@@ -59,10 +60,10 @@ const scripted = (script: Step[]) => {
 };
 
 const depsWith = (connector: Connector | undefined, credentials: Record<string, string> = { webhookSecret: 's', botToken: '1:t' }): MediaDeps => ({
-  store,
+  store: h.store,
   media,
   secrets: new LocalSecretStore({ telegram: { credentials, accountId: '1' } }),
-  clock: systemClock,
+  clock: h.clock,
   log,
   fetch: globalThis.fetch,
   apiBaseUrls: { telegram: 'http://telegram.test' },
@@ -95,17 +96,18 @@ const photoEvent = (content?: Content): MessageReceivedEvent => {
 
 const first = { receiveCount: 1, maxReceiveCount: 8 };
 
-/** The message the thread writer stored for an event. */
+/** The message the thread writer stored for an event, found as the copier finds it: through its provider id. */
 const storedMessage = async (event: MessageReceivedEvent) => {
-  const message = await store.findMessageByExternalId(event.channel, event.accountId, event.externalMessageId);
+  const pointer = await h.store.getPointer(event.channel, event.accountId, event.externalMessageId);
+  const message = pointer && (await h.store.getMessage(pointer.threadId, pointer.messageId));
   if (!message) throw new Error('not stored');
-  return message;
+  return message.value;
 };
 
 describe('copyMedia', () => {
   it('downloads the media, stores it under its key and records the copy on the message', async () => {
     const event = photoEvent();
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
     const { connector, calls } = scripted([serves(PNG, 'image/png')]);
 
     const outcome = await copyMedia(event, first, depsWith(connector));
@@ -116,14 +118,14 @@ describe('copyMedia', () => {
     expect(calls[0]?.context).toMatchObject({ credentials: { botToken: '1:t' }, apiBaseUrl: 'http://telegram.test' });
     expect(await media.get(key)).toEqual({ bytes: PNG, contentType: 'image/png' });
     const message = await storedMessage(event);
-    expect(message.mediaCopy).toEqual({ key, contentType: 'image/png', size: PNG.length, copiedAt: expect.any(String) });
+    expect(message.mediaCopy).toEqual({ key, contentType: 'image/png', size: PNG.length, copiedAt: h.clock.iso() });
     // The content itself is untouched.
     expect(message.content).toEqual(event.content);
   });
 
   it('is idempotent: a second delivery of the job downloads nothing and changes nothing', async () => {
     const event = photoEvent();
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
     const { connector, calls } = scripted([serves(PNG, 'image/png')]);
     const first1 = await copyMedia(event, first, depsWith(connector));
     const before = await storedMessage(event);
@@ -143,7 +145,7 @@ describe('copyMedia', () => {
     expect(early).toMatchObject({ kind: 'retry', failure: { kind: 'retryable', message: 'the message is not stored yet' } });
     if (early.kind === 'retry') expect(early.delaySeconds).toBeGreaterThanOrEqual(1);
 
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
     const later = await copyMedia(event, { receiveCount: 2, maxReceiveCount: 8 }, depsWith(connector));
 
     expect(later).toMatchObject({ kind: 'copied', downloaded: false });
@@ -153,13 +155,13 @@ describe('copyMedia', () => {
 
   it('keeps the copy when the customer edits the caption (an edit replaces the content only)', async () => {
     const event = photoEvent();
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
     const { connector } = scripted([serves(PNG, 'image/png')]);
     await copyMedia(event, first, depsWith(connector));
     const copy = (await storedMessage(event)).mediaCopy;
 
     const edited = { ...event, type: 'message.edited', eventId: `${event.eventId}-edit`, editedAt: '2026-11-26T10:05:00.000Z', content: { ...event.content, caption: 'better caption' } };
-    await applyEvent(edited as Parameters<typeof applyEvent>[0], { store, log });
+    await applyEvent(edited as ParleyEvent);
 
     const message = await storedMessage(event);
     expect(message.content).toMatchObject({ caption: 'better caption' });
@@ -168,7 +170,7 @@ describe('copyMedia', () => {
 
   it("keeps the reference's media type when the provider serves only application/octet-stream", async () => {
     const event = photoEvent();
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
     const { connector } = scripted([serves(PNG, 'application/octet-stream')]);
 
     await copyMedia(event, first, depsWith(connector));
@@ -208,16 +210,105 @@ describe('copyMedia', () => {
 
     const outcome = await copyMedia(photoEvent(), first, depsWith(connector, { webhookSecret: 's' }));
 
-    expect(outcome).toMatchObject({ kind: 'failed', failure: { kind: 'authentication' } });
+    expect(outcome).toEqual({ kind: 'failed', failure: { kind: 'authentication', message: 'telegram account 1 has no botToken configured' } });
     expect(calls).toEqual([]);
+  });
+
+  it("reads the provider's type past parameters and spaces: a plain `application/octet-stream` still defers to the reference", async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    await copyMedia(event, first, depsWith(scripted([serves(PNG, 'application/octet-stream ; charset=binary')]).connector));
+    expect((await storedMessage(event)).mediaCopy?.contentType).toBe('image/jpeg');
+  });
+
+  it('takes a pointer whose message is not there (a writer stopped between them) for a message not stored yet', async () => {
+    const event = photoEvent();
+    let failed = false;
+    const crashing = interceptCommits(h.store, (writes) => {
+      if (!failed && writes.some((w) => w.kind === 'message')) {
+        failed = true;
+        throw new Error('Lambda timed out');
+      }
+    });
+    await expect(applyToStore(event, { store: crashing, log, clock: h.clock, capabilities: capabilitiesOf })).rejects.toThrow('Lambda timed out');
+    expect(await h.store.getPointer('telegram', '1', event.externalMessageId)).toBeDefined();
+    const outcome = await copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector));
+    expect(outcome).toMatchObject({ kind: 'retry', failure: { message: 'the message is not stored yet' } });
+  });
+
+  it('records the copy once when two deliveries of the job copy at the same time', async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    const copies = await Promise.all([
+      copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector)),
+      copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector)),
+    ]);
+    expect(copies.map((c) => c.kind).sort()).toEqual(['copied', 'copied']);
+    const message = await storedMessage(event);
+    const writes = (await h.records()).filter((r) => r.dynamodb?.NewImage?.['id']?.S === message.id && r.dynamodb?.NewImage?.['mediaCopy'] !== undefined);
+    expect(writes).toHaveLength(1);
+  });
+
+  it("keeps the provider's media type with its parameters, and falls back to bytes when nobody names one", async () => {
+    const withParameters = photoEvent();
+    await applyEvent(withParameters);
+    await copyMedia(withParameters, first, depsWith(scripted([serves(PNG, 'image/png; charset=binary')]).connector));
+    expect((await storedMessage(withParameters)).mediaCopy?.contentType).toBe('image/png; charset=binary');
+
+    const unnamed = photoEvent({ type: 'file', media: { id: `BQACAgIAAx-doc-${seq + 1}` } });
+    await applyEvent(unnamed);
+    await copyMedia(unnamed, first, depsWith(scripted([serves(PNG)]).connector));
+    expect((await storedMessage(unnamed)).mediaCopy?.contentType).toBe('application/octet-stream');
+
+    const byReference = photoEvent();
+    await applyEvent(byReference);
+    await copyMedia(byReference, first, depsWith(scripted([serves(PNG)]).connector));
+    expect((await storedMessage(byReference)).mediaCopy?.contentType).toBe('image/jpeg');
+  });
+
+  it('refuses media over the size limit, storing nothing', async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    const huge = { length: MAX_MEDIA_BYTES + 1 } as Buffer;
+    const outcome = await copyMedia(event, first, depsWith(scripted([async () => ({ bytes: huge, contentType: 'image/png' })]).connector));
+    expect(outcome).toEqual({ kind: 'failed', failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${MAX_MEDIA_BYTES + 1})` } });
+    const media0 = mediaOf(event.content);
+    expect(await media.head(mediaKeyOf('telegram', '1', media0!))).toBeUndefined();
+    expect((await storedMessage(event)).mediaCopy).toBeUndefined();
+  });
+
+  it('gives up waiting for the message on the last receive (the copy stays for a redrive)', async () => {
+    const event = photoEvent();
+    const outcome = await copyMedia(event, { receiveCount: 8, maxReceiveCount: 8 }, depsWith(scripted([serves(PNG, 'image/png')]).connector));
+    expect(outcome).toEqual({ kind: 'exhausted', failure: { kind: 'retryable', message: 'the message is not stored yet', attempts: 8 } });
+    expect(await media.head(mediaKeyOf('telegram', '1', mediaOf(event.content)!))).toEqual({ contentType: 'image/png', size: PNG.length });
+  });
+
+  it('records the copy on a message edited meanwhile, keeping the edit', async () => {
+    const event = photoEvent();
+    await applyEvent(event);
+    const { connector } = scripted([serves(PNG, 'image/png')]);
+    let edited = false;
+    const racing = interceptCommits(h.store, async (writes) => {
+      if (edited || !writes.some((w) => w.kind === 'message')) return;
+      edited = true;
+      // The customer's edit lands between the copier's read and its write.
+      await applyEvent({ ...event, type: 'message.edited', eventId: `${event.eventId}-e`, editedAt: '2026-11-26T10:02:00.000Z', content: { ...event.content, caption: 'edited' } } as ParleyEvent);
+    });
+    expect(await copyMedia(event, first, { ...depsWith(connector), store: racing })).toMatchObject({ kind: 'copied' });
+    const message = await storedMessage(event);
+    expect(message.content).toMatchObject({ caption: 'edited' });
+    expect(message.mediaCopy?.key).toBe(mediaKeyOf('telegram', '1', mediaOf(event.content)!));
   });
 
   it('skips content without media and channels that offer no download', async () => {
     const { connector, calls } = scripted([]);
-    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toMatchObject({ kind: 'skipped' });
-    expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toMatchObject({
+    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toEqual({ kind: 'skipped', reason: 'text content has no media' });
+    expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toEqual({
       kind: 'skipped',
+      reason: 'telegram media cannot be downloaded',
     });
+    expect(await copyMedia(photoEvent(), first, depsWith(undefined))).toEqual({ kind: 'skipped', reason: 'telegram media cannot be downloaded' });
     expect(calls).toEqual([]);
   });
 });
@@ -260,7 +351,7 @@ describe('copyMedia with a real download', () => {
   it("copies through the deps' network, connecting to the address it checked", async () => {
     const { network, connected } = resolvingTo([{ address: '147.92.150.192', family: 4 }], PNG);
     const { event, deps } = lineExternal('https://cdn.example.com/a.png', network);
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
 
     expect(await copyMedia(event, first, deps)).toMatchObject({ kind: 'copied', downloaded: true });
     expect(connected).toEqual([['147.92.150.192']]);
@@ -269,7 +360,7 @@ describe('copyMedia with a real download', () => {
   it('fails at once, storing nothing, when the URL resolves to a private address; the message keeps its URL', async () => {
     const { network, connected } = resolvingTo([{ address: '10.0.0.5', family: 4 }], PNG);
     const { event, deps } = lineExternal('https://cdn.example.com/b.png', network);
-    await applyEvent(event, { store, log });
+    await applyEvent(event);
 
     const outcome = await copyMedia(event, first, deps);
 
@@ -285,6 +376,27 @@ describe('copyMedia with a real download', () => {
   });
 });
 
+describe('mediaOf', () => {
+  it('finds the media of image, audio, video, file and sticker content, and of nothing else', () => {
+    const ref = { id: 'file-1' };
+    const withMedia: Content[] = [
+      { type: 'image', media: ref },
+      { type: 'audio', media: ref },
+      { type: 'video', media: ref },
+      { type: 'file', media: ref },
+      { type: 'sticker', media: ref },
+    ];
+    for (const content of withMedia) expect(mediaOf(content)).toBe(ref);
+    const without: Content[] = [
+      { type: 'text', text: 'hi' },
+      { type: 'location', latitude: 37.5, longitude: 127 },
+      { type: 'reaction', emoji: '👍', targetExternalId: 'm1' },
+      { type: 'unsupported', providerType: 'poll' },
+    ];
+    for (const content of without) expect(mediaOf(content)).toBeUndefined();
+  });
+});
+
 describe('mediaKeyOf', () => {
   it('gives one media object one key, apart per channel and account, whatever the id holds', () => {
     const key = mediaKeyOf('whatsapp', '106540352242922', { id: '../../etc/passwd' });
@@ -292,6 +404,15 @@ describe('mediaKeyOf', () => {
     expect(key).toMatch(/^whatsapp\/106540352242922\/[0-9a-f]{64}$/);
     expect(mediaKeyOf('whatsapp', 'other', { id: '../../etc/passwd' })).not.toBe(key);
     expect(mediaKeyOf('messenger', 'page/../x', { url: 'https://scontent.xx.fbcdn.net/a.jpg' })).toMatch(/^messenger\/[0-9a-f]{32}\/[0-9a-f]{64}$/);
+  });
+
+  it('keys media known by URL only by its URL', () => {
+    const a = mediaKeyOf('messenger', '106512345678901', { url: 'https://scontent.xx.fbcdn.net/v/a.jpg' });
+    expect(a).toBe(`messenger/106512345678901/${createHash('sha256').update('url:https://scontent.xx.fbcdn.net/v/a.jpg').digest('hex')}`);
+    expect(mediaKeyOf('messenger', '106512345678901', { url: 'https://scontent.xx.fbcdn.net/v/b.jpg' })).not.toBe(a);
+    expect(mediaKeyOf('whatsapp', '106540352242922', { id: '1035460051234567' })).toBe(
+      `whatsapp/106540352242922/${createHash('sha256').update('id:1035460051234567').digest('hex')}`,
+    );
   });
 
   it('keeps every stored file under the media directory', () => {

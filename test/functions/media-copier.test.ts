@@ -1,21 +1,49 @@
+/**
+ * A channel's media copier Lambda on the real store (the DynamoDB conversation store on the local engine):
+ * SQS batches of received messages with media, downloaded from the Telegram fake (or servers that misbehave),
+ * postponed through the queue's visibility, failed for good where no retry will help.
+ */
 import { createServer } from 'node:http';
-import type { SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
+import { capabilitiesOf } from '../../connectors/capabilities.ts';
 import { MAX_MEDIA_BYTES, type MediaNetwork } from '../../domain/connector.ts';
+import { applyEvent as applyToStore } from '../../domain/conversations/inbound.ts';
 import type { MessageReceivedEvent } from '../../domain/events.ts';
-import { applyEvent } from '../../domain/thread-writer.ts';
-import { systemClock, type Log } from '../../domain/ports.ts';
 import { create as createLineCopier } from '../../functions/media-copiers/line.ts';
 import { create } from '../../functions/media-copiers/telegram.ts';
-import { createLocalLog } from '../../runtime/local-log.ts';
+import { localContext } from '../../functions/kit/handler.ts';
+import { memoryMetrics, type Observability } from '../../functions/kit/observability.ts';
+import { environmentOf, FUNCTIONS } from '../../topology/topology.ts';
+import { FAKE_TELEGRAM_FILE, startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
 import { listenLocally, readBody } from '../helpers/fake-server.ts';
+import { captureLog, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
+import { sqsEvent } from '../helpers/lambda-events.ts';
 import { MemoryMediaStore } from '../helpers/memory-media-store.ts';
-import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
 
-const log = createLocalLog({ level: 'silent' });
 const TOKEN = '7712345678:AAtoken';
-const JPEG = Buffer.from('ffd8ffe000104a464946', 'hex');
+const ENVIRONMENT = environmentOf(FUNCTIONS['media-copier-telegram']);
+const MAX_RECEIVES = Number(ENVIRONMENT.MAX_RECEIVE_COUNT);
+
+let telegram: FakeTelegram;
+beforeAll(async () => {
+  telegram = await startFakeTelegram();
+});
+afterAll(() => telegram.close());
+
+let h: ConversationHarness;
+beforeEach(async () => {
+  h = await startConversations();
+  telegram.reset();
+});
+afterEach(() => h.stop());
+
+const applyEvent = (event: MessageReceivedEvent) => applyToStore(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+/** The message the thread writer stored for an event, found as the copier finds it: through its provider id. */
+const storedMessage = async (event: MessageReceivedEvent) => {
+  const pointer = await h.store.getPointer(event.channel, event.accountId, event.externalMessageId);
+  return pointer && (await h.store.getMessage(pointer.threadId, pointer.messageId))?.value;
+};
 
 const photo = (n: number, content: MessageReceivedEvent['content'] = { type: 'image', media: { id: `AgACAgQ-${n}` } }): MessageReceivedEvent => ({
   schemaVersion: 1,
@@ -32,85 +60,90 @@ const photo = (n: number, content: MessageReceivedEvent['content'] = { type: 'im
   content,
 });
 
-const sqs = (bodies: unknown[], receiveCount = 1): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m${i}`,
-    receiptHandle: `r${i}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:local:0:media',
-    awsRegion: 'local',
-  })),
-});
+const sqs = (bodies: unknown[], receiveCount = 1) => sqsEvent(bodies, { receiveCount, sentAt: Date.now() - 1000 });
+const context = localContext('media-copier-telegram');
 
-/** A Bot API that answers getFile and serves every file, or fails with `status`. */
-const telegramFetch = (status = 200) =>
-  (async (input: string | URL | Request) => {
-    const url = String(input);
-    if (status !== 200) return new Response(JSON.stringify({ ok: false, error_code: status, description: 'Bad Gateway' }), { status });
-    if (url.endsWith('/getFile')) return Response.json({ ok: true, result: { file_id: 'x', file_path: 'photos/file_1.jpg' } });
-    return new Response(JPEG, { status: 200, headers: { 'content-type': 'image/jpeg' } });
-  }) as typeof globalThis.fetch;
+const observed = () => {
+  const log = captureLog();
+  const metrics = memoryMetrics();
+  const observability: Observability = { log, metrics, middlewares: [] };
+  return { log, metrics, observability };
+};
 
-const setup = (fetch = telegramFetch()) => {
-  const store = new MemoryThreadStore();
+const setup = () => {
   const media = new MemoryMediaStore();
   const postponed: [string, number][] = [];
-  const handler = create(
+  const { log, metrics, observability } = observed();
+  const copier = create(
     {
-      store,
+      conversations: h.store,
       media,
       secrets: new LocalSecretStore({ telegram: { credentials: { webhookSecret: 's', botToken: TOKEN }, accountId: '7712345678' } }),
-      clock: systemClock,
-      log,
-      fetch,
-      apiBaseUrls: { telegram: 'http://telegram.test' },
+      clock: h.clock,
+      observability,
+      fetch: globalThis.fetch,
+      apiBaseUrls: { telegram: telegram.baseUrl },
       visibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
     },
-    { MAX_RECEIVE_COUNT: '3' },
+    ENVIRONMENT,
   );
-  return { store, media, postponed, handler };
+  return { media, postponed, log, metrics, handler: (event: ReturnType<typeof sqs>) => copier(event, context) };
 };
 
 describe('media copier', () => {
   it('copies the media of stored messages and records it; skips content without media', async () => {
-    const { store, media, handler } = setup();
+    const { media, handler, metrics, log } = setup();
     const events = [photo(1), photo(2, { type: 'text', text: 'hi' })];
-    for (const event of events) await applyEvent(event, { store, log });
+    for (const event of events) await applyEvent(event);
 
     const result = await handler(sqs(events));
 
     expect(result.batchItemFailures).toEqual([]);
-    const copied = await store.findMessageByExternalId('telegram', '7712345678', '5550:1');
-    expect(copied?.mediaCopy).toMatchObject({ contentType: 'image/jpeg', size: JPEG.length });
-    expect((await media.get(copied!.mediaCopy!.key))?.bytes).toEqual(JPEG);
-    expect((await store.findMessageByExternalId('telegram', '7712345678', '5550:2'))?.mediaCopy).toBeUndefined();
+    expect(telegram.calls.map((c) => [c.method, c.body['file_id']])).toEqual([['getFile', 'AgACAgQ-1']]);
+    expect(telegram.downloads).toEqual([{ token: TOKEN, path: 'photos/file_0.jpg' }]);
+    const copied = await storedMessage(photo(1));
+    expect(copied?.mediaCopy).toEqual({ key: expect.stringMatching(/^telegram\/7712345678\/[0-9a-f]{64}$/), contentType: 'image/jpeg', size: FAKE_TELEGRAM_FILE.length, copiedAt: h.clock.iso() });
+    expect((await media.get(copied!.mediaCopy!.key))?.bytes).toEqual(FAKE_TELEGRAM_FILE);
+    expect((await storedMessage(photo(2)))?.mediaCopy).toBeUndefined();
+    expect(log.entries.filter((e) => e.message === 'media job handled').map((e) => e.extra?.['outcome']).sort()).toEqual(['copied', 'skipped']);
+    expect(metrics.totals.get('QueueAge/media-telegram')).toBeGreaterThanOrEqual(1000);
+
+    // Delivered again: already copied, nothing downloaded.
+    expect((await handler(sqs([photo(1)], 2))).batchItemFailures).toEqual([]);
+    expect(telegram.downloads).toHaveLength(1);
   });
 
   it('reads a whole EventBridge event too (a redrive from the rule dead-letter queue)', async () => {
-    const { store, handler } = setup();
-    await applyEvent(photo(3), { store, log });
+    const { handler } = setup();
+    await applyEvent(photo(3));
 
-    const result = await handler(sqs([{ 'detail-type': 'message.received', source: 'parley', detail: photo(3) }]));
+    const result = await handler(sqs([{ 'detail-type': 'message.received', source: 'parley.connectors', detail: photo(3) }]));
 
     expect(result.batchItemFailures).toEqual([]);
-    expect((await store.findMessageByExternalId('telegram', '7712345678', '5550:3'))?.mediaCopy).toBeDefined();
+    expect((await storedMessage(photo(3)))?.mediaCopy).toBeDefined();
   });
 
   it('postpones a record by its backoff and reports it failed, until the last receive', async () => {
-    const { store, postponed, handler } = setup(telegramFetch(502));
-    await applyEvent(photo(4), { store, log });
+    const { postponed, handler, log } = setup();
+    await applyEvent(photo(4));
+    const badGateway = { status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } };
+    telegram.answerNext(badGateway);
+    telegram.answerNext(badGateway);
 
-    const early = await handler(sqs([photo(4)], 1));
-    const last = await handler(sqs([photo(4)], 3));
+    const early = await handler(sqs([photo(4)], 3));
+    const last = await handler(sqs([photo(4)], MAX_RECEIVES));
 
     expect(early.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
-    expect(postponed).toEqual([['r0', expect.any(Number)]]);
+    expect(postponed).toHaveLength(1);
+    // About 2^3 seconds, with jitter.
+    expect(postponed[0]![0]).toBe('r0');
+    expect(postponed[0]![1]).toBeGreaterThanOrEqual(4);
+    expect(postponed[0]![1]).toBeLessThanOrEqual(8);
     expect(last.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(postponed).toHaveLength(1); // exhausted: left to go to the dead-letter queue
+    expect(log.entries.filter((e) => e.level === 'error').map((e) => [e.message, e.extra?.['failure']])).toEqual([
+      ['media copy retries used up; it goes to the dead-letter queue', { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: MAX_RECEIVES }],
+    ]);
   });
 
   it('postpones a copy whose message the thread writer has not stored yet', async () => {
@@ -124,9 +157,9 @@ describe('media copier', () => {
   });
 
   it("leaves another channel's message to the dead-letter queue instead of skipping its media", async () => {
-    const { store, media, postponed, handler } = setup();
+    const { media, postponed, handler } = setup();
     const misrouted = { ...photo(9), channel: 'whatsapp' as const, accountId: '106540352242922' };
-    await applyEvent(misrouted, { store, log });
+    await applyEvent(misrouted);
 
     const result = await handler(sqs([misrouted]));
 
@@ -149,9 +182,8 @@ const MiB = 1024 * 1024;
 
 /** A log that keeps the warnings, where the copier says why a copy will never be made. */
 const recordingLog = () => {
-  const warnings: [string, Record<string, unknown> | undefined][] = [];
-  const log: Log = { debug: () => undefined, info: () => undefined, warn: (message, extra) => void warnings.push([message, extra]), error: () => undefined };
-  return { log, warnings };
+  const { log, observability } = observed();
+  return { observability, get warnings() { return log.entries.filter((e) => e.level === 'warn').map((e): [string, Record<string, unknown> | undefined] => [e.message, e.extra]); } };
 };
 
 const closers: (() => Promise<void>)[] = [];
@@ -174,24 +206,23 @@ describe('media copier: downloads it must not make', () => {
     });
     const { baseUrl, close } = await listenLocally(server);
     closers.push(close);
-    const store = new MemoryThreadStore();
     const media = new MemoryMediaStore();
     const postponed: [string, number][] = [];
-    const { log: recording, warnings } = recordingLog();
-    const handler = create(
+    const recording = recordingLog();
+    const copier = create(
       {
-        store,
+        conversations: h.store,
         media,
         secrets: new LocalSecretStore({ telegram: { credentials: { webhookSecret: 's', botToken: TOKEN }, accountId: '7712345678' } }),
-        clock: systemClock,
-        log: recording,
+        clock: h.clock,
+        observability: recording.observability,
         fetch: globalThis.fetch,
         apiBaseUrls: { telegram: baseUrl },
         visibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
       },
-      { MAX_RECEIVE_COUNT: '3' },
+      ENVIRONMENT,
     );
-    return { store, media, postponed, warnings, handler };
+    return { media, postponed, get warnings() { return recording.warnings; }, handler: (event: ReturnType<typeof sqs>) => copier(event, context) };
   };
 
   const video = (n: number) => photo(n, { type: 'video', media: { id: `BAACAgQ-${n}` } });
@@ -213,7 +244,7 @@ describe('media copier: downloads it must not make', () => {
       };
       pump();
     });
-    await applyEvent(video(20), { store: copier.store, log });
+    await applyEvent(video(20));
     const baseline = process.memoryUsage().arrayBuffers;
     let peak = baseline;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 5);
@@ -230,7 +261,7 @@ describe('media copier: downloads it must not make', () => {
       ['media not copied', expect.objectContaining({ failure: expect.objectContaining({ kind: 'permanent', code: 'media_too_large' }) })],
     ]);
     expect(copier.media.objects.size).toBe(0);
-    const message = await copier.store.findMessageByExternalId('telegram', '7712345678', '5550:20');
+    const message = await storedMessage(video(20));
     expect(message?.mediaCopy).toBeUndefined();
     expect(message?.content).toEqual(video(20).content); // the provider reference stays
     expect(elapsed).toBeLessThan(10_000);
@@ -244,7 +275,7 @@ describe('media copier: downloads it must not make', () => {
       response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': 3 * 1024 * MiB });
       response.flushHeaders(); // and never a byte of body
     });
-    await applyEvent(video(21), { store: copier.store, log });
+    await applyEvent(video(21));
     const started = Date.now();
 
     const result = await copier.handler(sqs([video(21)]));
@@ -268,17 +299,16 @@ describe('media copier: downloads it must not make', () => {
         return new Response(null, { status: 302, headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' } });
       },
     };
-    const store = new MemoryThreadStore();
     const media = new MemoryMediaStore();
     const postponed: [string, number][] = [];
-    const { log: recording, warnings } = recordingLog();
-    const handler = createLineCopier(
+    const recording = recordingLog();
+    const copier = createLineCopier(
       {
-        store,
+        conversations: h.store,
         media,
         secrets: new LocalSecretStore({ line: { credentials: { channelSecret: 's', channelAccessToken: 'lineToken' }, accountId: 'U0123' } }),
-        clock: systemClock,
-        log: recording,
+        clock: h.clock,
+        observability: recording.observability,
         // What the old code fetched body URLs with; nothing may go through it here.
         fetch: (async (input: string | URL | Request) => {
           requested.push(String(input));
@@ -288,8 +318,9 @@ describe('media copier: downloads it must not make', () => {
         apiBaseUrls: {},
         visibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
       },
-      { MAX_RECEIVE_COUNT: '3' },
+      ENVIRONMENT,
     );
+    const handler = (event: ReturnType<typeof sqs>) => copier(event, localContext('media-copier-line'));
     const external = (n: number, url: string): MessageReceivedEvent => ({
       ...photo(n, { type: 'image', media: { id: `54681380012312${n}`, url } }),
       channel: 'line',
@@ -297,13 +328,13 @@ describe('media copier: downloads it must not make', () => {
       externalMessageId: `54681380012312${n}`,
     });
     const events = [external(30, 'http://cdn.example.com/a.jpg'), external(31, 'https://cdn.example.com/a.jpg')];
-    for (const event of events) await applyEvent(event, { store, log });
+    for (const event of events) await applyEvent(event);
 
     const result = await handler(sqs(events));
 
     expect(result.batchItemFailures).toEqual([]);
     expect(postponed).toEqual([]);
-    const failures = warnings.map(([, extra]) => extra?.['failure']);
+    const failures = recording.warnings.map(([, extra]) => extra?.['failure']);
     expect(failures).toHaveLength(2); // records are copied concurrently: in either order
     expect(failures).toEqual(
       expect.arrayContaining([
@@ -313,7 +344,7 @@ describe('media copier: downloads it must not make', () => {
     );
     expect(requested).toEqual(['https://cdn.example.com/a.jpg']);
     expect(media.objects.size).toBe(0);
-    const kept = await store.findMessageByExternalId('line', 'U0123', '5468138001231231');
+    const kept = await storedMessage(events[1]!);
     expect(kept?.content).toMatchObject({ media: { url: 'https://cdn.example.com/a.jpg' } });
   });
 });

@@ -1,112 +1,172 @@
-import type { SQSEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+/**
+ * A channel's sender Lambda (Telegram's) on the real store, sending to the local Telegram fake: SQS batches of
+ * outbound jobs as the outbox relay queues them, postponed through the queue's visibility on a retry, failed
+ * to the dead-letter queue when retries are used up or the job is unreadable.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
-import { newMessageId } from '../../domain/message-ids.ts';
-import type { Message } from '../../domain/model.ts';
-import { systemClock } from '../../domain/ports.ts';
+import { capabilitiesOf } from '../../connectors/capabilities.ts';
+import { applyEvent } from '../../domain/conversations/inbound.ts';
+import type { ConversationStore, StoredMessage } from '../../domain/conversations/ports.ts';
+import type { OutboundJob } from '../../domain/delivery/outbound.ts';
+import { NEW_RECORD } from '../../domain/shared/store.ts';
+import { localContext } from '../../functions/kit/handler.ts';
+import { memoryMetrics } from '../../functions/kit/observability.ts';
 import { create } from '../../functions/senders/telegram.ts';
-import { createLocalLog } from '../../runtime/local-log.ts';
 import { environmentOf, FUNCTIONS } from '../../topology/topology.ts';
-import { MemoryThreadStore } from '../helpers/memory-thread-store.ts';
+import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
+import { captureLog, fixtureEvent, interceptCommits, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
+import { sqsEvent } from '../helpers/lambda-events.ts';
 
-const TOKEN = '7712345678:AAtoken';
-const log = createLocalLog({ level: 'silent' });
+const TOKEN = '7712345678:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0';
+const ENVIRONMENT = environmentOf(FUNCTIONS['sender-telegram']);
+const MAX_RECEIVES = Number(ENVIRONMENT.MAX_RECEIVE_COUNT);
 
-const sqs = (bodies: unknown[], receiveCount = 1): SQSEvent => ({
-  Records: bodies.map((body, i) => ({
-    messageId: `m${i}`,
-    receiptHandle: `r${i}`,
-    body: JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:local:0:outbound-telegram',
-    awsRegion: 'local',
-  })),
+let telegram: FakeTelegram;
+beforeAll(async () => {
+  telegram = await startFakeTelegram();
 });
+afterAll(() => telegram.close());
 
-/** A Bot API that records each call and answers with `answer`. */
-const botApi = (answer: () => Response) => {
-  const calls: { url: string; body: unknown }[] = [];
-  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
-    calls.push({ url: String(input), body: JSON.parse(String(init?.body ?? '{}')) });
-    return answer();
-  }) as typeof globalThis.fetch;
-  return { calls, fetch };
-};
-const accepted = () => Response.json({ ok: true, result: { message_id: 42, date: 1, chat: { id: 5550, type: 'private' } } });
+let h: ConversationHarness;
+beforeEach(async () => {
+  h = await startConversations();
+  telegram.reset();
+});
+afterEach(() => h.stop());
 
-const setup = async (answer: () => Response = accepted) => {
-  const store = new MemoryThreadStore();
-  const api = botApi(answer);
+const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
+const tap = fixtureEvent('telegram', 'callback-query', 'provider.action.requested', 1);
+
+const sender = (store: ConversationStore = h.store) => {
   const postponed: [string, number][] = [];
+  const queued: OutboundJob[] = [];
+  const metrics = memoryMetrics();
+  const log = captureLog();
   const handler = create(
     {
-      store,
+      conversations: store,
       secrets: new LocalSecretStore({ telegram: { credentials: { webhookSecret: 's', botToken: TOKEN }, accountId: '7712345678' } }),
-      clock: systemClock,
-      log,
-      fetch: api.fetch,
-      apiBaseUrls: { telegram: 'http://telegram.test' },
+      clock: h.clock,
+      observability: { log, metrics, middlewares: [] },
+      fetch: globalThis.fetch,
+      apiBaseUrls: { telegram: telegram.baseUrl },
       visibility: { setVisibilityTimeout: async (handle, seconds) => void postponed.push([handle, seconds]) },
+      outbound: { send: async (job) => void queued.push(job) },
     },
-    environmentOf(FUNCTIONS['sender-telegram']),
+    ENVIRONMENT,
   );
-  const at = '2026-03-14T00:00:00.000Z';
-  const identity = await store.ensureIdentity({ channel: 'telegram', accountId: '7712345678', externalId: '5550', kind: 'direct' }, at);
-  const thread = await store.ensureOpenThread(identity.contactId, at);
-  await store.recordActivity(thread.id, {
-    channel: 'telegram',
-    at,
-    direction: 'inbound',
-    route: { channel: 'telegram', accountId: '7712345678', conversation: { externalId: '5550', kind: 'direct' }, lastInboundAt: at },
-  });
-  const now = new Date();
-  const message: Message = {
-    id: newMessageId(now, now, 'sender-test'),
-    threadId: thread.id,
+  const run = (bodies: unknown[], receiveCount = 1) => handler(sqsEvent(bodies, { receiveCount, sentAt: Date.now() - 2000 }), localContext('sender-telegram'));
+  return { run, postponed, queued, metrics, log };
+};
+
+/** Mina's thread with an agent's reply queued in it. */
+const queuedReply = async (): Promise<StoredMessage> => {
+  const outcome = await applyEvent(minaText, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+  if (outcome.kind !== 'stored') throw new Error('not stored');
+  const reply: StoredMessage = {
+    id: 'msg_0mmpdc0a00mmpdc0a0_reply',
+    threadId: outcome.threadId,
     direction: 'outbound',
     channel: 'telegram',
     accountId: '7712345678',
-    occurredAt: now.toISOString(),
-    author: { role: 'agent', id: 'key_test' },
+    occurredAt: h.clock.iso(),
+    author: { role: 'agent', id: 'key_agent' },
     content: { type: 'text', text: 'Your order ships today' },
     status: 'queued',
   };
-  await store.insertMessage(message);
-  return { store, message, handler, calls: api.calls, postponed };
+  await h.store.commit([{ kind: 'message', op: 'put', value: reply, version: NEW_RECORD }]);
+  return reply;
 };
+const job = (reply: StoredMessage, channel = 'telegram') => ({ kind: 'deliver', channel, threadId: reply.threadId, messageId: reply.id });
+const statusOf = async (reply: StoredMessage) => (await h.store.getMessage(reply.threadId, reply.id))?.value;
 
 describe("a channel's sender function", () => {
-  it('delivers a job of its channel and records the provider id', async () => {
-    const { store, message, handler, calls } = await setup();
-    const result = await handler(sqs([{ kind: 'deliver', channel: 'telegram', threadId: message.threadId, messageId: message.id }]));
-    expect(result.batchItemFailures).toEqual([]);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.url).toBe(`http://telegram.test/bot${TOKEN}/sendMessage`);
-    expect(await store.getMessage(message.threadId, message.id)).toMatchObject({ status: 'sent', externalId: '5550:42' });
+  it('delivers a job of its channel, records the provider id and counts it', async () => {
+    const reply = await queuedReply();
+    const { run, metrics } = sender();
+    expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
+    expect(telegram.calls.map((c) => [c.method, c.body['chat_id'], c.body['text']])).toEqual([['sendMessage', 5550101234, 'Your order ships today']]);
+    expect(await statusOf(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5000' });
+    expect(metrics.totals.get('MessagesSent/telegram')).toBe(1);
+    expect(metrics.totals.get('QueueAge/outbound-telegram')).toBeGreaterThanOrEqual(2000);
   });
 
-  it("refuses another channel's job without touching the message, so it waits in the dead-letter queue", async () => {
-    const { store, message, handler, calls } = await setup();
-    const result = await handler(sqs([{ kind: 'deliver', channel: 'whatsapp', threadId: message.threadId, messageId: message.id }]));
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
-    expect(calls).toEqual([]);
-    expect(await store.getMessage(message.threadId, message.id)).toMatchObject({ status: 'queued' });
+  it('claims with the receipt handle for the queue visibility: a second delivery of the job meanwhile waits that long', async () => {
+    const reply = await queuedReply();
+    const current = await h.store.getMessage(reply.threadId, reply.id);
+    await h.store.commit([{ kind: 'message', op: 'put', value: { ...current!.value, claim: { token: 'r9', until: '2026-03-14T01:05:00.000Z' } }, version: current!.version }]);
+    const { run, postponed } = sender();
+    expect(await run([job(reply)])).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
+    expect(postponed).toEqual([['r0', Number(ENVIRONMENT.VISIBILITY_TIMEOUT_SECONDS)]]);
+    expect(telegram.calls).toEqual([]);
   });
 
-  it("postpones a rate-limited job by the provider's wait", async () => {
-    const { store, message, handler, postponed } = await setup(() =>
-      Response.json({ ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } }, { status: 429 }),
-    );
-    const result = await handler(sqs([{ kind: 'deliver', channel: 'telegram', threadId: message.threadId, messageId: message.id }]));
-    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+  it("refuses another channel's job and unreadable jobs without touching anything, so they wait in the dead-letter queue", async () => {
+    const reply = await queuedReply();
+    const { run, log } = sender();
+    const result = await run([job(reply, 'whatsapp'), 'not json', { kind: 'deliver', channel: 'telegram' }, job(reply)]);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    expect(log.entries.filter((e) => e.level === 'error').map((e) => e.extra?.['messageId'])).toEqual(['m0', 'm1', 'm2']);
+    expect(log.entries.find((e) => e.extra?.['messageId'] === 'm0')?.extra?.['error']).toBe('a whatsapp job on the telegram queue');
+    expect(telegram.calls).toHaveLength(1);
+  });
+
+  it("postpones a rate-limited job by the provider's wait, leaving the message queued", async () => {
+    const reply = await queuedReply();
+    telegram.answerNext({ status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } } });
+    const { run, postponed, metrics } = sender();
+    expect(await run([job(reply)])).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
     expect(postponed).toEqual([['r0', 7]]);
-    expect(await store.getMessage(message.threadId, message.id)).toMatchObject({ status: 'queued' });
+    expect(await statusOf(reply)).toMatchObject({ status: 'queued' });
+    expect(metrics.totals.get('MessagesRetried/telegram')).toBe(1);
+  });
+
+  it('on the last receive marks the message failed and lets the job go to the dead-letter queue', async () => {
+    const reply = await queuedReply();
+    telegram.answerNext({ status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } });
+    const { run, postponed, metrics } = sender();
+    expect(await run([job(reply)], MAX_RECEIVES)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
+    expect(postponed).toEqual([]);
+    expect(await statusOf(reply)).toMatchObject({ status: 'failed', failure: { kind: 'retryable', code: '502', attempts: MAX_RECEIVES } });
+    expect(metrics.totals.get('MessagesFailed/telegram')).toBe(1);
+  });
+
+  it('takes a failure for good as done: the message says why, the job is not retried', async () => {
+    const reply = await queuedReply();
+    telegram.answerNext({ status: 403, body: { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' } });
+    const { run } = sender();
+    expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
+    expect(await statusOf(reply)).toMatchObject({ status: 'failed', failure: { kind: 'permanent', code: '403' } });
+  });
+
+  it('queues a record job when the provider accepted the message but the store would not record it', async () => {
+    const reply = await queuedReply();
+    const refusing = interceptCommits(h.store, (writes) => {
+      if (writes.some((w) => w.kind === 'message' && w.op === 'put' && w.value.status === 'sent')) throw new Error('throttled');
+    });
+    const { run, queued } = sender(refusing);
+    expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
+    expect(queued).toEqual([{ kind: 'record', channel: 'telegram', threadId: reply.threadId, messageId: reply.id, externalIds: ['5550101234:5000'], at: h.clock.iso() }]);
+    // The record job, delivered on the same queue, records it without sending.
+    expect(await sender().run([queued[0]])).toEqual({ batchItemFailures: [] });
+    expect(await statusOf(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5000' });
+    expect(telegram.calls).toHaveLength(1);
+  });
+
+  it('carries out a provider action routed from the bus, and one redriven as a whole EventBridge event', async () => {
+    const { run } = sender();
+    const envelope = { version: '0', id: 'e1', 'detail-type': 'provider.action.requested', source: 'parley.connectors', detail: tap };
+    expect(await run([tap, envelope])).toEqual({ batchItemFailures: [] });
+    expect(telegram.calls.map((c) => [c.method, c.body['callback_query_id']])).toEqual([
+      ['answerCallbackQuery', tap.params['callback_query_id']],
+      ['answerCallbackQuery', tap.params['callback_query_id']],
+    ]);
   });
 
   it('will not start without the queue settings the topology gives it', () => {
     expect(() => create({} as never, {})).toThrow(/MAX_RECEIVE_COUNT must be set/);
+    expect(() => create({} as never, { MAX_RECEIVE_COUNT: '8' })).toThrow(/VISIBILITY_TIMEOUT_SECONDS must be set/);
+    expect(() => create({} as never, { MAX_RECEIVE_COUNT: '0', VISIBILITY_TIMEOUT_SECONDS: '30' })).toThrow(/MAX_RECEIVE_COUNT must be set to a positive integer/);
   });
 });
