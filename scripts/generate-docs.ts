@@ -113,7 +113,7 @@ const TAG_TITLES: Record<string, string> = {
 };
 
 export const apiMarkdown = (): string => {
-  const document = buildOpenApiDocument() as { paths: Record<string, Record<string, Operation>> };
+  const document = buildOpenApiDocument() as unknown as { paths: Record<string, Record<string, Operation>> };
   const byTag = new Map<string, string[]>();
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(methods)) {

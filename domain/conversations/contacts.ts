@@ -180,6 +180,7 @@ export const mergeContacts = (
     const moved = identities.flatMap((identity) =>
       identity ? [{ identity, value: { ...identity.value, contactId: survivorId, threadId: survivorThread.value.id, link } satisfies Identity }] : [],
     );
+    const filled = PROFILE_FIELDS.filter((field) => survivor.value[field] === undefined && merged.value[field] !== undefined);
     const record: MergeRecord = {
       contactId: mergedId,
       threadId: mergedThread.value.id,
@@ -190,6 +191,7 @@ export const mergeContacts = (
         ...(merged.value.email !== undefined && { email: merged.value.email }),
         ...(merged.value.locale !== undefined && { locale: merged.value.locale }),
       },
+      ...(filled.length > 0 && { filled }),
       reason,
       by,
       at,
@@ -224,6 +226,19 @@ export const mergeContacts = (
     return next;
   });
 
+const PROFILE_FIELDS = ['name', 'phone', 'email', 'locale'] as const;
+
+/** The survivor without the profile fields a merge filled in, where they still hold what the merge brought. */
+const withoutFilled = (contact: Contact, record: MergeRecord): Contact => {
+  const next: { -readonly [K in keyof Contact]: Contact[K] } = { ...contact };
+  for (const field of record.filled ?? []) {
+    if (next[field] !== record.profile[field]) continue;
+    delete next[field];
+    if (field === 'phone') delete next.phoneVerified;
+  }
+  return next;
+};
+
 /**
  * Undoes the merge of `mergedId` into `survivorId`: the merged contact, its identities (those still on the
  * survivor) and its thread are back as they were; messages written meanwhile stay where they were written.
@@ -254,7 +269,7 @@ export const unmergeContacts = (store: ConversationStore, survivorId: string, me
     };
     delete (restored as { mergedInto?: string }).mergedInto;
     const remaining: Contact = {
-      ...survivor.value,
+      ...withoutFilled(survivor.value, record),
       identities: survivor.value.identities.filter((i) => !back.some(({ value }) => sameIdentity(i, value))),
       merges: survivor.value.merges.filter((m) => m !== record),
       updatedAt: later(survivor.value.updatedAt, at),
@@ -371,7 +386,7 @@ export const eraseContact = (store: ConversationStore, contactId: string, by: Ac
       attributes: {},
       identities: [],
       threadId: contact.value.threadId,
-      merges: contact.value.merges.map((m) => ({ ...m, identities: [], profile: {} })),
+      merges: contact.value.merges.map(({ filled: _filled, ...m }) => ({ ...m, identities: [], profile: {} })),
       createdAt: contact.value.createdAt,
       updatedAt: later(contact.value.updatedAt, at),
     };

@@ -82,6 +82,10 @@ export const MergeRecordSchema = z
       email: z.string().optional(),
       locale: z.string().optional(),
     }),
+    filled: z
+      .array(z.enum(['name', 'phone', 'email', 'locale']))
+      .optional()
+      .describe("The survivor's profile fields the merge filled in; unmerging empties those that still hold the merged contact's values"),
     reason: z.string(),
     by: ActorSchema,
     at: IsoInstantSchema,

@@ -243,7 +243,8 @@ describe('mergeContacts', () => {
       name: 'Mina Park',
       email: 'sheena@example.com',
       phone: '+16505551234',
-      phoneVerified: false,
+      // WhatsApp vouched for Sheena's number; giving the same number again keeps it verified.
+      phoneVerified: true,
       locale: 'en-US',
       attributes: { tier: 'silver', region: 'US' },
       threadId: mina.threadId,
@@ -261,6 +262,7 @@ describe('mergeContacts', () => {
         threadId: sheena.threadId,
         identities: [sheena.key],
         profile: { name: 'Sheena Nelson', phone: '+16505551234', email: 'sheena@example.com', locale: 'en-US' },
+        filled: ['phone', 'email', 'locale'],
         reason: 'same person, told us by phone',
         by: OPS,
         at: AT,
@@ -507,7 +509,13 @@ describe('merging while both identities keep writing', () => {
   it('lets exactly one of two racing merges of the same contacts win', async () => {
     for (let round = 0; round < 6; round++) {
       const a = await customer({ ...minaText, conversation: { externalId: `ra${round}`, kind: 'direct' }, externalMessageId: `ra${round}:1` });
-      const b = await customer({ ...sheenaText, conversation: { externalId: `rb${round}`, kind: 'direct' }, externalMessageId: `rb${round}:1` });
+      // Each round's WhatsApp customer has a number of their own (one number would join them all by verified phone).
+      const b = await customer({
+        ...sheenaText,
+        sender: { ...sheenaText.sender, verifiedPhone: `+1650555${1000 + round}` },
+        conversation: { externalId: `rb${round}`, kind: 'direct' },
+        externalMessageId: `rb${round}:1`,
+      });
       const c = await customer({ ...lineText, conversation: { externalId: `rc${round}`, kind: 'direct' }, externalMessageId: `rc${round}:1` });
       // Opposite directions, and the same contact into two survivors.
       const races =
@@ -533,6 +541,23 @@ describe('merging while both identities keep writing', () => {
 });
 
 describe('unmergeContacts', () => {
+  it('empties the profile fields the merge filled in, but keeps those changed since', async () => {
+    const mina = await customer(minaText);
+    const sheena = await customer(sheenaText);
+    await updateProfile(h.store, sheena.contactId, { email: 'sheena@example.com', locale: 'en-US' }, '2026-03-14T01:30:00.000Z');
+    await mergeContacts(h.store, mina.contactId, sheena.contactId, 'looked alike', OPS, AT);
+    expect(await contactOf(mina.contactId)).toMatchObject({ phone: '+16505551234', phoneVerified: true, email: 'sheena@example.com', locale: 'en-US' });
+    await updateProfile(h.store, mina.contactId, { email: 'mina@example.com' }, '2026-03-14T02:30:00.000Z');
+
+    const { survivor } = await unmergeContacts(h.store, mina.contactId, sheena.contactId, OPS, '2026-03-14T03:00:00.000Z');
+    expect(survivor).not.toHaveProperty('phone');
+    expect(survivor).not.toHaveProperty('phoneVerified');
+    expect(survivor).not.toHaveProperty('locale');
+    expect(survivor.email).toBe('mina@example.com');
+    expect(await contactOf(mina.contactId)).toEqual(survivor);
+    expect((await h.store.findContacts({ phone: '+16505551234' })).map((c) => c.id)).toEqual([sheena.contactId]);
+  });
+
   it('puts both contacts, their identities and their threads back as they were', async () => {
     const mina = await customer(minaText);
     const sheena = await customer(sheenaText);

@@ -12,7 +12,7 @@ import type { StoredMessage } from '../../domain/conversations/ports.ts';
 import { updateProfile } from '../../domain/conversations/contacts.ts';
 import type { MessageEditedEvent, MessageReceivedEvent, MessageStatusEvent, ParleyEvent } from '../../domain/events.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
-import { newThread } from '../../domain/conversations/threads.ts';
+import { countedMark, newThread } from '../../domain/conversations/threads.ts';
 import { NEW_RECORD } from '../../domain/shared/store.ts';
 import {
   captureLog,
@@ -144,7 +144,7 @@ describe('a first message', () => {
       tags: [],
       attributes: {},
       unread: 1,
-      counted: [messageId],
+      counted: [countedMark(messageId)],
       createdAt: minaText.occurredAt,
       updatedAt: minaText.receivedAt,
       lastMessageAt: minaText.occurredAt,

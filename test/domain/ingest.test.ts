@@ -145,7 +145,8 @@ describe('account ids nobody registered', () => {
     expect(wrong).toMatchObject({ statusCode: 401 });
     for (const answer of answers) expect(answer).toStrictEqual(wrong);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
-    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(1);
+    // One listing of the channel's accounts (DevOps-named and API-registered secrets), then none per request.
+    expect(secretsManager.commandCalls(ListSecretsCommand)).toHaveLength(2);
     expect(published).toEqual([]);
   });
 

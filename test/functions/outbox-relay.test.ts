@@ -7,6 +7,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoWebhookStore } from '../../adapters/aws/store/webhooks.ts';
 import { eventsOfStreamRecord } from '../../adapters/aws/store/stream-events.ts';
 import { compilePattern } from '../../adapters/local/event-pattern.ts';
 import { capabilitiesOf } from '../../connectors/capabilities.ts';
@@ -18,8 +19,8 @@ import { onceEvent } from '../../domain/events/outbox.ts';
 import { NEW_RECORD } from '../../domain/shared/store.ts';
 import { localContext } from '../../functions/kit/handler.ts';
 import { memoryMetrics } from '../../functions/kit/observability.ts';
-import { create } from '../../functions/outbox-relay.ts';
-import { FUNCTIONS } from '../../topology/topology.ts';
+import { create, domainTypesOfRules } from '../../functions/outbox-relay.ts';
+import { FUNCTIONS, RULES } from '../../topology/topology.ts';
 import { captureLog, fixtureEvent, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
 
 let h: ConversationHarness;
@@ -36,7 +37,7 @@ const filters = (spec.stream?.filters ?? []).map((pattern) => compilePattern(pat
 /** The records Lambda would be invoked with: those the mapping's filter lets through. */
 const streamEvent = async (): Promise<DynamoDBStreamEvent> => ({ Records: (await h.records()).filter((r) => filters.some((matches) => matches(r))) });
 
-const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?: boolean } = {}) => {
+const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?: boolean; onlyWanted?: boolean } = {}) => {
   const published: DomainEvent[][] = [];
   const jobs: OutboundJob[] = [];
   const parked: unknown[] = [];
@@ -64,8 +65,10 @@ const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?
         parked.push(message);
       },
     }),
+    webhooks: new DynamoWebhookStore(h.table),
+    clock: h.clock,
     observability: { log, metrics, middlewares: [] },
-  });
+  }, options.onlyWanted === true ? {} : { PUBLISH_ALL_DOMAIN_EVENTS: 'true' });
   return { published, jobs, parked, metrics, log, run: (event: DynamoDBStreamEvent) => handler(event, localContext('outbox-relay')) };
 };
 
@@ -104,6 +107,20 @@ describe('the outbox relay function', () => {
     expect(published.map((batch) => batch.length)).toEqual(event.Records.map((r) => eventsOfStreamRecord(r).length));
     expect(jobs).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply' }]);
     expect(metrics.totals.get('DomainEventsPublished')).toBe(4);
+  });
+
+  it('puts on the bus only the events a rule or a webhook subscription wants (each entry is billed)', async () => {
+    await conversation();
+    const event = await streamEvent();
+    const wantedByRules = domainTypesOfRules(RULES);
+    const quiet = relay({ onlyWanted: true });
+    expect(await quiet.run(event)).toEqual({ batchItemFailures: [] });
+    const all = event.Records.flatMap(eventsOfStreamRecord);
+    expect(wantedByRules).not.toBe('all');
+    expect(quiet.published.flat()).toEqual(all.filter((e) => wantedByRules !== 'all' && wantedByRules.has(e.type)));
+    expect(quiet.published.flat().length).toBeLessThan(all.length);
+    // The relay still handled every event: the reply's delivery job is queued even though nothing on the bus wants it.
+    expect(quiet.jobs).toHaveLength(1);
   });
 
   it('publishes the same events, with the same ids, when the stream delivers a record again', async () => {

@@ -533,7 +533,16 @@ describe('persistence', () => {
       await first.dynamo.send(
         new PutItemCommand({ TableName: 'kept', Item: { ...key('p'), gsi1pk: { S: 'u' }, gsi1sk: { S: '1' } } }),
       );
-      await first.dynamo.send(new UpdateTimeToLiveCommand({ TableName: 'kept', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
+      // The harness enables the stores' TTL itself; a table of the test's own shows the setting is kept.
+      await first.dynamo.send(
+        new CreateTableCommand({
+          TableName: 'extra',
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await first.dynamo.send(new UpdateTimeToLiveCommand({ TableName: 'extra', TimeToLiveSpecification: { AttributeName: 'gone', Enabled: true } }));
       await first.stop();
 
       const second = await startLocalDynamo({ path, tableName: 'kept' });
@@ -544,6 +553,7 @@ describe('persistence', () => {
         );
         expect(byIndex.Items).toHaveLength(1);
         expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus).toBe('ENABLED');
+        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'extra' }))).TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'gone' });
         expect((await second.dynamo.send(new DescribeTableCommand({ TableName: 'kept' }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
       } finally {
         await second.stop();
