@@ -46,6 +46,28 @@ describe('splitText', () => {
     expect(parts.every((part) => part.length <= 4 && part.length > 0)).toBe(true);
   });
 
+  it('sends an empty text as one empty part', () => {
+    expect(splitText('', 10)).toEqual(['']);
+  });
+
+  it('keeps a text of exactly the limit whole, even with a space in it', () => {
+    expect(splitText('aaaaaa bbb', 10)).toEqual(['aaaaaa bbb']);
+  });
+
+  it('cuts at a line break in the second half rather than at a later space', () => {
+    expect(splitText('aaaaa\nbb cccccc', 10)).toEqual(['aaaaa', 'bb cccccc']);
+  });
+
+  it('cuts at a space exactly halfway through the part', () => {
+    expect(splitText('aaaaa bbbbbbbbbb', 10)).toEqual(['aaaaa', 'bbbbbbbbbb']);
+  });
+
+  it('cuts a long grapheme after as many whole code points as fit, each part one or more of them', () => {
+    expect(splitText('👩‍👩‍👧‍👦', 4)).toEqual(['👩\u200d', '👩\u200d', '👧\u200d', '👦']);
+    // A limit below one code point still sends each code point whole.
+    expect(splitText('😀😀', 1)).toEqual(['😀', '😀']);
+  });
+
   it('cuts at whitespace just past the part, dropping it', () => {
     expect(splitText(`${'a'.repeat(12)} bbb`, 12)).toEqual(['a'.repeat(12), 'bbb']);
     expect(splitText(`${'a'.repeat(12)}\nbbb`, 12)).toEqual(['a'.repeat(12), 'bbb']);
@@ -77,6 +99,22 @@ describe('splitTail', () => {
     expect(splitTail(`${'x'.repeat(10)}👩‍👩‍👧‍👦y`, 10)).toEqual({ head: `${'x'.repeat(10)}👩‍👩‍👧‍👦`, tail: 'y' });
   });
 
+  it('skips a line break or a sentence end with nothing after it, taking the tail from a space', () => {
+    expect(splitTail(`${'a'.repeat(20)} bbbb.\n`, 10)).toEqual({ head: 'a'.repeat(20), tail: 'bbbb.\n' });
+  });
+
+  it('with no break to start at, takes exactly the last `max` characters', () => {
+    expect(splitTail('x'.repeat(15), 10)).toEqual({ head: 'x'.repeat(5), tail: 'x'.repeat(10) });
+  });
+
+  it('cuts a last grapheme longer than the limit after a whole surrogate pair', () => {
+    const family = '👩‍👩‍👧‍👦';
+    const rest = family.slice(2);
+    // At 10 the earliest start falls between the halves of the first 👩; at 9 right after it.
+    expect(splitTail(`ab${family}`, 10)).toEqual({ head: 'ab👩', tail: rest });
+    expect(splitTail(`ab${family}`, 9)).toEqual({ head: 'ab👩', tail: rest });
+  });
+
   it('keeps every tail within the limit, whatever the text', () => {
     const texts = ['word '.repeat(100), `${'가'.repeat(500)}. ${'나'.repeat(80)}`, `${'\n'.repeat(5)}${'z'.repeat(300)}`, '👩‍👩‍👧‍👦'.repeat(40)];
     for (const text of texts) {
@@ -99,5 +137,11 @@ describe('shorten', () => {
     const shortened = shorten('ab😀cd', 4);
     expect(shortened).toBe('ab…');
     expect(shortened.length).toBeLessThanOrEqual(4);
+  });
+
+  it('drops a high surrogate at the cut, whichever one (U+D800…U+DBFF), and keeps any other character', () => {
+    expect(shorten('abcd\uD800\uDC00xyz', 6)).toBe('abcd…');
+    expect(shorten('abcd\uDBFF\uDFFFxyz', 6)).toBe('abcd…');
+    expect(shorten('abcdｱxyz', 6)).toBe('abcdｱ…');
   });
 });
