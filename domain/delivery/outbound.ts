@@ -15,13 +15,32 @@ import type { ConversationStore, StoredMessage, StoredThread } from '../conversa
 import { commitIdentity } from '../conversations/inbound.ts';
 import { onceEvent } from '../events/outbox.ts';
 import type { Clock, Log, SecretStore } from '../ports.ts';
-import { PermanentProviderError } from '../provider-errors.ts';
+import { PermanentProviderError, RateLimitedError } from '../provider-errors.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
+import { millis } from '../shared/time.ts';
+import { CAMPAIGN_CANCELLED } from './campaigns.ts';
+import {
+  accountPacingKey,
+  conversationPacingKey,
+  holdBack,
+  pacedFetch,
+  PacingWaitError,
+  takeTurn,
+  type Lane,
+  type PacingDeps,
+} from './pacing.ts';
 import { decideRetry, isRetryableFailure, MAX_DELAY_SECONDS, type AttemptCount, type RetryDecision } from './retry.ts';
 
 /** A message of a channel's outbound queue. */
 export const OutboundJobSchema = z.union([
-  z.object({ kind: z.literal('deliver'), channel: ChannelSchema, threadId: z.string().min(1), messageId: z.string().min(1) }),
+  z.object({
+    kind: z.literal('deliver'),
+    channel: ChannelSchema,
+    threadId: z.string().min(1),
+    messageId: z.string().min(1),
+    /** Notifications and campaign messages travel on the proactive lane (its own queue); replies on the interactive one. */
+    lane: z.enum(['interactive', 'proactive']).optional(),
+  }),
   /** The provider accepted the message but recording it failed: record it, never send again. */
   z.object({
     kind: z.literal('record'),
@@ -35,7 +54,7 @@ export const OutboundJobSchema = z.union([
   ProviderActionSchema.transform((event) => ({ kind: 'action' as const, event })),
 ]);
 export type OutboundJob =
-  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string }
+  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string; readonly lane?: Lane | undefined }
   | {
       readonly kind: 'record';
       readonly channel: Channel;
@@ -49,6 +68,22 @@ export type OutboundJob =
 /** The channel whose sender handles a job, so it goes to that channel's queue. */
 export const channelOfJob = (job: OutboundJob): Channel => (job.kind === 'action' ? job.event.channel : job.channel);
 
+/** The lane a job travels on: a proactive message's delivery, or everything else (replies, records, provider actions). */
+export const laneOfJob = (job: OutboundJob): Lane => (job.kind === 'deliver' && job.lane === 'proactive' ? 'proactive' : 'interactive');
+
+/** The lane of a message: proactive messages (notifications, campaigns) are marked so. */
+export const laneOfMessage = (message: Pick<StoredMessage, 'notification'>): Lane => (message.notification ? 'proactive' : 'interactive');
+
+/**
+ * How long an earlier message of the same lane that is still queued holds a later one back: past this, it is
+ * taken to be stuck (its job lost), and the later ones no longer wait for it.
+ */
+export const ORDER_PATIENCE_MS = 60 * 60_000;
+/** How far back a message looks for earlier ones still queued (its thread's newest messages). */
+const ORDER_LOOKBACK = 50;
+/** The pause before a message held back by an earlier one looks again. */
+const ORDER_WAIT_SECONDS = 2;
+
 export interface OutboundDeps {
   readonly store: ConversationStore;
   readonly secrets: SecretStore;
@@ -61,6 +96,15 @@ export interface OutboundDeps {
   readonly requeue: (job: OutboundJob) => Promise<void>;
   /** Counts what happened, per channel (EMF metrics in AWS). */
   readonly metrics?: { count(name: 'MessagesSent' | 'MessagesFailed' | 'MessagesRetried', channel: Channel): void };
+  /**
+   * Pacing of provider calls within each channel's declared throughput (domain/delivery/pacing.ts); absent:
+   * unpaced. `maxWaitMs`: how long a call waits for its turn inside one attempt before the job is postponed.
+   */
+  readonly pacing?: { readonly deps: PacingDeps; readonly maxWaitMs: Readonly<Record<Lane, number>> } | undefined;
+  /** Whether a campaign was cancelled: its messages not sent yet are not sent. */
+  readonly campaignCancelled?: ((campaignId: string) => Promise<boolean>) | undefined;
+  /** Counts sends against a monthly quota (LINE pushes), per account and month. */
+  readonly countQuota?: ((channel: Channel, accountId: string, at: Date, messages: number) => Promise<void>) | undefined;
 }
 
 /** Which delivery attempt this is, as the queue counts them. */
@@ -74,6 +118,11 @@ export interface Attempt extends AttemptCount {
 export type DeliveryOutcome =
   | { readonly kind: 'sent'; readonly externalIds: readonly string[] }
   | { readonly kind: 'done'; readonly reason: string }
+  /**
+   * Not now, and not a failure: an earlier message to the same recipient has not left yet, or the provider's rate
+   * has no turn soon. The job goes back on its queue with this delay (a fresh message: no attempt is used up).
+   */
+  | { readonly kind: 'wait'; readonly delaySeconds: number; readonly reason: string }
   | RetryDecision;
 
 /** Tries of a write that records what a provider already did, before it is handed to a `record` job. */
@@ -125,9 +174,25 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
     return { kind: 'failed', failure };
   };
 
+  const campaignId = message.value.notification?.campaignId;
+  if (campaignId !== undefined && deps.campaignCancelled && (await deps.campaignCancelled(campaignId))) {
+    return fail({ kind: 'permanent', code: CAMPAIGN_CANCELLED, message: 'the campaign was cancelled before this message was sent' });
+  }
+
   const thread = await liveThread(store, threadId);
-  const route = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);
+  const threadRoute = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);
+  // A notification to a customer who has never written on the channel goes to the identity it names.
+  const to = message.value.notification?.to;
+  const route =
+    threadRoute ??
+    (to === undefined
+      ? undefined
+      : { channel: message.value.channel, accountId: message.value.accountId, conversation: { externalId: to, kind: 'direct' as const } });
   if (!route) return fail({ kind: 'permanent', message: `the thread has no ${message.value.channel} conversation to reply to` });
+  const earlier = await earlierInLane(message.value, deps);
+  if (earlier !== undefined) {
+    return { kind: 'wait', delaySeconds: ORDER_WAIT_SECONDS, reason: `message ${earlier} to the same recipient was queued first and has not left yet` };
+  }
   const identity = await store.getIdentity({ channel: route.channel, accountId: route.accountId, externalUserId: route.conversation.externalId });
   if (identity?.value.unreachable) {
     return fail({ kind: 'permanent', message: `the customer cannot be reached on ${route.channel}: ${identity.value.unreachable.reason}` });
@@ -143,6 +208,10 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   let current = claimed.message;
 
   const sentParts = [...(current.value.externalIds ?? [])];
+  const lane = laneOfMessage(current.value);
+  const replyHandle =
+    threadRoute?.replyHandle && Date.parse(threadRoute.replyHandle.expiresAt) > deps.clock.now().getTime() ? threadRoute.replyHandle : undefined;
+  const pushes = channel.sender.capabilities.proactive?.kind === 'quota' && replyHandle === undefined;
   let result;
   try {
     result = await channel.sender.send(
@@ -152,7 +221,7 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
         recipient: {
           accountId: route.accountId,
           conversation: route.conversation,
-          ...(route.replyHandle && Date.parse(route.replyHandle.expiresAt) > deps.clock.now().getTime() && { replyHandle: route.replyHandle }),
+          ...(replyHandle && { replyHandle }),
         },
         sentParts: [...sentParts],
         ...(current.value.replyTo && { replyTo: current.value.replyTo }),
@@ -160,14 +229,31 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
       },
       {
         ...channel.context,
+        fetch: paced(channel.context.fetch, channel.sender.capabilities.throughput, route.channel, route.accountId, route.conversation.externalId, lane, deps),
         onPartSent: async (externalId) => {
           sentParts.push(externalId);
           // The provider has the part: failing now would send it again, so insist before giving up.
           current = await persistParts(current, sentParts, deps);
+          if (pushes) {
+            // Without a reply token LINE pushes, and every message object pushed counts against the monthly quota.
+            await deps.countQuota?.(route.channel, route.accountId, deps.clock.now(), 1).catch((error: unknown) =>
+              deps.log.warn('push not counted against the quota', { error: error instanceof Error ? error.message : String(error) }),
+            );
+          }
         },
       },
     );
   } catch (error) {
+    if (error instanceof PacingWaitError) {
+      // Our own pace, not the provider's refusal: back on the queue for when the turn comes.
+      await releaseClaim(threadId, messageId, attempt.claimToken, deps);
+      return { kind: 'wait', delaySeconds: Math.max(1, Math.min(MAX_DELAY_SECONDS, error.retryAfterSeconds)), reason: error.message };
+    }
+    if (error instanceof RateLimitedError && deps.pacing) {
+      // The provider throttles the whole account (Telegram: every chat): every sender of it waits as long.
+      const throughput = channel.sender.capabilities.throughput;
+      if (throughput) await holdBack(deps.pacing.deps, accountPacingKey(route.channel, route.accountId), throughput, error.retryAfterSeconds);
+    }
     const decision = decideRetry(error, attempt);
     deps.log.warn('outbound delivery failed', { threadId, messageId, channel: current.value.channel, outcome: decision.kind, failure: decision.failure });
     if (error instanceof PermanentProviderError && error.recipientUnreachable) {
@@ -205,6 +291,51 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   }
   deps.metrics?.count('MessagesSent', current.value.channel);
   return { kind: 'sent', externalIds: result.externalIds };
+};
+
+/**
+ * A later message never overtakes an earlier one to the same recipient on the same lane: the id of an earlier
+ * outbound message on this thread, channel and account that is still queued (and not older than
+ * {@link ORDER_PATIENCE_MS}), or undefined. Message ids sort by when they were queued.
+ */
+const earlierInLane = async (message: StoredMessage, deps: OutboundDeps): Promise<string | undefined> => {
+  const lane = laneOfMessage(message);
+  const horizon = deps.clock.now().getTime() - ORDER_PATIENCE_MS;
+  const page = await deps.store.listMessages([message.threadId], ORDER_LOOKBACK, undefined, 'newest');
+  const blocking = page.items.find(
+    (m) =>
+      m.id < message.id &&
+      m.threadId === message.threadId &&
+      m.direction === 'outbound' &&
+      m.status === 'queued' &&
+      m.acceptedAt === undefined &&
+      m.channel === message.channel &&
+      m.accountId === message.accountId &&
+      laneOfMessage(m) === lane &&
+      millis(m.occurredAt) >= horizon,
+  );
+  return blocking?.id;
+};
+
+/** The sender's fetch, each call paced on the account's rate (and the conversation's, where the channel has one). */
+const paced = (
+  fetch: typeof globalThis.fetch,
+  throughput: ChannelSender['capabilities']['throughput'],
+  channel: Channel,
+  accountId: string,
+  conversation: string | undefined,
+  lane: Lane,
+  deps: OutboundDeps,
+): typeof globalThis.fetch => {
+  const pacing = deps.pacing;
+  if (!pacing || !throughput) return fetch;
+  const maxWaitMs = pacing.maxWaitMs[lane];
+  return pacedFetch(fetch, async () => {
+    if (throughput.perConversation && conversation !== undefined) {
+      await takeTurn(pacing.deps, conversationPacingKey(channel, accountId, conversation), throughput.perConversation, 'interactive', maxWaitMs);
+    }
+    await takeTurn(pacing.deps, accountPacingKey(channel, accountId), throughput, lane, maxWaitMs);
+  });
 };
 
 type ClaimResult =
@@ -350,7 +481,8 @@ const performAction = async (event: ProviderActionEvent, attempt: Attempt, deps:
   const channel = await senderFor(event.channel, event.accountId, deps);
   if ('failure' in channel) return { kind: 'failed', failure: channel.failure };
   try {
-    await channel.sender.perform(event.action, event.params, { ...channel.context, onPartSent: async () => {} });
+    const fetch = paced(channel.context.fetch, channel.sender.capabilities.throughput, event.channel, event.accountId, undefined, 'interactive', deps);
+    await channel.sender.perform(event.action, event.params, { ...channel.context, fetch, onPartSent: async () => {} });
     return { kind: 'done', reason: `${event.action} performed` };
   } catch (error) {
     const decision = decideRetry(error, attempt);

@@ -24,6 +24,7 @@ import {
   type Thread,
 } from '../conversations/model.ts';
 import { IsoInstantSchema } from '../shared/time.ts';
+import { ConsentEntrySchema } from '../delivery/model.ts';
 
 export const DOMAIN_EVENT_SOURCE = 'parley.domain';
 export const DOMAIN_EVENT_SCHEMA_VERSION = 1;
@@ -87,6 +88,14 @@ export const DomainEventSchemas = {
     'A channel identity joined a contact',
   ),
   'account.registered': envelope('account.registered', z.object({ account: AccountSchema }), 'A channel account was registered'),
+  'consent.changed': envelope(
+    'consent.changed',
+    z.object({
+      consent: ConsentEntrySchema,
+      current: z.boolean().describe('False when a later change of the same scope was recorded first: this one is history only'),
+    }),
+    "A contact opted in or out (through the API, or by writing an opt-out word such as STOP); the ledger keeps every change",
+  ),
   'channel.identity.unreachable': envelope(
     'channel.identity.unreachable',
     z.object({ contactId: z.string(), identity: IdentityKeySchema, reason: z.string() }),

@@ -12,6 +12,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { AccountSchema } from '../../../domain/model.ts';
 import { ContactSchema, MessageSchema, ThreadSchema } from '../../../domain/conversations/model.ts';
+import { ConsentEntrySchema } from '../../../domain/delivery/model.ts';
 import {
   DOMAIN_EVENT_SCHEMA_VERSION,
   DomainEventSchemas,
@@ -39,6 +40,8 @@ const subjectOf = (item: Record<string, unknown>): Record<string, unknown> => {
       return { contact: ContactSchema.parse(item) };
     case 'account':
       return { account: AccountSchema.parse(item) };
+    case 'consent':
+      return { consent: ConsentEntrySchema.parse(item) };
     default:
       return {};
   }
