@@ -32,8 +32,7 @@ import {
   QUEUES,
   RULES,
   environmentOf,
-  outboundQueueOf,
-  type EnabledChannel,
+  queueOfJob,
   type FunctionSpec,
   type QueueName,
 } from '../topology/topology.ts';
@@ -229,11 +228,11 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       ];
     }),
   ) as Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>;
-  /** Each outbound job goes to its channel's queue, as in AWS. */
+  /** Each outbound job goes to its channel's queue on its lane (replies, or proactive messages), as in AWS. */
   const outbound: WorkQueue<OutboundJob> = {
     send: async (job, sendOptions) => {
       const channel = channelOfJob(job);
-      const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[outboundQueueOf(channel as EnabledChannel)] : undefined;
+      const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[queueOfJob(job) as QueueName] : undefined;
       if (!queue) throw new Error(`${channel} is not enabled`);
       await queue.send(job, sendOptions);
     },
@@ -334,6 +333,8 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     // A subscription made through the API sees the very next event, as a new user expects.
     SUBSCRIPTIONS_CACHE_SECONDS: '0',
     ...(env.PARLEY_AUTO_RESOLVE_AFTER_HOURS && { AUTO_RESOLVE_AFTER_HOURS: env.PARLEY_AUTO_RESOLVE_AFTER_HOURS }),
+    // A deployment's own provider limits (a WhatsApp number on a higher tier), as `<perSecond>[/<burst>]`.
+    ...Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('PARLEY_THROUGHPUT_') && value) as [string, string][]),
   };
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
     const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: { ...environmentOf(spec), ...localEnvironment } };

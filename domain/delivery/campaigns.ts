@@ -32,7 +32,7 @@ import {
   type RecipientParameters,
   type RecipientState,
 } from './model.ts';
-import { planNotification, queueNotification, type ProactiveDeps } from './notifications.ts';
+import { planNotification, queueNotification, type Plan, type ProactiveDeps } from './notifications.ts';
 import { resolveRecipient } from './recipients.ts';
 
 export { CAMPAIGN_STATES, CampaignRecipientSchema, CampaignSchema, RECIPIENT_STATES, RecipientParametersSchema } from './model.ts';
@@ -339,7 +339,7 @@ export const dispatchHop = async (deps: DispatchDeps, job: CampaignJob): Promise
   const from = campaign.value.dispatched;
   const recipients = (await store.listRecipients(campaign.value.id, from, size)).filter((r) => r.value.seq < from + size);
   const started = performance.now();
-  await pool(recipients, deps.concurrency ?? 8, (recipient) => dispatchRecipient(deps, campaign.value, recipient.value, pageAt));
+  await dispatchPage(deps, campaign.value, recipients.map((r) => r.value), pageAt);
   const to = Math.min(campaign.value.recipients, from + size);
 
   const advanced = await retryOnConflict(async () => {
@@ -387,11 +387,14 @@ const pool = async <T>(items: readonly T[], limit: number, work: (item: T) => Pr
   );
 };
 
-/** One recipient: checked as a notification, made (if new), marked for its contact, queued; or skipped with why. */
-const dispatchRecipient = async (deps: DispatchDeps, campaign: Campaign, recipient: CampaignRecipient, pageAt: string): Promise<void> => {
-  if (recipient.state !== 'pending') return;
-  const store = deps.delivery;
-  const skip = (code: string, message: string) => moveRecipient(store, campaign.id, recipient.seq, 'skipped', { reason: { code, message } }, deps.now().toISOString());
+type Prepared =
+  | { readonly kind: 'skip'; readonly recipient: CampaignRecipient; readonly code: string; readonly message: string }
+  | { readonly kind: 'ready'; readonly recipient: CampaignRecipient; readonly plan: Extract<Plan, { kind: 'ready' }> }
+  | { readonly kind: 'done' };
+
+/** One recipient checked as a notification, and made (a channel identity Parley has not seen) if it may be sent to. */
+const prepareRecipient = async (deps: DispatchDeps, campaign: Campaign, recipient: CampaignRecipient, pageAt: string): Promise<Prepared> => {
+  if (recipient.state !== 'pending') return { kind: 'done' };
   const plan = await planNotification(deps, {
     to: recipient.to,
     channel: campaign.channel,
@@ -402,14 +405,13 @@ const dispatchRecipient = async (deps: DispatchDeps, campaign: Campaign, recipie
     at: pageAt,
     campaign: { id: campaign.id, recipient: recipient.seq },
   });
-  if (plan.kind === 'refused') {
-    await skip(plan.refusal.code, plan.refusal.message);
-    return;
-  }
-  let ready = plan;
-  if ('later' in plan.recipient) {
-    const made = await resolveRecipient(deps, plan.recipient.ref, { create: true, by: campaign.createdBy, at: pageAt });
-    ready = {
+  if (plan.kind === 'refused') return { kind: 'skip', recipient, code: plan.refusal.code, message: plan.refusal.message };
+  if (!('later' in plan.recipient)) return { kind: 'ready', recipient, plan };
+  const made = await resolveRecipient(deps, plan.recipient.ref, { create: true, by: campaign.createdBy, at: pageAt });
+  return {
+    kind: 'ready',
+    recipient,
+    plan: {
       ...plan,
       recipient: made,
       message: {
@@ -419,29 +421,59 @@ const dispatchRecipient = async (deps: DispatchDeps, campaign: Campaign, recipie
         accountId: made.accountId,
         notification: { ...plan.message.notification!, ...(made.route === undefined && { to: made.identity.externalUserId }) },
       },
-    };
-  }
-  const contactId = ready.message.contactId ?? '';
-  // One message per contact: the first recipient naming it holds the mark.
-  try {
-    await store.commit([{ kind: 'recipientMark', op: 'put', value: { campaignId: campaign.id, contactId, seq: recipient.seq }, version: NEW_RECORD }]);
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    const mark = await store.getRecipientMark(campaign.id, contactId);
-    if (mark && mark.value.seq !== recipient.seq) {
-      await skip('duplicate', `The contact is recipient ${mark.value.seq} of this campaign already`);
-      return;
-    }
-  }
-  const message = await queueNotification(deps, ready, campaign.createdBy, { pointer: false });
-  await moveRecipient(
-    store,
-    campaign.id,
-    recipient.seq,
-    'queued',
-    { messageId: message.id, threadId: message.threadId, contactId, channel: message.channel },
-    deps.now().toISOString(),
+    },
+  };
+};
+
+/**
+ * A page of recipients: checked concurrently; then, in their order, each ready one claims its contact's mark (so
+ * of a contact listed twice, the first listed gets the message, however the checks interleaved); then queued.
+ */
+const dispatchPage = async (deps: DispatchDeps, campaign: Campaign, recipients: readonly CampaignRecipient[], pageAt: string): Promise<void> => {
+  const store = deps.delivery;
+  const concurrency = deps.concurrency ?? 8;
+  const prepared: Prepared[] = new Array(recipients.length);
+  await pool(
+    recipients.map((recipient, index) => ({ recipient, index })),
+    concurrency,
+    async ({ recipient, index }) => {
+      prepared[index] = await prepareRecipient(deps, campaign, recipient, pageAt);
+    },
   );
+  const skip = (recipient: CampaignRecipient, code: string, message: string) =>
+    moveRecipient(store, campaign.id, recipient.seq, 'skipped', { reason: { code, message } }, deps.now().toISOString());
+  const toQueue: Extract<Prepared, { kind: 'ready' }>[] = [];
+  for (const item of prepared) {
+    if (item.kind !== 'ready') continue;
+    const contactId = item.plan.message.contactId ?? '';
+    try {
+      await store.commit([{ kind: 'recipientMark', op: 'put', value: { campaignId: campaign.id, contactId, seq: item.recipient.seq }, version: NEW_RECORD }]);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const mark = await store.getRecipientMark(campaign.id, contactId);
+      if (mark && mark.value.seq !== item.recipient.seq) {
+        await skip(item.recipient, 'duplicate', `The contact is recipient ${mark.value.seq} of this campaign already`);
+        continue;
+      }
+    }
+    toQueue.push(item);
+  }
+  await pool(
+    prepared.filter((p): p is Extract<Prepared, { kind: 'skip' }> => p.kind === 'skip'),
+    concurrency,
+    (item) => skip(item.recipient, item.code, item.message).then(() => undefined),
+  );
+  await pool(toQueue, concurrency, async (item) => {
+    const message = await queueNotification(deps, item.plan, campaign.createdBy, { pointer: false });
+    await moveRecipient(
+      store,
+      campaign.id,
+      item.recipient.seq,
+      'queued',
+      { messageId: message.id, threadId: message.threadId, contactId: message.contactId ?? '', channel: message.channel },
+      deps.now().toISOString(),
+    );
+  });
 };
 
 /**

@@ -29,11 +29,22 @@ export type ConsentVerdict =
   | { readonly kind: 'allowed'; readonly basis: 'opted_in' | 'transactional' }
   | { readonly kind: 'refused'; readonly code: 'no_consent'; readonly reason: string; readonly entry?: ConsentEntry };
 
-/** The entry that decides a scope: the latest of the channel's own and every channel's; an opt-out wins a tie. */
+/**
+ * Which of two changes is the later: by their time to the second (providers stamp a customer's message in whole
+ * seconds, so a `STOP` written just after an opt-in through the API may carry an earlier time), an opt-out
+ * winning a tie (when in doubt, the customer is not written to), then the one recorded later. Negative when `a`
+ * is the later.
+ */
+export const laterFirst = (a: ConsentEntry, b: ConsentEntry): number => {
+  const seconds = Math.floor(millis(b.at) / 1000) - Math.floor(millis(a.at) / 1000);
+  if (seconds !== 0) return seconds;
+  if (a.status !== b.status) return a.status === 'opted_out' ? -1 : 1;
+  return millis(b.recordedAt) - millis(a.recordedAt) || millis(b.at) - millis(a.at);
+};
+
+/** The entry that decides a scope: the later of the channel's own and every channel's (see {@link laterFirst}). */
 const deciding = (states: readonly ConsentEntry[], channel: Channel, purpose: Purpose): ConsentEntry | undefined =>
-  states
-    .filter((s) => s.purpose === purpose && (s.channel === undefined || s.channel === channel))
-    .sort((a, b) => millis(b.at) - millis(a.at) || (a.status === 'opted_out' ? -1 : b.status === 'opted_out' ? 1 : 0))[0];
+  states.filter((s) => s.purpose === purpose && (s.channel === undefined || s.channel === channel)).sort(laterFirst)[0];
 
 /** Whether a proactive message of this purpose may go to the contact on this channel. */
 export const consentVerdict = (states: readonly ConsentEntry[], channel: Channel, purpose: Purpose): ConsentVerdict => {
@@ -135,7 +146,7 @@ export const recordConsent = (store: ConsentLedger, entry: ConsentEntry): Promis
     const existing = await store.getConsentEntry(entry.contactId, entry.id);
     if (existing) return { entry: existing.value, recorded: false, current: false };
     const state: Versioned<ConsentEntry> | undefined = await store.getConsentState(entry);
-    const current = state === undefined || millis(entry.at) >= millis(state.value.at);
+    const current = state === undefined || laterFirst(entry, state.value) <= 0;
     await store.commit([
       {
         kind: 'consentEntry',

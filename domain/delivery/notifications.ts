@@ -10,14 +10,15 @@
  * window allows it (`domain/delivery/windows.ts`), and the contact's consent covers its purpose
  * (`domain/delivery/consent.ts`; a marketing template is marketing whatever the request says).
  */
-import type { ChannelCapabilities } from '../connector.ts';
+import { DEFAULT_ACCOUNT, defaultAccountIds, type AccountResolver } from '../accounts.ts';
+import type { ChannelAccount, ChannelCapabilities } from '../connector.ts';
 import type { Channel, OutboundContent } from '../content.ts';
 import type { Actor } from '../conversations/model.ts';
 import type { ConversationStore, StoredMessage } from '../conversations/ports.ts';
 import { applyOutbound } from '../conversations/threads.ts';
 import { onceEvent } from '../events/outbox.ts';
 import type { MessageTag, Purpose } from '../model.ts';
-import type { Credentials } from '../ports.ts';
+import type { Credentials, SecretStore } from '../ports.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict } from '../shared/store.ts';
 import { addSeconds } from '../shared/time.ts';
 import { consentVerdict } from './consent.ts';
@@ -56,6 +57,31 @@ export interface ProactiveDeps {
   readonly settings: (channel: Channel, accountId: string) => Promise<Credentials | undefined>;
   readonly retentionDays?: number | undefined;
 }
+
+/** What {@link proactiveDeps} makes the notification rules' dependencies from: a composition root's ports. */
+export interface ProactivePorts {
+  readonly conversations: ConversationStore;
+  readonly delivery: DeliveryStore;
+  readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
+  readonly account: (channel: Channel) => ChannelAccount | undefined;
+  /** Channel credentials; without them, the default account is `default` and accounts' settings are unknown. */
+  readonly secrets?: SecretStore | undefined;
+  readonly accountIds?: AccountResolver | undefined;
+  readonly retentionDays?: number | undefined;
+}
+
+export const proactiveDeps = (ports: ProactivePorts): ProactiveDeps => ({
+  conversations: ports.conversations,
+  delivery: ports.delivery,
+  capabilities: ports.capabilities,
+  retentionDays: ports.retentionDays,
+  defaultAccounts: async (channel) => {
+    const account = ports.account(channel);
+    if (!account || !ports.secrets || !ports.accountIds) return [DEFAULT_ACCOUNT];
+    return defaultAccountIds(account, { secrets: ports.secrets, accounts: ports.accountIds });
+  },
+  settings: async (channel, accountId) => (ports.secrets ? ((await ports.secrets.get(channel, accountId)) ?? {}) : undefined),
+});
 
 export interface NotificationRequest {
   readonly to: RecipientRef;

@@ -59,7 +59,7 @@ export interface WindowQuestion {
   readonly purpose?: Purpose | undefined;
   readonly now: Date;
   /**
-   * The account's own settings (its credentials): whether it is entitled to a tag (`humanAgent: 'true'`) and has
+   * The account's own settings (its credentials): whether it is entitled to a tag (`humanAgent: 'true'`/`'false'`) and has
    * the credential writing first needs. Undefined when they cannot be read here: then the provider decides.
    */
   readonly settings?: Readonly<Record<string, string>> | undefined;
@@ -116,9 +116,11 @@ export const windowVerdict = (question: WindowQuestion): WindowVerdict => {
         return refuse(`${closed}; the ${question.messageTag} tag may be used only within ${hours(tag.withinHours)} of the customer's last message`);
       }
     }
-    if (tag.entitlement !== undefined && question.settings !== undefined && question.settings[tag.entitlement] !== 'true') {
+    // An account says whether it is entitled (`humanAgent: 'true'` or `'false'`); one that does not say is left
+    // to the provider, which refuses the tag where the permission is missing.
+    if (tag.entitlement !== undefined && question.settings?.[tag.entitlement] === 'false') {
       return refuse(
-        `${closed}; this ${channel} account is not entitled to the ${question.messageTag} tag (set its \`${tag.entitlement}\` setting to \`true\` once Meta granted the permission)`,
+        `${closed}; this ${channel} account is not entitled to the ${question.messageTag} tag (its \`${tag.entitlement}\` setting is \`false\`; set it to \`true\` once Meta granted the permission)`,
       );
     }
     return { kind: 'allowed', via: 'tag' };

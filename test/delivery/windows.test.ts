@@ -50,8 +50,12 @@ describe('messaging windows', () => {
   it('allows Messenger\'s HUMAN_AGENT tag for 7 days, for an entitled account only, and never for marketing', () => {
     const route = routeFor('messenger', 48, 24);
     expect(ask('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'true' } })).toEqual({ kind: 'allowed', via: 'tag' });
-    expect(ask('messenger', { route, messageTag: 'human_agent', settings: {} })).toMatchObject({ kind: 'refused' });
-    // Where the account's settings cannot be read, the provider decides.
+    expect(ask('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'false' } })).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringContaining('not entitled'),
+    });
+    // An account that does not say, or whose settings cannot be read, is left to the provider.
+    expect(ask('messenger', { route, messageTag: 'human_agent', settings: {} }).kind).toBe('allowed');
     expect(ask('messenger', { route, messageTag: 'human_agent' }).kind).toBe('allowed');
     expect(ask('messenger', { route: routeFor('messenger', 8 * 24, 24), messageTag: 'human_agent', settings: { humanAgent: 'true' } })).toMatchObject({
       kind: 'refused',
