@@ -166,7 +166,9 @@ const runQueue = async (jobs: readonly OutboundJob[], deps: Omit<OutboundDeps, '
         const receiveCount = item.receiveCount + 1;
         const outcome = await deliver(item.job, { receiveCount, maxReceiveCount: 40, claimToken: randomUUID(), claimSeconds: 20 }, {
           ...deps,
-          requeue: async (next) => push(next, 0, 0),
+          requeue: async (next) => {
+            push(next, 0, 0);
+          },
         });
         outcomes.push(outcome.kind);
         if (outcome.kind === 'retry') push(item.job, receiveCount, outcome.delaySeconds);

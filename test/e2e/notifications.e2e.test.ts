@@ -275,7 +275,8 @@ describe('consent', () => {
 });
 
 describe('campaigns', () => {
-  const counts = async (id: string) => (await api<{ status: string; counts: Record<string, number> }>(`/campaigns/${id}`)).body;
+  type Counts = Record<'total' | 'pending' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'skipped' | 'cancelled', number>;
+  const counts = async (id: string) => (await api<{ status: string; counts: Counts }>(`/campaigns/${id}`)).body;
 
   it('sends a template with per-recipient parameters to each recipient once, even one listed twice, and counts them', async () => {
     await whatsappWrites('15550107001', 'hi', 2);
