@@ -55,7 +55,7 @@ describe('scheduled campaign starts', () => {
   });
 
   it('takes a schedule that exists already for the one a retried request made', async () => {
-    scheduler.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'Schedule campaign-cmp_2 already exists.', $metadata: {} }));
+    scheduler.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'Schedule campaign-cmp_2 already exists.', Message: 'Schedule campaign-cmp_2 already exists.', $metadata: {} }));
     await expect(make([]).schedule({ kind: 'campaign', campaignId: 'cmp_2', hop: 0 }, new Date(NOW + 86_400_000))).resolves.toBeUndefined();
   });
 
