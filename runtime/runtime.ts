@@ -216,9 +216,12 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       deadLetterQueue,
       timeScale,
       log: queueLog,
+      // One back office runs every consumer here: background work (campaigns) waits while replies are waiting.
+      ...(spec.background && { yieldWhile: () => foreground.some((q) => q.busy) }),
     });
     return [queue, deadLetterQueue] as const;
   };
+  const foreground: LocalQueue<unknown>[] = [];
   const queues = Object.fromEntries(
     (Object.keys(QUEUES) as QueueName[]).flatMap((name) => {
       const [queue, deadLetterQueue] = makeQueues(name);
@@ -228,6 +231,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       ];
     }),
   ) as Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>;
+  foreground.push(...(Object.keys(QUEUES) as QueueName[]).filter((name) => !QUEUES[name].background).map((name) => queues[name]));
   /** Each outbound job goes to its channel's queue on its lane (replies, or proactive messages), as in AWS. */
   const outbound: WorkQueue<OutboundJob> = {
     send: async (job, sendOptions) => {

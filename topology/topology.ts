@@ -34,6 +34,13 @@ export interface QueueSpec {
    * and one delete request) carries up to `batchSize` messages instead of one.
    */
   readonly batchingWindowSeconds?: number;
+  /**
+   * Work that may wait for the rest (campaign messages, their dispatch and progress): locally, where every consumer
+   * shares one back office, it takes a batch only while no other queue has work waiting; in AWS, where each function
+   * has its own CPU, its event source runs at most a couple of batches at once, so a campaign never takes the
+   * account's concurrency from the replies.
+   */
+  readonly background?: boolean;
 }
 
 /**
@@ -78,7 +85,7 @@ const MEDIA_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount:
  * Notifications and campaign messages to a channel's proactive sender, which paces them behind replies. A job
  * waiting for its turn goes back on the queue as a new message, so waiting uses up no receive.
  */
-const PROACTIVE_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14 };
+const PROACTIVE_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, background: true };
 
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
@@ -89,9 +96,9 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
    * The hops of campaigns' dispatch chains (and their scheduled starts): one job per campaign at a time, each a
    * page of recipients. Visibility outlasts the dispatcher's 60 s timeout.
    */
-  campaigns: { visibilityTimeoutSeconds: 90, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
+  campaigns: { visibilityTimeoutSeconds: 90, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14, background: true },
   /** Status events of campaign messages, to keep each recipient's state and the campaign's counts. */
-  'campaign-progress': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 },
+  'campaign-progress': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1, background: true },
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
   'outbox-parked': PARKED_QUEUE,
   /**

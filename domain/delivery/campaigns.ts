@@ -296,10 +296,16 @@ export type HopOutcome =
 /** The longest an SQS message can wait; a campaign scheduled further ahead hops until its time. */
 const MAX_DELAY_SECONDS = 900;
 
-/** How many recipients one hop takes, and the seconds until the next: about one second's worth, at least one. */
+/** The most recipients one hop takes: a hop is short, and the first messages of a big campaign leave soon. */
+const MAX_PAGE = 100;
+
+/**
+ * How many recipients one hop takes, and the seconds a hop stands for at the campaign's pace: about a second's
+ * worth (at most {@link MAX_PAGE}), or one recipient every `1 / ratePerSecond` seconds for slow campaigns.
+ */
 export const pageOf = (ratePerSecond: number): { readonly size: number; readonly seconds: number } => {
-  const seconds = Math.max(1, Math.ceil(1 / ratePerSecond));
-  return { size: Math.max(1, Math.min(500, Math.round(ratePerSecond * seconds))), seconds };
+  const size = Math.max(1, Math.min(MAX_PAGE, Math.round(ratePerSecond)));
+  return { size, seconds: size / ratePerSecond };
 };
 
 /** One hop of a campaign's dispatch chain: a page of recipients, then the next hop at the campaign's pace. */
@@ -359,7 +365,9 @@ export const dispatchHop = async (deps: DispatchDeps, job: CampaignJob): Promise
   });
   if (!advanced) return { kind: 'dispatched', recipients: recipients.length };
   if (advanced.value.status !== 'running') return { kind: 'dispatched', recipients: recipients.length };
-  const delaySeconds = Math.max(0, seconds - (performance.now() - started) / 1000);
+  // Whole seconds (SQS's delays): a fraction left after the hop's own time is dropped, which the account's
+  // pacing absorbs.
+  const delaySeconds = Math.max(0, Math.round(seconds - (performance.now() - started) / 1000));
   await enqueueNext(deps, advanced, delaySeconds);
   return { kind: 'dispatched', recipients: recipients.length, next: { delaySeconds } };
 };

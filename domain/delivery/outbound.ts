@@ -80,7 +80,7 @@ export const laneOfMessage = (message: Pick<StoredMessage, 'notification'>): Lan
  */
 export const ORDER_PATIENCE_MS = 60 * 60_000;
 /** How far back a message looks for earlier ones still queued (its thread's newest messages). */
-const ORDER_LOOKBACK = 50;
+const ORDER_LOOKBACK = 10;
 /** The pause before a message held back by an earlier one looks again. */
 const ORDER_WAIT_SECONDS = 2;
 
