@@ -3,9 +3,12 @@
  *  1. the local runtime's Telegram webhook (throughput, p50/p99 latency) against a bare Node HTTP server
  *     that only reads the body and answers 200 — the ceiling — and reports the ratio;
  *  2. the cost of normalizing one update, per fixture, against JSON.parse of the same body;
- *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external).
+ *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external);
+ *  4. the send pipeline: replies and campaign sends per second against a fake provider, alone and competing, and
+ *     the p99 delay of an agent's reply while a 10,000-recipient campaign runs (bench/proactive.ts).
  * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
- * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10).
+ * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_ONLY (`pipeline` runs only the
+ * send pipeline's part), and those of bench/proactive.ts.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -18,6 +21,7 @@ import { build } from 'esbuild';
 import { connectors } from '../connectors/registry.ts';
 import type { Connector } from '../domain/connector.ts';
 import { FUNCTIONS } from '../topology/topology.ts';
+import { benchPipeline } from './proactive.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startRuntime } = await import('../runtime/runtime.ts');
@@ -217,7 +221,9 @@ const benchBundles = async () => {
 };
 
 console.log(`# Parley benchmark — node ${process.version}, ${new Date().toISOString()}`);
-const bundlesOk = await benchBundles();
-benchNormalize();
-const ingestOk = await benchIngest();
-console.log(`\n${bundlesOk && ingestOk ? 'All targets met.' : 'Some targets missed (see above).'}`);
+const only = process.env.BENCH_ONLY;
+const bundlesOk = only === 'pipeline' ? true : await benchBundles();
+if (only !== 'pipeline') benchNormalize();
+const ingestOk = only === 'pipeline' ? true : await benchIngest();
+const pipelineOk = await benchPipeline(table);
+console.log(`\n${bundlesOk && ingestOk && pipelineOk ? 'All targets met.' : 'Some targets missed (see above).'}`);

@@ -60,6 +60,23 @@ export const channelsMarkdown = (): string => {
     row('messaging window', (c) =>
       c.sender.capabilities.messagingWindowHours === undefined ? 'none' : `${c.sender.capabilities.messagingWindowHours} h`,
     ),
+    row('after the window', (c) => {
+      const after = c.sender.capabilities.afterWindow;
+      if (c.sender.capabilities.messagingWindowHours === undefined) return '-';
+      const tags = (after?.tags ?? []).map((t) => `\`${t.tag}\`${t.withinHours === undefined ? '' : ` (${t.withinHours / 24} days)`}`);
+      return [...(after?.templates ? ['approved templates'] : []), ...tags].join(', ') || 'nothing';
+    }),
+    row('writing first', (c) => {
+      const proactive = c.sender.capabilities.proactive ?? { kind: 'free' };
+      if (proactive.kind === 'quota') return 'push, counted against the monthly quota';
+      if (proactive.kind === 'credential') return `only with \`${proactive.credential}\` (after a reply handle expired)`;
+      return c.sender.capabilities.messagingWindowHours === undefined ? 'any time' : 'within the window';
+    }),
+    row('pace per account', (c) => {
+      const t = c.sender.capabilities.throughput;
+      if (!t) return 'unpaced';
+      return `${t.perSecond}/s, bursts of ${t.burst}${t.perConversation ? `; ${t.perConversation.perSecond}/s per chat, bursts of ${t.perConversation.burst}` : ''}`;
+    }),
     row('inbound content', (c) => list(c.sender.capabilities.inboundTypes)),
     '',
     '## Configuration of the default account (local runtime)',

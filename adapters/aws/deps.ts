@@ -108,13 +108,13 @@ export const awsDelivery = (): DynamoDeliveryStore => (delivery ??= new DynamoDe
 let scheduler: CampaignScheduler | undefined;
 /**
  * Campaign starts: EventBridge Scheduler when the stack named its group, role and the campaigns queue's ARN
- * (`CAMPAIGN_SCHEDULE_GROUP`, `CAMPAIGN_SCHEDULE_ROLE_ARN`, `CAMPAIGNS_QUEUE_ARN`); else the queue's own delay.
+ * (`SCHEDULE_GROUP`, `SCHEDULE_ROLE_ARN`, `CAMPAIGNS_QUEUE_ARN`: lib/one-time-schedules.ts); else the queue's own delay.
  */
 export const awsCampaignScheduler = (): CampaignScheduler => {
   if (scheduler) return scheduler;
   const queue = awsQueue<CampaignJob>(queueUrlVariable('campaigns'));
-  const groupName = process.env.CAMPAIGN_SCHEDULE_GROUP;
-  const roleArn = process.env.CAMPAIGN_SCHEDULE_ROLE_ARN;
+  const groupName = process.env.SCHEDULE_GROUP;
+  const roleArn = process.env.SCHEDULE_ROLE_ARN;
   const queueArn = process.env.CAMPAIGNS_QUEUE_ARN;
   scheduler =
     groupName && roleArn && queueArn

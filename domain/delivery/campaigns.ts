@@ -25,6 +25,7 @@ import type { Log, WorkQueue } from '../ports.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
 import { millis } from '../shared/time.ts';
 import {
+  CAMPAIGN_CANCELLED,
   RECIPIENT_STATES,
   type Campaign,
   type CampaignCounter,
@@ -35,7 +36,7 @@ import {
 import { planNotification, queueNotification, type Plan, type ProactiveDeps } from './notifications.ts';
 import { resolveRecipient } from './recipients.ts';
 
-export { CAMPAIGN_STATES, CampaignRecipientSchema, CampaignSchema, RECIPIENT_STATES, RecipientParametersSchema } from './model.ts';
+export { CAMPAIGN_CANCELLED, CAMPAIGN_STATES, CampaignRecipientSchema, CampaignSchema, RECIPIENT_STATES, RecipientParametersSchema } from './model.ts';
 export type { Campaign, CampaignCounter, CampaignRecipient, RecipientMark, RecipientParameters, RecipientState } from './model.ts';
 
 
@@ -296,8 +297,11 @@ export type HopOutcome =
 /** The longest an SQS message can wait; a campaign scheduled further ahead hops until its time. */
 const MAX_DELAY_SECONDS = 900;
 
-/** The most recipients one hop takes: a hop is short, and the first messages of a big campaign leave soon. */
-const MAX_PAGE = 100;
+/**
+ * The most recipients one hop takes: a hop is short, so the first messages of a big campaign leave soon and, on
+ * a machine shared with replies, background work yields often.
+ */
+const MAX_PAGE = 25;
 
 /**
  * How many recipients one hop takes, and the seconds a hop stands for at the campaign's pace: about a second's
@@ -508,5 +512,3 @@ export const recordProgress = async (
   return moveRecipient(store, campaignId, seq, to, patch, at, { redrive: previousStatus === 'failed' && state === 'queued' });
 };
 
-/** The failure code of a campaign message the sender did not send because its campaign was cancelled. */
-export const CAMPAIGN_CANCELLED = 'campaign_cancelled';

@@ -155,6 +155,9 @@ export interface CampaignCounter {
   readonly counts: Readonly<Partial<Record<RecipientState, number>>>;
 }
 
+/** The failure code of a campaign message the sender did not send because its campaign was cancelled. */
+export const CAMPAIGN_CANCELLED = 'campaign_cancelled';
+
 // ---- pacing and notifications ----
 
 /** An account's (or a conversation's) place in its provider's rate (see pacing.ts). */

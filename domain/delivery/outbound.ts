@@ -18,7 +18,7 @@ import type { Clock, Log, SecretStore } from '../ports.ts';
 import { PermanentProviderError, RateLimitedError } from '../provider-errors.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
 import { millis } from '../shared/time.ts';
-import { CAMPAIGN_CANCELLED } from './campaigns.ts';
+import { CAMPAIGN_CANCELLED } from './model.ts';
 import {
   accountPacingKey,
   conversationPacingKey,
