@@ -64,7 +64,7 @@ export type QueueName =
   | 'erasure'
   | 'webhook-deliveries'
   | 'campaigns'
-  | 'campaign-progress';
+  | 'campaign-statuses';
 
 const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
 /**
@@ -98,7 +98,7 @@ export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
    */
   campaigns: { visibilityTimeoutSeconds: 90, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14, background: true },
   /** Status events of campaign messages, to keep each recipient's state and the campaign's counts. */
-  'campaign-progress': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1, background: true },
+  'campaign-statuses': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1, background: true },
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
   'outbox-parked': PARKED_QUEUE,
   /**
@@ -131,7 +131,7 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
       'detail-type': ['message.status'],
       detail: { data: { message: { notification: { campaignId: [{ exists: true }] } } } },
     },
-    target: 'campaign-progress',
+    target: 'campaign-statuses',
     input: 'detail',
   },
   'to-eraser': {
@@ -326,7 +326,7 @@ export const FUNCTIONS = {
   'campaign-progress': {
     entry: 'functions/campaign-progress.ts',
     description: "Keeps each campaign recipient's state and the campaign's counts from its message's status",
-    queue: 'campaign-progress',
+    queue: 'campaign-statuses',
     access: { table: 'readWrite' },
     timeoutSeconds: 30,
     memoryMb: 256,

@@ -39,6 +39,6 @@ describe('background queues on the local runtime', () => {
 
   it('marks as background exactly the proactive lane, campaign dispatch and campaign progress', () => {
     const background = (Object.keys(QUEUES) as QueueName[]).filter((name) => QUEUES[name].background).sort();
-    expect(background).toEqual(['campaign-progress', 'campaigns', ...ENABLED_CHANNELS.map((c) => `proactive-${c}`)].sort());
+    expect(background).toEqual(['campaign-statuses', 'campaigns', ...ENABLED_CHANNELS.map((c) => `proactive-${c}`)].sort());
   });
 });
