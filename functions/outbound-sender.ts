@@ -43,7 +43,9 @@ const monthOf = (at: Date): string => at.toISOString().slice(0, 7);
 
 export const senderFunction = (declared: OutboundConnector) => {
   const create = (
-    deps: Pick<Deps, 'conversations' | 'secrets' | 'clock' | 'observability' | 'fetch' | 'apiBaseUrls' | 'visibility' | 'outbound' | 'delivery'>,
+    // Without the delivery store (tests of the sender alone), calls go unpaced and campaigns are not looked up.
+    deps: Pick<Deps, 'conversations' | 'secrets' | 'clock' | 'observability' | 'fetch' | 'apiBaseUrls' | 'visibility' | 'outbound'> &
+      Partial<Pick<Deps, 'delivery'>>,
     environment: Environment,
   ) => {
     const override = throughputOverride(environment, declared.channel);
@@ -51,11 +53,16 @@ export const senderFunction = (declared: OutboundConnector) => {
       ? { ...declared, sender: { ...declared.sender, capabilities: { ...declared.sender.capabilities, throughput: { ...declared.sender.capabilities.throughput, ...override } } } }
       : declared;
     const campaigns = new Map<string, { cancelled: boolean; until: number }>();
+    const delivery = deps.delivery;
+    // The local runtime under test runs time faster (`timeScale`): its pacing's clock runs as fast, so a provider
+    // limit per second holds per scaled second, as the queues' delays and backoffs do.
+    const timeScale = Number(environment.PARLEY_TIME_SCALE ?? 1) || 1;
     const campaignCancelled = async (campaignId: string): Promise<boolean> => {
+      if (!delivery) return false;
       const now = Date.now();
       const cached = campaigns.get(campaignId);
       if (cached && cached.until > now) return cached.cancelled;
-      const campaign = await deps.delivery.getCampaign(campaignId);
+      const campaign = await delivery.getCampaign(campaignId);
       const cancelled = campaign?.value.status === 'cancelled';
       if (campaigns.size > 1000) campaigns.clear();
       campaigns.set(campaignId, { cancelled, until: now + CAMPAIGN_STATE_CACHE_MS });
@@ -91,14 +98,20 @@ export const senderFunction = (declared: OutboundConnector) => {
           connectorFor: connectorOnly(connector),
           requeue: (next) => deps.outbound.send(next),
           metrics,
-          pacing: {
-            deps: { store: deps.delivery, now: () => deps.clock.now().getTime(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+          pacing: delivery && {
+            deps: {
+              store: delivery,
+              now: () => deps.clock.now().getTime() / timeScale,
+              sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms * timeScale)),
+            },
             maxWaitMs: MAX_TURN_WAIT_MS,
           },
           campaignCancelled,
-          countQuota: async (channel, accountId, at, messages) => {
-            await deps.delivery.countUsage(channel, accountId, monthOf(at), 'pushes', messages);
-          },
+          countQuota:
+            delivery &&
+            (async (channel, accountId, at, messages) => {
+              await delivery.countUsage(channel, accountId, monthOf(at), 'pushes', messages);
+            }),
         },
       );
       jobLog.info('outbound job handled', { job: jobLabel(job), outcome: outcome.kind });

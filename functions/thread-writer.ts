@@ -46,18 +46,27 @@ const eventOf = (record: SQSRecord): ParleyEvent | undefined => {
  * that channel: recorded in the consent ledger once per message (its id derives from the message), also when
  * the message was stored by an earlier delivery that stopped before this step.
  */
-const recordOptOut = async (event: ParleyEvent, outcome: WriteOutcome, deps: Pick<Deps, 'conversations' | 'delivery' | 'clock'>, log: Log) => {
+const recordOptOut = async (
+  event: ParleyEvent,
+  outcome: WriteOutcome,
+  deps: Pick<Deps, 'conversations' | 'clock'> & Partial<Pick<Deps, 'delivery'>>,
+  log: Log,
+) => {
   if (event.type !== 'message.received' || event.direction !== 'inbound' || event.conversation.kind !== 'direct') return;
   if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate') return;
   const keyword = optOutKeyword(event.content);
   if (keyword === undefined) return;
+  if (!deps.delivery) {
+    log.warn('an opt-out word was written, but this thread writer has no consent ledger to record it in', { channel: event.channel });
+    return;
+  }
   const message = await deps.conversations.getMessage(outcome.threadId, outcome.messageId);
   const contactId = message?.value.contactId;
   if (!contactId) return;
   const recorded = await recordConsent(
     deps.delivery,
     keywordOptOut({
-      id: consentEntryId(event.occurredAt, event.channel, event.accountId, event.externalMessageId),
+      id: consentEntryId(event.occurredAt, 'opted_out', event.channel, event.accountId, event.externalMessageId),
       contactId,
       channel: event.channel,
       keyword,
@@ -69,7 +78,9 @@ const recordOptOut = async (event: ParleyEvent, outcome: WriteOutcome, deps: Pic
 };
 
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'clock' | 'observability' | 'retentionDays' | 'delivery'> & Partial<Pick<ThreadWriterDeps, 'capabilities'>>,
+  deps: Pick<Deps, 'conversations' | 'clock' | 'observability' | 'retentionDays'> &
+    Partial<Pick<Deps, 'delivery'>> &
+    Partial<Pick<ThreadWriterDeps, 'capabilities'>>,
 ) => {
   const { log, metrics } = deps.observability;
   const writer: Omit<ThreadWriterDeps, 'log'> = {

@@ -337,6 +337,8 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     // A subscription made through the API sees the very next event, as a new user expects.
     SUBSCRIPTIONS_CACHE_SECONDS: '0',
     ...(env.PARLEY_AUTO_RESOLVE_AFTER_HOURS && { AUTO_RESOLVE_AFTER_HOURS: env.PARLEY_AUTO_RESOLVE_AFTER_HOURS }),
+    // Tests that run the queues' time faster run the provider pacing's time as fast (see outbound-sender.ts).
+    ...(timeScale !== 1 && { PARLEY_TIME_SCALE: String(timeScale) }),
     // A deployment's own provider limits (a WhatsApp number on a higher tier), as `<perSecond>[/<burst>]`.
     ...Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('PARLEY_THROUGHPUT_') && value) as [string, string][]),
   };

@@ -131,6 +131,7 @@ export const fastPath = async (deps: Pick<ApiDeps, 'outbound' | 'log'>, message:
       threadId: message.threadId,
       messageId: message.id,
       ...(message.notification && { lane: 'proactive' as const }),
+      job: `api_${message.id}`,
     });
   } catch (error) {
     deps.log.warn('delivery job not queued at once; the outbox relay queues it', { messageId: message.id, error: error instanceof Error ? error.message : String(error) });

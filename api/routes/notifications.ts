@@ -283,7 +283,7 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const channel = input.channel ?? ('channel' in input.to ? input.to.channel : undefined);
     const at = input.at ?? now;
     const recorded = await recordConsent(deps.delivery, {
-      id: consentEntryId(at, by.id ?? '', idempotency?.key ?? randomUUID()),
+      id: consentEntryId(at, input.status, by.id ?? '', idempotency?.key ?? randomUUID()),
       contactId,
       ...(channel !== undefined && { channel }),
       purpose: input.purpose,

@@ -119,11 +119,17 @@ export const optOutKeyword = (content: Content): string | undefined => {
 };
 
 /**
- * A ledger entry's id: when it was given (so the ledger lists in time order), then a hash of what makes it unique
- * (the idempotency key of the request, the customer's message): the same change recorded twice is one entry.
+ * A ledger entry's id, which orders the ledger as {@link laterFirst} decides: the second it was given, then its
+ * status (an opt-out after an opt-in of the same second), then the milliseconds; then a hash of what makes it
+ * unique (the idempotency key of the request, the customer's message), so the same change recorded twice is one
+ * entry.
  */
-export const consentEntryId = (at: string, ...parts: readonly string[]): string =>
-  `cns_${Math.max(0, millis(at)).toString(36).padStart(9, '0')}_${createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 16)}`;
+export const consentEntryId = (at: string, status: ConsentEntry['status'], ...parts: readonly string[]): string => {
+  const ms = Math.max(0, millis(at));
+  const second = Math.floor(ms / 1000).toString(36).padStart(7, '0');
+  const within = String(ms % 1000).padStart(3, '0');
+  return `cns_${second}${status === 'opted_out' ? '1' : '0'}${within}_${createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 16)}`;
+};
 
 /** The store's part the ledger uses. */
 export type ConsentLedger = Pick<DeliveryStore, 'getConsentEntry' | 'getConsentState' | 'commit'>;

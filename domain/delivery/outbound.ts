@@ -40,6 +40,11 @@ export const OutboundJobSchema = z.union([
     messageId: z.string().min(1),
     /** Notifications and campaign messages travel on the proactive lane (its own queue); replies on the interactive one. */
     lane: z.enum(['interactive', 'proactive']).optional(),
+    /**
+     * The job's own id, the same on every receive of it: the first job to claim a message owns its delivery, and
+     * another job for it (the relay's, after the API queued one at once) stands aside instead of sending too.
+     */
+    job: z.string().min(1).max(200).optional(),
   }),
   /** The provider accepted the message but recording it failed: record it, never send again. */
   z.object({
@@ -54,7 +59,14 @@ export const OutboundJobSchema = z.union([
   ProviderActionSchema.transform((event) => ({ kind: 'action' as const, event })),
 ]);
 export type OutboundJob =
-  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string; readonly lane?: Lane | undefined }
+  | {
+      readonly kind: 'deliver';
+      readonly channel: Channel;
+      readonly threadId: string;
+      readonly messageId: string;
+      readonly lane?: Lane | undefined;
+      readonly job?: string | undefined;
+    }
   | {
       readonly kind: 'record';
       readonly channel: Channel;
@@ -133,7 +145,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const deliver = async (job: OutboundJob, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
   switch (job.kind) {
     case 'deliver':
-      return deliverMessage(job.threadId, job.messageId, attempt, deps);
+      return deliverMessage(job.threadId, job.messageId, attempt, deps, job.job);
     case 'record':
       await recordSent(job.threadId, job.messageId, job.externalIds, job.at, deps);
       return { kind: 'sent', externalIds: job.externalIds };
@@ -153,10 +165,15 @@ const liveThread = async (store: ConversationStore, threadId: string): Promise<S
   return undefined;
 };
 
-const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
+const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string): Promise<DeliveryOutcome> => {
   const { store } = deps;
   let message = await store.getMessage(threadId, messageId);
   if (!message) return { kind: 'done', reason: 'message no longer exists' };
+  const owner = message.value.deliveredBy;
+  if (jobId !== undefined && owner !== undefined && owner !== jobId) {
+    // Another job claimed it first and keeps it, through its retries (its queue message lives until it is done).
+    return { kind: 'done', reason: `delivered by job ${owner}` };
+  }
   if (message.value.acceptedAt !== undefined && message.value.status === 'queued') {
     // Accepted by the provider by an earlier attempt whose record failed: record it, never send again.
     await recordSent(threadId, messageId, message.value.externalIds ?? [], message.value.acceptedAt, deps);
@@ -203,7 +220,7 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   if ('failure' in channel) return fail(channel.failure);
 
   // Exclusive from here: a duplicate delivery of the job (SQS delivers at least once) must not send too.
-  const claimed = await claim(threadId, messageId, attempt, deps);
+  const claimed = await claim(threadId, messageId, attempt, deps, jobId);
   if (claimed.kind !== 'claimed') return claimed.outcome;
   let current = claimed.message;
 
@@ -346,10 +363,12 @@ type ClaimResult =
  * Claims the queued message for this delivery until the queue would redeliver it. A claim held by another
  * delivery is respected until it lapses; the same delivery may claim again.
  */
-const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<ClaimResult> =>
+const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string): Promise<ClaimResult> =>
   retryOnConflict(async (): Promise<ClaimResult> => {
     const message = await deps.store.getMessage(threadId, messageId);
     if (!message || message.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
+    const owner = message.value.deliveredBy;
+    if (jobId !== undefined && owner !== undefined && owner !== jobId) return { kind: 'not', outcome: { kind: 'done', reason: `delivered by job ${owner}` } };
     const now = deps.clock.now();
     const held = message.value.claim;
     if (held && held.token !== attempt.claimToken && Date.parse(held.until) > now.getTime()) {
@@ -369,6 +388,7 @@ const claim = (threadId: string, messageId: string, attempt: Attempt, deps: Outb
     const claimed: StoredMessage = {
       ...message.value,
       claim: { token: attempt.claimToken, until: new Date(now.getTime() + attempt.claimSeconds * 1000).toISOString() },
+      ...(owner === undefined && jobId !== undefined && { deliveredBy: jobId }),
     };
     await deps.store.commit([{ kind: 'message', op: 'put', value: claimed, version: message.version }]);
     return { kind: 'claimed', message: { value: claimed, version: message.version + 1 } };
@@ -448,7 +468,8 @@ export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDe
     const current = await deps.store.getMessage(message.value.threadId, message.value.id);
     if (!current || current.value.status !== 'failed') return current;
     deps.log.info('failed message queued again', { threadId: current.value.threadId, messageId: current.value.id, failure: current.value.failure });
-    const { failure: _failure, claim: _claim, ...rest } = current.value;
+    // Queued again, it belongs to whichever job claims it next (the redriven one, or the relay's for the API's retry).
+    const { failure: _failure, claim: _claim, deliveredBy: _owner, ...rest } = current.value;
     const at = deps.clock.now().toISOString();
     const queued: StoredMessage = { ...rest, status: 'queued' };
     await deps.store.commit([

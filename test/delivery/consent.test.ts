@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Content } from '../../domain/content.ts';
-import { consentVerdict, optOutKeyword, type ConsentEntry } from '../../domain/delivery/consent.ts';
+import { consentEntryId, consentVerdict, laterFirst, optOutKeyword, type ConsentEntry } from '../../domain/delivery/consent.ts';
 
 const entry = (over: Partial<ConsentEntry>): ConsentEntry => ({
   id: 'cns_1',
@@ -36,6 +36,26 @@ describe('consent verdicts', () => {
     expect(consentVerdict([optIn, optOut, again], 'whatsapp', 'marketing').kind).toBe('allowed');
     // An opt-out of every channel wins over an earlier opt-in on one.
     expect(consentVerdict([optIn, entry({ id: 'cns_4', status: 'opted_out', at: '2026-11-05T00:00:00.000Z' })], 'whatsapp', 'marketing').kind).toBe('refused');
+  });
+
+  it('lets a STOP stamped in whole seconds win over an opt-in given through the API in the same second, in the ledger too', () => {
+    // The customer's STOP carries the provider's second; the opt-in a moment before it carries milliseconds.
+    const optIn = entry({ id: consentEntryId('2026-11-01T10:00:05.700Z', 'opted_in', 'key_1', 'k'), channel: 'telegram', at: '2026-11-01T10:00:05.700Z' });
+    const stop = entry({
+      id: consentEntryId('2026-11-01T10:00:05.000Z', 'opted_out', 'telegram', 'bot', 'msg-1'),
+      channel: 'telegram',
+      status: 'opted_out',
+      source: 'keyword',
+      at: '2026-11-01T10:00:05.000Z',
+    });
+    expect(consentVerdict([optIn, stop], 'telegram', 'marketing').kind).toBe('refused');
+    expect([optIn, stop].sort(laterFirst)[0]).toBe(stop);
+    // The ledger lists newest first by id: the STOP first.
+    expect([optIn.id, stop.id].sort().reverse()[0]).toBe(stop.id);
+    // A second later, an opt-in is the later change.
+    const again = entry({ id: consentEntryId('2026-11-01T10:00:06.000Z', 'opted_in', 'key_1', 'k2'), at: '2026-11-01T10:00:06.000Z' });
+    expect([again.id, stop.id].sort().reverse()[0]).toBe(again.id);
+    expect(consentVerdict([optIn, stop, again], 'telegram', 'marketing').kind).toBe('allowed');
   });
 
   it('needs no opt-in for transactional messages, honours their explicit opt-out, and keeps them after a marketing STOP', () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
     port: 0,
     dataDir,
     logLevel: (process.env.E2E_LOG as 'info' | undefined) ?? 'silent',
-    timeScale: 0.001,
+    // Real time: the fakes check the providers' limits per real second, so the pacing must run in real seconds.
     env: {
       PARLEY_API_KEY: API_KEY,
       TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
