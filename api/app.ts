@@ -28,6 +28,8 @@ import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerThreadRoutes } from './routes/threads.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerNotificationRoutes } from './routes/notifications.ts';
+import { registerCampaignRoutes } from './routes/campaigns.ts';
 import { MAX_API_BODY_BYTES, type ErrorBody } from './schemas.ts';
 
 
@@ -143,6 +145,8 @@ export const createApi = (deps: ApiDeps): Api => {
   registerWebhookRoutes(app, deps);
   registerAgentRoutes(app, deps);
   registerAssignmentRoutes(app, deps);
+  registerNotificationRoutes(app, deps);
+  registerCampaignRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

@@ -10,6 +10,11 @@ import type { Clock, Log, MediaStore, SecretStore, WorkQueue } from '../domain/p
 import type { DeliveryJob, UrlPolicy, WebhookStore } from '../domain/integrations/webhooks.ts';
 import type { IdempotencyStore } from '../domain/shared/idempotency.ts';
 import type { RoutingStore } from '../domain/routing/ports.ts';
+import type { CampaignJob, CampaignScheduler } from '../domain/delivery/campaigns.ts';
+import type { DeliveryStore } from '../domain/delivery/ports.ts';
+import type { Template } from '../domain/delivery/templates.ts';
+import type { OutboundJob } from '../domain/delivery/outbound.ts';
+import type { Credentials } from '../domain/ports.ts';
 import type { ApiEnv } from './kit.ts';
 
 export interface ApiDeps {
@@ -40,6 +45,23 @@ export interface ApiDeps {
   readonly deliveries: WorkQueue<DeliveryJob>;
   /** Where webhook subscriptions may point; a deployment's policy (public https) unless given. */
   readonly webhookUrlPolicy?: UrlPolicy | undefined;
+  /**
+   * The outbound queues (by channel and lane), for the fast path: a reply's delivery job is queued at once, besides
+   * the one the outbox relay queues from the write, so a busy relay never makes a waiting customer wait. The relay's
+   * job stays the guarantee; the sender's claim makes the second job harmless. Absent: the relay's job alone.
+   */
+  readonly outbound?: WorkQueue<OutboundJob> | undefined;
+  /** Consent, templates, campaigns and notification lookups. */
+  readonly delivery: DeliveryStore;
+  /** Where campaigns' dispatch jobs go. */
+  readonly campaigns: WorkQueue<CampaignJob>;
+  /** Where a scheduled campaign's start waits for its time. */
+  readonly scheduler: CampaignScheduler;
+  /**
+   * Reads an account's templates from its provider (WhatsApp's message templates), for channels that have them;
+   * undefined where the channel has none. Throws a provider error when the provider refuses or cannot answer.
+   */
+  readonly providerTemplates?: ((channel: Channel, accountId: string, credentials: Credentials) => Promise<Template[] | undefined>) | undefined;
   /** Message retention, in days: replies expire like customers' messages. */
   readonly retentionDays?: number | undefined;
 }

@@ -56,6 +56,10 @@ export const ERROR_STATUS = {
   channel_not_in_thread: 422,
   channel_unavailable: 422,
   unknown_channel: 422,
+  outside_messaging_window: 422,
+  no_consent: 422,
+  invalid_template: 422,
+  templates_unavailable: 422,
   internal: 500,
   unavailable: 503,
 } as const;

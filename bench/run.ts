@@ -6,11 +6,13 @@
  *  3. the size of each Lambda bundle, built as the stacks build it (ESM, minified, @aws-sdk external);
  *  4. end-to-end rates and listing latencies (bench/flows.ts);
  *  5. outgoing webhook deliveries per second to a local receiver (bench/webhooks.ts);
- *  6. assignment: a simulated day of 10,000 conversations through the real assigner (bench/assignment.ts).
+ *  6. assignment: a simulated day of 10,000 conversations through the real assigner (bench/assignment.ts);
+ *  7. the send pipeline: replies and campaign sends per second against a fake provider, alone and competing, and
+ *     the p99 delay of an agent's reply while a 10,000-recipient campaign runs (bench/proactive.ts).
  * Not part of `npm test`: figures vary with the machine; the ratios are what to compare.
- * Sections: `npm run bench -- bundles normalize ingest flows webhooks assignment` (all by default).
+ * Sections: `npm run bench -- bundles normalize ingest flows webhooks assignment pipeline` (all by default).
  * Options (env): BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 10), BENCH_FLOW_MESSAGES (2000),
- * BENCH_THREAD_MESSAGES (10000), BENCH_CONVERSATIONS (10000).
+ * BENCH_THREAD_MESSAGES (10000), BENCH_CONVERSATIONS (10000), and those of bench/proactive.ts.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -26,6 +28,7 @@ import { FUNCTIONS } from '../topology/topology.ts';
 import { benchAssignment } from './assignment.ts';
 import { benchFlows } from './flows.ts';
 import { benchWebhooks } from './webhooks.ts';
+import { benchPipeline } from './proactive.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startRuntime } = await import('../runtime/runtime.ts');
@@ -252,4 +255,5 @@ if (wanted('ingest')) results.push(await benchIngest());
 if (wanted('flows')) results.push(await benchFlows(table));
 if (wanted('webhooks')) await benchWebhooks();
 if (wanted('assignment')) results.push(await benchAssignment());
+if (wanted('pipeline')) results.push(await benchPipeline(table));
 console.log(`\n${results.every(Boolean) ? 'All targets met.' : 'Some targets missed (see above).'}`);

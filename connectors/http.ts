@@ -2,7 +2,7 @@
  * What every connector's API client does the same way around `fetch`: turning a failed request into a
  * retryable provider error, and reading a body that may not be JSON.
  */
-import { RetryableProviderError } from '../domain/provider-errors.ts';
+import { ProviderError, RetryableProviderError } from '../domain/provider-errors.ts';
 
 /**
  * A request that got no answer (timeout, refused connection, DNS): always retryable, since the provider may
@@ -64,6 +64,8 @@ export const postJson = async (post: JsonPost): Promise<JsonAnswer> => {
     });
     return { response, json: tryParseJson(await response.text()) };
   } catch (error) {
+    // A paced fetch that was told to wait says so itself (domain/delivery/pacing.ts): not a network failure.
+    if (error instanceof ProviderError) throw error;
     throw networkFailure(post.what, error, post.timeoutMs);
   }
 };

@@ -79,6 +79,30 @@ export interface ChannelCapabilities {
   readonly messageTags: readonly MessageTag[];
   /** How long after the customer's last message the business may write freely; undefined: no window. */
   readonly messagingWindowHours?: number;
+  /**
+   * What may still reach the customer once the messaging window closed (channels with a window): approved
+   * templates (WhatsApp), or message tags, each either any time or only within some hours of the customer's
+   * last message (`human_agent`: 7 days, and only for accounts entitled to it). Absent: nothing.
+   */
+  readonly afterWindow?: {
+    readonly templates: boolean;
+    readonly tags: readonly { readonly tag: MessageTag; readonly withinHours?: number; readonly entitlement?: string }[];
+  };
+  /**
+   * How the business writes first, with no reply handle of the customer's to answer: freely (Telegram, the Meta
+   * channels inside their window), against a counted monthly quota (LINE push), or only through an API that
+   * needs a credential of its own (KakaoTalk's Event API: `restApiKey`). Absent: freely.
+   */
+  readonly proactive?: { readonly kind: 'free' } | { readonly kind: 'quota' } | { readonly kind: 'credential'; readonly credential: string };
+  /**
+   * The provider's send limits, which Parley's pacing stays within: calls per second per account (a bot, a
+   * phone number, a page), with a burst, and per conversation where the provider limits that too (Telegram).
+   */
+  readonly throughput?: {
+    readonly perSecond: number;
+    readonly burst: number;
+    readonly perConversation?: { readonly perSecond: number; readonly burst: number };
+  };
   /** Inbound content types this connector produces. */
   readonly inboundTypes: readonly ContentType[];
 }

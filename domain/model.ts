@@ -83,6 +83,25 @@ export const MESSAGE_TAGS = ['human_agent', 'account_update', 'confirmed_event_u
 export const MessageTagSchema = z.enum(MESSAGE_TAGS).meta({ id: 'MessageTag' });
 export type MessageTag = z.infer<typeof MessageTagSchema>;
 
+/** Why a business writes first: what the customer needs to know (an order shipped), or promotion. */
+export const PURPOSES = ['transactional', 'marketing'] as const;
+export const PurposeSchema = z.enum(PURPOSES).meta({ id: 'Purpose' });
+export type Purpose = z.infer<typeof PurposeSchema>;
+
+/**
+ * What makes an outbound message a proactive one (a notification, alone or in a campaign): it is sent on the
+ * proactive lane, paced and behind replies to waiting customers (see domain/delivery/).
+ */
+export const NotificationMetaSchema = z
+  .object({
+    purpose: PurposeSchema,
+    campaignId: z.string().optional().describe('The campaign it belongs to'),
+    recipient: z.int().nonnegative().optional().describe("Its recipient's position in the campaign"),
+    to: z.string().optional().describe('The channel id it goes to, for a customer who has never written on that channel'),
+  })
+  .meta({ id: 'NotificationMeta' });
+export type NotificationMeta = z.infer<typeof NotificationMetaSchema>;
+
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -102,6 +121,7 @@ export const MessageSchema = z
     content: ContentSchema,
     replyTo: z.object({ externalMessageId: z.string() }).optional(),
     messageTag: MessageTagSchema.optional().describe('Outbound: the message tag it was sent with, where the channel has them'),
+    notification: NotificationMetaSchema.optional().describe('Outbound: set on notifications and campaign messages'),
     status: z.enum(MESSAGE_STATUSES),
     failure: FailureSchema.optional(),
     mediaCopy: MediaCopySchema.optional().describe(

@@ -5,6 +5,8 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { accountOf, capabilitiesOf } from '../connectors/capabilities.ts';
+import { providerTemplates } from '../connectors/templates.ts';
+import type { CampaignJob } from '../domain/delivery/campaigns.ts';
 import { ENABLED_CHANNELS } from '../topology/channels.ts';
 import { AccountResolver } from '../domain/accounts.ts';
 import { systemClock, type WorkQueue } from '../domain/ports.ts';
@@ -14,6 +16,9 @@ import { createApi, type ApiDeps } from '../api/app.ts';
 import {
   awsAccounts,
   awsApiKeys,
+  awsCampaignScheduler,
+  awsDelivery,
+  awsOutboundQueue,
   awsConversations,
   awsIdempotency,
   awsRouting,
@@ -41,7 +46,11 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
  * registry and the enabled channels, and are there for tests.
  */
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'routing' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays'> &
+  deps: Pick<
+    Deps,
+    'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'routing' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays' | 'delivery' | 'scheduler'
+  > &
+    Partial<Pick<Deps, 'outbound'>> &
     Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy' | 'rateLimiter'>> &
     Partial<Pick<ApiDeps, 'capabilities' | 'account' | 'channels'>>,
 ) => {
@@ -64,6 +73,12 @@ export const create = (
     secrets: deps.secrets,
     accountIds: new AccountResolver({ fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, log: deps.observability.log }),
     retentionDays: deps.retentionDays,
+    delivery: deps.delivery,
+    outbound: deps.outbound,
+    campaigns: deps.queue('campaigns') as WorkQueue<CampaignJob>,
+    scheduler: deps.scheduler,
+    providerTemplates: (channel, accountId, credentials) =>
+      providerTemplates(channel, accountId, credentials, { fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, now: deps.clock.now() }),
   });
   const serve = handle(app);
   return lambda<ApiEvent, APIGatewayProxyStructuredResultV2>(
@@ -99,4 +114,7 @@ export const handler = (event: ApiEvent, context: Context) =>
     clock: systemClock,
     observability: awsObservability(),
     retentionDays: retentionDays(),
+    delivery: awsDelivery(),
+    scheduler: awsCampaignScheduler(),
+    outbound: awsOutboundQueue(),
   }))(event, context);

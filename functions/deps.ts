@@ -9,6 +9,8 @@ import type { Channel } from '../domain/content.ts';
 import type { ConversationStore } from '../domain/conversations/ports.ts';
 import type { RoutingStore } from '../domain/routing/ports.ts';
 import type { OutboundJob } from '../domain/delivery/outbound.ts';
+import type { CampaignScheduler } from '../domain/delivery/campaigns.ts';
+import type { DeliveryStore } from '../domain/delivery/ports.ts';
 import type { DomainEventBus } from '../domain/events/relay.ts';
 import type { Clock, EventBus, MediaStore, SecretStore, VisibilityControl, WorkQueue } from '../domain/ports.ts';
 
@@ -26,6 +28,10 @@ export interface Deps {
   readonly accounts: AccountStore;
   readonly idempotency: IdempotencyStore;
   readonly webhooks: WebhookStore;
+  /** Consent, templates, campaigns, pacing and notification lookups (domain/delivery/). */
+  readonly delivery: DeliveryStore;
+  /** Where a campaign's start waits for its time: EventBridge Scheduler in AWS, a delayed queue message locally. */
+  readonly scheduler: CampaignScheduler;
   /** Per-key request limits of the integrator API. */
   readonly rateLimiter?: RateLimiter | undefined;
   /** Agents, teams, the assignment queue and each thread's route. */

@@ -6,9 +6,11 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { capabilitiesOf } from '../connectors/capabilities.ts';
 import { ParleyEventSchema, type ParleyEvent } from '../domain/events.ts';
-import { applyEvent, type ThreadWriterDeps } from '../domain/conversations/inbound.ts';
+import { applyEvent, type ThreadWriterDeps, type WriteOutcome } from '../domain/conversations/inbound.ts';
+import { consentEntryId, keywordOptOut, optOutKeyword, recordConsent } from '../domain/delivery/consent.ts';
+import type { Log } from '../domain/ports.ts';
 import { systemClock } from '../domain/ports.ts';
-import { awsConversations, retentionDays } from '../adapters/aws/deps.ts';
+import { awsConversations, awsDelivery, retentionDays } from '../adapters/aws/deps.ts';
 import { detailOf, type Deps } from './deps.ts';
 import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
@@ -39,8 +41,46 @@ const eventOf = (record: SQSRecord): ParleyEvent | undefined => {
   }
 };
 
+/**
+ * A customer who writes an opt-out word (`STOP`, `配信停止`, …) alone in a direct chat opts out of marketing on
+ * that channel: recorded in the consent ledger once per message (its id derives from the message), also when
+ * the message was stored by an earlier delivery that stopped before this step.
+ */
+const recordOptOut = async (
+  event: ParleyEvent,
+  outcome: WriteOutcome,
+  deps: Pick<Deps, 'conversations' | 'clock'> & Partial<Pick<Deps, 'delivery'>>,
+  log: Log,
+) => {
+  if (event.type !== 'message.received' || event.direction !== 'inbound' || event.conversation.kind !== 'direct') return;
+  if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate') return;
+  const keyword = optOutKeyword(event.content);
+  if (keyword === undefined) return;
+  if (!deps.delivery) {
+    log.warn('an opt-out word was written, but this thread writer has no consent ledger to record it in', { channel: event.channel });
+    return;
+  }
+  const message = await deps.conversations.getMessage(outcome.threadId, outcome.messageId);
+  const contactId = message?.value.contactId;
+  if (!contactId) return;
+  const recorded = await recordConsent(
+    deps.delivery,
+    keywordOptOut({
+      id: consentEntryId(event.occurredAt, 'opted_out', event.channel, event.accountId, event.externalMessageId),
+      contactId,
+      channel: event.channel,
+      keyword,
+      at: event.occurredAt,
+      recordedAt: deps.clock.now().toISOString(),
+    }),
+  );
+  if (recorded.recorded) log.info('customer opted out of marketing by keyword', { contactId, channel: event.channel });
+};
+
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'clock' | 'observability' | 'retentionDays'> & Partial<Pick<ThreadWriterDeps, 'capabilities'>>,
+  deps: Pick<Deps, 'conversations' | 'clock' | 'observability' | 'retentionDays'> &
+    Partial<Pick<Deps, 'delivery'>> &
+    Partial<Pick<ThreadWriterDeps, 'capabilities'>>,
 ) => {
   const { log, metrics } = deps.observability;
   const writer: Omit<ThreadWriterDeps, 'log'> = {
@@ -60,6 +100,7 @@ export const create = (
     try {
       const outcome = await applyEvent(event, { ...writer, log: eventLog });
       eventLog.info('event applied', { type: event.type, ...outcome });
+      await recordOptOut(event, outcome, deps, eventLog);
       if (outcome.kind === 'stored' && event.type === 'message.received' && event.direction === 'inbound') metrics.count('MessagesReceived', event.channel);
     } catch (error) {
       eventLog.error('event not applied; will be retried', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
@@ -81,4 +122,7 @@ export const create = (
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: SQSEvent, context: Context) =>
-  (wired ??= create({ conversations: awsConversations(), clock: systemClock, observability: awsObservability(), retentionDays: retentionDays() }))(event, context);
+  (wired ??= create({ conversations: awsConversations(), delivery: awsDelivery(), clock: systemClock, observability: awsObservability(), retentionDays: retentionDays() }))(
+    event,
+    context,
+  );

@@ -31,6 +31,7 @@ import { MessagesFailedAlarm } from './messages-failed-alarm.ts';
 import { pascalCase } from './names.ts';
 import { ParleyFunction } from './parley-function.ts';
 import { ScheduledInvocation } from './scheduled-invocation.ts';
+import { OneTimeSchedules } from './one-time-schedules.ts';
 import { StreamConsumer } from './stream-consumer.ts';
 import { ThreadTable } from './thread-table.ts';
 import { TraceSampling } from './trace-sampling.ts';
@@ -108,7 +109,10 @@ export class ParleyStack extends Stack {
   public readonly api: ParleyHttpApi;
   public readonly secrets: ChannelSecrets;
   public readonly messagesFailed: MessagesFailedAlarm;
+  public readonly proactiveMessagesFailed: MessagesFailedAlarm;
   public readonly traceSampling: TraceSampling;
+  /** The group and role of the schedules functions make at run time (scheduled campaign starts). */
+  public readonly oneTimeSchedules: OneTimeSchedules | undefined;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, props);
@@ -161,6 +165,13 @@ export class ParleyStack extends Stack {
       ),
     };
 
+    // One-time schedules functions make at run time (scheduled campaign starts), onto the queues they name.
+    const scheduled = [...new Set(specs.flatMap(([, spec]) => spec.access.schedules ?? []))];
+    this.oneTimeSchedules =
+      scheduled.length > 0
+        ? new OneTimeSchedules(this, 'OneTimeSchedules', { targets: Object.fromEntries(scheduled.map((queue) => [queue, queues[queue].queue])) })
+        : undefined;
+
     const functions = {} as Record<FunctionName, ParleyFunction>;
     const streams: Partial<Record<FunctionName, StreamConsumer>> = {};
     const schedules: Partial<Record<FunctionName, ScheduledInvocation>> = {};
@@ -174,9 +185,15 @@ export class ParleyStack extends Stack {
         spec,
         serviceName: name,
         projectRoot: props.projectRoot,
-        environment: { ...environment, ...queueUrls, ...environmentOf(spec) },
+        environment: {
+          ...environment,
+          ...queueUrls,
+          ...(spec.access.schedules && this.oneTimeSchedules?.environmentFor(spec.access.schedules)),
+          ...environmentOf(spec),
+        },
       });
       this.grant(fn, spec.access, tableName, mediaBucket);
+      if (spec.access.schedules?.length) this.oneTimeSchedules?.grantSchedule(fn);
       if (spec.queue) queues[spec.queue].addConsumer(fn, Duration.seconds(spec.timeoutSeconds));
       if (spec.stream) streams[name] = new StreamConsumer(this, `${pascalCase(name)}Stream`, { fn, table, trigger: spec.stream, alarmAction });
       if (spec.everyMinutes !== undefined) {
@@ -197,6 +214,12 @@ export class ParleyStack extends Stack {
     // Each channel's sender is the one function that gives up on its messages (domain/delivery/outbound.ts).
     this.messagesFailed = new MessagesFailedAlarm(this, 'MessagesFailed', {
       sources: ENABLED_CHANNELS.map((channel) => ({ service: `sender-${channel}` satisfies FunctionName, channel })),
+      alarmAction,
+    });
+    // The proactive senders give up on notifications and campaign messages: an alarm of their own (one alarm adds
+    // at most ten metrics).
+    this.proactiveMessagesFailed = new MessagesFailedAlarm(this, 'ProactiveMessagesFailed', {
+      sources: ENABLED_CHANNELS.map((channel) => ({ service: `proactive-sender-${channel}` satisfies FunctionName, channel })),
       alarmAction,
     });
     this.traceSampling = new TraceSampling(this, 'TraceSampling');

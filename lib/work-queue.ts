@@ -27,6 +27,9 @@ export interface WorkQueueProps {
   readonly parked?: boolean;
 }
 
+/** Concurrent batches of a background queue's consumer: the least an SQS event source allows. */
+export const BACKGROUND_MAX_CONCURRENCY = 2;
+
 /** How long a message may wait in a work queue (SQS's default). */
 const QUEUE_RETENTION_DAYS = 4;
 /** Lambda's longest batching window for SQS and stream event sources. */
@@ -123,6 +126,9 @@ export class WorkQueue extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: this.spec.batchSize,
         ...(window !== undefined && { maxBatchingWindow: Duration.seconds(window) }),
+        // Background work (campaigns) runs at most two batches at once: it never takes the account's Lambda
+        // concurrency from the functions that answer customers.
+        ...(this.spec.background && { maxConcurrency: BACKGROUND_MAX_CONCURRENCY }),
         reportBatchItemFailures: true,
       }),
     );

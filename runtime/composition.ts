@@ -8,6 +8,8 @@ import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '.
 import { DynamoConversationStore } from '../adapters/aws/store/conversations.ts';
 import { DynamoWebhookStore } from '../adapters/aws/store/webhooks.ts';
 import { DynamoRateLimiter } from '../adapters/aws/store/rate-limits.ts';
+import { DynamoDeliveryStore } from '../adapters/aws/store/delivery.ts';
+import type { CampaignJob } from '../domain/delivery/campaigns.ts';
 
 /** Requests per second each API key may make locally, as in AWS (`PARLEY_API_RATE_LIMIT`). */
 export const DEFAULT_RATE_LIMIT = 50;
@@ -46,6 +48,12 @@ export const localDeps = (ports: LocalPorts): Deps => {
     accounts: new DynamoAccountStore(table),
     idempotency: new DynamoIdempotencyStore(table),
     webhooks: new DynamoWebhookStore(table),
+    delivery: new DynamoDeliveryStore(table),
+    // Locally the campaigns queue holds a scheduled start itself (its journal keeps it across restarts).
+    scheduler: {
+      schedule: (job: CampaignJob, at: Date) =>
+        ports.queue('campaigns').send(job, { delaySeconds: Math.max(0, (at.getTime() - Date.now()) / 1000) }),
+    },
     rateLimiter: new DynamoRateLimiter(table, systemClock, ports.rateLimit ?? DEFAULT_RATE_LIMIT),
     routing: new DynamoRoutingStore(table),
     bus: ports.bus,

@@ -32,8 +32,7 @@ import {
   QUEUES,
   RULES,
   environmentOf,
-  outboundQueueOf,
-  type EnabledChannel,
+  queueOfJob,
   type FunctionSpec,
   type QueueName,
 } from '../topology/topology.ts';
@@ -216,9 +215,12 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       deadLetterQueue,
       timeScale,
       log: queueLog,
+      // One back office runs every consumer here: background work (campaigns) waits while replies are waiting.
+      ...(spec.background && { yieldWhile: () => foreground.some((q) => q.busy) }),
     });
     return [queue, deadLetterQueue] as const;
   };
+  const foreground: LocalQueue<unknown>[] = [];
   const queues = Object.fromEntries(
     (Object.keys(QUEUES) as QueueName[]).flatMap((name) => {
       const [queue, deadLetterQueue] = makeQueues(name);
@@ -228,11 +230,12 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
       ];
     }),
   ) as Record<QueueName | `${QueueName}-dlq`, LocalQueue<unknown>>;
-  /** Each outbound job goes to its channel's queue, as in AWS. */
+  foreground.push(...(Object.keys(QUEUES) as QueueName[]).filter((name) => !QUEUES[name].background).map((name) => queues[name]));
+  /** Each outbound job goes to its channel's queue on its lane (replies, or proactive messages), as in AWS. */
   const outbound: WorkQueue<OutboundJob> = {
     send: async (job, sendOptions) => {
       const channel = channelOfJob(job);
-      const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[outboundQueueOf(channel as EnabledChannel)] : undefined;
+      const queue = (ENABLED_CHANNELS as readonly Channel[]).includes(channel) ? queues[queueOfJob(job) as QueueName] : undefined;
       if (!queue) throw new Error(`${channel} is not enabled`);
       await queue.send(job, sendOptions);
     },
@@ -331,6 +334,10 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
   // What the stacks set from their context in AWS, from the local environment here.
   const localEnvironment: Record<string, string> = {
     ...(env.PARLEY_AUTO_RESOLVE_AFTER_HOURS && { AUTO_RESOLVE_AFTER_HOURS: env.PARLEY_AUTO_RESOLVE_AFTER_HOURS }),
+    // Tests that run the queues' time faster run the provider pacing's time as fast (see outbound-sender.ts).
+    ...(timeScale !== 1 && { PARLEY_TIME_SCALE: String(timeScale) }),
+    // A deployment's own provider limits (a WhatsApp number on a higher tier), as `<perSecond>[/<burst>]`.
+    ...Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('PARLEY_THROUGHPUT_') && value) as [string, string][]),
   };
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
     const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: { ...environmentOf(spec), ...localEnvironment } };

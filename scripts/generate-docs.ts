@@ -74,6 +74,23 @@ export const channelsMarkdown = (): string => {
     row('messaging window', (c) =>
       c.sender.capabilities.messagingWindowHours === undefined ? 'none' : `${c.sender.capabilities.messagingWindowHours} h`,
     ),
+    row('after the window', (c) => {
+      const after = c.sender.capabilities.afterWindow;
+      if (c.sender.capabilities.messagingWindowHours === undefined) return '-';
+      const tags = (after?.tags ?? []).map((t) => `\`${t.tag}\`${t.withinHours === undefined ? '' : ` (${t.withinHours / 24} days)`}`);
+      return [...(after?.templates ? ['approved templates'] : []), ...tags].join(', ') || 'nothing';
+    }),
+    row('writing first', (c) => {
+      const proactive = c.sender.capabilities.proactive ?? { kind: 'free' };
+      if (proactive.kind === 'quota') return 'push, counted against the monthly quota';
+      if (proactive.kind === 'credential') return `only with \`${proactive.credential}\` (after a reply handle expired)`;
+      return c.sender.capabilities.messagingWindowHours === undefined ? 'any time' : 'within the window';
+    }),
+    row('pace per account', (c) => {
+      const t = c.sender.capabilities.throughput;
+      if (!t) return 'unpaced';
+      return `${t.perSecond}/s, bursts of ${t.burst}${t.perConversation ? `; ${t.perConversation.perSecond}/s per chat, bursts of ${t.perConversation.burst}` : ''}`;
+    }),
     row('inbound content', (c) => list(c.sender.capabilities.inboundTypes)),
     '',
     '## Configuration of the default account (local runtime)',
@@ -108,8 +125,13 @@ const TAG_TITLES: Record<string, string> = {
   messages: 'Messages',
   contacts: 'Contacts',
   webhooks: 'Outgoing webhooks',
-  agents: 'Agents, teams and the queue',
+  agents: 'Agents and the queue',
+  teams: 'Teams',
   assignment: 'Assignment and handoff',
+  notifications: 'Notifications (writing first) and usage',
+  consents: 'Consent',
+  campaigns: 'Campaigns',
+  templates: 'Message templates',
 };
 
 export const apiMarkdown = (): string => {

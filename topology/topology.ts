@@ -9,9 +9,9 @@ import { MEDIA_CONTENT_TYPES, type Channel } from '../domain/content.ts';
 import { EVENT_SOURCE, EVENT_TYPES } from '../domain/events.ts';
 import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
 import { MAX_ATTEMPTS } from '../domain/integrations/webhooks.ts';
-import { outboundQueueOf } from './queue-names.ts';
+import { outboundQueueOf, proactiveQueueOf } from './queue-names.ts';
 
-export { outboundQueueOf, queueUrlVariable } from './queue-names.ts';
+export { outboundQueueOf, proactiveQueueOf, queueOfJob, queueUrlVariable } from './queue-names.ts';
 
 import { ENABLED_CHANNELS, type EnabledChannel } from './channels.ts';
 
@@ -41,6 +41,13 @@ export interface QueueSpec {
    * one (webhook deliveries to receivers that hang until their timeout) needs.
    */
   readonly concurrentBatches?: number;
+  /**
+   * Work that may wait for the rest (campaign messages, their dispatch and progress): locally, where every consumer
+   * shares one back office, it takes a batch only while no other queue has work waiting; in AWS, where each function
+   * has its own CPU, its event source runs at most a couple of batches at once, so a campaign never takes the
+   * account's concurrency from the replies.
+   */
+  readonly background?: boolean;
 }
 
 /**
@@ -58,11 +65,14 @@ export type MediaChannel = (typeof MEDIA_CHANNELS)[number];
 export type QueueName =
   | 'inbound'
   | `outbound-${EnabledChannel}`
+  | `proactive-${EnabledChannel}`
   | `media-${MediaChannel}`
   | 'outbox-parked'
   | 'erasure'
   | 'webhook-deliveries'
-  | 'assignment';
+  | 'assignment'
+  | 'campaigns'
+  | 'campaign-statuses';
 
 const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
 /**
@@ -79,10 +89,24 @@ const OUTBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCou
  */
 const MEDIA_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 4, deadLetterRetentionDays: 14 };
 
+/**
+ * Notifications and campaign messages to a channel's proactive sender, which paces them behind replies. A job
+ * waiting for its turn goes back on the queue as a new message, so waiting uses up no receive.
+ */
+const PROACTIVE_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, background: true };
+
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
   inbound: INBOUND_QUEUE,
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<`outbound-${EnabledChannel}`, QueueSpec>),
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [proactiveQueueOf(c), PROACTIVE_QUEUE])) as Record<`proactive-${EnabledChannel}`, QueueSpec>),
+  /**
+   * The hops of campaigns' dispatch chains (and their scheduled starts): one job per campaign at a time, each a
+   * page of recipients. Visibility outlasts the dispatcher's 60 s timeout.
+   */
+  campaigns: { visibilityTimeoutSeconds: 90, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14, background: true },
+  /** Status events of campaign messages, to keep each recipient's state and the campaign's counts. */
+  'campaign-statuses': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1, background: true },
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
   'outbox-parked': PARKED_QUEUE,
   /**
@@ -113,6 +137,16 @@ export interface RuleSpec {
 }
 
 export const RULES: Readonly<Record<string, RuleSpec>> = {
+  'to-campaign-progress': {
+    description: "Status changes of campaign messages update their recipients and the campaign's counts",
+    pattern: {
+      source: [DOMAIN_EVENT_SOURCE],
+      'detail-type': ['message.status'],
+      detail: { data: { message: { notification: { campaignId: [{ exists: true }] } } } },
+    },
+    target: 'campaign-statuses',
+    input: 'detail',
+  },
   'to-eraser': {
     description: "An erased contact's messages are erased by the eraser, page by page",
     pattern: { source: [DOMAIN_EVENT_SOURCE], 'detail-type': ['contact.erased'] },
@@ -205,6 +239,11 @@ export interface Access {
   readonly secrets?: readonly Channel[];
   /** Create and replace the secrets of these channels' further accounts (never the default account's). */
   readonly manageSecrets?: readonly Channel[];
+  /**
+   * One-time schedules (EventBridge Scheduler in AWS) that send a message to these queues at a given time: a
+   * campaign's start at its `scheduledAt`. Locally the queue itself holds the message until then.
+   */
+  readonly schedules?: readonly QueueName[];
   /** Parley's media storage (the S3 bucket): the copier writes, the API reads, the eraser deletes. */
   readonly media?: 'read' | 'readWrite' | 'delete';
 }
@@ -259,11 +298,25 @@ const senderFunction = (channel: EnabledChannel): FunctionSpec => ({
   entry: `functions/senders/${channel}.ts`,
   description: `Delivers agents' messages and provider actions to the ${channel} API`,
   queue: outboundQueueOf(channel),
-  access: { table: 'readWrite', secrets: [channel] },
+  // Its own queue: a job held back (an earlier message to the same customer) or a send to record goes back on it.
+  access: { table: 'readWrite', secrets: [channel], sendTo: [outboundQueueOf(channel)] },
   // A batch of 10 sent one after another, each provider call allowed 10 s: the queue's visibility
   // timeout (and so the sending claim) must outlast it.
   timeoutSeconds: 120,
   // Mostly waiting on the provider's API: memory (and with it CPU) would be billed for the wait.
+  memoryMb: 256,
+});
+
+/**
+ * The same sender on the proactive lane: paced so that it leaves a reserve of the provider's rate to the
+ * interactive sender, and not sending what a cancelled campaign still had queued.
+ */
+const proactiveSenderFunction = (channel: EnabledChannel): FunctionSpec => ({
+  entry: `functions/senders/${channel}.ts`,
+  description: `Delivers notifications and campaign messages to the ${channel} API, paced behind replies`,
+  queue: proactiveQueueOf(channel),
+  access: { table: 'readWrite', secrets: [channel], sendTo: [proactiveQueueOf(channel)] },
+  timeoutSeconds: 120,
   memoryMb: 256,
 });
 
@@ -292,6 +345,27 @@ export const FUNCTIONS = {
     memoryMb: 256,
   },
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`sender-${c}`, senderFunction(c)])) as Record<`sender-${EnabledChannel}`, FunctionSpec>),
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`proactive-sender-${c}`, proactiveSenderFunction(c)])) as Record<
+    `proactive-sender-${EnabledChannel}`,
+    FunctionSpec
+  >),
+  'campaign-dispatcher': {
+    entry: 'functions/campaign-dispatcher.ts',
+    description: "Dispatches campaigns' recipients a page at a time, at each campaign's pace, checking window and consent",
+    queue: 'campaigns',
+    // Reads channel settings (entitlements, the Kakao Event API key) to check each recipient's window.
+    access: { table: 'readWrite', secrets: [...ENABLED_CHANNELS], sendTo: ['campaigns'] },
+    timeoutSeconds: 60,
+    memoryMb: 512,
+  },
+  'campaign-progress': {
+    entry: 'functions/campaign-progress.ts',
+    description: "Keeps each campaign recipient's state and the campaign's counts from its message's status",
+    queue: 'campaign-statuses',
+    access: { table: 'readWrite' },
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-copier-${c}`, mediaCopierFunction(c)])) as Record<
     `media-copier-${MediaChannel}`,
     FunctionSpec
@@ -305,8 +379,10 @@ export const FUNCTIONS = {
     access: {
       table: 'readWrite',
       apiKeys: 'readWrite',
-      // Redelivered webhook deliveries.
-      sendTo: ['webhook-deliveries'],
+      // Redelivered webhook deliveries; campaigns started (and scheduled, see `schedules`); replies' and
+      // notifications' delivery jobs queued at once (besides the outbox relay's).
+      sendTo: ['webhook-deliveries', 'campaigns', ...ENABLED_CHANNELS.map(outboundQueueOf), ...ENABLED_CHANNELS.map(proactiveQueueOf)],
+      schedules: ['campaigns'],
       media: 'read',
       secrets: [...ENABLED_CHANNELS],
       manageSecrets: [...ENABLED_CHANNELS],
@@ -336,7 +412,11 @@ export const FUNCTIONS = {
       ],
     },
     // Reads the webhook subscriptions and writes each delivery's record; queues replies and deliveries.
-    access: { table: 'readWrite', bus: 'put', sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), 'outbox-parked', 'webhook-deliveries'] },
+    access: {
+      table: 'readWrite',
+      bus: 'put',
+      sendTo: [...ENABLED_CHANNELS.map(outboundQueueOf), ...ENABLED_CHANNELS.map(proactiveQueueOf), 'outbox-parked', 'webhook-deliveries'],
+    },
     timeoutSeconds: 30,
     memoryMb: 256,
   },

@@ -11,11 +11,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ChannelAccount } from '../../domain/connector.ts';
 import type { Channel } from '../../domain/content.ts';
-import { channelOfJob, type OutboundJob } from '../../domain/delivery/outbound.ts';
+import type { OutboundJob } from '../../domain/delivery/outbound.ts';
+import type { CampaignJob, CampaignScheduler } from '../../domain/delivery/campaigns.ts';
 import type { ParleyEvent } from '../../domain/events.ts';
 import type { DomainEvent } from '../../domain/events/domain-events.ts';
 import { systemClock, type WorkQueue } from '../../domain/ports.ts';
-import { outboundQueueOf, queueUrlVariable } from '../../topology/queue-names.ts';
+import { queueOfJob, queueUrlVariable } from '../../topology/queue-names.ts';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { EventBridgeCampaignScheduler } from './campaign-scheduler.ts';
+import { DynamoDeliveryStore } from './store/delivery.ts';
 import { connectorEntry, domainEntry, EventBridgeBus } from './eventbridge-bus.ts';
 import { awsTracer } from './tracer.ts';
 import { S3MediaStore } from './s3-media-store.ts';
@@ -94,10 +98,34 @@ const sqsQueue = <T>(url: string): SqsWorkQueue<T> => {
   return queue as SqsWorkQueue<T>;
 };
 
-/** Sends each job to its channel's outbound queue, whose URL the stack sets as `OUTBOUND_<CHANNEL>_QUEUE_URL`. */
+/**
+ * Sends each job to its channel's queue on its lane (`outbound-<channel>` or `proactive-<channel>`), whose URL the
+ * stack sets as `OUTBOUND_<CHANNEL>_QUEUE_URL` or `PROACTIVE_<CHANNEL>_QUEUE_URL`.
+ */
 export const awsOutboundQueue = (): WorkQueue<OutboundJob> => ({
-  send: async (job, options) => sqsQueue<OutboundJob>(required(queueUrlVariable(outboundQueueOf(channelOfJob(job))))).send(job, options),
+  send: async (job, options) => sqsQueue<OutboundJob>(required(queueUrlVariable(queueOfJob(job)))).send(job, options),
 });
+
+let delivery: DynamoDeliveryStore | undefined;
+export const awsDelivery = (): DynamoDeliveryStore => (delivery ??= new DynamoDeliveryStore(awsTable()));
+
+let scheduler: CampaignScheduler | undefined;
+/**
+ * Campaign starts: EventBridge Scheduler when the stack named its group, role and the campaigns queue's ARN
+ * (`SCHEDULE_GROUP`, `SCHEDULE_ROLE_ARN`, `CAMPAIGNS_QUEUE_ARN`: lib/one-time-schedules.ts); else the queue's own delay.
+ */
+export const awsCampaignScheduler = (): CampaignScheduler => {
+  if (scheduler) return scheduler;
+  const queue = awsQueue<CampaignJob>(queueUrlVariable('campaigns'));
+  const groupName = process.env.SCHEDULE_GROUP;
+  const roleArn = process.env.SCHEDULE_ROLE_ARN;
+  const queueArn = process.env.CAMPAIGNS_QUEUE_ARN;
+  scheduler =
+    groupName && roleArn && queueArn
+      ? new EventBridgeCampaignScheduler({ client: awsTracer().captureAWSv3Client(new SchedulerClient({})), groupName, roleArn, queueArn, queue })
+      : { schedule: (job, at) => queue.send(job, { delaySeconds: Math.min(900, Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000))) }) };
+  return scheduler;
+};
 
 /** A queue the function sends to, by the environment variable the stack sets for it. */
 export const awsQueue = <T>(urlVariable: string): WorkQueue<T> => sqsQueue<T>(required(urlVariable));

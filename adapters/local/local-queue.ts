@@ -74,6 +74,9 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 
 export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
+/** How long background work waits before it looks again whether foreground work is still waiting. */
+const YIELD_MS = 20;
+
 export interface LocalQueueOptions {
   readonly name: string;
   readonly spec: Pick<QueueSpec, 'visibilityTimeoutSeconds' | 'maxReceiveCount' | 'batchSize' | 'concurrentBatches'>;
@@ -85,6 +88,11 @@ export interface LocalQueueOptions {
   readonly timeScale?: number;
   readonly log?: Log;
   readonly now?: () => number;
+  /**
+   * Background work: while this says other work is waiting, the queue takes no new batch (it looks again shortly).
+   * The local runtime gives it to queues whose topology marks them `background`.
+   */
+  readonly yieldWhile?: () => boolean;
 }
 
 export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
@@ -325,6 +333,10 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
   private async pump(): Promise<void> {
     this.timer = undefined;
     if (this.stopped || !this.handler || this.running >= (this.options.spec.concurrentBatches ?? 1)) return;
+    if (this.options.yieldWhile?.()) {
+      this.schedule(YIELD_MS);
+      return;
+    }
     const batch = this.receive(this.options.spec.batchSize);
     if (batch.length === 0) {
       this.notifyIdle();

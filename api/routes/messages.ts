@@ -8,6 +8,7 @@ import { applyOutbound } from '../../domain/conversations/threads.ts';
 import { MessageSchema, MessageTagSchema } from '../../domain/conversations/model.ts';
 import type { StoredMessage } from '../../domain/conversations/ports.ts';
 import { requeue } from '../../domain/delivery/outbound.ts';
+import { windowVerdict } from '../../domain/delivery/windows.ts';
 import { onceEvent } from '../../domain/events/outbox.ts';
 import { mediaOf } from '../../domain/media.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
@@ -74,6 +75,7 @@ const postMessage = route({
     'channel_unavailable',
     'unsupported_content',
     'control_held',
+    'outside_messaging_window',
     'idempotency_key_reused',
     'idempotency_key_in_use',
   ],
@@ -124,6 +126,26 @@ export const contentDisposition = (fileName: string | undefined): string => {
 
 const publicMessage = (message: StoredMessage) => MessageSchema.parse(message);
 
+/**
+ * Queues a message's delivery at once (see `ApiDeps.outbound`): the outbox relay queues it too, from the write,
+ * but behind whatever else the relay has to publish (a campaign's events). A failure here only loses the head start.
+ */
+export const fastPath = async (deps: Pick<ApiDeps, 'outbound' | 'log'>, message: StoredMessage): Promise<void> => {
+  if (!deps.outbound) return;
+  try {
+    await deps.outbound.send({
+      kind: 'deliver',
+      channel: message.channel,
+      threadId: message.threadId,
+      messageId: message.id,
+      ...(message.notification && { lane: 'proactive' as const }),
+      job: `api_${message.id}`,
+    });
+  } catch (error) {
+    deps.log.warn('delivery job not queued at once; the outbox relay queues it', { messageId: message.id, error: error instanceof Error ? error.message : String(error) });
+  }
+};
+
 export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
   const store = deps.conversations;
 
@@ -167,6 +189,23 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       const tags = capabilities.messageTags.join(', ') || 'none';
       throw new ApiError('unsupported_content', `${route.channel} cannot send with the message tag ${input.messageTag}; its tags: ${tags}`);
     }
+    // The channel's messaging window, checked now rather than refused by the provider later.
+    const window = windowVerdict({
+      channel: route.channel,
+      capabilities,
+      route,
+      contentType: input.content.type,
+      messageTag: input.messageTag,
+      now: deps.clock.now(),
+      settings: deps.secrets ? ((await deps.secrets.get(route.channel, route.accountId)) ?? {}) : undefined,
+    });
+    if (window.kind === 'refused') {
+      throw new ApiError(
+        window.code,
+        `${window.reason}.${window.allowedInstead.length > 0 ? ` Allowed instead: ${window.allowedInstead.join('; ')}.` : ''}`,
+        { channel: route.channel, allowedInstead: window.allowedInstead, ...(window.windowExpiresAt !== undefined && { windowExpiresAt: window.windowExpiresAt }) },
+      );
+    }
 
     // With an Idempotency-Key the id comes from the key and the first request's time: a request run again
     // after its first run stopped halfway finds the message it wrote.
@@ -207,6 +246,7 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       const change = applyOutbound(current.value, { channel: route.channel, at: occurredAt, byAgent: role === 'agent' });
       if (change.changed) await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: current.version }]);
     });
+    await fastPath(deps, stored);
     return json(c, 202, publicMessage(stored)) as never;
   });
 

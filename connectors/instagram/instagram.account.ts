@@ -8,7 +8,8 @@ import type { ChannelAccount } from '../connector.ts';
 export const INSTAGRAM_ACCOUNT: ChannelAccount = {
   channel: 'instagram',
   defaultApiBaseUrl: 'https://graph.instagram.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'accountId'] },
+  // `humanAgent`: `true` once Meta granted the account the Human Agent feature (the HUMAN_AGENT tag outside the window); `false` refuses the tag there.
+  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'accountId'], optional: ['humanAgent'] },
   environment: {
     credentials: {
       appSecret: 'INSTAGRAM_APP_SECRET',

@@ -30,5 +30,9 @@ export const INSTAGRAM_CAPABILITIES: ChannelCapabilities = {
   buttons: { max: 3, maxLabelLength: 20, url: true },
   messageTags: ['human_agent'],
   messagingWindowHours: 24,
+  afterWindow: { templates: false, tags: [{ tag: 'human_agent', withinHours: 7 * 24, entitlement: 'humanAgent' }] },
+  proactive: { kind: 'free' },
+  // 300 calls/s per professional account for text, links, reactions and stickers.
+  throughput: { perSecond: 250, burst: 50 },
   inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'reply', 'reaction', 'unsupported'],
 };

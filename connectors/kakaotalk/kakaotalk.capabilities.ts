@@ -30,6 +30,10 @@ export const KAKAOTALK_CAPABILITIES: ChannelCapabilities = {
   quickReplies: { max: 10, maxPayloadBytes: 1000, maxLabelLength: 14 },
   buttons: { max: 3, maxLabelLength: 14, url: true },
   messageTags: [],
+  // Without a callback URL still valid, only the Event API (paid, needs the REST API key) reaches the user.
+  proactive: { kind: 'credential', credential: 'restApiKey' },
+  // Kakao publishes no Event API rate; a modest pace keeps a campaign from being refused in bulk.
+  throughput: { perSecond: 20, burst: 5 },
   inboundTypes: ['text', 'reply'],
 };
 

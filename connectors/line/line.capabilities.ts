@@ -34,5 +34,9 @@ export const LINE_CAPABILITIES: ChannelCapabilities = {
   quickReplies: { max: 13, maxPayloadBytes: 300, maxLabelLength: 20 },
   buttons: { max: 4, maxLabelLength: 20, url: true },
   messageTags: [],
+  // Push (no reply token) counts against the account's monthly quota, which Parley tracks.
+  proactive: { kind: 'quota' },
+  // LINE allows 2,000 requests/s on its send endpoints; Parley stays well below.
+  throughput: { perSecond: 1000, burst: 200 },
   inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'location', 'sticker', 'reply', 'unsupported'],
 };

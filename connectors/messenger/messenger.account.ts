@@ -8,7 +8,8 @@ import type { ChannelAccount } from '../connector.ts';
 export const MESSENGER_ACCOUNT: ChannelAccount = {
   channel: 'messenger',
   defaultApiBaseUrl: 'https://graph.facebook.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['pageAccessToken', 'pageId'] },
+  // `humanAgent`: `true` once Meta granted the Page the Human Agent permission (the HUMAN_AGENT tag outside the window); `false` refuses the tag there.
+  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['pageAccessToken', 'pageId'], optional: ['humanAgent'] },
   environment: {
     credentials: {
       appSecret: 'MESSENGER_APP_SECRET',

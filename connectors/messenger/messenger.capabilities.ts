@@ -33,5 +33,17 @@ export const MESSENGER_CAPABILITIES: ChannelCapabilities = {
   buttons: { max: 3, maxLabelLength: 20, url: true },
   messageTags: ['human_agent', 'account_update', 'confirmed_event_update', 'post_purchase_update'],
   messagingWindowHours: 24,
+  afterWindow: {
+    templates: false,
+    tags: [
+      { tag: 'human_agent', withinHours: 7 * 24, entitlement: 'humanAgent' },
+      { tag: 'account_update' },
+      { tag: 'confirmed_event_update' },
+      { tag: 'post_purchase_update' },
+    ],
+  },
+  proactive: { kind: 'free' },
+  // The Send API allows 300 calls/s per Page for text (10/s for audio and video, left to its 613 answers).
+  throughput: { perSecond: 250, burst: 50 },
   inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'sticker', 'location', 'reply', 'reaction', 'unsupported'],
 };

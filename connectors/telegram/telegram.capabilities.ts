@@ -32,5 +32,9 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = {
   // Sections are headings in the text: every section Parley allows.
   lists: { maxItems: KEYBOARD_MAX_BUTTONS, maxSections: 10 },
   messageTags: [],
+  proactive: { kind: 'free' },
+  // The Bot FAQ: about 30 messages/s overall and about 1 per second in one chat; 25 + a burst of 5 never
+  // exceeds 30 in any second, and one chat gets a long text's parts at once (up to 3), then one a second.
+  throughput: { perSecond: 25, burst: 5, perConversation: { perSecond: 1, burst: 3 } },
   inboundTypes: ['text', 'image', 'video', 'audio', 'file', 'sticker', 'location', 'contact', 'reply', 'unsupported'],
 };

@@ -8,7 +8,8 @@ import type { ChannelAccount } from '../connector.ts';
 export const WHATSAPP_ACCOUNT: ChannelAccount = {
   channel: 'whatsapp',
   defaultApiBaseUrl: 'https://graph.facebook.com',
-  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'phoneNumberId'] },
+  // `businessAccountId`: the WhatsApp Business Account the number belongs to, to read its message templates.
+  credentialNames: { inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'phoneNumberId'], optional: ['businessAccountId'] },
   environment: {
     credentials: {
       appSecret: 'WHATSAPP_APP_SECRET',

@@ -18,6 +18,11 @@ export interface StoredMessage extends Message {
   readonly claim?: { readonly token: string; readonly until: string };
   /** When the provider accepted it: from then on it is never sent again, whatever happens to the status write. */
   readonly acceptedAt?: string;
+  /**
+   * The delivery job that owns sending it (domain/delivery/outbound.ts): the first to claim it. Another job for the
+   * same message (the outbox relay's, when the API queued one at once) then stands aside.
+   */
+  readonly deliveredBy?: string;
   /** Retention: after this instant the message is gone (TTL in AWS) and reads no longer return it. */
   readonly expiresAt?: string;
   /** The contact the message belongs to, for its events. */

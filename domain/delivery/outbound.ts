@@ -15,13 +15,37 @@ import type { ConversationStore, StoredMessage, StoredThread } from '../conversa
 import { commitIdentity } from '../conversations/inbound.ts';
 import { onceEvent } from '../events/outbox.ts';
 import type { Clock, Log, SecretStore } from '../ports.ts';
-import { PermanentProviderError } from '../provider-errors.ts';
+import { PermanentProviderError, RateLimitedError } from '../provider-errors.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
+import { millis } from '../shared/time.ts';
+import { CAMPAIGN_CANCELLED } from './model.ts';
+import {
+  accountPacingKey,
+  conversationPacingKey,
+  holdBack,
+  pacedFetch,
+  PacingWaitError,
+  takeTurn,
+  type Lane,
+  type PacingDeps,
+} from './pacing.ts';
 import { decideRetry, isRetryableFailure, MAX_DELAY_SECONDS, type AttemptCount, type RetryDecision } from './retry.ts';
 
 /** A message of a channel's outbound queue. */
 export const OutboundJobSchema = z.union([
-  z.object({ kind: z.literal('deliver'), channel: ChannelSchema, threadId: z.string().min(1), messageId: z.string().min(1) }),
+  z.object({
+    kind: z.literal('deliver'),
+    channel: ChannelSchema,
+    threadId: z.string().min(1),
+    messageId: z.string().min(1),
+    /** Notifications and campaign messages travel on the proactive lane (its own queue); replies on the interactive one. */
+    lane: z.enum(['interactive', 'proactive']).optional(),
+    /**
+     * The job's own id, the same on every receive of it: the first job to claim a message owns its delivery, and
+     * another job for it (the relay's, after the API queued one at once) stands aside instead of sending too.
+     */
+    job: z.string().min(1).max(200).optional(),
+  }),
   /** The provider accepted the message but recording it failed: record it, never send again. */
   z.object({
     kind: z.literal('record'),
@@ -35,7 +59,14 @@ export const OutboundJobSchema = z.union([
   ProviderActionSchema.transform((event) => ({ kind: 'action' as const, event })),
 ]);
 export type OutboundJob =
-  | { readonly kind: 'deliver'; readonly channel: Channel; readonly threadId: string; readonly messageId: string }
+  | {
+      readonly kind: 'deliver';
+      readonly channel: Channel;
+      readonly threadId: string;
+      readonly messageId: string;
+      readonly lane?: Lane | undefined;
+      readonly job?: string | undefined;
+    }
   | {
       readonly kind: 'record';
       readonly channel: Channel;
@@ -49,6 +80,22 @@ export type OutboundJob =
 /** The channel whose sender handles a job, so it goes to that channel's queue. */
 export const channelOfJob = (job: OutboundJob): Channel => (job.kind === 'action' ? job.event.channel : job.channel);
 
+/** The lane a job travels on: a proactive message's delivery, or everything else (replies, records, provider actions). */
+export const laneOfJob = (job: OutboundJob): Lane => (job.kind === 'deliver' && job.lane === 'proactive' ? 'proactive' : 'interactive');
+
+/** The lane of a message: proactive messages (notifications, campaigns) are marked so. */
+export const laneOfMessage = (message: Pick<StoredMessage, 'notification'>): Lane => (message.notification ? 'proactive' : 'interactive');
+
+/**
+ * How long an earlier message of the same lane that is still queued holds a later one back: past this, it is
+ * taken to be stuck (its job lost), and the later ones no longer wait for it.
+ */
+export const ORDER_PATIENCE_MS = 60 * 60_000;
+/** How far back a message looks for earlier ones still queued (its thread's newest messages). */
+const ORDER_LOOKBACK = 10;
+/** The pause before a message held back by an earlier one looks again. */
+const ORDER_WAIT_SECONDS = 2;
+
 export interface OutboundDeps {
   readonly store: ConversationStore;
   readonly secrets: SecretStore;
@@ -61,6 +108,15 @@ export interface OutboundDeps {
   readonly requeue: (job: OutboundJob) => Promise<void>;
   /** Counts what happened, per channel (EMF metrics in AWS). */
   readonly metrics?: { count(name: 'MessagesSent' | 'MessagesFailed' | 'MessagesRetried', channel: Channel): void };
+  /**
+   * Pacing of provider calls within each channel's declared throughput (domain/delivery/pacing.ts); absent:
+   * unpaced. `maxWaitMs`: how long a call waits for its turn inside one attempt before the job is postponed.
+   */
+  readonly pacing?: { readonly deps: PacingDeps; readonly maxWaitMs: Readonly<Record<Lane, number>> } | undefined;
+  /** Whether a campaign was cancelled: its messages not sent yet are not sent. */
+  readonly campaignCancelled?: ((campaignId: string) => Promise<boolean>) | undefined;
+  /** Counts sends against a monthly quota (LINE pushes), per account and month. */
+  readonly countQuota?: ((channel: Channel, accountId: string, at: Date, messages: number) => Promise<void>) | undefined;
 }
 
 /** Which delivery attempt this is, as the queue counts them. */
@@ -74,6 +130,11 @@ export interface Attempt extends AttemptCount {
 export type DeliveryOutcome =
   | { readonly kind: 'sent'; readonly externalIds: readonly string[] }
   | { readonly kind: 'done'; readonly reason: string }
+  /**
+   * Not now, and not a failure: an earlier message to the same recipient has not left yet, or the provider's rate
+   * has no turn soon. The job goes back on its queue with this delay (a fresh message: no attempt is used up).
+   */
+  | { readonly kind: 'wait'; readonly delaySeconds: number; readonly reason: string }
   | RetryDecision;
 
 /** Tries of a write that records what a provider already did, before it is handed to a `record` job. */
@@ -84,7 +145,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const deliver = async (job: OutboundJob, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
   switch (job.kind) {
     case 'deliver':
-      return deliverMessage(job.threadId, job.messageId, attempt, deps);
+      return deliverMessage(job.threadId, job.messageId, attempt, deps, job.job);
     case 'record':
       await recordSent(job.threadId, job.messageId, job.externalIds, job.at, deps);
       return { kind: 'sent', externalIds: job.externalIds };
@@ -104,10 +165,15 @@ const liveThread = async (store: ConversationStore, threadId: string): Promise<S
   return undefined;
 };
 
-const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps): Promise<DeliveryOutcome> => {
+const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string): Promise<DeliveryOutcome> => {
   const { store } = deps;
   let message = await store.getMessage(threadId, messageId);
   if (!message) return { kind: 'done', reason: 'message no longer exists' };
+  const owner = message.value.deliveredBy;
+  if (jobId !== undefined && owner !== undefined && owner !== jobId) {
+    // Another job claimed it first and keeps it, through its retries (its queue message lives until it is done).
+    return { kind: 'done', reason: `delivered by job ${owner}` };
+  }
   if (message.value.acceptedAt !== undefined && message.value.status === 'queued') {
     // Accepted by the provider by an earlier attempt whose record failed: record it, never send again.
     await recordSent(threadId, messageId, message.value.externalIds ?? [], message.value.acceptedAt, deps);
@@ -125,9 +191,25 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
     return { kind: 'failed', failure };
   };
 
+  const campaignId = message.value.notification?.campaignId;
+  if (campaignId !== undefined && deps.campaignCancelled && (await deps.campaignCancelled(campaignId))) {
+    return fail({ kind: 'permanent', code: CAMPAIGN_CANCELLED, message: 'the campaign was cancelled before this message was sent' });
+  }
+
   const thread = await liveThread(store, threadId);
-  const route = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);
+  const threadRoute = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);
+  // A notification to a customer who has never written on the channel goes to the identity it names.
+  const to = message.value.notification?.to;
+  const route =
+    threadRoute ??
+    (to === undefined
+      ? undefined
+      : { channel: message.value.channel, accountId: message.value.accountId, conversation: { externalId: to, kind: 'direct' as const } });
   if (!route) return fail({ kind: 'permanent', message: `the thread has no ${message.value.channel} conversation to reply to` });
+  const earlier = await earlierInLane(message.value, deps);
+  if (earlier !== undefined) {
+    return { kind: 'wait', delaySeconds: ORDER_WAIT_SECONDS, reason: `message ${earlier} to the same recipient was queued first and has not left yet` };
+  }
   const identity = await store.getIdentity({ channel: route.channel, accountId: route.accountId, externalUserId: route.conversation.externalId });
   if (identity?.value.unreachable) {
     return fail({ kind: 'permanent', message: `the customer cannot be reached on ${route.channel}: ${identity.value.unreachable.reason}` });
@@ -138,11 +220,15 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   if ('failure' in channel) return fail(channel.failure);
 
   // Exclusive from here: a duplicate delivery of the job (SQS delivers at least once) must not send too.
-  const claimed = await claim(threadId, messageId, attempt, deps, message);
+  const claimed = await claim(threadId, messageId, attempt, deps, jobId, message);
   if (claimed.kind !== 'claimed') return claimed.outcome;
   let current = claimed.message;
 
   const sentParts = [...(current.value.externalIds ?? [])];
+  const lane = laneOfMessage(current.value);
+  const replyHandle =
+    threadRoute?.replyHandle && Date.parse(threadRoute.replyHandle.expiresAt) > deps.clock.now().getTime() ? threadRoute.replyHandle : undefined;
+  const pushes = channel.sender.capabilities.proactive?.kind === 'quota' && replyHandle === undefined;
   let result;
   try {
     result = await channel.sender.send(
@@ -152,7 +238,7 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
         recipient: {
           accountId: route.accountId,
           conversation: route.conversation,
-          ...(route.replyHandle && Date.parse(route.replyHandle.expiresAt) > deps.clock.now().getTime() && { replyHandle: route.replyHandle }),
+          ...(replyHandle && { replyHandle }),
         },
         sentParts: [...sentParts],
         ...(current.value.replyTo && { replyTo: current.value.replyTo }),
@@ -160,15 +246,32 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
       },
       {
         ...channel.context,
+        fetch: paced(channel.context.fetch, channel.sender.capabilities.throughput, route.channel, route.accountId, route.conversation.externalId, lane, deps),
         onPartSent: async (externalId, more = true) => {
           sentParts.push(externalId);
           // The provider has the part: if a later part failed, a retry must not send it again, so record it
           // (insisting before giving up). The last part needs no record of its own: the send's record has it.
           if (more) current = await persistParts(current, sentParts, deps);
+          if (pushes) {
+            // Without a reply token LINE pushes, and every message object pushed counts against the monthly quota.
+            await deps.countQuota?.(route.channel, route.accountId, deps.clock.now(), 1).catch((error: unknown) =>
+              deps.log.warn('push not counted against the quota', { error: error instanceof Error ? error.message : String(error) }),
+            );
+          }
         },
       },
     );
   } catch (error) {
+    if (error instanceof PacingWaitError) {
+      // Our own pace, not the provider's refusal: back on the queue for when the turn comes.
+      await releaseClaim(threadId, messageId, attempt.claimToken, deps);
+      return { kind: 'wait', delaySeconds: Math.max(1, Math.min(MAX_DELAY_SECONDS, error.retryAfterSeconds)), reason: error.message };
+    }
+    if (error instanceof RateLimitedError && deps.pacing) {
+      // The provider throttles the whole account (Telegram: every chat): every sender of it waits as long.
+      const throughput = channel.sender.capabilities.throughput;
+      if (throughput) await holdBack(deps.pacing.deps, accountPacingKey(route.channel, route.accountId), throughput, error.retryAfterSeconds);
+    }
     const decision = decideRetry(error, attempt);
     deps.log.warn('outbound delivery failed', { threadId, messageId, channel: current.value.channel, outcome: decision.kind, failure: decision.failure });
     if (error instanceof PermanentProviderError && error.recipientUnreachable) {
@@ -208,6 +311,51 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   return { kind: 'sent', externalIds: result.externalIds };
 };
 
+/**
+ * A later message never overtakes an earlier one to the same recipient on the same lane: the id of an earlier
+ * outbound message on this thread, channel and account that is still queued (and not older than
+ * {@link ORDER_PATIENCE_MS}), or undefined. Message ids sort by when they were queued.
+ */
+const earlierInLane = async (message: StoredMessage, deps: OutboundDeps): Promise<string | undefined> => {
+  const lane = laneOfMessage(message);
+  const horizon = deps.clock.now().getTime() - ORDER_PATIENCE_MS;
+  const page = await deps.store.listMessages([message.threadId], ORDER_LOOKBACK, undefined, 'newest');
+  const blocking = page.items.find(
+    (m) =>
+      m.id < message.id &&
+      m.threadId === message.threadId &&
+      m.direction === 'outbound' &&
+      m.status === 'queued' &&
+      m.acceptedAt === undefined &&
+      m.channel === message.channel &&
+      m.accountId === message.accountId &&
+      laneOfMessage(m) === lane &&
+      millis(m.occurredAt) >= horizon,
+  );
+  return blocking?.id;
+};
+
+/** The sender's fetch, each call paced on the account's rate (and the conversation's, where the channel has one). */
+const paced = (
+  fetch: typeof globalThis.fetch,
+  throughput: ChannelSender['capabilities']['throughput'],
+  channel: Channel,
+  accountId: string,
+  conversation: string | undefined,
+  lane: Lane,
+  deps: OutboundDeps,
+): typeof globalThis.fetch => {
+  const pacing = deps.pacing;
+  if (!pacing || !throughput) return fetch;
+  const maxWaitMs = pacing.maxWaitMs[lane];
+  return pacedFetch(fetch, async () => {
+    if (throughput.perConversation && conversation !== undefined) {
+      await takeTurn(pacing.deps, conversationPacingKey(channel, accountId, conversation), throughput.perConversation, 'interactive', maxWaitMs);
+    }
+    await takeTurn(pacing.deps, accountPacingKey(channel, accountId), throughput, lane, maxWaitMs);
+  });
+};
+
 type ClaimResult =
   | { readonly kind: 'claimed'; readonly message: Versioned<StoredMessage> }
   | { readonly kind: 'not'; readonly outcome: DeliveryOutcome };
@@ -216,13 +364,15 @@ type ClaimResult =
  * Claims the queued message for this delivery until the queue would redeliver it. A claim held by another
  * delivery is respected until it lapses; the same delivery may claim again.
  */
-const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, read?: Versioned<StoredMessage>): Promise<ClaimResult> => {
+const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string, read?: Versioned<StoredMessage>): Promise<ClaimResult> => {
   let first = read;
   return retryOnConflict(async (): Promise<ClaimResult> => {
     // The message as the delivery just read it, on the first try; read again after a conflict.
     const message = first ?? (await deps.store.getMessage(threadId, messageId));
     first = undefined;
     if (!message || message.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
+    const owner = message.value.deliveredBy;
+    if (jobId !== undefined && owner !== undefined && owner !== jobId) return { kind: 'not', outcome: { kind: 'done', reason: `delivered by job ${owner}` } };
     const now = deps.clock.now();
     const held = message.value.claim;
     if (held && held.token !== attempt.claimToken && Date.parse(held.until) > now.getTime()) {
@@ -242,6 +392,7 @@ const claim = (threadId: string, messageId: string, attempt: Attempt, deps: Outb
     const claimed: StoredMessage = {
       ...message.value,
       claim: { token: attempt.claimToken, until: new Date(now.getTime() + attempt.claimSeconds * 1000).toISOString() },
+      ...(owner === undefined && jobId !== undefined && { deliveredBy: jobId }),
     };
     await deps.store.commit([{ kind: 'message', op: 'put', value: claimed, version: message.version }]);
     return { kind: 'claimed', message: { value: claimed, version: message.version + 1 } };
@@ -325,7 +476,8 @@ export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDe
     const current = await deps.store.getMessage(message.value.threadId, message.value.id);
     if (!current || current.value.status !== 'failed') return current;
     deps.log.info('failed message queued again', { threadId: current.value.threadId, messageId: current.value.id, failure: current.value.failure });
-    const { failure: _failure, claim: _claim, ...rest } = current.value;
+    // Queued again, it belongs to whichever job claims it next (the redriven one, or the relay's for the API's retry).
+    const { failure: _failure, claim: _claim, deliveredBy: _owner, ...rest } = current.value;
     const { acceptedAt: _acceptedAt, externalId: _externalId, externalIds: _externalIds, ...unsent } = rest;
     const at = deps.clock.now().toISOString();
     // Parts an earlier attempt sent stay recorded, so the send resumes after them; but a message the provider
@@ -361,7 +513,8 @@ const performAction = async (event: ProviderActionEvent, attempt: Attempt, deps:
   const channel = await senderFor(event.channel, event.accountId, deps);
   if ('failure' in channel) return { kind: 'failed', failure: channel.failure };
   try {
-    await channel.sender.perform(event.action, event.params, { ...channel.context, onPartSent: async () => {} });
+    const fetch = paced(channel.context.fetch, channel.sender.capabilities.throughput, event.channel, event.accountId, undefined, 'interactive', deps);
+    await channel.sender.perform(event.action, event.params, { ...channel.context, fetch, onPartSent: async () => {} });
     return { kind: 'done', reason: `${event.action} performed` };
   } catch (error) {
     const decision = decideRetry(error, attempt);

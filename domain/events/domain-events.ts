@@ -25,6 +25,7 @@ import {
 } from '../conversations/model.ts';
 import { IsoInstantSchema } from '../shared/time.ts';
 import { AgentSchema, ASSIGN_REASONS, AvailabilitySchema, CONTROL_ACTIONS, ControlSchema, UNASSIGN_REASONS } from '../routing/model.ts';
+import { ConsentEntrySchema } from '../delivery/model.ts';
 
 export const DOMAIN_EVENT_SOURCE = 'parley.domain';
 export const DOMAIN_EVENT_SCHEMA_VERSION = 1;
@@ -130,6 +131,14 @@ export const DomainEventSchemas = {
     'A channel identity joined a contact',
   ),
   'account.registered': envelope('account.registered', z.object({ account: AccountSchema }), 'A channel account was registered'),
+  'consent.changed': envelope(
+    'consent.changed',
+    z.object({
+      consent: ConsentEntrySchema,
+      current: z.boolean().describe('False when a later change of the same scope was recorded first: this one is history only'),
+    }),
+    "A contact opted in or out (through the API, or by writing an opt-out word such as STOP); the ledger keeps every change",
+  ),
   'channel.identity.unreachable': envelope(
     'channel.identity.unreachable',
     z.object({ contactId: z.string(), identity: IdentityKeySchema, reason: z.string() }),

@@ -33,7 +33,16 @@ export const deliveryJobOf = (event: DomainEvent): OutboundJob | undefined => {
   if (event.type !== 'message.created' && event.type !== 'message.status') return undefined;
   const { message } = event.data;
   if (message.direction !== 'outbound' || message.status !== 'queued') return undefined;
-  return { kind: 'deliver', channel: message.channel, threadId: message.threadId, messageId: message.id };
+  // Notifications and campaign messages go on the proactive lane: paced, and never ahead of replies. The job's id
+  // is the event's, so a republished event gives the same job, and a job the API queued at once keeps its message.
+  return {
+    kind: 'deliver',
+    channel: message.channel,
+    threadId: message.threadId,
+    messageId: message.id,
+    ...(message.notification && { lane: 'proactive' as const }),
+    job: event.id,
+  };
 };
 
 /** Publishes a write's events and queues what they ask for; throws when any of it was not accepted. */

@@ -243,6 +243,8 @@ const portsOf = (h: ApiHarness) => ({
   idempotency: h.idempotency,
   webhooks: h.webhooks,
   routing: h.routing,
+  delivery: h.delivery,
+  scheduler: h.scheduler,
   queue: h.queue,
   media: h.media,
   clock: h.clock,

@@ -114,9 +114,9 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     const stored = await harness.conversations.getMessage(threadId, response.json.id);
     expect(stored?.value).toMatchObject({ ...response.json, contactId: expect.any(String) });
     expect((await messagesOf(threadId)).at(-1)).toEqual(response.json);
-    expect(await deliveryJobs()).toEqual([{ kind: 'deliver', channel: 'telegram', threadId, messageId: response.json.id }]);
     const created = (await harness.outbox()).events.filter((e) => e.type === 'message.created');
     expect(created).toHaveLength(1);
+    expect(await deliveryJobs()).toEqual([{ kind: 'deliver', channel: 'telegram', threadId, messageId: response.json.id, job: created[0]!.id }]);
   });
 
   it("records the thread's first response, and only the first", async () => {
@@ -266,8 +266,8 @@ describe('POST /v1/threads/{threadId}/messages/{messageId}/retry', () => {
     expect(retried.json).not.toHaveProperty('failure');
     expect((await harness.conversations.getMessage(threadId, posted.json.id))?.value.status).toBe('queued');
     expect(await deliveryJobs()).toEqual([
-      { kind: 'deliver', channel: 'telegram', threadId, messageId: posted.json.id },
-      { kind: 'deliver', channel: 'telegram', threadId, messageId: posted.json.id },
+      { kind: 'deliver', channel: 'telegram', threadId, messageId: posted.json.id, job: expect.stringMatching(/^evt_/) },
+      { kind: 'deliver', channel: 'telegram', threadId, messageId: posted.json.id, job: expect.stringMatching(/^evt_/) },
     ]);
 
     expect((await harness.deliverReply(threadId, posted.json.id)).kind).toBe('sent');

@@ -399,6 +399,8 @@ describe('queues', () => {
         BatchSize: QUEUES[queue].batchSize,
         ...(QUEUES[queue].batchingWindowSeconds !== undefined && { MaximumBatchingWindowInSeconds: QUEUES[queue].batchingWindowSeconds }),
         FunctionResponseTypes: ['ReportBatchItemFailures'],
+        // Background work (campaigns) runs at most two batches at once.
+        ...(QUEUES[queue].background && { ScalingConfig: { MaximumConcurrency: 2 } }),
       });
       expect(QUEUES[queue].visibilityTimeoutSeconds).toBeGreaterThanOrEqual(spec.timeoutSeconds);
     },
@@ -931,9 +933,9 @@ describe('alarms on what Parley gave up on', () => {
   it('notifies the alarm topic from every alarm, when one is given, of alarm and recovery alike', () => {
     const alarms = Object.values(variant.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
     // Each work queue's dead-letter queue, the parked queue, each stream trigger's two, each schedule's failures,
-    // and MessagesFailed.
+    // and MessagesFailed of the senders and of the proactive senders.
     const scheduled = functionEntries.filter(([, spec]) => spec.everyMinutes !== undefined).length;
-    expect(alarms).toHaveLength(queueNames.length + (queueNames.length - consumedQueues.size) + 2 * streamFunctions.length + scheduled + 1);
+    expect(alarms).toHaveLength(queueNames.length + (queueNames.length - consumedQueues.size) + 2 * streamFunctions.length + scheduled + 2);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({ AlarmActions: [ALARM_TOPIC], OKActions: [ALARM_TOPIC] });
     }

@@ -74,7 +74,8 @@ describe('deliveryJobOf', () => {
   it('asks for a delivery of a reply the API queued', async () => {
     const reply = await replyQueued();
     const created = (await h.eventsOf('message.created'))[0]!;
-    expect(deliveryJobOf(created)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply' });
+    // The job names the event it came from: a second job for the message (the API's fast path) stands aside.
+    expect(deliveryJobOf(created)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: created.id });
   });
 
   it('asks for one when a failed message is queued again', async () => {
@@ -83,7 +84,7 @@ describe('deliveryJobOf', () => {
     await h.store.commit([{ kind: 'message', op: 'put', value: { ...current!.value, status: 'failed', failure: { kind: 'retryable', message: 'timeout' } }, version: current!.version }]);
     await requeue((await h.store.getMessage(reply.threadId, reply.id))!, { store: h.store, clock: h.clock, log: captureLog() });
     const [status] = await h.eventsOf('message.status');
-    expect(deliveryJobOf(status!)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply' });
+    expect(deliveryJobOf(status!)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: status!.id });
   });
 
   it('asks for nothing else: customer messages, echoes already sent, statuses past queued, other events', async () => {
@@ -116,7 +117,8 @@ describe('relayEvents', () => {
     const { deps, published, queued, order } = recorder();
     await relayEvents(events, deps);
     expect(published).toEqual([events]);
-    expect(queued).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply' }]);
+    const created = events.find((e) => e.type === 'message.created')!;
+    expect(queued).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: created.id }]);
     expect(order).toEqual(['publish 4', 'queue']);
   });
 

@@ -105,7 +105,8 @@ describe('the outbox relay function', () => {
     expect(published.flat()).toEqual(event.Records.flatMap(eventsOfStreamRecord));
     // One write's events in one publish.
     expect(published.map((batch) => batch.length)).toEqual(event.Records.map((r) => eventsOfStreamRecord(r).length));
-    expect(jobs).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply' }]);
+    const created = published.flat().find((e) => e.type === 'message.created')!;
+    expect(jobs).toEqual([{ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: created.id }]);
     expect(metrics.totals.get('DomainEventsPublished')).toBe(4);
   });
 

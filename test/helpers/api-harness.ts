@@ -16,6 +16,7 @@ import { DynamoConversationStore } from '../../adapters/aws/store/conversations.
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
 import { DynamoWebhookStore } from '../../adapters/aws/store/webhooks.ts';
 import { DynamoRoutingStore } from '../../adapters/aws/store/routing.ts';
+import { DynamoDeliveryStore } from '../../adapters/aws/store/delivery.ts';
 import { LocalSecretStore, type LocalAccount } from '../../adapters/local/local-secrets.ts';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
 import { capabilitiesOf } from '../../connectors/capabilities.ts';
@@ -148,6 +149,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const idempotency = new DynamoIdempotencyStore(table);
   const webhooks = new DynamoWebhookStore(table);
   const routing = new DynamoRoutingStore(table);
+  const delivery = new DynamoDeliveryStore(table);
   const log = collectingLog();
   /** What was sent to queues other than the channels' outbound ones (webhook deliveries, parked events), by queue. */
   const sentTo: Record<string, unknown[]> = {};
@@ -174,6 +176,9 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     idempotency,
     webhooks,
     routing,
+    delivery,
+    // Scheduled campaign starts go onto the campaigns queue here, with the time they wait for.
+    scheduler: { schedule: async (job: unknown, at: Date) => queue('campaigns').send({ job, at: at.toISOString() }) },
     queue,
     media,
     clock,
@@ -394,6 +399,8 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
     idempotency,
     webhooks,
     routing,
+    delivery,
+    scheduler: ports.scheduler,
     queue,
     sentTo,
     secrets,

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenLocally, readBody } from './fake-server.ts';
+import { ProviderChaos, type ChaosOptions } from './provider-chaos.ts';
 
 export interface RecordedLineCall {
   readonly path: string;
@@ -31,13 +32,17 @@ export interface FakeLine {
   readonly contentCalls: { readonly messageId: string; readonly authorization: string | undefined }[];
   /** Answers the next call with this instead of a success (message ids count up from 700000000000000001). */
   answerNext(answer: ScriptedLineAnswer): void;
+  /** Limits and scripted failures, as the Messaging API would answer them (see provider-chaos.ts). */
+  readonly chaos: ProviderChaos;
   reset(): void;
   close(): Promise<void>;
 }
 
 const FIRST_ID = 700_000_000_000_000_001n;
 
-export const startFakeLine = async (): Promise<FakeLine> => {
+export const startFakeLine = async (chaosOptions: ChaosOptions = {}): Promise<FakeLine> => {
+  // LINE's rate-limit answer; it sends no Retry-After. @see https://developers.line.biz/en/reference/messaging-api/#status-codes
+  const chaos = new ProviderChaos({ limitAnswer: () => ({ status: 429, body: { message: 'The API rate limit has been exceeded. Try again later.' } }), ...chaosOptions });
   const calls: RecordedLineCall[] = [];
   const contentCalls: { messageId: string; authorization: string | undefined }[] = [];
   const scripted: ScriptedLineAnswer[] = [];
@@ -86,6 +91,7 @@ export const startFakeLine = async (): Promise<FakeLine> => {
         send(answer.status, answer.body, answer.headers);
         return;
       }
+      if (!chaos.handle({ method: path.endsWith('/push') ? 'push' : 'reply', conversation: String(call.body['to'] ?? ''), body: call.body }, response, request)) return;
       const earlier = call.retryKey ? accepted.get(call.retryKey) : undefined;
       if (earlier !== undefined) {
         send(409, { message: 'The retry key is already accepted', ...(earlier as object) }, { 'x-line-accepted-request-id': 'accepted-1' });
@@ -104,6 +110,7 @@ export const startFakeLine = async (): Promise<FakeLine> => {
     calls,
     contentCalls,
     answerNext: (answer) => scripted.push(answer),
+    chaos,
     reset: () => {
       nextId = FIRST_ID;
       calls.length = 0;

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenLocally, readBody } from './fake-server.ts';
+import { ProviderChaos, type ChaosOptions } from './provider-chaos.ts';
 
 export interface RecordedCall {
   readonly method: string;
@@ -31,11 +32,20 @@ export interface FakeTelegram {
   readonly downloads: { readonly token: string; readonly path: string }[];
   /** Answers the next call with this instead of a success (message ids count up from 5000 per test). */
   answerNext(answer: ScriptedAnswer): void;
+  /** Limits and scripted failures, as the Bot API would answer them (see provider-chaos.ts); absent: none. */
+  readonly chaos: ProviderChaos;
   reset(): void;
   close(): Promise<void>;
 }
 
-export const startFakeTelegram = async (): Promise<FakeTelegram> => {
+/** The Bot API's flood-control answer. @see https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
+export const telegramTooManyRequests = (retryAfter: number) => ({
+  status: 429,
+  body: { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } },
+});
+
+export const startFakeTelegram = async (chaosOptions: ChaosOptions = {}): Promise<FakeTelegram> => {
+  const chaos = new ProviderChaos({ limitAnswer: telegramTooManyRequests, ...chaosOptions });
   const calls: RecordedCall[] = [];
   const downloads: { token: string; path: string }[] = [];
   const scripted: ScriptedAnswer[] = [];
@@ -76,6 +86,7 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
       calls.push(call);
       const answer = scripted.shift();
       if (answer?.hang) return;
+      if (!answer && !chaos.handle({ method: call.method, conversation: String(call.body['chat_id'] ?? ''), body: call.body }, response, request)) return;
       const status = answer?.status ?? 200;
       const body = answer ? answer.body : { ok: true, result: succeed(call) };
       response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json' });
@@ -89,6 +100,7 @@ export const startFakeTelegram = async (): Promise<FakeTelegram> => {
     calls,
     downloads,
     answerNext: (answer) => scripted.push(answer),
+    chaos,
     reset: () => {
       nextMessageId = 5000;
       calls.length = 0;

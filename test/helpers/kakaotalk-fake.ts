@@ -1,3 +1,7 @@
+import { createServer } from 'node:http';
+import { listenLocally, readBody } from './fake-server.ts';
+import { ProviderChaos, type ChaosOptions } from './provider-chaos.ts';
+
 /**
  * A stand-in for Kakao's chatbot API as a `fetch`: records every call (URL, headers, JSON body) and answers
  * like the Event API and callback endpoints (`{taskId, status: "SUCCESS"}`), or whatever a test scripts next.
@@ -45,4 +49,27 @@ export const fakeKakao = (): FakeKakao => {
     });
   };
   return { fetch, calls, answerNext: (answer) => scripted.push(answer) };
+};
+
+/**
+ * The Event API on loopback, for runs through real HTTP (`KAKAO_API_BASE_URL`): answers
+ * `POST /v2/bots/{botId}/talk` with a task id, under the given limits and scripted failures.
+ */
+export const startFakeKakaoServer = async (chaosOptions: ChaosOptions = {}) => {
+  const chaos = new ProviderChaos({ limitAnswer: () => ({ status: 429, body: { code: -429, message: 'too many requests' } }), ...chaosOptions });
+  const calls: { path: string; body: Record<string, unknown> }[] = [];
+  let nextTask = 1;
+  const server = createServer((request, response) => {
+    void (async () => {
+      const body = JSON.parse((await readBody(request)) || '{}') as Record<string, unknown>;
+      const path = request.url ?? '';
+      calls.push({ path, body });
+      const user = (body['user'] as { id?: string }[] | undefined)?.[0]?.id ?? '';
+      if (!chaos.handle({ method: 'talk', conversation: user, body }, response, request)) return;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ taskId: `task-${nextTask++}`, status: 'SUCCESS', timestamp: Date.now() }));
+    })();
+  });
+  const listening = await listenLocally(server);
+  return { baseUrl: listening.baseUrl, calls, chaos, close: listening.close };
 };

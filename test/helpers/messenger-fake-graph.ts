@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenLocally, readBody } from './fake-server.ts';
+import { ProviderChaos, type ChaosOptions } from './provider-chaos.ts';
 
 export interface GraphCall {
   readonly method: string;
@@ -26,13 +27,25 @@ export interface ScriptedGraphAnswer {
 export interface FakeGraph {
   readonly baseUrl: string;
   readonly calls: GraphCall[];
-  /** Answers the next call with this instead of a success (message ids count `m_fake_1`, `m_fake_2`… per test). */
+  /**
+   * Answers the next call with this instead of a success (message ids count `m_fake_1`, `m_fake_2`… per test;
+   * WhatsApp sends, recognized by `messaging_product`, get `wamid.FAKE…` ids in WhatsApp's answer).
+   */
   answerNext(answer: ScriptedGraphAnswer): void;
+  /** Limits and scripted failures, as the Graph API would answer them (see provider-chaos.ts). */
+  readonly chaos: ProviderChaos;
   reset(): void;
   close(): Promise<void>;
 }
 
-export const startFakeGraph = async (): Promise<FakeGraph> => {
+/** Graph's throttling answer: WhatsApp's throughput error 130429. */
+export const graphTooManyRequests = () => ({
+  status: 400,
+  body: { error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429, fbtrace_id: 'AXfake' } },
+});
+
+export const startFakeGraph = async (chaosOptions: ChaosOptions = {}): Promise<FakeGraph> => {
+  const chaos = new ProviderChaos({ limitAnswer: graphTooManyRequests, ...chaosOptions });
   const calls: GraphCall[] = [];
   const scripted: ScriptedGraphAnswer[] = [];
   let next = 1;
@@ -55,9 +68,16 @@ export const startFakeGraph = async (): Promise<FakeGraph> => {
       calls.push(call);
       const answer = scripted.shift();
       if (answer?.hang) return;
+      const whatsapp = body['messaging_product'] === 'whatsapp';
+      const recipient = whatsapp ? String(body['to']) : (body['recipient'] as { id?: string } | undefined)?.id;
+      if (!answer && !chaos.handle({ method: whatsapp ? 'messages' : 'send', conversation: recipient ?? '', body }, response, request)) return;
       const status = answer?.status ?? 200;
-      const recipient = (body['recipient'] as { id?: string } | undefined)?.id;
-      const payload = answer ? answer.body : { recipient_id: recipient, message_id: `m_fake_${next++}` };
+      const id = next++;
+      const payload = answer
+        ? answer.body
+        : whatsapp
+          ? { messaging_product: 'whatsapp', contacts: [{ input: recipient, wa_id: recipient }], messages: [{ id: `wamid.FAKE${String(id).padStart(4, '0')}` }] }
+          : { recipient_id: recipient, message_id: `m_fake_${id}` };
       response.writeHead(status, {
         'content-type': typeof payload === 'string' ? 'text/html' : 'application/json',
         ...answer?.headers,
@@ -70,6 +90,7 @@ export const startFakeGraph = async (): Promise<FakeGraph> => {
     baseUrl: listening.baseUrl,
     calls,
     answerNext: (answer) => scripted.push(answer),
+    chaos,
     reset: () => {
       next = 1;
       calls.length = 0;

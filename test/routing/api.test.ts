@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApi, type Api } from '../../api/app.ts';
 import { apiKeyRecord, generateApiKey } from '../../api/auth.ts';
 import { DynamoAccountStore, DynamoApiKeyStore, DynamoIdempotencyStore } from '../../adapters/aws/store/access.ts';
+import { DynamoDeliveryStore } from '../../adapters/aws/store/delivery.ts';
 import { DynamoWebhookStore } from '../../adapters/aws/store/webhooks.ts';
 import { accountOf, capabilitiesOf } from '../../connectors/capabilities.ts';
 import type { Channel } from '../../domain/content.ts';
@@ -39,6 +40,9 @@ beforeEach(async () => {
     idempotency: new DynamoIdempotencyStore(h.table),
     webhooks: new DynamoWebhookStore(h.table),
     deliveries: { send: async () => {} },
+    delivery: new DynamoDeliveryStore(h.table),
+    campaigns: { send: async () => {} },
+    scheduler: { schedule: async () => {} },
     media: {
       put: async () => {},
       get: async () => undefined,

@@ -67,6 +67,7 @@ const inboxPk = (status: string): string => key('INBOX', status);
 const StoredMessageSchema = MessageSchema.extend({
   claim: z.object({ token: z.string(), until: z.string() }).optional(),
   acceptedAt: z.string().optional(),
+  deliveredBy: z.string().optional(),
   expiresAt: z.string().optional(),
   contactId: z.string().optional(),
 });
@@ -136,6 +137,7 @@ export const toTableWrite = (write: ConversationWrite): TableWrite => {
           ...MessageSchema.strip().parse(write.value),
           ...(write.value.claim && { claim: write.value.claim }),
           ...(write.value.acceptedAt && { acceptedAt: write.value.acceptedAt }),
+          ...(write.value.deliveredBy && { deliveredBy: write.value.deliveredBy }),
           ...(write.value.expiresAt && { expiresAt: write.value.expiresAt }),
           ...(write.value.contactId && { contactId: write.value.contactId }),
           ...ttlOf(write.value.expiresAt),

@@ -13,6 +13,7 @@ import * as z from 'zod';
 import { AccountSchema } from '../../../domain/model.ts';
 import { ContactSchema, MessageSchema, ThreadSchema } from '../../../domain/conversations/model.ts';
 import { AgentSchema } from '../../../domain/routing/model.ts';
+import { ConsentEntrySchema } from '../../../domain/delivery/model.ts';
 import {
   DOMAIN_EVENT_SCHEMA_VERSION,
   DomainEventSchemas,
@@ -42,6 +43,8 @@ const subjectOf = (item: Record<string, unknown>): Record<string, unknown> => {
       return { account: AccountSchema.parse(item) };
     case 'agent':
       return { agent: AgentSchema.parse(item) };
+    case 'consent':
+      return { consent: ConsentEntrySchema.parse(item) };
     default:
       return {};
   }

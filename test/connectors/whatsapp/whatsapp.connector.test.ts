@@ -20,7 +20,12 @@ describe('whatsapp connector', () => {
   it('declares its channel, API origin, credential names and environment of the contract', () => {
     expect(whatsappConnector.channel).toBe('whatsapp');
     expect(whatsappConnector.defaultApiBaseUrl).toBe('https://graph.facebook.com');
-    expect(whatsappConnector.credentialNames).toEqual({ inbound: ['appSecret', 'verifyToken'], outbound: ['accessToken', 'phoneNumberId'] });
+    // `businessAccountId`, kept with an account's credentials, lets Parley read its message templates.
+    expect(whatsappConnector.credentialNames).toEqual({
+      inbound: ['appSecret', 'verifyToken'],
+      outbound: ['accessToken', 'phoneNumberId'],
+      optional: ['businessAccountId'],
+    });
     expect(whatsappConnector.environment).toEqual({
       credentials: {
         appSecret: 'WHATSAPP_APP_SECRET',
