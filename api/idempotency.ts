@@ -15,24 +15,13 @@ import type { IdempotencyRecord, IdempotencyStore, StoredResponse } from '../dom
 import { ConflictError, NEW_RECORD } from '../domain/shared/store.ts';
 import { millis } from '../domain/shared/time.ts';
 import { ApiError } from './errors.ts';
+import { IDEMPOTENCY_TTL_HOURS, IdempotencyKeySchema } from './schemas.ts';
 import type { ApiEnv } from './kit.ts';
 
-/** How long a key keeps answering with its first response. */
-export const IDEMPOTENCY_TTL_HOURS = 24;
 /** How long a request that claimed a key holds it before a retry may take over (longer than the API's timeout). */
 const LEASE_SECONDS = 30;
 /** Responses larger than this are not kept (the request still ran once); a replay then answers 409. */
 const MAX_KEPT_BODY = 100 * 1024;
-
-/** Printable ASCII without spaces, up to 255 characters: room for a UUID or a caller's own request id. */
-export const IdempotencyKeySchema = z
-  .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-  .describe(
-    `Makes a retry safe: the same key with the same request answers with the first response, for ${IDEMPOTENCY_TTL_HOURS} hours; with another request, 409`,
-  );
 
 /** JSON with object keys sorted, so the same request always hashes the same however its keys were ordered. */
 export const canonicalJson = (value: unknown): string =>

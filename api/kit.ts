@@ -8,10 +8,9 @@ import type { Context } from 'hono';
 import type { LambdaContext, LambdaEvent } from 'hono/aws-lambda';
 import * as z from 'zod';
 import type { Principal, Scope } from '../domain/access/model.ts';
-import { ErrorSchema, ERROR_STATUS, type ErrorCode } from './schemas.ts';
+import { ErrorSchema, ERROR_STATUS, IdempotencyKeySchema, type ErrorCode } from './schemas.ts';
 import { ApiError } from './errors.ts';
 import { allows } from '../domain/access/model.ts';
-import { IdempotencyKeySchema } from './idempotency.ts';
 
 export interface ApiEnv {
   Bindings: { event: LambdaEvent; lambdaContext: LambdaContext };

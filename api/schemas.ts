@@ -21,7 +21,7 @@ export const MAX_API_BODY_BYTES = 256 * 1024;
 
 export const PAGE_LIMIT = { min: 1, max: 100, default: 50 } as const;
 
-/** How long an `Idempotency-Key` keeps answering with the message it first created. */
+/** How long an idempotency key keeps answering with its first response. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
 /** Every error code the API answers with, and its HTTP status. */
@@ -200,9 +200,9 @@ export const IdempotencyKeySchema = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
   .describe(
-    `Makes a retry safe: the same key with the same request answers with the message first created, for ${IDEMPOTENCY_TTL_HOURS} hours; with another request, 409`,
+    `Makes a retry safe: the same key with the same request answers with the first response, for ${IDEMPOTENCY_TTL_HOURS} hours; with another request, 409`,
   );
 
 export const ThreadIdSchema = z.string().min(1).describe('A thread id');

@@ -79,6 +79,8 @@ export interface ChannelCapabilities {
   readonly messageTags: readonly MessageTag[];
   /** How long after the customer's last message the business may write freely; undefined: no window. */
   readonly messagingWindowHours?: number;
+  /** The channel knows people by their phone number: a user id is the number's digits (WhatsApp's `wa_id`). */
+  readonly usersByPhone?: boolean;
   /**
    * What may still reach the customer once the messaging window closed (channels with a window): approved
    * templates (WhatsApp), or message tags, each either any time or only within some hours of the customer's

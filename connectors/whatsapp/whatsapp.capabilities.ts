@@ -42,6 +42,7 @@ export const WHATSAPP_CAPABILITIES: ChannelCapabilities = {
   lists: { maxItems: WHATSAPP_MAX_ROWS, maxSections: WHATSAPP_MAX_SECTIONS },
   messageTags: [],
   messagingWindowHours: 24,
+  usersByPhone: true,
   afterWindow: { templates: true, tags: [] },
   proactive: { kind: 'free' },
   // 80 messages/s per number by default (130429 above it); 60 + a burst of 20 never exceeds 80 in any second.

@@ -5,6 +5,7 @@
  * notification is the first entry of that thread, and the customer's answer lands in it.
  */
 import type { Channel } from '../content.ts';
+import type { ChannelCapabilities } from '../connector.ts';
 import { contactIdentityOf, normalizePhone } from '../conversations/identities.ts';
 import type { Actor, ChannelRoute, Contact, Identity, IdentityKey, Link } from '../conversations/model.ts';
 import type { ConversationStore, StoredThread } from '../conversations/ports.ts';
@@ -43,16 +44,18 @@ export interface ResolvedRecipient {
 
 export interface RecipientDeps {
   readonly conversations: ConversationStore;
+  /** What each channel is like: whether it knows people by their phone number. */
+  readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
   /** The ids the channel's default account goes by, the named one last (`default`, a WhatsApp phone number id). */
   readonly defaultAccounts: (channel: Channel) => Promise<readonly string[]>;
 }
 
 /**
- * WhatsApp knows people by their phone number's digits (`wa_id`): `+1 (555) 010-0123` is `15550100123`. Other
- * channels' ids are taken as they are.
+ * A channel that knows people by their phone number (WhatsApp's `wa_id`) takes its digits: `+1 (555) 010-0123` is
+ * `15550100123`. Other channels' ids are taken as they are.
  */
-export const channelUserId = (channel: Channel, externalUserId: string): string => {
-  if (channel !== 'whatsapp') return externalUserId;
+export const channelUserId = (capabilities: ChannelCapabilities | undefined, externalUserId: string): string => {
+  if (capabilities?.usersByPhone !== true) return externalUserId;
   const phone = normalizePhone(externalUserId);
   if (phone === undefined) throw new RecipientError('invalid_request', `${externalUserId} is not a phone number (E.164, like +15550100123)`);
   return phone.slice(1);
@@ -120,7 +123,7 @@ export const resolveRecipient = async (
   if (options.channel !== undefined && options.channel !== ref.channel) {
     throw new RecipientError('invalid_request', `The recipient is a ${ref.channel} identity; \`channel\` cannot be ${options.channel}`);
   }
-  const externalUserId = channelUserId(ref.channel, ref.externalUserId);
+  const externalUserId = channelUserId(deps.capabilities(ref.channel), ref.externalUserId);
   const accounts = ref.accountId !== undefined ? [ref.accountId] : await deps.defaultAccounts(ref.channel);
   for (const accountId of accounts) {
     const identity = await store.getIdentity({ channel: ref.channel, accountId, externalUserId });
@@ -135,7 +138,7 @@ export const resolveRecipient = async (
   if (accountId === undefined || !options.create) {
     throw new RecipientError('not_found', `No ${ref.channel} identity ${ref.externalUserId} is known`);
   }
-  return createRecipient(store, { channel: ref.channel, accountId, externalUserId }, options.by, options.at);
+  return createRecipient(store, { channel: ref.channel, accountId, externalUserId }, deps.capabilities(ref.channel)?.usersByPhone === true, options.by, options.at);
 };
 
 /**
@@ -143,7 +146,7 @@ export const resolveRecipient = async (
  * message makes them, but linked by whoever asked). A WhatsApp number becomes the contact's phone (not
  * verified: WhatsApp has not vouched for it yet).
  */
-const createRecipient = (store: ConversationStore, key: IdentityKey, by: Actor, at: string): Promise<ResolvedRecipient> =>
+const createRecipient = (store: ConversationStore, key: IdentityKey, byPhone: boolean, by: Actor, at: string): Promise<ResolvedRecipient> =>
   retryOnConflict(async () => {
     const existing = await store.getIdentity(key);
     if (existing) {
@@ -156,7 +159,8 @@ const createRecipient = (store: ConversationStore, key: IdentityKey, by: Actor, 
     const thread = newThread(randomId('th'), contactId, at);
     const link: Link = { reason: 'api_link', by, at };
     const identity: Identity = { ...key, kind: 'direct', contactId, threadId: thread.id, link, createdAt: at };
-    const phone = key.channel === 'whatsapp' ? normalizePhone(key.externalUserId) : undefined;
+    // The number was given by the API, not vouched for by the provider: unverified until the customer writes.
+    const phone = byPhone ? normalizePhone(key.externalUserId) : undefined;
     const contact: Contact = {
       id: contactId,
       state: 'active',
