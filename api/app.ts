@@ -32,7 +32,6 @@ import { registerNotificationRoutes } from './routes/notifications.ts';
 import { registerCampaignRoutes } from './routes/campaigns.ts';
 import { MAX_API_BODY_BYTES, type ErrorBody } from './schemas.ts';
 
-
 /** Who the authorizer in front of the API (API Gateway's) found the caller to be, if it ran. */
 const principalOfEvent = (c: { env?: ApiEnv['Bindings'] }): Principal | undefined => {
   const event = c.env?.event as { requestContext?: { authorizer?: { lambda?: Record<string, unknown> } } } | undefined;
@@ -64,7 +63,8 @@ export const createApi = (deps: ApiDeps): Api => {
     if (error instanceof HTTPException && error.status === 400) {
       return answer(400, { code: 'invalid_request', message: 'The body is not valid JSON' });
     }
-    if (error instanceof InvalidCursorError) return answer(400, { code: 'invalid_cursor', message: 'The cursor is not one this API gave out for this listing' });
+    if (error instanceof InvalidCursorError)
+      return answer(400, { code: 'invalid_cursor', message: 'The cursor is not one this API gave out for this listing' });
     if (error instanceof ThreadRuleError) return answer(422, { code: error.code, message: error.message });
     if (error instanceof SecretNotWritableError) {
       return answer(409, {
@@ -73,17 +73,26 @@ export const createApi = (deps: ApiDeps): Api => {
       });
     }
     if (error instanceof ConflictError) {
-      return answer(409, { code: 'conflict', message: 'The record changed while this request was handled; try again' }, { 'retry-after': '1' });
+      return answer(
+        409,
+        { code: 'conflict', message: 'The record changed while this request was handled; try again' },
+        { 'retry-after': '1' },
+      );
     }
-    deps.log.error('api request failed', { method: c.req.method, path: c.req.path, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    deps.log.error('api request failed', {
+      method: c.req.method,
+      path: c.req.path,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
     return answer(500, { code: 'internal', message: 'Something went wrong on our side; try again later' });
   });
 
-  app.notFound((c) =>
-    new Response(JSON.stringify({ code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } satisfies ErrorBody), {
-      status: 404,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-    }),
+  app.notFound(
+    (c) =>
+      new Response(JSON.stringify({ code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } satisfies ErrorBody), {
+        status: 404,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      }),
   );
 
   app.use(
@@ -128,7 +137,9 @@ export const createApi = (deps: ApiDeps): Api => {
     if (principal && deps.rateLimiter) {
       const verdict = await deps.rateLimiter.take(principal.keyId);
       if (!verdict.allowed) {
-        throw new ApiError('rate_limited', 'Too many requests for this API key; slow down', undefined, { 'retry-after': String(verdict.retryAfterSeconds) });
+        throw new ApiError('rate_limited', 'Too many requests for this API key; slow down', undefined, {
+          'retry-after': String(verdict.retryAfterSeconds),
+        });
       }
     }
     await next();

@@ -54,7 +54,10 @@ export const bearerSecret = (authorization: string | undefined): string | undefi
 };
 
 /** The principal an `Authorization` header proves, or undefined when it proves none. */
-export const authorize = async (keys: Pick<ApiKeyStore, 'findByHash'>, authorization: string | undefined): Promise<Principal | undefined> => {
+export const authorize = async (
+  keys: Pick<ApiKeyStore, 'findByHash'>,
+  authorization: string | undefined,
+): Promise<Principal | undefined> => {
   const secret = bearerSecret(authorization);
   if (secret === undefined) return undefined;
   const record = await keys.findByHash(hashApiKey(secret));

@@ -61,7 +61,9 @@ export interface ApiDeps {
    * Reads an account's templates from its provider (WhatsApp's message templates), for channels that have them;
    * undefined where the channel has none. Throws a provider error when the provider refuses or cannot answer.
    */
-  readonly providerTemplates?: ((channel: Channel, accountId: string, credentials: Credentials) => Promise<Template[] | undefined>) | undefined;
+  readonly providerTemplates?:
+    | ((channel: Channel, accountId: string, credentials: Credentials) => Promise<Template[] | undefined>)
+    | undefined;
   /** Message retention, in days: replies expire like customers' messages. */
   readonly retentionDays?: number | undefined;
 }

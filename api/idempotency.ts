@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import * as z from 'zod';
 import type { Clock } from '../domain/ports.ts';
 import type { IdempotencyRecord, IdempotencyStore, StoredResponse } from '../domain/shared/idempotency.ts';
 import { ConflictError, NEW_RECORD } from '../domain/shared/store.ts';
@@ -38,7 +37,9 @@ const hashRequest = (method: string, path: string, body: string): string => {
   } catch {
     // Not JSON: the handler will refuse it; hashed as text meanwhile.
   }
-  return createHash('sha256').update(canonicalJson({ method, path, body: parsed })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ method, path, body: parsed }))
+    .digest('hex');
 };
 
 export const idempotency =
@@ -48,7 +49,8 @@ export const idempotency =
     const raw = c.req.header('idempotency-key');
     if (c.req.method !== 'POST' || raw === undefined) return next();
     const parsedKey = IdempotencyKeySchema.safeParse(raw);
-    if (!parsedKey.success) throw new ApiError('invalid_request', `The Idempotency-Key header ${parsedKey.error.issues[0]?.message ?? 'is not valid'}`);
+    if (!parsedKey.success)
+      throw new ApiError('invalid_request', `The Idempotency-Key header ${parsedKey.error.issues[0]?.message ?? 'is not valid'}`);
     const principal = c.get('principal');
     if (!principal) return next();
     const key = parsedKey.data;
@@ -69,9 +71,14 @@ export const idempotency =
           }
           if (live.value.state === 'completed') return live.value;
           if (live.value.leaseUntil !== undefined && millis(live.value.leaseUntil) > now.getTime()) {
-            throw new ApiError('idempotency_key_in_use', 'A request with this Idempotency-Key is still being handled; retry shortly', undefined, {
-              'retry-after': '1',
-            });
+            throw new ApiError(
+              'idempotency_key_in_use',
+              'A request with this Idempotency-Key is still being handled; retry shortly',
+              undefined,
+              {
+                'retry-after': '1',
+              },
+            );
           }
         }
         // Free, expired, or left by a request that stopped: claim it (keeping the first request's time).
@@ -114,15 +121,22 @@ export const idempotency =
           await deps.idempotency.put({ ...current.value, leaseUntil: nowIso }, current.version).catch(() => undefined);
         } else {
           const text = await c.res.clone().text();
-          const withheld = c.get('withheldFromReplay') ?? (text.length > MAX_KEPT_BODY ? 'The first response was too large to keep' : undefined);
+          const withheld =
+            c.get('withheldFromReplay') ?? (text.length > MAX_KEPT_BODY ? 'The first response was too large to keep' : undefined);
           const response: StoredResponse =
             withheld === undefined
               ? {
                   status: c.res.status,
-                  headers: Object.fromEntries([...c.res.headers.entries()].filter(([name]) => name === 'content-type' || name === 'location')),
+                  headers: Object.fromEntries(
+                    [...c.res.headers.entries()].filter(([name]) => name === 'content-type' || name === 'location'),
+                  ),
                   body: text,
                 }
-              : { status: 409, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ code: 'conflict', message: withheld }) };
+              : {
+                  status: 409,
+                  headers: { 'content-type': 'application/json; charset=utf-8' },
+                  body: JSON.stringify({ code: 'conflict', message: withheld }),
+                };
           const { leaseUntil: _lease, ...rest } = current.value;
           await deps.idempotency.put({ ...rest, state: 'completed', response }, current.version).catch(() => undefined);
         }

@@ -70,7 +70,7 @@ export const route = <R extends Omit<RouteConfig, 'security' | 'middleware'>>(
       ...rest.responses,
     },
     middleware: scope === 'none' ? [] : [requireScope(scope)],
-  } as unknown as R & { security: RouteConfig["security"]; middleware: [] });
+  } as unknown as R & { security: RouteConfig['security']; middleware: [] });
 };
 
 const requireScope =
@@ -79,7 +79,10 @@ const requireScope =
     const principal = c.get('principal');
     if (!principal) throw unauthorized();
     if (!allows(principal, needed)) {
-      throw new ApiError('forbidden', `This key does not have the ${needed} scope this operation needs (it has: ${principal.scopes.join(', ')})`);
+      throw new ApiError(
+        'forbidden',
+        `This key does not have the ${needed} scope this operation needs (it has: ${principal.scopes.join(', ')})`,
+      );
     }
     await next();
   };
@@ -88,7 +91,7 @@ export const unauthorized = (): ApiError =>
   new ApiError('unauthorized', 'A valid API key is required: Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer' });
 
 /** A JSON answer with the API's headers. */
-export const json = <T>(c: ApiContext, status: number, body: T, headers: Readonly<Record<string, string>> = {}): Response =>
+export const json = <T>(_c: ApiContext, status: number, body: T, headers: Readonly<Record<string, string>> = {}): Response =>
   new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },

@@ -4,13 +4,7 @@
  * the API accepts and answers.
  */
 import * as z from 'zod';
-import {
-  ChannelSchema,
-  ContentSchema,
-  OUTBOUND_CONTENT_TYPES,
-  type ContentType,
-  type OutboundContent,
-} from '../domain/content.ts';
+import { ChannelSchema, ContentSchema, OUTBOUND_CONTENT_TYPES, type ContentType, type OutboundContent } from '../domain/content.ts';
 import { AccountSchema, ACCOUNT_ID_PATTERN, MessageSchema, MessageTagSchema, ThreadSchema } from '../domain/model.ts';
 
 /** At most this many quick replies on one outbound text (each channel shows its own maximum natively). */
@@ -108,9 +102,7 @@ void _outboundMatchesDomain;
 export const PostMessageRequestSchema = z
   .strictObject({
     content: OutboundContentSchema,
-    channel: ChannelSchema.optional().describe(
-      "One of the thread's channels; by default the channel the customer wrote on most recently",
-    ),
+    channel: ChannelSchema.optional().describe("One of the thread's channels; by default the channel the customer wrote on most recently"),
     messageTag: MessageTagSchema.optional().describe(
       "Sends with this message tag, for channels that have them (Messenger, Instagram): `human_agent` lets a person answer up to 7 days after the customer's last message. Refused on channels without tags",
     ),
@@ -177,13 +169,7 @@ export const MessagePageSchema = z
   .meta({ id: 'MessagePage' });
 
 // Query strings arrive as text: `limit` is coerced, then held to its range.
-const limit = z.coerce
-  .number<string>()
-  .int()
-  .min(PAGE_LIMIT.min)
-  .max(PAGE_LIMIT.max)
-  .default(PAGE_LIMIT.default)
-  .describe('Page size');
+const limit = z.coerce.number<string>().int().min(PAGE_LIMIT.min).max(PAGE_LIMIT.max).default(PAGE_LIMIT.default).describe('Page size');
 const cursor = z.string().min(1).optional().describe("The previous page's `nextCursor`");
 
 export const ThreadListQuerySchema = z.object({

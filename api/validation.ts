@@ -12,7 +12,12 @@ export interface Issue {
 const article = (noun: string): string => (/^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`);
 
 const nameOf = (path: readonly (string | number)[], what: string): string =>
-  path.length === 0 ? what : path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replaceAll('.[', '[');
+  path.length === 0
+    ? what
+    : path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replaceAll('.[', '[');
 
 const expectedOf = (expected: string): string => {
   switch (expected) {
@@ -55,7 +60,9 @@ export const describeIssue = (issue: z.core.$ZodIssue, what: string): Issue => {
       case 'unrecognized_keys':
         return `${nameOf(path, what)} has unknown field(s): ${issue.keys.join(', ')}`;
       case 'invalid_format':
-        return issue.format === 'regex' ? `${field} ${issue.message.startsWith('Invalid') ? 'has the wrong format' : issue.message}` : `${field} must be a valid ${issue.format.replaceAll('_', ' ')}`;
+        return issue.format === 'regex'
+          ? `${field} ${issue.message.startsWith('Invalid') ? 'has the wrong format' : issue.message}`
+          : `${field} must be a valid ${issue.format.replaceAll('_', ' ')}`;
       case 'invalid_union':
         return `${field} does not match any accepted shape`;
       case 'not_multiple_of':

@@ -31,7 +31,7 @@ import type { Connector } from '../domain/connector.ts';
 import type { Channel } from '../domain/content.ts';
 import type { DomainEvent } from '../domain/events/domain-events.ts';
 import type { ParleyEvent } from '../domain/events.ts';
-import { systemClock, type WorkQueue } from '../domain/ports.ts';
+import type { WorkQueue } from '../domain/ports.ts';
 import type { Deps, FunctionModule } from '../functions/deps.ts';
 import { localContext } from '../functions/kit/handler.ts';
 import { memoryMetrics } from '../functions/kit/observability.ts';
@@ -122,7 +122,10 @@ const harness = async () => {
       const result = await next(args);
       const name = context.commandName ?? 'Unknown';
       tally.dynamoRequests[name] = (tally.dynamoRequests[name] ?? 0) + 1;
-      if (process.env.COST_DEBUG) process.stderr.write(`${currentFunction} ${name} ${JSON.stringify((input as { Key?: unknown }).Key ?? (input as { Item?: { pk?: unknown } }).Item?.pk ?? '')}\n`);
+      if (process.env.COST_DEBUG)
+        process.stderr.write(
+          `${currentFunction} ${name} ${JSON.stringify((input as { Key?: unknown }).Key ?? (input as { Item?: { pk?: unknown } }).Item?.pk ?? '')}\n`,
+        );
       pendingLatencyMs += LATENCY_MS.dynamodb;
       const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }).ConsumedCapacity;
       const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
@@ -272,7 +275,8 @@ const harness = async () => {
         const matchers = spec.stream.filters.map((pattern) => compilePattern(pattern));
         const records = streamRecords.splice(0).filter((record) => matchers.some((m) => m(record)));
         const relay = await handlerOf('outbox-relay');
-        for (let i = 0; i < records.length; i += spec.stream.batchSize) await relay({ Records: records.slice(i, i + spec.stream.batchSize) });
+        for (let i = 0; i < records.length; i += spec.stream.batchSize)
+          await relay({ Records: records.slice(i, i + spec.stream.batchSize) });
       }
       for (const [name, items] of [...queued.entries()]) {
         if (items.length === 0) continue;
@@ -360,7 +364,13 @@ const gatewayEvent = (
 const telegramUpdate = (id: number, customer: number, text: string) =>
   JSON.stringify({
     update_id: 700_000_000 + id,
-    message: { message_id: id, from: { id: customer, is_bot: false, first_name: 'Mina' }, chat: { id: customer, type: 'private', first_name: 'Mina' }, date: 1773448013, text },
+    message: {
+      message_id: id,
+      from: { id: customer, is_bot: false, first_name: 'Mina' },
+      chat: { id: customer, type: 'private', first_name: 'Mina' },
+      date: 1773448013,
+      text,
+    },
   });
 
 /** A Telegram customer text, through API Gateway to the webhook function. */
@@ -368,7 +378,14 @@ const postTelegram = async (h: Harness, body: string) => {
   const secret = (h.deps.secrets as LocalSecretStore) && (await h.deps.secrets.get('telegram', 'default'))?.webhookSecret;
   h.countApiRequest();
   const webhook = await h.handlerOf('webhook-telegram');
-  const answer = (await webhook(gatewayEvent('POST', '/webhooks/telegram', { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret ?? '' }, body))) as {
+  const answer = (await webhook(
+    gatewayEvent(
+      'POST',
+      '/webhooks/telegram',
+      { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret ?? '' },
+      body,
+    ),
+  )) as {
     statusCode: number;
   };
   if (answer.statusCode !== 200) throw new Error(`webhook answered ${answer.statusCode}`);
@@ -407,7 +424,15 @@ const whatsappText = (phoneNumberId: string, id: number, customer: string) =>
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550000000', phone_number_id: phoneNumberId },
               contacts: [{ profile: { name: 'Ana' }, wa_id: customer }],
-              messages: [{ from: customer, id: `wamid.cost${id}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Hello' } }],
+              messages: [
+                {
+                  from: customer,
+                  id: `wamid.cost${id}`,
+                  timestamp: String(Math.floor(Date.now() / 1000)),
+                  type: 'text',
+                  text: { body: 'Hello' },
+                },
+              ],
             },
           },
         ],
@@ -417,10 +442,14 @@ const whatsappText = (phoneNumberId: string, id: number, customer: string) =>
 
 const postWhatsapp = async (h: Harness, body: string) => {
   const credentials = await h.deps.secrets.get('whatsapp', 'default');
-  const signature = `sha256=${createHmac('sha256', credentials?.appSecret ?? '').update(body).digest('hex')}`;
+  const signature = `sha256=${createHmac('sha256', credentials?.appSecret ?? '')
+    .update(body)
+    .digest('hex')}`;
   h.countApiRequest();
   const webhook = await h.handlerOf('webhook-whatsapp');
-  const answer = (await webhook(gatewayEvent('POST', '/webhooks/whatsapp', { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body))) as { statusCode: number };
+  const answer = (await webhook(
+    gatewayEvent('POST', '/webhooks/whatsapp', { 'content-type': 'application/json', 'x-hub-signature-256': signature }, body),
+  )) as { statusCode: number };
   if (answer.statusCode !== 200) throw new Error(`whatsapp webhook answered ${answer.statusCode}`);
 };
 
@@ -437,7 +466,11 @@ const report = (path: string, tally: Tally, count: number, note: string) => {
     `  per message: ${per(tally.apiRequests)} API Gateway requests, ${per(tally.lambdaInvocations)} Lambda invocations (${((tally.lambdaGbSeconds / count) * 1000).toFixed(1)} GB-ms), ` +
       `${per(tally.eventBridgeEvents)} EventBridge events, ${per(tally.sqsRequests)} SQS requests, ${per(tally.readUnits)} read units, ${per(tally.writeUnits)} write units (+${per(tally.indexWriteUnits)} in indexes)\n`,
   );
-  process.stdout.write(`  DynamoDB requests per message: ${Object.entries(tally.dynamoRequests).map(([k, v]) => `${k.replace('Command', '')} ${per(v)}`).join(', ')}\n\n`);
+  process.stdout.write(
+    `  DynamoDB requests per message: ${Object.entries(tally.dynamoRequests)
+      .map(([k, v]) => `${k.replace('Command', '')} ${per(v)}`)
+      .join(', ')}\n\n`,
+  );
 };
 
 const main = async () => {
@@ -467,9 +500,20 @@ const main = async () => {
     if (!thread) throw new Error('no thread');
     h.countApiRequest();
     const path = `/v1/threads/${thread.id}/messages`;
-    const headers = { authorization: `Bearer ${keySecret}`, 'content-type': 'application/json', ...(idempotent && { 'idempotency-key': `cost-${i}` }) };
+    const headers = {
+      authorization: `Bearer ${keySecret}`,
+      'content-type': 'application/json',
+      ...(idempotent && { 'idempotency-key': `cost-${i}` }),
+    };
     const answer = (await api(
-      gatewayEvent('POST', path, headers, JSON.stringify({ content: { type: 'text', text: 'Thanks, we are on it.' } }), { proxy: path.slice(4) }, principal),
+      gatewayEvent(
+        'POST',
+        path,
+        headers,
+        JSON.stringify({ content: { type: 'text', text: 'Thanks, we are on it.' } }),
+        { proxy: path.slice(4) },
+        principal,
+      ),
     )) as {
       statusCode: number;
       body: string;
@@ -480,11 +524,21 @@ const main = async () => {
   // Replies a few minutes apart in each thread (agents answer customers, not themselves).
   for (let i = 0; i < messages; i++) await reply(i, false);
   await h.drain();
-  report('reply-text', h.tally(), messages, "an agent replies with text (POST /v1/threads/{id}/messages; the authorizer's answer cached): API, outbox relay, sender, provider, record");
+  report(
+    'reply-text',
+    h.tally(),
+    messages,
+    "an agent replies with text (POST /v1/threads/{id}/messages; the authorizer's answer cached): API, outbox relay, sender, provider, record",
+  );
   h.reset();
   for (let i = 0; i < messages; i++) await reply(messages + i, true);
   await h.drain();
-  report('reply-text-idempotent', h.tally(), messages, 'the same with an Idempotency-Key: the key is claimed and its answer kept for 24 hours');
+  report(
+    'reply-text-idempotent',
+    h.tally(),
+    messages,
+    'the same with an Idempotency-Key: the key is claimed and its answer kept for 24 hours',
+  );
 
   // status: a delivery status for a message Parley sent (WhatsApp `delivered`).
   const phoneNumberId = (await h.deps.secrets.get('whatsapp', 'default'))?.phoneNumberId ?? '';
@@ -496,17 +550,32 @@ const main = async () => {
     const thread = waThreads[i % waThreads.length];
     if (!thread) throw new Error('no whatsapp thread');
     const path = `/v1/threads/${thread.id}/messages`;
-    await api(gatewayEvent('POST', path, { authorization: `Bearer ${keySecret}`, 'content-type': 'application/json' }, JSON.stringify({ content: { type: 'text', text: 'Shipped today.' } }), { proxy: path.slice(4) }));
+    await api(
+      gatewayEvent(
+        'POST',
+        path,
+        { authorization: `Bearer ${keySecret}`, 'content-type': 'application/json' },
+        JSON.stringify({ content: { type: 'text', text: 'Shipped today.' } }),
+        { proxy: path.slice(4) },
+      ),
+    );
   }
   await h.drain();
   for (const thread of waThreads) {
     const page = await h.deps.conversations.listMessages([thread.id], 100);
-    for (const m of page.items) if (m.direction === 'outbound' && m.externalId) sent.push({ wamid: m.externalId, customer: thread.routes[0]?.conversation.externalId ?? '' });
+    for (const m of page.items)
+      if (m.direction === 'outbound' && m.externalId)
+        sent.push({ wamid: m.externalId, customer: thread.routes[0]?.conversation.externalId ?? '' });
   }
   h.reset();
   for (const { wamid, customer } of sent.slice(0, messages)) await postWhatsapp(h, whatsappStatus(phoneNumberId, wamid, customer));
   await h.drain();
-  report('status', h.tally(), Math.min(messages, sent.length), 'a delivery status (WhatsApp delivered) for a message Parley sent: webhook, bus, thread writer, outbox relay');
+  report(
+    'status',
+    h.tally(),
+    Math.min(messages, sent.length),
+    'a delivery status (WhatsApp delivered) for a message Parley sent: webhook, bus, thread writer, outbox relay',
+  );
 
   process.stdout.write(
     `Prices (us-east-1 list): API Gateway HTTP $1.00/M requests; Lambda $0.20/M requests + $0.0000133334/GB-s (arm64); EventBridge $1.00/M events; ` +

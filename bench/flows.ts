@@ -26,7 +26,8 @@ export interface Row {
   readonly cells: readonly string[];
 }
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 const withRuntime = async <T>(run: (runtime: Awaited<ReturnType<typeof startRuntime>>) => Promise<T>): Promise<T> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-flows-'));
@@ -121,7 +122,12 @@ const endToEnd = async (customers: number, total: number) =>
         while (written < total) {
           written += 1;
           const n = written;
-          await client.send(new PutCommand({ TableName: LOCAL_TABLE_NAME, Item: { pk: `BENCH#${n % customers}`, sk: `ITEM#${n}`, text: `Where is my order A-${n}?` } }));
+          await client.send(
+            new PutCommand({
+              TableName: LOCAL_TABLE_NAME,
+              Item: { pk: `BENCH#${n % customers}`, sk: `ITEM#${n}`, text: `Where is my order A-${n}?` },
+            }),
+          );
         }
       }),
     );
@@ -189,7 +195,8 @@ const listings = async (messages: number) =>
     // Baseline: a GetItem of one message on the same engine, through an SDK client.
     const client = createDocumentClient(localDynamoClient({ endpoint: runtime.dynamoEndpoint }));
     const gets: number[] = [];
-    for (let i = 0; i < 300; i++) await timed(() => client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: `THREAD#${busy.id}`, sk: 'THREAD' } })), gets);
+    for (let i = 0; i < 300; i++)
+      await timed(() => client.send(new GetCommand({ TableName: LOCAL_TABLE_NAME, Key: { pk: `THREAD#${busy.id}`, sk: 'THREAD' } })), gets);
     client.destroy();
     const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
     return { pages: sorted(pages), inbox: sorted(inbox), gets: sorted(gets) };
@@ -204,8 +211,20 @@ export const benchFlows = async (table: (rows: readonly (readonly string[])[]) =
   console.log(
     table([
       ['flow', 'messages/s', 'plain PutItem/s (baseline)', 'ratio', 'target'],
-      ['50 customers', fifty.rate.toFixed(0), fifty.baseline.toFixed(0), `${((100 * fifty.rate) / fifty.baseline).toFixed(1)}%`, `≥ 300/s ${fifty.rate >= 300 ? 'OK' : 'BELOW'}`],
-      ['one busy conversation', one.rate.toFixed(0), one.baseline.toFixed(0), `${((100 * one.rate) / one.baseline).toFixed(1)}%`, `≥ 60/s ${one.rate >= 60 ? 'OK' : 'BELOW'}`],
+      [
+        '50 customers',
+        fifty.rate.toFixed(0),
+        fifty.baseline.toFixed(0),
+        `${((100 * fifty.rate) / fifty.baseline).toFixed(1)}%`,
+        `≥ 300/s ${fifty.rate >= 300 ? 'OK' : 'BELOW'}`,
+      ],
+      [
+        'one busy conversation',
+        one.rate.toFixed(0),
+        one.baseline.toFixed(0),
+        `${((100 * one.rate) / one.baseline).toFixed(1)}%`,
+        `≥ 60/s ${one.rate >= 60 ? 'OK' : 'BELOW'}`,
+      ],
     ]),
   );
 
@@ -217,8 +236,20 @@ export const benchFlows = async (table: (rows: readonly (readonly string[])[]) =
     table([
       ['request', 'count', 'p50 ms', 'p99 ms', 'p50 vs GetItem'],
       ['GetItem through the SDK (baseline)', String(gets.length), ms(percentile(gets, 50)), ms(percentile(gets, 99)), '1.0×'],
-      ['GET /v1/threads/{id}/messages', String(pages.length), ms(percentile(pages, 50)), ms(percentile(pages, 99)), `${(percentile(pages, 50) / percentile(gets, 50)).toFixed(1)}×`],
-      ['GET /v1/threads?status=open', String(inbox.length), ms(percentile(inbox, 50)), ms(percentile(inbox, 99)), `${(percentile(inbox, 50) / percentile(gets, 50)).toFixed(1)}×`],
+      [
+        'GET /v1/threads/{id}/messages',
+        String(pages.length),
+        ms(percentile(pages, 50)),
+        ms(percentile(pages, 99)),
+        `${(percentile(pages, 50) / percentile(gets, 50)).toFixed(1)}×`,
+      ],
+      [
+        'GET /v1/threads?status=open',
+        String(inbox.length),
+        ms(percentile(inbox, 50)),
+        ms(percentile(inbox, 99)),
+        `${(percentile(inbox, 50) / percentile(gets, 50)).toFixed(1)}×`,
+      ],
     ]),
   );
   return ok;

@@ -46,7 +46,10 @@ const dataDir = (): string | undefined => (PERSIST ? mkdtempSync(join(tmpdir(), 
 /** The engine called directly: a command's input goes to `engine.handle` under the command's operation name. */
 const handleTarget = async (): Promise<Target> => {
   const engine = await createLocalDynamo({ ttlSweepIntervalMs: 0 });
-  await engine.handle('CreateTable', { ...createTableInput(TABLE), StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+  await engine.handle('CreateTable', {
+    ...createTableInput(TABLE),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  });
   const client = {
     send: (command: { readonly input: unknown }) => engine.handle(command.constructor.name.replace(/Command$/, ''), command.input),
   } as unknown as Sender;
@@ -62,7 +65,10 @@ const engineTarget = async (overHttp: boolean): Promise<Target> => {
     credentials,
     ...(server ? { endpoint: server.url } : { endpoint: 'http://local', requestHandler: engine.requestHandler }),
   });
-  await engine.handle('CreateTable', { ...createTableInput(TABLE), StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+  await engine.handle('CreateTable', {
+    ...createTableInput(TABLE),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  });
   await ensureTable(client, TABLE);
   return {
     name: overHttp ? 'engine over HTTP' : 'engine in-process',
@@ -80,7 +86,11 @@ const dynaliteTarget = async (): Promise<Target> => {
   const path = dataDir();
   const server = dynalite({ ...(path && { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const client = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials,
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
   await ensureTable(client, TABLE);
   return {
     name: 'dynalite over HTTP',
@@ -147,7 +157,9 @@ const operations: Record<string, (client: Sender, i: number) => Promise<unknown>
       }),
     ),
   GetItem: (client, i) =>
-    client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `THREAD#${i % threads}` }, sk: { S: `MSG#${String(i).padStart(8, '0')}` } } })),
+    client.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `THREAD#${i % threads}` }, sk: { S: `MSG#${String(i).padStart(8, '0')}` } } }),
+    ),
   Query: (client, i) =>
     client.send(
       new QueryCommand({

@@ -42,7 +42,7 @@ interface Rig {
   close(): Promise<void>;
 }
 
-const rig = async (startRuntime: (typeof import('../runtime/runtime.ts'))['startRuntime'], raised = true): Promise<Rig> => {
+const rig = async (startRuntime: typeof import('../runtime/runtime.ts')['startRuntime'], raised = true): Promise<Rig> => {
   const telegram = await startFakeTelegram();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-pipeline-'));
   const runtime = await startRuntime({
@@ -73,7 +73,13 @@ const rig = async (startRuntime: (typeof import('../runtime/runtime.ts'))['start
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
       body: JSON.stringify({
         update_id: 1_000 + i,
-        message: { message_id: i + 1, from: { id: 10_000 + i, is_bot: false, first_name: 'C' }, chat: { id: 10_000 + i, type: 'private' }, date: Math.floor(Date.now() / 1000), text: 'hi' },
+        message: {
+          message_id: i + 1,
+          from: { id: 10_000 + i, is_bot: false, first_name: 'C' },
+          chat: { id: 10_000 + i, type: 'private' },
+          date: Math.floor(Date.now() / 1000),
+          text: 'hi',
+        },
       }),
     });
   }
@@ -97,7 +103,8 @@ const rig = async (startRuntime: (typeof import('../runtime/runtime.ts'))['start
 };
 
 /** Replies arriving at the provider, by their text's prefix. */
-const arrivals = (telegram: FakeTelegram, prefix: string) => telegram.chaos.accepted.filter((c) => String(c.body['text'] ?? '').startsWith(prefix));
+const arrivals = (telegram: FakeTelegram, prefix: string) =>
+  telegram.chaos.accepted.filter((c) => String(c.body['text'] ?? '').startsWith(prefix));
 
 /** Posts replies for `seconds`, at most `concurrency` at once (or `perSecond` when given); answers each reply's delay. */
 const replyLoad = async (r: Rig, prefix: string, seconds: number, options: { concurrency?: number; perSecond?: number }) => {
@@ -148,7 +155,10 @@ const startCampaign = async (r: Rig, size: number, from: number, text: string, r
   const created = await campaign(r, size, from, text, ratePerSecond);
   for (let start = 1000; start < size; start += 1000) {
     await r.api(`/campaigns/${created.body.id}/recipients`, {
-      recipients: Array.from({ length: Math.min(1000, size - start) }, (_, i) => ({ channel: 'telegram', externalUserId: String(from + start + i) })),
+      recipients: Array.from({ length: Math.min(1000, size - start) }, (_, i) => ({
+        channel: 'telegram',
+        externalUserId: String(from + start + i),
+      })),
     });
   }
   await r.api(`/campaigns/${created.body.id}/start`, {});
@@ -167,7 +177,13 @@ export const benchPipeline = async (table: (rows: readonly (readonly string[])[]
   let started = Date.now();
   const alone = await replyLoad(r, 'alone', SECONDS, { concurrency: CONCURRENCY });
   const aloneDelays = await delaysOf(r, 'alone', alone);
-  rows.push(['replies alone', rate(arrivals(r.telegram, 'alone').length, (Date.now() - started) / 1000), '-', String(percentile(aloneDelays, 50)), String(percentile(aloneDelays, 99))]);
+  rows.push([
+    'replies alone',
+    rate(arrivals(r.telegram, 'alone').length, (Date.now() - started) / 1000),
+    '-',
+    String(percentile(aloneDelays, 50)),
+    String(percentile(aloneDelays, 99)),
+  ]);
 
   // 2. A campaign alone: sends per second from its first send, for the run's time.
   await startCampaign(r, 2_000, 200_000, 'solo campaign');
@@ -175,7 +191,13 @@ export const benchPipeline = async (table: (rows: readonly (readonly string[])[]
   started = Date.now();
   const soloBefore = arrivals(r.telegram, 'solo campaign').length;
   await sleep(SECONDS * 1000);
-  rows.push(['campaign alone (2,000)', '-', rate(arrivals(r.telegram, 'solo campaign').length - soloBefore, (Date.now() - started) / 1000), '-', '-']);
+  rows.push([
+    'campaign alone (2,000)',
+    '-',
+    rate(arrivals(r.telegram, 'solo campaign').length - soloBefore, (Date.now() - started) / 1000),
+    '-',
+    '-',
+  ]);
   await r.close();
 
   // 3. Both at once.
@@ -188,7 +210,13 @@ export const benchPipeline = async (table: (rows: readonly (readonly string[])[]
   const elapsed = (Date.now() - started) / 1000;
   const campaignDuring = arrivals(r.telegram, 'competing campaign').length - before;
   const bothDelays = await delaysOf(r, 'both', both);
-  rows.push(['replies + campaign (5,000)', rate(arrivals(r.telegram, 'both').length, elapsed), rate(campaignDuring, elapsed), String(percentile(bothDelays, 50)), String(percentile(bothDelays, 99))]);
+  rows.push([
+    'replies + campaign (5,000)',
+    rate(arrivals(r.telegram, 'both').length, elapsed),
+    rate(campaignDuring, elapsed),
+    String(percentile(bothDelays, 50)),
+    String(percentile(bothDelays, 99)),
+  ]);
   await r.close();
 
   // 4. Agent replies, at agents' pace, while a 10,000-recipient campaign runs at Telegram's own pace (the
@@ -204,7 +232,13 @@ export const benchPipeline = async (table: (rows: readonly (readonly string[])[]
   const steadyDelays = await delaysOf(r, 'agent', steady);
   const counts = (await r.api<{ counts: Record<string, number> }>(`/campaigns/${big}`)).body.counts;
   const p99 = percentile(steadyDelays, 99);
-  rows.push([`agent replies (${REPLY_RATE}/s) + campaign (${CAMPAIGN.toLocaleString('en')}, Telegram's pace 25/s)`, rate(arrivals(r.telegram, 'agent').length, steadyElapsed), rate(bigDuring, steadyElapsed), String(percentile(steadyDelays, 50)), String(p99)]);
+  rows.push([
+    `agent replies (${REPLY_RATE}/s) + campaign (${CAMPAIGN.toLocaleString('en')}, Telegram's pace 25/s)`,
+    rate(arrivals(r.telegram, 'agent').length, steadyElapsed),
+    rate(bigDuring, steadyElapsed),
+    String(percentile(steadyDelays, 50)),
+    String(p99),
+  ]);
   await r.close();
 
   console.log(table(rows));

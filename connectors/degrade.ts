@@ -46,12 +46,18 @@ export const listAsQuickReplies = (list: ListContent, maxLabelLength: number): Q
  * when they say everything; otherwise the whole list as a numbered text (headings, descriptions) with a quick
  * reply per number. The caller checks the quick replies fit its channel, else sends {@link listAsText} alone.
  */
-export const listAsChoices = (list: ListContent, maxLabelLength: number): { readonly text: string; readonly quickReplies: QuickReply[] } => {
+export const listAsChoices = (
+  list: ListContent,
+  maxLabelLength: number,
+): { readonly text: string; readonly quickReplies: QuickReply[] } => {
   const lossless = listAsQuickReplies(list, maxLabelLength);
   if (lossless) return { text: list.text, quickReplies: lossless };
   return {
     text: listAsText(list),
-    quickReplies: listItemsOf(list).map((item, index) => ({ text: shorten(`${index + 1}. ${item.title}`, maxLabelLength), payload: item.payload })),
+    quickReplies: listItemsOf(list).map((item, index) => ({
+      text: shorten(`${index + 1}. ${item.title}`, maxLabelLength),
+      payload: item.payload,
+    })),
   };
 };
 
@@ -98,4 +104,6 @@ export const fitsButtons = (
   fitsPayload: (payload: string) => boolean,
 ): boolean =>
   buttons.length <= limits.max &&
-  buttons.every((button) => button.text.length <= limits.maxLabelLength && (button.type === 'url' ? limits.url : fitsPayload(button.payload)));
+  buttons.every(
+    (button) => button.text.length <= limits.maxLabelLength && (button.type === 'url' ? limits.url : fitsPayload(button.payload)),
+  );

@@ -58,7 +58,8 @@ export const mediaUrl = (url: string | undefined, what: string): string => {
   return url;
 };
 
-const tooLarge = (what: string, detail: string): PermanentProviderError => new PermanentProviderError(`${what} is too large: ${detail}`, MEDIA_TOO_LARGE);
+const tooLarge = (what: string, detail: string): PermanentProviderError =>
+  new PermanentProviderError(`${what} is too large: ${detail}`, MEDIA_TOO_LARGE);
 
 /**
  * GETs `url` and returns its bytes and media type. Throws a {@link ProviderError}: permanent when the URL is

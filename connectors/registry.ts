@@ -27,5 +27,4 @@ export type ConnectorChannel = keyof typeof connectors;
 export const hasConnector = (channel: string): channel is ConnectorChannel => Object.hasOwn(connectors, channel);
 
 /** The connector of a channel, or undefined for a channel Parley has no connector for. */
-export const getConnector = (channel: string): Connector | undefined =>
-  hasConnector(channel) ? connectors[channel] : undefined;
+export const getConnector = (channel: string): Connector | undefined => (hasConnector(channel) ? connectors[channel] : undefined);

@@ -30,7 +30,8 @@ export const MAX_REDIRECTS = 5;
 /** The error code of a download refused by this policy. */
 export const MEDIA_REFUSED = 'media_refused';
 
-const refused = (what: string, reason: string): PermanentProviderError => new PermanentProviderError(`${what} refused: ${reason}`, MEDIA_REFUSED);
+const refused = (what: string, reason: string): PermanentProviderError =>
+  new PermanentProviderError(`${what} refused: ${reason}`, MEDIA_REFUSED);
 
 // ---------------------------------------------------------------------------------------------------------
 // The system's network
@@ -50,7 +51,11 @@ export const pinnedLookup =
       callback(Object.assign(new Error(`no checked address of family ${family}`), { code: 'ENOTFOUND' }), '');
       return;
     }
-    if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+    if (options.all)
+      callback(
+        null,
+        usable.map((a) => ({ address: a.address, family: a.family })),
+      );
     else callback(null, first.address, first.family);
   };
 
@@ -85,7 +90,10 @@ export const createSystemNetwork = (tls: { readonly ca?: string } = {}): MediaNe
         (incoming) => {
           try {
             const headers = new Headers();
-            for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i]!, incoming.rawHeaders[i + 1]!);
+            for (let i = 0; i + 1 < incoming.rawHeaders.length; i += 2) {
+              const [name, value] = incoming.rawHeaders.slice(i, i + 2);
+              if (name !== undefined && value !== undefined) headers.append(name, value);
+            }
             const status = incoming.statusCode ?? 0;
             const nullBody = NULL_BODY_STATUSES.has(status);
             if (nullBody) incoming.resume();
@@ -171,7 +179,8 @@ const fetchHop = async (url: URL, headers: Readonly<Record<string, string>>, get
   // Any bad address refuses the host: which one a connection would use is not ours to choose.
   for (const { address } of addresses) {
     const reason = addressRefusal(address);
-    if (reason !== undefined) throw refused(get.what, family !== undefined ? `${address} is ${reason}` : `${url.hostname} resolves to ${address}, ${reason}`);
+    if (reason !== undefined)
+      throw refused(get.what, family !== undefined ? `${address} is ${reason}` : `${url.hostname} resolves to ${address}, ${reason}`);
   }
   return network.get(url, { headers, signal: get.signal }, addresses);
 };
@@ -194,7 +203,8 @@ export const safeGet = async (get: SafeGet): Promise<Response> => {
     if (redirects === MAX_REDIRECTS) throw refused(get.what, `more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, url);
     // As fetch does: credentials meant for one origin are not handed to another.
-    if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+    if (next.origin !== url.origin)
+      headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
     url = next;
   }
 };
@@ -214,7 +224,10 @@ export interface BoundedBody {
 export const readAtMost = async (body: ReadableStream<Uint8Array> | null, maxBytes: number, sizeHint?: number): Promise<BoundedBody> => {
   if (body === null) return { bytes: Buffer.alloc(0), complete: true };
   const reader = body.getReader();
-  let whole = sizeHint !== undefined && Number.isSafeInteger(sizeHint) && sizeHint >= 0 && sizeHint <= maxBytes ? Buffer.allocUnsafe(sizeHint) : undefined;
+  let whole =
+    sizeHint !== undefined && Number.isSafeInteger(sizeHint) && sizeHint >= 0 && sizeHint <= maxBytes
+      ? Buffer.allocUnsafe(sizeHint)
+      : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -73,7 +73,7 @@ export class AccountResolver {
     let id: string | undefined;
     let expires = Number.POSITIVE_INFINITY;
     try {
-      id = await account.resolveAccountId!(credentials, { apiBaseUrl, fetch: this.options.fetch });
+      id = await account.resolveAccountId?.(credentials, { apiBaseUrl, fetch: this.options.fetch });
     } catch (error) {
       if (error instanceof RetryableProviderError || error instanceof RateLimitedError || !(error instanceof ProviderError)) throw error;
       // Refused (a revoked token, say): no retry makes it good, so the credentials cannot tell for now.

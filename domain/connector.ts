@@ -95,7 +95,10 @@ export interface ChannelCapabilities {
    * channels inside their window), against a counted monthly quota (LINE push), or only through an API that
    * needs a credential of its own (KakaoTalk's Event API: `restApiKey`). Absent: freely.
    */
-  readonly proactive?: { readonly kind: 'free' } | { readonly kind: 'quota' } | { readonly kind: 'credential'; readonly credential: string };
+  readonly proactive?:
+    | { readonly kind: 'free' }
+    | { readonly kind: 'quota' }
+    | { readonly kind: 'credential'; readonly credential: string };
   /**
    * The provider's send limits, which Parley's pacing stays within: calls per second per account (a bot, a
    * phone number, a page), with a burst, and per conversation where the provider limits that too (Telegram).

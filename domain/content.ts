@@ -59,7 +59,10 @@ export const ButtonSchema = z
     z.object({
       type: z.literal('url'),
       text: z.string().min(1).max(256).describe('Label shown to the customer'),
-      url: z.url({ protocol: /^https?$/ }).max(1000).describe('An http(s) page opened when tapped'),
+      url: z
+        .url({ protocol: /^https?$/ })
+        .max(1000)
+        .describe('An http(s) page opened when tapped'),
     }),
   ])
   .meta({ id: 'Button' });
@@ -161,7 +164,10 @@ export const TemplateParameterSchema = z
  */
 const template = z.object({
   type: z.literal('template'),
-  name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'lower-case letters, digits and `_`').describe("The template's name at the provider"),
+  name: z
+    .string()
+    .regex(/^[a-z0-9_]{1,512}$/, 'lower-case letters, digits and `_`')
+    .describe("The template's name at the provider"),
   language: z
     .string()
     .regex(/^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$/, 'a language code such as `en` or `en_US`')
@@ -173,14 +179,15 @@ const template = z.object({
     .describe('Body placeholders: positional (`{{1}}`, `{{2}}`, ...) as a list, or named (`{{first_name}}`) as an object'),
   buttons: z
     .array(
-      z.object({
-        index: z.int().min(0).max(9).describe("The button's position in the template"),
-        payload: z.string().min(1).max(1000).optional().describe('For a quick-reply button: what comes back when tapped'),
-        urlSuffix: z.string().min(1).max(2000).optional().describe('For a URL button with a placeholder: the end of its URL'),
-      })
-      .refine((b) => (b.payload === undefined) !== (b.urlSuffix === undefined), {
-        message: 'a template button takes a payload (quick reply) or a urlSuffix (link), exactly one',
-      }),
+      z
+        .object({
+          index: z.int().min(0).max(9).describe("The button's position in the template"),
+          payload: z.string().min(1).max(1000).optional().describe('For a quick-reply button: what comes back when tapped'),
+          urlSuffix: z.string().min(1).max(2000).optional().describe('For a URL button with a placeholder: the end of its URL'),
+        })
+        .refine((b) => (b.payload === undefined) !== (b.urlSuffix === undefined), {
+          message: 'a template button takes a payload (quick reply) or a urlSuffix (link), exactly one',
+        }),
     )
     .optional(),
   fallbackText: z

@@ -47,7 +47,9 @@ export type Sender = z.infer<typeof SenderSchema>;
 export const ConversationRefSchema = z
   .object({
     externalId: z.string().min(1).describe("The provider's conversation id (Telegram chat.id, LINE groupId, ...)"),
-    kind: z.enum(['direct', 'group', 'broadcast']).describe('direct: one customer; group: several members share it; broadcast: a channel the business posts to'),
+    kind: z
+      .enum(['direct', 'group', 'broadcast'])
+      .describe('direct: one customer; group: several members share it; broadcast: a channel the business posts to'),
     title: z.string().optional(),
   })
   .meta({ id: 'ConversationRef' });
@@ -66,9 +68,7 @@ export const ReplyHandleSchema = z
 export type ReplyHandle = z.infer<typeof ReplyHandleSchema>;
 
 /** The message a message answers, by the provider's id. */
-export const ReplyContextSchema = z
-  .object({ externalMessageId: z.string().min(1) })
-  .meta({ id: 'ReplyContext' });
+export const ReplyContextSchema = z.object({ externalMessageId: z.string().min(1) }).meta({ id: 'ReplyContext' });
 
 const envelope = {
   schemaVersion: z.literal(EVENT_SCHEMA_VERSION),

@@ -65,7 +65,10 @@ export const ingestWebhook = async (
   const pathAccount = options.accountId;
   const verifyingAccount = pathAccount ?? DEFAULT_ACCOUNT;
   // A malformed id is looked up nowhere: an unauthenticated caller must not drive secret reads.
-  const stored = pathAccount === undefined || ACCOUNT_ID.test(pathAccount) ? await deps.secrets.get(channel, verifyingAccount, { ownOnly: true }) : undefined;
+  const stored =
+    pathAccount === undefined || ACCOUNT_ID.test(pathAccount)
+      ? await deps.secrets.get(channel, verifyingAccount, { ownOnly: true })
+      : undefined;
   let credentials: Credentials = NO_CREDENTIALS;
   if (hasCredentials(stored, connector.credentialNames.inbound)) credentials = stored;
   // The deployment's own channel is no secret: without its credentials it says so, as before they are put.
@@ -104,7 +107,10 @@ export const ingestWebhook = async (
     return error(503, 'unavailable', 'the account could not be checked; retry later');
   }
   if (accountId === undefined) {
-    deps.log.warn("webhook body dropped: these credentials would receive into the default account's threads", { channel, accountId: verifyingAccount });
+    deps.log.warn("webhook body dropped: these credentials would receive into the default account's threads", {
+      channel,
+      accountId: verifyingAccount,
+    });
     return json(200, { ok: true, events: 0 });
   }
   const normalized = connector.normalize(parsed.payload, { accountId, receivedAt });

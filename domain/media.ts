@@ -6,7 +6,7 @@
  * Idempotent: one media object always has the same key, and a copy already stored is not downloaded again.
  */
 import { createHash } from 'node:crypto';
-import { hasCredentials, MAX_MEDIA_BYTES, type MediaConnector, type MediaNetwork } from './connector.ts';
+import { hasCredentials, MAX_MEDIA_BYTES, type MediaConnector, type MediaNetwork, type DownloadedMedia } from './connector.ts';
 import { MEDIA_CONTENT_TYPES, type Channel, type Content, type MediaRef } from './content.ts';
 import type { MessageReceivedEvent } from './events.ts';
 import type { Failure, MediaCopy } from './model.ts';
@@ -17,7 +17,6 @@ import type { Clock, Log, MediaStore, SecretStore } from './ports.ts';
 import { ProviderError, RateLimitedError } from './provider-errors.ts';
 
 export { MAX_MEDIA_BYTES, MEDIA_CONTENT_TYPES };
-
 
 /** Served when neither the provider nor the reference names a media type. */
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -32,7 +31,9 @@ export interface MediaDeps {
   /** How downloads reach hosts other than the provider's configured API; the system's when absent. */
   readonly network?: MediaNetwork;
   readonly apiBaseUrls: Partial<Record<Channel, string>>;
-  readonly connectorFor: (channel: Channel) => Pick<MediaConnector, 'credentialNames' | 'defaultApiBaseUrl'> & Partial<Pick<MediaConnector, 'downloadMedia'>> | undefined;
+  readonly connectorFor: (
+    channel: Channel,
+  ) => (Pick<MediaConnector, 'credentialNames' | 'defaultApiBaseUrl'> & Partial<Pick<MediaConnector, 'downloadMedia'>>) | undefined;
 }
 
 /** Which attempt this is, as the queue counts them. */
@@ -97,7 +98,8 @@ const failureOf = (error: unknown, attempts: number): Failure =>
     : { kind: 'retryable', message: error instanceof Error ? error.message : String(error), attempts };
 
 /** Retry what may succeed later, until the queue's receive count runs out; give up on the rest at once. */
-const retryOrGiveUp = (failure: Failure, attempt: MediaAttempt, retryAfterSeconds?: number): CopyOutcome => decide(failure, attempt, retryAfterSeconds);
+const retryOrGiveUp = (failure: Failure, attempt: MediaAttempt, retryAfterSeconds?: number): CopyOutcome =>
+  decide(failure, attempt, retryAfterSeconds);
 
 /** Copies the media of one received message, when it has any, and records the copy on the message. */
 export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttempt, deps: MediaDeps): Promise<CopyOutcome> => {
@@ -118,9 +120,12 @@ export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttem
     const credentials = await deps.secrets.get(event.channel, event.accountId);
     if (!hasCredentials(credentials, connector.credentialNames.outbound)) {
       const missing = connector.credentialNames.outbound.join(', ');
-      return { kind: 'failed', failure: { kind: 'authentication', message: `${event.channel} account ${event.accountId} has no ${missing} configured` } };
+      return {
+        kind: 'failed',
+        failure: { kind: 'authentication', message: `${event.channel} account ${event.accountId} has no ${missing} configured` },
+      };
     }
-    let object;
+    let object: DownloadedMedia;
     try {
       object = await connector.downloadMedia(media, {
         credentials,
@@ -136,7 +141,10 @@ export const copyMedia = async (event: MessageReceivedEvent, attempt: MediaAttem
       );
     }
     if (object.bytes.length > MAX_MEDIA_BYTES) {
-      return { kind: 'failed', failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${object.bytes.length})` } };
+      return {
+        kind: 'failed',
+        failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${object.bytes.length})` },
+      };
     }
     const contentType = contentTypeOf(object.contentType, media);
     await deps.media.put(key, object.bytes, { contentType });

@@ -116,7 +116,7 @@ export const MessageSchema = z
     history: z
       .array(z.object({ content: ContentSchema, replacedAt: isoInstant.describe('When an edit replaced it') }))
       .optional()
-      .describe("Earlier contents of an edited message, oldest first"),
+      .describe('Earlier contents of an edited message, oldest first'),
     author: AuthorSchema,
     content: ContentSchema,
     replyTo: z.object({ externalMessageId: z.string() }).optional(),

@@ -140,9 +140,7 @@ export interface IdempotencyRecord {
   readonly requestHash: string;
 }
 
-export type IdempotencyClaim =
-  | { readonly claimed: true }
-  | { readonly claimed: false; readonly existing: IdempotencyRecord };
+export type IdempotencyClaim = { readonly claimed: true } | { readonly claimed: false; readonly existing: IdempotencyRecord };
 
 export interface ThreadActivity {
   readonly route?: ChannelRoute;

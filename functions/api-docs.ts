@@ -13,9 +13,14 @@ export const create = (deps: Pick<Deps, 'observability'>) => {
   let body: string | undefined;
   return lambda<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>(async () => {
     body ??= JSON.stringify(buildOpenApiDocument());
-    return { statusCode: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+      body,
+    };
   }, deps.observability);
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: APIGatewayProxyEventV2, context: Context) => (wired ??= create({ observability: awsObservability() }))(event, context);
+export const handler = (event: APIGatewayProxyEventV2, context: Context) =>
+  (wired ??= create({ observability: awsObservability() }))(event, context);

@@ -48,7 +48,19 @@ export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerCont
 export const create = (
   deps: Pick<
     Deps,
-    'conversations' | 'keys' | 'accounts' | 'idempotency' | 'webhooks' | 'routing' | 'queue' | 'media' | 'clock' | 'observability' | 'retentionDays' | 'delivery' | 'scheduler'
+    | 'conversations'
+    | 'keys'
+    | 'accounts'
+    | 'idempotency'
+    | 'webhooks'
+    | 'routing'
+    | 'queue'
+    | 'media'
+    | 'clock'
+    | 'observability'
+    | 'retentionDays'
+    | 'delivery'
+    | 'scheduler'
   > &
     Partial<Pick<Deps, 'outbound'>> &
     Partial<Pick<Deps, 'secrets' | 'fetch' | 'apiBaseUrls' | 'webhookUrlPolicy' | 'rateLimiter'>> &
@@ -71,14 +83,22 @@ export const create = (
     capabilities: deps.capabilities ?? capabilitiesOf,
     account: deps.account ?? accountOf,
     secrets: deps.secrets,
-    accountIds: new AccountResolver({ fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, log: deps.observability.log }),
+    accountIds: new AccountResolver({
+      fetch: deps.fetch ?? globalThis.fetch,
+      apiBaseUrls: deps.apiBaseUrls ?? {},
+      log: deps.observability.log,
+    }),
     retentionDays: deps.retentionDays,
     delivery: deps.delivery,
     outbound: deps.outbound,
     campaigns: deps.queue('campaigns') as WorkQueue<CampaignJob>,
     scheduler: deps.scheduler,
     providerTemplates: (channel, accountId, credentials) =>
-      providerTemplates(channel, accountId, credentials, { fetch: deps.fetch ?? globalThis.fetch, apiBaseUrls: deps.apiBaseUrls ?? {}, now: deps.clock.now() }),
+      providerTemplates(channel, accountId, credentials, {
+        fetch: deps.fetch ?? globalThis.fetch,
+        apiBaseUrls: deps.apiBaseUrls ?? {},
+        now: deps.clock.now(),
+      }),
   });
   const serve = handle(app);
   return lambda<ApiEvent, APIGatewayProxyStructuredResultV2>(

@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult, Context } from 'aws-lambda';
-import { awsApiKeys, } from '../adapters/aws/deps.ts';
+import { awsApiKeys } from '../adapters/aws/deps.ts';
 import { authorize } from '../api/auth.ts';
 import type { AuthorizerContext } from './api.ts';
 import type { Deps } from './deps.ts';

@@ -20,7 +20,10 @@ import { withKeys } from './kit/observability.ts';
 import { sqsBatch } from './kit/sqs.ts';
 
 export const create = (
-  deps: Pick<Deps, 'conversations' | 'delivery' | 'secrets' | 'clock' | 'observability' | 'queue' | 'retentionDays' | 'fetch' | 'apiBaseUrls'>,
+  deps: Pick<
+    Deps,
+    'conversations' | 'delivery' | 'secrets' | 'clock' | 'observability' | 'queue' | 'retentionDays' | 'fetch' | 'apiBaseUrls'
+  >,
 ) => {
   const queue = deps.queue('campaigns') as WorkQueue<CampaignJob>;
   const { log } = deps.observability;
@@ -36,7 +39,10 @@ export const create = (
   const handle = async (record: SQSRecord) => {
     const parsed = CampaignJobSchema.safeParse(detailOf(JSON.parse(record.body)));
     if (!parsed.success) {
-      log.error('not a campaign job; it goes to the dead-letter queue', { messageId: record.messageId, error: z.prettifyError(parsed.error) });
+      log.error('not a campaign job; it goes to the dead-letter queue', {
+        messageId: record.messageId,
+        error: z.prettifyError(parsed.error),
+      });
       throw new Error('not a campaign job');
     }
     const job = parsed.data;
@@ -44,7 +50,10 @@ export const create = (
     const outcome = await dispatchHop({ ...rules, queue, now: () => deps.clock.now(), log: jobLog }, job);
     jobLog.info('campaign hop handled', { ...outcome });
   };
-  return lambda<SQSEvent, Awaited<ReturnType<ReturnType<typeof sqsBatch>>>>((event, context) => sqsBatch(handle)(event, context), deps.observability);
+  return lambda<SQSEvent, Awaited<ReturnType<ReturnType<typeof sqsBatch>>>>(
+    (event, context) => sqsBatch(handle)(event, context),
+    deps.observability,
+  );
 };
 
 let wired: ReturnType<typeof create> | undefined;

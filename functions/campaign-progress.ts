@@ -38,4 +38,5 @@ export const create = (deps: Pick<Deps, 'delivery' | 'observability'>) => {
 };
 
 let wired: ReturnType<typeof create> | undefined;
-export const handler = (event: SQSEvent, context: Context) => (wired ??= create({ delivery: awsDelivery(), observability: awsObservability() }))(event, context);
+export const handler = (event: SQSEvent, context: Context) =>
+  (wired ??= create({ delivery: awsDelivery(), observability: awsObservability() }))(event, context);

@@ -21,7 +21,6 @@ import type { AccountStore } from '../domain/access/accounts.ts';
 import type { Observability } from './kit/observability.ts';
 import type { QueueName } from '../topology/topology.ts';
 
-
 export interface Deps {
   readonly conversations: ConversationStore;
   readonly keys: ApiKeyStore;
@@ -84,7 +83,8 @@ export const detailOf = (body: unknown): unknown =>
  */
 export const queueSetting = (environment: Environment, name: 'MAX_RECEIVE_COUNT' | 'VISIBILITY_TIMEOUT_SECONDS'): number => {
   const value = Number(environment[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be set to a positive integer (the topology sets it for queue consumers)`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be set to a positive integer (the topology sets it for queue consumers)`);
   return value;
 };
 

@@ -41,7 +41,10 @@ export const create = (deps: Pick<Deps, 'conversations' | 'media' | 'clock' | 'o
     });
     if (next) await queue.send(next);
   };
-  return lambda<SQSEvent, Awaited<ReturnType<ReturnType<typeof sqsBatch>>>>((event, context) => sqsBatch(handle)(event, context), deps.observability);
+  return lambda<SQSEvent, Awaited<ReturnType<ReturnType<typeof sqsBatch>>>>(
+    (event, context) => sqsBatch(handle)(event, context),
+    deps.observability,
+  );
 };
 
 let wired: ReturnType<typeof create> | undefined;

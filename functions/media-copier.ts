@@ -35,7 +35,10 @@ export const mediaCopierFunction = (connector: MediaConnector) => {
         received = parsed.data;
         if (received.channel !== connector.channel) throw new Error(`a ${received.channel} message on the ${connector.channel} queue`);
       } catch (error) {
-        log.error('unreadable media job; it goes to the dead-letter queue', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+        log.error('unreadable media job; it goes to the dead-letter queue', {
+          messageId: record.messageId,
+          error: error instanceof Error ? error.message : String(error),
+        });
         throw error;
       }
       const jobLog = withKeys(log, { eventId: received.eventId, channel: received.channel, externalMessageId: received.externalMessageId });
@@ -83,6 +86,9 @@ export const mediaCopierFunction = (connector: MediaConnector) => {
 
   let wired: ReturnType<typeof create> | undefined;
   const handler = (event: SQSEvent, context: Context) =>
-    (wired ??= create({ ...awsChannelWorkerDeps(connector), media: awsMediaStore(), observability: awsObservability() }, process.env))(event, context);
+    (wired ??= create({ ...awsChannelWorkerDeps(connector), media: awsMediaStore(), observability: awsObservability() }, process.env))(
+      event,
+      context,
+    );
   return { create, handler };
 };

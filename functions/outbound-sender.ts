@@ -17,7 +17,8 @@ import { awsObservability } from './kit/powertools.ts';
 import { withKeys } from './kit/observability.ts';
 import { ageOf, receiveCountOf, RecordNotDone, sqsBatch } from './kit/sqs.ts';
 
-const jobLabel = (job: OutboundJob): string => (job.kind === 'action' ? `${job.event.channel} ${job.event.action}` : `${job.kind} ${job.messageId}`);
+const jobLabel = (job: OutboundJob): string =>
+  job.kind === 'action' ? `${job.event.channel} ${job.event.action}` : `${job.kind} ${job.messageId}`;
 
 /** How long a provider call waits for its turn within one attempt, per lane, before its job is postponed. */
 const MAX_TURN_WAIT_MS: Readonly<Record<Lane, number>> = { interactive: 2_000, proactive: 5_000 };
@@ -33,7 +34,8 @@ export const throughputOverride = (environment: Environment, channel: string): C
   if (raw === undefined || raw === '') return undefined;
   const match = /^(\d+(?:\.\d+)?)(?:\/(\d+))?$/.exec(raw.trim());
   const perSecond = Number(match?.[1]);
-  if (!match || !(perSecond > 0)) throw new Error(`PARLEY_THROUGHPUT_${channel.toUpperCase()} must be <perSecond>[/<burst>], but '${raw}' was given`);
+  if (!match || !(perSecond > 0))
+    throw new Error(`PARLEY_THROUGHPUT_${channel.toUpperCase()} must be <perSecond>[/<burst>], but '${raw}' was given`);
   const burst = match[2] === undefined ? Math.max(1, Math.ceil(perSecond / 5)) : Number(match[2]);
   return { perSecond, burst };
 };
@@ -50,7 +52,13 @@ export const senderFunction = (declared: OutboundConnector) => {
   ) => {
     const override = throughputOverride(environment, declared.channel);
     const connector: OutboundConnector = override
-      ? { ...declared, sender: { ...declared.sender, capabilities: { ...declared.sender.capabilities, throughput: { ...declared.sender.capabilities.throughput, ...override } } } }
+      ? {
+          ...declared,
+          sender: {
+            ...declared.sender,
+            capabilities: { ...declared.sender.capabilities, throughput: { ...declared.sender.capabilities.throughput, ...override } },
+          },
+        }
       : declared;
     const campaigns = new Map<string, { cancelled: boolean; until: number }>();
     const delivery = deps.delivery;
@@ -81,10 +89,16 @@ export const senderFunction = (declared: OutboundConnector) => {
         // Kept for inspection rather than dropped: the job is fine, it is on the wrong queue.
         if (channelOfJob(job) !== connector.channel) throw new Error(`a ${channelOfJob(job)} job on the ${connector.channel} queue`);
       } catch (error) {
-        log.error('unreadable outbound job; it goes to the dead-letter queue', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+        log.error('unreadable outbound job; it goes to the dead-letter queue', {
+          messageId: record.messageId,
+          error: error instanceof Error ? error.message : String(error),
+        });
         throw error;
       }
-      const jobLog = withKeys(log, job.kind === 'action' ? { eventId: job.event.eventId } : { threadId: job.threadId, messageId: job.messageId });
+      const jobLog = withKeys(
+        log,
+        job.kind === 'action' ? { eventId: job.event.eventId } : { threadId: job.threadId, messageId: job.messageId },
+      );
       const outcome = await deliver(
         job,
         { receiveCount: receiveCountOf(record), maxReceiveCount, claimToken: record.receiptHandle, claimSeconds: visibilitySeconds },
@@ -154,9 +168,9 @@ export const senderFunction = (declared: OutboundConnector) => {
 
   let wired: ReturnType<typeof create> | undefined;
   const handler = (event: SQSEvent, context: Context) =>
-    (wired ??= create({ ...awsChannelWorkerDeps(declared), outbound: awsOutboundQueue(), delivery: awsDelivery(), observability: awsObservability() }, process.env))(
-      event,
-      context,
-    );
+    (wired ??= create(
+      { ...awsChannelWorkerDeps(declared), outbound: awsOutboundQueue(), delivery: awsDelivery(), observability: awsObservability() },
+      process.env,
+    ))(event, context);
   return { create, handler };
 };

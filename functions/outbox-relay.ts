@@ -9,6 +9,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DomainEvent } from '../domain/events/domain-events.ts';
 import { relayEvents } from '../domain/events/relay.ts';
 import { eventsOfStreamRecord, UnreadableStreamRecordError } from '../adapters/aws/store/stream-events.ts';
 import { awsDomainBus, awsOutboundQueue, awsQueue, awsWebhooks } from '../adapters/aws/deps.ts';
@@ -68,7 +69,10 @@ export const subscriptionsCache = (load: () => Promise<readonly StoredSubscripti
 /** Whether a stream record is a change to a webhook subscription. */
 const isSubscriptionChange = (record: DynamoDBRecord): boolean => record.dynamodb?.Keys?.['pk']?.S === SUBSCRIPTIONS_PARTITION;
 
-export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue' | 'webhooks' | 'clock'>, environment: Environment = {}) => {
+export const create = (
+  deps: Pick<Deps, 'domainBus' | 'outbound' | 'observability' | 'queue' | 'webhooks' | 'clock'>,
+  environment: Environment = {},
+) => {
   const parked = deps.queue('outbox-parked');
   const cacheSeconds = Number(environment.SUBSCRIPTIONS_CACHE_SECONDS ?? 30);
   const rules = domainTypesOfRules(RULES);
@@ -89,12 +93,15 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
         return;
       }
       try {
-        let events;
+        let events: DomainEvent[];
         try {
           events = eventsOfStreamRecord(record);
         } catch (error) {
           if (!(error instanceof UnreadableStreamRecordError)) throw error;
-          log.error('stream record cannot become domain events; parked in the dead-letter queue', { sequenceNumber: error.sequenceNumber, error: error.message });
+          log.error('stream record cannot become domain events; parked in the dead-letter queue', {
+            sequenceNumber: error.sequenceNumber,
+            error: error.message,
+          });
           await parked.send({ reason: error.message, record });
           return;
         }
@@ -105,7 +112,10 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
           webhooks,
           // On the bus when a rule (or, with PUBLISH_ALL_DOMAIN_EVENTS, anyone) may want it: each entry is billed.
           publishes: async (domainEvent) =>
-            publishAll || rules === 'all' || rules.has(domainEvent.type) || (await webhooks.subscriptions()).some((s) => wants(s, domainEvent.type)),
+            publishAll ||
+            rules === 'all' ||
+            rules.has(domainEvent.type) ||
+            (await webhooks.subscriptions()).some((s) => wants(s, domainEvent.type)),
         });
         metrics.count('DomainEventsPublished', undefined, events.length);
         for (const published of events) withKeys(log, { eventId: published.id }).debug('domain event published', { type: published.type });
@@ -121,11 +131,14 @@ export const create = (deps: Pick<Deps, 'domainBus' | 'outbound' | 'observabilit
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: DynamoDBStreamEvent, context: Context) =>
-  (wired ??= create({
-    domainBus: awsDomainBus(),
-    outbound: awsOutboundQueue(),
-    observability: awsObservability(),
-    queue: (name) => awsQueue(queueUrlVariable(name)),
-    webhooks: awsWebhooks(),
-    clock: systemClock,
-  }, process.env))(event, context);
+  (wired ??= create(
+    {
+      domainBus: awsDomainBus(),
+      outbound: awsOutboundQueue(),
+      observability: awsObservability(),
+      queue: (name) => awsQueue(queueUrlVariable(name)),
+      webhooks: awsWebhooks(),
+      clock: systemClock,
+    },
+    process.env,
+  ))(event, context);

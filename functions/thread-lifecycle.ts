@@ -39,7 +39,15 @@ export const create = (deps: Pick<Deps, 'conversations' | 'clock' | 'observabili
             if (!thread) return undefined;
             const change = lifecycleChange(thread.value, now, autoResolveAfterHours);
             if (!change.changed) return undefined;
-            await store.commit([{ kind: 'thread', op: 'put', value: change.thread, version: thread.version, events: [freshEvent('thread.updated', now, { changes: change.changes })] }]);
+            await store.commit([
+              {
+                kind: 'thread',
+                op: 'put',
+                value: change.thread,
+                version: thread.version,
+                events: [freshEvent('thread.updated', now, { changes: change.changes })],
+              },
+            ]);
             return change.thread.status;
           });
           if (changed === 'open') woken += 1;
@@ -60,4 +68,7 @@ export const create = (deps: Pick<Deps, 'conversations' | 'clock' | 'observabili
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: unknown, context: Context) =>
-  (wired ??= create({ conversations: awsConversations(), clock: systemClock, observability: awsObservability() }, process.env))(event, context);
+  (wired ??= create({ conversations: awsConversations(), clock: systemClock, observability: awsObservability() }, process.env))(
+    event,
+    context,
+  );

@@ -101,9 +101,13 @@ export const create = (
       const outcome = await applyEvent(event, { ...writer, log: eventLog });
       eventLog.info('event applied', { type: event.type, ...outcome });
       await recordOptOut(event, outcome, deps, eventLog);
-      if (outcome.kind === 'stored' && event.type === 'message.received' && event.direction === 'inbound') metrics.count('MessagesReceived', event.channel);
+      if (outcome.kind === 'stored' && event.type === 'message.received' && event.direction === 'inbound')
+        metrics.count('MessagesReceived', event.channel);
     } catch (error) {
-      eventLog.error('event not applied; will be retried', { messageId: record.messageId, error: error instanceof Error ? error.message : String(error) });
+      eventLog.error('event not applied; will be retried', {
+        messageId: record.messageId,
+        error: error instanceof Error ? error.message : String(error),
+      });
       throw error;
     }
   };
@@ -122,7 +126,10 @@ export const create = (
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: SQSEvent, context: Context) =>
-  (wired ??= create({ conversations: awsConversations(), delivery: awsDelivery(), clock: systemClock, observability: awsObservability(), retentionDays: retentionDays() }))(
-    event,
-    context,
-  );
+  (wired ??= create({
+    conversations: awsConversations(),
+    delivery: awsDelivery(),
+    clock: systemClock,
+    observability: awsObservability(),
+    retentionDays: retentionDays(),
+  }))(event, context);

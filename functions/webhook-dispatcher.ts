@@ -34,7 +34,11 @@ export const create = (
     }
     const job = parsed.data;
     const jobLog = withKeys(log, { deliveryId: job.deliveryId, subscriptionId: job.subscriptionId });
-    const outcome = await dispatch(job, { webhooks: deps.webhooks, transport, policy, clock: deps.clock, log: jobLog }, { receiveCount: receiveCountOf(record), maxReceiveCount });
+    const outcome = await dispatch(
+      job,
+      { webhooks: deps.webhooks, transport, policy, clock: deps.clock, log: jobLog },
+      { receiveCount: receiveCountOf(record), maxReceiveCount },
+    );
     jobLog.info('webhook delivery handled', { ...outcome });
     switch (outcome.kind) {
       case 'retry':
@@ -54,4 +58,7 @@ export const create = (
 
 let wired: ReturnType<typeof create> | undefined;
 export const handler = (event: SQSEvent, context: Context) =>
-  (wired ??= create({ webhooks: awsWebhooks(), clock: systemClock, observability: awsObservability(), visibility: awsConsumedQueue() }, process.env))(event, context);
+  (wired ??= create(
+    { webhooks: awsWebhooks(), clock: systemClock, observability: awsObservability(), visibility: awsConsumedQueue() },
+    process.env,
+  ))(event, context);

@@ -18,7 +18,8 @@ export const SECRET_PREFIX = 'parley/';
 /** `parley/<channel>/<accountId>`: where the secret store adapter looks up an account's credentials. */
 export const channelSecretName = (channel: Channel, accountId: string): string => `${SECRET_PREFIX}${channel}/${accountId}`;
 /** `parley/api/<channel>/<accountId>`: where the integrator API keeps the credentials it is given. */
-export const apiSecretName = (channel: Channel, accountId: string): string => `${SECRET_PREFIX}${API_MANAGED_SEGMENT}${channel}/${accountId}`;
+export const apiSecretName = (channel: Channel, accountId: string): string =>
+  `${SECRET_PREFIX}${API_MANAGED_SEGMENT}${channel}/${accountId}`;
 
 export interface ChannelSecretsProps {
   /** The credential names each channel's connector reads, inbound ones first. */

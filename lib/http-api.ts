@@ -119,7 +119,9 @@ export class ParleyHttpApi extends Construct {
       });
       if (route.auth === 'none') {
         if (options.unauthenticatedReason === undefined) {
-          throw new Error(`Route ${route.method} ${route.path} has no authorizer, so it needs an unauthenticatedReason, but none was provided`);
+          throw new Error(
+            `Route ${route.method} ${route.path} has no authorizer, so it needs an unauthenticatedReason, but none was provided`,
+          );
         }
         Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: options.unauthenticatedReason });
       }

@@ -43,7 +43,8 @@ export class MediaBucket extends Construct {
     const bucketArn = `arn:${Aws.PARTITION}:s3:::${bucketName}`;
     const objectsArn = `${bucketArn}/*`;
     iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].objects], resourceArns: [objectsArn] });
-    if (MEDIA_ACTIONS[level].bucket.length > 0) iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].bucket], resourceArns: [bucketArn] });
+    if (MEDIA_ACTIONS[level].bucket.length > 0)
+      iam.Grant.addToPrincipal({ grantee, actions: [...MEDIA_ACTIONS[level].bucket], resourceArns: [bucketArn] });
     const policy = grantee.grantPrincipal instanceof iam.Role ? grantee.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
     if (policy) {
       Validations.of(policy).acknowledge({

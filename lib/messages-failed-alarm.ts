@@ -46,7 +46,9 @@ const MAX_ALARM_METRICS = 10;
 
 export function validateMessagesFailedSources(sources: readonly MessagesFailedSource[]): void {
   if (sources.length < 1 || sources.length > MAX_ALARM_METRICS) {
-    throw new Error(`MessagesFailed alarm sources must be 1 to ${MAX_ALARM_METRICS} (one alarm's metric math limit), but ${sources.length} were provided`);
+    throw new Error(
+      `MessagesFailed alarm sources must be 1 to ${MAX_ALARM_METRICS} (one alarm's metric math limit), but ${sources.length} were provided`,
+    );
   }
   const seen = new Set<string>();
   for (const { service, channel } of sources) {

@@ -33,7 +33,9 @@ export class OneTimeSchedules extends Construct {
     const stack = Stack.of(this);
     // Only Scheduler acting for this account (the confused-deputy guard AWS recommends).
     this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
       description: 'Delivers one-time schedules (scheduled campaign starts) to their queue',
     });
     for (const queue of Object.values(props.targets)) queue.grantSendMessages(this.role);
@@ -58,7 +60,8 @@ export class OneTimeSchedules extends Construct {
     if (policy) {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(policy, schedules)}]`,
-        reason: 'Each scheduled campaign start is a schedule of its own, named after the campaign when it is made: the schedules of this one group, and no other.',
+        reason:
+          'Each scheduled campaign start is a schedule of its own, named after the campaign when it is made: the schedules of this one group, and no other.',
       });
     }
   }

@@ -39,8 +39,14 @@ export class ParleyDataStack extends Stack {
     this.tableStreamArn = threads.tableStreamArn;
     this.mediaBucketName = mediaBucketName();
     this.mediaBucket = new MediaBucket(this, 'Media', { bucketName: this.mediaBucketName }).bucket;
-    new CfnOutput(this, 'MediaBucketName', { description: "S3 bucket of Parley's copies of customers' media", value: this.mediaBucket.bucketName });
-    new CfnOutput(this, 'TableName', { description: 'DynamoDB table of contacts, threads, messages and API keys', value: this.table.tableName });
+    new CfnOutput(this, 'MediaBucketName', {
+      description: "S3 bucket of Parley's copies of customers' media",
+      value: this.mediaBucket.bucketName,
+    });
+    new CfnOutput(this, 'TableName', {
+      description: 'DynamoDB table of contacts, threads, messages and API keys',
+      value: this.table.tableName,
+    });
     new CfnOutput(this, 'TableStreamArn', {
       description: "The table's change stream (new and old images), which the outbox relay reads",
       value: this.tableStreamArn,

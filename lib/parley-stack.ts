@@ -72,7 +72,9 @@ export interface ParleyStackProps extends StackProps {
    * event goes on the bus, not only those a rule or webhook subscription wants).
    * @default - none: messages are kept, threads stay open, 50 requests per second, events on demand
    */
-  readonly settings?: Readonly<Partial<Record<'MESSAGE_RETENTION_DAYS' | 'AUTO_RESOLVE_AFTER_HOURS' | 'API_RATE_LIMIT' | 'PUBLISH_ALL_DOMAIN_EVENTS', string>>>;
+  readonly settings?: Readonly<
+    Partial<Record<'MESSAGE_RETENTION_DAYS' | 'AUTO_RESOLVE_AFTER_HOURS' | 'API_RATE_LIMIT' | 'PUBLISH_ALL_DOMAIN_EVENTS', string>>
+  >;
 }
 
 /** The environment variable that overrides a channel's provider API origin, the same as the local runtime's. */
@@ -159,9 +161,7 @@ export class ParleyStack extends Stack {
       SECRET_PREFIX,
       ...props.settings,
       ...Object.fromEntries(
-        Object.entries(props.apiBaseUrls ?? {}).flatMap(([channel, url]) =>
-          url ? [[apiBaseUrlVariable(channel as Channel), url]] : [],
-        ),
+        Object.entries(props.apiBaseUrls ?? {}).flatMap(([channel, url]) => (url ? [[apiBaseUrlVariable(channel as Channel), url]] : [])),
       ),
     };
 
@@ -169,7 +169,9 @@ export class ParleyStack extends Stack {
     const scheduled = [...new Set(specs.flatMap(([, spec]) => spec.access.schedules ?? []))];
     this.oneTimeSchedules =
       scheduled.length > 0
-        ? new OneTimeSchedules(this, 'OneTimeSchedules', { targets: Object.fromEntries(scheduled.map((queue) => [queue, queues[queue].queue])) })
+        ? new OneTimeSchedules(this, 'OneTimeSchedules', {
+            targets: Object.fromEntries(scheduled.map((queue) => [queue, queues[queue].queue])),
+          })
         : undefined;
 
     const functions = {} as Record<FunctionName, ParleyFunction>;
@@ -195,9 +197,14 @@ export class ParleyStack extends Stack {
       this.grant(fn, spec.access, tableName, mediaBucket);
       if (spec.access.schedules?.length) this.oneTimeSchedules?.grantSchedule(fn);
       if (spec.queue) queues[spec.queue].addConsumer(fn, Duration.seconds(spec.timeoutSeconds));
-      if (spec.stream) streams[name] = new StreamConsumer(this, `${pascalCase(name)}Stream`, { fn, table, trigger: spec.stream, alarmAction });
+      if (spec.stream)
+        streams[name] = new StreamConsumer(this, `${pascalCase(name)}Stream`, { fn, table, trigger: spec.stream, alarmAction });
       if (spec.everyMinutes !== undefined) {
-        schedules[name] = new ScheduledInvocation(this, `${pascalCase(name)}Schedule`, { fn, everyMinutes: spec.everyMinutes, alarmAction });
+        schedules[name] = new ScheduledInvocation(this, `${pascalCase(name)}Schedule`, {
+          fn,
+          everyMinutes: spec.everyMinutes,
+          alarmAction,
+        });
       }
       functions[name] = fn;
     }

@@ -68,7 +68,9 @@ export function validateStreamTrigger(name: string, trigger: StreamTrigger): voi
     }
     const length = JSON.stringify(filter).length;
     if (length > MAX_FILTER_PATTERN_LENGTH) {
-      throw new Error(`Stream trigger of ${name} filter ${index + 1} must be at most ${MAX_FILTER_PATTERN_LENGTH} characters of JSON, but ${length} were provided`);
+      throw new Error(
+        `Stream trigger of ${name} filter ${index + 1} must be at most ${MAX_FILTER_PATTERN_LENGTH} characters of JSON, but ${length} were provided`,
+      );
     }
   });
 }

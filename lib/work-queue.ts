@@ -44,7 +44,8 @@ export function validateQueueSpec(name: string, spec: QueueSpec): void {
   };
   within('visibility timeout', spec.visibilityTimeoutSeconds, 0, 43_200, ' seconds');
   within('maxReceiveCount', spec.maxReceiveCount, 1, 1000);
-  if (spec.batchingWindowSeconds !== undefined) within('batching window', spec.batchingWindowSeconds, 0, MAX_BATCHING_WINDOW_SECONDS, ' seconds');
+  if (spec.batchingWindowSeconds !== undefined)
+    within('batching window', spec.batchingWindowSeconds, 0, MAX_BATCHING_WINDOW_SECONDS, ' seconds');
   // Lambda takes more than 10 messages in one batch only while it waits at least a second to fill it.
   if ((spec.batchingWindowSeconds ?? 0) >= 1) within('batch size', spec.batchSize, 1, 10_000);
   else within('batch size', spec.batchSize, 1, 10, ' (above 10 needs a batching window of at least 1 second)');

@@ -83,7 +83,11 @@ export const connect = <Out extends MainCall | WorkerCall, In extends MainCall |
         handle(message.call as In).then(
           (value) => port.postMessage({ kind: 'reply', id: message.id, value } satisfies Envelope),
           (error: unknown) =>
-            port.postMessage({ kind: 'reply', id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies Envelope),
+            port.postMessage({
+              kind: 'reply',
+              id: message.id,
+              error: error instanceof Error ? error.message : String(error),
+            } satisfies Envelope),
         );
         break;
       case 'log':

@@ -69,7 +69,11 @@ const init = async (config: BackofficeInit): Promise<void> => {
         main.call<void>({ op: 'outbound.send', args: [message, ...(options ? [options] : [])] as [unknown, { delaySeconds?: number }?] }),
     },
     queue: (name) => ({
-      send: (message, options) => main.call<void>({ op: 'queue.send', args: [name, message, ...(options ? [options] : [])] as [typeof name, unknown, { delaySeconds?: number }?] }),
+      send: (message, options) =>
+        main.call<void>({
+          op: 'queue.send',
+          args: [name, message, ...(options ? [options] : [])] as [typeof name, unknown, { delaySeconds?: number }?],
+        }),
     }),
     visibility: {
       setVisibilityTimeout: async () => {
@@ -116,9 +120,11 @@ const init = async (config: BackofficeInit): Promise<void> => {
         const every = Math.max(50, trigger.everyMinutes * 60_000 * config.timeScale);
         let running: Promise<unknown> = Promise.resolve();
         const timer = setInterval(() => {
-          running = running.then(() => invoke({ source: 'aws.scheduler', time: new Date().toISOString() })).catch((error: unknown) => {
-            fnLog.error('scheduled run failed', { error: error instanceof Error ? error.message : String(error) });
-          });
+          running = running
+            .then(() => invoke({ source: 'aws.scheduler', time: new Date().toISOString() }))
+            .catch((error: unknown) => {
+              fnLog.error('scheduled run failed', { error: error instanceof Error ? error.message : String(error) });
+            });
         }, every);
         stops.push(async () => {
           clearInterval(timer);

@@ -78,7 +78,8 @@ export const rateLimitOf = (env: NodeJS.ProcessEnv): number | undefined => {
   const raw = env.PARLEY_API_RATE_LIMIT;
   if (raw === undefined || raw === '') return undefined;
   const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`PARLEY_API_RATE_LIMIT must be a whole number of requests per second, but '${raw}' was given`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`PARLEY_API_RATE_LIMIT must be a whole number of requests per second, but '${raw}' was given`);
   return limit;
 };
 
@@ -86,6 +87,7 @@ export const retentionDaysOf = (env: NodeJS.ProcessEnv): number | undefined => {
   const raw = env.PARLEY_MESSAGE_RETENTION_DAYS;
   if (raw === undefined || raw === '') return undefined;
   const days = Number(raw);
-  if (!Number.isInteger(days) || days < 1) throw new Error(`PARLEY_MESSAGE_RETENTION_DAYS must be a whole number of days, but '${raw}' was given`);
+  if (!Number.isInteger(days) || days < 1)
+    throw new Error(`PARLEY_MESSAGE_RETENTION_DAYS must be a whole number of days, but '${raw}' was given`);
   return days;
 };

@@ -207,7 +207,13 @@ export const createGateway = (options: GatewayOptions) => {
       // A handler that throws is what Lambda reports as a 500 through API Gateway.
       if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
       else res.end();
-      options.onRequest?.({ method, path: url.pathname, status: 500, ms: performance.now() - started, ...(functionName && { functionName }) });
+      options.onRequest?.({
+        method,
+        path: url.pathname,
+        status: 500,
+        ms: performance.now() - started,
+        ...(functionName && { functionName }),
+      });
       process.emitWarning(`handler ${functionName ?? '?'} threw: ${error instanceof Error ? error.stack : String(error)}`);
     }
   };

@@ -62,7 +62,7 @@ const lines = [
   '',
   `Parley is running at ${runtime.url}`,
   '',
-  'Webhooks (POST the provider\'s raw request here):',
+  "Webhooks (POST the provider's raw request here):",
   ...runtime.channels.map((c) => `  ${c.channel.padEnd(10)} ${c.webhookUrl}   account ${c.accountId}, ${c.source} credentials`),
   '',
   `Integrator API: ${runtime.apiBaseUrl}   (OpenAPI: ${runtime.apiBaseUrl}/openapi.json)`,
@@ -77,16 +77,23 @@ const lines = [
 ];
 const dev = runtime.channels.filter((c) => c.source === 'development');
 if (dev.length > 0) {
-  lines.push('Development credentials (generated, kept in the data dir; set the channel\'s variables to use real ones):');
+  lines.push("Development credentials (generated, kept in the data dir; set the channel's variables to use real ones):");
   for (const c of dev) {
-    lines.push(`  ${c.channel}: ${Object.entries(c.credentials).map(([k, v]) => `${k}=${v}`).join('  ')}`);
+    lines.push(
+      `  ${c.channel}: ${Object.entries(c.credentials)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('  ')}`,
+    );
     lines.push(`    replies go to the built-in sandbox at ${c.apiBaseUrl}`);
   }
   lines.push('', 'Try it: npm run demo, or one message: npm run webhook -- telegram "Hello!"', '');
 }
 for (const c of runtime.channels.filter((c) => c.source === 'mixed')) {
   lines.push(`Note: ${c.channel} has only some of its variables set; the others are development values, and`);
-  lines.push(`  ${c.apiBaseUrl.includes('/sandbox/') ? `replies go to the built-in sandbox at ${c.apiBaseUrl}` : `replies go to ${c.apiBaseUrl}`}.`, '');
+  lines.push(
+    `  ${c.apiBaseUrl.includes('/sandbox/') ? `replies go to the built-in sandbox at ${c.apiBaseUrl}` : `replies go to ${c.apiBaseUrl}`}.`,
+    '',
+  );
 }
 let stopping = false;
 const stop = async (signal: string) => {

@@ -141,7 +141,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
   // The HTTP server listens first, so a taken port fails the start before anything else runs, and sandbox
   // URLs can name its port; until the runtime is ready it answers 503, so a health check during startup
   // fails fast.
-  let serve: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => {
+  let serve: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
     res.end(JSON.stringify({ status: 'starting' }));
   };
@@ -263,7 +263,14 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     const apiBaseUrl =
       env[connector.environment.apiBaseUrl] ?? (realSending ? connector.defaultApiBaseUrl : `${url}/sandbox/${connector.channel}`);
     apiBaseUrls[connector.channel] = apiBaseUrl;
-    channels.push({ channel: connector.channel, webhookUrl: `${url}/webhooks/${connector.channel}`, accountId, source, credentials, apiBaseUrl });
+    channels.push({
+      channel: connector.channel,
+      webhookUrl: `${url}/webhooks/${connector.channel}`,
+      accountId,
+      source,
+      credentials,
+      apiBaseUrl,
+    });
   }
   writeFileSync(devPath, `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
 
@@ -337,10 +344,17 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     // Tests that run the queues' time faster run the provider pacing's time as fast (see outbound-sender.ts).
     ...(timeScale !== 1 && { PARLEY_TIME_SCALE: String(timeScale) }),
     // A deployment's own provider limits (a WhatsApp number on a higher tier), as `<perSecond>[/<burst>]`.
-    ...Object.fromEntries(Object.entries(env).filter(([name, value]) => name.startsWith('PARLEY_THROUGHPUT_') && value) as [string, string][]),
+    ...Object.fromEntries(
+      Object.entries(env).filter(([name, value]) => name.startsWith('PARLEY_THROUGHPUT_') && value) as [string, string][],
+    ),
   };
   for (const [name, spec] of Object.entries(FUNCTIONS) as [string, FunctionSpec][]) {
-    const base = { name, entry: spec.entry, timeoutSeconds: spec.timeoutSeconds, environment: { ...environmentOf(spec), ...localEnvironment } };
+    const base = {
+      name,
+      entry: spec.entry,
+      timeoutSeconds: spec.timeoutSeconds,
+      environment: { ...environmentOf(spec), ...localEnvironment },
+    };
     if (spec.queue) {
       consumers.push({ ...base, trigger: { kind: 'queue', queue: spec.queue } });
       queues[spec.queue].consume((event) => backoffice.call({ op: 'invoke', args: [name, event] }));
@@ -411,7 +425,7 @@ const start = async (options: RuntimeOptions): Promise<Runtime> => {
     idle: async () => {
       // Work moves between queues, the stream and the bus (bus → inbound → stream → outbound): idle only when
       // all of them are, at once.
-      for (let round = 0; ; round++) {
+      for (let _round = 0; ; _round++) {
         await Promise.all(all.map((q) => q.idle()));
         const streamBusy = await backoffice.call<boolean>({ op: 'streams.idle', args: [] });
         await new Promise((resolve) => setImmediate(resolve));

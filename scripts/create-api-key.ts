@@ -20,6 +20,13 @@ if (!tableName || !name || scopes.some((s) => !s.success)) {
 }
 const keys = new DynamoApiKeyStore(new DynamoTable({ client: createDocumentClient(new DynamoDBClient({})), tableName }));
 const key = generateApiKey();
-const record = apiKeyRecord(key.secret, name, new Date().toISOString(), scopes.map((s) => ScopeSchema.parse(s.data)));
+const record = apiKeyRecord(
+  key.secret,
+  name,
+  new Date().toISOString(),
+  scopes.map((s) => ScopeSchema.parse(s.data)),
+);
 await keys.create(record);
-process.stdout.write(`API key ${key.id} (${name}, scopes: ${record.scopes.join(', ')}) created. Its secret, shown only now:\n${key.secret}\n`);
+process.stdout.write(
+  `API key ${key.id} (${name}, scopes: ${record.scopes.join(', ')}) created. Its secret, shown only now:\n${key.secret}\n`,
+);

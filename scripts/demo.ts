@@ -110,7 +110,9 @@ for (const connector of Object.values(connectors) as Connector[]) {
   });
   console.log(`   agent reply ${reply.id} queued`);
   const sent = await settled(thread.id, reply.id, 'the reply to be sent');
-  console.log(`   reply ${sent.status}${sent.externalId ? ` as ${connector.channel} message ${sent.externalId}` : ''}${sent.failure ? `: ${sent.failure.message}` : ''}`);
+  console.log(
+    `   reply ${sent.status}${sent.externalId ? ` as ${connector.channel} message ${sent.externalId}` : ''}${sent.failure ? `: ${sent.failure.message}` : ''}`,
+  );
   for (const request of demo.afterReply(credentials, run, sent)) await post(request);
 
   // Buttons that stay with the message: native where the channel has them, written out where it has not.

@@ -68,7 +68,9 @@ export const channelsMarkdown = (): string => {
     }),
     row('lists', (c) => {
       const l = c.sender.capabilities.lists;
-      return l ? `native, up to ${l.maxItems} items in ${l.maxSections} section${l.maxSections === 1 ? '' : 's'}` : 'degraded (quick replies or numbered text)';
+      return l
+        ? `native, up to ${l.maxItems} items in ${l.maxSections} section${l.maxSections === 1 ? '' : 's'}`
+        : 'degraded (quick replies or numbered text)';
     }),
     row('message tags', (c) => (c.sender.capabilities.messageTags.length === 0 ? 'none' : list(c.sender.capabilities.messageTags))),
     row('messaging window', (c) =>
@@ -143,7 +145,9 @@ export const apiMarkdown = (): string => {
       const scope = operation.security?.find((s) => s.apiKey)?.apiKey?.[0] ?? 'none (public)';
       const answers = Object.entries(operation.responses ?? {})
         .filter(([status]) => !COMMON_ANSWERS.has(status))
-        .map(([status, answer]) => (status.startsWith('2') || status.startsWith('3') ? `\`${status}\`` : `\`${status}\` ${answer.description ?? ''}`.trim()))
+        .map(([status, answer]) =>
+          status.startsWith('2') || status.startsWith('3') ? `\`${status}\`` : `\`${status}\` ${answer.description ?? ''}`.trim(),
+        )
         .join(', ');
       const rows = byTag.get(tag) ?? [];
       rows.push(`| \`${method.toUpperCase()} ${path}\` | ${scope} | ${(operation.summary ?? '').replace(/\|/g, '\\|')} | ${answers} |`);

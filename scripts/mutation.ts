@@ -16,11 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, normalize, relative, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const strykerBin = join(
-  dirname(createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json')),
-  'bin',
-  'stryker.js',
-);
+const strykerBin = join(dirname(createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json')), 'bin', 'stryker.js');
 
 const args = process.argv.slice(2);
 const passThrough = args.filter((a) => a === '--force');

@@ -70,7 +70,10 @@ if (text === '') fail('the text is empty', 2);
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const dataDir = resolve(root, process.env.PARLEY_DATA_DIR ?? '.parley');
-const base = (values.url ?? process.env.PARLEY_URL ?? `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 3000}`).replace(/\/+$/, '');
+const base = (values.url ?? process.env.PARLEY_URL ?? `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? 3000}`).replace(
+  /\/+$/,
+  '',
+);
 
 /** The default account's credentials as the runtime assembles them: each variable that is set, over the development ones. */
 const defaultCredentials = (): Credentials | undefined => {
@@ -117,8 +120,12 @@ if (values.print) {
 }
 
 const response = await fetch(url, { method: 'POST', headers: request.headers, body: request.body }).catch((error: unknown) =>
-  fail(`no Parley at ${base} (${error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error)}): start it with npm start, or pass --url`),
+  fail(
+    `no Parley at ${base} (${error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error)}): start it with npm start, or pass --url`,
+  ),
 );
 const answer = await response.text();
-process.stdout.write(`POST ${url} → ${response.status} ${response.statusText}\n${answer}${answer.endsWith('\n') || answer === '' ? '' : '\n'}`);
+process.stdout.write(
+  `POST ${url} → ${response.status} ${response.statusText}\n${answer}${answer.endsWith('\n') || answer === '' ? '' : '\n'}`,
+);
 process.exit(response.ok ? 0 : 1);

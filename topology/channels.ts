@@ -2,5 +2,12 @@
 import type { Channel } from '../domain/content.ts';
 
 /** Channels whose connector is built and deployed. */
-export const ENABLED_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'line', 'kakaotalk', 'telegram'] as const satisfies readonly Channel[];
+export const ENABLED_CHANNELS = [
+  'whatsapp',
+  'messenger',
+  'instagram',
+  'line',
+  'kakaotalk',
+  'telegram',
+] as const satisfies readonly Channel[];
 export type EnabledChannel = (typeof ENABLED_CHANNELS)[number];

@@ -74,7 +74,13 @@ export type QueueName =
   | 'campaigns'
   | 'campaign-statuses';
 
-const INBOUND_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1 };
+const INBOUND_QUEUE: QueueSpec = {
+  visibilityTimeoutSeconds: 60,
+  maxReceiveCount: 5,
+  batchSize: 10,
+  deadLetterRetentionDays: 14,
+  batchingWindowSeconds: 1,
+};
 /**
  * Stream records the outbox relay could not turn into domain events, kept with their images for inspection.
  * Nothing consumes it; its alarm says something is there.
@@ -93,27 +99,52 @@ const MEDIA_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount:
  * Notifications and campaign messages to a channel's proactive sender, which paces them behind replies. A job
  * waiting for its turn goes back on the queue as a new message, so waiting uses up no receive.
  */
-const PROACTIVE_QUEUE: QueueSpec = { visibilityTimeoutSeconds: 180, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, background: true };
+const PROACTIVE_QUEUE: QueueSpec = {
+  visibilityTimeoutSeconds: 180,
+  maxReceiveCount: 8,
+  batchSize: 10,
+  deadLetterRetentionDays: 14,
+  background: true,
+};
 
 export const QUEUES: Readonly<Record<QueueName, QueueSpec>> = {
   /** Events from the bus to the thread writer. */
   inbound: INBOUND_QUEUE,
-  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<`outbound-${EnabledChannel}`, QueueSpec>),
-  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [proactiveQueueOf(c), PROACTIVE_QUEUE])) as Record<`proactive-${EnabledChannel}`, QueueSpec>),
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [outboundQueueOf(c), OUTBOUND_QUEUE])) as Record<
+    `outbound-${EnabledChannel}`,
+    QueueSpec
+  >),
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [proactiveQueueOf(c), PROACTIVE_QUEUE])) as Record<
+    `proactive-${EnabledChannel}`,
+    QueueSpec
+  >),
   /**
    * The hops of campaigns' dispatch chains (and their scheduled starts): one job per campaign at a time, each a
    * page of recipients. Visibility outlasts the dispatcher's 60 s timeout.
    */
   campaigns: { visibilityTimeoutSeconds: 90, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14, background: true },
   /** Status events of campaign messages, to keep each recipient's state and the campaign's counts. */
-  'campaign-statuses': { visibilityTimeoutSeconds: 60, maxReceiveCount: 8, batchSize: 10, deadLetterRetentionDays: 14, batchingWindowSeconds: 1, background: true },
+  'campaign-statuses': {
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: 8,
+    batchSize: 10,
+    deadLetterRetentionDays: 14,
+    batchingWindowSeconds: 1,
+    background: true,
+  },
   ...(Object.fromEntries(MEDIA_CHANNELS.map((c) => [`media-${c}`, MEDIA_QUEUE])) as Record<`media-${MediaChannel}`, QueueSpec>),
   'outbox-parked': PARKED_QUEUE,
   /**
    * Webhook deliveries to integrators, one job per event and subscription. Each failed attempt postpones its job
    * by the retry schedule (about a day in all); the receive count covers every attempt.
    */
-  'webhook-deliveries': { visibilityTimeoutSeconds: 60, maxReceiveCount: MAX_ATTEMPTS, batchSize: 10, deadLetterRetentionDays: 14, concurrentBatches: 10 },
+  'webhook-deliveries': {
+    visibilityTimeoutSeconds: 60,
+    maxReceiveCount: MAX_ATTEMPTS,
+    batchSize: 10,
+    deadLetterRetentionDays: 14,
+    concurrentBatches: 10,
+  },
   /** `contact.erased` events and the pages of erasure that follow them, to the eraser. */
   erasure: { visibilityTimeoutSeconds: 120, maxReceiveCount: 8, batchSize: 1, deadLetterRetentionDays: 14 },
   /**
@@ -158,13 +189,21 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
       'Threads that may need a person (created, released, transferred, control changed) and capacity that appeared (an agent online or given more room) go to the assigner',
     pattern: {
       source: [DOMAIN_EVENT_SOURCE],
-      'detail-type': ['thread.created', 'thread.unassigned', 'thread.transferred', 'thread.control.changed', 'agent.availability.changed', 'agent.updated'],
+      'detail-type': [
+        'thread.created',
+        'thread.unassigned',
+        'thread.transferred',
+        'thread.control.changed',
+        'agent.availability.changed',
+        'agent.updated',
+      ],
     },
     target: 'assignment',
     input: 'detail',
   },
   'to-assigner-thread-changes': {
-    description: "Thread changes that decide whether it needs a person and holds an agent's capacity (status, attributes, merges) go to the assigner",
+    description:
+      "Thread changes that decide whether it needs a person and holds an agent's capacity (status, attributes, merges) go to the assigner",
     pattern: {
       source: [DOMAIN_EVENT_SOURCE],
       'detail-type': ['thread.updated'],
@@ -177,12 +216,7 @@ export const RULES: Readonly<Record<string, RuleSpec>> = {
     description: 'Connector events that change threads go to the thread writer',
     pattern: {
       source: [EVENT_SOURCE],
-      'detail-type': [
-        EVENT_TYPES.messageReceived,
-        EVENT_TYPES.messageEdited,
-        EVENT_TYPES.messageStatus,
-        EVENT_TYPES.identityUnreachable,
-      ],
+      'detail-type': [EVENT_TYPES.messageReceived, EVENT_TYPES.messageEdited, EVENT_TYPES.messageStatus, EVENT_TYPES.identityUnreachable],
     },
     target: 'inbound',
     input: 'detail',
@@ -344,7 +378,10 @@ export const FUNCTIONS = {
     timeoutSeconds: 30,
     memoryMb: 256,
   },
-  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`sender-${c}`, senderFunction(c)])) as Record<`sender-${EnabledChannel}`, FunctionSpec>),
+  ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`sender-${c}`, senderFunction(c)])) as Record<
+    `sender-${EnabledChannel}`,
+    FunctionSpec
+  >),
   ...(Object.fromEntries(ENABLED_CHANNELS.map((c) => [`proactive-sender-${c}`, proactiveSenderFunction(c)])) as Record<
     `proactive-sender-${EnabledChannel}`,
     FunctionSpec

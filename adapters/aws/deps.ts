@@ -122,8 +122,17 @@ export const awsCampaignScheduler = (): CampaignScheduler => {
   const queueArn = process.env.CAMPAIGNS_QUEUE_ARN;
   scheduler =
     groupName && roleArn && queueArn
-      ? new EventBridgeCampaignScheduler({ client: awsTracer().captureAWSv3Client(new SchedulerClient({})), groupName, roleArn, queueArn, queue })
-      : { schedule: (job, at) => queue.send(job, { delaySeconds: Math.min(900, Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000))) }) };
+      ? new EventBridgeCampaignScheduler({
+          client: awsTracer().captureAWSv3Client(new SchedulerClient({})),
+          groupName,
+          roleArn,
+          queueArn,
+          queue,
+        })
+      : {
+          schedule: (job, at) =>
+            queue.send(job, { delaySeconds: Math.min(900, Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000))) }),
+        };
   return scheduler;
 };
 

@@ -43,9 +43,7 @@ export interface EventBridgeBusOptions<T> {
 }
 
 export class EventBusUnavailableError extends Error {
-  constructor(
-    readonly failedEntries: readonly { readonly eventId: string; readonly errorCode?: string }[],
-  ) {
+  constructor(readonly failedEntries: readonly { readonly eventId: string; readonly errorCode?: string }[]) {
     super(`${failedEntries.length} event(s) not accepted by the bus: ${[...new Set(failedEntries.map((f) => f.errorCode))].join(', ')}`);
     this.name = 'EventBusUnavailableError';
   }

@@ -2,7 +2,15 @@
  * Media storage on S3: one object per key, with its media type as the object's `Content-Type`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaObject, MediaStore } from '../../domain/ports.ts';
 

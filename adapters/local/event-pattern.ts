@@ -8,8 +8,7 @@ import type { EventPattern } from '../../topology/topology.ts';
 
 type Matcher = (value: unknown) => boolean;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const compilePattern = (pattern: EventPattern, path = ''): Matcher => {
   const fields = Object.entries(pattern).map(([key, rule]): Matcher => {

@@ -72,6 +72,7 @@ const newBatch = (): JournalBatch => {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a Lambda handler may return nothing, as AWS's own types say
 export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
 /** How long background work waits before it looks again whether foreground work is still waiting. */
@@ -282,7 +283,13 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
       message.visibleAt = now + this.options.spec.visibilityTimeoutSeconds * 1000 * this.timeScale;
       message.receiptHandle = randomUUID();
       this.byReceipt.set(message.receiptHandle, message.id);
-      this.write({ op: 'receive', id: message.id, receiveCount: message.receiveCount, visibleAt: message.visibleAt, receiptHandle: message.receiptHandle });
+      this.write({
+        op: 'receive',
+        id: message.id,
+        receiveCount: message.receiveCount,
+        visibleAt: message.visibleAt,
+        receiptHandle: message.receiptHandle,
+      });
       batch.push(message);
     }
     return batch;
@@ -340,7 +347,9 @@ export class LocalQueue<T> implements WorkQueue<T>, VisibilityControl {
     const batch = this.receive(this.options.spec.batchSize);
     if (batch.length === 0) {
       this.notifyIdle();
-      const next = Math.min(...[...this.messages.values()].filter((m) => !this.moving.has(m.id) && !this.inFlight.has(m.id)).map((m) => m.visibleAt));
+      const next = Math.min(
+        ...[...this.messages.values()].filter((m) => !this.moving.has(m.id) && !this.inFlight.has(m.id)).map((m) => m.visibleAt),
+      );
       if (Number.isFinite(next)) this.schedule(next - this.now());
       return;
     }

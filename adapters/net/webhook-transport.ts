@@ -10,7 +10,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { WebhookTransport } from '../../domain/integrations/dispatch.ts';
-import type { UrlPolicy } from '../../domain/integrations/webhooks.ts';
 import { addressRefusal } from '../../domain/shared/addresses.ts';
 
 interface Resolved {
@@ -21,13 +20,19 @@ interface Resolved {
 const pinned =
   (addresses: readonly Resolved[]): LookupFunction =>
   (_hostname, options, callback) => {
-    const usable = addresses.filter((a) => !options.family || a.family === options.family || (options.family as unknown) === `IPv${a.family}`);
+    const usable = addresses.filter(
+      (a) => !options.family || a.family === options.family || (options.family as unknown) === `IPv${a.family}`,
+    );
     const [first] = usable;
     if (!first) {
       callback(Object.assign(new Error('no checked address'), { code: 'ENOTFOUND' }), '');
       return;
     }
-    if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+    if (options.all)
+      callback(
+        null,
+        usable.map((a) => ({ address: a.address, family: a.family })),
+      );
     else callback(null, first.address, first.family);
   };
 
@@ -44,7 +49,11 @@ export interface TransportOptions {
 export const createWebhookTransport = (options: TransportOptions = {}): WebhookTransport => {
   const resolve =
     options.resolve ??
-    (async (hostname: string) => (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? (6 as const) : (4 as const) })));
+    (async (hostname: string) =>
+      (await lookup(hostname, { all: true, verbatim: true })).map((a) => ({
+        address: a.address,
+        family: a.family === 6 ? (6 as const) : (4 as const),
+      })));
   return {
     post: async (raw, request) => {
       const url = new URL(raw);

@@ -68,7 +68,12 @@ const listAccounts = route({
   scope: 'read',
   errors: ['invalid_request'],
   request: { query: z.object({ channel: ChannelSchema.optional().describe('Only the accounts of this channel') }) },
-  responses: { 200: jsonResponse(z.object({ items: z.array(AccountViewSchema) }).meta({ id: 'AccountList' }), 'Default accounts first, then by channel and account id') },
+  responses: {
+    200: jsonResponse(
+      z.object({ items: z.array(AccountViewSchema) }).meta({ id: 'AccountList' }),
+      'Default accounts first, then by channel and account id',
+    ),
+  },
 });
 
 const DEFAULTS_ARE_THE_DEPLOYMENTS =
@@ -102,7 +107,13 @@ export const registerAccountRoutes = (app: Api, deps: ApiDeps): void => {
     try {
       return await defaultAccountIds(account, { secrets: deps.secrets, accounts: resolver });
     } catch (error) {
-      if (error instanceof ProviderError) throw new ApiError('unavailable', `${channel} could not say which account its default credentials belong to; try again`, undefined, { 'retry-after': '5' });
+      if (error instanceof ProviderError)
+        throw new ApiError(
+          'unavailable',
+          `${channel} could not say which account its default credentials belong to; try again`,
+          undefined,
+          { 'retry-after': '5' },
+        );
       throw error;
     }
   };
@@ -132,15 +143,21 @@ export const registerAccountRoutes = (app: Api, deps: ApiDeps): void => {
     if (unknown.length > 0 || missing.length > 0) {
       throw new ApiError(
         'invalid_request',
-        [unknown.length > 0 && `${channel} has no credential ${unknown.join(', ')}`, missing.length > 0 && `its webhooks need ${missing.join(', ')}`]
+        `${[
+          unknown.length > 0 && `${channel} has no credential ${unknown.join(', ')}`,
+          missing.length > 0 && `its webhooks need ${missing.join(', ')}`,
+        ]
           .filter(Boolean)
-          .join('; ') + `. ${channel} credentials: ${known.join(', ')}`,
+          .join('; ')}. ${channel} credentials: ${known.join(', ')}`,
       );
     }
     const named = account.accountIdOf(credentials);
     if (named !== undefined && named !== accountId) {
       // Inbound routes by the id the credentials name, so replies would look for that account's secret.
-      throw new ApiError('invalid_request', `These ${channel} credentials belong to account ${named}, not ${accountId}; register them as ${named}`);
+      throw new ApiError(
+        'invalid_request',
+        `These ${channel} credentials belong to account ${named}, not ${accountId}; register them as ${named}`,
+      );
     }
   };
 
@@ -148,7 +165,10 @@ export const registerAccountRoutes = (app: Api, deps: ApiDeps): void => {
     const input = c.req.valid('json');
     const parsed = ChannelSchema.safeParse(input.channel);
     if (!parsed.success || !deps.channels.includes(parsed.data) || !deps.capabilities(parsed.data)) {
-      throw new ApiError('unknown_channel', `${input.channel} is not a channel enabled on this deployment; channels: ${deps.channels.join(', ')}`);
+      throw new ApiError(
+        'unknown_channel',
+        `${input.channel} is not a channel enabled on this deployment; channels: ${deps.channels.join(', ')}`,
+      );
     }
     const channel = parsed.data;
     // No key may take over the default account's inbound or replies by registering its ids.

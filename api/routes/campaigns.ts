@@ -31,7 +31,9 @@ import { actorOf } from './notifications.ts';
 /** A template's name, language and parameters: the template content without its `type`. */
 const templateMember = ContentSchema.options.find((option) => option.shape.type.value === 'template');
 if (!templateMember) throw new Error('ContentSchema has no template member');
-const CampaignTemplateSchema = (templateMember as unknown as z.ZodObject<z.ZodRawShape>).omit({ type: true }).meta({ id: 'CampaignTemplate' });
+const CampaignTemplateSchema = (templateMember as unknown as z.ZodObject<z.ZodRawShape>)
+  .omit({ type: true })
+  .meta({ id: 'CampaignTemplate' });
 
 const CampaignRecipientRequestSchema = z
   .union([
@@ -50,21 +52,36 @@ const RecipientsSchema = z.array(CampaignRecipientRequestSchema).max(MAX_RECIPIE
 const CreateCampaignRequestSchema = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
-    template: CampaignTemplateSchema.optional().describe('A WhatsApp template (name, language, parameters); each recipient\'s `parameters` replace its own'),
+    template: CampaignTemplateSchema.optional().describe(
+      "A WhatsApp template (name, language, parameters); each recipient's `parameters` replace its own",
+    ),
     content: OutboundContentSchema.optional().describe('Or one content for every recipient'),
     purpose: PurposeSchema,
     channel: ChannelSchema.optional().describe('For contacts: the channel to write on; default: the one each wrote on last'),
-    recipients: RecipientsSchema.describe(`Up to ${MAX_RECIPIENTS_PER_REQUEST} per request; more with POST /v1/campaigns/{id}/recipients on a draft`),
-    ratePerSecond: z.number().min(0.01).max(1000).default(20).describe("Recipients dispatched per second (each account's provider pace applies too)"),
+    recipients: RecipientsSchema.describe(
+      `Up to ${MAX_RECIPIENTS_PER_REQUEST} per request; more with POST /v1/campaigns/{id}/recipients on a draft`,
+    ),
+    ratePerSecond: z
+      .number()
+      .min(0.01)
+      .max(1000)
+      .default(20)
+      .describe("Recipients dispatched per second (each account's provider pace applies too)"),
     scheduledAt: IsoInstantSchema.optional().describe('When to start; default: now'),
     draft: z.boolean().default(false).describe('Keep it a draft, to add recipients, until POST /v1/campaigns/{id}/start'),
   })
-  .refine((r) => (r.template === undefined) !== (r.content === undefined), { message: 'give a template or a content, exactly one', path: ['template'] })
+  .refine((r) => (r.template === undefined) !== (r.content === undefined), {
+    message: 'give a template or a content, exactly one',
+    path: ['template'],
+  })
   .refine((r) => r.draft || r.recipients.length > 0, { message: 'a campaign that starts now needs recipients', path: ['recipients'] })
   .meta({ id: 'CreateCampaignRequest' });
 
 const CountsSchema = z
-  .object({ total: z.int().nonnegative(), ...Object.fromEntries(RECIPIENT_STATES.map((s) => [s, z.int().nonnegative()])) } as Record<string, z.ZodInt>)
+  .object({ total: z.int().nonnegative(), ...Object.fromEntries(RECIPIENT_STATES.map((s) => [s, z.int().nonnegative()])) } as Record<
+    string,
+    z.ZodInt
+  >)
   .meta({ id: 'CampaignCounts', description: 'Recipients per state; `pending` have not been dispatched yet' });
 
 const CampaignViewSchema = z
@@ -130,7 +147,10 @@ const addRoute = route({
   tags: ['campaigns'],
   scope: 'write',
   errors: ['not_found', 'invalid_request', 'invalid_status_change'],
-  request: { params: CampaignParams, body: jsonBody(z.strictObject({ recipients: RecipientsSchema.min(1) }).meta({ id: 'AddRecipientsRequest' })) },
+  request: {
+    params: CampaignParams,
+    body: jsonBody(z.strictObject({ recipients: RecipientsSchema.min(1) }).meta({ id: 'AddRecipientsRequest' })),
+  },
   responses: { 202: jsonResponse(CampaignViewSchema, 'The campaign') },
 });
 
@@ -158,23 +178,33 @@ const listRecipientsRoute = route({
     params: CampaignParams,
     query: z.object({
       state: z.enum(RECIPIENT_STATES).optional(),
-      from: z.coerce.number<string>().int().nonnegative().default(0).describe('The position to list from (the previous page\'s `next`)'),
+      from: z.coerce.number<string>().int().nonnegative().default(0).describe("The position to list from (the previous page's `next`)"),
       limit: z.coerce.number<string>().int().min(1).max(100).default(50),
     }),
   },
   responses: {
     200: jsonResponse(
-      z.object({ items: z.array(CampaignRecipientSchema), next: z.int().optional().describe('Pass as `from` for the next page') }).meta({ id: 'CampaignRecipientPage' }),
+      z
+        .object({ items: z.array(CampaignRecipientSchema), next: z.int().optional().describe('Pass as `from` for the next page') })
+        .meta({ id: 'CampaignRecipientPage' }),
       'One page',
     ),
   },
 });
 
 const split = (recipients: z.infer<typeof RecipientsSchema>) =>
-  recipients.map(({ parameters, ...to }) => ({ to: to as Parameters<typeof createCampaign>[1]['recipients'][number]['to'], ...(parameters !== undefined && { parameters }) }));
+  recipients.map(({ parameters, ...to }) => ({
+    to: to as Parameters<typeof createCampaign>[1]['recipients'][number]['to'],
+    ...(parameters !== undefined && { parameters }),
+  }));
 
 export const registerCampaignRoutes = (app: Api, deps: ApiDeps): void => {
-  const startDeps: CampaignStartDeps = { store: deps.delivery, queue: deps.campaigns, scheduler: deps.scheduler, now: () => deps.clock.now() };
+  const startDeps: CampaignStartDeps = {
+    store: deps.delivery,
+    queue: deps.campaigns,
+    scheduler: deps.scheduler,
+    now: () => deps.clock.now(),
+  };
 
   const view = async (campaign: Campaign) => {
     const counters = await deps.delivery.listCounters(campaign.id);
@@ -205,12 +235,19 @@ export const registerCampaignRoutes = (app: Api, deps: ApiDeps): void => {
     const idempotency = c.get('idempotency');
     const by = actorOf(c);
     const at = idempotency ? idempotency.firstSeenAt : deps.clock.now().toISOString();
-    const content: OutboundContent = input.template ? ({ type: 'template', ...input.template } as OutboundContent) : (input.content as OutboundContent);
-    const channels = new Set([input.channel, ...input.recipients.map((r) => ('channel' in r ? r.channel : undefined))].filter((c) => c !== undefined));
+    const content: OutboundContent = input.template
+      ? ({ type: 'template', ...input.template } as OutboundContent)
+      : (input.content as OutboundContent);
+    const channels = new Set(
+      [input.channel, ...input.recipients.map((r) => ('channel' in r ? r.channel : undefined))].filter((c) => c !== undefined),
+    );
     for (const channel of channels) {
       const capabilities = deps.capabilities(channel);
       if (!capabilities?.outboundTypes.includes(content.type)) {
-        throw new ApiError('unsupported_content', `${channel} cannot carry ${content.type} content${capabilities ? `; it can carry: ${capabilities.outboundTypes.join(', ')}` : ''}`);
+        throw new ApiError(
+          'unsupported_content',
+          `${channel} cannot carry ${content.type} content${capabilities ? `; it can carry: ${capabilities.outboundTypes.join(', ')}` : ''}`,
+        );
       }
     }
     const id = idempotency ? deterministicId('cmp', by.id ?? '', idempotency.key) : randomId('cmp');
@@ -245,7 +282,12 @@ export const registerCampaignRoutes = (app: Api, deps: ApiDeps): void => {
 
   app.openapi(addRoute, async (c) => {
     const { recipients } = c.req.valid('json');
-    const campaign = await addRecipients(deps.delivery, c.req.valid('param').campaignId, split(recipients), deps.clock.now().toISOString()).catch(rethrow);
+    const campaign = await addRecipients(
+      deps.delivery,
+      c.req.valid('param').campaignId,
+      split(recipients),
+      deps.clock.now().toISOString(),
+    ).catch(rethrow);
     return json(c, 202, await view(campaign)) as never;
   });
 

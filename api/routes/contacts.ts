@@ -14,7 +14,15 @@ import {
   updateProfile,
 } from '../../domain/conversations/contacts.ts';
 import { normalizePhone } from '../../domain/conversations/identities.ts';
-import { AttributesSchema, ContactSchema, IdentityKeySchema, MessageSchema, NoteSchema, ThreadSchema, type Contact } from '../../domain/conversations/model.ts';
+import {
+  AttributesSchema,
+  ContactSchema,
+  IdentityKeySchema,
+  MessageSchema,
+  NoteSchema,
+  ThreadSchema,
+  type Contact,
+} from '../../domain/conversations/model.ts';
 import { publicThread } from '../../domain/conversations/threads.ts';
 import { ApiError } from '../errors.ts';
 import { CursorSchema, json, jsonBody, jsonResponse, LimitSchema, route, type ApiContext } from '../kit.ts';
@@ -25,7 +33,12 @@ const ContactListSchema = z.object({ items: z.array(ContactSchema) }).meta({ id:
 
 const FindContactsQuerySchema = z.object({
   channel: ChannelSchema.optional(),
-  accountId: z.string().min(1).max(64).optional().describe('With `channel` and `externalUserId`: the account; default: every account of the channel'),
+  accountId: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('With `channel` and `externalUserId`: the account; default: every account of the channel'),
   externalUserId: z.string().min(1).max(256).optional(),
   phone: z.string().min(3).max(32).optional().describe('E.164, e.g. +14155550123'),
   email: z.string().email().max(254).optional(),
@@ -49,7 +62,9 @@ const MergeRequestSchema = z
     reason: z.string().min(1).max(500).optional().describe('Why, for the record'),
   })
   .meta({ id: 'MergeRequest' });
-const UnmergeRequestSchema = z.strictObject({ contactId: z.string().min(1).max(200).describe('The contact to take back out') }).meta({ id: 'UnmergeRequest' });
+const UnmergeRequestSchema = z
+  .strictObject({ contactId: z.string().min(1).max(200).describe('The contact to take back out') })
+  .meta({ id: 'UnmergeRequest' });
 
 const ExportSchema = z
   .object({
@@ -101,7 +116,7 @@ const linkContactIdentity = route({
   method: 'post',
   path: '/v1/contacts/{contactId}/identities',
   operationId: 'linkIdentity',
-  summary: "Link a channel identity to the contact (moving it from another contact if it has one)",
+  summary: 'Link a channel identity to the contact (moving it from another contact if it has one)',
   tags: ['contacts'],
   scope: 'write',
   errors: ['not_found', 'invalid_request', 'conflict'],
@@ -130,7 +145,9 @@ const unmergeContact = route({
   scope: 'write',
   errors: ['not_found', 'conflict'],
   request: { params: ContactParams, body: jsonBody(UnmergeRequestSchema) },
-  responses: { 200: jsonResponse(z.object({ contact: ContactSchema, restored: ContactSchema }).meta({ id: 'UnmergeResult' }), 'Both contacts') },
+  responses: {
+    200: jsonResponse(z.object({ contact: ContactSchema, restored: ContactSchema }).meta({ id: 'UnmergeResult' }), 'Both contacts'),
+  },
 });
 
 const eraseContactRoute = route({
@@ -195,11 +212,17 @@ export const registerContactRoutes = (app: Api, deps: ApiDeps): void => {
       }
       for (const id of ids) {
         let contact = await store.getContact(id);
-        for (let hops = 0; contact?.value.mergedInto !== undefined && hops < 10; hops++) contact = await store.getContact(contact.value.mergedInto);
+        for (let hops = 0; contact?.value.mergedInto !== undefined && hops < 10; hops++)
+          contact = await store.getContact(contact.value.mergedInto);
         if (
           contact &&
           contact.value.state === 'active' &&
-          contact.value.identities.some((i) => i.channel === query.channel && i.externalUserId === query.externalUserId && (query.accountId === undefined || i.accountId === query.accountId)) &&
+          contact.value.identities.some(
+            (i) =>
+              i.channel === query.channel &&
+              i.externalUserId === query.externalUserId &&
+              (query.accountId === undefined || i.accountId === query.accountId),
+          ) &&
           !found.some((f) => f.id === contact.value.id)
         ) {
           found.push(contact.value);
@@ -231,7 +254,9 @@ export const registerContactRoutes = (app: Api, deps: ApiDeps): void => {
   app.openapi(mergeContact, async (c) => {
     const { contactId } = c.req.valid('param');
     const input = c.req.valid('json');
-    const merged = await guarded(() => mergeContacts(store, contactId, input.contactId, input.reason ?? 'merged through the API', actorOf(c), now()));
+    const merged = await guarded(() =>
+      mergeContacts(store, contactId, input.contactId, input.reason ?? 'merged through the API', actorOf(c), now()),
+    );
     return json(c, 200, merged) as never;
   });
 

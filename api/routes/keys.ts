@@ -63,7 +63,13 @@ export const registerKeyRoutes = (app: Api, deps: ApiDeps): void => {
     const input = c.req.valid('json');
     const principal = c.get('principal');
     const { secret } = generateApiKey();
-    const record = apiKeyRecord(secret, input.name ?? 'unnamed', deps.clock.now().toISOString(), [...new Set(input.scopes)], principal.keyId);
+    const record = apiKeyRecord(
+      secret,
+      input.name ?? 'unnamed',
+      deps.clock.now().toISOString(),
+      [...new Set(input.scopes)],
+      principal.keyId,
+    );
     await deps.keys.create(record);
     deps.log.info('api key created', { keyId: record.id, scopes: record.scopes, by: principal.keyId });
     // The secret is shown once and stored nowhere, not even as the answer an Idempotency-Key would replay.

@@ -33,7 +33,9 @@ export const PostMessageRequestSchema = z
     ),
     author: z
       .strictObject({
-        role: z.enum(['agent', 'bot']).describe('agent: a person (the default); bot: automation, which stays silent while a human holds the thread'),
+        role: z
+          .enum(['agent', 'bot'])
+          .describe('agent: a person (the default); bot: automation, which stays silent while a human holds the thread'),
         id: z.string().min(1).max(128).optional().describe("The agent's or bot's id; the API key's id when absent"),
       })
       .optional()
@@ -56,7 +58,11 @@ const listMessages = route({
   errors: ['not_found', 'invalid_request', 'invalid_cursor'],
   request: {
     params: ThreadParams,
-    query: z.object({ limit: LimitSchema, cursor: CursorSchema, order: z.enum(['oldest', 'newest']).default('oldest').describe('Oldest first (default) or newest first') }),
+    query: z.object({
+      limit: LimitSchema,
+      cursor: CursorSchema,
+      order: z.enum(['oldest', 'newest']).default('oldest').describe('Oldest first (default) or newest first'),
+    }),
   },
   responses: { 200: jsonResponse(MessagePageSchema, 'One page of messages') },
 });
@@ -93,8 +99,14 @@ const getMedia = route({
   errors: ['not_found', 'media_not_copied', 'media_too_large'],
   request: { params: MessageParams },
   responses: {
-    200: { description: 'The media bytes, with their `Content-Type`', content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } } },
-    302: jsonResponse(MediaLinkSchema, `Media over ${MAX_INLINE_MEDIA_BYTES} bytes: a link valid for ${MEDIA_LINK_SECONDS} seconds (also in \`Location\`)`),
+    200: {
+      description: 'The media bytes, with their `Content-Type`',
+      content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
+    },
+    302: jsonResponse(
+      MediaLinkSchema,
+      `Media over ${MAX_INLINE_MEDIA_BYTES} bytes: a link valid for ${MEDIA_LINK_SECONDS} seconds (also in \`Location\`)`,
+    ),
   },
 });
 
@@ -142,7 +154,10 @@ export const fastPath = async (deps: Pick<ApiDeps, 'outbound' | 'log'>, message:
       job: `api_${message.id}`,
     });
   } catch (error) {
-    deps.log.warn('delivery job not queued at once; the outbox relay queues it', { messageId: message.id, error: error instanceof Error ? error.message : String(error) });
+    deps.log.warn('delivery job not queued at once; the outbox relay queues it', {
+      messageId: message.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 };
 
@@ -166,7 +181,10 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     const role = input.author?.role ?? 'agent';
     // Control decides who may answer: while a human holds the thread, automation stays silent.
     if (role === 'bot' && thread.value.control.holder === 'human') {
-      throw new ApiError('control_held', `A human${thread.value.control.id ? ` (${thread.value.control.id})` : ''} holds this thread; automation stays silent until control is passed back`);
+      throw new ApiError(
+        'control_held',
+        `A human${thread.value.control.id ? ` (${thread.value.control.id})` : ''} holds this thread; automation stays silent until control is passed back`,
+      );
     }
 
     // Routes are most recent first: the default is where the customer wrote last.
@@ -183,7 +201,10 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     const capabilities = deps.capabilities(route.channel);
     if (!capabilities) throw new ApiError('channel_unavailable', `${route.channel} is not enabled on this deployment`);
     if (!capabilities.outboundTypes.includes(input.content.type)) {
-      throw new ApiError('unsupported_content', `${route.channel} cannot carry ${input.content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`);
+      throw new ApiError(
+        'unsupported_content',
+        `${route.channel} cannot carry ${input.content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`,
+      );
     }
     if (input.messageTag !== undefined && !capabilities.messageTags.includes(input.messageTag)) {
       const tags = capabilities.messageTags.join(', ') || 'none';
@@ -203,7 +224,11 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
       throw new ApiError(
         window.code,
         `${window.reason}.${window.allowedInstead.length > 0 ? ` Allowed instead: ${window.allowedInstead.join('; ')}.` : ''}`,
-        { channel: route.channel, allowedInstead: window.allowedInstead, ...(window.windowExpiresAt !== undefined && { windowExpiresAt: window.windowExpiresAt }) },
+        {
+          channel: route.channel,
+          allowedInstead: window.allowedInstead,
+          ...(window.windowExpiresAt !== undefined && { windowExpiresAt: window.windowExpiresAt }),
+        },
       );
     }
 
@@ -229,7 +254,13 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     let stored = message;
     try {
       await store.commit([
-        { kind: 'message', op: 'put', value: message, version: NEW_RECORD, events: [onceEvent('message.created', occurredAt, [message.threadId, message.id])] },
+        {
+          kind: 'message',
+          op: 'put',
+          value: message,
+          version: NEW_RECORD,
+          events: [onceEvent('message.created', occurredAt, [message.threadId, message.id])],
+        },
       ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
@@ -259,14 +290,19 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     if (!message) throw new ApiError('not_found', `No message ${messageId} in thread ${thread.id}`);
     const ref = mediaOf(message.value.content);
     if (!ref) throw new ApiError('not_found', `Message ${messageId} has no media (it is ${message.value.content.type} content)`);
-    const notCopied = () => new ApiError('media_not_copied', `The media of message ${messageId} is not in Parley's storage (yet); try again shortly`);
+    const notCopied = () =>
+      new ApiError('media_not_copied', `The media of message ${messageId} is not in Parley's storage (yet); try again shortly`);
     const copy = message.value.mediaCopy;
     if (!copy) throw notCopied();
     if (copy.size > MAX_INLINE_MEDIA_BYTES) {
       // More than one answer can carry (Lambda's 6 MB): a short-lived link straight to the stored copy.
-      if (!deps.media.downloadUrl) throw new ApiError('media_too_large', `The media is ${copy.size} bytes; at most ${MAX_INLINE_MEDIA_BYTES} can be served`);
+      if (!deps.media.downloadUrl)
+        throw new ApiError('media_too_large', `The media is ${copy.size} bytes; at most ${MAX_INLINE_MEDIA_BYTES} can be served`);
       const expiresAt = new Date(deps.clock.now().getTime() + MEDIA_LINK_SECONDS * 1000).toISOString();
-      const url = await deps.media.downloadUrl(copy.key, { expiresInSeconds: MEDIA_LINK_SECONDS, contentDisposition: contentDisposition(ref.fileName) });
+      const url = await deps.media.downloadUrl(copy.key, {
+        expiresInSeconds: MEDIA_LINK_SECONDS,
+        contentDisposition: contentDisposition(ref.fileName),
+      });
       return json(c, 302, { url, expiresAt, size: copy.size, contentType: copy.contentType }, { location: url }) as never;
     }
     const object = await deps.media.get(copy.key);
@@ -290,7 +326,10 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
     const message = await store.getMessage(threadId, messageId);
     if (!message) throw new ApiError('not_found', `No message ${messageId} in thread ${threadId}`);
     if (message.value.direction !== 'outbound' || message.value.status !== 'failed') {
-      throw new ApiError('invalid_status_change', `Only a failed outbound message can be sent again; this one is ${message.value.direction} and ${message.value.status}`);
+      throw new ApiError(
+        'invalid_status_change',
+        `Only a failed outbound message can be sent again; this one is ${message.value.direction} and ${message.value.status}`,
+      );
     }
     const queued = await requeue(message, { store, clock: deps.clock, log: deps.log });
     return json(c, 202, publicMessage(queued?.value ?? message.value)) as never;

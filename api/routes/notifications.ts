@@ -8,7 +8,15 @@ import * as z from 'zod';
 import { ChannelSchema } from '../../domain/content.ts';
 import { MessageTagSchema, PurposeSchema } from '../../domain/model.ts';
 import { CONSENT_STATUSES, ConsentEntrySchema, consentEntryId, recordConsent } from '../../domain/delivery/consent.ts';
-import { notificationOf, NotificationSchema, planNotification, proactiveDeps, queueNotification, type ProactiveDeps, type Refusal } from '../../domain/delivery/notifications.ts';
+import {
+  notificationOf,
+  NotificationSchema,
+  planNotification,
+  proactiveDeps,
+  queueNotification,
+  type ProactiveDeps,
+  type Refusal,
+} from '../../domain/delivery/notifications.ts';
 import { requeue } from '../../domain/delivery/outbound.ts';
 import { RecipientError, RecipientRefSchema, resolveRecipient } from '../../domain/delivery/recipients.ts';
 import { TemplateSchema, TEMPLATE_BUTTON_TYPES, type Template } from '../../domain/delivery/templates.ts';
@@ -27,9 +35,13 @@ export const NotificationRequestSchema = z
   .strictObject({
     to: RecipientRefSchema.describe('A contact, or a channel identity (for WhatsApp, a phone number)'),
     content: OutboundContentSchema,
-    purpose: PurposeSchema.describe('`marketing` needs the contact\'s opt-in on the channel; `transactional` only the absence of an opt-out'),
+    purpose: PurposeSchema.describe(
+      "`marketing` needs the contact's opt-in on the channel; `transactional` only the absence of an opt-out",
+    ),
     channel: ChannelSchema.optional().describe('For a contact: the channel to write on; default: the one the customer wrote on last'),
-    messageTag: MessageTagSchema.optional().describe('A Meta message tag (Messenger, Instagram): `human_agent` reaches a customer up to 7 days after their last message'),
+    messageTag: MessageTagSchema.optional().describe(
+      'A Meta message tag (Messenger, Instagram): `human_agent` reaches a customer up to 7 days after their last message',
+    ),
   })
   .meta({ id: 'NotificationRequest' });
 
@@ -59,7 +71,10 @@ const ConsentLedgerSchema = z
 const TemplateRequestSchema = TemplateSchema.omit({ source: true, updatedAt: true, accountId: true })
   .extend({
     accountId: z.string().min(1).max(64).optional().describe("The account it belongs to; default: the channel's default account"),
-    buttons: z.array(z.object({ index: z.int().min(0).max(9), type: z.enum(TEMPLATE_BUTTON_TYPES), dynamic: z.boolean().default(false) })).max(10).default([]),
+    buttons: z
+      .array(z.object({ index: z.int().min(0).max(9), type: z.enum(TEMPLATE_BUTTON_TYPES), dynamic: z.boolean().default(false) }))
+      .max(10)
+      .default([]),
   })
   .strict()
   .meta({ id: 'TemplateRequest' });
@@ -68,7 +83,12 @@ const SyncRequestSchema = z
   .strictObject({
     channel: ChannelSchema,
     accountId: z.string().min(1).max(64).optional(),
-    businessAccountId: z.string().min(1).max(64).optional().describe("WhatsApp: the business account's id, when the account's settings do not name it"),
+    businessAccountId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("WhatsApp: the business account's id, when the account's settings do not name it"),
   })
   .meta({ id: 'TemplateSyncRequest' });
 
@@ -189,18 +209,25 @@ const getUsage = route({
   scope: 'read',
   request: {
     params: z.object({ channel: ChannelSchema, accountId: z.string().min(1).max(64) }),
-    query: z.object({ month: z.string().regex(/^\d{4}-\d{2}$/).optional().describe('`YYYY-MM`, UTC; default: this month') }),
+    query: z.object({
+      month: z
+        .string()
+        .regex(/^\d{4}-\d{2}$/)
+        .optional()
+        .describe('`YYYY-MM`, UTC; default: this month'),
+    }),
   },
   responses: {
     200: jsonResponse(
       z.object({ channel: ChannelSchema, accountId: z.string(), month: z.string(), pushes: z.int().nonnegative() }).meta({ id: 'Usage' }),
-      'The month\'s count',
+      "The month's count",
     ),
   },
 });
 
 /** A refusal of the notification rules, as the API answers it. */
-export const refusalError = (refusal: Refusal): ApiError => new ApiError(refusal.code, refusal.message, refusal.details as Record<string, unknown> | undefined);
+export const refusalError = (refusal: Refusal): ApiError =>
+  new ApiError(refusal.code, refusal.message, refusal.details as Record<string, unknown> | undefined);
 
 export const actorOf = (c: ApiContext): Actor => ({ type: 'api_key', id: c.get('principal').keyId });
 
@@ -217,8 +244,11 @@ export const rulesOf = (deps: ApiDeps): ProactiveDeps =>
   });
 
 /** The account a request names, or the channel's default account's own id. */
-const accountOrDefault = async (rules: ProactiveDeps, channel: z.infer<typeof ChannelSchema>, accountId: string | undefined): Promise<string> =>
-  accountId ?? (await rules.defaultAccounts(channel)).at(-1) ?? 'default';
+const accountOrDefault = async (
+  rules: ProactiveDeps,
+  channel: z.infer<typeof ChannelSchema>,
+  accountId: string | undefined,
+): Promise<string> => accountId ?? (await rules.defaultAccounts(channel)).at(-1) ?? 'default';
 
 export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
   const rules = rulesOf(deps);
@@ -262,7 +292,8 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
   app.openapi(retryNotification, async (c) => {
     const { notificationId } = c.req.valid('param');
     const message = await findNotification(notificationId);
-    if (message.value.status !== 'failed') throw new ApiError('invalid_status_change', `Only a failed notification can be sent again; this one is ${message.value.status}`);
+    if (message.value.status !== 'failed')
+      throw new ApiError('invalid_status_change', `Only a failed notification can be sent again; this one is ${message.value.status}`);
     const queued = await requeue(message, { store: deps.conversations, clock: deps.clock, log: deps.log });
     return json(c, 202, notificationOf(queued?.value ?? message.value)) as never;
   });
@@ -298,7 +329,10 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
 
   app.openapi(getConsents, async (c) => {
     const { contactId, limit, cursor } = c.req.valid('query');
-    const [current, page] = await Promise.all([deps.delivery.listConsentStates(contactId), deps.delivery.listConsentEntries(contactId, limit, cursor)]);
+    const [current, page] = await Promise.all([
+      deps.delivery.listConsentStates(contactId),
+      deps.delivery.listConsentEntries(contactId, limit, cursor),
+    ]);
     return json(c, 200, { current, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }) as never;
   });
 
@@ -313,8 +347,14 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const input = c.req.valid('json');
     const capabilities = deps.capabilities(input.channel);
     if (!capabilities) throw new ApiError('channel_unavailable', `${input.channel} is not enabled on this deployment`);
-    if (!capabilities.outboundTypes.includes('template')) throw new ApiError('invalid_request', `${input.channel} has no message templates`);
-    const template: Template = { ...input, accountId: await accountOrDefault(rules, input.channel, input.accountId), source: 'api', updatedAt: deps.clock.now().toISOString() };
+    if (!capabilities.outboundTypes.includes('template'))
+      throw new ApiError('invalid_request', `${input.channel} has no message templates`);
+    const template: Template = {
+      ...input,
+      accountId: await accountOrDefault(rules, input.channel, input.accountId),
+      source: 'api',
+      updatedAt: deps.clock.now().toISOString(),
+    };
     await putTemplates(deps, [template]);
     return json(c, 201, template) as never;
   });
@@ -331,10 +371,16 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
       templates = await deps.providerTemplates?.(input.channel, accountId, settings);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      throw new ApiError(error.kind === 'retryable' || error.kind === 'rate_limited' ? 'unavailable' : 'templates_unavailable', `The provider did not list the templates: ${error.message}`);
+      throw new ApiError(
+        error.kind === 'retryable' || error.kind === 'rate_limited' ? 'unavailable' : 'templates_unavailable',
+        `The provider did not list the templates: ${error.message}`,
+      );
     }
     if (templates === undefined) {
-      throw new ApiError('templates_unavailable', `${input.channel} templates cannot be read from the provider here (WhatsApp needs the account's businessAccountId)`);
+      throw new ApiError(
+        'templates_unavailable',
+        `${input.channel} templates cannot be read from the provider here (WhatsApp needs the account's businessAccountId)`,
+      );
     }
     await putTemplates(deps, templates);
     return json(c, 200, { items: templates }) as never;

@@ -4,7 +4,14 @@
  */
 import * as z from 'zod';
 import { ChannelSchema } from '../../domain/content.ts';
-import { AttributesSchema, NoteSchema, TagSchema, ThreadSchema, ThreadStatusSchema, THREAD_STATUSES } from '../../domain/conversations/model.ts';
+import {
+  AttributesSchema,
+  NoteSchema,
+  TagSchema,
+  ThreadSchema,
+  ThreadStatusSchema,
+  THREAD_STATUSES,
+} from '../../domain/conversations/model.ts';
 import type { ConversationStore, StoredThread } from '../../domain/conversations/ports.ts';
 import { changeLabels, changeStatus, publicThread, type ThreadChange } from '../../domain/conversations/threads.ts';
 import { freshEvent, onceEvent } from '../../domain/events/outbox.ts';
@@ -36,7 +43,7 @@ const ThreadListQuerySchema = z.object({
     .min(1)
     .max(256)
     .optional()
-    .describe("With `channel`: the threads this person took part in (their own, and groups they wrote in)"),
+    .describe('With `channel`: the threads this person took part in (their own, and groups they wrote in)'),
   limit: LimitSchema,
   cursor: CursorSchema,
 });
@@ -229,7 +236,15 @@ export const registerThreadRoutes = (app: Api, deps: ApiDeps): void => {
       createdAt: c.get('idempotency')?.firstSeenAt ?? deps.clock.now().toISOString(),
     };
     try {
-      await store.commit([{ kind: 'note', op: 'put', value: note, version: NEW_RECORD, events: [onceEvent('thread.updated', note.createdAt, [thread.value.id, 'note', note.id], { changes: ['notes'] })] }]);
+      await store.commit([
+        {
+          kind: 'note',
+          op: 'put',
+          value: note,
+          version: NEW_RECORD,
+          events: [onceEvent('thread.updated', note.createdAt, [thread.value.id, 'note', note.id], { changes: ['notes'] })],
+        },
+      ]);
     } catch (error) {
       // Written by this request's first run (a retry with the same Idempotency-Key, same id): answer with it.
       if (!(error instanceof ConflictError)) throw error;
@@ -247,7 +262,12 @@ const noteIdOf = (c: ApiContext, deps: ApiDeps): string => {
 };
 
 /** The threads a person took part in: their own and the groups they wrote in, newest activity first. */
-const threadsOfPerson = async (deps: ApiDeps, channel: z.infer<typeof ChannelSchema>, externalUserId: string, statuses?: readonly string[]) => {
+const threadsOfPerson = async (
+  deps: ApiDeps,
+  channel: z.infer<typeof ChannelSchema>,
+  externalUserId: string,
+  statuses?: readonly string[],
+) => {
   const store = deps.conversations;
   const threads: StoredThread[] = [];
   for (const id of await store.listParticipantThreads(channel, externalUserId)) {

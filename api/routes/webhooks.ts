@@ -38,7 +38,12 @@ const CreateWebhookRequestSchema = z
   .meta({ id: 'CreateWebhookRequest' });
 
 const UpdateWebhookRequestSchema = z
-  .strictObject({ url: CreateWebhookRequestSchema.shape.url.optional(), events: EventsSchema.optional(), description: z.string().max(500).optional(), enabled: z.boolean().optional() })
+  .strictObject({
+    url: CreateWebhookRequestSchema.shape.url.optional(),
+    events: EventsSchema.optional(),
+    description: z.string().max(500).optional(),
+    enabled: z.boolean().optional(),
+  })
   .refine((r) => Object.keys(r).length > 0, { message: 'must change something' })
   .meta({ id: 'UpdateWebhookRequest' });
 
@@ -132,7 +137,8 @@ const publicSubscription = ({ secret: _secret, ...subscription }: StoredSubscrip
 
 const checkEvents = (events: readonly string[]): string[] => {
   const unknown = events.filter((e) => e !== WEBHOOK_EVENT_WILDCARD && !isDomainEventType(e));
-  if (unknown.length > 0) throw new ApiError('invalid_request', `Unknown event type(s): ${unknown.join(', ')}. Types: ${DOMAIN_EVENT_TYPES.join(', ')}, or *`);
+  if (unknown.length > 0)
+    throw new ApiError('invalid_request', `Unknown event type(s): ${unknown.join(', ')}. Types: ${DOMAIN_EVENT_TYPES.join(', ')}, or *`);
   return [...new Set(events)];
 };
 
@@ -182,7 +188,10 @@ export const registerWebhookRoutes = (app: Api, deps: ApiDeps): void => {
     return json(c, 201, { ...publicSubscription(subscription), secret: subscription.secret }) as never;
   });
 
-  app.openapi(listWebhooks, async (c) => json(c, 200, { items: (await deps.webhooks.listSubscriptions()).map(publicSubscription) }) as never);
+  app.openapi(
+    listWebhooks,
+    async (c) => json(c, 200, { items: (await deps.webhooks.listSubscriptions()).map(publicSubscription) }) as never,
+  );
 
   app.openapi(getWebhook, async (c) => json(c, 200, publicSubscription((await find(c.req.valid('param').webhookId)).value)) as never);
 

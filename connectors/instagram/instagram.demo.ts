@@ -12,7 +12,9 @@ const IGSID = '1234567890123456';
 
 const request = (credentials: Credentials, messaging: object[]): DemoRequest => {
   const body = JSON.stringify({ object: 'instagram', entry: [{ time: Date.now(), id: credentials['accountId'] ?? '', messaging }] });
-  const signature = createHmac('sha256', credentials['appSecret'] ?? '').update(body, 'utf8').digest('hex');
+  const signature = createHmac('sha256', credentials['appSecret'] ?? '')
+    .update(body, 'utf8')
+    .digest('hex');
   return { headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` }, body };
 };
 
@@ -33,7 +35,12 @@ export const instagramDemo: ChannelDemo = {
           message: {
             mid: `aWdfZAG1faXRlbTpkZW1vXzE_${run}`,
             text: 'Is this jacket still available in size S?',
-            reply_to: { story: { id: '18088888888888888', url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18088888888888888&signature=demo' } },
+            reply_to: {
+              story: {
+                id: '18088888888888888',
+                url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18088888888888888&signature=demo',
+              },
+            },
           },
         }),
       ]),
@@ -48,7 +55,9 @@ export const instagramDemo: ChannelDemo = {
     if (reply.externalId) messaging.push(fromCustomer(credentials, now, { read: { mid: reply.externalId } }));
     if (tapped) {
       messaging.push(
-        fromCustomer(credentials, now + 1, { message: { mid: `aWdfZAG1faXRlbTpkZW1vXzI_${run}`, text: tapped.text, quick_reply: { payload: tapped.payload } } }),
+        fromCustomer(credentials, now + 1, {
+          message: { mid: `aWdfZAG1faXRlbTpkZW1vXzI_${run}`, text: tapped.text, quick_reply: { payload: tapped.payload } },
+        }),
       );
     }
     return messaging.length > 0 ? [request(credentials, messaging)] : [];

@@ -31,11 +31,9 @@ export const KAKAO_DEDUPE_WINDOW_MS = 10_000;
  */
 export const PARLEY_PAYLOAD_KEY = 'parleyPayload';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const hash = (parts: readonly string[]): string =>
-  createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 27);
+const hash = (parts: readonly string[]): string => createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 27);
 
 /**
  * The synthesized message id, `kakao:<hash>`. Kakao gives neither a message id nor a timestamp, so the id

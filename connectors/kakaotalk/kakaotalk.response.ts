@@ -45,7 +45,9 @@ export type KakaoButton =
  * used, unverified here).
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format (SimpleText, TextCard)
  */
-export type KakaoOutput = KakaoSimpleText | { readonly textCard: { readonly description: string; readonly buttons: readonly KakaoButton[] } };
+export type KakaoOutput =
+  | KakaoSimpleText
+  | { readonly textCard: { readonly description: string; readonly buttons: readonly KakaoButton[] } };
 export type KakaoSimpleText = { readonly simpleText: { readonly text: string } };
 
 /** `version` is required: without it Kakao reads the answer as the old v1 format. */
@@ -192,11 +194,7 @@ const answer = (body: KakaoTemplateResponse | KakaoCallbackAck): WebhookAnswer =
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/answer_json_format
  * @see https://kakaobusiness.gitbook.io/main/tool/chatbot/skill_guide/ai_chatbot_callback_guide
  */
-export const respondToKakaoSkill = (
-  result: NormalizeResult,
-  payload: KakaoSkillPayload,
-  credentials: Credentials,
-): WebhookAnswer => {
+export const respondToKakaoSkill = (result: NormalizeResult, payload: KakaoSkillPayload, credentials: Credentials): WebhookAnswer => {
   const received = result.events.some((event) => event.type === 'message.received');
   if (!received) {
     return answer(textResponse(isKorean(payload.userRequest.lang) ? UNREADABLE_TEXT : UNREADABLE_TEXT_EN));

@@ -8,8 +8,7 @@
  */
 import type { ProviderSandbox } from '../connector.ts';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const createKakaotalkSandbox = (): ProviderSandbox => {
   let nextTask = 1;

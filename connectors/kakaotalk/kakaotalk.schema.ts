@@ -86,11 +86,9 @@ export type KakaoSkillPayload = z.infer<typeof KakaoSkillPayloadSchema>;
 export type KakaoUserRequest = z.infer<typeof KakaoUserRequestSchema>;
 export type KakaoAction = z.infer<typeof KakaoActionSchema>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const describeIssue = (issue: z.core.$ZodIssue): string =>
-  `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
+const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
 
 /**
  * Parses a skill request body; never throws. Unlike Telegram's, an unusable body is `malformed` (400), never

@@ -53,11 +53,17 @@ export const postCallbackAnswer = async (
   now: Date = new Date(),
 ): Promise<string> => {
   if (now.getTime() >= Date.parse(handle.expiresAt)) {
-    throw new PermanentProviderError(`Kakao callback expired at ${handle.expiresAt}; a callback URL is valid for one minute`, 'callback_expired');
+    throw new PermanentProviderError(
+      `Kakao callback expired at ${handle.expiresAt}; a callback URL is valid for one minute`,
+      'callback_expired',
+    );
   }
   const target = callbackTarget(handle.value, context.apiBaseUrl);
   if (target === undefined) {
-    throw new PermanentProviderError('the callback URL is not an https URL on a kakao.com host; refusing to call it', 'callback_url_rejected');
+    throw new PermanentProviderError(
+      'the callback URL is not an https URL on a kakao.com host; refusing to call it',
+      'callback_url_rejected',
+    );
   }
   const answer = await postKakao('Kakao callback', target, response, {}, context);
   return `${CALLBACK_ID_PREFIX}${answer.taskId ? `task:${answer.taskId}` : hash(handle.value)}`;

@@ -13,8 +13,7 @@ export const KAKAO_SECRET_HEADER = 'x-parley-skill-secret';
 /** The query parameter carrying the secret where the skill settings cannot set a header. */
 export const KAKAO_SECRET_QUERY = 'secret';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 

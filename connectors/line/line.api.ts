@@ -59,17 +59,15 @@ const RETRY_KEY_NAMESPACE = Buffer.from('3f6c1e0a9b2d4c7e8a5f0d1b2c3e4f5a', 'hex
  */
 export const lineRetryKey = (messageId: string, firstPart: number): string => {
   const bytes = createHash('sha1').update(RETRY_KEY_NAMESPACE).update(`${messageId}\u001f${firstPart}`, 'utf8').digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  bytes[6] = (bytes.readUInt8(6) & 0x0f) | 0x50;
+  bytes[8] = (bytes.readUInt8(8) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
 const describe = (httpStatus: number, body: LineResponse | undefined): string => {
   const base = body?.message ?? `HTTP ${httpStatus}`;
-  const details = (body?.details ?? [])
-    .map((d) => [d.property, d.message].filter(Boolean).join(': '))
-    .filter((d) => d !== '');
+  const details = (body?.details ?? []).map((d) => [d.property, d.message].filter(Boolean).join(': ')).filter((d) => d !== '');
   return details.length > 0 ? `${base} (${details.join('; ')})` : base;
 };
 
@@ -170,9 +168,11 @@ export const downloadLineContent = async (
     headers: { authorization: `Bearer ${token}` },
     what: `LINE ${path}`,
     classify: (status, body, headers) => {
-      if (status >= 200 && status < 300) return new RetryableProviderError(`LINE content of ${messageId} is not ready yet (HTTP ${status})`, String(status));
+      if (status >= 200 && status < 300)
+        return new RetryableProviderError(`LINE content of ${messageId} is not ready yet (HTTP ${status})`, String(status));
       const parsed = LineResponseSchema.safeParse(tryParseJson(body));
-      if (status === 404) return new PermanentProviderError(parsed.success && parsed.data.message ? parsed.data.message : 'Not found', '404');
+      if (status === 404)
+        return new PermanentProviderError(parsed.success && parsed.data.message ? parsed.data.message : 'Not found', '404');
       return classifyLineError(status, parsed.success ? parsed.data : undefined, headers.get('retry-after'));
     },
   });

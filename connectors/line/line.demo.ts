@@ -23,13 +23,16 @@ const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** A ULID-shaped webhookEventId, stable per run and step. */
 const eventId = (run: number, step: number): string => {
   const digest = createHash('sha256').update(`line-demo:${run}:${step}`).digest();
-  return Array.from({ length: 26 }, (_, i) => ULID_ALPHABET[digest[i]! % 32]).join('');
+  return Array.from({ length: 26 }, (_, i) => ULID_ALPHABET[digest.readUInt8(i) % 32]).join('');
 };
 
 const request = (credentials: Credentials, events: object[]): DemoRequest => {
   const body = JSON.stringify({ destination: DESTINATION, events });
   return {
-    headers: { 'content-type': 'application/json; charset=utf-8', 'x-line-signature': lineSignature(Buffer.from(body, 'utf8'), credentials.channelSecret ?? '') },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'x-line-signature': lineSignature(Buffer.from(body, 'utf8'), credentials.channelSecret ?? ''),
+    },
     body,
   };
 };
@@ -49,15 +52,33 @@ export const lineDemo: ChannelDemo = {
     const base = 700_000_000_000_000_000n + BigInt(run % 100_000) * 10n;
     return [
       request(credentials, [
-        { type: 'message', ...common(run, 1), message: { type: 'text', id: String(base + 1n), quoteToken: 'q-demo-1', text: OPENING_TEXT, emojis: [{ index: OPENING_TEXT.indexOf('(box)'), length: 5, productId: '5ac1bfd5040ab15980c9b435', emojiId: '002' }] } },
-        { type: 'message', ...common(run, 2), message: { type: 'image', id: String(base + 2n), quoteToken: 'q-demo-2', contentProvider: { type: 'line' } } },
+        {
+          type: 'message',
+          ...common(run, 1),
+          message: {
+            type: 'text',
+            id: String(base + 1n),
+            quoteToken: 'q-demo-1',
+            text: OPENING_TEXT,
+            emojis: [{ index: OPENING_TEXT.indexOf('(box)'), length: 5, productId: '5ac1bfd5040ab15980c9b435', emojiId: '002' }],
+          },
+        },
+        {
+          type: 'message',
+          ...common(run, 2),
+          message: { type: 'image', id: String(base + 2n), quoteToken: 'q-demo-2', contentProvider: { type: 'line' } },
+        },
       ]),
     ];
   },
   // Step 0 of the id: the demo's own events use steps 1 to 3.
   customerText: (credentials, text, id) =>
     request(credentials, [
-      { type: 'message', ...common(id, 0), message: { type: 'text', id: String(600_000_000_000_000_000n + BigInt(id)), quoteToken: `q-cli-${id}`, text } },
+      {
+        type: 'message',
+        ...common(id, 0),
+        message: { type: 'text', id: String(600_000_000_000_000_000n + BigInt(id)), quoteToken: `q-cli-${id}`, text },
+      },
     ]),
   afterReply: (credentials, run, reply) => {
     const tapped = reply.content.type === 'text' ? reply.content.quickReplies?.[0] : undefined;

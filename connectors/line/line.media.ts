@@ -21,6 +21,9 @@ export const downloadLineMedia = async (media: MediaRef, context: DownloadContex
   if (media.id === undefined) throw new InvalidRequestError('LINE media without a message id');
   const base = context.apiBaseUrl.replace(/\/+$/, '');
   // A configured base URL replaces the data API's host too (see LINE_DATA_API_BASE_URL).
-  const content = await downloadLineContent(media.id, { ...context, dataApiBaseUrl: base === LINE_API_ORIGIN ? LINE_DATA_API_BASE_URL : base });
+  const content = await downloadLineContent(media.id, {
+    ...context,
+    dataApiBaseUrl: base === LINE_API_ORIGIN ? LINE_DATA_API_BASE_URL : base,
+  });
   return { bytes: content.bytes, ...(content.contentType !== undefined && { contentType: content.contentType }) };
 };

@@ -24,8 +24,7 @@ import {
 const MAX_DATE_MS = 8.64e15;
 
 /** LINE timestamps are milliseconds. */
-const isoFromMillis = (ms: number, fallback: string): string =>
-  Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : fallback;
+const isoFromMillis = (ms: number, fallback: string): string => (Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : fallback);
 
 /**
  * A sticker has no file to fetch: Parley names it `<packageId>:<stickerId>`, which is also what the sender
@@ -170,8 +169,7 @@ const replyHandleOf = (replyToken: string | undefined, occurredAt: string, isRed
   return Math.abs(expiresMs) <= MAX_DATE_MS ? { value: replyToken, expiresAt: new Date(expiresMs).toISOString() } : undefined;
 };
 
-const eventIdOf = (accountId: string, webhookEventId: string): string =>
-  deterministicId('evt', 'line', accountId, webhookEventId);
+const eventIdOf = (accountId: string, webhookEventId: string): string => deterministicId('evt', 'line', accountId, webhookEventId);
 
 // Events are built as whole object literals: normalize is on the hot path, and V8 builds a literal of
 // fixed shape faster than one assembled from spread pieces.
@@ -199,7 +197,13 @@ const messageReceived = (
 });
 
 /** `quotedMessageId`: the customer quoted an earlier message. @see https://developers.line.biz/en/reference/messaging-api/#wh-text */
-const normalizeMessage = (event: LineMessageEvent, envelope: Envelope, conversation: ConversationRef, source: LineSource, result: Result): void => {
+const normalizeMessage = (
+  event: LineMessageEvent,
+  envelope: Envelope,
+  conversation: ConversationRef,
+  source: LineSource,
+  result: Result,
+): void => {
   const received = messageReceived(envelope, event.message.id, senderOf(source, conversation), conversation, contentOf(event.message));
   if (event.message.quotedMessageId) received.replyTo = { externalMessageId: event.message.quotedMessageId };
   if (envelope.replyHandle) received.replyHandle = envelope.replyHandle;
@@ -225,10 +229,22 @@ const pickedValue = (params: Readonly<Record<string, unknown>> | undefined): str
  * tapped, so the text is the picked date/time when the action was a picker, else the data itself.
  * @see https://developers.line.biz/en/reference/messaging-api/#postback-event
  */
-const normalizePostback = (event: LinePostbackEvent, envelope: Envelope, conversation: ConversationRef, source: LineSource, result: Result): void => {
+const normalizePostback = (
+  event: LinePostbackEvent,
+  envelope: Envelope,
+  conversation: ConversationRef,
+  source: LineSource,
+  result: Result,
+): void => {
   const { data, params } = event.postback;
   const content: Content = { type: 'reply', text: pickedValue(params) ?? data, payload: data };
-  const received = messageReceived(envelope, linePostbackMessageId(envelope.webhookEventId), senderOf(source, conversation), conversation, content);
+  const received = messageReceived(
+    envelope,
+    linePostbackMessageId(envelope.webhookEventId),
+    senderOf(source, conversation),
+    conversation,
+    content,
+  );
   if (envelope.replyHandle) received.replyHandle = envelope.replyHandle;
   result.events.push(received);
 };
@@ -253,7 +269,9 @@ const normalizeEvent = (raw: unknown, index: number, accountId: string, context:
   const parsed = LineEventSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    result.ignored.push(`${where} (${rawType}) is not readable: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`);
+    result.ignored.push(
+      `${where} (${rawType}) is not readable: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
+    );
     return;
   }
   const event = parsed.data;
@@ -322,7 +340,9 @@ const normalizeEvent = (raw: unknown, index: number, accountId: string, context:
       return;
     case 'follow':
       // Nothing was said; the port has no "reachable again" event for an unblock.
-      result.ignored.push(`${label}: ${conversation.externalId} ${event.follow?.isUnblocked ? 'unblocked the LINE account' : 'added the LINE account as a friend'}`);
+      result.ignored.push(
+        `${label}: ${conversation.externalId} ${event.follow?.isUnblocked ? 'unblocked the LINE account' : 'added the LINE account as a friend'}`,
+      );
       return;
     case 'join':
     case 'leave':
@@ -355,6 +375,6 @@ export const normalizeLineWebhook = (webhook: LineWebhook, context: NormalizeCon
     result.ignored.push(`destination ${webhook.destination} is not this account's bot ${context.accountId}: body dropped`);
     return result;
   }
-  webhook.events.forEach((raw, index) => normalizeEvent(raw, index, context.accountId, context, result));
+  for (const [index, raw] of webhook.events.entries()) normalizeEvent(raw, index, context.accountId, context, result);
   return result;
 };

@@ -35,10 +35,21 @@ export const createLineSandbox = (): ProviderSandbox => {
   const accepted = new Map<string, unknown>();
   const fail = (statusCode: number, message: string, summary: string) => ({ statusCode, body: { message }, summary });
   return {
-    handle({ method, path, body, headers }: { method: string; path: string; body: Buffer; headers?: Readonly<Record<string, string | undefined>> }) {
+    handle({
+      method,
+      path,
+      body,
+      headers,
+    }: {
+      method: string;
+      path: string;
+      body: Buffer;
+      headers?: Readonly<Record<string, string | undefined>>;
+    }) {
       // The data API's content download (a configured base URL serves both APIs): a small picture.
       if (method === 'GET' && /^\/v2\/bot\/message\/\d+\/content$/.test(path)) return sandboxMediaAnswer('content download');
-      if (method === 'GET' && path === LINE_BOT_INFO_PATH) return { statusCode: 200, body: SANDBOX_BOT_INFO, summary: `bot info → ${LINE_SANDBOX_BOT_USER_ID}` };
+      if (method === 'GET' && path === LINE_BOT_INFO_PATH)
+        return { statusCode: 200, body: SANDBOX_BOT_INFO, summary: `bot info → ${LINE_SANDBOX_BOT_USER_ID}` };
       if (method !== 'POST' || (path !== LINE_PUSH_PATH && path !== LINE_REPLY_PATH)) {
         return fail(404, 'Not found', `${method} ${path} → 404`);
       }
@@ -59,7 +70,11 @@ export const createLineSandbox = (): ProviderSandbox => {
       const retryKey = headers?.['x-line-retry-key'];
       const earlier = retryKey ? accepted.get(retryKey) : undefined;
       if (earlier !== undefined) {
-        return { statusCode: 409, body: { message: 'The retry key is already accepted', ...(earlier as object) }, summary: `push retry ${retryKey} → 409` };
+        return {
+          statusCode: 409,
+          body: { message: 'The retry key is already accepted', ...(earlier as object) },
+          summary: `push retry ${retryKey} → 409`,
+        };
       }
       const sentMessages = messages.map(() => ({ id: String(nextMessageId++), quoteToken: randomBytes(24).toString('base64url') }));
       if (retryKey) accepted.set(retryKey, { sentMessages });

@@ -127,7 +127,15 @@ export const LineEventSchema = z.discriminatedUnion('type', [
 
 /** The event types {@link LineEventSchema} reads. */
 export const LINE_HANDLED_EVENT_TYPES: ReadonlySet<string> = new Set([
-  'message', 'postback', 'unsend', 'follow', 'unfollow', 'join', 'leave', 'memberJoined', 'memberLeft',
+  'message',
+  'postback',
+  'unsend',
+  'follow',
+  'unfollow',
+  'join',
+  'leave',
+  'memberJoined',
+  'memberLeft',
 ]);
 
 /**
@@ -148,8 +156,7 @@ export type LineMessageContent = z.infer<typeof LineMessageContentSchema>;
 export type LineMessageEvent = z.infer<typeof LineMessageEventSchema>;
 export type LinePostbackEvent = z.infer<typeof LinePostbackEventSchema>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Parses a webhook body. Only a body that is not JSON is `malformed`; JSON without a LINE envelope is

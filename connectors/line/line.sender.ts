@@ -154,7 +154,9 @@ export const planLineMessages = (request: SendRequest): LineMessageObject[] => {
       return textWithQuickReplies(content.text, content.quickReplies);
     case 'list': {
       const choices = listAsChoices(content, LINE_CAPABILITIES.quickReplies.maxLabelLength);
-      return fitsQuickReply(choices.quickReplies) ? textWithQuickReplies(choices.text, choices.quickReplies) : textObjects(listAsText(content));
+      return fitsQuickReply(choices.quickReplies)
+        ? textWithQuickReplies(choices.text, choices.quickReplies)
+        : textObjects(listAsText(content));
     }
     case 'template':
       throw new InvalidRequestError('LINE has no provider-approved templates');

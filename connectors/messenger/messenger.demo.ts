@@ -14,7 +14,9 @@ const PSID = '7123456789012345';
 const request = (credentials: Credentials, messaging: object[]): DemoRequest => {
   const pageId = credentials['pageId'] ?? '';
   const body = JSON.stringify({ object: 'page', entry: [{ id: pageId, time: Date.now(), messaging }] });
-  const signature = createHmac('sha256', credentials['appSecret'] ?? '').update(body, 'utf8').digest('hex');
+  const signature = createHmac('sha256', credentials['appSecret'] ?? '')
+    .update(body, 'utf8')
+    .digest('hex');
   return { headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` }, body };
 };
 
@@ -41,7 +43,8 @@ export const messengerDemo: ChannelDemo = {
       ]),
     ];
   },
-  customerText: (credentials, text, id) => request(credentials, [fromCustomer(credentials, Date.now(), { message: { mid: `m_cli_${id}`, text } })]),
+  customerText: (credentials, text, id) =>
+    request(credentials, [fromCustomer(credentials, Date.now(), { message: { mid: `m_cli_${id}`, text } })]),
   afterReply: (credentials, run, reply) => {
     const now = Date.now();
     const mid = reply.externalId;
@@ -58,7 +61,9 @@ export const messengerDemo: ChannelDemo = {
     if (tapped) {
       requests.push(
         request(credentials, [
-          fromCustomer(credentials, now + 2, { message: { mid: `m_demo_${run}_3`, text: tapped.text, quick_reply: { payload: tapped.payload } } }),
+          fromCustomer(credentials, now + 2, {
+            message: { mid: `m_demo_${run}_3`, text: tapped.text, quick_reply: { payload: tapped.payload } },
+          }),
         ]),
       );
     }

@@ -75,7 +75,8 @@ export const retryAfterSeconds = (headers: Headers | undefined): number => {
       for (const list of Object.values(usage)) {
         if (!Array.isArray(list)) continue;
         for (const entry of list) {
-          const value: unknown = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['estimated_time_to_regain_access'] : undefined;
+          const value: unknown =
+            typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['estimated_time_to_regain_access'] : undefined;
           if (typeof value === 'number' && value > minutes) minutes = value;
         }
       }

@@ -19,7 +19,11 @@ const META_API_ORIGINS = new Set(['https://graph.facebook.com', 'https://graph.i
  * The hosts a Meta media URL may name: the CDNs' subdomains (`scontent.xx.fbcdn.net`, `lookaside.fbsbx.com`,
  * `cdn.fbsbx.com`, ...) and the Graph API hosts. A URL anywhere else is refused, whatever the webhook says.
  */
-export const META_MEDIA_HOSTS: readonly string[] = [...META_CDN_DOMAINS.map((domain) => `*.${domain}`), 'graph.facebook.com', 'graph.instagram.com'];
+export const META_MEDIA_HOSTS: readonly string[] = [
+  ...META_CDN_DOMAINS.map((domain) => `*.${domain}`),
+  'graph.facebook.com',
+  'graph.instagram.com',
+];
 
 /**
  * Where to fetch a Meta media URL. A configured API base URL replaces Meta's CDN hosts too, as it replaces

@@ -126,8 +126,14 @@ const attachmentPart = (attachment: MetaAttachment): Part => {
       const stickerId = payload?.sticker_id;
       if (stickerId !== undefined || attachment.type === 'sticker') {
         // Until 30 Aug 2026 a Messenger sticker comes twice: as an image with sticker_id and as a sticker.
-        if (!isHttpUrl(url)) return stickerId === undefined ? unsupported() : { content: { type: 'sticker', media: { id: stickerId } }, key: `sticker:${stickerId}` };
-        return { content: { type: 'sticker', media: mediaRef(url, stickerId) }, key: stickerId === undefined ? `url:${url}` : `sticker:${stickerId}` };
+        if (!isHttpUrl(url))
+          return stickerId === undefined
+            ? unsupported()
+            : { content: { type: 'sticker', media: { id: stickerId } }, key: `sticker:${stickerId}` };
+        return {
+          content: { type: 'sticker', media: mediaRef(url, stickerId) },
+          key: stickerId === undefined ? `url:${url}` : `sticker:${stickerId}`,
+        };
       }
       return isHttpUrl(url) ? { content: { type: 'image', media: { url } }, key: `url:${url}` } : unsupported();
     }
@@ -185,7 +191,11 @@ const partsOf = (message: MetaMessage): Content[] => {
     if (message.quick_reply !== undefined) parts.push({ type: 'reply', text, payload: message.quick_reply.payload });
     else {
       const only = media.length === 1 ? media[0] : undefined;
-      if (only !== undefined && (only.type === 'image' || only.type === 'video' || only.type === 'audio' || only.type === 'file') && only.caption === undefined) {
+      if (
+        only !== undefined &&
+        (only.type === 'image' || only.type === 'video' || only.type === 'audio' || only.type === 'file') &&
+        only.caption === undefined
+      ) {
         return [{ ...only, caption: text }];
       }
       parts.push({ type: 'text', text });
@@ -407,7 +417,8 @@ const knownOutbound = (payload: MetaMessagingPayload): KnownOutbound => {
       const { event } = parsed;
       if (event.message?.is_echo) add(`${event.sender.id}:${event.recipient.id}`, event.message.mid, event.timestamp);
       const delivery = event.delivery;
-      if (delivery) for (const mid of delivery.mids ?? []) add(`${event.recipient.id}:${event.sender.id}`, mid, delivery.watermark ?? event.timestamp);
+      if (delivery)
+        for (const mid of delivery.mids ?? []) add(`${event.recipient.id}:${event.sender.id}`, mid, delivery.watermark ?? event.timestamp);
     }
   }
   return known;
@@ -434,9 +445,17 @@ const TEST_ENTRY_ID = '0';
 
 /** A dashboard sample's item, its made-up business side replaced by the account that verified it. */
 const asVerifyingAccount = (event: MetaMessagingEvent, accountId: string): MetaMessagingEvent =>
-  event.message?.is_echo === true ? { ...event, sender: { ...event.sender, id: accountId } } : { ...event, recipient: { ...event.recipient, id: accountId } };
+  event.message?.is_echo === true
+    ? { ...event, sender: { ...event.sender, id: accountId } }
+    : { ...event, recipient: { ...event.recipient, id: accountId } };
 
-const normalizeChanges = (channel: MetaMessagingChannel, context: NormalizeContext, outbound: () => KnownOutbound, entry: MetaMessagingEntry, result: Result): void => {
+const normalizeChanges = (
+  channel: MetaMessagingChannel,
+  context: NormalizeContext,
+  outbound: () => KnownOutbound,
+  entry: MetaMessagingEntry,
+  result: Result,
+): void => {
   entry.changes.forEach((change, index) => {
     const item: ItemContext = { channel, context, outbound, entry, source: 'changes', index };
     if (entry.id !== TEST_ENTRY_ID || change.item === undefined) {

@@ -93,7 +93,11 @@ export const MetaReadSchema = z.looseObject({ watermark: millis.optional(), mid:
 export const MetaDeliverySchema = z.looseObject({ mids: z.array(z.string().min(1)).optional(), watermark: millis.optional() });
 
 /** @see https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/message-edits */
-export const MetaMessageEditSchema = z.looseObject({ mid: z.string().min(1), text: z.string().optional(), num_edit: z.number().optional() });
+export const MetaMessageEditSchema = z.looseObject({
+  mid: z.string().min(1),
+  text: z.string().optional(),
+  num_edit: z.number().optional(),
+});
 
 /**
  * One item of `entry[].messaging[]` or `entry[].standby[]`: the two parties, a time, and exactly one
@@ -121,7 +125,13 @@ export const MetaMessagingEventSchema = z.looseObject({
  */
 export const MetaTestMessageSchema = MetaMessagingEventSchema.extend({
   timestamp: z
-    .union([millis, z.string().regex(/^\d{1,11}$/).transform((seconds) => Number(seconds) * 1000)])
+    .union([
+      millis,
+      z
+        .string()
+        .regex(/^\d{1,11}$/)
+        .transform((seconds) => Number(seconds) * 1000),
+    ])
     .optional(),
 });
 
@@ -130,9 +140,7 @@ export type MetaMessage = z.infer<typeof MetaMessageSchema>;
 export type MetaAttachment = z.infer<typeof MetaAttachmentSchema>;
 
 /** An item that could be read, or the reason it could not. */
-export type MetaMessagingItem =
-  | { readonly ok: true; readonly event: MetaMessagingEvent }
-  | { readonly ok: false; readonly reason: string };
+export type MetaMessagingItem = { readonly ok: true; readonly event: MetaMessagingEvent } | { readonly ok: false; readonly reason: string };
 
 /** One `changes[]` item: its field and, for a `messages` sample, the item it carries. */
 export interface MetaChange {
@@ -170,8 +178,7 @@ const EnvelopeSchema = z.looseObject({
   ),
 });
 
-const describeIssue = (issue: z.core.$ZodIssue): string =>
-  `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
+const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
 
 const readItem = (item: unknown, schema: typeof MetaMessagingEventSchema | typeof MetaTestMessageSchema): MetaMessagingItem => {
   const result = schema.safeParse(item);
@@ -183,8 +190,7 @@ const readItem = (item: unknown, schema: typeof MetaMessagingEventSchema | typeo
 const readItems = (items: readonly unknown[] | undefined): MetaMessagingItem[] =>
   (items ?? []).map((item) => readItem(item, MetaMessagingEventSchema));
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const readChange = (change: unknown): MetaChange => {
   const field = isRecord(change) && typeof change['field'] === 'string' ? change['field'] : '(no field)';

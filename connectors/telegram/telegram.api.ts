@@ -32,9 +32,7 @@ const TelegramResponseSchema = z.looseObject({
   result: z.unknown().optional(),
   error_code: z.int().optional(),
   description: z.string().optional(),
-  parameters: z
-    .looseObject({ retry_after: z.number().nonnegative().optional(), migrate_to_chat_id: z.int().optional() })
-    .optional(),
+  parameters: z.looseObject({ retry_after: z.number().nonnegative().optional(), migrate_to_chat_id: z.int().optional() }).optional(),
 });
 export type TelegramErrorResponse = z.infer<typeof TelegramResponseSchema>;
 

@@ -8,7 +8,16 @@
 import type { ProviderSandbox } from '../connector.ts';
 import { sandboxMediaAnswer } from '../sandbox-media.ts';
 
-const SEND_METHODS = new Set(['sendMessage', 'sendPhoto', 'sendDocument', 'sendAudio', 'sendVideo', 'sendSticker', 'sendLocation', 'sendVenue']);
+const SEND_METHODS = new Set([
+  'sendMessage',
+  'sendPhoto',
+  'sendDocument',
+  'sendAudio',
+  'sendVideo',
+  'sendSticker',
+  'sendLocation',
+  'sendVenue',
+]);
 
 export const createTelegramSandbox = (): ProviderSandbox => {
   // Ids from the clock, so they grow across restarts and stay clear of the small ids customers' sample
@@ -24,7 +33,8 @@ export const createTelegramSandbox = (): ProviderSandbox => {
       // Downloads of the files getFile named: every file is the same small picture.
       if (httpMethod === 'GET' && /^\/file\/bot[^/]+\/.+$/.test(path)) return sandboxMediaAnswer('file download');
       const match = /^\/bot[^/]+\/(\w+)$/.exec(path);
-      if (httpMethod !== 'POST' || !match?.[1]) return fail(404, 'Not Found', `${httpMethod} ${path.replace(/\/bot[^/]+/, '/bot***')} → 404`);
+      if (httpMethod !== 'POST' || !match?.[1])
+        return fail(404, 'Not Found', `${httpMethod} ${path.replace(/\/bot[^/]+/, '/bot***')} → 404`);
       const method = match[1];
       let params: Record<string, unknown>;
       try {
@@ -38,7 +48,11 @@ export const createTelegramSandbox = (): ProviderSandbox => {
       if (method === 'getFile') {
         if (typeof params.file_id !== 'string' || params.file_id === '') return fail(400, 'Bad Request: file_id is empty', 'getFile → 400');
         const file_path = `sandbox/${params.file_id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}.png`;
-        return { statusCode: 200, body: { ok: true, result: { file_id: params.file_id, file_size: 68, file_path } }, summary: `getFile → ${file_path}` };
+        return {
+          statusCode: 200,
+          body: { ok: true, result: { file_id: params.file_id, file_size: 68, file_path } },
+          summary: `getFile → ${file_path}`,
+        };
       }
       if (!SEND_METHODS.has(method)) return fail(404, 'Not Found: method not found', `${method} → 404`);
       if (params.chat_id === undefined) return fail(400, 'Bad Request: chat_id is empty', `${method} → 400 (no chat_id)`);

@@ -203,11 +203,9 @@ export type TelegramMediaFile = z.infer<typeof TelegramMediaFileSchema>;
 export type TelegramCallbackQuery = z.infer<typeof TelegramCallbackQuerySchema>;
 export type TelegramChatMemberUpdated = z.infer<typeof TelegramChatMemberUpdatedSchema>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const describeIssue = (issue: z.core.$ZodIssue): string =>
-  `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
+const describeIssue = (issue: z.core.$ZodIssue): string => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
 
 /**
  * Parses a webhook body. Anything that is JSON but not a usable update is `ignored`, not `malformed`:

@@ -39,10 +39,7 @@ const chatIdParam = (externalId: string): number | string => {
  * meanwhile: an agent's answer matters more than its quote.
  * @see https://core.telegram.org/bots/api#replyparameters
  */
-const replyParametersOf = (
-  replyTo: SendRequest['replyTo'],
-  chatExternalId: string,
-): Record<string, unknown> | undefined => {
+const replyParametersOf = (replyTo: SendRequest['replyTo'], chatExternalId: string): Record<string, unknown> | undefined => {
   if (replyTo === undefined) return undefined;
   const id = replyTo.externalMessageId;
   const colon = id.lastIndexOf(':');

@@ -40,7 +40,11 @@ const RATE_LIMIT_SECONDS: Readonly<Record<number, number>> = {
  * The error a failed call means. Keeps the Graph code as `code` and the title (with the details) as the
  * message: the message's failure then says why, in WhatsApp's words.
  */
-export const classifyWhatsAppError = (httpStatus: number, body: GraphErrorBody | undefined, retryAfterHeader?: string | null): ProviderError => {
+export const classifyWhatsAppError = (
+  httpStatus: number,
+  body: GraphErrorBody | undefined,
+  retryAfterHeader?: string | null,
+): ProviderError => {
   const error = body?.error;
   const code = error?.code;
   const codeText = code === undefined ? String(httpStatus) : String(code);
@@ -49,7 +53,11 @@ export const classifyWhatsAppError = (httpStatus: number, body: GraphErrorBody |
   const message = `(#${codeText}) ${title}${details && details !== title ? `: ${details}` : ''}`;
   if (code !== undefined && code in RATE_LIMIT_SECONDS) {
     const fromHeader = retryAfterHeader ? Number(retryAfterHeader) : Number.NaN;
-    return new RateLimitedError(message, Number.isFinite(fromHeader) && fromHeader >= 0 ? fromHeader : (RATE_LIMIT_SECONDS[code] ?? 60), codeText);
+    return new RateLimitedError(
+      message,
+      Number.isFinite(fromHeader) && fromHeader >= 0 ? fromHeader : (RATE_LIMIT_SECONDS[code] ?? 60),
+      codeText,
+    );
   }
   if (httpStatus === 429) return new RateLimitedError(message, 60, codeText);
   // 190: the access token expired or was revoked.

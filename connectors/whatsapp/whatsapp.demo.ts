@@ -33,7 +33,9 @@ const request = (credentials: Credentials, value: Record<string, unknown>): Demo
       },
     ],
   });
-  const signature = createHmac('sha256', credentials['appSecret'] ?? '').update(body, 'utf8').digest('hex');
+  const signature = createHmac('sha256', credentials['appSecret'] ?? '')
+    .update(body, 'utf8')
+    .digest('hex');
   return { headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` }, body };
 };
 
@@ -46,23 +48,42 @@ export const whatsappDemo: ChannelDemo = {
     request(credentials, {
       contacts,
       messages: [
-        { from: CUSTOMER.waId, id: `wamid.DEMO${run}A`, timestamp: seconds(), type: 'text', text: { body: 'Olá! Meu pedido A-1029 ainda não chegou 📦' } },
+        {
+          from: CUSTOMER.waId,
+          id: `wamid.DEMO${run}A`,
+          timestamp: seconds(),
+          type: 'text',
+          text: { body: 'Olá! Meu pedido A-1029 ainda não chegou 📦' },
+        },
         {
           from: CUSTOMER.waId,
           id: `wamid.DEMO${run}B`,
           timestamp: seconds(),
           type: 'image',
-          image: { caption: 'A página de rastreio está assim há uma semana', mime_type: 'image/jpeg', sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=', id: `10033834213${run % 100_000}` },
+          image: {
+            caption: 'A página de rastreio está assim há uma semana',
+            mime_type: 'image/jpeg',
+            sha256: 'SfInY0gGKTsJlUWbwxC1k+FAD0FZHvzwfpvO0zX0GUI=',
+            id: `10033834213${run % 100_000}`,
+          },
         },
       ],
     }),
   ],
   customerText: (credentials, text, id) =>
-    request(credentials, { contacts, messages: [{ from: CUSTOMER.waId, id: `wamid.CLI${id}`, timestamp: seconds(), type: 'text', text: { body: text } }] }),
+    request(credentials, {
+      contacts,
+      messages: [{ from: CUSTOMER.waId, id: `wamid.CLI${id}`, timestamp: seconds(), type: 'text', text: { body: text } }],
+    }),
   afterReply: (credentials, run, reply) => {
     const wamid = reply.externalId;
     if (wamid === undefined) return [];
-    const statuses = ['sent', 'delivered', 'read'].map((status) => ({ id: wamid, status, timestamp: seconds(), recipient_id: CUSTOMER.waId }));
+    const statuses = ['sent', 'delivered', 'read'].map((status) => ({
+      id: wamid,
+      status,
+      timestamp: seconds(),
+      recipient_id: CUSTOMER.waId,
+    }));
     const tapped = reply.content.type === 'text' ? reply.content.quickReplies?.[0] : undefined;
     const requests = [request(credentials, { statuses })];
     if (tapped) {

@@ -43,7 +43,11 @@ export const downloadWhatsAppMedia = async (media: MediaRef, context: DownloadCo
     const parsed = GraphErrorSchema.safeParse(body);
     // An unknown or expired media id is answered 400/404 with code 100: it will not come back.
     if (response.status === 404) throw new PermanentProviderError('WhatsApp media not found (expired or deleted)', '404');
-    throw classifyWhatsAppError(response.status, parsed.success ? (parsed.data as GraphErrorBody) : undefined, response.headers.get('retry-after'));
+    throw classifyWhatsAppError(
+      response.status,
+      parsed.success ? (parsed.data as GraphErrorBody) : undefined,
+      response.headers.get('retry-after'),
+    );
   }
   const found = MediaUrlSchema.safeParse(body);
   if (!found.success) throw new InvalidRequestError('WhatsApp media answer without a url');

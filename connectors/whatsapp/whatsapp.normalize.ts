@@ -121,7 +121,12 @@ const contentsOf = (message: WhatsAppMessage): Content[] | undefined => {
       // button_reply and list_reply carry the id Parley gave the button or row; anything else (a Flow's
       // nfm_reply, a future kind) is kept as unsupported with its kind.
       const interactive = message.interactive;
-      const tapped = interactive?.type === 'button_reply' ? interactive.button_reply : interactive?.type === 'list_reply' ? interactive.list_reply : undefined;
+      const tapped =
+        interactive?.type === 'button_reply'
+          ? interactive.button_reply
+          : interactive?.type === 'list_reply'
+            ? interactive.list_reply
+            : undefined;
       if (!tapped) return [unsupported(`interactive.${interactive?.type ?? 'unknown'}`)];
       return [{ type: 'reply', text: tapped.title ?? tapped.id, payload: tapped.id }];
     }
@@ -219,7 +224,14 @@ const pushMessage = (
  * A coexistence edit (WhatsApp Business app numbers only): the original message's new content.
  * @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/edit
  */
-const pushEdit = (message: WhatsAppMessage, sender: Sender, conversation: ConversationRef, accountId: string, context: NormalizeContext, out: Collector): void => {
+const pushEdit = (
+  message: WhatsAppMessage,
+  sender: Sender,
+  conversation: ConversationRef,
+  accountId: string,
+  context: NormalizeContext,
+  out: Collector,
+): void => {
   const edit = message.edit;
   const inner = edit?.message;
   const edited =
@@ -312,11 +324,12 @@ const normalizeValue = (field: string, rawValue: unknown, where: string, context
     }
     const conversation = conversationOf(message, sender.externalUserId);
     if (message.type === 'edit') pushEdit(message, sender, conversation, accountId, context, out);
-    else if (message.type === 'revoke') out.ignored.push(`message ${message.id}: revoke of ${message.revoke?.original_message_id ?? '?'} (no delete event)`);
+    else if (message.type === 'revoke')
+      out.ignored.push(`message ${message.id}: revoke of ${message.revoke?.original_message_id ?? '?'} (no delete event)`);
     else pushMessage(message, 'inbound', sender, conversation, accountId, context, out);
   });
 
-  (value.statuses ?? []).forEach((raw, index) => pushStatus(raw, accountId, context, out, `${where}.statuses[${index}]`));
+  for (const [index, raw] of (value.statuses ?? []).entries()) pushStatus(raw, accountId, context, out, `${where}.statuses[${index}]`);
 
   // Coexistence: what the business typed in the WhatsApp Business app, echoed as outbound messages.
   // @see https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/smb_message_echoes

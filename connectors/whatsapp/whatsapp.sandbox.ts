@@ -45,7 +45,8 @@ export const createWhatsAppSandbox = (): ProviderSandbox => ({
       return graphError(400, 100, 'Invalid parameter', 'messages → 400 (not JSON)');
     }
     // Marking a message read answers {success: true}.
-    if (params['status'] === 'read') return { statusCode: 200, body: { success: true }, summary: `mark read ${String(params['message_id'])}` };
+    if (params['status'] === 'read')
+      return { statusCode: 200, body: { success: true }, summary: `mark read ${String(params['message_id'])}` };
     const to = params['to'];
     if (params['messaging_product'] !== 'whatsapp' || typeof to !== 'string' || to === '') {
       return graphError(400, 100, '(#100) Invalid parameter', 'messages → 400 (no messaging_product or to)');

@@ -116,9 +116,7 @@ export const WhatsAppMessageSchema = z.looseObject({
     .looseObject({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional() })
     .optional(),
   contacts: z.array(z.unknown()).optional(),
-  interactive: z
-    .looseObject({ type: z.string(), button_reply: replyRow.optional(), list_reply: replyRow.optional() })
-    .optional(),
+  interactive: z.looseObject({ type: z.string(), button_reply: replyRow.optional(), list_reply: replyRow.optional() }).optional(),
   button: z.looseObject({ payload: z.string().optional(), text: z.string().optional() }).optional(),
   reaction: z.looseObject({ message_id: z.string().min(1), emoji: z.string().optional() }).optional(),
   system: z.looseObject({ type: z.string().optional(), body: z.string().optional() }).optional(),
@@ -138,8 +136,7 @@ export const WhatsAppStatusSchema = z.looseObject({
 });
 export type WhatsAppStatus = z.infer<typeof WhatsAppStatusSchema>;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Parses a webhook body. Not JSON is malformed (400); JSON that is not a WhatsApp Business Account

@@ -76,11 +76,20 @@ export const templateOfGraph = (raw: unknown, accountId: string, at: string): Te
     category,
     status: STATES[graph.status.toUpperCase()] ?? 'disabled',
     ...(header &&
-      (headerFormat === 'text' || headerFormat === 'image' || headerFormat === 'video' || headerFormat === 'document' || headerFormat === 'location') && {
+      (headerFormat === 'text' ||
+        headerFormat === 'image' ||
+        headerFormat === 'video' ||
+        headerFormat === 'document' ||
+        headerFormat === 'location') && {
         header: {
           format: headerFormat,
           // A text header takes a parameter only with a placeholder; a media or location header always does.
-          parameters: headerFormat === 'text' ? (placeholdersOf(header.text ?? '').positional > 0 || placeholdersOf(header.text ?? '').named.length > 0 ? 1 : 0) : 1,
+          parameters:
+            headerFormat === 'text'
+              ? placeholdersOf(header.text ?? '').positional > 0 || placeholdersOf(header.text ?? '').named.length > 0
+                ? 1
+                : 0
+              : 1,
         },
       }),
     body: named ? { kind: 'named', names: [...bodyPlaceholders.named] } : { kind: 'positional', count: bodyPlaceholders.positional },
@@ -111,7 +120,10 @@ export const fetchWhatsAppTemplates = async (
     let response: Response;
     let text: string;
     try {
-      response = await context.fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(WHATSAPP_TIMEOUT_MS) });
+      response = await context.fetch(url, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(WHATSAPP_TIMEOUT_MS),
+      });
       text = await response.text();
     } catch (error) {
       throw networkFailure('WhatsApp message_templates', error, WHATSAPP_TIMEOUT_MS);

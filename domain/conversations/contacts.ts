@@ -74,7 +74,11 @@ export const updateProfile = (store: ConversationStore, contactId: string, chang
     set('locale', change.locale);
     if (change.phone !== undefined) {
       const phone = change.phone === null ? null : normalizePhone(change.phone);
-      if (phone === undefined) throw new ContactRuleError('invalid_request', `phone ${JSON.stringify(change.phone)} is not a phone number (E.164, like +14155550123)`);
+      if (phone === undefined)
+        throw new ContactRuleError(
+          'invalid_request',
+          `phone ${JSON.stringify(change.phone)} is not a phone number (E.164, like +14155550123)`,
+        );
       if (phone === null ? next.phone !== undefined : next.phone !== phone) {
         changes.push('phone');
         if (phone === null) {
@@ -100,7 +104,9 @@ export const updateProfile = (store: ConversationStore, contactId: string, chang
     }
     if (changes.length === 0) return current.value;
     next.updatedAt = later(next.updatedAt, at);
-    await store.commit([{ kind: 'contact', op: 'put', value: next, version: current.version, events: [freshEvent('contact.updated', at, { changes })] }]);
+    await store.commit([
+      { kind: 'contact', op: 'put', value: next, version: current.version, events: [freshEvent('contact.updated', at, { changes })] },
+    ]);
     return next;
   });
 
@@ -135,7 +141,9 @@ export const absorbThread = (survivor: StoredThread, merged: StoredThread, at: s
     ...(snoozedUntil !== undefined && { snoozedUntil }),
     channels: [...new Set([...survivor.channels, ...merged.channels])],
     routes: mergeRoutes(survivor.routes, merged.routes),
-    ...((lastCustomerMessageAt !== undefined && lastCustomerMessageAt === merged.lastCustomerMessageAt ? merged.lastInboundChannel : survivor.lastInboundChannel) !== undefined && {
+    ...((lastCustomerMessageAt !== undefined && lastCustomerMessageAt === merged.lastCustomerMessageAt
+      ? merged.lastInboundChannel
+      : survivor.lastInboundChannel) !== undefined && {
       lastInboundChannel: lastCustomerMessageAt === merged.lastCustomerMessageAt ? merged.lastInboundChannel : survivor.lastInboundChannel,
     }),
     assignee: survivor.assignee ?? merged.assignee,
@@ -143,7 +151,9 @@ export const absorbThread = (survivor: StoredThread, merged: StoredThread, at: s
     attributes: { ...merged.attributes, ...survivor.attributes },
     unread: survivor.unread + merged.unread,
     // What either thread counted stays counted: a merged thread's message delivered again after the merge lands here.
-    ...((survivor.counted !== undefined || merged.counted !== undefined) && { counted: [...new Set([...(survivor.counted ?? []), ...(merged.counted ?? [])])] }),
+    ...((survivor.counted !== undefined || merged.counted !== undefined) && {
+      counted: [...new Set([...(survivor.counted ?? []), ...(merged.counted ?? [])])],
+    }),
     mergedThreads: [...new Set([...(survivor.mergedThreads ?? []), merged.id, ...(merged.mergedThreads ?? [])])],
     createdAt: millis(merged.createdAt) < millis(survivor.createdAt) ? merged.createdAt : survivor.createdAt,
     updatedAt: later(later(survivor.updatedAt, merged.updatedAt), at),
@@ -171,14 +181,19 @@ export const mergeContacts = (
     const survivor = await activeContact(store, survivorId);
     const merged = await activeContact(store, mergedId);
     if (merged.value.identities.length > MAX_MERGED_IDENTITIES) {
-      throw new ContactRuleError('invalid_request', `Contact ${mergedId} has more than ${MAX_MERGED_IDENTITIES} identities; link them in parts`);
+      throw new ContactRuleError(
+        'invalid_request',
+        `Contact ${mergedId} has more than ${MAX_MERGED_IDENTITIES} identities; link them in parts`,
+      );
     }
     const survivorThread = await threadOf(store, survivor.value.threadId);
     const mergedThread = await threadOf(store, merged.value.threadId);
     const identities = await Promise.all(merged.value.identities.map((ref) => store.getIdentity(ref)));
     const link: Link = { reason: 'merge', by, at };
     const moved = identities.flatMap((identity) =>
-      identity ? [{ identity, value: { ...identity.value, contactId: survivorId, threadId: survivorThread.value.id, link } satisfies Identity }] : [],
+      identity
+        ? [{ identity, value: { ...identity.value, contactId: survivorId, threadId: survivorThread.value.id, link } satisfies Identity }]
+        : [],
     );
     const filled = PROFILE_FIELDS.filter((field) => survivor.value[field] === undefined && merged.value[field] !== undefined);
     const record: MergeRecord = {
@@ -202,13 +217,22 @@ export const mergeContacts = (
       ...(survivor.value.email === undefined && merged.value.email !== undefined && { email: merged.value.email }),
       ...(survivor.value.locale === undefined && merged.value.locale !== undefined && { locale: merged.value.locale }),
       ...(survivor.value.phone === undefined &&
-        merged.value.phone !== undefined && { phone: merged.value.phone, ...(merged.value.phoneVerified !== undefined && { phoneVerified: merged.value.phoneVerified }) }),
+        merged.value.phone !== undefined && {
+          phone: merged.value.phone,
+          ...(merged.value.phoneVerified !== undefined && { phoneVerified: merged.value.phoneVerified }),
+        }),
       attributes: { ...merged.value.attributes, ...survivor.value.attributes },
       merges: [...survivor.value.merges, record],
       updatedAt: later(survivor.value.updatedAt, at),
     };
     for (const { value } of moved) next = withIdentity(next, value, next.updatedAt);
-    const tombstone: Contact = { ...merged.value, state: 'merged', mergedInto: survivorId, identities: [], updatedAt: later(merged.value.updatedAt, at) };
+    const tombstone: Contact = {
+      ...merged.value,
+      state: 'merged',
+      mergedInto: survivorId,
+      identities: [],
+      updatedAt: later(merged.value.updatedAt, at),
+    };
     const events: PendingEvent[] = [onceEvent('contact.merged', at, [survivorId, mergedId, at], { mergedContactId: mergedId, reason, by })];
     await store.commit([
       { kind: 'contact', op: 'put', value: next, version: survivor.version, events },
@@ -219,9 +243,16 @@ export const mergeContacts = (
         op: 'put',
         value: absorbThread(survivorThread.value, mergedThread.value, at),
         version: survivorThread.version,
-        events: [onceEvent('thread.updated', at, [survivorThread.value.id, 'merged', mergedThread.value.id, at], { changes: ['mergedThreads'] })],
+        events: [
+          onceEvent('thread.updated', at, [survivorThread.value.id, 'merged', mergedThread.value.id, at], { changes: ['mergedThreads'] }),
+        ],
       },
-      { kind: 'thread', op: 'put', value: { ...mergedThread.value, mergedInto: survivorThread.value.id, updatedAt: later(mergedThread.value.updatedAt, at) }, version: mergedThread.version },
+      {
+        kind: 'thread',
+        op: 'put',
+        value: { ...mergedThread.value, mergedInto: survivorThread.value.id, updatedAt: later(mergedThread.value.updatedAt, at) },
+        version: mergedThread.version,
+      },
     ]);
     return next;
   });
@@ -249,7 +280,7 @@ export const unmergeContacts = (store: ConversationStore, survivorId: string, me
     const record = survivor.value.merges.find((m) => m.contactId === mergedId);
     if (!record) throw new ContactRuleError('conflict', `Contact ${mergedId} is not merged into ${survivorId}`);
     const merged = await store.getContact(mergedId);
-    if (!merged || merged.value.state !== 'merged' || merged.value.mergedInto !== survivorId) {
+    if (merged?.value.state !== 'merged' || merged.value.mergedInto !== survivorId) {
       throw new ContactRuleError('conflict', `Contact ${mergedId} is not a merge of ${survivorId} any more`);
     }
     const survivorThread = await threadOf(store, survivor.value.threadId);
@@ -278,7 +309,11 @@ export const unmergeContacts = (store: ConversationStore, survivorId: string, me
     const { mergedInto: _mergedInto, ...reopened } = mergedThread.value;
     const routeChannels = new Set(reopened.routes.map((r) => r.channel));
     const survivorRoutes = survivorThread.value.routes.filter(
-      (route) => !(routeChannels.has(route.channel) && reopened.routes.some((r) => r.channel === route.channel && r.lastInboundAt === route.lastInboundAt)),
+      (route) =>
+        !(
+          routeChannels.has(route.channel) &&
+          reopened.routes.some((r) => r.channel === route.channel && r.lastInboundAt === route.lastInboundAt)
+        ),
     );
     await store.commit([
       {
@@ -300,7 +335,9 @@ export const unmergeContacts = (store: ConversationStore, survivorId: string, me
           updatedAt: later(survivorThread.value.updatedAt, at),
         },
         version: survivorThread.version,
-        events: [onceEvent('thread.updated', at, [survivorThread.value.id, 'unmerged', mergedThread.value.id, at], { changes: ['mergedThreads'] })],
+        events: [
+          onceEvent('thread.updated', at, [survivorThread.value.id, 'unmerged', mergedThread.value.id, at], { changes: ['mergedThreads'] }),
+        ],
       },
       { kind: 'thread', op: 'put', value: { ...reopened, updatedAt: later(reopened.updatedAt, at) }, version: mergedThread.version },
     ]);
@@ -343,7 +380,11 @@ export const linkIdentity = (
         writes.push({
           kind: 'contact',
           op: 'put',
-          value: { ...previous.value, identities: previous.value.identities.filter((i) => !sameIdentity(i, key)), updatedAt: later(previous.value.updatedAt, at) },
+          value: {
+            ...previous.value,
+            identities: previous.value.identities.filter((i) => !sameIdentity(i, key)),
+            updatedAt: later(previous.value.updatedAt, at),
+          },
           version: previous.version,
           events: [freshEvent('contact.updated', at, { changes: ['identities'] })],
         });
@@ -355,7 +396,13 @@ export const linkIdentity = (
     await store.commit([
       { kind: 'identity', op: 'put', value: identity, version: existing?.version ?? NEW_RECORD },
       ...writes,
-      { kind: 'contact', op: 'put', value: next, version: contact.version, events: [identityLinked(contactId, identity, link), freshEvent('contact.updated', at, { changes: ['identities'] })] },
+      {
+        kind: 'contact',
+        op: 'put',
+        value: next,
+        version: contact.version,
+        events: [identityLinked(contactId, identity, link), freshEvent('contact.updated', at, { changes: ['identities'] })],
+      },
     ]);
     return next;
   });
@@ -370,13 +417,16 @@ export const eraseContact = (store: ConversationStore, contactId: string, by: Ac
     const contact = await store.getContact(contactId);
     if (!contact) throw new ContactRuleError('not_found', `No contact ${contactId}`);
     if (contact.value.state === 'erased') return contact.value;
-    if (contact.value.state === 'merged') throw new ContactRuleError('conflict', `Contact ${contactId} was merged into ${contact.value.mergedInto}; erase that one`);
+    if (contact.value.state === 'merged')
+      throw new ContactRuleError('conflict', `Contact ${contactId} was merged into ${contact.value.mergedInto}; erase that one`);
     const identities = await Promise.all(contact.value.identities.map((ref) => store.getIdentity(ref)));
     // Their channel ids no longer find the thread: every participant record of each identity goes too.
     const participants = (
       await Promise.all(
         contact.value.identities.map(async (ref) =>
-          (await store.listParticipantThreads(ref.channel, ref.externalUserId)).map((threadId) => ({ channel: ref.channel, externalUserId: ref.externalUserId, threadId })),
+          (
+            await store.listParticipantThreads(ref.channel, ref.externalUserId)
+          ).map((threadId) => ({ channel: ref.channel, externalUserId: ref.externalUserId, threadId })),
         ),
       )
     ).flat();
@@ -404,7 +454,9 @@ export const eraseContact = (store: ConversationStore, contactId: string, by: Ac
           }),
         ],
       },
-      ...identities.flatMap((identity): ConversationWrite[] => (identity ? [{ kind: 'identity', op: 'delete', key: identity.value, version: identity.version }] : [])),
+      ...identities.flatMap((identity): ConversationWrite[] =>
+        identity ? [{ kind: 'identity', op: 'delete', key: identity.value, version: identity.version }] : [],
+      ),
       // Participant records are written once and never changed: version 1.
       ...participants.map((key): ConversationWrite => ({ kind: 'participant', op: 'delete', key, version: 1 })),
     ]);
@@ -428,9 +480,11 @@ export const adoptVerifiedPhone = async (
   const phone = normalizePhone(verifiedPhone);
   if (phone === undefined) return 'unchanged';
   const contact = await store.getContact(contactId);
-  if (!contact || contact.value.state !== 'active') return 'unchanged';
+  if (contact?.value.state !== 'active') return 'unchanged';
   if (contact.value.phoneVerified === true && contact.value.phone === phone) return 'unchanged';
-  const holders = (await store.findContacts({ phone })).filter((c) => c.phoneVerified === true && c.state === 'active' && c.id !== contactId);
+  const holders = (await store.findContacts({ phone })).filter(
+    (c) => c.phoneVerified === true && c.state === 'active' && c.id !== contactId,
+  );
   if (holders.length > 1) return 'unchanged';
   const [holder] = holders;
   if (holder) {

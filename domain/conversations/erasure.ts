@@ -49,7 +49,12 @@ export const eraseMessages = async (job: ErasureJob, deps: ErasureDeps): Promise
         const thread = await deps.store.getThread(threadId);
         if (!thread || (thread.value.routes.length === 0 && Object.keys(thread.value.attributes).length === 0)) return;
         await deps.store.commit([
-          { kind: 'thread', op: 'put', value: { ...thread.value, routes: [], attributes: {}, updatedAt: later(thread.value.updatedAt, at) }, version: thread.version },
+          {
+            kind: 'thread',
+            op: 'put',
+            value: { ...thread.value, routes: [], attributes: {}, updatedAt: later(thread.value.updatedAt, at) },
+            version: thread.version,
+          },
         ]);
       });
     }

@@ -62,14 +62,21 @@ export const resolveIdentity = (store: ConversationStore, input: IdentityInput, 
     // anything this call writes is decided by versions.
     const existing = await store.getIdentity(key, { latest: false });
     if (existing) {
-      if (input.displayName === undefined || input.displayName === existing.value.displayName) return { identity: existing, created: false };
+      if (input.displayName === undefined || input.displayName === existing.value.displayName)
+        return { identity: existing, created: false };
       const fresh = await store.getIdentity(key);
       if (!fresh) throw new ConflictError('identity');
       if (input.displayName === fresh.value.displayName) return { identity: fresh, created: false };
       const renamed: Identity = { ...fresh.value, displayName: input.displayName };
       const contact = await store.getContact(renamed.contactId);
       const writes: ConversationWrite[] = [{ kind: 'identity', op: 'put', value: renamed, version: fresh.version }];
-      if (contact) writes.push({ kind: 'contact', op: 'put', value: withIdentity(contact.value, renamed, contact.value.updatedAt), version: contact.version });
+      if (contact)
+        writes.push({
+          kind: 'contact',
+          op: 'put',
+          value: withIdentity(contact.value, renamed, contact.value.updatedAt),
+          version: contact.version,
+        });
       await store.commit(writes);
       return { identity: { value: renamed, version: fresh.version + 1 }, created: false };
     }
@@ -90,7 +97,10 @@ export const resolveIdentity = (store: ConversationStore, input: IdentityInput, 
             op: 'put',
             value: withIdentity(current.value, identity, at),
             version: current.version,
-            events: [identityLinked(current.value.id, identity, link), onceEvent('contact.updated', at, [current.value.id, 'identity', ...keyParts(identity)], { changes: ['identities'] })],
+            events: [
+              identityLinked(current.value.id, identity, link),
+              onceEvent('contact.updated', at, [current.value.id, 'identity', ...keyParts(identity)], { changes: ['identities'] }),
+            ],
           },
         ]);
         return { identity: { value: identity, version: 1 }, created: true };
@@ -147,7 +157,14 @@ export const participantUnlessListed = async (
 ): Promise<ConversationWrite[]> =>
   (await store.listParticipantThreads(identity.channel, identity.externalUserId)).includes(identity.threadId)
     ? []
-    : [{ kind: 'participant', op: 'put', value: { channel: identity.channel, externalUserId: identity.externalUserId, threadId: identity.threadId }, version: NEW_RECORD }];
+    : [
+        {
+          kind: 'participant',
+          op: 'put',
+          value: { channel: identity.channel, externalUserId: identity.externalUserId, threadId: identity.threadId },
+          version: NEW_RECORD,
+        },
+      ];
 
 const keyParts = (key: IdentityKey): string[] => [key.channel, key.accountId, key.externalUserId];
 
@@ -157,7 +174,8 @@ const identityOf = (input: IdentityInput, contactId: string, threadId: string, l
   externalUserId: input.externalUserId,
   kind: input.kind,
   ...(input.displayName !== undefined && { displayName: input.displayName }),
-  ...(input.verifiedPhone !== undefined && normalizePhone(input.verifiedPhone) !== undefined && { verifiedPhone: normalizePhone(input.verifiedPhone) }),
+  ...(input.verifiedPhone !== undefined &&
+    normalizePhone(input.verifiedPhone) !== undefined && { verifiedPhone: normalizePhone(input.verifiedPhone) }),
   contactId,
   threadId,
   link,

@@ -5,13 +5,7 @@
  */
 import type { ChannelCapabilities } from '../connector.ts';
 import type { Channel } from '../content.ts';
-import type {
-  IdentityUnreachableEvent,
-  MessageEditedEvent,
-  MessageReceivedEvent,
-  MessageStatusEvent,
-  ParleyEvent,
-} from '../events.ts';
+import type { IdentityUnreachableEvent, MessageEditedEvent, MessageReceivedEvent, MessageStatusEvent, ParleyEvent } from '../events.ts';
 import { onceEvent } from '../events/outbox.ts';
 import { newMessageId } from '../message-ids.ts';
 import type { Log } from '../ports.ts';
@@ -178,7 +172,12 @@ const receive = async (event: MessageReceivedEvent | MessageEditedEvent, deps: T
         op: 'put',
         value: message,
         version: NEW_RECORD,
-        events: [onceEvent(message.direction === 'inbound' ? 'message.received' : 'message.created', event.receivedAt, [message.threadId, message.id])],
+        events: [
+          onceEvent(message.direction === 'inbound' ? 'message.received' : 'message.created', event.receivedAt, [
+            message.threadId,
+            message.id,
+          ]),
+        ],
       },
     ]);
   } catch (error) {
@@ -247,7 +246,12 @@ const recordAgentActivity = (message: StoredMessage, deps: ThreadWriterDeps) =>
 const recordParticipant = async (event: MessageReceivedEvent | MessageEditedEvent, threadId: string, deps: ThreadWriterDeps) => {
   try {
     await deps.store.commit([
-      { kind: 'participant', op: 'put', value: { channel: event.channel, externalUserId: event.sender.externalUserId, threadId }, version: NEW_RECORD },
+      {
+        kind: 'participant',
+        op: 'put',
+        value: { channel: event.channel, externalUserId: event.sender.externalUserId, threadId },
+        version: NEW_RECORD,
+      },
     ]);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error; // already a participant
@@ -293,17 +297,27 @@ const updateStatus = async (event: MessageStatusEvent, deps: ThreadWriterDeps): 
 /** Keeps the earliest `since`: later reports of the same block change nothing. Unknown identities are ignored. */
 const markUnreachable = async (event: IdentityUnreachableEvent, deps: ThreadWriterDeps): Promise<WriteOutcome> =>
   retryOnConflict(async () => {
-    const identity = await deps.store.getIdentity({ channel: event.channel, accountId: event.accountId, externalUserId: event.externalUserId });
+    const identity = await deps.store.getIdentity({
+      channel: event.channel,
+      accountId: event.accountId,
+      externalUserId: event.externalUserId,
+    });
     if (!identity) return { kind: 'skipped', reason: 'unknown identity' } as const;
     const since = identity.value.unreachable?.since;
-    if (since !== undefined && millis(since) <= millis(event.occurredAt)) return { kind: 'unchanged', reason: 'already unreachable' } as const;
+    if (since !== undefined && millis(since) <= millis(event.occurredAt))
+      return { kind: 'unchanged', reason: 'already unreachable' } as const;
     const marked: Identity = { ...identity.value, unreachable: { reason: event.reason, since: event.occurredAt } };
     await commitIdentity(marked, identity.version, deps, [
-      onceEvent('channel.identity.unreachable', event.occurredAt, [event.channel, event.accountId, event.externalUserId, event.occurredAt], {
-        contactId: marked.contactId,
-        identity: { channel: marked.channel, accountId: marked.accountId, externalUserId: marked.externalUserId },
-        reason: event.reason,
-      }),
+      onceEvent(
+        'channel.identity.unreachable',
+        event.occurredAt,
+        [event.channel, event.accountId, event.externalUserId, event.occurredAt],
+        {
+          contactId: marked.contactId,
+          identity: { channel: marked.channel, accountId: marked.accountId, externalUserId: marked.externalUserId },
+          reason: event.reason,
+        },
+      ),
     ]);
     return { kind: 'unchanged', reason: 'identity marked unreachable' } as const;
   });
@@ -317,10 +331,25 @@ const markReachable = (identity: Identity, deps: ThreadWriterDeps) =>
   });
 
 /** An identity changed, with its entry on its contact (one transaction). */
-export const commitIdentity = async (identity: Identity, version: number, deps: Pick<ThreadWriterDeps, 'store'>, events: ReturnType<typeof onceEvent>[]) => {
+export const commitIdentity = async (
+  identity: Identity,
+  version: number,
+  deps: Pick<ThreadWriterDeps, 'store'>,
+  events: ReturnType<typeof onceEvent>[],
+) => {
   const contact = await deps.store.getContact(identity.contactId);
   await deps.store.commit([
     { kind: 'identity', op: 'put', value: identity, version },
-    ...(contact ? [{ kind: 'contact' as const, op: 'put' as const, value: withIdentity(contact.value, identity, contact.value.updatedAt), version: contact.version, events }] : []),
+    ...(contact
+      ? [
+          {
+            kind: 'contact' as const,
+            op: 'put' as const,
+            value: withIdentity(contact.value, identity, contact.value.updatedAt),
+            version: contact.version,
+            events,
+          },
+        ]
+      : []),
   ]);
 };

@@ -54,7 +54,11 @@ export const advanceStatus = (message: StoredMessage, change: StatusChange): Mes
     ...rest,
     status: change.status,
     ...(externalIds.length > 0 && { externalId: externalIds[0], externalIds: [...externalIds] }),
-    ...(change.failure !== undefined ? { failure: change.failure } : change.status === 'failed' && message.failure ? { failure: message.failure } : {}),
+    ...(change.failure !== undefined
+      ? { failure: change.failure }
+      : change.status === 'failed' && message.failure
+        ? { failure: message.failure }
+        : {}),
     // A message stops being anyone's to send once it left `queued`.
     ...(change.status === 'failed' || change.status === 'sent' ? {} : message.claim && { claim: message.claim }),
   };

@@ -74,7 +74,7 @@ export type ContactIdentity = z.infer<typeof ContactIdentitySchema>;
 export const MergeRecordSchema = z
   .object({
     contactId: z.string().describe('The contact merged into this one'),
-    threadId: z.string().describe('Its thread, now read as part of the survivor\'s thread'),
+    threadId: z.string().describe("Its thread, now read as part of the survivor's thread"),
     identities: z.array(IdentityKeySchema).describe('The identities it brought'),
     profile: z.object({
       name: z.string().optional(),
@@ -145,7 +145,11 @@ export const ControlSchema = z
   .meta({ id: 'Control' });
 export type Control = z.infer<typeof ControlSchema>;
 
-export const TagSchema = z.string().min(1).max(64).regex(/^[^\s,]+$/, 'a tag has no spaces or commas');
+export const TagSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^\s,]+$/, 'a tag has no spaces or commas');
 
 export const ThreadSchema = z
   .object({

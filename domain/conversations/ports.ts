@@ -90,7 +90,12 @@ export interface ConversationStore {
 
   getMessage(threadId: string, messageId: string): Promise<Versioned<StoredMessage> | undefined>;
   /** Where a provider's message id points; `latest: false` as for {@link getIdentity}. */
-  getPointer(channel: Channel, accountId: string, externalId: string, options?: { readonly latest?: boolean }): Promise<MessagePointer | undefined>;
+  getPointer(
+    channel: Channel,
+    accountId: string,
+    externalId: string,
+    options?: { readonly latest?: boolean },
+  ): Promise<MessagePointer | undefined>;
   /**
    * Messages of one thread and of the threads merged into it, oldest first, as one sequence. Expired messages
    * are never returned. Throws `InvalidCursorError` for a cursor it did not issue for these threads.

@@ -95,7 +95,8 @@ export const applyInbound = (thread: StoredThread, activity: InboundActivity): T
     ...(newest && { lastInboundChannel: activity.channel }),
     unread: thread.unread + 1,
     lastMessageAt: later(thread.lastMessageAt, activity.occurredAt),
-    lastCustomerMessageAt: thread.lastCustomerMessageAt === undefined ? activity.occurredAt : later(thread.lastCustomerMessageAt, activity.occurredAt),
+    lastCustomerMessageAt:
+      thread.lastCustomerMessageAt === undefined ? activity.occurredAt : later(thread.lastCustomerMessageAt, activity.occurredAt),
     updatedAt: later(thread.updatedAt, activity.at),
     counted: [...(thread.counted ?? []), mark].slice(-COUNTED_MEMORY),
   };
@@ -112,11 +113,15 @@ export const OUTBOUND_COALESCE_MS = 60_000;
  * An agent's (or a notification's) message on a channel: the first one after the thread opened is its first
  * response, and the customer's messages count as answered. A burst of replies is recorded once a minute.
  */
-export const applyOutbound = (thread: StoredThread, activity: { readonly channel: Channel; readonly at: string; readonly byAgent: boolean }): ThreadChange => {
+export const applyOutbound = (
+  thread: StoredThread,
+  activity: { readonly channel: Channel; readonly at: string; readonly byAgent: boolean },
+): ThreadChange => {
   const material =
     !thread.channels.includes(activity.channel) ||
     (activity.byAgent && (thread.unread > 0 || thread.firstResponseAt === undefined || thread.lastAgentMessageAt === undefined)) ||
-    millis(activity.at) - millis(activity.byAgent ? (thread.lastAgentMessageAt ?? thread.lastMessageAt) : thread.lastMessageAt) >= OUTBOUND_COALESCE_MS;
+    millis(activity.at) - millis(activity.byAgent ? (thread.lastAgentMessageAt ?? thread.lastMessageAt) : thread.lastMessageAt) >=
+      OUTBOUND_COALESCE_MS;
   if (!material) return unchanged(thread);
   const next: StoredThread = {
     ...thread,
@@ -168,7 +173,12 @@ export const changeStatus = (thread: StoredThread, status: ThreadStatus, at: str
 /** Tags added and removed (kept sorted, at most 50), attributes set (null removes one). */
 export const changeLabels = (
   thread: StoredThread,
-  change: { readonly addTags?: readonly string[]; readonly removeTags?: readonly string[]; readonly tags?: readonly string[]; readonly attributes?: Readonly<Record<string, string | number | boolean | null>> },
+  change: {
+    readonly addTags?: readonly string[];
+    readonly removeTags?: readonly string[];
+    readonly tags?: readonly string[];
+    readonly attributes?: Readonly<Record<string, string | number | boolean | null>>;
+  },
   at: string,
 ): ThreadChange => {
   const changes: string[] = [];
@@ -183,7 +193,8 @@ export const changeLabels = (
       else attributes[name] = value;
     }
     if (Object.keys(attributes).length > 50) throw new ThreadRuleError('invalid_request', 'a thread has at most 50 attributes');
-    if (JSON.stringify(Object.entries(attributes).sort()) !== JSON.stringify(Object.entries(thread.attributes).sort())) changes.push('attributes');
+    if (JSON.stringify(Object.entries(attributes).sort()) !== JSON.stringify(Object.entries(thread.attributes).sort()))
+      changes.push('attributes');
     else attributes = thread.attributes;
   }
   if (changes.length === 0) return unchanged(thread);
@@ -191,11 +202,7 @@ export const changeLabels = (
 };
 
 /** Snoozed threads whose time has come, and open ones idle for too long, as the lifecycle sweep sees them. */
-export const lifecycleChange = (
-  thread: StoredThread,
-  now: string,
-  autoResolveAfterHours: number | undefined,
-): ThreadChange => {
+export const lifecycleChange = (thread: StoredThread, now: string, autoResolveAfterHours: number | undefined): ThreadChange => {
   if (thread.status === 'snoozed' && thread.snoozedUntil !== undefined && millis(thread.snoozedUntil) <= millis(now)) {
     return changeStatus(thread, 'open', now);
   }

@@ -36,14 +36,15 @@ import {
 import { planNotification, queueNotification, type Plan, type ProactiveDeps } from './notifications.ts';
 import { resolveRecipient } from './recipients.ts';
 
-export { CAMPAIGN_CANCELLED, CAMPAIGN_STATES, CampaignRecipientSchema, CampaignSchema, RECIPIENT_STATES, RecipientParametersSchema } from './model.ts';
+export {
+  CAMPAIGN_CANCELLED,
+  CAMPAIGN_STATES,
+  CampaignRecipientSchema,
+  CampaignSchema,
+  RECIPIENT_STATES,
+  RecipientParametersSchema,
+} from './model.ts';
 export type { Campaign, CampaignCounter, CampaignRecipient, RecipientMark, RecipientParameters, RecipientState } from './model.ts';
-
-
-
-
-
-
 
 /** Counter records per campaign: status changes of different recipients rarely write the same one. */
 export const COUNTER_SHARDS = 16;
@@ -58,7 +59,16 @@ export interface CampaignScheduler {
   schedule(job: CampaignJob, at: Date): Promise<void>;
 }
 
-const RANK: Record<RecipientState, number> = { pending: 0, queued: 10, sent: 20, failed: 25, delivered: 30, read: 40, skipped: 100, cancelled: 100 };
+const RANK: Record<RecipientState, number> = {
+  pending: 0,
+  queued: 10,
+  sent: 20,
+  failed: 25,
+  delivered: 30,
+  read: 40,
+  skipped: 100,
+  cancelled: 100,
+};
 
 /**
  * Recipient states only move forward, as message statuses do (`failed` only after `queued` or `sent`, a later
@@ -128,7 +138,11 @@ export const addRecipients = (
   retryOnConflict(async () => {
     const campaign = await store.getCampaign(campaignId);
     if (!campaign) throw new CampaignError('not_found', `No campaign ${campaignId}`);
-    if (campaign.value.status !== 'draft') throw new CampaignError('invalid_status_change', `Recipients are added only while a campaign is a draft; this one is ${campaign.value.status}`);
+    if (campaign.value.status !== 'draft')
+      throw new CampaignError(
+        'invalid_status_change',
+        `Recipients are added only while a campaign is a draft; this one is ${campaign.value.status}`,
+      );
     const first = campaign.value.recipients;
     const next: Campaign = { ...campaign.value, recipients: first + recipients.length, updatedAt: at };
     // The campaign's count first: a concurrent add conflicts there, before any recipient is written.
@@ -249,7 +263,8 @@ export const startCampaign = async (deps: CampaignStartDeps, campaignId: string,
   });
   if (started.changed) {
     const job: CampaignJob = { kind: 'campaign', campaignId, hop: started.campaign.hop };
-    if (started.campaign.status === 'scheduled' && started.campaign.scheduledAt !== undefined) await deps.scheduler.schedule(job, new Date(started.campaign.scheduledAt));
+    if (started.campaign.status === 'scheduled' && started.campaign.scheduledAt !== undefined)
+      await deps.scheduler.schedule(job, new Date(started.campaign.scheduledAt));
     else await deps.queue.send(job);
   }
   return started.campaign;
@@ -349,7 +364,12 @@ export const dispatchHop = async (deps: DispatchDeps, job: CampaignJob): Promise
   const from = campaign.value.dispatched;
   const recipients = (await store.listRecipients(campaign.value.id, from, size)).filter((r) => r.value.seq < from + size);
   const started = performance.now();
-  await dispatchPage(deps, campaign.value, recipients.map((r) => r.value), pageAt);
+  await dispatchPage(
+    deps,
+    campaign.value,
+    recipients.map((r) => r.value),
+    pageAt,
+  );
   const to = Math.min(campaign.value.recipients, from + size);
 
   const advanced = await retryOnConflict(async () => {
@@ -377,9 +397,14 @@ export const dispatchHop = async (deps: DispatchDeps, job: CampaignJob): Promise
 };
 
 const enqueueNext = async (deps: DispatchDeps, campaign: Versioned<Campaign>, delaySeconds: number): Promise<void> => {
-  await deps.queue.send({ kind: 'campaign', campaignId: campaign.value.id, hop: campaign.value.hop }, delaySeconds > 0 ? { delaySeconds } : undefined);
+  await deps.queue.send(
+    { kind: 'campaign', campaignId: campaign.value.id, hop: campaign.value.hop },
+    delaySeconds > 0 ? { delaySeconds } : undefined,
+  );
   try {
-    await deps.delivery.commit([{ kind: 'campaign', op: 'put', value: { ...campaign.value, enqueuedHop: campaign.value.hop }, version: campaign.version }]);
+    await deps.delivery.commit([
+      { kind: 'campaign', op: 'put', value: { ...campaign.value, enqueuedHop: campaign.value.hop }, version: campaign.version },
+    ]);
   } catch (error) {
     // Changed meanwhile (cancelled, or the next hop already ran): the mark only saves a re-queue after a crash.
     if (!(error instanceof ConflictError)) throw error;
@@ -405,7 +430,12 @@ type Prepared =
   | { readonly kind: 'done' };
 
 /** One recipient checked as a notification, and made (a channel identity Parley has not seen) if it may be sent to. */
-const prepareRecipient = async (deps: DispatchDeps, campaign: Campaign, recipient: CampaignRecipient, pageAt: string): Promise<Prepared> => {
+const prepareRecipient = async (
+  deps: DispatchDeps,
+  campaign: Campaign,
+  recipient: CampaignRecipient,
+  pageAt: string,
+): Promise<Prepared> => {
   if (recipient.state !== 'pending') return { kind: 'done' };
   const plan = await planNotification(deps, {
     to: recipient.to,
@@ -431,7 +461,7 @@ const prepareRecipient = async (deps: DispatchDeps, campaign: Campaign, recipien
         threadId: made.thread.value.id,
         contactId: made.contact.id,
         accountId: made.accountId,
-        notification: { ...plan.message.notification!, ...(made.route === undefined && { to: made.identity.externalUserId }) },
+        notification: { ...plan.message.notification, ...(made.route === undefined && { to: made.identity.externalUserId }) },
       },
     },
   };
@@ -441,7 +471,12 @@ const prepareRecipient = async (deps: DispatchDeps, campaign: Campaign, recipien
  * A page of recipients: checked concurrently; then, in their order, each ready one claims its contact's mark (so
  * of a contact listed twice, the first listed gets the message, however the checks interleaved); then queued.
  */
-const dispatchPage = async (deps: DispatchDeps, campaign: Campaign, recipients: readonly CampaignRecipient[], pageAt: string): Promise<void> => {
+const dispatchPage = async (
+  deps: DispatchDeps,
+  campaign: Campaign,
+  recipients: readonly CampaignRecipient[],
+  pageAt: string,
+): Promise<void> => {
   const store = deps.delivery;
   const concurrency = deps.concurrency ?? 8;
   const prepared: Prepared[] = new Array(recipients.length);
@@ -459,7 +494,9 @@ const dispatchPage = async (deps: DispatchDeps, campaign: Campaign, recipients: 
     if (item.kind !== 'ready') continue;
     const contactId = item.plan.message.contactId ?? '';
     try {
-      await store.commit([{ kind: 'recipientMark', op: 'put', value: { campaignId: campaign.id, contactId, seq: item.recipient.seq }, version: NEW_RECORD }]);
+      await store.commit([
+        { kind: 'recipientMark', op: 'put', value: { campaignId: campaign.id, contactId, seq: item.recipient.seq }, version: NEW_RECORD },
+      ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;
       const mark = await store.getRecipientMark(campaign.id, contactId);
@@ -508,7 +545,9 @@ export const recordProgress = async (
   const state = message.status;
   if (!(RECIPIENT_STATES as readonly string[]).includes(state)) return false;
   const to: RecipientState = state === 'failed' && message.failure?.code === CAMPAIGN_CANCELLED ? 'cancelled' : (state as RecipientState);
-  const patch = to === 'failed' || to === 'cancelled' ? { reason: { code: message.failure?.code ?? 'failed', message: message.failure?.message ?? 'the message failed' } } : {};
+  const patch =
+    to === 'failed' || to === 'cancelled'
+      ? { reason: { code: message.failure?.code ?? 'failed', message: message.failure?.message ?? 'the message failed' } }
+      : {};
   return moveRecipient(store, campaignId, seq, to, patch, at, { redrive: previousStatus === 'failed' && state === 'queued' });
 };
-

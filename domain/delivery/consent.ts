@@ -23,8 +23,6 @@ import type { DeliveryStore } from './ports.ts';
 export { CONSENT_STATUSES, ConsentEntrySchema } from './model.ts';
 export type { ConsentEntry, ConsentScope } from './model.ts';
 
-
-
 export type ConsentVerdict =
   | { readonly kind: 'allowed'; readonly basis: 'opted_in' | 'transactional' }
   | { readonly kind: 'refused'; readonly code: 'no_consent'; readonly reason: string; readonly entry?: ConsentEntry };
@@ -76,21 +74,62 @@ export const consentVerdict = (states: readonly ConsentEntry[], channel: Channel
  */
 export const OPT_OUT_KEYWORDS: readonly string[] = [
   // English
-  'stop', 'stopall', 'stop all', 'unsubscribe', 'opt out', 'optout', 'opt-out', 'stop promotions', 'stop messages',
+  'stop',
+  'stopall',
+  'stop all',
+  'unsubscribe',
+  'opt out',
+  'optout',
+  'opt-out',
+  'stop promotions',
+  'stop messages',
   // Japanese
-  '停止', '配信停止', '配信解除', '登録解除', '購読解除', 'ストップ', 'メッセージ停止',
+  '停止',
+  '配信停止',
+  '配信解除',
+  '登録解除',
+  '購読解除',
+  'ストップ',
+  'メッセージ停止',
   // Traditional and Simplified Chinese
-  '退訂', '退订', '取消訂閱', '取消订阅',
+  '退訂',
+  '退订',
+  '取消訂閱',
+  '取消订阅',
   // Korean
-  '중지', '수신거부', '수신 거부', '수신중지', '수신 중지', '구독취소', '구독 취소', '광고거부', '무료수신거부',
+  '중지',
+  '수신거부',
+  '수신 거부',
+  '수신중지',
+  '수신 중지',
+  '구독취소',
+  '구독 취소',
+  '광고거부',
+  '무료수신거부',
   // Thai
-  'หยุด', 'หยุดส่ง', 'เลิกรับ', 'ยกเลิกรับข่าวสาร', 'ยกเลิกการรับข่าวสาร',
+  'หยุด',
+  'หยุดส่ง',
+  'เลิกรับ',
+  'ยกเลิกรับข่าวสาร',
+  'ยกเลิกการรับข่าวสาร',
   // Indonesian
-  'berhenti', 'berhenti langganan', 'unreg',
+  'berhenti',
+  'berhenti langganan',
+  'unreg',
   // Spanish
-  'baja', 'darme de baja', 'parar', 'alto', 'detener', 'no más', 'no mas',
+  'baja',
+  'darme de baja',
+  'parar',
+  'alto',
+  'detener',
+  'no más',
+  'no mas',
   // Portuguese
-  'pare', 'sair', 'descadastrar', 'cancelar inscrição', 'cancelar inscricao',
+  'pare',
+  'sair',
+  'descadastrar',
+  'cancelar inscrição',
+  'cancelar inscricao',
 ];
 const KEYWORDS = new Set(OPT_OUT_KEYWORDS.map((k) => k.normalize('NFKC').toLowerCase()));
 
@@ -126,7 +165,9 @@ export const optOutKeyword = (content: Content): string | undefined => {
  */
 export const consentEntryId = (at: string, status: ConsentEntry['status'], ...parts: readonly string[]): string => {
   const ms = Math.max(0, millis(at));
-  const second = Math.floor(ms / 1000).toString(36).padStart(7, '0');
+  const second = Math.floor(ms / 1000)
+    .toString(36)
+    .padStart(7, '0');
   const within = String(ms % 1000).padStart(3, '0');
   return `cns_${second}${status === 'opted_out' ? '1' : '0'}${within}_${createHash('sha256').update(parts.join('\u001f')).digest('base64url').slice(0, 16)}`;
 };

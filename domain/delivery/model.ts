@@ -48,7 +48,9 @@ export const TemplateSchema = z
     accountId: z.string().min(1),
     name: z.string().regex(/^[a-z0-9_]{1,512}$/),
     language: z.string().regex(/^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$/),
-    category: z.enum(TEMPLATE_CATEGORIES).describe('Marketing templates need the contact\'s marketing opt-in, whatever the request\'s purpose'),
+    category: z
+      .enum(TEMPLATE_CATEGORIES)
+      .describe("Marketing templates need the contact's marketing opt-in, whatever the request's purpose"),
     status: z.enum(TEMPLATE_STATES),
     header: z
       .object({ format: z.enum(['text', 'image', 'video', 'document', 'location']), parameters: z.int().min(0).max(1) })
@@ -61,7 +63,13 @@ export const TemplateSchema = z
       ])
       .describe('The body placeholders: `{{1}}`…`{{n}}`, or named ones'),
     buttons: z
-      .array(z.object({ index: z.int().min(0).max(9), type: z.enum(TEMPLATE_BUTTON_TYPES), dynamic: z.boolean().describe('A URL button with a placeholder: takes a `urlSuffix`') }))
+      .array(
+        z.object({
+          index: z.int().min(0).max(9),
+          type: z.enum(TEMPLATE_BUTTON_TYPES),
+          dynamic: z.boolean().describe('A URL button with a placeholder: takes a `urlSuffix`'),
+        }),
+      )
       .max(10),
     source: z.enum(['provider', 'api']).describe('Read from the provider, or registered through the API'),
     updatedAt: IsoInstantSchema,
@@ -75,8 +83,17 @@ export const RecipientRefSchema = z
   .union([
     z.strictObject({
       channel: ChannelSchema,
-      externalUserId: z.string().min(1).max(256).describe("The person's id on the channel; for WhatsApp, their phone number (E.164 or digits)"),
-      accountId: z.string().min(1).max(64).optional().describe("The business account to write from; default: the channel's default account"),
+      externalUserId: z
+        .string()
+        .min(1)
+        .max(256)
+        .describe("The person's id on the channel; for WhatsApp, their phone number (E.164 or digits)"),
+      accountId: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .describe("The business account to write from; default: the channel's default account"),
     }),
     z.strictObject({ contactId: z.string().min(1).max(200) }),
   ])
@@ -91,9 +108,17 @@ export type RecipientState = (typeof RECIPIENT_STATES)[number];
 export const RecipientParametersSchema = z
   .strictObject({
     header: TemplateParameterSchema.optional(),
-    body: z.union([z.array(z.string().min(1).max(1024)).min(1), z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(1024))]).optional(),
+    body: z
+      .union([z.array(z.string().min(1).max(1024)).min(1), z.record(z.string().regex(/^[a-z0-9_]{1,64}$/), z.string().min(1).max(1024))])
+      .optional(),
     buttons: z
-      .array(z.object({ index: z.int().min(0).max(9), payload: z.string().min(1).max(1000).optional(), urlSuffix: z.string().min(1).max(2000).optional() }))
+      .array(
+        z.object({
+          index: z.int().min(0).max(9),
+          payload: z.string().min(1).max(1000).optional(),
+          urlSuffix: z.string().min(1).max(2000).optional(),
+        }),
+      )
       .optional(),
   })
   .meta({ id: 'RecipientParameters' });

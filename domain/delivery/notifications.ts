@@ -31,7 +31,6 @@ import { windowVerdict, type WindowVia } from './windows.ts';
 export { NotificationSchema } from './model.ts';
 export type { Notification } from './model.ts';
 
-
 /** Why a notification may not be queued, in the API's codes. */
 export interface Refusal {
   readonly code:
@@ -96,9 +95,17 @@ export interface NotificationRequest {
   readonly campaign?: { readonly id: string; readonly recipient: number };
 }
 
+/** A notification's message: an outbound message that carries what made it a notification. */
+export type NotificationMessage = StoredMessage & { readonly notification: NonNullable<StoredMessage['notification']> };
+
 export type Plan =
   | { readonly kind: 'refused'; readonly refusal: Refusal }
-  | { readonly kind: 'ready'; readonly message: StoredMessage; readonly recipient: ResolvedRecipient | ResolvedLater; readonly via: WindowVia };
+  | {
+      readonly kind: 'ready';
+      readonly message: NotificationMessage;
+      readonly recipient: ResolvedRecipient | ResolvedLater;
+      readonly via: WindowVia;
+    };
 
 /** A recipient that does not exist yet: made only once every rule allowed the message. */
 export interface ResolvedLater {
@@ -130,10 +137,16 @@ export const planNotification = async (deps: ProactiveDeps, request: Notificatio
   if (!capabilities) return refused('channel_unavailable', `${channel} is not enabled on this deployment`);
   const { content } = request;
   if (!capabilities.outboundTypes.includes(content.type)) {
-    return refused('unsupported_content', `${channel} cannot carry ${content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`);
+    return refused(
+      'unsupported_content',
+      `${channel} cannot carry ${content.type} content; it can carry: ${capabilities.outboundTypes.join(', ')}`,
+    );
   }
   if (request.messageTag !== undefined && !capabilities.messageTags.includes(request.messageTag)) {
-    return refused('unsupported_content', `${channel} cannot send with the message tag ${request.messageTag}; its tags: ${capabilities.messageTags.join(', ') || 'none'}`);
+    return refused(
+      'unsupported_content',
+      `${channel} cannot send with the message tag ${request.messageTag}; its tags: ${capabilities.messageTags.join(', ') || 'none'}`,
+    );
   }
 
   let purpose = request.purpose;
@@ -160,11 +173,15 @@ export const planNotification = async (deps: ProactiveDeps, request: Notificatio
     settings,
   });
   if (window.kind === 'refused') {
-    return refused(window.code, `${window.reason}.${window.allowedInstead.length > 0 ? ` Allowed instead: ${window.allowedInstead.join('; ')}.` : ''}`, {
-      channel,
-      allowedInstead: window.allowedInstead,
-      ...(window.windowExpiresAt !== undefined && { windowExpiresAt: window.windowExpiresAt }),
-    });
+    return refused(
+      window.code,
+      `${window.reason}.${window.allowedInstead.length > 0 ? ` Allowed instead: ${window.allowedInstead.join('; ')}.` : ''}`,
+      {
+        channel,
+        allowedInstead: window.allowedInstead,
+        ...(window.windowExpiresAt !== undefined && { windowExpiresAt: window.windowExpiresAt }),
+      },
+    );
   }
 
   const states = 'later' in recipient ? [] : await deps.delivery.listConsentStates(recipient.contact.id);
@@ -174,7 +191,7 @@ export const planNotification = async (deps: ProactiveDeps, request: Notificatio
   const contactId = 'later' in recipient ? '' : recipient.contact.id;
   const threadId = 'later' in recipient ? '' : recipient.thread.value.id;
   const externalUserId = 'later' in recipient ? '' : recipient.identity.externalUserId;
-  const message: StoredMessage = {
+  const message: NotificationMessage = {
     id: request.messageId(request.at),
     threadId,
     contactId,
@@ -216,13 +233,19 @@ export const queueNotification = async (
       threadId: made.thread.value.id,
       contactId: made.contact.id,
       accountId: made.accountId,
-      notification: { ...message.notification!, ...(made.route === undefined && { to: made.identity.externalUserId }) },
+      notification: { ...message.notification, ...(made.route === undefined && { to: made.identity.externalUserId }) },
     };
   }
   const store = deps.conversations;
   try {
     await store.commit([
-      { kind: 'message', op: 'put', value: message, version: NEW_RECORD, events: [onceEvent('message.created', message.occurredAt, [message.threadId, message.id])] },
+      {
+        kind: 'message',
+        op: 'put',
+        value: message,
+        version: NEW_RECORD,
+        events: [onceEvent('message.created', message.occurredAt, [message.threadId, message.id])],
+      },
     ]);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
@@ -239,7 +262,12 @@ export const queueNotification = async (
   if (options.pointer) {
     try {
       await deps.delivery.commit([
-        { kind: 'notification', op: 'put', value: { id: message.id, threadId: message.threadId, contactId: message.contactId ?? '', createdAt: message.occurredAt }, version: NEW_RECORD },
+        {
+          kind: 'notification',
+          op: 'put',
+          value: { id: message.id, threadId: message.threadId, contactId: message.contactId ?? '', createdAt: message.occurredAt },
+          version: NEW_RECORD,
+        },
       ]);
     } catch (error) {
       if (!(error instanceof ConflictError)) throw error;

@@ -6,7 +6,7 @@
  * when recording that fails (then only the record is retried).
  */
 import * as z from 'zod';
-import { hasCredentials, type ChannelSender, type OutboundConnector, type SendContext } from '../connector.ts';
+import { hasCredentials, type ChannelSender, type OutboundConnector, type SendContext, type SendResult } from '../connector.ts';
 import { ChannelSchema, isOutboundContent, type Channel } from '../content.ts';
 import { ProviderActionSchema, type ProviderActionEvent } from '../events.ts';
 import { advanceStatus, canAdvance } from '../conversations/messages.ts';
@@ -165,7 +165,13 @@ const liveThread = async (store: ConversationStore, threadId: string): Promise<S
   return undefined;
 };
 
-const deliverMessage = async (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string): Promise<DeliveryOutcome> => {
+const deliverMessage = async (
+  threadId: string,
+  messageId: string,
+  attempt: Attempt,
+  deps: OutboundDeps,
+  jobId?: string,
+): Promise<DeliveryOutcome> => {
   const { store } = deps;
   let message = await store.getMessage(threadId, messageId);
   if (!message) return { kind: 'done', reason: 'message no longer exists' };
@@ -208,9 +214,17 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   if (!route) return fail({ kind: 'permanent', message: `the thread has no ${message.value.channel} conversation to reply to` });
   const earlier = await earlierInLane(message.value, deps);
   if (earlier !== undefined) {
-    return { kind: 'wait', delaySeconds: ORDER_WAIT_SECONDS, reason: `message ${earlier} to the same recipient was queued first and has not left yet` };
+    return {
+      kind: 'wait',
+      delaySeconds: ORDER_WAIT_SECONDS,
+      reason: `message ${earlier} to the same recipient was queued first and has not left yet`,
+    };
   }
-  const identity = await store.getIdentity({ channel: route.channel, accountId: route.accountId, externalUserId: route.conversation.externalId });
+  const identity = await store.getIdentity({
+    channel: route.channel,
+    accountId: route.accountId,
+    externalUserId: route.conversation.externalId,
+  });
   if (identity?.value.unreachable) {
     return fail({ kind: 'permanent', message: `the customer cannot be reached on ${route.channel}: ${identity.value.unreachable.reason}` });
   }
@@ -227,9 +241,11 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
   const sentParts = [...(current.value.externalIds ?? [])];
   const lane = laneOfMessage(current.value);
   const replyHandle =
-    threadRoute?.replyHandle && Date.parse(threadRoute.replyHandle.expiresAt) > deps.clock.now().getTime() ? threadRoute.replyHandle : undefined;
+    threadRoute?.replyHandle && Date.parse(threadRoute.replyHandle.expiresAt) > deps.clock.now().getTime()
+      ? threadRoute.replyHandle
+      : undefined;
   const pushes = channel.sender.capabilities.proactive?.kind === 'quota' && replyHandle === undefined;
-  let result;
+  let result: SendResult;
   try {
     result = await channel.sender.send(
       {
@@ -246,7 +262,15 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
       },
       {
         ...channel.context,
-        fetch: paced(channel.context.fetch, channel.sender.capabilities.throughput, route.channel, route.accountId, route.conversation.externalId, lane, deps),
+        fetch: paced(
+          channel.context.fetch,
+          channel.sender.capabilities.throughput,
+          route.channel,
+          route.accountId,
+          route.conversation.externalId,
+          lane,
+          deps,
+        ),
         onPartSent: async (externalId, more = true) => {
           sentParts.push(externalId);
           // The provider has the part: if a later part failed, a retry must not send it again, so record it
@@ -254,9 +278,11 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
           if (more) current = await persistParts(current, sentParts, deps);
           if (pushes) {
             // Without a reply token LINE pushes, and every message object pushed counts against the monthly quota.
-            await deps.countQuota?.(route.channel, route.accountId, deps.clock.now(), 1).catch((error: unknown) =>
-              deps.log.warn('push not counted against the quota', { error: error instanceof Error ? error.message : String(error) }),
-            );
+            await deps
+              .countQuota?.(route.channel, route.accountId, deps.clock.now(), 1)
+              .catch((error: unknown) =>
+                deps.log.warn('push not counted against the quota', { error: error instanceof Error ? error.message : String(error) }),
+              );
           }
         },
       },
@@ -270,10 +296,17 @@ const deliverMessage = async (threadId: string, messageId: string, attempt: Atte
     if (error instanceof RateLimitedError && deps.pacing) {
       // The provider throttles the whole account (Telegram: every chat): every sender of it waits as long.
       const throughput = channel.sender.capabilities.throughput;
-      if (throughput) await holdBack(deps.pacing.deps, accountPacingKey(route.channel, route.accountId), throughput, error.retryAfterSeconds);
+      if (throughput)
+        await holdBack(deps.pacing.deps, accountPacingKey(route.channel, route.accountId), throughput, error.retryAfterSeconds);
     }
     const decision = decideRetry(error, attempt);
-    deps.log.warn('outbound delivery failed', { threadId, messageId, channel: current.value.channel, outcome: decision.kind, failure: decision.failure });
+    deps.log.warn('outbound delivery failed', {
+      threadId,
+      messageId,
+      channel: current.value.channel,
+      outcome: decision.kind,
+      failure: decision.failure,
+    });
     if (error instanceof PermanentProviderError && error.recipientUnreachable) {
       await markUnreachable(route.channel, route.accountId, route.conversation.externalId, error.message, deps);
     }
@@ -350,7 +383,13 @@ const paced = (
   const maxWaitMs = pacing.maxWaitMs[lane];
   return pacedFetch(fetch, async () => {
     if (throughput.perConversation && conversation !== undefined) {
-      await takeTurn(pacing.deps, conversationPacingKey(channel, accountId, conversation), throughput.perConversation, 'interactive', maxWaitMs);
+      await takeTurn(
+        pacing.deps,
+        conversationPacingKey(channel, accountId, conversation),
+        throughput.perConversation,
+        'interactive',
+        maxWaitMs,
+      );
     }
     await takeTurn(pacing.deps, accountPacingKey(channel, accountId), throughput, lane, maxWaitMs);
   });
@@ -364,15 +403,23 @@ type ClaimResult =
  * Claims the queued message for this delivery until the queue would redeliver it. A claim held by another
  * delivery is respected until it lapses; the same delivery may claim again.
  */
-const claim = (threadId: string, messageId: string, attempt: Attempt, deps: OutboundDeps, jobId?: string, read?: Versioned<StoredMessage>): Promise<ClaimResult> => {
+const claim = (
+  threadId: string,
+  messageId: string,
+  attempt: Attempt,
+  deps: OutboundDeps,
+  jobId?: string,
+  read?: Versioned<StoredMessage>,
+): Promise<ClaimResult> => {
   let first = read;
   return retryOnConflict(async (): Promise<ClaimResult> => {
     // The message as the delivery just read it, on the first try; read again after a conflict.
     const message = first ?? (await deps.store.getMessage(threadId, messageId));
     first = undefined;
-    if (!message || message.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
+    if (message?.value.status !== 'queued') return { kind: 'not', outcome: { kind: 'done', reason: 'no longer queued' } };
     const owner = message.value.deliveredBy;
-    if (jobId !== undefined && owner !== undefined && owner !== jobId) return { kind: 'not', outcome: { kind: 'done', reason: `delivered by job ${owner}` } };
+    if (jobId !== undefined && owner !== undefined && owner !== jobId)
+      return { kind: 'not', outcome: { kind: 'done', reason: `delivered by job ${owner}` } };
     const now = deps.clock.now();
     const held = message.value.claim;
     if (held && held.token !== attempt.claimToken && Date.parse(held.until) > now.getTime()) {
@@ -407,7 +454,11 @@ const releaseClaim = (threadId: string, messageId: string, token: string, deps: 
     await deps.store.commit([{ kind: 'message', op: 'put', value: released, version: message.version }]);
   });
 
-const persistParts = async (message: Versioned<StoredMessage>, externalIds: readonly string[], deps: OutboundDeps): Promise<Versioned<StoredMessage>> =>
+const persistParts = async (
+  message: Versioned<StoredMessage>,
+  externalIds: readonly string[],
+  deps: OutboundDeps,
+): Promise<Versioned<StoredMessage>> =>
   retryOnConflict(async () => {
     const current = (await deps.store.getMessage(message.value.threadId, message.value.id)) ?? message;
     // Never shortens the recorded list: a stale attempt that knows fewer parts changes nothing.
@@ -422,7 +473,14 @@ const persistParts = async (message: Versioned<StoredMessage>, externalIds: read
  * Records an accepted send: the provider's ids point at the message (for its status webhooks) before the
  * message says `sent`, so a crash in between leaves nothing a status report cannot find.
  */
-const recordSent = (threadId: string, messageId: string, externalIds: readonly string[], at: string, deps: OutboundDeps, known?: Versioned<StoredMessage>) => {
+const recordSent = (
+  threadId: string,
+  messageId: string,
+  externalIds: readonly string[],
+  at: string,
+  deps: OutboundDeps,
+  known?: Versioned<StoredMessage>,
+) => {
   let first = known;
   return retryOnConflict(async () => {
     // The message as this delivery last wrote it, on the first try (no read); read again after a conflict.
@@ -471,11 +529,18 @@ const markFailed = (threadId: string, messageId: string, failure: Failure, deps:
   });
 
 /** A failed message goes back to `queued` (a redrive, the API's retry): its failure is kept in the log, not on the message. */
-export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDeps, 'store' | 'clock' | 'log'>): Promise<Versioned<StoredMessage> | undefined> =>
+export const requeue = (
+  message: Versioned<StoredMessage>,
+  deps: Pick<OutboundDeps, 'store' | 'clock' | 'log'>,
+): Promise<Versioned<StoredMessage> | undefined> =>
   retryOnConflict(async () => {
     const current = await deps.store.getMessage(message.value.threadId, message.value.id);
-    if (!current || current.value.status !== 'failed') return current;
-    deps.log.info('failed message queued again', { threadId: current.value.threadId, messageId: current.value.id, failure: current.value.failure });
+    if (current?.value.status !== 'failed') return current;
+    deps.log.info('failed message queued again', {
+      threadId: current.value.threadId,
+      messageId: current.value.id,
+      failure: current.value.failure,
+    });
     // Queued again, it belongs to whichever job claims it next (the redriven one, or the relay's for the API's retry).
     const { failure: _failure, claim: _claim, deliveredBy: _owner, ...rest } = current.value;
     const { acceptedAt: _acceptedAt, externalId: _externalId, externalIds: _externalIds, ...unsent } = rest;
@@ -489,7 +554,9 @@ export const requeue = (message: Versioned<StoredMessage>, deps: Pick<OutboundDe
         op: 'put',
         value: queued,
         version: current.version,
-        events: [onceEvent('message.status', at, [queued.threadId, queued.id, 'requeued', at], { status: 'queued', previousStatus: 'failed' })],
+        events: [
+          onceEvent('message.status', at, [queued.threadId, queued.id, 'requeued', at], { status: 'queued', previousStatus: 'failed' }),
+        ],
       },
     ]);
     return { value: queued, version: current.version + 1 };
@@ -513,12 +580,25 @@ const performAction = async (event: ProviderActionEvent, attempt: Attempt, deps:
   const channel = await senderFor(event.channel, event.accountId, deps);
   if ('failure' in channel) return { kind: 'failed', failure: channel.failure };
   try {
-    const fetch = paced(channel.context.fetch, channel.sender.capabilities.throughput, event.channel, event.accountId, undefined, 'interactive', deps);
+    const fetch = paced(
+      channel.context.fetch,
+      channel.sender.capabilities.throughput,
+      event.channel,
+      event.accountId,
+      undefined,
+      'interactive',
+      deps,
+    );
     await channel.sender.perform(event.action, event.params, { ...channel.context, fetch, onPartSent: async () => {} });
     return { kind: 'done', reason: `${event.action} performed` };
   } catch (error) {
     const decision = decideRetry(error, attempt);
-    deps.log.warn('provider action failed', { channel: event.channel, action: event.action, outcome: decision.kind, failure: decision.failure });
+    deps.log.warn('provider action failed', {
+      channel: event.channel,
+      action: event.action,
+      outcome: decision.kind,
+      failure: decision.failure,
+    });
     return decision;
   }
 };

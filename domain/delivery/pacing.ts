@@ -28,7 +28,6 @@ export interface Rate {
   readonly burst: number;
 }
 
-
 /** Calls of the burst the proactive lane leaves to replies: a quarter, at least one. */
 export const reserveOf = (rate: Rate): number => Math.max(1, Math.ceil(rate.burst / 4));
 
@@ -118,7 +117,8 @@ export const holdBack = async (deps: PacingDeps, key: string, rate: Rate, second
 
 /** The key of an account's rate, and of one conversation's. */
 export const accountPacingKey = (channel: string, accountId: string): string => `${channel}#${accountId}`;
-export const conversationPacingKey = (channel: string, accountId: string, conversation: string): string => `${channel}#${accountId}#${conversation}`;
+export const conversationPacingKey = (channel: string, accountId: string, conversation: string): string =>
+  `${channel}#${accountId}#${conversation}`;
 
 /** How long a provider call may take once its turn came (the connectors' own timeout). */
 export const PROVIDER_CALL_TIMEOUT_MS = 10_000;

@@ -21,7 +21,6 @@ import type {
 
 export type { NotificationPointer };
 
-
 export interface TemplateKey {
   readonly channel: Channel;
   readonly accountId: string;

@@ -18,7 +18,6 @@ import type { RecipientRef } from './model.ts';
 export { RecipientRefSchema } from './model.ts';
 export type { RecipientRef } from './model.ts';
 
-
 /** Why a recipient cannot be written to; the API answers with the code. */
 export class RecipientError extends Error {
   constructor(
@@ -57,7 +56,8 @@ export interface RecipientDeps {
 export const channelUserId = (capabilities: ChannelCapabilities | undefined, externalUserId: string): string => {
   if (capabilities?.usersByPhone !== true) return externalUserId;
   const phone = normalizePhone(externalUserId);
-  if (phone === undefined) throw new RecipientError('invalid_request', `${externalUserId} is not a phone number (E.164, like +15550100123)`);
+  if (phone === undefined)
+    throw new RecipientError('invalid_request', `${externalUserId} is not a phone number (E.164, like +15550100123)`);
   return phone.slice(1);
 };
 
@@ -104,11 +104,15 @@ export const resolveRecipient = async (
     const contact = await liveContact(store, ref.contactId);
     const thread = await liveThread(store, contact.threadId);
     const direct = contact.identities.filter((i) => i.kind === 'direct');
-    const channel = options.channel ?? thread.value.routes.find((r) => direct.some((i) => i.channel === r.channel))?.channel ?? direct[0]?.channel;
-    if (channel === undefined) throw new RecipientError('channel_not_in_thread', `Contact ${ref.contactId} has no channel identity to write to`);
+    const channel =
+      options.channel ?? thread.value.routes.find((r) => direct.some((i) => i.channel === r.channel))?.channel ?? direct[0]?.channel;
+    if (channel === undefined)
+      throw new RecipientError('channel_not_in_thread', `Contact ${ref.contactId} has no channel identity to write to`);
     const onChannel = direct.filter((i) => i.channel === channel);
     // The identity the customer last wrote from on that channel, else any of it.
-    const route = thread.value.routes.find((r) => r.channel === channel && onChannel.some((i) => i.accountId === r.accountId && i.externalUserId === r.conversation.externalId));
+    const route = thread.value.routes.find(
+      (r) => r.channel === channel && onChannel.some((i) => i.accountId === r.accountId && i.externalUserId === r.conversation.externalId),
+    );
     const key = route ? { channel, accountId: route.accountId, externalUserId: route.conversation.externalId } : onChannel[0];
     if (!key) {
       const channels = [...new Set(direct.map((i) => i.channel))].join(', ') || 'none';
@@ -117,7 +121,15 @@ export const resolveRecipient = async (
     const identity = await store.getIdentity({ channel: key.channel, accountId: key.accountId, externalUserId: key.externalUserId });
     if (!identity) throw new RecipientError('not_found', `The ${channel} identity of contact ${ref.contactId} no longer exists`);
     const resolvedRoute = routeOf(thread.value, channel, key.accountId);
-    return { contact, thread, identity: identity.value, channel, accountId: key.accountId, ...(resolvedRoute && { route: resolvedRoute }), created: false };
+    return {
+      contact,
+      thread,
+      identity: identity.value,
+      channel,
+      accountId: key.accountId,
+      ...(resolvedRoute && { route: resolvedRoute }),
+      created: false,
+    };
   }
 
   if (options.channel !== undefined && options.channel !== ref.channel) {
@@ -138,7 +150,13 @@ export const resolveRecipient = async (
   if (accountId === undefined || !options.create) {
     throw new RecipientError('not_found', `No ${ref.channel} identity ${ref.externalUserId} is known`);
   }
-  return createRecipient(store, { channel: ref.channel, accountId, externalUserId }, deps.capabilities(ref.channel)?.usersByPhone === true, options.by, options.at);
+  return createRecipient(
+    store,
+    { channel: ref.channel, accountId, externalUserId },
+    deps.capabilities(ref.channel)?.usersByPhone === true,
+    options.by,
+    options.at,
+  );
 };
 
 /**
@@ -153,7 +171,15 @@ const createRecipient = (store: ConversationStore, key: IdentityKey, byPhone: bo
       const contact = await liveContact(store, existing.value.contactId);
       const thread = await liveThread(store, existing.value.threadId);
       const route = routeOf(thread.value, key.channel, key.accountId);
-      return { contact, thread, identity: existing.value, channel: key.channel, accountId: key.accountId, ...(route && { route }), created: false };
+      return {
+        contact,
+        thread,
+        identity: existing.value,
+        channel: key.channel,
+        accountId: key.accountId,
+        ...(route && { route }),
+        created: false,
+      };
     }
     const contactId = randomId('ct');
     const thread = newThread(randomId('th'), contactId, at);
@@ -174,9 +200,20 @@ const createRecipient = (store: ConversationStore, key: IdentityKey, byPhone: bo
     };
     await store.commit([
       { kind: 'identity', op: 'put', value: identity, version: NEW_RECORD },
-      { kind: 'participant', op: 'put', value: { channel: key.channel, externalUserId: key.externalUserId, threadId: thread.id }, version: NEW_RECORD },
+      {
+        kind: 'participant',
+        op: 'put',
+        value: { channel: key.channel, externalUserId: key.externalUserId, threadId: thread.id },
+        version: NEW_RECORD,
+      },
       { kind: 'contact', op: 'put', value: contact, version: NEW_RECORD, events: [onceEvent('contact.created', at, [contactId])] },
-      { kind: 'thread', op: 'put', value: thread, version: NEW_RECORD, events: [onceEvent('thread.created', at, [thread.id], { changes: [] })] },
+      {
+        kind: 'thread',
+        op: 'put',
+        value: thread,
+        version: NEW_RECORD,
+        events: [onceEvent('thread.created', at, [thread.id], { changes: [] })],
+      },
     ]);
     return { contact, thread: { value: thread, version: 1 }, identity, channel: key.channel, accountId: key.accountId, created: true };
   });

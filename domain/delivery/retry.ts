@@ -47,7 +47,12 @@ export const decideRetry = (error: unknown, attempt: AttemptCount, random: () =>
 };
 
 /** {@link decideRetry} for a failure already classified. */
-export const decide = (failure: Failure, attempt: AttemptCount, retryAfterSeconds?: number, random: () => number = Math.random): RetryDecision => {
+export const decide = (
+  failure: Failure,
+  attempt: AttemptCount,
+  retryAfterSeconds?: number,
+  random: () => number = Math.random,
+): RetryDecision => {
   if (!isRetryableFailure(failure)) return { kind: 'failed', failure };
   if (attempt.receiveCount >= attempt.maxReceiveCount) return { kind: 'exhausted', failure };
   const delaySeconds =

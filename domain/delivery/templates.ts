@@ -12,7 +12,6 @@ import type { Template } from './model.ts';
 export { TEMPLATE_BUTTON_TYPES, TEMPLATE_CATEGORIES, TEMPLATE_STATES, TemplateSchema } from './model.ts';
 export type { Template } from './model.ts';
 
-
 type TemplateContent = Extract<OutboundContent, { type: 'template' }>;
 
 /** The placeholders `{{1}}`, `{{2}}`… or `{{name}}` of a template text, in order of first appearance. */
@@ -28,17 +27,20 @@ export const templateProblems = (template: Template, content: TemplateContent): 
   const name = `${template.name} (${template.language})`;
   if (template.status !== 'approved') problems.push(`template ${name} is ${template.status}, not approved`);
   const wantsHeader = template.header !== undefined && template.header.parameters > 0;
-  if (wantsHeader && content.header === undefined) problems.push(`template ${name} has a ${template.header?.format} header that takes a parameter`);
+  if (wantsHeader && content.header === undefined)
+    problems.push(`template ${name} has a ${template.header?.format} header that takes a parameter`);
   if (!wantsHeader && content.header !== undefined) problems.push(`template ${name} has no header parameter`);
   if (wantsHeader && content.header !== undefined) {
     const media = template.header?.format === 'text' ? 'text' : 'media';
-    if ((content.header.type === 'text') !== (media === 'text')) problems.push(`template ${name}'s header takes ${media === 'text' ? 'a text' : `an ${template.header?.format}`} parameter`);
+    if ((content.header.type === 'text') !== (media === 'text'))
+      problems.push(`template ${name}'s header takes ${media === 'text' ? 'a text' : `an ${template.header?.format}`} parameter`);
   }
   const body = content.body;
   if (template.body.kind === 'positional') {
     const given = Array.isArray(body) ? body.length : body === undefined ? 0 : -1;
     if (given === -1) problems.push(`template ${name}'s body takes positional parameters ({{1}}…), not named ones`);
-    else if (given !== template.body.count) problems.push(`template ${name}'s body takes ${template.body.count} parameter(s), ${given} given`);
+    else if (given !== template.body.count)
+      problems.push(`template ${name}'s body takes ${template.body.count} parameter(s), ${given} given`);
   } else {
     const names = template.body.names;
     if (Array.isArray(body)) problems.push(`template ${name}'s body takes named parameters (${names.join(', ')}), not positional ones`);
@@ -56,8 +58,10 @@ export const templateProblems = (template: Template, content: TemplateContent): 
       problems.push(`template ${name} has no button ${button.index}`);
       continue;
     }
-    if (button.urlSuffix !== undefined && !(declared.type === 'url' && declared.dynamic)) problems.push(`template ${name}'s button ${button.index} takes no URL suffix`);
-    if (button.payload !== undefined && declared.type !== 'quick_reply') problems.push(`template ${name}'s button ${button.index} is not a quick reply`);
+    if (button.urlSuffix !== undefined && !(declared.type === 'url' && declared.dynamic))
+      problems.push(`template ${name}'s button ${button.index} takes no URL suffix`);
+    if (button.payload !== undefined && declared.type !== 'quick_reply')
+      problems.push(`template ${name}'s button ${button.index} is not a quick reply`);
   }
   for (const declared of template.buttons.filter((b) => b.type === 'url' && b.dynamic)) {
     if (!(content.buttons ?? []).some((b) => b.index === declared.index && b.urlSuffix !== undefined)) {

@@ -86,13 +86,19 @@ export const windowVerdict = (question: WindowQuestion): WindowVerdict => {
   if (now.getTime() < end) return { kind: 'allowed', via: 'window' };
 
   const after = capabilities.afterWindow ?? { templates: false, tags: [] };
-  const closed = route === undefined ? `the customer has never written on ${channel}` : `${channel}'s ${capabilities.messagingWindowHours}-hour window after the customer's last message closed at ${new Date(end).toISOString()}`;
+  const closed =
+    route === undefined
+      ? `the customer has never written on ${channel}`
+      : `${channel}'s ${capabilities.messagingWindowHours}-hour window after the customer's last message closed at ${new Date(end).toISOString()}`;
   const instead: string[] = [];
   if (after.templates) instead.push('an approved template (content type `template`)');
   for (const tag of after.tags) {
     const since = route ? millis(route.lastInboundAt) : undefined;
     const inTime = tag.withinHours === undefined || (since !== undefined && now.getTime() < since + tag.withinHours * 3_600_000);
-    if (inTime && question.purpose !== 'marketing') instead.push(`\`messageTag: ${tag.tag}\`${tag.withinHours === undefined ? '' : ` (within ${hours(tag.withinHours)} of the customer's last message)`}`);
+    if (inTime && question.purpose !== 'marketing')
+      instead.push(
+        `\`messageTag: ${tag.tag}\`${tag.withinHours === undefined ? '' : ` (within ${hours(tag.withinHours)} of the customer's last message)`}`,
+      );
   }
   const refuse = (reason: string): WindowVerdict => ({
     kind: 'refused',
@@ -113,7 +119,9 @@ export const windowVerdict = (question: WindowQuestion): WindowVerdict => {
     if (tag.withinHours !== undefined) {
       const since = route ? millis(route.lastInboundAt) : undefined;
       if (since === undefined || now.getTime() >= since + tag.withinHours * 3_600_000) {
-        return refuse(`${closed}; the ${question.messageTag} tag may be used only within ${hours(tag.withinHours)} of the customer's last message`);
+        return refuse(
+          `${closed}; the ${question.messageTag} tag may be used only within ${hours(tag.withinHours)} of the customer's last message`,
+        );
       }
     }
     // An account says whether it is entitled (`humanAgent: 'true'` or `'false'`); one that does not say is left
@@ -137,12 +145,16 @@ const withoutWindow = (question: WindowQuestion): WindowVerdict => {
     case 'quota':
       return { kind: 'allowed', via: 'quota' };
     case 'credential': {
-      if (question.settings === undefined || (question.settings[proactive.credential] ?? '') !== '') return { kind: 'allowed', via: 'credential' };
+      if (question.settings === undefined || (question.settings[proactive.credential] ?? '') !== '')
+        return { kind: 'allowed', via: 'credential' };
       return {
         kind: 'refused',
         code: 'outside_messaging_window',
         reason: `${question.channel} reaches a customer who is not waiting for an answer only through its API for writing first, and this account has no \`${proactive.credential}\``,
-        allowedInstead: [`configure the account's \`${proactive.credential}\``, 'answer while the customer waits (within a minute of their message)'],
+        allowedInstead: [
+          `configure the account's \`${proactive.credential}\``,
+          'answer while the customer waits (within a minute of their message)',
+        ],
       };
     }
   }

@@ -67,7 +67,9 @@ export const DomainEventSchemas = {
       thread: ThreadSchema,
       agentId: z.string(),
       previousAgentId: z.string().nullable().describe('Who held it before (a transfer), or null'),
-      reason: z.enum(ASSIGN_REASONS).describe("routing: the assigner chose; affinity: the customer's previous agent; manual, transfer, control: through the API"),
+      reason: z
+        .enum(ASSIGN_REASONS)
+        .describe("routing: the assigner chose; affinity: the customer's previous agent; manual, transfer, control: through the API"),
       by: ActorSchema,
     }),
     'An agent was given a thread; it counts in their load until resolved or released',
@@ -91,7 +93,7 @@ export const DomainEventSchemas = {
   'thread.control.changed': envelope(
     'thread.control.changed',
     z.object({ thread: ThreadSchema, previous: ControlSchema, action: z.enum(CONTROL_ACTIONS), by: ActorSchema }),
-    "Who may answer the thread changed (automation, a human, nobody), or control was offered; `thread.control` is the new state",
+    'Who may answer the thread changed (automation, a human, nobody), or control was offered; `thread.control` is the new state',
   ),
   'agent.availability.changed': envelope(
     'agent.availability.changed',
@@ -104,7 +106,11 @@ export const DomainEventSchemas = {
     "An agent's name, capacity or skills changed",
   ),
   'contact.created': envelope('contact.created', z.object({ contact: ContactSchema }), 'A new contact (a first message from someone)'),
-  'contact.updated': envelope('contact.updated', z.object({ contact: ContactSchema, changes: z.array(z.string()) }), "A contact's profile or identities changed"),
+  'contact.updated': envelope(
+    'contact.updated',
+    z.object({ contact: ContactSchema, changes: z.array(z.string()) }),
+    "A contact's profile or identities changed",
+  ),
   'contact.merged': envelope(
     'contact.merged',
     z.object({
@@ -137,7 +143,7 @@ export const DomainEventSchemas = {
       consent: ConsentEntrySchema,
       current: z.boolean().describe('False when a later change of the same scope was recorded first: this one is history only'),
     }),
-    "A contact opted in or out (through the API, or by writing an opt-out word such as STOP); the ledger keeps every change",
+    'A contact opted in or out (through the API, or by writing an opt-out word such as STOP); the ledger keeps every change',
   ),
   'channel.identity.unreachable': envelope(
     'channel.identity.unreachable',
@@ -150,10 +156,13 @@ export type DomainEventType = keyof typeof DomainEventSchemas;
 export const DOMAIN_EVENT_TYPES = Object.keys(DomainEventSchemas) as DomainEventType[];
 
 export const DomainEventSchema = z
-  .discriminatedUnion('type', Object.values(DomainEventSchemas) as unknown as [
-    (typeof DomainEventSchemas)[DomainEventType],
-    ...(typeof DomainEventSchemas)[DomainEventType][],
-  ])
+  .discriminatedUnion(
+    'type',
+    Object.values(DomainEventSchemas) as unknown as [
+      (typeof DomainEventSchemas)[DomainEventType],
+      ...(typeof DomainEventSchemas)[DomainEventType][],
+    ],
+  )
   .meta({ id: 'DomainEvent', title: 'Parley domain event, v1' });
 
 export type DomainEvent = { [T in DomainEventType]: z.infer<(typeof DomainEventSchemas)[T]> }[DomainEventType];

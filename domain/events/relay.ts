@@ -48,7 +48,9 @@ export const deliveryJobOf = (event: DomainEvent): OutboundJob | undefined => {
 /** Publishes a write's events and queues what they ask for; throws when any of it was not accepted. */
 export const relayEvents = async (events: readonly DomainEvent[], deps: RelayDeps): Promise<void> => {
   if (events.length === 0) return;
-  const published = deps.publishes ? (await Promise.all(events.map(async (event) => ((await deps.publishes?.(event)) ? [event] : [])))).flat() : events;
+  const published = deps.publishes
+    ? (await Promise.all(events.map(async (event) => ((await deps.publishes?.(event)) ? [event] : [])))).flat()
+    : events;
   if (published.length > 0) await deps.bus.publish(published);
   for (const event of events) {
     const job = deliveryJobOf(event);

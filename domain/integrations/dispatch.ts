@@ -27,7 +27,12 @@ import {
 export interface WebhookTransport {
   post(
     url: string,
-    request: { readonly headers: Readonly<Record<string, string>>; readonly body: string; readonly timeoutMs: number; readonly policy: UrlPolicy },
+    request: {
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+      readonly timeoutMs: number;
+      readonly policy: UrlPolicy;
+    },
   ): Promise<{ readonly status: number }>;
 }
 
@@ -125,8 +130,11 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps, receive?: J
   }
   const subscription = await deps.webhooks.getSubscription(job.subscriptionId);
   const record = async (next: StoredDelivery, version: number) => deps.webhooks.putDelivery(next, version);
-  if (!subscription || !subscription.value.enabled) {
-    await record({ ...current.value, state: 'failed', lastError: 'the subscription was deleted or disabled', updatedAt: now.toISOString() }, current.version);
+  if (!subscription?.value.enabled) {
+    await record(
+      { ...current.value, state: 'failed', lastError: 'the subscription was deleted or disabled', updatedAt: now.toISOString() },
+      current.version,
+    );
     return { kind: 'done', reason: 'subscription gone' };
   }
   // The attempt is claimed first, and holds the delivery until it is recorded: of two deliveries of this job,
@@ -162,7 +170,12 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps, receive?: J
   }
   const latency = Date.now() - started;
   const { lastStatusCode: _code, lastError: _error, nextAttemptAt: _next, attemptingUntil: _held, ...base } = claimed;
-  const outcome = { ...base, lastLatencyMs: latency, ...(status !== undefined && { lastStatusCode: status }), ...(failure !== undefined && { lastError: failure.slice(0, 500) }) };
+  const outcome = {
+    ...base,
+    lastLatencyMs: latency,
+    ...(status !== undefined && { lastStatusCode: status }),
+    ...(failure !== undefined && { lastError: failure.slice(0, 500) }),
+  };
   if (status !== undefined && status >= 200 && status < 300) {
     await record({ ...outcome, state: 'delivered', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
     return { kind: 'delivered', status };
@@ -171,7 +184,13 @@ export const dispatch = async (job: DeliveryJob, deps: DispatchDeps, receive?: J
   const delay = attempts < MAX_ATTEMPTS && !lastReceive ? nextRetrySeconds(attempts, deps.random) : undefined;
   if (delay === undefined) {
     await record({ ...outcome, state: 'failed', updatedAt: deps.clock.now().toISOString() }, current.version + 1);
-    deps.log.warn('webhook delivery failed for good', { deliveryId: current.value.id, subscriptionId: job.subscriptionId, attempts, status, failure });
+    deps.log.warn('webhook delivery failed for good', {
+      deliveryId: current.value.id,
+      subscriptionId: job.subscriptionId,
+      attempts,
+      status,
+      failure,
+    });
     return { kind: 'failed', reason: failure ?? `answered ${status}` };
   }
   const nextAttemptAt = new Date(deps.clock.now().getTime() + delay * 1000).toISOString();

@@ -34,6 +34,7 @@ export const SkillSchema = z
   .trim()
   .min(1)
   .max(80)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   .refine((skill) => !/[\u0000-\u001f\u007f]/.test(skill), 'no control characters')
   .refine((skill) => !SKILL_KINDS.some((kind) => skill.toLowerCase() === `${kind}:`), 'a kind needs a value, e.g. `language:ja`')
   .transform((skill) => canonicalSkill(skill))

@@ -16,8 +16,11 @@ const inV4 = (value: number, base: string, bits: number): boolean => {
   return value >= start && value < start + size;
 };
 
+/** An IPv6 address as its eight 16-bit words. */
+type Words = readonly [number, number, number, number, number, number, number, number];
+
 /** The eight 16-bit words of an IPv6 address (a zone index is dropped, a dotted IPv4 tail converted). */
-const ipv6Words = (address: string): number[] | undefined => {
+const ipv6Words = (address: string): Words | undefined => {
   let text = address.split('%')[0] ?? '';
   if (!isIPv6(text)) return undefined;
   const lastColon = text.lastIndexOf(':');
@@ -27,7 +30,8 @@ const ipv6Words = (address: string): number[] | undefined => {
   const parse = (part: string) => (part === '' ? [] : part.split(':').map((word) => Number.parseInt(word, 16)));
   const first = parse(head);
   const last = tail === undefined ? [] : parse(tail);
-  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
+  // isIPv6 accepted it: the words and the zeros `::` stands for are eight.
+  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last] as unknown as Words;
 };
 
 const v4Reason = (value: number): string | undefined => {
@@ -48,18 +52,18 @@ const v4Reason = (value: number): string | undefined => {
 const wordsEqual = (words: readonly number[], prefix: readonly number[]): boolean => prefix.every((word, i) => words[i] === word);
 
 /** The IPv4 address an IPv6 address carries and reaches, when it is one of the forms that embed one. */
-const embeddedIpv4 = (w: readonly number[]): number | undefined => {
-  const low = ((w[6]! << 16) + w[7]!) >>> 0;
+const embeddedIpv4 = (w: Words): number | undefined => {
+  const low = ((w[6] << 16) + w[7]) >>> 0;
   // ::ffff:a.b.c.d (mapped), ::ffff:0:a.b.c.d (translated), ::a.b.c.d (compatible), 64:ff9b::a.b.c.d (NAT64)
   if (wordsEqual(w, [0, 0, 0, 0, 0, 0xffff]) || wordsEqual(w, [0, 0, 0, 0, 0xffff, 0])) return low;
   if (wordsEqual(w, [0, 0, 0, 0, 0, 0]) && low > 1) return low;
   if (wordsEqual(w, [0x64, 0xff9b, 0, 0, 0, 0])) return low;
   // 2002:AABB:CCDD::/48 (6to4) reaches a.b.c.d's network.
-  if (w[0] === 0x2002) return ((w[1]! << 16) + w[2]!) >>> 0;
+  if (w[0] === 0x2002) return ((w[1] << 16) + w[2]) >>> 0;
   return undefined;
 };
 
-const v6Reason = (w: readonly number[]): string | undefined => {
+const v6Reason = (w: Words): string | undefined => {
   const embedded = embeddedIpv4(w);
   if (embedded !== undefined) {
     const reason = v4Reason(embedded);
@@ -68,14 +72,14 @@ const v6Reason = (w: readonly number[]): string | undefined => {
   if (w.every((word) => word === 0)) return 'the unspecified address';
   if (wordsEqual(w, [0, 0, 0, 0, 0, 0, 0, 1])) return 'a loopback address';
   if (wordsEqual(w, [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254])) return 'the cloud metadata address';
-  if ((w[0]! & 0xfe00) === 0xfc00) return 'a private (unique local) address';
-  if ((w[0]! & 0xffc0) === 0xfe80) return 'a link-local address';
-  if ((w[0]! & 0xffc0) === 0xfec0) return 'a site-local address';
-  if ((w[0]! & 0xff00) === 0xff00) return 'a multicast address';
+  if ((w[0] & 0xfe00) === 0xfc00) return 'a private (unique local) address';
+  if ((w[0] & 0xffc0) === 0xfe80) return 'a link-local address';
+  if ((w[0] & 0xffc0) === 0xfec0) return 'a site-local address';
+  if ((w[0] & 0xff00) === 0xff00) return 'a multicast address';
   if (w[0] === 0x2001 && w[1] === 0xdb8) return 'a documentation address';
   // Global unicast is 2000::/3; everything else (discard-only 100::/64, local NAT64 64:ff9b:1::/48, ...) is
   // not a host on the internet.
-  if ((w[0]! & 0xe000) !== 0x2000) return 'not a global unicast address';
+  if ((w[0] & 0xe000) !== 0x2000) return 'not a global unicast address';
   return undefined;
 };
 

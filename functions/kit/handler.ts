@@ -11,7 +11,9 @@ export type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
 /** The handler with the observability middlewares of its environment around it. */
 export const lambda = <E, R>(handler: Handler<E, R>, observability: Pick<Observability, 'middlewares'>): middy.MiddyfiedHandler<E, R> =>
-  middy<E, R>().use([...observability.middlewares]).handler(handler);
+  middy<E, R>()
+    .use([...observability.middlewares])
+    .handler(handler);
 
 /** A Lambda context for invocations outside Lambda (the local runtime, tests, benchmarks). */
 export const localContext = (functionName: string, timeoutSeconds = 30): Context => {

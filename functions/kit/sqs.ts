@@ -35,7 +35,9 @@ class OrderedBatchProcessor extends BatchProcessor {
         let failed = false;
         for (const record of records) {
           // The conversation's later records wait for this one: retried together, they keep their order.
-          const result = failed ? this.failureHandler(record, new Error('an earlier record of its conversation failed')) : await this.processRecord(record);
+          const result = failed
+            ? this.failureHandler(record, new Error('an earlier record of its conversation failed'))
+            : await this.processRecord(record);
           if (result[0] === 'fail') failed = true;
           results.set(record, result);
         }

@@ -19,8 +19,10 @@ const event = (n: number): ParleyEvent => ({
   externalUserId: String(n),
   reason: 'blocked the bot',
 });
-const bus = () => new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: connectorEntry, sleep: async () => {} });
-const domainBus = () => new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: domainEntry, sleep: async () => {} });
+const bus = () =>
+  new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: connectorEntry, sleep: async () => {} });
+const domainBus = () =>
+  new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: domainEntry, sleep: async () => {} });
 
 /** A domain event as the outbox relay publishes it (validated, so the fixture cannot drift from the schema). */
 const accountRegistered = (n: number): DomainEvent =>
@@ -117,8 +119,15 @@ describe('EventBridgeBus', () => {
       .publish([accountRegistered(1), accountRegistered(2)])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventBusUnavailableError);
-    expect((error as EventBusUnavailableError).failedEntries).toEqual([{ eventId: 'evt_account_telegram_bot2', errorCode: 'ThrottlingException' }]);
+    expect((error as EventBusUnavailableError).failedEntries).toEqual([
+      { eventId: 'evt_account_telegram_bot2', errorCode: 'ThrottlingException' },
+    ]);
     // The accepted one is not sent again: only the failed entry is retried.
-    expect(eventBridge.commandCalls(PutEventsCommand).slice(1).map((c) => c.args[0].input.Entries?.length)).toEqual([1, 1, 1]);
+    expect(
+      eventBridge
+        .commandCalls(PutEventsCommand)
+        .slice(1)
+        .map((c) => c.args[0].input.Entries?.length),
+    ).toEqual([1, 1, 1]);
   });
 });

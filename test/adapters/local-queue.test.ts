@@ -206,7 +206,11 @@ describe('LocalQueue', () => {
     // one fails with EFBIG, as a full disk does with ENOSPC. Node ignores SIGXFSZ; the trap is for bash.
     const { stdout } = await promisify(execFile)(
       'bash',
-      ['-c', `trap '' XFSZ; ulimit -f ${LIMIT_KB}; exec node --import tsx test/helpers/journal-partial-write.child.ts "$0" ${LIMIT_KB * 1024 * 2}`, journal],
+      [
+        '-c',
+        `trap '' XFSZ; ulimit -f ${LIMIT_KB}; exec node --import tsx test/helpers/journal-partial-write.child.ts "$0" ${LIMIT_KB * 1024 * 2}`,
+        journal,
+      ],
       { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
     );
     // Exactly the sends of the failed batch are refused; the one before it and the one after it are kept.
@@ -243,8 +247,18 @@ describe('LocalQueue', () => {
 
   it('keeps a message whose dead-letter queue cannot take it, rather than losing it', async () => {
     const dir = tempDir();
-    const dlq = new LocalQueue<unknown>({ name: 'work-dlq', spec: { ...spec, maxReceiveCount: Infinity }, journalPath: join(dir, 'dlq.jsonl') });
-    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec, deadLetterQueue: dlq, timeScale: 0.001, journalPath: join(dir, 'work.jsonl') });
+    const dlq = new LocalQueue<unknown>({
+      name: 'work-dlq',
+      spec: { ...spec, maxReceiveCount: Infinity },
+      journalPath: join(dir, 'dlq.jsonl'),
+    });
+    const queue = new LocalQueue<{ n: number }>({
+      name: 'work',
+      spec,
+      deadLetterQueue: dlq,
+      timeScale: 0.001,
+      journalPath: join(dir, 'work.jsonl'),
+    });
     await queue.send({ n: 8 });
     breakJournal(dlq);
     let calls = 0;
@@ -269,31 +283,37 @@ describe('LocalQueue', () => {
   it.each([
     [undefined, [1]],
     [4, [1, 2, 3]],
-  ])('with concurrentBatches %s, handles that many batches at once: a stuck batch holds only its own messages', async (concurrentBatches, handledWhileStuck) => {
-    // A visibility timeout of 30 real seconds: the stuck message is not received again meanwhile.
-    const queue = new LocalQueue<{ n: number }>({ name: 'work', spec: { ...spec, batchSize: 1, ...(concurrentBatches && { concurrentBatches }) } });
-    let release: () => void = () => {};
-    const stuck = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const handled: number[] = [];
-    queue.consume(async (event) => {
-      const { n } = JSON.parse(event.Records[0]?.body ?? '{}') as { n: number };
-      if (n === 1) await stuck;
-      handled.push(n);
-    });
-    await queue.send({ n: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await queue.send({ n: 2 });
-    await queue.send({ n: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  ])(
+    'with concurrentBatches %s, handles that many batches at once: a stuck batch holds only its own messages',
+    async (concurrentBatches, handledWhileStuck) => {
+      // A visibility timeout of 30 real seconds: the stuck message is not received again meanwhile.
+      const queue = new LocalQueue<{ n: number }>({
+        name: 'work',
+        spec: { ...spec, batchSize: 1, ...(concurrentBatches && { concurrentBatches }) },
+      });
+      let release: () => void = () => {};
+      const stuck = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const handled: number[] = [];
+      queue.consume(async (event) => {
+        const { n } = JSON.parse(event.Records[0]?.body ?? '{}') as { n: number };
+        if (n === 1) await stuck;
+        handled.push(n);
+      });
+      await queue.send({ n: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await queue.send({ n: 2 });
+      await queue.send({ n: 3 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
 
-    expect([1, ...handled].sort()).toEqual(handledWhileStuck);
-    release();
-    await queue.idle();
-    expect(handled.sort()).toEqual([1, 2, 3]);
-    queue.stop();
-  });
+      expect([1, ...handled].sort()).toEqual(handledWhileStuck);
+      release();
+      await queue.idle();
+      expect(handled.sort()).toEqual([1, 2, 3]);
+      queue.stop();
+    },
+  );
 
   it('does not receive a message again while its batch is still handled, past its (scaled) visibility timeout', async () => {
     const queue = new LocalQueue<{ n: number }>({ name: 'work', spec: { ...spec, concurrentBatches: 4 }, timeScale: 0.001 });

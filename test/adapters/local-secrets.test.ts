@@ -58,7 +58,7 @@ describe('LocalSecretStore', () => {
     expect(await reader.get('line', 'U1')).toEqual({ channelSecret: 'own' });
   });
 
-  it('replaces an account\'s credentials on a second put, and keeps them across a restart', async () => {
+  it("replaces an account's credentials on a second put, and keeps them across a restart", async () => {
     const path = file();
     await new LocalSecretStore({}, path).put('line', 'U1', { channelSecret: 'first' });
     await new LocalSecretStore({}, path).put('line', 'U1', { channelSecret: 'second' });

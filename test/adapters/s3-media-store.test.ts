@@ -1,4 +1,12 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { S3MediaStore } from '../../adapters/aws/s3-media-store.ts';
@@ -71,7 +79,10 @@ describe('S3MediaStore', () => {
   });
 
   it('presigns a download link that expires and makes S3 answer as an attachment', async () => {
-    const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } });
+    const client = new S3Client({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    });
     const media = new S3MediaStore({ client, bucket: 'parley-media-123456789012-eu-west-1' });
 
     const url = new URL(await media.downloadUrl(KEY, { expiresInSeconds: 300, contentDisposition: 'attachment; filename="a.png"' }));

@@ -34,7 +34,9 @@ const makeStore = (now = () => 0) =>
 
 describe('SecretsManagerStore', () => {
   it('reads parley/<channel>/<account> and caches it for the TTL', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     let clock = 0;
     const store = makeStore(() => clock);
     expect(await store.get('telegram', 'default')).toEqual(defaultSecret);
@@ -46,7 +48,9 @@ describe('SecretsManagerStore', () => {
   });
 
   it('serves an account without its own secret from the default secret only when that secret names it', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/7712345678' }).rejects(notFound());
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/999' }).rejects(notFound());
     const store = makeStore();
@@ -80,7 +84,14 @@ describe('SecretsManagerStore', () => {
   it('remembers a missing secret for a short time only, so credentials put elsewhere are found soon', async () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/default' }).rejects(notFound());
     let clock = 0;
-    const store = new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: 'parley/', accountIdOf: () => undefined, ttlMs: 300_000, missingTtlMs: 30_000, now: () => clock });
+    const store = new SecretsManagerStore({
+      client: new SecretsManagerClient({}),
+      prefix: 'parley/',
+      accountIdOf: () => undefined,
+      ttlMs: 300_000,
+      missingTtlMs: 30_000,
+      now: () => clock,
+    });
     await store.get('line', 'default');
     clock = 29_000;
     await store.get('line', 'default');
@@ -106,13 +117,18 @@ describe('SecretsManagerStore.put', () => {
     const store = makeStore();
     expect(await store.get('line', 'U1')).toEqual({ channelSecret: 'old' });
     await store.put('line', 'U1', credentials);
-    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({ SecretId: 'parley/api/line/U1', SecretString: JSON.stringify(credentials) });
+    expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'parley/api/line/U1',
+      SecretString: JSON.stringify(credentials),
+    });
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
     expect(await store.get('line', 'U1')).toEqual(credentials);
   });
 
   it('writes no new version when the value is unchanged, whatever the order of its keys', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U1' }).resolves({ SecretString: '{"channelAccessToken":"token","channelSecret":"c0ffee"}' });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/api/line/U1' })
+      .resolves({ SecretString: '{"channelAccessToken":"token","channelSecret":"c0ffee"}' });
     await makeStore().put('line', 'U1', credentials);
     expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(secretsManager.commandCalls(CreateSecretCommand)).toHaveLength(0);
@@ -136,7 +152,7 @@ describe('SecretsManagerStore.put', () => {
     expect(secretsManager.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretId).toBe('parley/api/line/U3');
   });
 
-  it("refuses an account whose secret DevOps made, and writes nothing that would shadow it", async () => {
+  it('refuses an account whose secret DevOps made, and writes nothing that would shadow it', async () => {
     listed('parley/line/U4');
     secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/line/U4' }).resolves({ SecretString: '{"channelSecret":"devops"}' });
@@ -158,7 +174,9 @@ describe('SecretsManagerStore.put', () => {
   it('says so when IAM refuses the write', async () => {
     secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/api/line/U5' }).resolves({ SecretString: '{"channelSecret":"old"}' });
-    const denied = Object.assign(new Error('User is not authorized to perform: secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' });
+    const denied = Object.assign(new Error('User is not authorized to perform: secretsmanager:PutSecretValue'), {
+      name: 'AccessDeniedException',
+    });
     secretsManager.on(PutSecretValueCommand).rejects(denied);
     await expect(makeStore().put('line', 'U5', credentials)).rejects.toBeInstanceOf(SecretNotWritableError);
   });
@@ -190,7 +208,9 @@ describe('account ids without a secret', () => {
 
   it('cost no secret read: a thousand made-up ids list once, read nothing, and keep real credentials cached', async () => {
     // Prepare: the default secret and one further account, read once each.
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
     listed('parley/telegram/default', 'parley/telegram/555');
     const store = makeStore();
@@ -213,10 +233,18 @@ describe('account ids without a secret', () => {
   });
 
   it('lists again at most once per interval, so an account added elsewhere is found within it', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
     let clock = 0;
-    const store = new SecretsManagerStore({ client: new SecretsManagerClient({}), prefix: 'parley/', accountIdOf: () => undefined, listIntervalMs: 30_000, now: () => clock });
+    const store = new SecretsManagerStore({
+      client: new SecretsManagerClient({}),
+      prefix: 'parley/',
+      accountIdOf: () => undefined,
+      listIntervalMs: 30_000,
+      now: () => clock,
+    });
     expect(await store.get('telegram', '555', { ownOnly: true })).toBeUndefined();
     // Another container registers 555.
     listed('parley/telegram/default', 'parley/telegram/555');
@@ -232,7 +260,9 @@ describe('account ids without a secret', () => {
   });
 
   it('pages through the listing and compares names whole', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
     secretsManager
       .on(ListSecretsCommand)
@@ -243,7 +273,10 @@ describe('account ids without a secret', () => {
     expect(await store.get('telegram', '55', { ownOnly: true })).toBeUndefined();
     expect(await store.get('telegram', '777', { ownOnly: true })).toBeUndefined();
     expect(secretsManager.commandCalls(ListSecretsCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2', undefined]);
-    expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual(['parley/telegram/default', 'parley/telegram/555']);
+    expect(secretsManager.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      'parley/telegram/default',
+      'parley/telegram/555',
+    ]);
   });
 
   it('beyond a listing of 10 000 names reads the secret, and its absence never evicts credentials that exist', async () => {
@@ -251,11 +284,16 @@ describe('account ids without a secret', () => {
     let page = 0;
     secretsManager.on(ListSecretsCommand).callsFake(() => {
       page += 1;
-      return { SecretList: Array.from({ length: 100 }, (_, i) => ({ Name: `parley/telegram/listed-${page}-${i}` })), NextToken: `after-${page}` };
+      return {
+        SecretList: Array.from({ length: 100 }, (_, i) => ({ Name: `parley/telegram/listed-${page}-${i}` })),
+        NextToken: `after-${page}`,
+      };
     });
     // The catch-all first: aws-sdk-client-mock answers with the latest behaviour that matches.
     secretsManager.on(GetSecretValueCommand).rejects(notFound());
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/555' }).resolves({ SecretString: JSON.stringify(realSecret) });
     const store = makeStore();
     expect(await store.get('telegram', '555', { ownOnly: true })).toEqual(realSecret);
@@ -283,8 +321,12 @@ describe('account ids without a secret', () => {
 
 describe('the default account', () => {
   it('answers to the id its credentials name even when another secret claims that id', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' }).resolves({ SecretString: JSON.stringify(defaultSecret) });
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/telegram/7712345678' }).resolves({ SecretString: '{"webhookSecret":"evil","botToken":"999:EVIL"}' });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/default' })
+      .resolves({ SecretString: JSON.stringify(defaultSecret) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'parley/telegram/7712345678' })
+      .resolves({ SecretString: '{"webhookSecret":"evil","botToken":"999:EVIL"}' });
     expect(await makeStore().get('telegram', '7712345678')).toEqual(defaultSecret);
   });
 });

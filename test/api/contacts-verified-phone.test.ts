@@ -20,10 +20,12 @@ const PHONE = '+821055501234';
 const MINUTE = 60_000;
 const text = (value: string) => ({ content: { type: 'text' as const, text: value } });
 const contactsWithPhone = async (phone: string) =>
-  ((await harness.get('/v1/contacts', { query: { phone } })).json.items as { id: string; identities: { channel: string }[] }[]).map((c) => ({
-    id: c.id,
-    channels: c.identities.map((i) => i.channel).sort(),
-  }));
+  ((await harness.get('/v1/contacts', { query: { phone } })).json.items as { id: string; identities: { channel: string }[] }[]).map(
+    (c) => ({
+      id: c.id,
+      channels: c.identities.map((i) => i.channel).sort(),
+    }),
+  );
 const historyOf = async (threadId: string) =>
   ((await harness.get(`/v1/threads/${threadId}/messages`, { query: { limit: '100' } })).json.items as Message[]).map((m) =>
     m.content.type === 'text' ? `${m.channel}: ${m.content.text}` : `${m.channel}: ${m.content.type}`,
@@ -37,7 +39,10 @@ describe('a phone number the providers vouch for', () => {
     expect(telegram.contactId).not.toBe(whatsapp.contactId);
     harness.clock.advance(MINUTE);
 
-    const shared = await harness.customerWrites('telegram', '5550101234', { verifiedPhone: PHONE, content: { type: 'contact', name: 'Mina', phoneNumbers: [PHONE] } });
+    const shared = await harness.customerWrites('telegram', '5550101234', {
+      verifiedPhone: PHONE,
+      content: { type: 'contact', name: 'Mina', phoneNumbers: [PHONE] },
+    });
 
     // The message that proved it lands in the surviving thread, with everything before it.
     expect(shared.threadId).toBe(whatsapp.threadId);
@@ -49,7 +54,9 @@ describe('a phone number the providers vouch for', () => {
     const survivor = (await harness.get(`/v1/contacts/${whatsapp.contactId}`)).json;
     expect(survivor.merges).toMatchObject([{ contactId: telegram.contactId, reason: 'verified_phone', by: { type: 'system' } }]);
     const merged = (await harness.outbox()).events.filter((e) => e.type === 'contact.merged');
-    expect(merged.map((e) => e.data)).toMatchObject([{ contact: { id: whatsapp.contactId }, mergedContactId: telegram.contactId, reason: 'verified_phone' }]);
+    expect(merged.map((e) => e.data)).toMatchObject([
+      { contact: { id: whatsapp.contactId }, mergedContactId: telegram.contactId, reason: 'verified_phone' },
+    ]);
     // And a later message on either identity lands in the same thread.
     harness.clock.advance(MINUTE);
     expect((await harness.customerWrites('telegram', '5550101234', text('again'))).threadId).toBe(whatsapp.threadId);
@@ -58,7 +65,10 @@ describe('a phone number the providers vouch for', () => {
   it('joins a WhatsApp number that writes after a Telegram user shared it as their own', async () => {
     const telegram = await harness.customerWrites('telegram', '5550101234', text('Hi from Telegram'));
     harness.clock.advance(MINUTE);
-    await harness.customerWrites('telegram', '5550101234', { verifiedPhone: PHONE, content: { type: 'contact', name: 'Mina', phoneNumbers: [PHONE] } });
+    await harness.customerWrites('telegram', '5550101234', {
+      verifiedPhone: PHONE,
+      content: { type: 'contact', name: 'Mina', phoneNumbers: [PHONE] },
+    });
     const profile = (await harness.get(`/v1/contacts/${telegram.contactId}`)).json;
     expect(profile).toMatchObject({ phone: PHONE, phoneVerified: true });
     harness.clock.advance(MINUTE);
@@ -75,11 +85,16 @@ describe('a phone number the providers vouch for', () => {
     // A second holder of the same verified number (two writers racing a lagging lookup can leave one).
     const held = await harness.conversations.getContact(first.contactId);
     if (!held) throw new Error('the contact was not stored');
-    await harness.conversations.commit([{ kind: 'contact', op: 'put', value: { ...held.value, id: 'ct_second_holder', identities: [] }, version: NEW_RECORD }]);
+    await harness.conversations.commit([
+      { kind: 'contact', op: 'put', value: { ...held.value, id: 'ct_second_holder', identities: [] }, version: NEW_RECORD },
+    ]);
     const telegram = await harness.customerWrites('telegram', '5550101234', text('hello'));
     harness.clock.advance(MINUTE);
 
-    const shared = await harness.customerWrites('telegram', '5550101234', { verifiedPhone: PHONE, content: { type: 'contact', name: 'B', phoneNumbers: [PHONE] } });
+    const shared = await harness.customerWrites('telegram', '5550101234', {
+      verifiedPhone: PHONE,
+      content: { type: 'contact', name: 'B', phoneNumbers: [PHONE] },
+    });
 
     expect(shared.contactId).toBe(telegram.contactId);
     expect(shared.threadId).toBe(telegram.threadId);

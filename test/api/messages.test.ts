@@ -116,7 +116,9 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     expect((await messagesOf(threadId)).at(-1)).toEqual(response.json);
     const created = (await harness.outbox()).events.filter((e) => e.type === 'message.created');
     expect(created).toHaveLength(1);
-    expect(await deliveryJobs()).toEqual([{ kind: 'deliver', channel: 'telegram', threadId, messageId: response.json.id, job: created[0]!.id }]);
+    expect(await deliveryJobs()).toEqual([
+      { kind: 'deliver', channel: 'telegram', threadId, messageId: response.json.id, job: created[0]!.id },
+    ]);
   });
 
   it("records the thread's first response, and only the first", async () => {

@@ -60,7 +60,8 @@ const queueNames = Object.keys(QUEUES) as QueueName[];
 /** Queues a function consumes; the others are parked (nothing consumes them). */
 const consumedQueues = new Set(functionEntries.flatMap(([, spec]) => (spec.queue ? [spec.queue] : [])));
 const streamFunctions = functionEntries.filter(([, spec]) => spec.stream !== undefined);
-const cdkContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+const cdkContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
+  .context;
 
 /** A project root holding a lock file and an empty module for every topology entry. */
 function stubProjectRoot(root: string): void {
@@ -198,7 +199,8 @@ describe('app', () => {
     // An export would lock the data stack's stream until this stack let go of it.
     expect(template).not.toMatch(/Fn::ImportValue/);
     const references = [...new Set(template.match(/\{"Fn::GetStackOutput":\{[^}]*\}\}/g))].map(
-      (json) => (JSON.parse(json) as { 'Fn::GetStackOutput': { StackName: string; OutputName: string; Region: string } })['Fn::GetStackOutput'],
+      (json) =>
+        (JSON.parse(json) as { 'Fn::GetStackOutput': { StackName: string; OutputName: string; Region: string } })['Fn::GetStackOutput'],
     );
     expect(references).toEqual([{ StackName: 'ParleyData', OutputName: expect.any(String), Region: REGION }]);
     const output = (data.toJSON().Outputs as Record<string, { Value: unknown }>)[references[0]!.OutputName];
@@ -240,7 +242,9 @@ describe('functions', () => {
     const queueUrls = Object.fromEntries(Object.entries(variables).filter(([key]) => key.endsWith('QUEUE_URL')));
     expect(queueUrls).toEqual({
       ...(spec.queue && { QUEUE_URL: { Ref: logicalId(stacks.parley.queues[spec.queue].queue) } }),
-      ...Object.fromEntries((spec.access.sendTo ?? []).map((q) => [queueUrlVariable(q), { Ref: logicalId(stacks.parley.queues[q].queue) }])),
+      ...Object.fromEntries(
+        (spec.access.sendTo ?? []).map((q) => [queueUrlVariable(q), { Ref: logicalId(stacks.parley.queues[q].queue) }]),
+      ),
     });
     // No provider base URL override unless one is given in context.
     expect(Object.keys(variables).filter((key) => key.endsWith('_API_BASE_URL'))).toEqual([]);
@@ -296,7 +300,9 @@ describe('HTTP API', () => {
     // GET carries Meta's verification handshake: an account's callback URL that does not answer it cannot be subscribed.
     for (const method of ['GET', 'POST']) {
       for (const path of [`/webhooks/${channel}`, `/webhooks/${channel}/{accountId}`]) {
-        const routes = Object.values(parley.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: `${method} ${path}` } })) as Resource[];
+        const routes = Object.values(
+          parley.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: `${method} ${path}` } }),
+        ) as Resource[];
         expect(routes, `${method} ${path}`).toHaveLength(1);
         expect(routes[0]!.Properties.AuthorizationType).toBe('NONE');
         const target = (routes[0]!.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
@@ -407,7 +413,10 @@ describe('queues', () => {
   );
 
   it('waits a second to fill a batch of the inbound queue', () => {
-    parley.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: queueArn('inbound'), MaximumBatchingWindowInSeconds: 1 });
+    parley.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: queueArn('inbound'),
+      MaximumBatchingWindowInSeconds: 1,
+    });
   });
 
   it.each(queueNames)('%s has an alarm on the queue itself exactly when nothing consumes it', (name) => {
@@ -485,7 +494,9 @@ describe('queues', () => {
     const stack = new Stack(testApp(), 'Queues');
     const fn = inlineFunction(stack);
     const parked = new WorkQueue(stack, 'OutboxParked', { spec: QUEUES['outbox-parked'], parked: true });
-    expect(() => parked.addConsumer(fn, Duration.seconds(5))).toThrow('Queue OutboxParked is parked, so it must have no consumer, but Fn was provided');
+    expect(() => parked.addConsumer(fn, Duration.seconds(5))).toThrow(
+      'Queue OutboxParked is parked, so it must have no consumer, but Fn was provided',
+    );
     Template.fromStack(stack).resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
   });
 });
@@ -566,7 +577,12 @@ describe('media bucket', () => {
     expect(bucket!.DeletionPolicy).toBe('Retain');
     expect(bucket!.Properties).toMatchObject({
       BucketName: MEDIA_BUCKET_NAME,
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
@@ -600,7 +616,8 @@ describe('least privilege', () => {
     // Transactions need the action of each item they write, or check.
     for (const write of TABLE_WRITES) expect(can(name, write), write).toBe(access.table === 'readWrite' || access.apiKeys === 'readWrite');
     // Parley never batch-writes or scans: nobody may.
-    for (const action of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:PartiQLUpdate']) expect(can(name, action), action).toBe(false);
+    for (const action of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'dynamodb:PartiQLUpdate'])
+      expect(can(name, action), action).toBe(false);
     // Only a stream-triggered function reads the stream.
     for (const action of ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams']) {
       expect(can(name, action), action).toBe(spec.stream !== undefined);
@@ -610,11 +627,18 @@ describe('least privilege', () => {
     expect(can(name, 's3:DeleteObject'), 'media delete').toBe(access.media === 'delete');
     expect(can(name, 's3:PutObject'), 'media write').toBe(access.media === 'readWrite');
     // Copies are deleted by the eraser alone, and no function gets S3 beyond the media bucket.
-    expect(actionsOf(name).filter((a) => a.startsWith('s3:') && !['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject'].includes(a))).toEqual([]);
+    expect(
+      actionsOf(name).filter(
+        (a) => a.startsWith('s3:') && !['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject'].includes(a),
+      ),
+    ).toEqual([]);
     for (const action of ['s3:GetObject', 's3:PutObject']) {
       for (const statement of statementsWith(name, action)) {
         expect(statement.Resource, `${name} ${action}`).toEqual({
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::parley-media-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/*']],
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':s3:::parley-media-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }, '/*'],
+          ],
         });
       }
     }
@@ -632,8 +656,14 @@ describe('least privilege', () => {
     // Each channel's secrets DevOps made, and those the integrator API made.
     expect(secretResources).toHaveLength(2 * (access.secrets?.length ?? 0));
     for (const channel of access.secrets ?? []) {
-      expect(secretResources.some((r) => r.includes(`:secret:parley/${channel}/*`)), `${channel} secrets`).toBe(true);
-      expect(secretResources.some((r) => r.includes(`:secret:parley/api/${channel}/*`)), `${channel} API secrets`).toBe(true);
+      expect(
+        secretResources.some((r) => r.includes(`:secret:parley/${channel}/*`)),
+        `${channel} secrets`,
+      ).toBe(true);
+      expect(
+        secretResources.some((r) => r.includes(`:secret:parley/api/${channel}/*`)),
+        `${channel} API secrets`,
+      ).toBe(true);
     }
     for (const action of ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue']) {
       const resources = statementsWith(name, action).flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
@@ -650,7 +680,13 @@ describe('least privilege', () => {
       for (const resource of resources) expect(resource).toMatch(/:secret:parley\/api\/[a-z]+\/\*/);
     }
     // Nothing that could widen that: no tagging (tag-based conditions), no resource policies, no deleting.
-    for (const action of ['secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:PutResourcePolicy', 'secretsmanager:UpdateSecret', 'secretsmanager:DeleteSecret']) {
+    for (const action of [
+      'secretsmanager:TagResource',
+      'secretsmanager:UntagResource',
+      'secretsmanager:PutResourcePolicy',
+      'secretsmanager:UpdateSecret',
+      'secretsmanager:DeleteSecret',
+    ]) {
       expect(actionsOf('api'), action).not.toContain(action);
     }
   });
@@ -674,7 +710,9 @@ describe('least privilege', () => {
       expect(secretResources).toHaveLength(2);
     }
     for (const channel of MEDIA_CHANNELS) {
-      expect(JSON.stringify(statementsWith(`media-copier-${channel}`, 'secretsmanager:GetSecretValue'))).toContain(`:secret:parley/${channel}/*`);
+      expect(JSON.stringify(statementsWith(`media-copier-${channel}`, 'secretsmanager:GetSecretValue'))).toContain(
+        `:secret:parley/${channel}/*`,
+      );
     }
   });
 
@@ -702,7 +740,12 @@ describe('least privilege', () => {
 
 /** IAM's StringLike: `*` is any run of characters, `?` any one, case-sensitive. */
 const stringLike = (pattern: string, value: string): boolean =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+  ).test(value);
 
 describe('API key items (dynamodb:LeadingKeys)', () => {
   const writers = functionEntries.filter(([, spec]) => spec.access.table === 'readWrite' && spec.access.apiKeys !== 'readWrite');
@@ -772,7 +815,8 @@ describe('API key items (dynamodb:LeadingKeys)', () => {
     for (const { pk } of byHash) expect(stringLike(API_KEY_LEADING_KEYS.byHash, pk), pk).toBe(true);
     // The authorizer cannot list keys (the id items); conversation items stay out of both patterns.
     for (const { pk } of others) expect(stringLike(API_KEY_LEADING_KEYS.byHash, pk), pk).toBe(false);
-    for (const pk of ['THREAD#thr_1', 'CONTACT#c_1', 'ACCOUNTS', 'IDEMPOTENCY#k']) expect(stringLike(API_KEY_LEADING_KEYS.any, pk), pk).toBe(false);
+    for (const pk of ['THREAD#thr_1', 'CONTACT#c_1', 'ACCOUNTS', 'IDEMPOTENCY#k'])
+      expect(stringLike(API_KEY_LEADING_KEYS.any, pk), pk).toBe(false);
   });
 
   it('grants API key access alone when the table grant does not already cover it', () => {
@@ -784,8 +828,13 @@ describe('API key items (dynamodb:LeadingKeys)', () => {
     ThreadTable.grant(readerAdmin, TABLE_NAME, { table: 'read', apiKeys: 'readWrite' });
     const template = Template.fromStack(stack);
     const statements = (r: iam.Role) =>
-      (Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(r.node.defaultChild as CfnElement) }] } }))[0] as Resource)
-        .Properties.PolicyDocument as { Statement: Statement[] };
+      (
+        Object.values(
+          template.findResources('AWS::IAM::Policy', {
+            Properties: { Roles: [{ Ref: stack.getLogicalId(r.node.defaultChild as CfnElement) }] },
+          }),
+        )[0] as Resource
+      ).Properties.PolicyDocument as { Statement: Statement[] };
     const keyWrites = {
       Effect: 'Allow',
       // Sorted: cdk.json minimizes policies.
@@ -819,7 +868,10 @@ describe('channel secrets', () => {
     const generate = (secrets[0] as { Properties: { GenerateSecretString: { SecretStringTemplate: string; GenerateStringKey: string } } })
       .Properties.GenerateSecretString;
     // What the secret holds right after a deploy: the template plus one generated value.
-    const placeholder = { ...JSON.parse(generate.SecretStringTemplate), [generate.GenerateStringKey]: 'x'.repeat(48) } as Record<string, string>;
+    const placeholder = { ...JSON.parse(generate.SecretStringTemplate), [generate.GenerateStringKey]: 'x'.repeat(48) } as Record<
+      string,
+      string
+    >;
     expect(Object.keys(placeholder)).toEqual(expect.arrayContaining([...inbound, ...outbound]));
     expect(hasCredentials(placeholder, inbound)).toBe(false); // so the webhook answers 404
   });
@@ -831,7 +883,9 @@ describe('channel secrets', () => {
 
 describe('undeliverable events', () => {
   it("sends an event EventBridge could not deliver to its target queue's dead-letter queue", () => {
-    const rules = Object.values(parley.findResources('AWS::Events::Rule')) as { Properties: { Targets: { DeadLetterConfig?: unknown }[] } }[];
+    const rules = Object.values(parley.findResources('AWS::Events::Rule')) as {
+      Properties: { Targets: { DeadLetterConfig?: unknown }[] };
+    }[];
     expect(rules.length).toBeGreaterThan(0);
     for (const rule of rules) for (const target of rule.Properties.Targets) expect(target.DeadLetterConfig).toBeDefined();
   });
@@ -846,35 +900,40 @@ describe('stream triggers', () => {
     expect(onStream).toHaveLength(streamFunctions.length);
   });
 
-  it.each(streamFunctions)('%s gets filtered batches in order, retried until they succeed, expired ones to its dead-letter queue', (name, spec) => {
-    const trigger = spec.stream!;
-    const consumer = stacks.parley.streams[name]!;
-    const [mapping, ...others] = Object.values(
-      parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId(name) } } }),
-    ) as Resource[];
-    expect(others).toEqual([]);
-    expect(mapping!.Properties).toEqual({
-      EventSourceArn: { 'Fn::GetStackOutput': { StackName: 'ParleyData', OutputName: expect.any(String), Region: REGION } },
-      FunctionName: { Ref: functionId(name) },
-      StartingPosition: 'TRIM_HORIZON',
-      BatchSize: trigger.batchSize,
-      MaximumBatchingWindowInSeconds: trigger.batchingWindowSeconds,
-      FilterCriteria: { Filters: trigger.filters.map((filter) => ({ Pattern: JSON.stringify(filter) })) },
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      // Never split a batch: a later record must not be published before an earlier one that failed.
-      BisectBatchOnFunctionError: false,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'Arn'] } } },
-      // Absent: CloudFormation's -1, retried until success or until the record expires from the stream.
-    });
-    expect(mapping!.Properties).not.toHaveProperty('MaximumRetryAttempts');
-    expect(mapping!.Properties).not.toHaveProperty('MaximumRecordAgeInSeconds');
-  });
+  it.each(streamFunctions)(
+    '%s gets filtered batches in order, retried until they succeed, expired ones to its dead-letter queue',
+    (name, spec) => {
+      const trigger = spec.stream!;
+      const consumer = stacks.parley.streams[name]!;
+      const [mapping, ...others] = Object.values(
+        parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId(name) } } }),
+      ) as Resource[];
+      expect(others).toEqual([]);
+      expect(mapping!.Properties).toEqual({
+        EventSourceArn: { 'Fn::GetStackOutput': { StackName: 'ParleyData', OutputName: expect.any(String), Region: REGION } },
+        FunctionName: { Ref: functionId(name) },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: trigger.batchSize,
+        MaximumBatchingWindowInSeconds: trigger.batchingWindowSeconds,
+        FilterCriteria: { Filters: trigger.filters.map((filter) => ({ Pattern: JSON.stringify(filter) })) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        // Never split a batch: a later record must not be published before an earlier one that failed.
+        BisectBatchOnFunctionError: false,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'Arn'] } } },
+        // Absent: CloudFormation's -1, retried until success or until the record expires from the stream.
+      });
+      expect(mapping!.Properties).not.toHaveProperty('MaximumRetryAttempts');
+      expect(mapping!.Properties).not.toHaveProperty('MaximumRecordAgeInSeconds');
+    },
+  );
 
   it("filters the outbox relay's records to writes that carried domain events, and subscription changes", () => {
     const [mapping] = Object.values(
       parley.findResources('AWS::Lambda::EventSourceMapping', { Properties: { FunctionName: { Ref: functionId('outbox-relay') } } }),
     ) as Resource[];
-    const patterns = (mapping!.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+    const patterns = (mapping!.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map(
+      (f) => JSON.parse(f.Pattern) as unknown,
+    );
     expect(patterns).toEqual([
       { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { ev: { S: [{ exists: true }] } } } },
       { dynamodb: { Keys: { pk: { S: ['WEBHOOKS'] } } } },
@@ -900,7 +959,10 @@ describe('stream triggers', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
     });
-    expect(resource(parley, logicalId(consumer.deadLetterQueue)).Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+    expect(resource(parley, logicalId(consumer.deadLetterQueue)).Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 86_400,
+      SqsManagedSseEnabled: true,
+    });
   });
 
   it('refuses a trigger Lambda cannot render, or one that would invoke on every write', () => {
@@ -915,14 +977,16 @@ describe('stream triggers', () => {
     expect(() => validateStreamTrigger('Relay', { ...good, filters: [] })).toThrow(
       'Stream trigger of Relay filter count must be an integer from 1 to 5, but 0 was provided',
     );
-    expect(() => validateStreamTrigger('Relay', { ...good, filters: Array.from({ length: 6 }, () => ({ eventName: ['INSERT'] })) })).toThrow(
-      'Stream trigger of Relay filter count must be an integer from 1 to 5, but 6 was provided',
-    );
+    expect(() =>
+      validateStreamTrigger('Relay', { ...good, filters: Array.from({ length: 6 }, () => ({ eventName: ['INSERT'] })) }),
+    ).toThrow('Stream trigger of Relay filter count must be an integer from 1 to 5, but 6 was provided');
     // A pattern written for an EventBridge event, not a stream record.
     expect(() => validateStreamTrigger('Relay', { ...good, filters: [{ eventName: ['INSERT'] }, { detail: { type: ['x'] } }] })).toThrow(
       'Stream trigger of Relay filter 2 must match fields of a DynamoDB stream record (awsRegion, dynamodb, eventID, eventName, eventSource, eventVersion, userIdentity), but detail was provided',
     );
-    expect(() => validateStreamTrigger('Relay', { ...good, filters: [{}] })).toThrow(/filter 1 must match fields of a DynamoDB stream record .*, but no field was provided/);
+    expect(() => validateStreamTrigger('Relay', { ...good, filters: [{}] })).toThrow(
+      /filter 1 must match fields of a DynamoDB stream record .*, but no field was provided/,
+    );
     expect(() => validateStreamTrigger('Relay', { ...good, filters: [{ dynamodb: { Keys: { pk: { S: ['x'.repeat(5000)] } } } }] })).toThrow(
       /Stream trigger of Relay filter 1 must be at most 4096 characters of JSON, but \d+ were provided/,
     );
@@ -946,7 +1010,12 @@ describe('alarms on what Parley gave up on', () => {
 
   it("alarms when any channel's sender fails a message, summing each sender's own series", () => {
     const alarm = resource(parley, logicalId(stacks.parley.messagesFailed.alarm)).Properties;
-    const metrics = alarm.Metrics as { Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: unknown; Period: number; Stat: string } }[];
+    const metrics = alarm.Metrics as {
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: unknown; Period: number; Stat: string };
+    }[];
     const series = metrics.filter((m) => m.MetricStat);
     expect(series.map((m) => m.MetricStat)).toEqual(
       ENABLED_CHANNELS.map((channel) => ({
@@ -976,7 +1045,7 @@ describe('alarms on what Parley gave up on', () => {
   it('refuses more series than one alarm can sum, or the same one twice', () => {
     const source = (i: number) => ({ service: `sender-${i}`, channel: `c${i}` });
     expect(() => validateMessagesFailedSources([])).toThrow(
-      'MessagesFailed alarm sources must be 1 to 10 (one alarm\'s metric math limit), but 0 were provided',
+      "MessagesFailed alarm sources must be 1 to 10 (one alarm's metric math limit), but 0 were provided",
     );
     expect(() => validateMessagesFailedSources(Array.from({ length: 11 }, (_, i) => source(i)))).toThrow(/but 11 were provided/);
     expect(() => validateMessagesFailedSources([source(1), source(1)])).toThrow(
@@ -986,7 +1055,7 @@ describe('alarms on what Parley gave up on', () => {
 });
 
 describe('tracing', () => {
-  it('samples a fixed 1% of the invocations of this stack\'s functions, with no reservoir', () => {
+  it("samples a fixed 1% of the invocations of this stack's functions, with no reservoir", () => {
     parley.resourceCountIs('AWS::XRay::SamplingRule', 1);
     expect(resource(parley, stacks.parley.getLogicalId(stacks.parley.traceSampling.rule)).Properties).toEqual({
       SamplingRule: {
@@ -1010,7 +1079,8 @@ describe('tracing', () => {
   });
 
   it('refuses a rate, reservoir or priority X-Ray does not accept', () => {
-    const build = (props: ConstructorParameters<typeof TraceSampling>[2]) => () => new TraceSampling(new Stack(undefined, 'Parley'), 'Sampling', props);
+    const build = (props: ConstructorParameters<typeof TraceSampling>[2]) => () =>
+      new TraceSampling(new Stack(undefined, 'Parley'), 'Sampling', props);
     expect(build({ fixedRate: 1.5 })).toThrow('Trace sampling fixed rate must be from 0 to 1, but 1.5 was provided');
     expect(build({ reservoirSize: -1 })).toThrow('Trace sampling reservoir size must be a non-negative integer, but -1 was provided');
     expect(build({ priority: 0 })).toThrow('Trace sampling priority must be an integer from 1 to 9999, but 0 was provided');
@@ -1051,13 +1121,19 @@ describe('schedules', () => {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
-      Target: { Arn: fnArn, RoleArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] }, RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 } },
+      Target: {
+        Arn: fnArn,
+        RoleArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] },
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 2 },
+      },
     });
-    const roleId = ((schedule.Target as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn['Fn::GetAtt'])[0];
+    const roleId = (schedule.Target as { RoleArn: { 'Fn::GetAtt': [string, string] } }).RoleArn['Fn::GetAtt'][0];
     expect(resource(template, roleId).Properties.AssumeRolePolicyDocument).toMatchObject({
       Statement: [expect.objectContaining({ Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole' })],
     });
-    const rolePolicies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as Resource[];
+    const rolePolicies = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
+    ) as Resource[];
     expect(rolePolicies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)).toEqual([
       { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: fnArn },
     ]);
@@ -1081,7 +1157,9 @@ describe('schedules', () => {
 
   it('refuses a period that is not a whole number of minutes from 1 to a day', () => {
     for (const minutes of [0, 1.5, 1441]) {
-      expect(() => validateSchedule('Sweeper', minutes)).toThrow(`Schedule of Sweeper must be an integer from 1 to 1440 minutes, but ${minutes} was provided`);
+      expect(() => validateSchedule('Sweeper', minutes)).toThrow(
+        `Schedule of Sweeper must be an integer from 1 to 1440 minutes, but ${minutes} was provided`,
+      );
     }
     expect(() => validateSchedule('Sweeper', 1440)).not.toThrow();
   });
@@ -1095,7 +1173,10 @@ describe('outputs', () => {
       expect.arrayContaining([
         'ApiUrl',
         'EventBusName',
-        ...ENABLED_CHANNELS.flatMap((c) => [`${c[0]!.toUpperCase()}${c.slice(1)}WebhookUrl`, `${c[0]!.toUpperCase()}${c.slice(1)}SecretName`]),
+        ...ENABLED_CHANNELS.flatMap((c) => [
+          `${c[0]!.toUpperCase()}${c.slice(1)}WebhookUrl`,
+          `${c[0]!.toUpperCase()}${c.slice(1)}SecretName`,
+        ]),
         'InboundDeadLetterQueueArn',
         'OutboundTelegramDeadLetterQueueArn',
         'MediaWhatsappDeadLetterQueueArn',
@@ -1115,14 +1196,23 @@ describe('outputs', () => {
 
   it('are the outputs docs/deploy.md names, no more and no fewer', () => {
     // CDK's own outputs for the weak cross-stack reference (`PublishOutput…`) are plumbing, not for operators.
-    const outputs = [parley, data].flatMap((t) => Object.keys(t.toJSON().Outputs as Record<string, unknown>)).filter((o) => !o.startsWith('PublishOutput'));
+    const outputs = [parley, data]
+      .flatMap((t) => Object.keys(t.toJSON().Outputs as Record<string, unknown>))
+      .filter((o) => !o.startsWith('PublishOutput'));
     const deployMd = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
     // Output names as the document writes them: `TableName`, `Outbound<Channel>DeadLetterQueueArn`, …
     const named = [...deployMd.matchAll(/`([A-Z<][\w<>]*(?:Arn|Url|Name))`/g)].map((m) => m[1] as string);
     const pattern = (name: string) => new RegExp(`^${name.replace('<Channel>', '[A-Z][a-z]+')}$`);
     for (const name of named) {
-      expect(outputs.filter((o) => pattern(name).test(o)), `docs/deploy.md names ${name}`).not.toHaveLength(0);
+      expect(
+        outputs.filter((o) => pattern(name).test(o)),
+        `docs/deploy.md names ${name}`,
+      ).not.toHaveLength(0);
     }
-    for (const output of outputs) expect(named.some((name) => pattern(name).test(output)), `docs/deploy.md leaves out ${output}`).toBe(true);
+    for (const output of outputs)
+      expect(
+        named.some((name) => pattern(name).test(output)),
+        `docs/deploy.md leaves out ${output}`,
+      ).toBe(true);
   });
 });

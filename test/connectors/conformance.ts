@@ -277,8 +277,7 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
     query: {},
     rawBody,
   });
-  const signed = (rawBody: Buffer, signWith: Credentials = credentials): WebhookRequest =>
-    post(rawBody, kit.sign(rawBody, signWith));
+  const signed = (rawBody: Buffer, signWith: Credentials = credentials): WebhookRequest => post(rawBody, kit.sign(rawBody, signWith));
 
   /** Parses a body that must be a payload; a fresh payload each call, so nothing is shared between runs. */
   const payloadOf = (body: Buffer, where: string): unknown => {
@@ -333,7 +332,8 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
     const call = (request: WebhookRequest, maxBodyBytes = MAX_BODY_BYTES, accountId: string = context.accountId): Promise<WebhookAnswer> =>
       ingestWebhook(connector, request, { maxBodyBytes, accountId }, deps);
     /** The channel's own URL, `/webhooks/<channel>`, which names no account. */
-    const callDefault = (request: WebhookRequest): Promise<WebhookAnswer> => ingestWebhook(connector, request, { maxBodyBytes: MAX_BODY_BYTES }, deps);
+    const callDefault = (request: WebhookRequest): Promise<WebhookAnswer> =>
+      ingestWebhook(connector, request, { maxBodyBytes: MAX_BODY_BYTES }, deps);
     return { call, callDefault, published };
   };
   const temporaryDirs: string[] = [];
@@ -469,7 +469,10 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
       // before verifying sees other bytes than were signed.
       const escaped = jsonFixtures.filter((f) => /\\u[0-9a-fA-F]{4}/.test(f.body.toString('utf8')));
       it.runIf(signsBody)('has a fixture with \\u escapes, as the provider sends them', () => {
-        expect(escaped.map((f) => f.file), 'add a fixture whose strings use \\uXXXX escapes like the provider').not.toEqual([]);
+        expect(
+          escaped.map((f) => f.file),
+          'add a fixture whose strings use \\uXXXX escapes like the provider',
+        ).not.toEqual([]);
       });
       it.runIf(signsBody && escaped.length > 0).each(escaped.map((f) => [f.file, f] as const))(
         '%s re-serialized after parsing no longer verifies',
@@ -514,7 +517,9 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
 
       const idsFromPayload = kit.idsFromPayload ?? true;
       it.each(okFixtures.map((f) => [f.file, f] as const))(
-        idsFromPayload ? '%s gives unique event ids, the same ones when delivered again later' : '%s gives unique event ids, the same ones when normalized again',
+        idsFromPayload
+          ? '%s gives unique event ids, the same ones when delivered again later'
+          : '%s gives unique event ids, the same ones when normalized again',
         (_, fixture) => {
           const first = connector.normalize(payloadOf(fixture.body, fixture.file), context);
           const later = idsFromPayload
@@ -566,7 +571,10 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
         (_, fixture) => {
           const count = slots(fixture.json).length;
           for (let pick = 0; pick < count; pick++) {
-            expectRobust(Buffer.from(JSON.stringify(mutate(fixture.json, [{ op: 'delete', pick, value: null }])) ?? 'null'), `${fixture.file} without slot ${pick}`);
+            expectRobust(
+              Buffer.from(JSON.stringify(mutate(fixture.json, [{ op: 'delete', pick, value: null }])) ?? 'null'),
+              `${fixture.file} without slot ${pick}`,
+            );
             for (const value of EDGE_VALUES) {
               const body = Buffer.from(JSON.stringify(mutate(fixture.json, [{ op: 'replace', pick, value }])) ?? 'null', 'utf8');
               expectRobust(body, `${fixture.file} with slot ${pick} = ${JSON.stringify(value).slice(0, 20)}`);
@@ -667,9 +675,11 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
         expect(published).toHaveLength(5);
       });
 
-      const severalAccounts = scenarios.filter((s) => 'events' in s.expected && Object.keys(othersOf(s.expected.events, () => ({}))).length > 0);
+      const severalAccounts = scenarios.filter(
+        (s) => 'events' in s.expected && Object.keys(othersOf(s.expected.events, () => ({}))).length > 0,
+      );
       it.each(severalAccounts.map((s) => [s.name, s] as const))(
-        "%s: the events of an account whose own credentials do not verify the body are dropped, the rest published",
+        '%s: the events of an account whose own credentials do not verify the body are dropped, the rest published',
         async (_, scenario) => {
           // Prepare: the other accounts registered with another secret (another app), or not at all.
           const expected = 'events' in scenario.expected ? (scenario.expected.events as ParleyEvent[]) : [];
@@ -703,7 +713,9 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
         const request: WebhookRequest = { ...kit.handshake!.valid, rawBody: Buffer.alloc(0) };
         const answered = await call(request);
         expect(answered).toMatchObject({ statusCode: 200, body: kit.handshake!.expectedBody });
-        const wrongToken = await webhook(alteredCredentials(credentials), { registered: { [context.accountId]: alteredCredentials(credentials) } }).call(request);
+        const wrongToken = await webhook(alteredCredentials(credentials), {
+          registered: { [context.accountId]: alteredCredentials(credentials) },
+        }).call(request);
         expect(wrongToken.statusCode).toBeGreaterThanOrEqual(400);
         expect(await call(request, MAX_BODY_BYTES, 'made-up-account.1')).toStrictEqual(wrongToken);
       });
@@ -735,7 +747,10 @@ export const runConformanceSuite = (kit: ConformanceKit): void => {
         });
 
         it.each(naming)('%s, naming the default account, sent to a registered account', async (_, body) => {
-          const { call, published } = webhook(credentials, { defaults: other!.credentials, registered: { [context.accountId]: credentials } });
+          const { call, published } = webhook(credentials, {
+            defaults: other!.credentials,
+            registered: { [context.accountId]: credentials },
+          });
           expect((await call(signed(body))).statusCode).toBeLessThan(500);
           expect(published).toEqual([]);
         });

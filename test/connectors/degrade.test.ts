@@ -43,11 +43,15 @@ describe('listAsQuickReplies', () => {
   });
 
   it('refuses when one item of several has a description', () => {
-    expect(listAsQuickReplies(list([{ items: [...plain, { title: 'Friday', description: 'afternoon only', payload: 'FRI' }] }]), 20)).toBeUndefined();
+    expect(
+      listAsQuickReplies(list([{ items: [...plain, { title: 'Friday', description: 'afternoon only', payload: 'FRI' }] }]), 20),
+    ).toBeUndefined();
   });
 
   it('refuses when one section of several has a title, which quick replies would lose', () => {
-    expect(listAsQuickReplies(list([{ items: plain }, { title: 'Next week', items: [{ title: 'Monday 2', payload: 'MON2' }] }]), 20)).toBeUndefined();
+    expect(
+      listAsQuickReplies(list([{ items: plain }, { title: 'Next week', items: [{ title: 'Monday 2', payload: 'MON2' }] }]), 20),
+    ).toBeUndefined();
   });
 
   it('numbers the items when the titles do not say everything', () => {

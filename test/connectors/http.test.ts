@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { networkFailure, postJson, tryParseJson } from '../../connectors/http.ts';
 import { RetryableProviderError } from '../../domain/provider-errors.ts';
 
-const refused = () => new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+const refused = () =>
+  new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
 
 describe('networkFailure', () => {
   it('is retryable, naming a timeout with its length and a refusal by its system code only', () => {
     const timedOut = networkFailure('Kakao callback', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 10_000);
     expect(timedOut).toBeInstanceOf(RetryableProviderError);
     expect(timedOut.message).toBe('Kakao callback timed out after 10 s');
-    expect(networkFailure('LINE /v2/bot/message/push', refused(), 10_000).message).toBe('LINE /v2/bot/message/push request failed: ECONNREFUSED');
+    expect(networkFailure('LINE /v2/bot/message/push', refused(), 10_000).message).toBe(
+      'LINE /v2/bot/message/push request failed: ECONNREFUSED',
+    );
     expect(networkFailure('x', 'not an error', 1_000).message).toBe('x request failed: unknown error');
   });
 });
@@ -29,7 +32,14 @@ describe('postJson', () => {
       seen.push({ url: String(input), init });
       return new Response(seen.length === 1 ? '{"id":"1"}' : 'Bad Gateway', { status: seen.length === 1 ? 200 : 502 });
     };
-    const post = { what: 'test', url: 'https://api.example/send', body: { text: 'é' }, headers: { authorization: 'Bearer t' }, timeoutMs: 1_000, fetch };
+    const post = {
+      what: 'test',
+      url: 'https://api.example/send',
+      body: { text: 'é' },
+      headers: { authorization: 'Bearer t' },
+      timeoutMs: 1_000,
+      fetch,
+    };
     const first = await postJson(post);
     const second = await postJson(post);
     expect(first.response.status).toBe(200);
@@ -37,14 +47,20 @@ describe('postJson', () => {
     expect(second.response.status).toBe(502);
     expect(second.json).toBeUndefined();
     expect(seen[0]?.url).toBe('https://api.example/send');
-    expect(seen[0]?.init).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: '{"text":"é"}' });
+    expect(seen[0]?.init).toMatchObject({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer t' },
+      body: '{"text":"é"}',
+    });
   });
 
   it('turns a call that got no answer into a retryable failure', async () => {
     const fetch: typeof globalThis.fetch = async () => {
       throw refused();
     };
-    const error = await postJson({ what: 'WhatsApp send', url: 'https://x.example', body: {}, timeoutMs: 1_000, fetch }).catch((e: unknown) => e);
+    const error = await postJson({ what: 'WhatsApp send', url: 'https://x.example', body: {}, timeoutMs: 1_000, fetch }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error).toMatchObject({ message: 'WhatsApp send request failed: ECONNREFUSED' });
   });

@@ -9,7 +9,13 @@ import { metaMediaUrl } from '../../connectors/meta/meta.media.ts';
 import { MEDIA_REFUSED } from '../../connectors/safe-fetch.ts';
 import type { Connector, DownloadContext, MediaNetwork, ResolvedAddress } from '../../domain/connector.ts';
 import type { Channel, MediaRef } from '../../domain/content.ts';
-import { AuthenticationError, InvalidRequestError, PermanentProviderError, RateLimitedError, RetryableProviderError } from '../../domain/provider-errors.ts';
+import {
+  AuthenticationError,
+  InvalidRequestError,
+  PermanentProviderError,
+  RateLimitedError,
+  RetryableProviderError,
+} from '../../domain/provider-errors.ts';
 
 interface Seen {
   readonly method: string;
@@ -91,7 +97,9 @@ describe('Telegram', () => {
   });
 
   it('gives up on a file Telegram serves no download for (over 20 MB), and classifies refusals like the sender', async () => {
-    const big = download('telegram', { id: 'BQACAgQ' }, context, [json(200, { ok: true, result: { file_id: 'BQACAgQ', file_unique_id: 'AQAD' } })]);
+    const big = download('telegram', { id: 'BQACAgQ' }, context, [
+      json(200, { ok: true, result: { file_id: 'BQACAgQ', file_unique_id: 'AQAD' } }),
+    ]);
     await expect(big.result).rejects.toBeInstanceOf(PermanentProviderError);
 
     const limited = download('telegram', { id: 'BQACAgQ' }, context, [
@@ -100,15 +108,22 @@ describe('Telegram', () => {
     await expect(limited.result).rejects.toMatchObject({ retryAfterSeconds: 12 });
     await expect(limited.result).rejects.toBeInstanceOf(RateLimitedError);
 
-    const revoked = download('telegram', { id: 'BQACAgQ' }, context, [json(401, { ok: false, error_code: 401, description: 'Unauthorized' })]);
+    const revoked = download('telegram', { id: 'BQACAgQ' }, context, [
+      json(401, { ok: false, error_code: 401, description: 'Unauthorized' }),
+    ]);
     await expect(revoked.result).rejects.toBeInstanceOf(AuthenticationError);
 
-    const down = download('telegram', { id: 'BQACAgQ' }, context, [json(200, { ok: true, result: { file_id: 'x', file_path: 'documents/a.pdf' } })]);
+    const down = download('telegram', { id: 'BQACAgQ' }, context, [
+      json(200, { ok: true, result: { file_id: 'x', file_path: 'documents/a.pdf' } }),
+    ]);
     await expect(down.result).rejects.toBeInstanceOf(RetryableProviderError); // the download got no answer
   });
 
   it('never puts the token in an error message', async () => {
-    const { result } = download('telegram', { id: 'x' }, context, [json(200, { ok: true, result: { file_id: 'x', file_path: 'a.jpg' } }), { status: 502, body: '<html>Bad Gateway</html>' }]);
+    const { result } = download('telegram', { id: 'x' }, context, [
+      json(200, { ok: true, result: { file_id: 'x', file_path: 'a.jpg' } }),
+      { status: 502, body: '<html>Bad Gateway</html>' },
+    ]);
     const error = (await result.catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(RetryableProviderError);
     expect(error.message).not.toContain('AAtoken');
@@ -130,13 +145,22 @@ describe('WhatsApp', () => {
 
   it('retrieves the media URL by id for the number, then downloads it with the same token', async () => {
     const { result, seen } = download('whatsapp', { id: '1037543291543636' }, context, [
-      json(200, { messaging_product: 'whatsapp', url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1', mime_type: 'image/jpeg', id: '1037543291543636' }),
+      json(200, {
+        messaging_product: 'whatsapp',
+        url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1',
+        mime_type: 'image/jpeg',
+        id: '1037543291543636',
+      }),
       bytes('image/jpeg'),
     ]);
 
     expect(await result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
     expect(seen).toEqual([
-      { method: 'GET', url: 'https://graph.facebook.com/v23.0/1037543291543636?phone_number_id=106540352242922', authorization: 'Bearer EAAtoken' },
+      {
+        method: 'GET',
+        url: 'https://graph.facebook.com/v23.0/1037543291543636?phone_number_id=106540352242922',
+        authorization: 'Bearer EAAtoken',
+      },
       {
         method: 'GET',
         url: 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1037543291543636&ext=1',
@@ -158,7 +182,9 @@ describe('WhatsApp', () => {
   it('treats an expired media id as gone, and an expired token as an authentication failure', async () => {
     const gone = download('whatsapp', { id: '1' }, context, [json(404, { error: { message: 'Unsupported get request', code: 100 } })]);
     await expect(gone.result).rejects.toBeInstanceOf(PermanentProviderError);
-    const expired = download('whatsapp', { id: '1' }, context, [json(401, { error: { message: 'Error validating access token', code: 190 } })]);
+    const expired = download('whatsapp', { id: '1' }, context, [
+      json(401, { error: { message: 'Error validating access token', code: 190 } }),
+    ]);
     await expect(expired.result).rejects.toBeInstanceOf(AuthenticationError);
     const notAnId = download('whatsapp', { url: 'https://example.com/a.jpg' }, context, []);
     await expect(notAnId.result).rejects.toBeInstanceOf(InvalidRequestError);
@@ -175,7 +201,11 @@ describe('WhatsApp', () => {
     expect(metadata.seen.map((s) => s.url)).toEqual([graph]);
 
     const cdn = 'https://scontent.xx.fbcdn.net/v/t61.29466-34/1037543291543636_n.jpg';
-    const moved = download('whatsapp', { id: '1037543291543636' }, context, [json(200, { url: lookaside }), redirect(cdn), bytes('image/jpeg')]);
+    const moved = download('whatsapp', { id: '1037543291543636' }, context, [
+      json(200, { url: lookaside }),
+      redirect(cdn),
+      bytes('image/jpeg'),
+    ]);
     expect(await moved.result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
     // The token goes to the Graph API and to the URL it answered, not to another origin a redirect names.
     expect(moved.seen.map((s) => [s.url, s.authorization])).toEqual([
@@ -184,7 +214,11 @@ describe('WhatsApp', () => {
       [cdn, null],
     ]);
 
-    const away = download('whatsapp', { id: '1037543291543636' }, context, [json(200, { url: lookaside }), redirect('https://attacker.example/x'), bytes('image/jpeg')]);
+    const away = download('whatsapp', { id: '1037543291543636' }, context, [
+      json(200, { url: lookaside }),
+      redirect('https://attacker.example/x'),
+      bytes('image/jpeg'),
+    ]);
     await expect(away.result).rejects.toMatchObject(REFUSED);
     expect(away.seen.map((s) => s.url)).toEqual([graph, lookaside]);
   });
@@ -196,7 +230,9 @@ describe('LINE', () => {
   it('downloads content LINE holds from the data API, by message id', async () => {
     const { result, seen } = download('line', { id: '325708' }, context, [bytes('image/jpeg')]);
     expect(await result).toEqual({ bytes: PNG, contentType: 'image/jpeg' });
-    expect(seen).toEqual([{ method: 'GET', url: 'https://api-data.line.me/v2/bot/message/325708/content', authorization: 'Bearer lineToken' }]);
+    expect(seen).toEqual([
+      { method: 'GET', url: 'https://api-data.line.me/v2/bot/message/325708/content', authorization: 'Bearer lineToken' },
+    ]);
   });
 
   it('uses a configured base URL for the data API, and fetches external content from its own URL without the token', async () => {
@@ -221,14 +257,22 @@ describe('LINE', () => {
       message: 'LINE external content refused: not an https URL (http:)',
       seen: [],
     });
-    expect(await refusedFor('https://media.corp.example/v.mp4', [bytes('video/mp4')], { 'media.corp.example': [{ address: '10.1.2.3', family: 4 }] })).toEqual({
+    expect(
+      await refusedFor('https://media.corp.example/v.mp4', [bytes('video/mp4')], {
+        'media.corp.example': [{ address: '10.1.2.3', family: 4 }],
+      }),
+    ).toEqual({
       message: 'LINE external content refused: media.corp.example resolves to 10.1.2.3, a private address',
       seen: [],
     });
     // 169.254.169.254 written as an IPv4-mapped IPv6 literal.
-    expect((await refusedFor('https://[::ffff:a9fe:a9fe]/latest/meta-data/', [bytes('video/mp4')])).message).toContain('the cloud metadata address');
+    expect((await refusedFor('https://[::ffff:a9fe:a9fe]/latest/meta-data/', [bytes('video/mp4')])).message).toContain(
+      'the cloud metadata address',
+    );
     // Nothing is trusted for content LINE does not hold, not even the configured API's origin.
-    expect((await refusedFor('http://127.0.0.1:9001/v2/bot/message/325709/content', [bytes('video/mp4')], {}, 'http://127.0.0.1:9001')).seen).toEqual([]);
+    expect(
+      (await refusedFor('http://127.0.0.1:9001/v2/bot/message/325709/content', [bytes('video/mp4')], {}, 'http://127.0.0.1:9001')).seen,
+    ).toEqual([]);
 
     const hops = await refusedFor('https://cdn.example.com/v.mp4', [
       redirect('https://cdn2.example.com/v.mp4'),
@@ -240,7 +284,10 @@ describe('LINE', () => {
       seen: ['https://cdn.example.com/v.mp4', 'https://cdn2.example.com/v.mp4'],
     });
 
-    const loop = await refusedFor('https://cdn.example.com/0', Array.from({ length: 10 }, (_, i) => redirect(`https://cdn.example.com/${i + 1}`)));
+    const loop = await refusedFor(
+      'https://cdn.example.com/0',
+      Array.from({ length: 10 }, (_, i) => redirect(`https://cdn.example.com/${i + 1}`)),
+    );
     expect(loop.message).toBe('LINE external content refused: more than 5 redirects');
     expect(loop.seen).toHaveLength(6);
   });
@@ -263,7 +310,9 @@ describe.each(['messenger', 'instagram'] as const)('%s', (channel) => {
   });
 
   it('treats an expired attachment URL as gone, and refuses a URL that is not https', async () => {
-    const expired = download(channel, { url: 'https://scontent.xx.fbcdn.net/v/a.jpg' }, context, [{ status: 403, body: 'URL signature expired' }]);
+    const expired = download(channel, { url: 'https://scontent.xx.fbcdn.net/v/a.jpg' }, context, [
+      { status: 403, body: 'URL signature expired' },
+    ]);
     await expect(expired.result).rejects.toBeInstanceOf(PermanentProviderError);
     const file = download(channel, { url: 'file:///etc/passwd' }, context, []);
     await expect(file.result).rejects.toMatchObject(REFUSED);
@@ -280,12 +329,15 @@ describe.each(['messenger', 'instagram'] as const)('%s', (channel) => {
       'https://169.254.169.254/latest/meta-data/iam/security-credentials/',
     ]) {
       const { result, seen } = download(channel, { url }, context, [bytes('image/jpeg')]);
-      await expect(result).rejects.toMatchObject({ ...REFUSED, message: expect.stringContaining('not a host the provider serves media from') });
+      await expect(result).rejects.toMatchObject({
+        ...REFUSED,
+        message: expect.stringContaining('not a host the provider serves media from'),
+      });
       expect(seen).toEqual([]);
     }
   });
 
-  it("refuses a Meta host name that resolves to a private or metadata address, and never connects to it", async () => {
+  it('refuses a Meta host name that resolves to a private or metadata address, and never connects to it', async () => {
     const url = 'https://scontent.xx.fbcdn.net/v/a.jpg';
     for (const addresses of [
       [{ address: '169.254.169.254', family: 4 }],

@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 const dotted = (value: number): string => [24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff).join('.');
-const valueOf = (address: string): number => address.split('.').reduce((v, octet) => v * 256 + Number(octet), 0);
+const addressValue = (address: string): number => address.split('.').reduce((v, octet) => v * 256 + Number(octet), 0);
 
 /** The IPv4 ranges a download must never reach, written out here independently of the implementation. */
 const REFUSED_V4: readonly [cidr: string, reason: string][] = [
@@ -51,13 +51,14 @@ const REFUSED_V4: readonly [cidr: string, reason: string][] = [
 ];
 const rangeOf = (cidr: string): [number, number] => {
   const [base = '', bits = '32'] = cidr.split('/');
-  const start = valueOf(base);
+  const start = addressValue(base);
   return [start, start + 2 ** (32 - Number(bits)) - 1];
 };
-const inRefusedV4 = (value: number) => REFUSED_V4.some(([cidr]) => {
-  const [start, end] = rangeOf(cidr);
-  return value >= start && value <= end;
-});
+const inRefusedV4 = (value: number) =>
+  REFUSED_V4.some(([cidr]) => {
+    const [start, end] = rangeOf(cidr);
+    return value >= start && value <= end;
+  });
 
 describe('addressRefusal', () => {
   it.each([
@@ -144,13 +145,19 @@ describe('addressRefusal', () => {
 describe('pinnedLookup', () => {
   const addresses: ResolvedAddress[] = [PUBLIC, { address: '2a03:2880:f10c:83:face:b00c:0:25de', family: 6 }];
   const ask = (options: Parameters<ReturnType<typeof pinnedLookup>>[1]) =>
-    new Promise<unknown>((resolve) => pinnedLookup(addresses)('attacker-rebinds.example', options, (error, address, family) => resolve(error ? (error as NodeJS.ErrnoException).code : { address, family })));
+    new Promise<unknown>((resolve) =>
+      pinnedLookup(addresses)('attacker-rebinds.example', options, (error, address, family) =>
+        resolve(error ? (error as NodeJS.ErrnoException).code : { address, family }),
+      ),
+    );
 
   it('answers the checked addresses whatever name it is asked, filtered by family', async () => {
     expect(await ask({ all: true })).toEqual({ address: addresses, family: undefined });
     expect(await ask({ family: 6 })).toEqual({ address: addresses[1]!.address, family: 6 });
     expect(await ask({})).toEqual({ address: PUBLIC.address, family: 4 });
-    const v4only = await new Promise((resolve) => pinnedLookup([PUBLIC])('x', { family: 6 }, (error) => resolve((error as NodeJS.ErrnoException | null)?.code)));
+    const v4only = await new Promise((resolve) =>
+      pinnedLookup([PUBLIC])('x', { family: 6 }, (error) => resolve((error as NodeJS.ErrnoException | null)?.code)),
+    );
     expect(v4only).toBe('ENOTFOUND');
   });
 });
@@ -213,7 +220,11 @@ describe('the system network', () => {
     const port = new URL(baseUrl).port;
 
     // `.test` names resolve nowhere: only the pinned address can have been used.
-    const response = await createSystemNetwork().get(new URL(`http://rebind.example.test:${port}/a`), { headers: {}, signal: AbortSignal.timeout(5000) }, [LOOPBACK]);
+    const response = await createSystemNetwork().get(
+      new URL(`http://rebind.example.test:${port}/a`),
+      { headers: {}, signal: AbortSignal.timeout(5000) },
+      [LOOPBACK],
+    );
 
     expect(await response.text()).toBe('pinned');
     expect(hosts).toEqual([`rebind.example.test:${port}`]);
@@ -276,16 +287,21 @@ const internet = async (routes: Record<string, Route>, dns: Record<string, Resol
   return { baseUrl, requests, pinned, network };
 };
 
-const redirectTo = (location: string): Route => (_request, response) => response.writeHead(302, { location }).end();
+const redirectTo =
+  (location: string): Route =>
+  (_request, response) =>
+    response.writeHead(302, { location }).end();
 
 /** Streams 64 KiB chunks, honouring backpressure, until the client hangs up (or `cap`, to spare the machine). */
 const endless = (cap: number, status = 200) => {
   const state = { sent: 0, closed: false, whenClosed: Promise.resolve() };
   const route: Route = (_request, response) => {
-    state.whenClosed = new Promise((resolve) => response.on('close', () => {
-      state.closed = true;
-      resolve();
-    }));
+    state.whenClosed = new Promise((resolve) =>
+      response.on('close', () => {
+        state.closed = true;
+        resolve();
+      }),
+    );
     response.writeHead(status, { 'content-type': 'video/mp4' });
     const chunk = Buffer.alloc(64 * 1024, 7);
     const pump = () => {
@@ -311,7 +327,11 @@ describe('getMedia over real servers', () => {
     ['the metadata service', 'https://169.254.169.254/latest/meta-data/iam/security-credentials/', 'is the cloud metadata address'],
     ['a private literal', 'https://10.0.0.8/internal', 'is a private address'],
     ['an IPv6 loopback literal', 'https://[::1]/admin', 'is a loopback address'],
-    ['a name that resolves to the metadata service', 'https://rebound.example/latest/meta-data/', 'rebound.example resolves to 169.254.169.254'],
+    [
+      'a name that resolves to the metadata service',
+      'https://rebound.example/latest/meta-data/',
+      'rebound.example resolves to 169.254.169.254',
+    ],
     ['a name with one private address among public ones', 'https://mixed.example/x', 'mixed.example resolves to 10.9.8.7'],
     ['plain http', 'http://cdn3.example.com/x', 'not an https URL'],
   ])('refuses a redirect to %s at the hop it appears, after following the good ones', async (_name, target, reason) => {
@@ -337,7 +357,13 @@ describe('getMedia over real servers', () => {
     const net = await internet({ 'cdn.example.com/forever.mp4': stream.route });
     const started = Date.now();
 
-    const result = getMedia({ url: 'https://cdn.example.com/forever.mp4', what, fetch: globalThis.fetch, network: net.network, maxBytes: 1 * MiB });
+    const result = getMedia({
+      url: 'https://cdn.example.com/forever.mp4',
+      what,
+      fetch: globalThis.fetch,
+      network: net.network,
+      maxBytes: 1 * MiB,
+    });
 
     await expect(result).rejects.toMatchObject({ ...TOO_LARGE, message: `${what} is too large: more than ${MiB} bytes came` });
     await stream.state.whenClosed;
@@ -350,7 +376,13 @@ describe('getMedia over real servers', () => {
     const stream = endless(256 * MiB);
     const net = await internet({ '127.0.0.1/file/bot1:t/video.mp4': stream.route });
 
-    const result = getMedia({ url: `${net.baseUrl}/file/bot1:t/video.mp4`, trustedBase: net.baseUrl, what, fetch: globalThis.fetch, maxBytes: 1 * MiB });
+    const result = getMedia({
+      url: `${net.baseUrl}/file/bot1:t/video.mp4`,
+      trustedBase: net.baseUrl,
+      what,
+      fetch: globalThis.fetch,
+      maxBytes: 1 * MiB,
+    });
 
     await expect(result).rejects.toMatchObject(TOO_LARGE);
     await stream.state.whenClosed;
@@ -370,9 +402,18 @@ describe('getMedia over real servers', () => {
     });
     const started = Date.now();
 
-    const result = getMedia({ url: 'https://cdn.example.com/huge.mp4', what, fetch: globalThis.fetch, network: net.network, maxBytes: 1 * MiB });
+    const result = getMedia({
+      url: 'https://cdn.example.com/huge.mp4',
+      what,
+      fetch: globalThis.fetch,
+      network: net.network,
+      maxBytes: 1 * MiB,
+    });
 
-    await expect(result).rejects.toMatchObject({ ...TOO_LARGE, message: `${what} is too large: it declares ${5 * 1024 * MiB} bytes, the limit is ${MiB}` });
+    await expect(result).rejects.toMatchObject({
+      ...TOO_LARGE,
+      message: `${what} is too large: it declares ${5 * 1024 * MiB} bytes, the limit is ${MiB}`,
+    });
     await closed;
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -386,7 +427,8 @@ describe('getMedia over real servers', () => {
         response.end(Buffer.alloc(1, 1));
       },
     });
-    const get = (path: string) => getMedia({ url: `https://cdn.example.com/${path}`, what, fetch: globalThis.fetch, network: net.network, maxBytes: MiB });
+    const get = (path: string) =>
+      getMedia({ url: `https://cdn.example.com/${path}`, what, fetch: globalThis.fetch, network: net.network, maxBytes: MiB });
 
     expect((await get('fits')).bytes.length).toBe(MiB);
     await expect(get('over')).rejects.toMatchObject(TOO_LARGE);

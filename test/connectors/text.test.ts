@@ -22,7 +22,10 @@ describe('splitText', () => {
       const parts = splitText(text, 12);
       expect(parts.join('')).toBe(text);
       expect(parts.every((part) => part.length <= 12)).toBe(true);
-      expect(parts.some((part) => part.includes(cluster)), cluster).toBe(true);
+      expect(
+        parts.some((part) => part.includes(cluster)),
+        cluster,
+      ).toBe(true);
     }
   });
 
@@ -35,7 +38,10 @@ describe('splitText', () => {
       const sample = `${'x'.repeat(11)}${cluster}${'y'.repeat(5)}`;
       const cut = splitText(sample, 12);
       expect(cut.join('')).toBe(sample);
-      expect(cut.some((part) => part.includes(cluster)), cluster).toBe(true);
+      expect(
+        cut.some((part) => part.includes(cluster)),
+        cluster,
+      ).toBe(true);
     }
   });
 
@@ -88,8 +94,14 @@ describe('splitTail', () => {
 
   it('else starts the tail at a sentence, not at the last word of one', () => {
     const text = 'Your order A-1029 has shipped. It arrives tomorrow. What would you like to do?';
-    expect(splitTail(text, 50)).toEqual({ head: 'Your order A-1029 has shipped.', tail: 'It arrives tomorrow. What would you like to do?' });
-    expect(splitTail('注文を発送しました。明日届きます。どうしますか？', 14)).toEqual({ head: '注文を発送しました。', tail: '明日届きます。どうしますか？' });
+    expect(splitTail(text, 50)).toEqual({
+      head: 'Your order A-1029 has shipped.',
+      tail: 'It arrives tomorrow. What would you like to do?',
+    });
+    expect(splitTail('注文を発送しました。明日届きます。どうしますか？', 14)).toEqual({
+      head: '注文を発送しました。',
+      tail: '明日届きます。どうしますか？',
+    });
   });
 
   it('else after a space, else at a grapheme boundary, never inside one', () => {
@@ -116,7 +128,12 @@ describe('splitTail', () => {
   });
 
   it('keeps every tail within the limit, whatever the text', () => {
-    const texts = ['word '.repeat(100), `${'가'.repeat(500)}. ${'나'.repeat(80)}`, `${'\n'.repeat(5)}${'z'.repeat(300)}`, '👩‍👩‍👧‍👦'.repeat(40)];
+    const texts = [
+      'word '.repeat(100),
+      `${'가'.repeat(500)}. ${'나'.repeat(80)}`,
+      `${'\n'.repeat(5)}${'z'.repeat(300)}`,
+      '👩‍👩‍👧‍👦'.repeat(40),
+    ];
     for (const text of texts) {
       const { head, tail } = splitTail(text, 160);
       expect(tail.length).toBeGreaterThan(0);

@@ -30,7 +30,15 @@ describe('WhatsApp', () => {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
               contacts: [contact],
-              messages: [{ id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=', timestamp: '1773448013', type: 'text', text: { body: 'Hi' }, ...message }],
+              messages: [
+                {
+                  id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=',
+                  timestamp: '1773448013',
+                  type: 'text',
+                  text: { body: 'Hi' },
+                  ...message,
+                },
+              ],
             },
           },
         ],
@@ -40,14 +48,21 @@ describe('WhatsApp', () => {
   const context = { accountId: '106540352242922', receivedAt: RECEIVED_AT };
 
   it("vouches for the customer's number, which WhatsApp verified, in E.164", () => {
-    const senders = sendersOf(whatsappConnector, webhook({ from: '821055501234' }, { profile: { name: 'Mina' }, wa_id: '821055501234' }), context);
+    const senders = sendersOf(
+      whatsappConnector,
+      webhook({ from: '821055501234' }, { profile: { name: 'Mina' }, wa_id: '821055501234' }),
+      context,
+    );
     expect(senders).toEqual([expect.objectContaining({ externalUserId: '821055501234', verifiedPhone: '+821055501234' })]);
   });
 
   it('vouches for no number for a customer known only by a username (business-scoped id, no `from`)', () => {
     const senders = sendersOf(
       whatsappConnector,
-      webhook({ from_user_id: 'US.13491208655302741918' }, { profile: { name: 'Mina', username: 'mina' }, user_id: 'US.13491208655302741918' }),
+      webhook(
+        { from_user_id: 'US.13491208655302741918' },
+        { profile: { name: 'Mina', username: 'mina' }, user_id: 'US.13491208655302741918' },
+      ),
       context,
     );
     expect(senders).toHaveLength(1);
@@ -70,19 +85,36 @@ describe('Telegram', () => {
   const context = { accountId: '7712345678', receivedAt: RECEIVED_AT };
 
   it('vouches for the number a user shares as their own contact (its user_id is theirs)', () => {
-    const senders = sendersOf(telegramConnector, update({ phone_number: '+821055501234', first_name: 'Mina', user_id: 5550101234 }), context);
+    const senders = sendersOf(
+      telegramConnector,
+      update({ phone_number: '+821055501234', first_name: 'Mina', user_id: 5550101234 }),
+      context,
+    );
     expect(senders).toEqual([expect.objectContaining({ externalUserId: '5550101234', verifiedPhone: '+821055501234' })]);
   });
 
   it("vouches for no number on someone else's contact card, or a card with no Telegram user", () => {
-    const someoneElse = sendersOf(telegramConnector, update({ phone_number: '+821055509999', first_name: 'Joon', user_id: 5550109999 }), context);
+    const someoneElse = sendersOf(
+      telegramConnector,
+      update({ phone_number: '+821055509999', first_name: 'Joon', user_id: 5550109999 }),
+      context,
+    );
     const noUser = sendersOf(telegramConnector, update({ phone_number: '+821055501234', first_name: 'Mina' }), context);
     expect(someoneElse[0]?.verifiedPhone).toBeUndefined();
     expect(noUser[0]?.verifiedPhone).toBeUndefined();
   });
 
   it('vouches for no number on an ordinary message', () => {
-    const body = { update_id: 900000002, message: { message_id: 78, from: { id: 5550101234, is_bot: false, first_name: 'Mina' }, chat: { id: 5550101234, type: 'private' }, date: 1773448013, text: '+821055501234' } };
+    const body = {
+      update_id: 900000002,
+      message: {
+        message_id: 78,
+        from: { id: 5550101234, is_bot: false, first_name: 'Mina' },
+        chat: { id: 5550101234, type: 'private' },
+        date: 1773448013,
+        text: '+821055501234',
+      },
+    };
     expect(sendersOf(telegramConnector, body, context)[0]?.verifiedPhone).toBeUndefined();
   });
 });

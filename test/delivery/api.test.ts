@@ -87,10 +87,18 @@ beforeAll(async () => {
     deliveries: { send: async () => {} },
     delivery,
     routing: new DynamoRoutingStore(table),
-    campaigns: { send: async (job, options) => void campaignJobs.push({ job, ...(options?.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) }) },
+    campaigns: {
+      send: async (job, options) =>
+        void campaignJobs.push({ job, ...(options?.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) }),
+    },
     scheduler: { schedule: async (job, at) => void scheduled.push({ job, at }) },
     outbound: { send: async (job) => void outbound.push(job) },
-    providerTemplates: (channel, accountId, settings) => providerTemplates(channel, accountId, settings, { fetch: graph.fetch, apiBaseUrls: { whatsapp: 'https://graph.test' }, now: clock.now() }),
+    providerTemplates: (channel, accountId, settings) =>
+      providerTemplates(channel, accountId, settings, {
+        fetch: graph.fetch,
+        apiBaseUrls: { whatsapp: 'https://graph.test' },
+        now: clock.now(),
+      }),
   };
   app = createApi(deps);
 });
@@ -103,7 +111,13 @@ beforeEach(() => {
   graph.reset();
 });
 
-const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, key = admin, headers: Record<string, string> = {}) => {
+const call = async <T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+  key = admin,
+  headers: Record<string, string> = {},
+) => {
   const response = await app.request(path, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
@@ -115,7 +129,11 @@ const call = async <T = Record<string, unknown>>(method: string, path: string, b
 /** A WhatsApp customer who wrote `hoursAgo` hours ago: identity, contact, thread with its route and window. */
 const whatsappCustomer = async (phone: string, hoursAgo: number) => {
   const at = new Date(clock.now().getTime() - hoursAgo * 3_600_000).toISOString();
-  const { identity } = await resolveIdentity(conversations, { channel: 'whatsapp', accountId: WA_NUMBER, externalUserId: phone, kind: 'direct' }, at);
+  const { identity } = await resolveIdentity(
+    conversations,
+    { channel: 'whatsapp', accountId: WA_NUMBER, externalUserId: phone, kind: 'direct' },
+    at,
+  );
   const thread = await conversations.getThread(identity.value.threadId);
   const change = applyInbound(thread!.value, {
     messageId: `in-${phone}`,
@@ -131,7 +149,7 @@ const whatsappCustomer = async (phone: string, hoursAgo: number) => {
 };
 
 describe('the template registry', () => {
-  it('reads the business account\'s templates from the provider, with the parameters each takes', async () => {
+  it("reads the business account's templates from the provider, with the parameters each takes", async () => {
     graph.script({
       status: 200,
       body: {
@@ -145,7 +163,13 @@ describe('the template registry', () => {
             components: [
               { type: 'HEADER', format: 'TEXT', text: 'Order {{1}}' },
               { type: 'BODY', text: 'Hi {{1}}, your order {{2}} ships {{3}}.' },
-              { type: 'BUTTONS', buttons: [{ type: 'URL', text: 'Track', url: 'https://shop.example/track/{{1}}' }, { type: 'QUICK_REPLY', text: 'Stop promotions' }] },
+              {
+                type: 'BUTTONS',
+                buttons: [
+                  { type: 'URL', text: 'Track', url: 'https://shop.example/track/{{1}}' },
+                  { type: 'QUICK_REPLY', text: 'Stop promotions' },
+                ],
+              },
             ],
           },
           {
@@ -156,14 +180,25 @@ describe('the template registry', () => {
             id: '2',
             components: [{ type: 'BODY', text: 'Hi {{1}}, our Fall Sale is on! Use promo code {{2}}' }],
           },
-          { name: 'rejected_one', language: 'es', category: 'MARKETING', status: 'REJECTED', id: '3', components: [{ type: 'BODY', text: 'Hola' }] },
+          {
+            name: 'rejected_one',
+            language: 'es',
+            category: 'MARKETING',
+            status: 'REJECTED',
+            id: '3',
+            components: [{ type: 'BODY', text: 'Hola' }],
+          },
         ],
         paging: { cursors: { before: 'MAZDZD', after: 'MjQZD' } },
       },
     });
-    const synced = await call<{ items: { name: string; category: string; status: string; header?: unknown; body: unknown; buttons: unknown[] }[] }>('POST', '/v1/templates/sync', { channel: 'whatsapp' });
+    const synced = await call<{
+      items: { name: string; category: string; status: string; header?: unknown; body: unknown; buttons: unknown[] }[];
+    }>('POST', '/v1/templates/sync', { channel: 'whatsapp' });
     expect(synced.status).toBe(200);
-    expect(graph.calls[0]?.url).toBe('https://graph.test/v23.0/102290129340398/message_templates?fields=name,language,category,status,parameter_format,components&limit=100');
+    expect(graph.calls[0]?.url).toBe(
+      'https://graph.test/v23.0/102290129340398/message_templates?fields=name,language,category,status,parameter_format,components&limit=100',
+    );
     expect(graph.calls[0]?.headers['authorization']).toBe('Bearer EAAG-token');
     expect(synced.body.items[0]).toMatchObject({
       name: 'order_update',
@@ -190,7 +225,7 @@ describe('the template registry', () => {
     });
     expect(wrong.status).toBe(422);
     expect(wrong.body.code).toBe('invalid_template');
-    expect(wrong.body.message).toContain("body takes 3 parameter(s), 1 given");
+    expect(wrong.body.message).toContain('body takes 3 parameter(s), 1 given');
     expect(wrong.body.message).toContain('header that takes a parameter');
     expect(wrong.body.message).toContain('button 0 needs a urlSuffix');
 
@@ -229,7 +264,14 @@ describe('the template registry', () => {
   });
 
   it('registers a template by hand (admin only), for accounts whose templates cannot be read', async () => {
-    const template = { channel: 'whatsapp', name: 'hand_made', language: 'pt_BR', category: 'utility', status: 'approved', body: { kind: 'named', names: ['first_name'] } };
+    const template = {
+      channel: 'whatsapp',
+      name: 'hand_made',
+      language: 'pt_BR',
+      category: 'utility',
+      status: 'approved',
+      body: { kind: 'named', names: ['first_name'] },
+    };
     expect((await call('POST', '/v1/templates', template, reader)).status).toBe(403);
     const made = await call<{ accountId: string; source: string }>('POST', '/v1/templates', template);
     expect(made.status).toBe(201);
@@ -250,11 +292,28 @@ describe('consent through the API', () => {
   it('keeps every change; a change that arrives late is history, not the current state', async () => {
     const identity = await whatsappCustomer('15550103001', 1);
     const to = { contactId: identity.contactId };
-    const later = await call<{ current: boolean }>('POST', '/v1/consents', { to, channel: 'whatsapp', purpose: 'marketing', status: 'opted_in', source: 'checkout', at: '2026-11-20T10:00:00.000Z' });
+    const later = await call<{ current: boolean }>('POST', '/v1/consents', {
+      to,
+      channel: 'whatsapp',
+      purpose: 'marketing',
+      status: 'opted_in',
+      source: 'checkout',
+      at: '2026-11-20T10:00:00.000Z',
+    });
     expect(later).toMatchObject({ status: 201, body: { current: true } });
-    const earlier = await call<{ current: boolean }>('POST', '/v1/consents', { to, channel: 'whatsapp', purpose: 'marketing', status: 'opted_out', source: 'support_call', at: '2026-11-01T10:00:00.000Z' });
+    const earlier = await call<{ current: boolean }>('POST', '/v1/consents', {
+      to,
+      channel: 'whatsapp',
+      purpose: 'marketing',
+      status: 'opted_out',
+      source: 'support_call',
+      at: '2026-11-01T10:00:00.000Z',
+    });
     expect(earlier).toMatchObject({ status: 201, body: { current: false } });
-    const ledger = await call<{ current: { status: string }[]; items: { source: string }[] }>('GET', `/v1/consents?contactId=${identity.contactId}`);
+    const ledger = await call<{ current: { status: string }[]; items: { source: string }[] }>(
+      'GET',
+      `/v1/consents?contactId=${identity.contactId}`,
+    );
     expect(ledger.body.items.map((e) => e.source)).toEqual(['checkout', 'support_call']);
     expect(ledger.body.current).toEqual([expect.objectContaining({ status: 'opted_in', source: 'checkout' })]);
     const promo = await call('POST', '/v1/notifications', { to, content: { type: 'text', text: 'Sale' }, purpose: 'marketing' });
@@ -273,7 +332,8 @@ describe('consent through the API', () => {
 
 describe('campaigns through the API', () => {
   it('fills a draft in batches, then starts it: one dispatch job', async () => {
-    const recipients = (from: number) => Array.from({ length: 1000 }, (_, i) => ({ channel: 'telegram', externalUserId: String(from + i) }));
+    const recipients = (from: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({ channel: 'telegram', externalUserId: String(from + i) }));
     const draft = await call<{ id: string; status: string; counts: { total: number } }>('POST', '/v1/campaigns', {
       content: { type: 'text', text: 'Hello' },
       purpose: 'transactional',
@@ -281,7 +341,9 @@ describe('campaigns through the API', () => {
       draft: true,
     });
     expect(draft.body).toMatchObject({ status: 'draft', counts: { total: 1000 } });
-    const more = await call<{ counts: { total: number; pending: number } }>('POST', `/v1/campaigns/${draft.body.id}/recipients`, { recipients: recipients(1000) });
+    const more = await call<{ counts: { total: number; pending: number } }>('POST', `/v1/campaigns/${draft.body.id}/recipients`, {
+      recipients: recipients(1000),
+    });
     expect(more.body.counts).toMatchObject({ total: 2000, pending: 2000 });
     expect(campaignJobs).toEqual([]);
     const started = await call<{ status: string }>('POST', `/v1/campaigns/${draft.body.id}/start`, {});
@@ -289,10 +351,17 @@ describe('campaigns through the API', () => {
     expect(campaignJobs).toEqual([{ job: { kind: 'campaign', campaignId: draft.body.id, hop: 0 } }]);
     await call('POST', `/v1/campaigns/${draft.body.id}/start`, {});
     expect(campaignJobs).toHaveLength(1);
-    const listed = await call<{ items: { seq: number; to: unknown }[]; next?: number }>('GET', `/v1/campaigns/${draft.body.id}/recipients?from=1998&limit=5`, undefined, reader);
+    const listed = await call<{ items: { seq: number; to: unknown }[]; next?: number }>(
+      'GET',
+      `/v1/campaigns/${draft.body.id}/recipients?from=1998&limit=5`,
+      undefined,
+      reader,
+    );
     expect(listed.body.items.map((r) => r.seq)).toEqual([1998, 1999]);
     expect(listed.body.next).toBeUndefined();
-    const closed = await call<{ code: string }>('POST', `/v1/campaigns/${draft.body.id}/recipients`, { recipients: recipients(2000).slice(0, 1) });
+    const closed = await call<{ code: string }>('POST', `/v1/campaigns/${draft.body.id}/recipients`, {
+      recipients: recipients(2000).slice(0, 1),
+    });
     expect(closed).toMatchObject({ status: 422, body: { code: 'invalid_status_change' } });
   });
 
@@ -322,7 +391,16 @@ describe('campaigns through the API', () => {
   });
 
   it('cannot be cancelled once completed, and a read key cannot create one', async () => {
-    expect((await call('POST', '/v1/campaigns', { content: { type: 'text', text: 'x' }, purpose: 'transactional', recipients: [{ contactId: 'ct_1' }] }, reader)).status).toBe(403);
+    expect(
+      (
+        await call(
+          'POST',
+          '/v1/campaigns',
+          { content: { type: 'text', text: 'x' }, purpose: 'transactional', recipients: [{ contactId: 'ct_1' }] },
+          reader,
+        )
+      ).status,
+    ).toBe(403);
     expect((await call('POST', '/v1/campaigns/cmp_none/cancel', {})).status).toBe(404);
   });
 });
@@ -338,9 +416,18 @@ describe('notifications through the API', () => {
     expect((await call<{ code: string }>('POST', `/v1/notifications/${sent.body.id}/retry`, {})).body.code).toBe('invalid_status_change');
     // The sender gave up on it (retries used up).
     const message = await conversations.getMessage(sent.body.threadId, sent.body.id);
-    const failed = advanceStatus(message!.value, { status: 'failed', at: clock.now().toISOString(), failure: { kind: 'retryable', message: 'HTTP 503', attempts: 8 } });
+    const failed = advanceStatus(message!.value, {
+      status: 'failed',
+      at: clock.now().toISOString(),
+      failure: { kind: 'retryable', message: 'HTTP 503', attempts: 8 },
+    });
     await conversations.commit([{ kind: 'message', op: 'put', value: failed.message, version: message!.version }]);
-    const shown = await call<{ status: string; failure: { message: string } }>('GET', `/v1/notifications/${sent.body.id}`, undefined, reader);
+    const shown = await call<{ status: string; failure: { message: string } }>(
+      'GET',
+      `/v1/notifications/${sent.body.id}`,
+      undefined,
+      reader,
+    );
     expect(shown.body).toMatchObject({ status: 'failed', failure: { message: 'HTTP 503' } });
     const retried = await call<{ status: string }>('POST', `/v1/notifications/${sent.body.id}/retry`, {});
     expect(retried).toMatchObject({ status: 202, body: { status: 'queued' } });

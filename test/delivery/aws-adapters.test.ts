@@ -28,13 +28,18 @@ const make = (queued: { job: CampaignJob; delaySeconds?: number }[]) =>
     groupName: 'parley-campaigns',
     queueArn: 'arn:aws:sqs:eu-west-1:123456789012:parley-campaigns',
     roleArn: 'arn:aws:iam::123456789012:role/parley-campaign-scheduler',
-    queue: { send: async (job, options) => void queued.push({ job, ...(options?.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) }) },
+    queue: {
+      send: async (job, options) =>
+        void queued.push({ job, ...(options?.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) }),
+    },
     now: () => NOW,
   });
 
 describe('scheduled campaign starts', () => {
   it('makes a one-time schedule at the start, onto the campaigns queue, deleted once it ran', async () => {
-    scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/parley-campaigns/campaign-cmp_1' });
+    scheduler
+      .on(CreateScheduleCommand)
+      .resolves({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/parley-campaigns/campaign-cmp_1' });
     const queued: { job: CampaignJob }[] = [];
     const job: CampaignJob = { kind: 'campaign', campaignId: 'cmp_1', hop: 0 };
     await make(queued).schedule(job, new Date('2026-11-29T09:30:00.250Z'));
@@ -55,7 +60,13 @@ describe('scheduled campaign starts', () => {
   });
 
   it('takes a schedule that exists already for the one a retried request made', async () => {
-    scheduler.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'Schedule campaign-cmp_2 already exists.', Message: 'Schedule campaign-cmp_2 already exists.', $metadata: {} }));
+    scheduler.on(CreateScheduleCommand).rejects(
+      new ConflictException({
+        message: 'Schedule campaign-cmp_2 already exists.',
+        Message: 'Schedule campaign-cmp_2 already exists.',
+        $metadata: {},
+      }),
+    );
     await expect(make([]).schedule({ kind: 'campaign', campaignId: 'cmp_2', hop: 0 }, new Date(NOW + 86_400_000))).resolves.toBeUndefined();
   });
 
@@ -73,7 +84,10 @@ describe('the lanes in AWS', () => {
     vi.stubEnv('PROACTIVE_WHATSAPP_QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/parley-proactive-whatsapp');
     const queue = awsOutboundQueue();
     await queue.send({ kind: 'deliver', channel: 'whatsapp', threadId: 'th_1', messageId: 'msg_reply' });
-    await queue.send({ kind: 'deliver', channel: 'whatsapp', threadId: 'th_1', messageId: 'msg_notification', lane: 'proactive' }, { delaySeconds: 2 });
+    await queue.send(
+      { kind: 'deliver', channel: 'whatsapp', threadId: 'th_1', messageId: 'msg_notification', lane: 'proactive' },
+      { delaySeconds: 2 },
+    );
     expect(sqs).toHaveReceivedNthCommandWith(SendMessageCommand, 1, {
       QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/parley-outbound-whatsapp',
       MessageBody: JSON.stringify({ kind: 'deliver', channel: 'whatsapp', threadId: 'th_1', messageId: 'msg_reply' }),

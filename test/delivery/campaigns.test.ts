@@ -66,14 +66,21 @@ beforeEach(() => {
 const start = async (recipients: number, options: { ratePerSecond?: number; scheduledAt?: string; users?: (i: number) => string } = {}) => {
   const base = 100_000 * ++sequence;
   return createCampaign(
-    { store: delivery, queue: deps.queue, scheduler: { schedule: async (job) => void queued.push({ job, delaySeconds: -1 }) }, now: () => now },
+    {
+      store: delivery,
+      queue: deps.queue,
+      scheduler: { schedule: async (job) => void queued.push({ job, delaySeconds: -1 }) },
+      now: () => now,
+    },
     {
       id: `cmp_test_${sequence}`,
       purpose: 'transactional',
       content: { type: 'text', text: `campaign ${sequence}` },
       ratePerSecond: options.ratePerSecond ?? 2,
       ...(options.scheduledAt !== undefined && { scheduledAt: options.scheduledAt }),
-      recipients: Array.from({ length: recipients }, (_, i) => ({ to: { channel: 'telegram' as const, externalUserId: options.users?.(i) ?? String(base + i) } })),
+      recipients: Array.from({ length: recipients }, (_, i) => ({
+        to: { channel: 'telegram' as const, externalUserId: options.users?.(i) ?? String(base + i) },
+      })),
       draft: false,
       by: { type: 'api_key', id: 'key_test' },
       at: now.toISOString(),
@@ -140,7 +147,10 @@ describe('dispatching a campaign', () => {
   });
 
   it('gives one message to a contact listed twice, to the first listing', async () => {
-    const campaign = await start(3, { ratePerSecond: 10, users: (i) => (i === 2 ? `${sequence * 100_000 + 0}` : `${sequence * 100_000 + i}`) });
+    const campaign = await start(3, {
+      ratePerSecond: 10,
+      users: (i) => (i === 2 ? `${sequence * 100_000 + 0}` : `${sequence * 100_000 + i}`),
+    });
     await dispatchHop(deps, queued[0]!.job);
     const recipients = (await delivery.listRecipients(campaign.id, 0, 10)).map((r) => r.value);
     expect(recipients.map((r) => [r.seq, r.state, r.reason?.code])).toEqual([
@@ -189,7 +199,11 @@ describe('cancelling and counting', () => {
     const progress = (status: string, seq: number, previous = 'queued', failureCode?: string) =>
       recordProgress(
         delivery,
-        { status, notification: { campaignId: campaign.id, recipient: seq }, ...(failureCode && { failure: { code: failureCode, message: 'x' } }) },
+        {
+          status,
+          notification: { campaignId: campaign.id, recipient: seq },
+          ...(failureCode && { failure: { code: failureCode, message: 'x' } }),
+        },
         previous,
         now.toISOString(),
       );

@@ -43,7 +43,9 @@ describe('one-time schedules in AWS', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const schedulerPolicy = Object.values(policies).find((p) => JSON.stringify(p).includes('OneTimeSchedulesRole'));
     expect(JSON.stringify(schedulerPolicy)).toContain('sqs:SendMessage');
-    expect(JSON.stringify(schedulerPolicy)).toContain(stack.resolve(stack.getLogicalId((stack.node.findChild('Campaigns') as sqs.Queue).node.defaultChild as sqs.CfnQueue)));
+    expect(JSON.stringify(schedulerPolicy)).toContain(
+      stack.resolve(stack.getLogicalId((stack.node.findChild('Campaigns') as sqs.Queue).node.defaultChild as sqs.CfnQueue)),
+    );
     expect(JSON.stringify(schedulerPolicy)).not.toContain('Other');
   });
 

@@ -7,7 +7,7 @@
  * messages to one recipient arrived in the order they were queued.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoConversationStore } from '../../adapters/aws/store/conversations.ts';
 import { DynamoDeliveryStore } from '../../adapters/aws/store/delivery.ts';
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
@@ -54,7 +54,9 @@ const badDay = (seed: number, retryAfter: (call: ChaosCall) => ChaosAnswer): Cha
  * one, so the fake names a small fraction of one (1.2 s), which Parley honours the same way.
  */
 const META_USAGE = {
-  'x-business-use-case-usage': JSON.stringify({ '1122334455': [{ type: 'messenger', call_count: 100, estimated_time_to_regain_access: 0.02 }] }),
+  'x-business-use-case-usage': JSON.stringify({
+    '1122334455': [{ type: 'messenger', call_count: 100, estimated_time_to_regain_access: 0.02 }],
+  }),
 };
 
 interface Fake {
@@ -81,7 +83,11 @@ const CASES: readonly Case[] = [
     credentials: { webhookSecret: 's', botToken: '7712345678:AAChaos' },
     accountId: '7712345678',
     start: (options) => startFakeTelegram(options),
-    tooFast: () => ({ kind: 'status', status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } } }),
+    tooFast: () => ({
+      kind: 'status',
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+    }),
     textOf: (call) => call.body['text'] as string | undefined,
     users: ['9001', '9002', '9003', '9004', '9005'],
   },
@@ -90,7 +96,12 @@ const CASES: readonly Case[] = [
     credentials: { appSecret: 's', verifyToken: 'v', accessToken: 'EAAG', phoneNumberId: '106540352242922' },
     accountId: '106540352242922',
     start: (options) => startFakeGraph(options),
-    tooFast: () => ({ kind: 'status', status: 400, body: { error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429 } }, headers: { 'retry-after': '1' } }),
+    tooFast: () => ({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429 } },
+      headers: { 'retry-after': '1' },
+    }),
     textOf: (call) => (call.body['text'] as { body?: string } | undefined)?.body,
     users: ['15550101001', '15550101002', '15550101003', '15550101004'],
   },
@@ -113,7 +124,12 @@ const CASES: readonly Case[] = [
     credentials: { appSecret: 's', verifyToken: 'v', accessToken: 'IGQW', accountId: '17841400000000' },
     accountId: '17841400000000',
     start: (options) => startFakeGraph(options),
-    tooFast: () => ({ kind: 'status', status: 400, body: { error: { message: 'Application request limit reached', type: 'OAuthException', code: 4 } }, headers: META_USAGE }),
+    tooFast: () => ({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: 'Application request limit reached', type: 'OAuthException', code: 4 } },
+      headers: META_USAGE,
+    }),
     textOf: (call) => (call.body['message'] as { text?: string } | undefined)?.text,
     users: ['IGSID-1', 'IGSID-2', 'IGSID-3'],
   },
@@ -123,7 +139,12 @@ const CASES: readonly Case[] = [
     accountId: 'Ubot0000000000000000000000000000',
     start: (options) => startFakeLine(options),
     // LINE documents no Retry-After (Parley then waits 5 s); a proxy in front of it may send one.
-    tooFast: () => ({ kind: 'status', status: 429, body: { message: 'The API rate limit has been exceeded. Try again later.' }, headers: { 'retry-after': '1' } }),
+    tooFast: () => ({
+      kind: 'status',
+      status: 429,
+      body: { message: 'The API rate limit has been exceeded. Try again later.' },
+      headers: { 'retry-after': '1' },
+    }),
     textOf: (call) => (call.body['messages'] as { text?: string }[] | undefined)?.[0]?.text,
     users: ['U00000000000000000000000000000a1', 'U00000000000000000000000000000a2', 'U00000000000000000000000000000a3'],
   },
@@ -133,7 +154,7 @@ const CASES: readonly Case[] = [
     accountId: 'bot-1',
     start: (options) => startFakeKakaoServer(options),
     tooFast: () => ({ kind: 'status', status: 429, body: { code: -429, message: 'too many requests' }, headers: { 'retry-after': '1' } }),
-    textOf: (call) => ((call.body['event'] as { data?: { text?: string } } | undefined)?.data?.text),
+    textOf: (call) => (call.body['event'] as { data?: { text?: string } } | undefined)?.data?.text,
     users: ['botUserKey-1', 'botUserKey-2', 'botUserKey-3'],
   },
 ];
@@ -142,7 +163,8 @@ const CASES: readonly Case[] = [
 const runQueue = async (jobs: readonly OutboundJob[], deps: Omit<OutboundDeps, 'requeue'>) => {
   const SCALE_MS = 10; // one second of queue delay is 10 ms here
   const pending: { job: OutboundJob; receiveCount: number; visibleAt: number }[] = [];
-  const push = (job: OutboundJob, receiveCount: number, delaySeconds: number) => pending.push({ job, receiveCount, visibleAt: Date.now() + delaySeconds * SCALE_MS });
+  const push = (job: OutboundJob, receiveCount: number, delaySeconds: number) =>
+    pending.push({ job, receiveCount, visibleAt: Date.now() + delaySeconds * SCALE_MS });
   // Every job twice: SQS delivers at least once.
   for (const job of jobs) {
     push(job, 0, 0);
@@ -164,12 +186,16 @@ const runQueue = async (jobs: readonly OutboundJob[], deps: Omit<OutboundDeps, '
     void (async () => {
       try {
         const receiveCount = item.receiveCount + 1;
-        const outcome = await deliver(item.job, { receiveCount, maxReceiveCount: 40, claimToken: randomUUID(), claimSeconds: 20 }, {
-          ...deps,
-          requeue: async (next) => {
-            push(next, 0, 0);
+        const outcome = await deliver(
+          item.job,
+          { receiveCount, maxReceiveCount: 40, claimToken: randomUUID(), claimSeconds: 20 },
+          {
+            ...deps,
+            requeue: async (next) => {
+              push(next, 0, 0);
+            },
           },
-        });
+        );
         outcomes.push(outcome.kind);
         if (outcome.kind === 'retry') push(item.job, receiveCount, outcome.delaySeconds);
         if (outcome.kind === 'wait') push(item.job, 0, outcome.delaySeconds);
@@ -197,13 +223,15 @@ afterAll(async () => harness?.stop());
 
 // The channels run side by side: each has its own fake, account and pacing records.
 describe.concurrent.each(CASES)('sending to $channel on a bad day', (testCase) => {
-  it('sends every message exactly once, in order per recipient, within the provider\'s limits', async ({ expect }) => {
+  it("sends every message exactly once, in order per recipient, within the provider's limits", async ({ expect }) => {
     const connector = connectors[testCase.channel as keyof typeof connectors] as Connector;
     const throughput = connector.sender.capabilities.throughput!;
     // The provider's limit is what the channel's pace is declared against: perSecond + burst in any second.
     const fake = await testCase.start({
       perSecond: throughput.perSecond + throughput.burst,
-      ...(throughput.perConversation && { perConversationPerSecond: throughput.perConversation.perSecond + throughput.perConversation.burst }),
+      ...(throughput.perConversation && {
+        perConversationPerSecond: throughput.perConversation.perSecond + throughput.perConversation.burst,
+      }),
       script: badDay(testCase.channel.length * 7919, testCase.tooFast),
     });
     try {
@@ -211,7 +239,11 @@ describe.concurrent.each(CASES)('sending to $channel on a bad day', (testCase) =
       const messages: StoredMessage[] = [];
       for (const [u, user] of testCase.users.entries()) {
         const at = new Date(base - 60_000).toISOString();
-        const { identity } = await resolveIdentity(conversations, { channel: testCase.channel, accountId: testCase.accountId, externalUserId: user, kind: 'direct' }, at);
+        const { identity } = await resolveIdentity(
+          conversations,
+          { channel: testCase.channel, accountId: testCase.accountId, externalUserId: user, kind: 'direct' },
+          at,
+        );
         const thread = await conversations.getThread(identity.value.threadId);
         const change = applyInbound(thread!.value, {
           messageId: `in-${user}`,
@@ -244,7 +276,13 @@ describe.concurrent.each(CASES)('sending to $channel on a bad day', (testCase) =
       for (const message of messages) await conversations.commit([{ kind: 'message', op: 'put', value: message, version: NEW_RECORD }]);
 
       const outcomes = await runQueue(
-        messages.map((m) => ({ kind: 'deliver' as const, channel: m.channel, threadId: m.threadId, messageId: m.id, ...(m.notification && { lane: 'proactive' as const }) })),
+        messages.map((m) => ({
+          kind: 'deliver' as const,
+          channel: m.channel,
+          threadId: m.threadId,
+          messageId: m.id,
+          ...(m.notification && { lane: 'proactive' as const }),
+        })),
         {
           store: conversations,
           secrets: { get: async () => testCase.credentials, put: async () => {} },
@@ -272,16 +310,30 @@ describe.concurrent.each(CASES)('sending to $channel on a bad day', (testCase) =
       const texts = fake.chaos.accepted.map((call) => testCase.textOf(call));
       for (const message of messages) {
         const text = (message.content as { text: string }).text;
-        expect(texts.filter((t) => t === text), text).toHaveLength(1);
+        expect(
+          texts.filter((t) => t === text),
+          text,
+        ).toHaveLength(1);
       }
       // Never over the limit: the fake refused nothing for speed, and no second held more than the limit.
       expect(fake.chaos.overLimit).toEqual([]);
-      expect(maxInWindow(fake.chaos.accepted.map((c) => c.at), 1000)).toBeLessThanOrEqual(throughput.perSecond + throughput.burst);
+      expect(
+        maxInWindow(
+          fake.chaos.accepted.map((c) => c.at),
+          1000,
+        ),
+      ).toBeLessThanOrEqual(throughput.perSecond + throughput.burst);
       // In order per recipient and lane: each recipient's replies, and its notifications, as queued.
       for (const user of testCase.users) {
         const arrived = texts.filter((t) => t?.startsWith(`chaos ${testCase.channel} ${user} `)).map((t) => Number(t?.split('#')[1]));
-        expect(arrived.filter((n) => n % 2 === 0), `replies to ${user}`).toEqual([0, 2, 4]);
-        expect(arrived.filter((n) => n % 2 === 1), `notifications to ${user}`).toEqual([1, 3]);
+        expect(
+          arrived.filter((n) => n % 2 === 0),
+          `replies to ${user}`,
+        ).toEqual([0, 2, 4]);
+        expect(
+          arrived.filter((n) => n % 2 === 1),
+          `notifications to ${user}`,
+        ).toEqual([1, 3]);
       }
     } finally {
       await fake.close();

@@ -29,18 +29,31 @@ describe('consent verdicts', () => {
 
   it('lets the latest change win: an opt-out after an opt-in refuses, and a later opt-in allows again', () => {
     const optIn = entry({ channel: 'whatsapp', at: '2026-11-01T00:00:00.000Z' });
-    const optOut = entry({ id: 'cns_2', channel: 'whatsapp', status: 'opted_out', source: 'keyword', detail: 'STOP', at: '2026-11-02T00:00:00.000Z' });
+    const optOut = entry({
+      id: 'cns_2',
+      channel: 'whatsapp',
+      status: 'opted_out',
+      source: 'keyword',
+      detail: 'STOP',
+      at: '2026-11-02T00:00:00.000Z',
+    });
     const refusal = consentVerdict([optIn, optOut], 'whatsapp', 'marketing');
     expect(refusal).toMatchObject({ kind: 'refused', code: 'no_consent', reason: expect.stringContaining('by writing "STOP"') });
     const again = entry({ id: 'cns_3', at: '2026-11-03T00:00:00.000Z' });
     expect(consentVerdict([optIn, optOut, again], 'whatsapp', 'marketing').kind).toBe('allowed');
     // An opt-out of every channel wins over an earlier opt-in on one.
-    expect(consentVerdict([optIn, entry({ id: 'cns_4', status: 'opted_out', at: '2026-11-05T00:00:00.000Z' })], 'whatsapp', 'marketing').kind).toBe('refused');
+    expect(
+      consentVerdict([optIn, entry({ id: 'cns_4', status: 'opted_out', at: '2026-11-05T00:00:00.000Z' })], 'whatsapp', 'marketing').kind,
+    ).toBe('refused');
   });
 
   it('lets a STOP stamped in whole seconds win over an opt-in given through the API in the same second, in the ledger too', () => {
     // The customer's STOP carries the provider's second; the opt-in a moment before it carries milliseconds.
-    const optIn = entry({ id: consentEntryId('2026-11-01T10:00:05.700Z', 'opted_in', 'key_1', 'k'), channel: 'telegram', at: '2026-11-01T10:00:05.700Z' });
+    const optIn = entry({
+      id: consentEntryId('2026-11-01T10:00:05.700Z', 'opted_in', 'key_1', 'k'),
+      channel: 'telegram',
+      at: '2026-11-01T10:00:05.700Z',
+    });
     const stop = entry({
       id: consentEntryId('2026-11-01T10:00:05.000Z', 'opted_out', 'telegram', 'bot', 'msg-1'),
       channel: 'telegram',

@@ -28,7 +28,10 @@ let user = 8_000;
 
 beforeAll(async () => {
   harness = await startLocalDynamo();
-  conversations = new DynamoConversationStore({ table: new DynamoTable({ client: harness.client, tableName: harness.tableName }), clock: { now: () => new Date() } });
+  conversations = new DynamoConversationStore({
+    table: new DynamoTable({ client: harness.client, tableName: harness.tableName }),
+    clock: { now: () => new Date() },
+  });
   telegram = await startFakeTelegram();
 });
 afterAll(async () => {
@@ -53,16 +56,37 @@ beforeEach(() => {
 const queuedReply = async (): Promise<{ api: OutboundJob; relay: OutboundJob }> => {
   const chat = String(user++);
   const at = new Date().toISOString();
-  const { identity } = await resolveIdentity(conversations, { channel: 'telegram', accountId: BOT, externalUserId: chat, kind: 'direct' }, at);
+  const { identity } = await resolveIdentity(
+    conversations,
+    { channel: 'telegram', accountId: BOT, externalUserId: chat, kind: 'direct' },
+    at,
+  );
   const thread = await conversations.getThread(identity.value.threadId);
-  const change = applyInbound(thread!.value, { messageId: `in-${chat}`, channel: 'telegram', accountId: BOT, conversation: { externalId: chat, kind: 'direct' }, occurredAt: at, at });
+  const change = applyInbound(thread!.value, {
+    messageId: `in-${chat}`,
+    channel: 'telegram',
+    accountId: BOT,
+    conversation: { externalId: chat, kind: 'direct' },
+    occurredAt: at,
+    at,
+  });
   await conversations.commit([{ kind: 'thread', op: 'put', value: change.thread, version: thread!.version }]);
   const id = newMessageId(new Date(), new Date(), chat);
   await conversations.commit([
     {
       kind: 'message',
       op: 'put',
-      value: { id, threadId: thread!.value.id, direction: 'outbound', channel: 'telegram', accountId: BOT, occurredAt: at, author: { role: 'agent' }, content: { type: 'text', text: `hello ${chat}` }, status: 'queued' },
+      value: {
+        id,
+        threadId: thread!.value.id,
+        direction: 'outbound',
+        channel: 'telegram',
+        accountId: BOT,
+        occurredAt: at,
+        author: { role: 'agent' },
+        content: { type: 'text', text: `hello ${chat}` },
+        status: 'queued',
+      },
       version: NEW_RECORD,
     },
   ]);
@@ -78,7 +102,10 @@ describe('two jobs for one message', () => {
     const { api, relay } = await queuedReply();
     outage();
     expect(await deliver(api, attempt(1, 'a1'), deps)).toMatchObject({ kind: 'retry' });
-    expect(await deliver(relay, attempt(1, 'r1'), deps)).toEqual({ kind: 'done', reason: `delivered by job ${api.kind === 'deliver' ? api.job : ''}` });
+    expect(await deliver(relay, attempt(1, 'r1'), deps)).toEqual({
+      kind: 'done',
+      reason: `delivered by job ${api.kind === 'deliver' ? api.job : ''}`,
+    });
     expect(await deliver(api, attempt(2, 'a2'), deps)).toMatchObject({ kind: 'sent' });
     expect(telegram.calls).toHaveLength(2);
   });

@@ -9,7 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDeliveryStore } from '../../adapters/aws/store/delivery.ts';
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
 import type { DeliveryStore } from '../../domain/delivery/ports.ts';
-import { admit, penalized, reserveOf, takeTurn, PacingWaitError, type Lane, type PacingDeps, type PacingState, type Rate } from '../../domain/delivery/pacing.ts';
+import {
+  admit,
+  penalized,
+  reserveOf,
+  takeTurn,
+  PacingWaitError,
+  type Lane,
+  type PacingDeps,
+  type PacingState,
+  type Rate,
+} from '../../domain/delivery/pacing.ts';
 import { ConflictError, NEW_RECORD, type Versioned } from '../../domain/shared/store.ts';
 import { maxInWindow, VirtualClock } from '../helpers/fake-clock.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from '../helpers/local-dynamo.ts';
@@ -165,7 +175,12 @@ describe('pacing many senders (virtual time)', () => {
     const deps: PacingDeps = { store: memoryPacing(), now: clock.now, sleep: clock.sleep };
     const rate: Rate = { perSecond: 1, burst: 1 };
     await clock.run(takeTurn(deps, 'line#bot', rate, 'proactive', 0));
-    const error = await clock.run(takeTurn(deps, 'line#bot', rate, 'proactive', 500).then(() => undefined, (e: unknown) => e));
+    const error = await clock.run(
+      takeTurn(deps, 'line#bot', rate, 'proactive', 500).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     expect(error).toBeInstanceOf(PacingWaitError);
     expect((error as PacingWaitError).retryAfterSeconds).toBe(1);
   });
@@ -190,7 +205,9 @@ describe('pacing on the local DynamoDB engine (real time)', () => {
         times.push(Date.now());
       }
     };
-    await Promise.all(['interactive', 'proactive', 'proactive', 'interactive', 'proactive', 'proactive'].map((lane) => sender(lane as Lane)));
+    await Promise.all(
+      ['interactive', 'proactive', 'proactive', 'interactive', 'proactive', 'proactive'].map((lane) => sender(lane as Lane)),
+    );
     expect(times).toHaveLength(48);
     // Timestamps are taken after the turn's write returned: allow the write's own latency at the edges.
     expect(maxInWindow(times, 950)).toBeLessThanOrEqual(rate.perSecond + rate.burst);

@@ -23,7 +23,7 @@ const ask = (channel: Channel, question: Partial<WindowQuestion>) =>
   windowVerdict({ channel, capabilities: capabilitiesOf(channel)!, contentType: 'text', now: NOW, ...question });
 
 describe('messaging windows', () => {
-  it('lets anything go on WhatsApp within 24 hours of the customer\'s last message', () => {
+  it("lets anything go on WhatsApp within 24 hours of the customer's last message", () => {
     expect(ask('whatsapp', { route: routeFor('whatsapp', 23.9, 24) })).toEqual({ kind: 'allowed', via: 'window' });
   });
 
@@ -36,7 +36,7 @@ describe('messaging windows', () => {
     expect(ask('whatsapp', { route: routeFor('whatsapp', 25, 24), contentType: 'template' })).toEqual({ kind: 'allowed', via: 'template' });
   });
 
-  it('takes a route without a recorded window end from the customer\'s last message', () => {
+  it("takes a route without a recorded window end from the customer's last message", () => {
     expect(ask('whatsapp', { route: routeFor('whatsapp', 23) }).kind).toBe('allowed');
     expect(ask('whatsapp', { route: routeFor('whatsapp', 25) }).kind).toBe('refused');
   });
@@ -47,9 +47,12 @@ describe('messaging windows', () => {
     expect(ask('whatsapp', { contentType: 'template' }).kind).toBe('allowed');
   });
 
-  it('allows Messenger\'s HUMAN_AGENT tag for 7 days, for an entitled account only, and never for marketing', () => {
+  it("allows Messenger's HUMAN_AGENT tag for 7 days, for an entitled account only, and never for marketing", () => {
     const route = routeFor('messenger', 48, 24);
-    expect(ask('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'true' } })).toEqual({ kind: 'allowed', via: 'tag' });
+    expect(ask('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'true' } })).toEqual({
+      kind: 'allowed',
+      via: 'tag',
+    });
     expect(ask('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'false' } })).toMatchObject({
       kind: 'refused',
       reason: expect.stringContaining('not entitled'),
@@ -57,7 +60,9 @@ describe('messaging windows', () => {
     // An account that does not say, or whose settings cannot be read, is left to the provider.
     expect(ask('messenger', { route, messageTag: 'human_agent', settings: {} }).kind).toBe('allowed');
     expect(ask('messenger', { route, messageTag: 'human_agent' }).kind).toBe('allowed');
-    expect(ask('messenger', { route: routeFor('messenger', 8 * 24, 24), messageTag: 'human_agent', settings: { humanAgent: 'true' } })).toMatchObject({
+    expect(
+      ask('messenger', { route: routeFor('messenger', 8 * 24, 24), messageTag: 'human_agent', settings: { humanAgent: 'true' } }),
+    ).toMatchObject({
       kind: 'refused',
       reason: expect.stringContaining('within 7 days'),
     });
@@ -69,7 +74,7 @@ describe('messaging windows', () => {
     expect(ask('messenger', { route: routeFor('messenger', 30 * 24, 24), messageTag: 'post_purchase_update' }).kind).toBe('allowed');
   });
 
-  it('offers Instagram\'s human agent tag while it may still be used, and not after', () => {
+  it("offers Instagram's human agent tag while it may still be used, and not after", () => {
     const verdict = ask('instagram', { route: routeFor('instagram', 30, 24) });
     if (verdict.kind !== 'refused') throw new Error('expected a refusal');
     expect(verdict.allowedInstead).toEqual(["`messageTag: human_agent` (within 7 days of the customer's last message)"]);
@@ -93,7 +98,10 @@ describe('messaging windows', () => {
       allowedInstead: ["configure the account's `restApiKey`", 'answer while the customer waits (within a minute of their message)'],
     });
     expect(ask('kakaotalk', { route, settings: { skillSecret: 's', restApiKey: 'k' } })).toEqual({ kind: 'allowed', via: 'credential' });
-    const waiting = { ...route, replyHandle: { value: 'https://bot-api.kakao.com/callback', expiresAt: new Date(NOW.getTime() + 10_000).toISOString() } };
+    const waiting = {
+      ...route,
+      replyHandle: { value: 'https://bot-api.kakao.com/callback', expiresAt: new Date(NOW.getTime() + 10_000).toISOString() },
+    };
     expect(ask('kakaotalk', { route: waiting, settings: { skillSecret: 's' } })).toEqual({ kind: 'allowed', via: 'reply_handle' });
   });
 });

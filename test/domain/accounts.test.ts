@@ -19,7 +19,8 @@ const BOT = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
 
 /** The bot user id LINE answers for a token here: `U` and 32 hex digits, as LINE's are. */
 const userIdOf = (token: string) => `U${createHash('md5').update(token).digest('hex')}`;
-const botInfo = (token: string) => Response.json({ userId: userIdOf(token), basicId: '@x', displayName: 'x', chatMode: 'bot', markAsReadMode: 'auto' });
+const botInfo = (token: string) =>
+  Response.json({ userId: userIdOf(token), basicId: '@x', displayName: 'x', chatMode: 'bot', markAsReadMode: 'auto' });
 
 /** LINE's `GET /v2/bot/info`: each bot token is a bot; records what was asked, where, with which token. */
 const lineApi = (answer: (token: string) => Response = botInfo) => {
@@ -70,7 +71,11 @@ describe('AccountResolver', () => {
     const credentials = { channelSecret: 's', channelAccessToken: 'revoked' };
     expect(await resolver.idOf(LINE_ACCOUNT, credentials)).toBeUndefined();
     expect(log.entries).toEqual([
-      { level: 'warn', message: 'the provider refused to say which account these credentials belong to', extra: { channel: 'line', error: expect.any(String) } },
+      {
+        level: 'warn',
+        message: 'the provider refused to say which account these credentials belong to',
+        extra: { channel: 'line', error: expect.any(String) },
+      },
     ]);
     refuse = false;
     now += 59_999;
@@ -86,7 +91,9 @@ describe('AccountResolver', () => {
 
   it('throws while the provider cannot answer, and asks again next time', async () => {
     let down = true;
-    const { fetch, asked } = lineApi((token) => (down ? Response.json({ message: 'Internal server error' }, { status: 500 }) : botInfo(token)));
+    const { fetch, asked } = lineApi((token) =>
+      down ? Response.json({ message: 'Internal server error' }, { status: 500 }) : botInfo(token),
+    );
     const resolver = new AccountResolver({ fetch, apiBaseUrls: {} });
     await expect(resolver.idOf(LINE_ACCOUNT, { channelSecret: 's', channelAccessToken: 't' })).rejects.toThrow('Internal server error');
     down = false;
@@ -118,21 +125,35 @@ describe('defaultAccountIds', () => {
   /** The store, recording which lookups were made. */
   const spying = (inner: SecretStore) => {
     const lookups: [string, string, SecretLookup | undefined][] = [];
-    const store: SecretStore = { get: (channel, id, options) => (lookups.push([channel, id, options]), inner.get(channel, id, options)), put: inner.put.bind(inner) };
+    const store: SecretStore = {
+      get: (channel, id, options) => {
+        lookups.push([channel, id, options]);
+        return inner.get(channel, id, options);
+      },
+      put: inner.put.bind(inner),
+    };
     return { store, lookups };
   };
 
   it("reads the default account's own credentials, and names the id they serve", async () => {
-    const { store, lookups } = spying(new LocalSecretStore({ whatsapp: { credentials: { accessToken: 't', phoneNumberId: '106540352242922' }, accountId: '106540352242922' } }));
-    expect(await defaultAccountIds(WHATSAPP_ACCOUNT, { secrets: store, accounts: new AccountResolver({ fetch: lineApi().fetch, apiBaseUrls: {} }) })).toEqual([
-      'default',
-      '106540352242922',
-    ]);
+    const { store, lookups } = spying(
+      new LocalSecretStore({
+        whatsapp: { credentials: { accessToken: 't', phoneNumberId: '106540352242922' }, accountId: '106540352242922' },
+      }),
+    );
+    expect(
+      await defaultAccountIds(WHATSAPP_ACCOUNT, {
+        secrets: store,
+        accounts: new AccountResolver({ fetch: lineApi().fetch, apiBaseUrls: {} }),
+      }),
+    ).toEqual(['default', '106540352242922']);
     expect(lookups).toEqual([['whatsapp', 'default', { ownOnly: true }]]);
   });
 
   it('names `default` once when the credentials serve the id `default` itself', async () => {
     const secrets = new LocalSecretStore({ whatsapp: { credentials: { accessToken: 't', phoneNumberId: 'default' } } });
-    expect(await defaultAccountIds(WHATSAPP_ACCOUNT, { secrets, accounts: new AccountResolver({ fetch: lineApi().fetch, apiBaseUrls: {} }) })).toEqual(['default']);
+    expect(
+      await defaultAccountIds(WHATSAPP_ACCOUNT, { secrets, accounts: new AccountResolver({ fetch: lineApi().fetch, apiBaseUrls: {} }) }),
+    ).toEqual(['default']);
   });
 });

@@ -43,7 +43,8 @@ afterEach(() => h.stop());
 const OPS: Actor = { type: 'api_key', id: 'key_ops' };
 const AT = '2026-03-14T02:00:00.000Z';
 
-const apply = (event: ParleyEvent) => applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+const apply = (event: ParleyEvent) =>
+  applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
 
 const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
 const minaPhoto = fixtureEvent('telegram', 'photo-caption', 'message.received');
@@ -55,9 +56,17 @@ const groupFirst = fixtureEvent('telegram', 'group-message-first', 'message.rece
 /** Writes the event through the thread writer; answers the contact and thread it landed in. */
 const customer = async (event: MessageReceivedEvent) => {
   await apply(event);
-  const identity = await h.store.getIdentity({ channel: event.channel, accountId: event.accountId, externalUserId: event.conversation.externalId });
+  const identity = await h.store.getIdentity({
+    channel: event.channel,
+    accountId: event.accountId,
+    externalUserId: event.conversation.externalId,
+  });
   if (!identity) throw new Error('no identity');
-  return { contactId: identity.value.contactId, threadId: identity.value.threadId, key: { channel: event.channel, accountId: event.accountId, externalUserId: event.conversation.externalId } };
+  return {
+    contactId: identity.value.contactId,
+    threadId: identity.value.threadId,
+    key: { channel: event.channel, accountId: event.accountId, externalUserId: event.conversation.externalId },
+  };
 };
 const contactOf = async (id: string) => (await h.store.getContact(id))?.value;
 const threadOf = async (id: string) => (await h.store.getThread(id))?.value;
@@ -89,26 +98,49 @@ describe('updateProfile', () => {
     const updated = await updateProfile(
       h.store,
       mina.contactId,
-      { name: 'Mina Park-Lee', email: '  Mina@Example.COM ', phone: '+82 10-5550-1234', locale: 'ko-KR', attributes: { tier: 'gold', orders: 3 } },
+      {
+        name: 'Mina Park-Lee',
+        email: '  Mina@Example.COM ',
+        phone: '+82 10-5550-1234',
+        locale: 'ko-KR',
+        attributes: { tier: 'gold', orders: 3 },
+      },
       AT,
     );
     const before = await h.eventsOf('contact.updated');
-    expect(updated).toMatchObject({ name: 'Mina Park-Lee', email: 'mina@example.com', phone: '+821055501234', phoneVerified: false, locale: 'ko-KR', attributes: { tier: 'gold', orders: 3 }, updatedAt: AT });
+    expect(updated).toMatchObject({
+      name: 'Mina Park-Lee',
+      email: 'mina@example.com',
+      phone: '+821055501234',
+      phoneVerified: false,
+      locale: 'ko-KR',
+      attributes: { tier: 'gold', orders: 3 },
+      updatedAt: AT,
+    });
     expect(await contactOf(mina.contactId)).toEqual(updated);
-    expect(before.map((e) => [e.createdAt, e.type === 'contact.updated' && e.data.changes])).toEqual([[AT, ['name', 'email', 'locale', 'phone', 'attributes']]]);
+    expect(before.map((e) => [e.createdAt, e.type === 'contact.updated' && e.data.changes])).toEqual([
+      [AT, ['name', 'email', 'locale', 'phone', 'attributes']],
+    ]);
     expect(before[0]).toMatchObject({ data: { contact: { id: mina.contactId, email: 'mina@example.com' } } });
     // Found by the email and the phone it now has.
     expect((await h.store.findContacts({ email: 'MINA@example.com' })).map((c) => c.id)).toEqual([mina.contactId]);
     expect((await h.store.findContacts({ phone: '+821055501234' })).map((c) => c.id)).toEqual([mina.contactId]);
 
-    const cleared = await updateProfile(h.store, mina.contactId, { name: null, email: null, phone: null, locale: null, attributes: { tier: null } }, '2026-03-14T03:00:00.000Z');
+    const cleared = await updateProfile(
+      h.store,
+      mina.contactId,
+      { name: null, email: null, phone: null, locale: null, attributes: { tier: null } },
+      '2026-03-14T03:00:00.000Z',
+    );
     expect(cleared).not.toHaveProperty('name');
     expect(cleared).not.toHaveProperty('email');
     expect(cleared).not.toHaveProperty('phone');
     expect(cleared).not.toHaveProperty('phoneVerified');
     expect(cleared).not.toHaveProperty('locale');
     expect(cleared.attributes).toEqual({ orders: 3 });
-    expect((await h.eventsOf('contact.updated')).at(-1)).toMatchObject({ data: { changes: ['name', 'email', 'locale', 'phone', 'attributes'] } });
+    expect((await h.eventsOf('contact.updated')).at(-1)).toMatchObject({
+      data: { changes: ['name', 'email', 'locale', 'phone', 'attributes'] },
+    });
     expect(await h.store.findContacts({ email: 'mina@example.com' })).toEqual([]);
   });
 
@@ -135,7 +167,10 @@ describe('updateProfile', () => {
     const mina = await customer(minaText);
     const before = await h.store.getContact(mina.contactId);
     const phone = await ruleError(updateProfile(h.store, mina.contactId, { phone: 'call me maybe', name: 'X' }, AT));
-    expect(phone).toMatchObject({ code: 'invalid_request', message: 'phone "call me maybe" is not a phone number (E.164, like +14155550123)' });
+    expect(phone).toMatchObject({
+      code: 'invalid_request',
+      message: 'phone "call me maybe" is not a phone number (E.164, like +14155550123)',
+    });
     const many = Object.fromEntries(Array.from({ length: 51 }, (_, n) => [`a${n}`, n]));
     const attributes = await ruleError(updateProfile(h.store, mina.contactId, { attributes: many }, AT));
     expect(attributes).toMatchObject({ code: 'invalid_request', message: 'a contact has at most 50 attributes' });
@@ -145,7 +180,14 @@ describe('updateProfile', () => {
   it('keeps a verified phone verified when the same number is set again, and never moves updatedAt back', async () => {
     const mina = await customer(minaText);
     const contact = await h.store.getContact(mina.contactId);
-    await h.store.commit([{ kind: 'contact', op: 'put', value: { ...contact!.value, phone: '+821055501234', phoneVerified: true, updatedAt: '2026-03-14T09:00:00.000Z' }, version: contact!.version }]);
+    await h.store.commit([
+      {
+        kind: 'contact',
+        op: 'put',
+        value: { ...contact!.value, phone: '+821055501234', phoneVerified: true, updatedAt: '2026-03-14T09:00:00.000Z' },
+        version: contact!.version,
+      },
+    ]);
     expect(await updateProfile(h.store, mina.contactId, { phone: '+821055501234' }, AT)).toMatchObject({ phoneVerified: true });
     expect(await updateProfile(h.store, mina.contactId, { locale: 'ko' }, AT)).toMatchObject({ updatedAt: '2026-03-14T09:00:00.000Z' });
   });
@@ -154,14 +196,20 @@ describe('updateProfile', () => {
     const mina = await customer(minaText);
     const sheena = await customer(sheenaText);
     const line = await customer(lineText);
-    expect(await ruleError(updateProfile(h.store, 'ct_nobody', { name: 'x' }, AT))).toMatchObject({ code: 'not_found', message: 'No contact ct_nobody' });
+    expect(await ruleError(updateProfile(h.store, 'ct_nobody', { name: 'x' }, AT))).toMatchObject({
+      code: 'not_found',
+      message: 'No contact ct_nobody',
+    });
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'same person', OPS, AT);
     expect(await ruleError(updateProfile(h.store, sheena.contactId, { name: 'x' }, AT))).toMatchObject({
       code: 'conflict',
       message: `Contact ${sheena.contactId} was merged into ${mina.contactId}`,
     });
     await eraseContact(h.store, line.contactId, OPS, AT);
-    expect(await ruleError(updateProfile(h.store, line.contactId, { name: 'x' }, AT))).toMatchObject({ code: 'conflict', message: `Contact ${line.contactId} was erased` });
+    expect(await ruleError(updateProfile(h.store, line.contactId, { name: 'x' }, AT))).toMatchObject({
+      code: 'conflict',
+      message: `Contact ${line.contactId} was erased`,
+    });
   });
 });
 
@@ -176,15 +224,29 @@ describe('linkIdentity', () => {
       ['whatsapp', '821055501234', 'api_link'],
     ]);
     expect(linked.updatedAt).toBe(AT);
-    expect((await h.store.getIdentity(key))?.value).toEqual({ ...key, kind: 'direct', contactId: mina.contactId, threadId: mina.threadId, link, createdAt: AT });
+    expect((await h.store.getIdentity(key))?.value).toEqual({
+      ...key,
+      kind: 'direct',
+      contactId: mina.contactId,
+      threadId: mina.threadId,
+      link,
+      createdAt: AT,
+    });
     expect(await h.store.listParticipantThreads('whatsapp', '821055501234')).toEqual([mina.threadId]);
     const linkedEvents = await h.eventsOf('identity.linked');
     expect(linkedEvents).toHaveLength(1);
-    expect(linkedEvents[0]).toMatchObject({ createdAt: AT, data: { contactId: mina.contactId, identity: key, reason: 'api_link', by: OPS } });
+    expect(linkedEvents[0]).toMatchObject({
+      createdAt: AT,
+      data: { contactId: mina.contactId, identity: key, reason: 'api_link', by: OPS },
+    });
     expect((await h.eventsOf('contact.updated')).map((e) => e.type === 'contact.updated' && e.data.changes)).toEqual([['identities']]);
 
     // The customer then writes from it: into Mina's thread.
-    const fromThere: MessageReceivedEvent = { ...sheenaText, sender: { externalUserId: '821055501234' }, conversation: { externalId: '821055501234', kind: 'direct' } };
+    const fromThere: MessageReceivedEvent = {
+      ...sheenaText,
+      sender: { externalUserId: '821055501234' },
+      conversation: { externalId: '821055501234', kind: 'direct' },
+    };
     await apply(fromThere);
     expect((await historyOf(mina.threadId)).map((m) => m.channel)).toEqual(['telegram', 'whatsapp']);
   });
@@ -204,11 +266,17 @@ describe('linkIdentity', () => {
     expect(moved.identities.map((i) => i.channel)).toEqual(['telegram', 'whatsapp']);
     expect((await contactOf(sheena.contactId))?.identities).toEqual([]);
     expect((await contactOf(sheena.contactId))?.updatedAt).toBe(AT);
-    expect((await h.store.getIdentity(sheena.key))?.value).toMatchObject({ contactId: mina.contactId, threadId: mina.threadId, link: { reason: 'api_link', by: OPS, at: AT } });
+    expect((await h.store.getIdentity(sheena.key))?.value).toMatchObject({
+      contactId: mina.contactId,
+      threadId: mina.threadId,
+      link: { reason: 'api_link', by: OPS, at: AT },
+    });
     expect((await historyOf(sheena.threadId)).map((m) => m.externalId)).toEqual([sheenaText.externalMessageId]);
     await apply(sheenaReply);
     expect((await historyOf(mina.threadId)).map((m) => m.externalId)).toEqual([minaText.externalMessageId, sheenaReply.externalMessageId]);
-    expect((await h.eventsOf('contact.updated')).map((e) => e.type === 'contact.updated' && e.data.contact.id).sort()).toEqual([mina.contactId, sheena.contactId].sort());
+    expect((await h.eventsOf('contact.updated')).map((e) => e.type === 'contact.updated' && e.data.contact.id).sort()).toEqual(
+      [mina.contactId, sheena.contactId].sort(),
+    );
   });
 
   it('changes nothing for an identity the contact has already', async () => {
@@ -219,7 +287,9 @@ describe('linkIdentity', () => {
   });
 
   it('refuses a contact that is not active', async () => {
-    expect(await ruleError(linkIdentity(h.store, 'ct_none', { channel: 'line', accountId: 'U1', externalUserId: 'Ux' }, OPS, AT))).toMatchObject({ code: 'not_found' });
+    expect(
+      await ruleError(linkIdentity(h.store, 'ct_none', { channel: 'line', accountId: 'U1', externalUserId: 'Ux' }, OPS, AT)),
+    ).toMatchObject({ code: 'not_found' });
   });
 });
 
@@ -228,7 +298,12 @@ describe('mergeContacts', () => {
     const mina = await customer(minaText);
     await apply(minaPhoto);
     const sheena = await customer(sheenaText);
-    await updateProfile(h.store, sheena.contactId, { email: 'sheena@example.com', phone: '+16505551234', locale: 'en-US', attributes: { tier: 'gold', region: 'US' } }, '2026-03-14T01:30:00.000Z');
+    await updateProfile(
+      h.store,
+      sheena.contactId,
+      { email: 'sheena@example.com', phone: '+16505551234', locale: 'en-US', attributes: { tier: 'gold', region: 'US' } },
+      '2026-03-14T01:30:00.000Z',
+    );
     await updateProfile(h.store, mina.contactId, { attributes: { tier: 'silver' } }, '2026-03-14T01:30:00.000Z');
     return { mina, sheena };
   };
@@ -275,7 +350,7 @@ describe('mergeContacts', () => {
     expect((await h.store.findContacts({ email: 'sheena@example.com' })).map((c) => c.id)).toEqual([mina.contactId]);
   });
 
-  it("makes one open thread that lists both histories, in order, through mergedThreads", async () => {
+  it('makes one open thread that lists both histories, in order, through mergedThreads', async () => {
     const { mina, sheena } = await setUp();
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'same person', OPS, AT);
     const thread = await threadOf(mina.threadId);
@@ -290,7 +365,11 @@ describe('mergeContacts', () => {
     });
     expect(thread?.routes.map((r) => r.channel)).toEqual(['whatsapp', 'telegram']);
     expect((await threadOf(sheena.threadId))?.mergedInto).toBe(mina.threadId);
-    expect((await historyOf(mina.threadId)).map((m) => m.externalId)).toEqual([minaText.externalMessageId, minaPhoto.externalMessageId, sheenaText.externalMessageId]);
+    expect((await historyOf(mina.threadId)).map((m) => m.externalId)).toEqual([
+      minaText.externalMessageId,
+      minaPhoto.externalMessageId,
+      sheenaText.externalMessageId,
+    ]);
     // The merged thread leaves the inbox; the survivor's is found by either contact's listing only through it.
     const inbox = await h.store.listThreads({ limit: 10 });
     expect(inbox.items.map((t) => t.id)).toEqual([mina.threadId]);
@@ -313,9 +392,14 @@ describe('mergeContacts', () => {
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'same person', OPS, AT);
     const [merged, ...more] = await h.eventsOf('contact.merged');
     expect(more).toEqual([]);
-    expect(merged).toMatchObject({ createdAt: AT, data: { contact: { id: mina.contactId, state: 'active' }, mergedContactId: sheena.contactId, reason: 'same person', by: OPS } });
+    expect(merged).toMatchObject({
+      createdAt: AT,
+      data: { contact: { id: mina.contactId, state: 'active' }, mergedContactId: sheena.contactId, reason: 'same person', by: OPS },
+    });
     const updates = (await h.eventsOf('thread.updated')).filter((e) => e.type === 'thread.updated' && e.data.thread.id === mina.threadId);
-    expect(updates.map((e) => e.type === 'thread.updated' && [e.createdAt, e.data.changes, e.data.thread.mergedThreads])).toEqual([[AT, ['mergedThreads'], [sheena.threadId]]]);
+    expect(updates.map((e) => e.type === 'thread.updated' && [e.createdAt, e.data.changes, e.data.thread.mergedThreads])).toEqual([
+      [AT, ['mergedThreads'], [sheena.threadId]],
+    ]);
   });
 
   it("does not count again a merged contact's message that is delivered again after the merge", async () => {
@@ -334,7 +418,7 @@ describe('mergeContacts', () => {
     await mergeContacts(h.store, line.contactId, mina.contactId, 'same person again', OPS, '2026-03-14T03:00:00.000Z');
     const thread = await threadOf(line.threadId);
     expect(thread?.mergedThreads).toEqual([mina.threadId, sheena.threadId]);
-    expect((await historyOf(line.threadId))).toHaveLength(4);
+    expect(await historyOf(line.threadId)).toHaveLength(4);
     expect((await contactOf(line.contactId))?.identities.map((i) => i.channel).sort()).toEqual(['line', 'telegram', 'whatsapp']);
     // A message on the first merged identity follows both merges.
     await apply(sheenaReply);
@@ -355,7 +439,10 @@ describe('mergeContacts', () => {
 
     const line = await customer(lineText);
     const many = await h.store.getContact(line.contactId);
-    const identities = Array.from({ length: MAX_MERGED_IDENTITIES + 1 }, (_, n) => ({ ...many!.value.identities[0]!, externalUserId: `U${n}` }));
+    const identities = Array.from({ length: MAX_MERGED_IDENTITIES + 1 }, (_, n) => ({
+      ...many!.value.identities[0]!,
+      externalUserId: `U${n}`,
+    }));
     await h.store.commit([{ kind: 'contact', op: 'put', value: { ...many!.value, identities }, version: many!.version }]);
     expect(await ruleError(mergeContacts(h.store, mina.contactId, line.contactId, 'x', OPS, AT))).toMatchObject({
       code: 'invalid_request',
@@ -365,7 +452,10 @@ describe('mergeContacts', () => {
 });
 
 describe('absorbThread', () => {
-  const base = (id: string, overrides: Partial<StoredThread>): StoredThread => ({ ...newThread(id, `ct_${id}`, '2026-03-14T00:00:00.000Z'), ...overrides });
+  const base = (id: string, overrides: Partial<StoredThread>): StoredThread => ({
+    ...newThread(id, `ct_${id}`, '2026-03-14T00:00:00.000Z'),
+    ...overrides,
+  });
 
   it('keeps the livelier status, the earliest start and first response, the latest activity, and adds the counts', () => {
     const survivor = base('a', {
@@ -426,10 +516,30 @@ describe('absorbThread', () => {
   });
 
   it("keeps the survivor's status, snooze and last channel when they are the livelier and the latest", () => {
-    const survivor = base('a', { status: 'snoozed', snoozedUntil: '2026-03-21T00:00:00.000Z', lastCustomerMessageAt: '2026-03-14T09:00:00.000Z', lastInboundChannel: 'line', assignee: 'agent_1' });
-    const merged = base('b', { status: 'resolved', lastCustomerMessageAt: '2026-03-14T08:00:00.000Z', lastInboundChannel: 'telegram', assignee: 'agent_2' });
-    expect(absorbThread(survivor, merged, '2026-03-14T10:00:00.000Z')).toMatchObject({ status: 'snoozed', snoozedUntil: '2026-03-21T00:00:00.000Z', lastInboundChannel: 'line', assignee: 'agent_1' });
-    const open = absorbThread({ ...survivor, status: 'open', snoozedUntil: undefined } as StoredThread, { ...merged, status: 'snoozed', snoozedUntil: '2026-03-22T00:00:00.000Z' }, '2026-03-14T10:00:00.000Z');
+    const survivor = base('a', {
+      status: 'snoozed',
+      snoozedUntil: '2026-03-21T00:00:00.000Z',
+      lastCustomerMessageAt: '2026-03-14T09:00:00.000Z',
+      lastInboundChannel: 'line',
+      assignee: 'agent_1',
+    });
+    const merged = base('b', {
+      status: 'resolved',
+      lastCustomerMessageAt: '2026-03-14T08:00:00.000Z',
+      lastInboundChannel: 'telegram',
+      assignee: 'agent_2',
+    });
+    expect(absorbThread(survivor, merged, '2026-03-14T10:00:00.000Z')).toMatchObject({
+      status: 'snoozed',
+      snoozedUntil: '2026-03-21T00:00:00.000Z',
+      lastInboundChannel: 'line',
+      assignee: 'agent_1',
+    });
+    const open = absorbThread(
+      { ...survivor, status: 'open', snoozedUntil: undefined } as StoredThread,
+      { ...merged, status: 'snoozed', snoozedUntil: '2026-03-22T00:00:00.000Z' },
+      '2026-03-14T10:00:00.000Z',
+    );
     expect(open.status).toBe('open');
     expect(open).not.toHaveProperty('snoozedUntil');
   });
@@ -445,7 +555,9 @@ describe('absorbThread', () => {
 
   it('keeps at most 50 tags', () => {
     const tags = (prefix: string) => Array.from({ length: 30 }, (_, n) => `${prefix}${String(n).padStart(2, '0')}`);
-    expect(absorbThread(base('a', { tags: tags('a') }), base('b', { tags: tags('b') }), AT).tags).toEqual([...tags('a'), ...tags('b')].slice(0, 50));
+    expect(absorbThread(base('a', { tags: tags('a') }), base('b', { tags: tags('b') }), AT).tags).toEqual(
+      [...tags('a'), ...tags('b')].slice(0, 50),
+    );
   });
 });
 
@@ -473,8 +585,18 @@ describe('merging while both identities keep writing', () => {
     const rounds = 8;
     const perIdentity = 6;
     for (let round = 0; round < rounds; round++) {
-      const a: MessageReceivedEvent = { ...minaText, conversation: { externalId: `a${round}`, kind: 'direct' }, sender: { externalUserId: `a${round}` }, externalMessageId: `a${round}:0` };
-      const b: MessageReceivedEvent = { ...sheenaText, conversation: { externalId: `b${round}`, kind: 'direct' }, sender: { externalUserId: `b${round}` }, externalMessageId: `b${round}:0` };
+      const a: MessageReceivedEvent = {
+        ...minaText,
+        conversation: { externalId: `a${round}`, kind: 'direct' },
+        sender: { externalUserId: `a${round}` },
+        externalMessageId: `a${round}:0`,
+      };
+      const b: MessageReceivedEvent = {
+        ...sheenaText,
+        conversation: { externalId: `b${round}`, kind: 'direct' },
+        sender: { externalUserId: `b${round}` },
+        externalMessageId: `b${round}:0`,
+      };
       const first = await customer(a);
       const second = await customer(b);
       const fromA = burst(a, perIdentity, `a${round}`);
@@ -508,7 +630,11 @@ describe('merging while both identities keep writing', () => {
 
   it('lets exactly one of two racing merges of the same contacts win', async () => {
     for (let round = 0; round < 6; round++) {
-      const a = await customer({ ...minaText, conversation: { externalId: `ra${round}`, kind: 'direct' }, externalMessageId: `ra${round}:1` });
+      const a = await customer({
+        ...minaText,
+        conversation: { externalId: `ra${round}`, kind: 'direct' },
+        externalMessageId: `ra${round}:1`,
+      });
       // Each round's WhatsApp customer has a number of their own (one number would join them all by verified phone).
       const b = await customer({
         ...sheenaText,
@@ -516,12 +642,19 @@ describe('merging while both identities keep writing', () => {
         conversation: { externalId: `rb${round}`, kind: 'direct' },
         externalMessageId: `rb${round}:1`,
       });
-      const c = await customer({ ...lineText, conversation: { externalId: `rc${round}`, kind: 'direct' }, externalMessageId: `rc${round}:1` });
+      const c = await customer({
+        ...lineText,
+        conversation: { externalId: `rc${round}`, kind: 'direct' },
+        externalMessageId: `rc${round}:1`,
+      });
       // Opposite directions, and the same contact into two survivors.
       const races =
         round % 2 === 0
           ? [mergeContacts(h.store, a.contactId, b.contactId, 'x', OPS, AT), mergeContacts(h.store, b.contactId, a.contactId, 'y', OPS, AT)]
-          : [mergeContacts(h.store, a.contactId, b.contactId, 'x', OPS, AT), mergeContacts(h.store, c.contactId, b.contactId, 'y', OPS, AT)];
+          : [
+              mergeContacts(h.store, a.contactId, b.contactId, 'x', OPS, AT),
+              mergeContacts(h.store, c.contactId, b.contactId, 'y', OPS, AT),
+            ];
       const settled = await Promise.allSettled(races);
       const won = settled.filter((s) => s.status === 'fulfilled');
       const lost = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -546,7 +679,12 @@ describe('unmergeContacts', () => {
     const sheena = await customer(sheenaText);
     await updateProfile(h.store, sheena.contactId, { email: 'sheena@example.com', locale: 'en-US' }, '2026-03-14T01:30:00.000Z');
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'looked alike', OPS, AT);
-    expect(await contactOf(mina.contactId)).toMatchObject({ phone: '+16505551234', phoneVerified: true, email: 'sheena@example.com', locale: 'en-US' });
+    expect(await contactOf(mina.contactId)).toMatchObject({
+      phone: '+16505551234',
+      phoneVerified: true,
+      email: 'sheena@example.com',
+      locale: 'en-US',
+    });
     await updateProfile(h.store, mina.contactId, { email: 'mina@example.com' }, '2026-03-14T02:30:00.000Z');
 
     const { survivor } = await unmergeContacts(h.store, mina.contactId, sheena.contactId, OPS, '2026-03-14T03:00:00.000Z');
@@ -568,10 +706,18 @@ describe('unmergeContacts', () => {
     const undone = await unmergeContacts(h.store, mina.contactId, sheena.contactId, OPS, '2026-03-14T03:00:00.000Z');
     const backLink = { reason: 'merge', by: OPS, at: '2026-03-14T03:00:00.000Z' };
     expect(undone.survivor).toEqual({ ...minaBefore, updatedAt: '2026-03-14T03:00:00.000Z' });
-    expect(undone.restored).toEqual({ ...sheenaBefore, identities: [{ ...sheenaBefore!.identities[0]!, link: backLink }], updatedAt: '2026-03-14T03:00:00.000Z' });
+    expect(undone.restored).toEqual({
+      ...sheenaBefore,
+      identities: [{ ...sheenaBefore!.identities[0]!, link: backLink }],
+      updatedAt: '2026-03-14T03:00:00.000Z',
+    });
     expect(await contactOf(sheena.contactId)).toEqual(undone.restored);
     expect(await contactOf(sheena.contactId)).not.toHaveProperty('mergedInto');
-    expect((await h.store.getIdentity(sheena.key))?.value).toMatchObject({ contactId: sheena.contactId, threadId: sheena.threadId, link: backLink });
+    expect((await h.store.getIdentity(sheena.key))?.value).toMatchObject({
+      contactId: sheena.contactId,
+      threadId: sheena.threadId,
+      link: backLink,
+    });
     const survivorThread = await threadOf(mina.threadId);
     expect(survivorThread?.mergedThreads).toEqual([]);
     expect(survivorThread?.routes.map((r) => r.channel)).toEqual(['telegram']);
@@ -579,13 +725,19 @@ describe('unmergeContacts', () => {
     expect((await historyOf(mina.threadId)).map((m) => m.channel)).toEqual(['telegram']);
     expect((await historyOf(sheena.threadId)).map((m) => m.channel)).toEqual(['whatsapp']);
     const [event] = await h.eventsOf('contact.unmerged');
-    expect(event).toMatchObject({ createdAt: '2026-03-14T03:00:00.000Z', data: { contact: { id: mina.contactId }, restoredContactId: sheena.contactId, by: OPS } });
+    expect(event).toMatchObject({
+      createdAt: '2026-03-14T03:00:00.000Z',
+      data: { contact: { id: mina.contactId }, restoredContactId: sheena.contactId, by: OPS },
+    });
     // Sheena writes again: into her own thread.
     await apply(sheenaReply);
-    expect((await historyOf(sheena.threadId)).map((m) => m.externalId)).toEqual([sheenaReply.externalMessageId, sheenaText.externalMessageId]);
+    expect((await historyOf(sheena.threadId)).map((m) => m.externalId)).toEqual([
+      sheenaReply.externalMessageId,
+      sheenaText.externalMessageId,
+    ]);
   });
 
-  it("keeps messages written meanwhile where they were written, and an identity since linked elsewhere where it is", async () => {
+  it('keeps messages written meanwhile where they were written, and an identity since linked elsewhere where it is', async () => {
     const mina = await customer(minaText);
     const sheena = await customer(sheenaText);
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'looked alike', OPS, AT);
@@ -636,7 +788,9 @@ describe('erasing a contact', () => {
       {
         store: h.store,
         media,
-        secrets: new LocalSecretStore({ telegram: { credentials: { webhookSecret: 's', botToken: '7712345678:AAtoken' }, accountId: '7712345678' } }),
+        secrets: new LocalSecretStore({
+          telegram: { credentials: { webhookSecret: 's', botToken: '7712345678:AAtoken' }, accountId: '7712345678' },
+        }),
         clock: h.clock,
         log: captureLog(),
         fetch: globalThis.fetch,
@@ -647,7 +801,9 @@ describe('erasing a contact', () => {
     expect(copied.kind).toBe('copied');
     await updateProfile(h.store, mina.contactId, { email: 'mina@example.com', attributes: { tier: 'gold' } }, AT);
     const thread = await h.store.getThread(mina.threadId);
-    await h.store.commit([{ kind: 'thread', op: 'put', value: { ...thread!.value, attributes: { order: 'A-1029' } }, version: thread!.version }]);
+    await h.store.commit([
+      { kind: 'thread', op: 'put', value: { ...thread!.value, attributes: { order: 'A-1029' } }, version: thread!.version },
+    ]);
     return mina;
   };
 
@@ -718,7 +874,9 @@ describe('erasing a contact', () => {
     const deps = { store: h.store, media, log, clock: h.clock };
     const next = await eraseMessages(job, deps);
     expect(next).toEqual({ ...job, cursor: expect.any(String) });
-    expect(log.entries).toEqual([{ level: 'info', message: 'messages erased', extra: { contactId: mina.contactId, count: 50, more: true } }]);
+    expect(log.entries).toEqual([
+      { level: 'info', message: 'messages erased', extra: { contactId: mina.contactId, count: 50, more: true } },
+    ]);
     // The photo was on the first page: its copy is gone.
     expect(await media.head(key)).toBeUndefined();
     const thread = await threadOf(mina.threadId);
@@ -726,7 +884,11 @@ describe('erasing a contact', () => {
     expect(thread?.attributes).toEqual({});
 
     expect(await eraseMessages(next!, deps)).toBeUndefined();
-    expect(log.entries.at(-1)).toEqual({ level: 'info', message: 'messages erased', extra: { contactId: mina.contactId, count: 7, more: false } });
+    expect(log.entries.at(-1)).toEqual({
+      level: 'info',
+      message: 'messages erased',
+      extra: { contactId: mina.contactId, count: 7, more: false },
+    });
     const history = await historyOf(mina.threadId);
     expect(history).toHaveLength(57);
     for (const message of history) {
@@ -746,9 +908,19 @@ describe('erasing a contact', () => {
   it('leaves the group thread, which is not hers, and starts anew when she writes again', async () => {
     const mina = await setUp();
     await eraseContact(h.store, mina.contactId, OPS, '2026-03-14T04:00:00.000Z');
-    const group = await h.store.getIdentity({ channel: 'telegram', accountId: '7712345678', externalUserId: groupFirst.conversation.externalId });
+    const group = await h.store.getIdentity({
+      channel: 'telegram',
+      accountId: '7712345678',
+      externalUserId: groupFirst.conversation.externalId,
+    });
     expect(group).toBeDefined();
-    const again = await customer({ ...minaText, eventId: 'evt_again', externalMessageId: '5550101234:1300', occurredAt: '2026-03-14T05:00:00.000Z', receivedAt: '2026-03-14T05:00:01.000Z' });
+    const again = await customer({
+      ...minaText,
+      eventId: 'evt_again',
+      externalMessageId: '5550101234:1300',
+      occurredAt: '2026-03-14T05:00:00.000Z',
+      receivedAt: '2026-03-14T05:00:01.000Z',
+    });
     expect(again.contactId).not.toBe(mina.contactId);
     expect(again.threadId).not.toBe(mina.threadId);
     expect((await historyOf(again.threadId)).map((m) => m.externalId)).toEqual(['5550101234:1300']);
@@ -770,10 +942,17 @@ describe('erasing a contact', () => {
     const sheena = await customer(sheenaText);
     await mergeContacts(h.store, mina.contactId, sheena.contactId, 'x', OPS, AT);
     const erased = await eraseContact(h.store, mina.contactId, OPS, '2026-03-14T04:00:00.000Z');
-    expect(erased.merges).toEqual([{ contactId: sheena.contactId, threadId: sheena.threadId, identities: [], profile: {}, reason: 'x', by: OPS, at: AT }]);
+    expect(erased.merges).toEqual([
+      { contactId: sheena.contactId, threadId: sheena.threadId, identities: [], profile: {}, reason: 'x', by: OPS, at: AT },
+    ]);
     expect(await h.store.getIdentity(sheena.key)).toBeUndefined();
     expect((await h.eventsOf('contact.erased'))[0]).toMatchObject({
-      data: { identities: [{ channel: 'telegram', accountId: '7712345678' }, { channel: 'whatsapp', accountId: '106540352242922' }] },
+      data: {
+        identities: [
+          { channel: 'telegram', accountId: '7712345678' },
+          { channel: 'whatsapp', accountId: '106540352242922' },
+        ],
+      },
     });
   });
 });

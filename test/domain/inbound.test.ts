@@ -14,13 +14,7 @@ import type { MessageEditedEvent, MessageReceivedEvent, MessageStatusEvent, Parl
 import { newMessageId } from '../../domain/message-ids.ts';
 import { countedMark, newThread } from '../../domain/conversations/threads.ts';
 import { NEW_RECORD } from '../../domain/shared/store.ts';
-import {
-  captureLog,
-  fixtureEvent,
-  interceptCommits,
-  startConversations,
-  type ConversationHarness,
-} from '../helpers/conversations.ts';
+import { captureLog, fixtureEvent, interceptCommits, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
 
 let h: ConversationHarness;
 beforeEach(async () => {
@@ -38,7 +32,8 @@ const writerDeps = (overrides: Partial<ThreadWriterDeps> = {}): ThreadWriterDeps
 const apply = (event: ParleyEvent, overrides: Partial<ThreadWriterDeps> = {}) => applyEvent(event, writerDeps(overrides));
 
 const stored = (outcome: WriteOutcome): { threadId: string; messageId: string } => {
-  if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate' && outcome.kind !== 'updated') throw new Error(`not stored: ${JSON.stringify(outcome)}`);
+  if (outcome.kind !== 'stored' && outcome.kind !== 'duplicate' && outcome.kind !== 'updated')
+    throw new Error(`not stored: ${JSON.stringify(outcome)}`);
   return { threadId: outcome.threadId, messageId: outcome.messageId };
 };
 const threadOf = async (id: string) => (await h.store.getThread(id))?.value;
@@ -73,7 +68,11 @@ const whatsappFailed = fixtureEvent('whatsapp', 'statuses-failed', 'message.stat
 const lineText = fixtureEvent('line', 'text', 'message.received');
 
 /** An agent's reply as the API stores it and the sender records its send: the message and its provider id's pointer. */
-const storeReply = async (threadId: string, id: string, overrides: Partial<StoredMessage> & Pick<StoredMessage, 'channel' | 'accountId'>) => {
+const storeReply = async (
+  threadId: string,
+  id: string,
+  overrides: Partial<StoredMessage> & Pick<StoredMessage, 'channel' | 'accountId'>,
+) => {
   const message: StoredMessage = {
     id,
     threadId,
@@ -124,7 +123,14 @@ describe('a first message', () => {
       name: 'Mina Park',
       attributes: {},
       identities: [
-        { channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234', kind: 'direct', displayName: 'Mina Park', link: identity?.link },
+        {
+          channel: 'telegram',
+          accountId: '7712345678',
+          externalUserId: '5550101234',
+          kind: 'direct',
+          displayName: 'Mina Park',
+          link: identity?.link,
+        },
       ],
       threadId,
       merges: [],
@@ -180,7 +186,11 @@ describe('a first message', () => {
     const contactId = (await identityOf(minaText))?.contactId;
     const events = await h.events();
     expect(events.map((e) => e.type)).toEqual(['contact.created', 'thread.created', 'message.received']);
-    expect(events[0]).toMatchObject({ schemaVersion: 1, createdAt: minaText.occurredAt, data: { contact: { id: contactId, name: 'Mina Park' } } });
+    expect(events[0]).toMatchObject({
+      schemaVersion: 1,
+      createdAt: minaText.occurredAt,
+      data: { contact: { id: contactId, name: 'Mina Park' } },
+    });
     expect(events[1]).toMatchObject({ createdAt: minaText.occurredAt, data: { thread: { id: threadId, status: 'open' }, changes: [] } });
     expect(events[2]).toMatchObject({
       createdAt: minaText.receivedAt,
@@ -198,7 +208,13 @@ describe('a first message', () => {
   it("keeps the customer's reply handle and the channel's messaging window on the route", async () => {
     const { threadId } = stored(await apply(lineText));
     expect((await threadOf(threadId))?.routes).toEqual([
-      { channel: 'line', accountId: lineText.accountId, conversation: lineText.conversation, lastInboundAt: lineText.occurredAt, replyHandle: lineText.replyHandle },
+      {
+        channel: 'line',
+        accountId: lineText.accountId,
+        conversation: lineText.conversation,
+        lastInboundAt: lineText.occurredAt,
+        replyHandle: lineText.replyHandle,
+      },
     ]);
     const { threadId: whatsappThread } = stored(await apply(sheenaFirst));
     expect((await threadOf(whatsappThread))?.routes[0]?.windowExpiresAt).toBe('2026-03-15T00:45:00.000Z');
@@ -266,7 +282,10 @@ describe('the same customer again', () => {
     expect(thread?.unread).toBe(1);
     const updates = await h.eventsOf('thread.updated');
     expect(updates).toHaveLength(1);
-    expect(updates[0]).toMatchObject({ createdAt: minaPhoto.receivedAt, data: { thread: { id: threadId, status: 'open' }, changes: ['status'] } });
+    expect(updates[0]).toMatchObject({
+      createdAt: minaPhoto.receivedAt,
+      data: { thread: { id: threadId, status: 'open' }, changes: ['status'] },
+    });
     expect(photo.threadId).toBe(threadId);
   });
 });
@@ -324,7 +343,10 @@ describe('edits', () => {
     });
     const edited = await h.eventsOf('message.edited');
     expect(edited).toHaveLength(1);
-    expect(edited[0]).toMatchObject({ createdAt: messengerEdit.editedAt, data: { threadId, message: { id: messageId, content: messengerEdit.content } } });
+    expect(edited[0]).toMatchObject({
+      createdAt: messengerEdit.editedAt,
+      data: { threadId, message: { id: messageId, content: messengerEdit.content } },
+    });
     // Still one unread message.
     expect((await threadOf(threadId))?.unread).toBe(1);
   });
@@ -374,7 +396,10 @@ describe('edits', () => {
     expect(outcome).toEqual({ kind: 'updated', threadId: expect.any(String), messageId: idOf(messengerEdit) });
     const messages = await messagesOf(stored(outcome).threadId);
     expect(messages).toHaveLength(1);
-    expect(messages[0]).toMatchObject({ content: messengerEdit.content, history: [{ content: messengerText.content, replacedAt: messengerEdit.editedAt }] });
+    expect(messages[0]).toMatchObject({
+      content: messengerEdit.content,
+      history: [{ content: messengerText.content, replacedAt: messengerEdit.editedAt }],
+    });
     expect((await threadOf(stored(outcome).threadId))?.unread).toBe(1);
   });
 
@@ -390,14 +415,21 @@ describe('edits', () => {
     const editOfIt = { ...minaEdit, externalMessageId: minaText.externalMessageId };
     const outcome = await apply(editOfIt);
     expect(outcome).toMatchObject({ kind: 'stored', messageId: idOf(minaText) });
-    expect((await messagesOf(stored(outcome).threadId)).map((m) => [m.content, m.editedAt])).toEqual([[minaEdit.content, minaEdit.editedAt]]);
+    expect((await messagesOf(stored(outcome).threadId)).map((m) => [m.content, m.editedAt])).toEqual([
+      [minaEdit.content, minaEdit.editedAt],
+    ]);
   });
 });
 
 describe('statuses of outbound messages', () => {
   it('move the message forward and record message.status with message.sent or message.failed', async () => {
     const { threadId } = stored(await apply(sheenaFirst));
-    const reply = await storeReply(threadId, 'msg_reply', { channel: 'whatsapp', accountId: sentDelivered.accountId, externalId: sentDelivered.externalMessageId, status: 'queued' });
+    const reply = await storeReply(threadId, 'msg_reply', {
+      channel: 'whatsapp',
+      accountId: sentDelivered.accountId,
+      externalId: sentDelivered.externalMessageId,
+      status: 'queued',
+    });
 
     expect(await apply(sentDelivered)).toEqual({ kind: 'updated', threadId, messageId: reply.id });
     const delivered = fixtureEvent('whatsapp', 'statuses-sent-delivered-read', 'message.status', 1);
@@ -405,7 +437,9 @@ describe('statuses of outbound messages', () => {
     expect((await h.store.getMessage(threadId, reply.id))?.value.status).toBe('delivered');
     const statuses = await h.eventsOf('message.status', 'message.sent', 'message.failed');
     const messageOf = (e: (typeof statuses)[number]) => (e.data as { message: { status: string } }).message.status;
-    expect(statuses.map((e) => [e.type, e.createdAt, e.type === 'message.status' ? [e.data.previousStatus, e.data.status] : messageOf(e)])).toEqual([
+    expect(
+      statuses.map((e) => [e.type, e.createdAt, e.type === 'message.status' ? [e.data.previousStatus, e.data.status] : messageOf(e)]),
+    ).toEqual([
       ['message.status', sentDelivered.occurredAt, ['queued', 'sent']],
       ['message.sent', sentDelivered.occurredAt, 'sent'],
       ['message.status', delivered.occurredAt, ['sent', 'delivered']],
@@ -414,7 +448,11 @@ describe('statuses of outbound messages', () => {
 
   it("a failure report records the provider's code and message as a permanent failure", async () => {
     const { threadId } = stored(await apply(sheenaFirst));
-    await storeReply(threadId, 'msg_failing', { channel: 'whatsapp', accountId: whatsappFailed.accountId, externalId: whatsappFailed.externalMessageId });
+    await storeReply(threadId, 'msg_failing', {
+      channel: 'whatsapp',
+      accountId: whatsappFailed.accountId,
+      externalId: whatsappFailed.externalMessageId,
+    });
     await apply(whatsappFailed);
     expect((await h.store.getMessage(threadId, 'msg_failing'))?.value).toMatchObject({
       status: 'failed',
@@ -425,7 +463,12 @@ describe('statuses of outbound messages', () => {
 
   it('a status already reached or passed costs a read, not a write', async () => {
     const { threadId } = stored(await apply(sheenaFirst));
-    await storeReply(threadId, 'msg_read', { channel: 'whatsapp', accountId: sentDelivered.accountId, externalId: sentDelivered.externalMessageId, status: 'read' });
+    await storeReply(threadId, 'msg_read', {
+      channel: 'whatsapp',
+      accountId: sentDelivered.accountId,
+      externalId: sentDelivered.externalMessageId,
+      status: 'read',
+    });
     const before = await h.store.getMessage(threadId, 'msg_read');
     const recordsBefore = (await h.records()).length;
     expect(await apply(sentDelivered)).toEqual({ kind: 'unchanged', reason: 'already at or past sent' });
@@ -442,7 +485,11 @@ describe('statuses of outbound messages', () => {
     const log = captureLog();
     expect(await apply(sentDelivered, { log })).toEqual({ kind: 'skipped', reason: 'unknown message' });
     expect(log.entries).toEqual([
-      { level: 'info', message: 'status for an unknown message', extra: { channel: 'whatsapp', externalMessageId: sentDelivered.externalMessageId } },
+      {
+        level: 'info',
+        message: 'status for an unknown message',
+        extra: { channel: 'whatsapp', externalMessageId: sentDelivered.externalMessageId },
+      },
     ]);
     expect(await h.records()).toEqual([]);
   });
@@ -494,12 +541,20 @@ describe('echoes of messages the business sent', () => {
   it("of Parley's own reply, before the sender recorded the send: lands on that reply", async () => {
     const { threadId } = stored(await apply(messengerText));
     const replyId = messengerEcho.originMessageId!;
-    await storeReply(threadId, replyId, { channel: 'messenger', accountId: messengerEcho.accountId, status: 'queued', content: messengerEcho.content });
+    await storeReply(threadId, replyId, {
+      channel: 'messenger',
+      accountId: messengerEcho.accountId,
+      status: 'queued',
+      content: messengerEcho.content,
+    });
 
     const outcome = await apply(messengerEcho);
     expect(outcome).toEqual({ kind: 'duplicate', threadId, messageId: replyId });
     expect((await messagesOf(threadId)).map((m) => m.id)).toEqual([idOf(messengerText), replyId]);
-    expect(await h.store.getPointer('messenger', messengerEcho.accountId, messengerEcho.externalMessageId)).toMatchObject({ threadId, messageId: replyId });
+    expect(await h.store.getPointer('messenger', messengerEcho.accountId, messengerEcho.externalMessageId)).toMatchObject({
+      threadId,
+      messageId: replyId,
+    });
     expect(await h.eventsOf('message.created')).toEqual([]);
 
     // Its delivery report now finds it.
@@ -509,8 +564,16 @@ describe('echoes of messages the business sent', () => {
 
   it("of Parley's own reply whose send was recorded: a duplicate", async () => {
     const { threadId } = stored(await apply(messengerText));
-    await storeReply(threadId, 'msg_recorded', { channel: 'messenger', accountId: messengerEcho.accountId, externalId: messengerEcho.externalMessageId });
-    expect(await apply({ ...messengerEcho, originMessageId: undefined } as MessageReceivedEvent)).toEqual({ kind: 'duplicate', threadId, messageId: 'msg_recorded' });
+    await storeReply(threadId, 'msg_recorded', {
+      channel: 'messenger',
+      accountId: messengerEcho.accountId,
+      externalId: messengerEcho.externalMessageId,
+    });
+    expect(await apply({ ...messengerEcho, originMessageId: undefined } as MessageReceivedEvent)).toEqual({
+      kind: 'duplicate',
+      threadId,
+      messageId: 'msg_recorded',
+    });
     expect(await messagesOf(threadId)).toHaveLength(2);
   });
 });
@@ -564,12 +627,19 @@ describe('unreachable customers', () => {
     expect(contact?.identities[0]?.unreachable).toEqual({ reason: 'blocked the bot', since: harutoBlocked.occurredAt });
 
     expect(await apply(harutoBlocked)).toEqual({ kind: 'unchanged', reason: 'already unreachable' });
-    expect(await apply({ ...harutoBlocked, occurredAt: '2026-03-14T00:50:00.000Z' })).toEqual({ kind: 'unchanged', reason: 'already unreachable' });
+    expect(await apply({ ...harutoBlocked, occurredAt: '2026-03-14T00:50:00.000Z' })).toEqual({
+      kind: 'unchanged',
+      reason: 'already unreachable',
+    });
     const events = await h.eventsOf('channel.identity.unreachable');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       createdAt: harutoBlocked.occurredAt,
-      data: { contactId: identity!.contactId, identity: { channel: 'telegram', accountId: '7712345678', externalUserId: '5550105678' }, reason: 'blocked the bot' },
+      data: {
+        contactId: identity!.contactId,
+        identity: { channel: 'telegram', accountId: '7712345678', externalUserId: '5550105678' },
+        reason: 'blocked the bot',
+      },
     });
   });
 
@@ -613,7 +683,10 @@ describe('unreachable customers', () => {
 });
 
 describe('a verified phone number', () => {
-  const verified = (event: MessageReceivedEvent, phone: string): MessageReceivedEvent => ({ ...event, sender: { ...event.sender, verifiedPhone: phone } });
+  const verified = (event: MessageReceivedEvent, phone: string): MessageReceivedEvent => ({
+    ...event,
+    sender: { ...event.sender, verifiedPhone: phone },
+  });
 
   it("joins the other number's identity to the contact that has it verified", async () => {
     const first = stored(await apply(verified(sheenaFirst, '+1 (650) 555-1234')));
@@ -638,7 +711,12 @@ describe('a verified phone number', () => {
     const linked = await h.eventsOf('identity.linked');
     expect(linked).toHaveLength(1);
     expect(linked[0]).toMatchObject({
-      data: { contactId, identity: { channel: 'whatsapp', accountId: '109876543210987', externalUserId: '16505551234' }, reason: 'verified_phone', by: { type: 'system' } },
+      data: {
+        contactId,
+        identity: { channel: 'whatsapp', accountId: '109876543210987', externalUserId: '16505551234' },
+        reason: 'verified_phone',
+        by: { type: 'system' },
+      },
     });
     expect((await h.eventsOf('contact.updated')).map((e) => e.type === 'contact.updated' && e.data.changes)).toEqual([['identities']]);
   });
@@ -664,14 +742,37 @@ describe('a verified phone number', () => {
   });
 
   it('with two contacts verified on the same number, starts a contact of its own', async () => {
-    const a = await resolveIdentity(h.store, { channel: 'whatsapp', accountId: 'A', externalUserId: '1', kind: 'direct', verifiedPhone: '+16505551234' }, '2026-03-14T00:00:00.000Z');
-    const b = await resolveIdentity(h.store, { channel: 'telegram', accountId: 'B', externalUserId: '2', kind: 'direct', verifiedPhone: '+16505551234' }, '2026-03-14T00:00:01.000Z');
+    const a = await resolveIdentity(
+      h.store,
+      { channel: 'whatsapp', accountId: 'A', externalUserId: '1', kind: 'direct', verifiedPhone: '+16505551234' },
+      '2026-03-14T00:00:00.000Z',
+    );
+    const b = await resolveIdentity(
+      h.store,
+      { channel: 'telegram', accountId: 'B', externalUserId: '2', kind: 'direct', verifiedPhone: '+16505551234' },
+      '2026-03-14T00:00:01.000Z',
+    );
     expect(b.identity.value.contactId).toBe(a.identity.value.contactId);
     // Make a second verified owner by hand (two contacts verified before the rule existed).
-    const twin = await resolveIdentity(h.store, { channel: 'line', accountId: 'C', externalUserId: '3', kind: 'direct' }, '2026-03-14T00:00:02.000Z');
+    const twin = await resolveIdentity(
+      h.store,
+      { channel: 'line', accountId: 'C', externalUserId: '3', kind: 'direct' },
+      '2026-03-14T00:00:02.000Z',
+    );
     const twinContact = await h.store.getContact(twin.identity.value.contactId);
-    await h.store.commit([{ kind: 'contact', op: 'put', value: { ...twinContact!.value, phone: '+16505551234', phoneVerified: true }, version: twinContact!.version }]);
-    const third = await resolveIdentity(h.store, { channel: 'whatsapp', accountId: 'D', externalUserId: '4', kind: 'direct', verifiedPhone: '16505551234' }, '2026-03-14T00:00:03.000Z');
+    await h.store.commit([
+      {
+        kind: 'contact',
+        op: 'put',
+        value: { ...twinContact!.value, phone: '+16505551234', phoneVerified: true },
+        version: twinContact!.version,
+      },
+    ]);
+    const third = await resolveIdentity(
+      h.store,
+      { channel: 'whatsapp', accountId: 'D', externalUserId: '4', kind: 'direct', verifiedPhone: '16505551234' },
+      '2026-03-14T00:00:03.000Z',
+    );
     expect(third.created).toBe(true);
     expect([a.identity.value.contactId, twin.identity.value.contactId]).not.toContain(third.identity.value.contactId);
     expect((await h.store.getContact(third.identity.value.contactId))?.value).toMatchObject({ phone: '+16505551234', phoneVerified: true });
@@ -688,11 +789,23 @@ describe('a verified phone number', () => {
 
 describe('resolveIdentity', () => {
   it('returns an identity as it is when nothing about it changed', async () => {
-    const created = await resolveIdentity(h.store, { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct', displayName: 'Ann' }, '2026-03-14T00:00:00.000Z');
+    const created = await resolveIdentity(
+      h.store,
+      { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct', displayName: 'Ann' },
+      '2026-03-14T00:00:00.000Z',
+    );
     expect(created).toMatchObject({ created: true, identity: { version: 1 } });
-    const again = await resolveIdentity(h.store, { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct' }, '2026-03-14T01:00:00.000Z');
+    const again = await resolveIdentity(
+      h.store,
+      { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct' },
+      '2026-03-14T01:00:00.000Z',
+    );
     expect(again).toEqual({ created: false, identity: created.identity });
-    const renamed = await resolveIdentity(h.store, { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct', displayName: 'Ann Lee' }, '2026-03-14T01:00:00.000Z');
+    const renamed = await resolveIdentity(
+      h.store,
+      { channel: 'line', accountId: 'U1', externalUserId: 'Ua', kind: 'direct', displayName: 'Ann Lee' },
+      '2026-03-14T01:00:00.000Z',
+    );
     expect(renamed).toEqual({ created: false, identity: { version: 2, value: { ...created.identity.value, displayName: 'Ann Lee' } } });
     expect(await h.store.getIdentity({ channel: 'line', accountId: 'U1', externalUserId: 'Ua' })).toEqual(renamed.identity);
     // The contact's entry follows; its updatedAt does not move for a provider's rename.
@@ -731,7 +844,9 @@ describe('a broken thread chain', () => {
       { kind: 'thread', op: 'put', value: { ...other, mergedInto: line.threadId }, version: NEW_RECORD },
       { kind: 'thread', op: 'put', value: { ...lineThread!.value, mergedInto: 'th_other' }, version: lineThread!.version },
     ]);
-    await expect(apply({ ...lineText, eventId: 'evt_2', externalMessageId: '546813200148215810' })).rejects.toThrow(`thread ${line.threadId} is merged in a loop`);
+    await expect(apply({ ...lineText, eventId: 'evt_2', externalMessageId: '546813200148215810' })).rejects.toThrow(
+      `thread ${line.threadId} is merged in a loop`,
+    );
   });
 });
 

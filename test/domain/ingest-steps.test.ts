@@ -45,7 +45,13 @@ const telegramDefault = { telegram: { credentials: { webhookSecret: SECRET, botT
 const run = (
   connector: Connector,
   request: WebhookRequest,
-  options: { secrets: SecretStore; accountId?: string; maxBodyBytes?: number; publish?: (events: readonly ParleyEvent[]) => Promise<void>; fetch?: typeof globalThis.fetch },
+  options: {
+    secrets: SecretStore;
+    accountId?: string;
+    maxBodyBytes?: number;
+    publish?: (events: readonly ParleyEvent[]) => Promise<void>;
+    fetch?: typeof globalThis.fetch;
+  },
 ) => {
   const log = captureLog();
   const published: ParleyEvent[][] = [];
@@ -78,11 +84,19 @@ describe('the webhook path', () => {
 
   it('accepts a body of exactly the limit and refuses one byte more with 413, reading no secret', async () => {
     const at = spying(telegramDefault);
-    expect((await run(telegramConnector, telegramPost(text), { secrets: at.store, maxBodyBytes: text.length }).answer).statusCode).toBe(200);
+    expect((await run(telegramConnector, telegramPost(text), { secrets: at.store, maxBodyBytes: text.length }).answer).statusCode).toBe(
+      200,
+    );
     const over = spying(telegramDefault);
     const refused = run(telegramConnector, telegramPost(text), { secrets: over.store, maxBodyBytes: text.length - 1 });
-    expect(await refused.answer).toEqual({ statusCode: 413, contentType: 'application/json', body: JSON.stringify({ code: 'payload_too_large', message: `body exceeds ${text.length - 1} bytes` }) });
-    expect(refused.log.entries).toEqual([{ level: 'warn', message: 'webhook body too large', extra: { channel: 'telegram', bytes: text.length } }]);
+    expect(await refused.answer).toEqual({
+      statusCode: 413,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'payload_too_large', message: `body exceeds ${text.length - 1} bytes` }),
+    });
+    expect(refused.log.entries).toEqual([
+      { level: 'warn', message: 'webhook body too large', extra: { channel: 'telegram', bytes: text.length } },
+    ]);
     expect(over.lookups).toEqual([]);
   });
 
@@ -92,16 +106,26 @@ describe('the webhook path', () => {
     expect(await answer).toEqual({ statusCode: 200, contentType: 'application/json', body: JSON.stringify({ ok: true, events: 1 }) });
     expect(published.flat().map((e) => [e.type, e.accountId, e.receivedAt])).toEqual([['message.received', '7712345678', RECEIVED_AT]]);
     expect(lookups).toEqual([['telegram', 'default', { ownOnly: true }]]);
-    expect(log.entries).toEqual([{ level: 'info', message: 'webhook accepted', extra: { channel: 'telegram', accountId: '7712345678', events: 1 } }]);
+    expect(log.entries).toEqual([
+      { level: 'info', message: 'webhook accepted', extra: { channel: 'telegram', accountId: '7712345678', events: 1 } },
+    ]);
   });
 
   it("answers 404 for the deployment's own channel without credentials", async () => {
     const { answer } = run(telegramConnector, telegramPost(text), { secrets: spying({}).store });
-    expect(await answer).toEqual({ statusCode: 404, contentType: 'application/json', body: JSON.stringify({ code: 'not_found', message: 'telegram is not configured for this account' }) });
+    expect(await answer).toEqual({
+      statusCode: 404,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'not_found', message: 'telegram is not configured for this account' }),
+    });
   });
 
   it('answers 405 to a GET on a channel without a handshake', async () => {
-    const { answer } = run(telegramConnector, { method: 'GET', headers: {}, query: {}, rawBody: Buffer.alloc(0) }, { secrets: spying(telegramDefault).store });
+    const { answer } = run(
+      telegramConnector,
+      { method: 'GET', headers: {}, query: {}, rawBody: Buffer.alloc(0) },
+      { secrets: spying(telegramDefault).store },
+    );
     expect(json(await answer)).toEqual({ code: 'method_not_allowed', message: 'telegram webhooks are POSTed' });
     expect((await answer).statusCode).toBe(405);
   });
@@ -109,8 +133,14 @@ describe('the webhook path', () => {
   it('refuses a wrong secret with 401 and a warning naming the account, cut to 64 characters', async () => {
     const wrong = post(text, { 'X-Telegram-Bot-Api-Secret-Token': 'guess' });
     const { answer, log } = run(telegramConnector, wrong, { secrets: spying(telegramDefault).store });
-    expect(await answer).toEqual({ statusCode: 401, contentType: 'application/json', body: JSON.stringify({ code: 'invalid_signature', message: 'missing or wrong signature' }) });
-    expect(log.entries).toEqual([{ level: 'warn', message: 'webhook signature rejected', extra: { channel: 'telegram', accountId: 'default' } }]);
+    expect(await answer).toEqual({
+      statusCode: 401,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'invalid_signature', message: 'missing or wrong signature' }),
+    });
+    expect(log.entries).toEqual([
+      { level: 'warn', message: 'webhook signature rejected', extra: { channel: 'telegram', accountId: 'default' } },
+    ]);
     const long = 'a'.repeat(80);
     const atLong = run(telegramConnector, telegramPost(text), { secrets: spying(telegramDefault).store, accountId: long });
     expect((await atLong.answer).statusCode).toBe(401);
@@ -130,13 +160,29 @@ describe('the webhook path', () => {
 
   it('answers 400 to a body that is not the provider’s, and 200 to one it sends but nothing comes of', async () => {
     const malformed = run(telegramConnector, telegramPost(fixture('telegram/not-json.txt')), { secrets: spying(telegramDefault).store });
-    expect(await malformed.answer).toEqual({ statusCode: 400, contentType: 'application/json', body: JSON.stringify({ code: 'malformed_body', message: 'body is not JSON' }) });
-    expect(malformed.log.entries).toEqual([{ level: 'warn', message: 'malformed webhook body', extra: { channel: 'telegram', reason: 'body is not JSON' } }]);
+    expect(await malformed.answer).toEqual({
+      statusCode: 400,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'malformed_body', message: 'body is not JSON' }),
+    });
+    expect(malformed.log.entries).toEqual([
+      { level: 'warn', message: 'malformed webhook body', extra: { channel: 'telegram', reason: 'body is not JSON' } },
+    ]);
 
-    const ignored = run(telegramConnector, telegramPost(fixture('telegram/not-an-update.json')), { secrets: spying(telegramDefault).store });
-    expect(await ignored.answer).toEqual({ statusCode: 200, contentType: 'application/json', body: JSON.stringify({ ok: true, events: 0 }) });
+    const ignored = run(telegramConnector, telegramPost(fixture('telegram/not-an-update.json')), {
+      secrets: spying(telegramDefault).store,
+    });
+    expect(await ignored.answer).toEqual({
+      statusCode: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ ok: true, events: 0 }),
+    });
     expect(ignored.log.entries).toEqual([
-      { level: 'warn', message: 'webhook body dropped', extra: { channel: 'telegram', reason: 'not a Telegram update: no integer update_id' } },
+      {
+        level: 'warn',
+        message: 'webhook body dropped',
+        extra: { channel: 'telegram', reason: 'not a Telegram update: no integer update_id' },
+      },
     ]);
     expect(ignored.published).toEqual([]);
   });
@@ -150,7 +196,11 @@ describe('the webhook path', () => {
     expect(json(await answer)).toEqual({ ok: true, events: 0 });
     expect(publishes).toBe(0);
     expect(log.entries).toEqual([
-      { level: 'info', message: 'webhook content ignored', extra: { channel: 'telegram', accountId: '7712345678', reason: 'update 804511225: message_reaction updates are not handled' } },
+      {
+        level: 'info',
+        message: 'webhook content ignored',
+        extra: { channel: 'telegram', accountId: '7712345678', reason: 'update 804511225: message_reaction updates are not handled' },
+      },
       { level: 'info', message: 'webhook accepted', extra: { channel: 'telegram', accountId: '7712345678', events: 0 } },
     ]);
   });
@@ -162,22 +212,35 @@ describe('the webhook path', () => {
         throw new Error('EventBridge unavailable');
       },
     });
-    expect(await answer).toEqual({ statusCode: 503, contentType: 'application/json', body: JSON.stringify({ code: 'unavailable', message: 'events could not be accepted; retry later' }) });
+    expect(await answer).toEqual({
+      statusCode: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'unavailable', message: 'events could not be accepted; retry later' }),
+    });
     expect(log.entries).toEqual([
-      { level: 'error', message: 'events not accepted by the bus; asking the provider to retry', extra: { channel: 'telegram', accountId: '7712345678', events: 1, error: 'EventBridge unavailable' } },
+      {
+        level: 'error',
+        message: 'events not accepted by the bus; asking the provider to retry',
+        extra: { channel: 'telegram', accountId: '7712345678', events: 1, error: 'EventBridge unavailable' },
+      },
     ]);
   });
 });
 
 describe('accounts named by the body', () => {
   const body = fixture('whatsapp/text-escaped-unicode.json');
-  const signed = (raw: Buffer, secret = APP_SECRET) => post(raw, { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}` });
+  const signed = (raw: Buffer, secret = APP_SECRET) =>
+    post(raw, { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}` });
   const naming = (number: string) => Buffer.from(body.toString('utf8').replaceAll(NUMBER, number));
-  const defaults = { whatsapp: { credentials: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAt', phoneNumberId: NUMBER }, accountId: NUMBER } };
+  const defaults = {
+    whatsapp: { credentials: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAt', phoneNumberId: NUMBER }, accountId: NUMBER },
+  };
 
-  it("drops the events of a number whose own credentials name another number, with a warning per account", async () => {
+  it('drops the events of a number whose own credentials name another number, with a warning per account', async () => {
     const other = '109876543210987';
-    const { store } = spying(defaults, { [other]: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAo', phoneNumberId: '100000000000001' } });
+    const { store } = spying(defaults, {
+      [other]: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAo', phoneNumberId: '100000000000001' },
+    });
     const { answer, published, log } = run(whatsappConnector, signed(naming(other)), { secrets: store });
     expect(json(await answer)).toEqual({ ok: true, events: 0 });
     expect(published).toEqual([]);
@@ -201,7 +264,9 @@ describe('accounts named by the body', () => {
 
   it("asks for the named account's own credentials only", async () => {
     const other = '109876543210987';
-    const { store, lookups } = spying(defaults, { [other]: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAo', phoneNumberId: other } });
+    const { store, lookups } = spying(defaults, {
+      [other]: { appSecret: APP_SECRET, verifyToken: 'v', accessToken: 'EAAo', phoneNumberId: other },
+    });
     const { answer, published } = run(whatsappConnector, signed(naming(other)), { secrets: store });
     expect(json(await answer)).toEqual({ ok: true, events: 1 });
     expect(published.flat().map((e) => e.accountId)).toEqual([other]);
@@ -226,8 +291,14 @@ describe('accounts named by the body', () => {
     expect(json(await answer)).toEqual({ ok: true, events: 0 });
     expect(published).toEqual([]);
     expect(log.entries.filter((e) => e.level === 'warn').map((e) => [e.message, e.extra])).toEqual([
-      ['could not learn which account credentials serve; their events are dropped', { channel: 'whatsapp', eventAccountId: other, error: 'bot info unavailable' }],
-      ['webhook events dropped: their account is not one the verifying credentials serve', { channel: 'whatsapp', accountId: NUMBER, eventAccountId: other, events: 1 }],
+      [
+        'could not learn which account credentials serve; their events are dropped',
+        { channel: 'whatsapp', eventAccountId: other, error: 'bot info unavailable' },
+      ],
+      [
+        'webhook events dropped: their account is not one the verifying credentials serve',
+        { channel: 'whatsapp', accountId: NUMBER, eventAccountId: other, events: 1 },
+      ],
     ]);
   });
 });
@@ -235,12 +306,17 @@ describe('accounts named by the body', () => {
 describe('credentials that do not name their account', () => {
   const BOT = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
   const body = fixture('line/text.json');
-  const botInfo = (userId: string) => async () => Response.json({ userId, basicId: '@x', displayName: 'x', chatMode: 'bot', markAsReadMode: 'auto' });
+  const botInfo = (userId: string) => async () =>
+    Response.json({ userId, basicId: '@x', displayName: 'x', chatMode: 'bot', markAsReadMode: 'auto' });
 
   it("receive at their own URL when no default account's bot could claim it", async () => {
     const secretOnly = { channelSecret: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' };
     const { store, lookups } = spying({}, { [BOT]: secretOnly });
-    const { answer, published } = run(lineConnector, post(body, lineSignatureHeaders(body, secretOnly.channelSecret)), { secrets: store, accountId: BOT, fetch: botInfo(BOT) });
+    const { answer, published } = run(lineConnector, post(body, lineSignatureHeaders(body, secretOnly.channelSecret)), {
+      secrets: store,
+      accountId: BOT,
+      fetch: botInfo(BOT),
+    });
     expect(json(await answer)).toEqual({ ok: true, events: 1 });
     expect(published.flat().map((e) => e.accountId)).toEqual([BOT]);
     expect(lookups).toEqual([
@@ -251,12 +327,23 @@ describe('credentials that do not name their account', () => {
 
   it("are dropped at the default bot's id, with a warning", async () => {
     const secretOnly = { channelSecret: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' };
-    const { store } = spying({ line: { credentials: { channelSecret: 'default-secret', channelAccessToken: 'default-token' } } }, { [BOT]: secretOnly });
-    const { answer, published, log } = run(lineConnector, post(body, lineSignatureHeaders(body, secretOnly.channelSecret)), { secrets: store, accountId: BOT, fetch: botInfo(BOT) });
+    const { store } = spying(
+      { line: { credentials: { channelSecret: 'default-secret', channelAccessToken: 'default-token' } } },
+      { [BOT]: secretOnly },
+    );
+    const { answer, published, log } = run(lineConnector, post(body, lineSignatureHeaders(body, secretOnly.channelSecret)), {
+      secrets: store,
+      accountId: BOT,
+      fetch: botInfo(BOT),
+    });
     expect(json(await answer)).toEqual({ ok: true, events: 0 });
     expect(published).toEqual([]);
     expect(log.entries).toEqual([
-      { level: 'warn', message: "webhook body dropped: these credentials would receive into the default account's threads", extra: { channel: 'line', accountId: BOT } },
+      {
+        level: 'warn',
+        message: "webhook body dropped: these credentials would receive into the default account's threads",
+        extra: { channel: 'line', accountId: BOT },
+      },
     ]);
   });
 
@@ -266,7 +353,11 @@ describe('credentials that do not name their account', () => {
       secrets: spying({ line: { credentials: line } }).store,
       fetch: async () => Response.json({ message: 'Internal server error' }, { status: 500 }),
     });
-    expect(await answer).toEqual({ statusCode: 503, contentType: 'application/json', body: JSON.stringify({ code: 'unavailable', message: 'the account could not be checked; retry later' }) });
+    expect(await answer).toEqual({
+      statusCode: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'unavailable', message: 'the account could not be checked; retry later' }),
+    });
     expect(log.entries).toEqual([
       {
         level: 'error',

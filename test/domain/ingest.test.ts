@@ -7,7 +7,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, ListSecretsCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerStore } from '../../adapters/aws/secrets-manager-store.ts';
@@ -35,7 +40,11 @@ afterAll(() => {
 });
 
 /** A store with the channel's default account and further accounts registered in a credentials file. */
-const localStore = (channel: Channel, defaults: LocalAccount | undefined, registered: Record<string, Credentials> = {}): LocalSecretStore => {
+const localStore = (
+  channel: Channel,
+  defaults: LocalAccount | undefined,
+  registered: Record<string, Credentials> = {},
+): LocalSecretStore => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-ingest-'));
   dirs.push(dir);
   const path = join(dir, 'credentials.json');
@@ -52,7 +61,8 @@ interface Logged {
 const harness = (secrets: SecretStore, fetch: typeof globalThis.fetch = async () => Response.json({}, { status: 404 }), now = () => 0) => {
   const published: ParleyEvent[] = [];
   const logged: Logged[] = [];
-  const record = (level: string) => (message: string, extra?: Record<string, unknown>) => void logged.push({ level, message, ...(extra && { extra }) });
+  const record = (level: string) => (message: string, extra?: Record<string, unknown>) =>
+    void logged.push({ level, message, ...(extra && { extra }) });
   const log: Log = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
   const deps = {
     secrets,
@@ -82,14 +92,25 @@ describe('several WhatsApp numbers behind one callback URL', () => {
   const request = post(body, signMeta(body, app));
 
   it("publishes the second number's events when its own credentials verify the body too (one app)", async () => {
-    const { call, published, logged } = harness(localStore('whatsapp', { credentials: first, accountId: FIRST }, { [SECOND]: { ...app, accessToken: 'EAAsecond', phoneNumberId: SECOND } }));
+    const { call, published, logged } = harness(
+      localStore(
+        'whatsapp',
+        { credentials: first, accountId: FIRST },
+        { [SECOND]: { ...app, accessToken: 'EAAsecond', phoneNumberId: SECOND } },
+      ),
+    );
     expect((await call(whatsappConnector, request)).statusCode).toBe(200);
     expect(new Set(published.map((e) => e.accountId))).toEqual(new Set([FIRST, SECOND]));
     expect(logged.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
   it("drops the second number's events, with a warning, when its credentials are another app's; answers 200 for the rest", async () => {
-    const otherApp = { appSecret: '9a8b7c6d5e4f30211203f4e5d6c7b8a9', verifyToken: 'other', accessToken: 'EAAsecond', phoneNumberId: SECOND };
+    const otherApp = {
+      appSecret: '9a8b7c6d5e4f30211203f4e5d6c7b8a9',
+      verifyToken: 'other',
+      accessToken: 'EAAsecond',
+      phoneNumberId: SECOND,
+    };
     const { call, published, logged } = harness(localStore('whatsapp', { credentials: first, accountId: FIRST }, { [SECOND]: otherApp }));
     const answer = await call(whatsappConnector, request);
     expect(answer.statusCode).toBe(200);
@@ -105,7 +126,12 @@ describe('several WhatsApp numbers behind one callback URL', () => {
 
   it("never lets a registered number's secret write into the default number's threads", async () => {
     // The body names FIRST (the default account's number) and is signed by the account registered as SECOND.
-    const otherApp = { appSecret: '9a8b7c6d5e4f30211203f4e5d6c7b8a9', verifyToken: 'other', accessToken: 'EAAsecond', phoneNumberId: SECOND };
+    const otherApp = {
+      appSecret: '9a8b7c6d5e4f30211203f4e5d6c7b8a9',
+      verifyToken: 'other',
+      accessToken: 'EAAsecond',
+      phoneNumberId: SECOND,
+    };
     const { call, published } = harness(localStore('whatsapp', { credentials: first, accountId: FIRST }, { [SECOND]: otherApp }));
     const forged = post(body, signMeta(body, otherApp));
     expect((await call(whatsappConnector, forged, SECOND)).statusCode).toBe(200);
@@ -120,14 +146,28 @@ describe('account ids nobody registered', () => {
   beforeEach(() => secretsManager.reset());
   const PAGE = '106512345678901';
   const REGISTERED = '106598765432109';
-  const defaults = { appSecret: 'default-app-secret-0123456789abcdef', verifyToken: 'default-verify', pageAccessToken: 'EAAdefault', pageId: PAGE };
-  const registered = { appSecret: 'registered-app-secret-0123456789abcd', verifyToken: 'registered-verify', pageAccessToken: 'EAAreg', pageId: REGISTERED };
+  const defaults = {
+    appSecret: 'default-app-secret-0123456789abcdef',
+    verifyToken: 'default-verify',
+    pageAccessToken: 'EAAdefault',
+    pageId: PAGE,
+  };
+  const registered = {
+    appSecret: 'registered-app-secret-0123456789abcd',
+    verifyToken: 'registered-verify',
+    pageAccessToken: 'EAAreg',
+    pageId: REGISTERED,
+  };
 
   const awsStore = () => {
     secretsManager.on(GetSecretValueCommand).rejects(notFound());
     secretsManager.on(GetSecretValueCommand, { SecretId: 'parley/messenger/default' }).resolves({ SecretString: JSON.stringify(defaults) });
-    secretsManager.on(GetSecretValueCommand, { SecretId: `parley/messenger/${REGISTERED}` }).resolves({ SecretString: JSON.stringify(registered) });
-    secretsManager.on(ListSecretsCommand).resolves({ SecretList: [{ Name: 'parley/messenger/default' }, { Name: `parley/messenger/${REGISTERED}` }] });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: `parley/messenger/${REGISTERED}` })
+      .resolves({ SecretString: JSON.stringify(registered) });
+    secretsManager
+      .on(ListSecretsCommand)
+      .resolves({ SecretList: [{ Name: 'parley/messenger/default' }, { Name: `parley/messenger/${REGISTERED}` }] });
     return new SecretsManagerStore({
       client: new SecretsManagerClient({}),
       prefix: 'parley/',
@@ -141,7 +181,10 @@ describe('account ids nobody registered', () => {
     const wrong = await call(messengerConnector, post(body, signMeta(body, { appSecret: 'guess' })), REGISTERED);
     const reads = secretsManager.commandCalls(GetSecretValueCommand).length;
     const answers = [];
-    for (let i = 0; i < 500; i++) answers.push(await call(messengerConnector, post(body, signMeta(body, { appSecret: 'guess' })), `1065${String(i).padStart(11, '0')}`));
+    for (let i = 0; i < 500; i++)
+      answers.push(
+        await call(messengerConnector, post(body, signMeta(body, { appSecret: 'guess' })), `1065${String(i).padStart(11, '0')}`),
+      );
     expect(wrong).toMatchObject({ statusCode: 401 });
     for (const answer of answers) expect(answer).toStrictEqual(wrong);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(reads);
@@ -158,7 +201,10 @@ describe('account ids nobody registered', () => {
       query: { 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': '1158201444' },
       rawBody: Buffer.alloc(0),
     });
-    expect(await call(messengerConnector, handshake('registered-verify'), REGISTERED)).toMatchObject({ statusCode: 200, body: '1158201444' });
+    expect(await call(messengerConnector, handshake('registered-verify'), REGISTERED)).toMatchObject({
+      statusCode: 200,
+      body: '1158201444',
+    });
     const wrong = await call(messengerConnector, handshake('guess'), REGISTERED);
     expect(wrong.statusCode).toBe(403);
     expect(await call(messengerConnector, handshake('guess'), '106500000000001')).toStrictEqual(wrong);
@@ -249,10 +295,12 @@ describe('KakaoTalk without KAKAO_BOT_ID', () => {
   const BOT = '65f1a2b3c4d5e6f708192a3b';
   const body = fixture('kakaotalk/plain-text.json');
 
-  it("puts a call in the account whose secret verified it, never in the registered bot its body names", async () => {
+  it('puts a call in the account whose secret verified it, never in the registered bot its body names', async () => {
     // The default skill secret names no bot; the body names a bot registered with credentials of its own.
     const defaults = { skillSecret: 'default-skill-secret-0123456789' };
-    const { call, published } = harness(localStore('kakaotalk', { credentials: defaults }, { [BOT]: { skillSecret: 'bot-secret-0123456789abcdef', botId: BOT } }));
+    const { call, published } = harness(
+      localStore('kakaotalk', { credentials: defaults }, { [BOT]: { skillSecret: 'bot-secret-0123456789abcdef', botId: BOT } }),
+    );
     expect(JSON.parse(body.toString('utf8'))).toMatchObject({ bot: { id: BOT } });
     expect((await call(kakaotalkConnector, post(body, { [KAKAO_SECRET_HEADER]: defaults.skillSecret }))).statusCode).toBe(200);
     expect(published.map((e) => e.accountId)).toEqual(['default']);
@@ -260,22 +308,38 @@ describe('KakaoTalk without KAKAO_BOT_ID', () => {
 });
 
 describe('defaultAccountIds', () => {
-  const resolver = (fetch: typeof globalThis.fetch = async () => Response.json({}, { status: 404 })) => new AccountResolver({ fetch, apiBaseUrls: {} });
+  const resolver = (fetch: typeof globalThis.fetch = async () => Response.json({}, { status: 404 })) =>
+    new AccountResolver({ fetch, apiBaseUrls: {} });
 
   it('names `default` and the id the default credentials name', async () => {
-    const secrets = localStore('whatsapp', { credentials: { appSecret: 's', verifyToken: 'v', accessToken: 't', phoneNumberId: '106540352242922' }, accountId: '106540352242922' });
+    const secrets = localStore('whatsapp', {
+      credentials: { appSecret: 's', verifyToken: 'v', accessToken: 't', phoneNumberId: '106540352242922' },
+      accountId: '106540352242922',
+    });
     expect(await defaultAccountIds(whatsappConnector, { secrets, accounts: resolver() })).toEqual(['default', '106540352242922']);
   });
 
   it("names the default LINE channel's bot, learned through its token", async () => {
     const secrets = localStore('line', { credentials: { channelSecret: 's', channelAccessToken: 't' } });
-    const fetch = async () => Response.json({ userId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9', basicId: '@x', displayName: 'x', chatMode: 'bot', markAsReadMode: 'auto' });
-    expect(await defaultAccountIds(lineConnector, { secrets, accounts: resolver(fetch) })).toEqual(['default', 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9']);
+    const fetch = async () =>
+      Response.json({
+        userId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9',
+        basicId: '@x',
+        displayName: 'x',
+        chatMode: 'bot',
+        markAsReadMode: 'auto',
+      });
+    expect(await defaultAccountIds(lineConnector, { secrets, accounts: resolver(fetch) })).toEqual([
+      'default',
+      'U4af4980629c0a3b6b4f3c4d5e6f7a8b9',
+    ]);
   });
 
   it('names only `default` when the credentials cannot tell or the channel is not configured', async () => {
     const tokenless = localStore('line', { credentials: { channelSecret: 's' } });
     expect(await defaultAccountIds(lineConnector, { secrets: tokenless, accounts: resolver() })).toEqual(['default']);
-    expect(await defaultAccountIds(whatsappConnector, { secrets: localStore('whatsapp', undefined), accounts: resolver() })).toEqual(['default']);
+    expect(await defaultAccountIds(whatsappConnector, { secrets: localStore('whatsapp', undefined), accounts: resolver() })).toEqual([
+      'default',
+    ]);
   });
 });

@@ -59,7 +59,10 @@ const scripted = (script: Step[]) => {
   return { connector, calls };
 };
 
-const depsWith = (connector: Connector | undefined, credentials: Record<string, string> = { webhookSecret: 's', botToken: '1:t' }): MediaDeps => ({
+const depsWith = (
+  connector: Connector | undefined,
+  credentials: Record<string, string> = { webhookSecret: 's', botToken: '1:t' },
+): MediaDeps => ({
   store: h.store,
   media,
   secrets: new LocalSecretStore({ telegram: { credentials, accountId: '1' } }),
@@ -70,10 +73,14 @@ const depsWith = (connector: Connector | undefined, credentials: Record<string, 
   connectorFor: () => connector,
 });
 
-const serves = (bytes: Buffer, contentType?: string): Step => async () => ({ bytes, ...(contentType && { contentType }) });
-const throws = (error: Error): Step => async () => {
-  throw error;
-};
+const serves =
+  (bytes: Buffer, contentType?: string): Step =>
+  async () => ({ bytes, ...(contentType && { contentType }) });
+const throws =
+  (error: Error): Step =>
+  async () => {
+    throw error;
+  };
 
 let seq = 0;
 const photoEvent = (content?: Content): MessageReceivedEvent => {
@@ -160,7 +167,13 @@ describe('copyMedia', () => {
     await copyMedia(event, first, depsWith(connector));
     const copy = (await storedMessage(event)).mediaCopy;
 
-    const edited = { ...event, type: 'message.edited', eventId: `${event.eventId}-edit`, editedAt: '2026-11-26T10:05:00.000Z', content: { ...event.content, caption: 'better caption' } };
+    const edited = {
+      ...event,
+      type: 'message.edited',
+      eventId: `${event.eventId}-edit`,
+      editedAt: '2026-11-26T10:05:00.000Z',
+      content: { ...event.content, caption: 'better caption' },
+    };
     await applyEvent(edited as ParleyEvent);
 
     const message = await storedMessage(event);
@@ -180,7 +193,10 @@ describe('copyMedia', () => {
 
   it('retries a retryable provider failure with backoff, and waits as long as a rate limit says', async () => {
     const event = photoEvent();
-    const { connector } = scripted([throws(new RetryableProviderError('Bad Gateway', '502')), throws(new RateLimitedError('Too Many Requests', 37, '429'))]);
+    const { connector } = scripted([
+      throws(new RetryableProviderError('Bad Gateway', '502')),
+      throws(new RateLimitedError('Too Many Requests', 37, '429')),
+    ]);
 
     const a = await copyMedia(event, { receiveCount: 3, maxReceiveCount: 8 }, depsWith(connector));
     const b = await copyMedia(event, { receiveCount: 4, maxReceiveCount: 8 }, depsWith(connector));
@@ -197,8 +213,14 @@ describe('copyMedia', () => {
       throws(new RetryableProviderError('timed out')),
     ]);
 
-    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({ kind: 'failed', failure: { kind: 'permanent', code: '404' } });
-    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({ kind: 'failed', failure: { kind: 'authentication' } });
+    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({
+      kind: 'failed',
+      failure: { kind: 'permanent', code: '404' },
+    });
+    expect(await copyMedia(photoEvent(), first, depsWith(connector))).toMatchObject({
+      kind: 'failed',
+      failure: { kind: 'authentication' },
+    });
     expect(await copyMedia(photoEvent(), { receiveCount: 8, maxReceiveCount: 8 }, depsWith(connector))).toMatchObject({
       kind: 'exhausted',
       failure: { kind: 'retryable', message: 'timed out' },
@@ -210,7 +232,10 @@ describe('copyMedia', () => {
 
     const outcome = await copyMedia(photoEvent(), first, depsWith(connector, { webhookSecret: 's' }));
 
-    expect(outcome).toEqual({ kind: 'failed', failure: { kind: 'authentication', message: 'telegram account 1 has no botToken configured' } });
+    expect(outcome).toEqual({
+      kind: 'failed',
+      failure: { kind: 'authentication', message: 'telegram account 1 has no botToken configured' },
+    });
     expect(calls).toEqual([]);
   });
 
@@ -230,7 +255,9 @@ describe('copyMedia', () => {
         throw new Error('Lambda timed out');
       }
     });
-    await expect(applyToStore(event, { store: crashing, log, clock: h.clock, capabilities: capabilitiesOf })).rejects.toThrow('Lambda timed out');
+    await expect(applyToStore(event, { store: crashing, log, clock: h.clock, capabilities: capabilitiesOf })).rejects.toThrow(
+      'Lambda timed out',
+    );
     expect(await h.store.getPointer('telegram', '1', event.externalMessageId)).toBeDefined();
     const outcome = await copyMedia(event, first, depsWith(scripted([serves(PNG, 'image/png')]).connector));
     expect(outcome).toMatchObject({ kind: 'retry', failure: { message: 'the message is not stored yet' } });
@@ -245,7 +272,9 @@ describe('copyMedia', () => {
     ]);
     expect(copies.map((c) => c.kind).sort()).toEqual(['copied', 'copied']);
     const message = await storedMessage(event);
-    const writes = (await h.records()).filter((r) => r.dynamodb?.NewImage?.['id']?.S === message.id && r.dynamodb?.NewImage?.['mediaCopy'] !== undefined);
+    const writes = (await h.records()).filter(
+      (r) => r.dynamodb?.NewImage?.['id']?.S === message.id && r.dynamodb?.NewImage?.['mediaCopy'] !== undefined,
+    );
     expect(writes).toHaveLength(1);
   });
 
@@ -271,7 +300,10 @@ describe('copyMedia', () => {
     await applyEvent(event);
     const huge = { length: MAX_MEDIA_BYTES + 1 } as Buffer;
     const outcome = await copyMedia(event, first, depsWith(scripted([async () => ({ bytes: huge, contentType: 'image/png' })]).connector));
-    expect(outcome).toEqual({ kind: 'failed', failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${MAX_MEDIA_BYTES + 1})` } });
+    expect(outcome).toEqual({
+      kind: 'failed',
+      failure: { kind: 'permanent', message: `the media is over ${MAX_MEDIA_BYTES} bytes (${MAX_MEDIA_BYTES + 1})` },
+    });
     const media0 = mediaOf(event.content);
     expect(await media.head(mediaKeyOf('telegram', '1', media0!))).toBeUndefined();
     expect((await storedMessage(event)).mediaCopy).toBeUndefined();
@@ -279,7 +311,11 @@ describe('copyMedia', () => {
 
   it('gives up waiting for the message on the last receive (the copy stays for a redrive)', async () => {
     const event = photoEvent();
-    const outcome = await copyMedia(event, { receiveCount: 8, maxReceiveCount: 8 }, depsWith(scripted([serves(PNG, 'image/png')]).connector));
+    const outcome = await copyMedia(
+      event,
+      { receiveCount: 8, maxReceiveCount: 8 },
+      depsWith(scripted([serves(PNG, 'image/png')]).connector),
+    );
     expect(outcome).toEqual({ kind: 'exhausted', failure: { kind: 'retryable', message: 'the message is not stored yet', attempts: 8 } });
     expect(await media.head(mediaKeyOf('telegram', '1', mediaOf(event.content)!))).toEqual({ contentType: 'image/png', size: PNG.length });
   });
@@ -293,7 +329,13 @@ describe('copyMedia', () => {
       if (edited || !writes.some((w) => w.kind === 'message')) return;
       edited = true;
       // The customer's edit lands between the copier's read and its write.
-      await applyEvent({ ...event, type: 'message.edited', eventId: `${event.eventId}-e`, editedAt: '2026-11-26T10:02:00.000Z', content: { ...event.content, caption: 'edited' } } as ParleyEvent);
+      await applyEvent({
+        ...event,
+        type: 'message.edited',
+        eventId: `${event.eventId}-e`,
+        editedAt: '2026-11-26T10:02:00.000Z',
+        content: { ...event.content, caption: 'edited' },
+      } as ParleyEvent);
     });
     expect(await copyMedia(event, first, { ...depsWith(connector), store: racing })).toMatchObject({ kind: 'copied' });
     const message = await storedMessage(event);
@@ -303,12 +345,18 @@ describe('copyMedia', () => {
 
   it('skips content without media and channels that offer no download', async () => {
     const { connector, calls } = scripted([]);
-    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toEqual({ kind: 'skipped', reason: 'text content has no media' });
+    expect(await copyMedia(photoEvent({ type: 'text', text: 'hi' }), first, depsWith(connector))).toEqual({
+      kind: 'skipped',
+      reason: 'text content has no media',
+    });
     expect(await copyMedia(photoEvent(), first, depsWith({ ...connector, downloadMedia: undefined } as unknown as Connector))).toEqual({
       kind: 'skipped',
       reason: 'telegram media cannot be downloaded',
     });
-    expect(await copyMedia(photoEvent(), first, depsWith(undefined))).toEqual({ kind: 'skipped', reason: 'telegram media cannot be downloaded' });
+    expect(await copyMedia(photoEvent(), first, depsWith(undefined))).toEqual({
+      kind: 'skipped',
+      reason: 'telegram media cannot be downloaded',
+    });
     expect(calls).toEqual([]);
   });
 });
@@ -366,10 +414,17 @@ describe('copyMedia with a real download', () => {
 
     expect(outcome).toEqual({
       kind: 'failed',
-      failure: { kind: 'permanent', code: 'media_refused', message: 'LINE external content refused: cdn.example.com resolves to 10.0.0.5, a private address', attempts: 1 },
+      failure: {
+        kind: 'permanent',
+        code: 'media_refused',
+        message: 'LINE external content refused: cdn.example.com resolves to 10.0.0.5, a private address',
+        attempts: 1,
+      },
     });
     expect(connected).toEqual([]);
-    expect(await media.head(mediaKeyOf('line', 'U0123', { id: event.content.type === 'image' ? event.content.media.id! : '' }))).toBeUndefined();
+    expect(
+      await media.head(mediaKeyOf('line', 'U0123', { id: event.content.type === 'image' ? event.content.media.id! : '' })),
+    ).toBeUndefined();
     const message = await storedMessage(event);
     expect(message.mediaCopy).toBeUndefined();
     expect(message.content).toEqual(event.content);
@@ -403,7 +458,9 @@ describe('mediaKeyOf', () => {
     expect(key).toBe(mediaKeyOf('whatsapp', '106540352242922', { id: '../../etc/passwd', mimeType: 'image/png' }));
     expect(key).toMatch(/^whatsapp\/106540352242922\/[0-9a-f]{64}$/);
     expect(mediaKeyOf('whatsapp', 'other', { id: '../../etc/passwd' })).not.toBe(key);
-    expect(mediaKeyOf('messenger', 'page/../x', { url: 'https://scontent.xx.fbcdn.net/a.jpg' })).toMatch(/^messenger\/[0-9a-f]{32}\/[0-9a-f]{64}$/);
+    expect(mediaKeyOf('messenger', 'page/../x', { url: 'https://scontent.xx.fbcdn.net/a.jpg' })).toMatch(
+      /^messenger\/[0-9a-f]{32}\/[0-9a-f]{64}$/,
+    );
   });
 
   it('keys media known by URL only by its URL', () => {

@@ -71,7 +71,11 @@ describe('advanceStatus', () => {
 
   it('failed: keeps the failure and records message.status and message.failed', () => {
     const failure = { kind: 'permanent' as const, code: '131047', message: 'Re-engagement message' };
-    const change = advanceStatus(reply({ status: 'sent', externalId: 'wamid.A', claim: { token: 't', until: AT } }), { status: 'failed', at: AT, failure });
+    const change = advanceStatus(reply({ status: 'sent', externalId: 'wamid.A', claim: { token: 't', until: AT } }), {
+      status: 'failed',
+      at: AT,
+      failure,
+    });
     expect(change.message).toEqual({ ...reply(), status: 'failed', externalId: 'wamid.A', failure });
     expect(change.events).toEqual([
       onceEvent('message.status', AT, ['th_1', 'msg_out', 'failed'], { status: 'failed', previousStatus: 'sent' }),
@@ -89,7 +93,9 @@ describe('advanceStatus', () => {
     const failed = reply({ status: 'failed', externalId: 'wamid.A', failure: { kind: 'retryable', message: 'timed out' } });
     const delivered = advanceStatus(failed, { status: 'delivered', at: AT });
     expect(delivered.message).toEqual({ ...reply(), status: 'delivered', externalId: 'wamid.A' });
-    expect(delivered.events).toEqual([onceEvent('message.status', AT, ['th_1', 'msg_out', 'delivered'], { status: 'delivered', previousStatus: 'failed' })]);
+    expect(delivered.events).toEqual([
+      onceEvent('message.status', AT, ['th_1', 'msg_out', 'delivered'], { status: 'delivered', previousStatus: 'failed' }),
+    ]);
     const read = advanceStatus(delivered.message, { status: 'read', at: AT });
     expect(read.message.status).toBe('read');
     expect(read.events.map((e) => e.type)).toEqual(['message.status']);
@@ -103,7 +109,10 @@ describe('advanceStatus', () => {
 
   it('keeps the provider ids it has when a report names none', () => {
     const sent = reply({ status: 'sent', externalId: 'wamid.A', externalIds: ['wamid.A'] });
-    expect(advanceStatus(sent, { status: 'read', at: AT, externalIds: [] }).message).toMatchObject({ externalId: 'wamid.A', externalIds: ['wamid.A'] });
+    expect(advanceStatus(sent, { status: 'read', at: AT, externalIds: [] }).message).toMatchObject({
+      externalId: 'wamid.A',
+      externalIds: ['wamid.A'],
+    });
   });
 
   it('changes nothing for a status already reached or passed, and nothing on a received message', () => {
@@ -155,7 +164,11 @@ describe('editContent', () => {
 
   it('ignores an edit no newer than the last one applied', () => {
     const edited = editContent(received(), { type: 'text', text: 'two' }, EDITED).message;
-    expect(editContent(edited, { type: 'text', text: 'older' }, '2026-03-14T00:29:00.000Z')).toEqual({ message: edited, events: [], changed: false });
+    expect(editContent(edited, { type: 'text', text: 'older' }, '2026-03-14T00:29:00.000Z')).toEqual({
+      message: edited,
+      events: [],
+      changed: false,
+    });
     expect(editContent(edited, { type: 'text', text: 'same instant' }, EDITED)).toEqual({ message: edited, events: [], changed: false });
   });
 

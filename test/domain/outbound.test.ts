@@ -25,13 +25,7 @@ import { startFakeLine, type FakeLine } from '../helpers/fake-line.ts';
 import { startFakeGraph, type FakeGraph } from '../helpers/messenger-fake-graph.ts';
 import { newThread } from '../../domain/conversations/threads.ts';
 import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
-import {
-  captureLog,
-  fixtureEvent,
-  interceptCommits,
-  startConversations,
-  type ConversationHarness,
-} from '../helpers/conversations.ts';
+import { captureLog, fixtureEvent, interceptCommits, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
 
 const TOKEN = '7712345678:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0';
 const LINE_BOT = 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9';
@@ -68,9 +62,17 @@ afterEach(() => h.stop());
 const secrets = new LocalSecretStore({
   telegram: { credentials: { webhookSecret: 'whs', botToken: TOKEN }, accountId: '7712345678' },
   line: { credentials: { channelSecret: 'lcs', channelAccessToken: 'line-token' }, accountId: LINE_BOT },
-  messenger: { credentials: { appSecret: 'mas', verifyToken: 'mvt', pageAccessToken: 'EAApage', pageId: '106512345678901' }, accountId: '106512345678901' },
+  messenger: {
+    credentials: { appSecret: 'mas', verifyToken: 'mvt', pageAccessToken: 'EAApage', pageId: '106512345678901' },
+    accountId: '106512345678901',
+  },
 });
-const connectors: Partial<Record<Channel, OutboundConnector>> = { telegram: telegramConnector, line: lineConnector, messenger: messengerConnector, whatsapp: whatsappConnector };
+const connectors: Partial<Record<Channel, OutboundConnector>> = {
+  telegram: telegramConnector,
+  line: lineConnector,
+  messenger: messengerConnector,
+  whatsapp: whatsappConnector,
+};
 
 const deps = (overrides: Partial<OutboundDeps> = {}): OutboundDeps => ({
   store: h.store,
@@ -84,9 +86,16 @@ const deps = (overrides: Partial<OutboundDeps> = {}): OutboundDeps => ({
   metrics: { count: (name, channel) => void counted.push([name, channel]) },
   ...overrides,
 });
-const attempt = (overrides: Partial<Attempt> = {}): Attempt => ({ receiveCount: 1, maxReceiveCount: 5, claimToken: 'receipt-1', claimSeconds: 60, ...overrides });
+const attempt = (overrides: Partial<Attempt> = {}): Attempt => ({
+  receiveCount: 1,
+  maxReceiveCount: 5,
+  claimToken: 'receipt-1',
+  claimSeconds: 60,
+  ...overrides,
+});
 
-const apply = (event: ParleyEvent) => applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+const apply = (event: ParleyEvent) =>
+  applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
 const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
 const lineText = fixtureEvent('line', 'text', 'message.received');
 
@@ -117,10 +126,23 @@ const queueReply = async (threadId: string, overrides: Partial<StoredMessage> = 
     status: 'queued',
     ...overrides,
   };
-  await h.store.commit([{ kind: 'message', op: 'put', value: message, version: NEW_RECORD, events: [onceEvent('message.created', message.occurredAt, [threadId, message.id])] }]);
+  await h.store.commit([
+    {
+      kind: 'message',
+      op: 'put',
+      value: message,
+      version: NEW_RECORD,
+      events: [onceEvent('message.created', message.occurredAt, [threadId, message.id])],
+    },
+  ]);
   return message;
 };
-const jobOf = (message: StoredMessage): OutboundJob => ({ kind: 'deliver', channel: message.channel, threadId: message.threadId, messageId: message.id });
+const jobOf = (message: StoredMessage): OutboundJob => ({
+  kind: 'deliver',
+  channel: message.channel,
+  threadId: message.threadId,
+  messageId: message.id,
+});
 const stored = async (message: StoredMessage) => (await h.store.getMessage(message.threadId, message.id))?.value;
 const eventsAbout = async (message: StoredMessage) =>
   (await h.events()).filter((e) => 'message' in e.data && (e.data as { message: { id: string } }).message.id === message.id);
@@ -133,10 +155,21 @@ describe('delivering a reply', () => {
 
     expect(outcome).toEqual({ kind: 'sent', externalIds: ['5550101234:5000'] });
     expect(telegram.calls).toEqual([
-      { method: 'sendMessage', token: TOKEN, contentType: 'application/json', body: { chat_id: 5550101234, text: 'Your order A-1029 ships today.' } },
+      {
+        method: 'sendMessage',
+        token: TOKEN,
+        contentType: 'application/json',
+        body: { chat_id: 5550101234, text: 'Your order A-1029 ships today.' },
+      },
     ]);
     const { claim: _claim, ...unclaimed } = reply;
-    expect(await stored(reply)).toEqual({ ...unclaimed, status: 'sent', externalId: '5550101234:5000', externalIds: ['5550101234:5000'], acceptedAt: h.clock.iso() });
+    expect(await stored(reply)).toEqual({
+      ...unclaimed,
+      status: 'sent',
+      externalId: '5550101234:5000',
+      externalIds: ['5550101234:5000'],
+      acceptedAt: h.clock.iso(),
+    });
     expect(await h.store.getPointer('telegram', '7712345678', '5550101234:5000')).toEqual({
       channel: 'telegram',
       accountId: '7712345678',
@@ -150,7 +183,9 @@ describe('delivering a reply', () => {
       ['message.status', h.clock.iso()],
       ['message.sent', h.clock.iso()],
     ]);
-    expect(events[1]).toMatchObject({ data: { status: 'sent', previousStatus: 'queued', message: { status: 'sent', externalId: '5550101234:5000' } } });
+    expect(events[1]).toMatchObject({
+      data: { status: 'sent', previousStatus: 'queued', message: { status: 'sent', externalId: '5550101234:5000' } },
+    });
     expect(counted).toEqual([['MessagesSent', 'telegram']]);
   });
 
@@ -174,7 +209,10 @@ describe('delivering a reply', () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId, { content: { type: 'text', text: 'x'.repeat(5000) } });
     // First part accepted, second answered 502.
-    telegram.answerNext({ status: 200, body: { ok: true, result: { message_id: 9001, date: 1773450000, chat: { id: 5550101234, type: 'private' } } } });
+    telegram.answerNext({
+      status: 200,
+      body: { ok: true, result: { message_id: 9001, date: 1773450000, chat: { id: 5550101234, type: 'private' } } },
+    });
     telegram.answerNext({ status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } });
     const outcome = await deliver(jobOf(reply), attempt(), deps());
     expect(outcome).toMatchObject({ kind: 'retry', failure: { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: 1 } });
@@ -248,7 +286,10 @@ describe('delivering a reply', () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId, { expiresAt: '2026-04-13T01:00:00.000Z' });
     await deliver(jobOf(reply), attempt(), deps());
-    expect(await h.store.getPointer('telegram', '7712345678', '5550101234:5000')).toMatchObject({ messageId: reply.id, expiresAt: '2026-04-13T01:00:00.000Z' });
+    expect(await h.store.getPointer('telegram', '7712345678', '5550101234:5000')).toMatchObject({
+      messageId: reply.id,
+      expiresAt: '2026-04-13T01:00:00.000Z',
+    });
   });
 
   it('works without metrics', async () => {
@@ -276,7 +317,11 @@ describe('sent once, whatever the queue delivers', () => {
     expect(outcomes.filter((o) => o.kind === 'sent')).toHaveLength(1);
     for (const outcome of outcomes.filter((o) => o.kind !== 'sent')) {
       expect([
-        { kind: 'retry', delaySeconds: 60, failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: 1 } },
+        {
+          kind: 'retry',
+          delaySeconds: 60,
+          failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: 1 },
+        },
         { kind: 'done', reason: 'no longer queued' },
         { kind: 'done', reason: 'already sent' },
       ]).toContainEqual(outcome);
@@ -289,7 +334,10 @@ describe('sent once, whatever the queue delivers', () => {
     const reply = await queueReply(threadId);
     await deliver(jobOf(reply), attempt(), deps());
     const after = await h.store.getMessage(threadId, reply.id);
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-2', receiveCount: 2 }), deps())).toEqual({ kind: 'done', reason: 'already sent' });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-2', receiveCount: 2 }), deps())).toEqual({
+      kind: 'done',
+      reason: 'already sent',
+    });
     expect(telegram.calls).toHaveLength(1);
     expect(await h.store.getMessage(threadId, reply.id)).toEqual(after);
   });
@@ -299,10 +347,19 @@ describe('sent once, whatever the queue delivers', () => {
     const reply = await queueReply(threadId);
     const current = await h.store.getMessage(threadId, reply.id);
     await h.store.commit([
-      { kind: 'message', op: 'put', value: { ...current!.value, claim: { token: 'receipt-crashed', until: '2026-03-14T01:00:30.000Z' } }, version: current!.version },
+      {
+        kind: 'message',
+        op: 'put',
+        value: { ...current!.value, claim: { token: 'receipt-crashed', until: '2026-03-14T01:00:30.000Z' } },
+        version: current!.version,
+      },
     ]);
     const held = await deliver(jobOf(reply), attempt({ claimToken: 'receipt-2', claimSeconds: 1200 }), deps());
-    expect(held).toEqual({ kind: 'retry', delaySeconds: 900, failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: 1 } });
+    expect(held).toEqual({
+      kind: 'retry',
+      delaySeconds: 900,
+      failure: { kind: 'retryable', message: 'another delivery of this message is in progress', attempts: 1 },
+    });
     expect(telegram.calls).toEqual([]);
 
     // Lapsed: the holder stopped without a record; this delivery takes over (and says so).
@@ -310,7 +367,11 @@ describe('sent once, whatever the queue delivers', () => {
     expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-3', receiveCount: 2 }), deps())).toMatchObject({ kind: 'sent' });
     expect(telegram.calls).toHaveLength(1);
     expect(log.entries.filter((e) => e.level === 'warn')).toEqual([
-      { level: 'warn', message: 'a lapsed sending claim is taken over; the earlier attempt ended without a record', extra: { threadId, messageId: reply.id } },
+      {
+        level: 'warn',
+        message: 'a lapsed sending claim is taken over; the earlier attempt ended without a record',
+        extra: { threadId, messageId: reply.id },
+      },
     ]);
   });
 
@@ -318,7 +379,14 @@ describe('sent once, whatever the queue delivers', () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId);
     const current = await h.store.getMessage(threadId, reply.id);
-    await h.store.commit([{ kind: 'message', op: 'put', value: { ...current!.value, claim: { token: 'receipt-1', until: '2026-03-14T02:00:00.000Z' } }, version: current!.version }]);
+    await h.store.commit([
+      {
+        kind: 'message',
+        op: 'put',
+        value: { ...current!.value, claim: { token: 'receipt-1', until: '2026-03-14T02:00:00.000Z' } },
+        version: current!.version,
+      },
+    ]);
     expect(await deliver(jobOf(reply), attempt(), deps())).toMatchObject({ kind: 'sent' });
     expect(log.entries.filter((e) => e.level === 'warn')).toEqual([]);
   });
@@ -354,11 +422,17 @@ describe('sent once, whatever the queue delivers', () => {
 
     // The record job records the send: sent, with the provider's ids, as of when it was accepted.
     h.clock.advance(5_000);
-    expect(await deliver(requeued[0]!, attempt({ claimToken: 'receipt-r' }), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:5000'] });
+    expect(await deliver(requeued[0]!, attempt({ claimToken: 'receipt-r' }), deps())).toEqual({
+      kind: 'sent',
+      externalIds: ['5550101234:5000'],
+    });
     expect(await stored(reply)).toMatchObject({ status: 'sent', externalIds: ['5550101234:5000'], acceptedAt: '2026-03-14T01:00:00.000Z' });
     expect(await stored(reply)).not.toHaveProperty('claim');
     expect((await h.eventsOf('message.sent')).map((e) => e.createdAt)).toEqual(['2026-03-14T01:00:00.000Z']);
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-3', receiveCount: 3 }), deps())).toEqual({ kind: 'done', reason: 'already sent' });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-3', receiveCount: 3 }), deps())).toEqual({
+      kind: 'done',
+      reason: 'already sent',
+    });
     expect(telegram.calls).toHaveLength(1);
     expect(counted).toEqual([['MessagesSent', 'telegram']]);
   });
@@ -367,7 +441,14 @@ describe('sent once, whatever the queue delivers', () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId);
     await deliver(jobOf(reply), attempt(), deps());
-    const record: OutboundJob = { kind: 'record', channel: 'telegram', threadId, messageId: reply.id, externalIds: ['5550101234:5000'], at: h.clock.iso() };
+    const record: OutboundJob = {
+      kind: 'record',
+      channel: 'telegram',
+      threadId,
+      messageId: reply.id,
+      externalIds: ['5550101234:5000'],
+      at: h.clock.iso(),
+    };
     const before = await h.store.getMessage(threadId, reply.id);
     const records = (await h.records()).length;
     expect(await deliver(record, attempt(), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:5000'] });
@@ -377,7 +458,11 @@ describe('sent once, whatever the queue delivers', () => {
 
   it('records, without sending, a queued message an earlier attempt saw accepted', async () => {
     const threadId = await threadFor(minaText);
-    const reply = await queueReply(threadId, { acceptedAt: '2026-03-14T00:59:00.000Z', externalId: '5550101234:4242', externalIds: ['5550101234:4242'] });
+    const reply = await queueReply(threadId, {
+      acceptedAt: '2026-03-14T00:59:00.000Z',
+      externalId: '5550101234:4242',
+      externalIds: ['5550101234:4242'],
+    });
     expect(await deliver(jobOf(reply), attempt(), deps())).toEqual({ kind: 'done', reason: 'already accepted by the provider' });
     expect(telegram.calls).toEqual([]);
     expect(await stored(reply)).toMatchObject({ status: 'sent', externalIds: ['5550101234:4242'], acceptedAt: '2026-03-14T00:59:00.000Z' });
@@ -390,7 +475,13 @@ describe('sent once, whatever the queue delivers', () => {
       kind: 'done',
       reason: 'message no longer exists',
     });
-    expect(await deliver({ kind: 'record', channel: 'telegram', threadId, messageId: 'msg_gone', externalIds: ['x:1'], at: h.clock.iso() }, attempt(), deps())).toEqual({
+    expect(
+      await deliver(
+        { kind: 'record', channel: 'telegram', threadId, messageId: 'msg_gone', externalIds: ['x:1'], at: h.clock.iso() },
+        attempt(),
+        deps(),
+      ),
+    ).toEqual({
       kind: 'sent',
       externalIds: ['x:1'],
     });
@@ -399,7 +490,8 @@ describe('sent once, whatever the queue delivers', () => {
 });
 
 describe('failures', () => {
-  const answer = (status: number, body: Record<string, unknown>) => telegram.answerNext({ status, body: { ok: false, error_code: status, ...body } });
+  const answer = (status: number, body: Record<string, unknown>) =>
+    telegram.answerNext({ status, body: { ok: false, error_code: status, ...body } });
 
   it('retry with backoff, releasing the claim and leaving the message queued', async () => {
     const threadId = await threadFor(minaText);
@@ -420,7 +512,13 @@ describe('failures', () => {
     expect(log.entries.find((e) => e.level === 'warn')).toEqual({
       level: 'warn',
       message: 'outbound delivery failed',
-      extra: { threadId, messageId: reply.id, channel: 'telegram', outcome: 'retry', failure: { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: 3 } },
+      extra: {
+        threadId,
+        messageId: reply.id,
+        channel: 'telegram',
+        outcome: 'retry',
+        failure: { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: 3 },
+      },
     });
   });
 
@@ -446,7 +544,10 @@ describe('failures', () => {
     expect(await stored(reply)).not.toHaveProperty('claim');
     const events = await eventsAbout(reply);
     expect(events.map((e) => e.type)).toEqual(['message.created', 'message.status', 'message.failed']);
-    expect(events[1]).toMatchObject({ createdAt: h.clock.iso(), data: { status: 'failed', previousStatus: 'queued', message: { failure } } });
+    expect(events[1]).toMatchObject({
+      createdAt: h.clock.iso(),
+      data: { status: 'failed', previousStatus: 'queued', message: { failure } },
+    });
     expect(counted).toEqual([['MessagesFailed', 'telegram']]);
   });
 
@@ -476,7 +577,11 @@ describe('failures', () => {
     expect(unreachable).toMatchObject({
       id: onceEvent('channel.identity.unreachable', h.clock.iso(), ['telegram', '7712345678', '5550101234', h.clock.iso()]).id,
       createdAt: h.clock.iso(),
-      data: { contactId: identity!.value.contactId, identity: { channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' }, reason: 'Forbidden: bot was blocked by the user' },
+      data: {
+        contactId: identity!.value.contactId,
+        identity: { channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' },
+        reason: 'Forbidden: bot was blocked by the user',
+      },
     });
 
     const next = await queueReply(threadId);
@@ -497,7 +602,9 @@ describe('failures', () => {
       kind: 'failed',
       failure: { kind: 'permanent', message: 'Telegram accepted sendMessage but returned no message_id', attempts: 1 },
     });
-    expect((await h.store.getIdentity({ channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' }))?.value).not.toHaveProperty('unreachable');
+    expect(
+      (await h.store.getIdentity({ channel: 'telegram', accountId: '7712345678', externalUserId: '5550101234' }))?.value,
+    ).not.toHaveProperty('unreachable');
     expect(await h.eventsOf('channel.identity.unreachable')).toEqual([]);
   });
 
@@ -515,7 +622,11 @@ describe('failures', () => {
     const cases: [Partial<StoredMessage>, Partial<OutboundDeps>, object][] = [
       [{ channel: 'line', accountId: LINE_BOT }, {}, { kind: 'permanent', message: 'the thread has no line conversation to reply to' }],
       [{ accountId: '999' }, {}, { kind: 'permanent', message: 'the thread has no telegram conversation to reply to' }],
-      [{ content: { type: 'reaction', emoji: '👍', targetExternalId: '5550101234:1200' } satisfies Content }, {}, { kind: 'invalid_request', message: 'reaction content cannot be sent' }],
+      [
+        { content: { type: 'reaction', emoji: '👍', targetExternalId: '5550101234:1200' } satisfies Content },
+        {},
+        { kind: 'invalid_request', message: 'reaction content cannot be sent' },
+      ],
       [{}, { connectorFor: () => undefined }, { kind: 'permanent', message: 'no connector for telegram' }],
       [
         {},
@@ -551,7 +662,10 @@ describe('sending again', () => {
   it('a job redriven from the dead-letter queue sends the message its retries gave up on', async () => {
     const reply = await exhausted();
     h.clock.advance(60_000);
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:5000'] });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({
+      kind: 'sent',
+      externalIds: ['5550101234:5000'],
+    });
     expect(await stored(reply)).toMatchObject({ status: 'sent' });
     expect(await stored(reply)).not.toHaveProperty('failure');
     const statuses = (await eventsAbout(reply)).filter((e) => e.type === 'message.status');
@@ -566,11 +680,17 @@ describe('sending again', () => {
   it('a redriven job resumes after the parts the provider had accepted', async () => {
     const threadId = await threadFor(minaText);
     const reply = await queueReply(threadId, { content: { type: 'text', text: 'y'.repeat(5000) } });
-    telegram.answerNext({ status: 200, body: { ok: true, result: { message_id: 9001, date: 1773450000, chat: { id: 5550101234, type: 'private' } } } });
+    telegram.answerNext({
+      status: 200,
+      body: { ok: true, result: { message_id: 9001, date: 1773450000, chat: { id: 5550101234, type: 'private' } } },
+    });
     telegram.answerNext({ status: 502, body: { ok: false, error_code: 502, description: 'Bad Gateway' } });
     expect(await deliver(jobOf(reply), attempt({ receiveCount: 5 }), deps())).toMatchObject({ kind: 'exhausted' });
     expect(await stored(reply)).toMatchObject({ status: 'failed', externalIds: ['5550101234:9001'] });
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:9001', '5550101234:5000'] });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({
+      kind: 'sent',
+      externalIds: ['5550101234:9001', '5550101234:5000'],
+    });
     expect(telegram.calls.map((c) => String(c.body['text']).length)).toEqual([4096, 904, 904]);
   });
 
@@ -579,7 +699,10 @@ describe('sending again', () => {
     const reply = await queueReply(threadId);
     telegram.answerNext({ status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: message is too long' } });
     await deliver(jobOf(reply), attempt(), deps());
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({ kind: 'done', reason: 'already failed' });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-redrive' }), deps())).toEqual({
+      kind: 'done',
+      reason: 'already failed',
+    });
     expect(telegram.calls).toHaveLength(1);
   });
 
@@ -634,7 +757,10 @@ describe('sending again', () => {
     const queued = await requeue((await h.store.getMessage(threadId, reply.id))!, deps());
     expect(queued?.value).not.toHaveProperty('acceptedAt');
     expect(queued?.value).not.toHaveProperty('externalIds');
-    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-retry' }), deps())).toEqual({ kind: 'sent', externalIds: ['5550101234:5001'] });
+    expect(await deliver(jobOf(reply), attempt({ claimToken: 'receipt-retry' }), deps())).toEqual({
+      kind: 'sent',
+      externalIds: ['5550101234:5001'],
+    });
     expect(telegram.calls).toHaveLength(2);
     expect(await stored(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5001', externalIds: ['5550101234:5001'] });
   });
@@ -644,18 +770,39 @@ describe('provider actions', () => {
   const tap = fixtureEvent('telegram', 'callback-query', 'provider.action.requested', 1);
 
   it('are carried out by the channel', async () => {
-    expect(await deliver({ kind: 'action', event: tap }, attempt(), deps())).toEqual({ kind: 'done', reason: 'answerCallbackQuery performed' });
-    expect(telegram.calls).toEqual([{ method: 'answerCallbackQuery', token: TOKEN, contentType: 'application/json', body: { callback_query_id: tap.params['callback_query_id'] } }]);
+    expect(await deliver({ kind: 'action', event: tap }, attempt(), deps())).toEqual({
+      kind: 'done',
+      reason: 'answerCallbackQuery performed',
+    });
+    expect(telegram.calls).toEqual([
+      {
+        method: 'answerCallbackQuery',
+        token: TOKEN,
+        contentType: 'application/json',
+        body: { callback_query_id: tap.params['callback_query_id'] },
+      },
+    ]);
   });
 
   it('are retried or given up like messages, and need credentials', async () => {
-    telegram.answerNext({ status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 3', parameters: { retry_after: 3 } } });
+    telegram.answerNext({
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 3', parameters: { retry_after: 3 } },
+    });
     expect(await deliver({ kind: 'action', event: tap }, attempt(), deps())).toMatchObject({ kind: 'retry', delaySeconds: 3 });
     telegram.answerNext({ status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: query is too old' } });
-    expect(await deliver({ kind: 'action', event: tap }, attempt(), deps())).toMatchObject({ kind: 'failed', failure: { kind: 'invalid_request', code: '400' } });
+    expect(await deliver({ kind: 'action', event: tap }, attempt(), deps())).toMatchObject({
+      kind: 'failed',
+      failure: { kind: 'invalid_request', code: '400' },
+    });
     expect(log.entries.filter((e) => e.level === 'warn').map((e) => e.extra)).toEqual([
       { channel: 'telegram', action: 'answerCallbackQuery', outcome: 'retry', failure: expect.objectContaining({ kind: 'rate_limited' }) },
-      { channel: 'telegram', action: 'answerCallbackQuery', outcome: 'failed', failure: expect.objectContaining({ kind: 'invalid_request' }) },
+      {
+        channel: 'telegram',
+        action: 'answerCallbackQuery',
+        outcome: 'failed',
+        failure: expect.objectContaining({ kind: 'invalid_request' }),
+      },
     ]);
     expect(await deliver({ kind: 'action', event: tap }, attempt(), deps({ connectorFor: () => undefined }))).toEqual({
       kind: 'failed',
@@ -666,10 +813,22 @@ describe('provider actions', () => {
 
 describe('OutboundJobSchema', () => {
   it('reads the jobs a queue carries, and a record job only with the ids the provider gave', () => {
-    const record = { kind: 'record', channel: 'telegram', threadId: 'th_1', messageId: 'msg_1', externalIds: ['5550101234:1', '5550101234:2'], at: '2026-03-14T01:00:00.000Z' };
+    const record = {
+      kind: 'record',
+      channel: 'telegram',
+      threadId: 'th_1',
+      messageId: 'msg_1',
+      externalIds: ['5550101234:1', '5550101234:2'],
+      at: '2026-03-14T01:00:00.000Z',
+    };
     expect(OutboundJobSchema.parse(record)).toEqual(record);
     expect(OutboundJobSchema.safeParse({ ...record, externalIds: [] }).success).toBe(false);
-    expect(OutboundJobSchema.parse({ kind: 'deliver', channel: 'line', threadId: 'th_1', messageId: 'msg_1' })).toEqual({ kind: 'deliver', channel: 'line', threadId: 'th_1', messageId: 'msg_1' });
+    expect(OutboundJobSchema.parse({ kind: 'deliver', channel: 'line', threadId: 'th_1', messageId: 'msg_1' })).toEqual({
+      kind: 'deliver',
+      channel: 'line',
+      threadId: 'th_1',
+      messageId: 'msg_1',
+    });
     const tap = fixtureEvent('telegram', 'callback-query', 'provider.action.requested', 1);
     expect(OutboundJobSchema.parse(tap)).toEqual({ kind: 'action', event: tap });
     expect(OutboundJobSchema.safeParse({ kind: 'deliver', channel: 'fax', threadId: 'th_1', messageId: 'msg_1' }).success).toBe(false);

@@ -39,7 +39,15 @@ const replyQueued = async (): Promise<StoredMessage> => {
     content: { type: 'text', text: 'On its way' },
     status: 'queued',
   };
-  await h.store.commit([{ kind: 'message', op: 'put', value: reply, version: NEW_RECORD, events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])] }]);
+  await h.store.commit([
+    {
+      kind: 'message',
+      op: 'put',
+      value: reply,
+      version: NEW_RECORD,
+      events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])],
+    },
+  ]);
   return reply;
 };
 
@@ -75,16 +83,35 @@ describe('deliveryJobOf', () => {
     const reply = await replyQueued();
     const created = (await h.eventsOf('message.created'))[0]!;
     // The job names the event it came from: a second job for the message (the API's fast path) stands aside.
-    expect(deliveryJobOf(created)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: created.id });
+    expect(deliveryJobOf(created)).toEqual({
+      kind: 'deliver',
+      channel: 'telegram',
+      threadId: reply.threadId,
+      messageId: 'msg_reply',
+      job: created.id,
+    });
   });
 
   it('asks for one when a failed message is queued again', async () => {
     const reply = await replyQueued();
     const current = await h.store.getMessage(reply.threadId, reply.id);
-    await h.store.commit([{ kind: 'message', op: 'put', value: { ...current!.value, status: 'failed', failure: { kind: 'retryable', message: 'timeout' } }, version: current!.version }]);
+    await h.store.commit([
+      {
+        kind: 'message',
+        op: 'put',
+        value: { ...current!.value, status: 'failed', failure: { kind: 'retryable', message: 'timeout' } },
+        version: current!.version,
+      },
+    ]);
     await requeue((await h.store.getMessage(reply.threadId, reply.id))!, { store: h.store, clock: h.clock, log: captureLog() });
     const [status] = await h.eventsOf('message.status');
-    expect(deliveryJobOf(status!)).toEqual({ kind: 'deliver', channel: 'telegram', threadId: reply.threadId, messageId: 'msg_reply', job: status!.id });
+    expect(deliveryJobOf(status!)).toEqual({
+      kind: 'deliver',
+      channel: 'telegram',
+      threadId: reply.threadId,
+      messageId: 'msg_reply',
+      job: status!.id,
+    });
   });
 
   it('asks for nothing else: customer messages, echoes already sent, statuses past queued, other events', async () => {
@@ -152,7 +179,12 @@ describe('outbox events', () => {
     expect(onceEvent('message.received', '2026-03-14T01:00:00.000Z', ['th_1', 'msg_2']).id).not.toBe(a.id);
     expect(onceEvent('contact.updated', 'x', ['c'], { changes: ['name'] })).toMatchObject({ extra: { changes: ['name'] } });
     const fresh = freshEvent('thread.updated', '2026-03-14T01:00:00.000Z', { changes: ['status'] });
-    expect(fresh).toEqual({ id: expect.stringMatching(/^evt_/), type: 'thread.updated', at: '2026-03-14T01:00:00.000Z', extra: { changes: ['status'] } });
+    expect(fresh).toEqual({
+      id: expect.stringMatching(/^evt_/),
+      type: 'thread.updated',
+      at: '2026-03-14T01:00:00.000Z',
+      extra: { changes: ['status'] },
+    });
     expect(freshEvent('thread.updated', fresh.at).id).not.toBe(fresh.id);
     expect(freshEvent('thread.updated', fresh.at)).not.toHaveProperty('extra');
   });

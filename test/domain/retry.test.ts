@@ -62,10 +62,11 @@ describe('failureOf', () => {
 
 describe('isRetryableFailure', () => {
   it('retries only what may succeed later', () => {
-    expect(['retryable', 'rate_limited', 'permanent', 'authentication', 'invalid_request'].filter((kind) => isRetryableFailure({ kind: kind as never, message: '' }))).toEqual([
-      'retryable',
-      'rate_limited',
-    ]);
+    expect(
+      ['retryable', 'rate_limited', 'permanent', 'authentication', 'invalid_request'].filter((kind) =>
+        isRetryableFailure({ kind: kind as never, message: '' }),
+      ),
+    ).toEqual(['retryable', 'rate_limited']);
   });
 });
 
@@ -76,12 +77,19 @@ describe('decide and decideRetry', () => {
       delaySeconds: 8,
       failure: { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: 3 },
     });
-    expect(decideRetry(new Error('ECONNRESET'), { receiveCount: 4, maxReceiveCount: 5 }, () => 0)).toMatchObject({ kind: 'retry', delaySeconds: 8 });
+    expect(decideRetry(new Error('ECONNRESET'), { receiveCount: 4, maxReceiveCount: 5 }, () => 0)).toMatchObject({
+      kind: 'retry',
+      delaySeconds: 8,
+    });
   });
 
-  it("waits as long as a rate limit asks (rounded up, at least 1 s, at most the cap), not the backoff", () => {
+  it('waits as long as a rate limit asks (rounded up, at least 1 s, at most the cap), not the backoff', () => {
     const limited = (seconds: number) => decideRetry(new RateLimitedError('Too Many Requests', seconds, '429'), third, () => 1);
-    expect(limited(37)).toEqual({ kind: 'retry', delaySeconds: 37, failure: { kind: 'rate_limited', code: '429', message: 'Too Many Requests', attempts: 3 } });
+    expect(limited(37)).toEqual({
+      kind: 'retry',
+      delaySeconds: 37,
+      failure: { kind: 'rate_limited', code: '429', message: 'Too Many Requests', attempts: 3 },
+    });
     expect(limited(2.2).kind === 'retry' && limited(2.2)).toMatchObject({ delaySeconds: 3 });
     expect(limited(0)).toMatchObject({ delaySeconds: 1 });
     expect(limited(3600)).toMatchObject({ delaySeconds: 900 });
@@ -98,7 +106,12 @@ describe('decide and decideRetry', () => {
       kind: 'failed',
       failure: { kind: 'invalid_request', code: '400', message: 'Bad Request: chat not found', attempts: 3 },
     });
-    expect(decideRetry(new AuthenticationError('Unauthorized', '401'), { receiveCount: 5, maxReceiveCount: 5 })).toMatchObject({ kind: 'failed' });
-    expect(decide({ kind: 'permanent', message: 'gone' }, third)).toEqual({ kind: 'failed', failure: { kind: 'permanent', message: 'gone' } });
+    expect(decideRetry(new AuthenticationError('Unauthorized', '401'), { receiveCount: 5, maxReceiveCount: 5 })).toMatchObject({
+      kind: 'failed',
+    });
+    expect(decide({ kind: 'permanent', message: 'gone' }, third)).toEqual({
+      kind: 'failed',
+      failure: { kind: 'permanent', message: 'gone' },
+    });
   });
 });

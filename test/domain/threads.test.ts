@@ -76,7 +76,10 @@ describe("applyInbound: a customer's message", () => {
 
   it("keeps the one-time reply handle and the channel's messaging window on the route", () => {
     const replyHandle = { value: '8f2c1d9e7b6a5f4e3d2c1b0a99887766', expiresAt: '2026-03-14T00:27:43.123Z' };
-    const { thread: next } = applyInbound(thread(), inbound({ channel: 'whatsapp', accountId: '106540352242922', conversation: whatsappChat, replyHandle, windowHours: 24 }));
+    const { thread: next } = applyInbound(
+      thread(),
+      inbound({ channel: 'whatsapp', accountId: '106540352242922', conversation: whatsappChat, replyHandle, windowHours: 24 }),
+    );
     expect(next.routes).toEqual([
       {
         channel: 'whatsapp',
@@ -108,13 +111,18 @@ describe("applyInbound: a customer's message", () => {
 
   it('remembers the last eight messages it counted', () => {
     let current = thread();
-    for (let n = 1; n <= 10; n++) current = applyInbound(current, inbound({ messageId: `msg_${n}`, occurredAt: `2026-03-14T00:0${n - 1}:00.000Z` })).thread;
+    for (let n = 1; n <= 10; n++)
+      current = applyInbound(current, inbound({ messageId: `msg_${n}`, occurredAt: `2026-03-14T00:0${n - 1}:00.000Z` })).thread;
     expect(current.counted).toEqual(['msg_3', 'msg_4', 'msg_5', 'msg_6', 'msg_7', 'msg_8', 'msg_9', 'msg_10']);
     expect(current.unread).toBe(10);
   });
 
   it.each(['resolved', 'snoozed'] as const)('reopens a %s thread (the same thread, with its history), dropping the snooze', (status) => {
-    const before = thread({ status, ...(status === 'snoozed' && { snoozedUntil: '2026-03-20T00:00:00.000Z' }), resolvedAt: '2026-03-13T00:00:00.000Z' });
+    const before = thread({
+      status,
+      ...(status === 'snoozed' && { snoozedUntil: '2026-03-20T00:00:00.000Z' }),
+      resolvedAt: '2026-03-13T00:00:00.000Z',
+    });
     const change = applyInbound(before, inbound());
     expect(change.changes).toEqual(['status']);
     expect(change.thread.status).toBe('open');
@@ -132,7 +140,16 @@ describe("applyInbound: a customer's message", () => {
 
   it("routes newest first, one per channel, and a late message does not replace a channel's newer route", () => {
     let current = applyInbound(thread(), inbound({ messageId: 'a', occurredAt: '2026-03-14T00:10:00.000Z' })).thread;
-    current = applyInbound(current, inbound({ messageId: 'b', channel: 'whatsapp', accountId: '106540352242922', conversation: whatsappChat, occurredAt: '2026-03-14T00:20:00.000Z' })).thread;
+    current = applyInbound(
+      current,
+      inbound({
+        messageId: 'b',
+        channel: 'whatsapp',
+        accountId: '106540352242922',
+        conversation: whatsappChat,
+        occurredAt: '2026-03-14T00:20:00.000Z',
+      }),
+    ).thread;
     expect(current.routes.map((r) => [r.channel, r.lastInboundAt])).toEqual([
       ['whatsapp', '2026-03-14T00:20:00.000Z'],
       ['telegram', '2026-03-14T00:10:00.000Z'],
@@ -149,7 +166,10 @@ describe("applyInbound: a customer's message", () => {
     expect(current.lastInboundChannel).toBe('telegram');
 
     // A Telegram message from before, delivered late: counted, but the route and the last channel stay.
-    const late = applyInbound(current, inbound({ messageId: 'd', occurredAt: '2026-03-14T00:05:00.000Z', at: '2026-03-14T03:00:00.000Z' })).thread;
+    const late = applyInbound(
+      current,
+      inbound({ messageId: 'd', occurredAt: '2026-03-14T00:05:00.000Z', at: '2026-03-14T03:00:00.000Z' }),
+    ).thread;
     expect(late.routes).toEqual(current.routes);
     expect(late.lastInboundChannel).toBe('telegram');
     expect(late.lastMessageAt).toBe('2026-03-14T00:30:00.000Z');
@@ -160,7 +180,16 @@ describe("applyInbound: a customer's message", () => {
 
   it("moves a channel's route on with a message newer than it, even when another channel's is newer still", () => {
     let current = applyInbound(thread(), inbound({ messageId: 'a', occurredAt: '2026-03-14T00:10:00.000Z' })).thread;
-    current = applyInbound(current, inbound({ messageId: 'b', channel: 'whatsapp', accountId: '106540352242922', conversation: whatsappChat, occurredAt: '2026-03-14T00:20:00.000Z' })).thread;
+    current = applyInbound(
+      current,
+      inbound({
+        messageId: 'b',
+        channel: 'whatsapp',
+        accountId: '106540352242922',
+        conversation: whatsappChat,
+        occurredAt: '2026-03-14T00:20:00.000Z',
+      }),
+    ).thread;
     const between = applyInbound(current, inbound({ messageId: 'c', occurredAt: '2026-03-14T00:15:00.000Z' })).thread;
     expect(between.routes.map((r) => [r.channel, r.lastInboundAt])).toEqual([
       ['whatsapp', '2026-03-14T00:20:00.000Z'],
@@ -172,8 +201,14 @@ describe("applyInbound: a customer's message", () => {
   });
 
   it('takes a route of the same instant (a newer reply handle) and keeps the last channel on a tie', () => {
-    const first = applyInbound(thread(), inbound({ messageId: 'a', replyHandle: { value: 'one', expiresAt: '2026-03-14T00:28:00.000Z' } })).thread;
-    const tie = applyInbound(first, inbound({ messageId: 'b', replyHandle: { value: 'two', expiresAt: '2026-03-14T00:28:00.000Z' } })).thread;
+    const first = applyInbound(
+      thread(),
+      inbound({ messageId: 'a', replyHandle: { value: 'one', expiresAt: '2026-03-14T00:28:00.000Z' } }),
+    ).thread;
+    const tie = applyInbound(
+      first,
+      inbound({ messageId: 'b', replyHandle: { value: 'two', expiresAt: '2026-03-14T00:28:00.000Z' } }),
+    ).thread;
     expect(tie.routes.map((r) => r.replyHandle?.value)).toEqual(['two']);
     const whatsappTie = applyInbound(first, inbound({ messageId: 'c', channel: 'whatsapp', conversation: whatsappChat })).thread;
     expect(whatsappTie.lastInboundChannel).toBe('whatsapp');
@@ -214,7 +249,12 @@ describe("applyOutbound: an agent's or a notification's message", () => {
   });
 
   it('keeps the latest agent time when an older echo arrives late', () => {
-    const answered = thread({ lastAgentMessageAt: '2026-03-14T02:00:00.000Z', firstResponseAt: '2026-03-14T01:00:00.000Z', lastMessageAt: '2026-03-14T02:00:00.000Z', updatedAt: '2026-03-14T02:00:00.000Z' });
+    const answered = thread({
+      lastAgentMessageAt: '2026-03-14T02:00:00.000Z',
+      firstResponseAt: '2026-03-14T01:00:00.000Z',
+      lastMessageAt: '2026-03-14T02:00:00.000Z',
+      updatedAt: '2026-03-14T02:00:00.000Z',
+    });
     const { thread: next } = applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:30:00.000Z', byAgent: true });
     expect(next.lastAgentMessageAt).toBe('2026-03-14T02:00:00.000Z');
     expect(next.lastMessageAt).toBe('2026-03-14T02:00:00.000Z');
@@ -266,7 +306,12 @@ describe('changeStatus', () => {
   });
 
   it('reopens a snoozed thread without its snooze, keeping an earlier resolution time on record', () => {
-    const snoozed = thread({ status: 'snoozed', snoozedUntil: '2026-03-15T00:00:00.000Z', resolvedAt: '2026-03-13T00:00:00.000Z', unread: 2 });
+    const snoozed = thread({
+      status: 'snoozed',
+      snoozedUntil: '2026-03-15T00:00:00.000Z',
+      resolvedAt: '2026-03-13T00:00:00.000Z',
+      unread: 2,
+    });
     const { thread: open } = changeStatus(snoozed, 'open', at);
     expect(open).toEqual({ ...thread({ resolvedAt: '2026-03-13T00:00:00.000Z', unread: 2 }), updatedAt: at });
     expect(open).not.toHaveProperty('snoozedUntil');
@@ -285,7 +330,11 @@ describe('changeLabels', () => {
   it('adds and removes tags, kept sorted and once each', () => {
     const tagged = thread({ tags: ['billing', 'vip'] });
     const change = changeLabels(tagged, { addTags: ['urgent', 'billing', 'a-first'], removeTags: ['vip'] }, at);
-    expect(change).toEqual({ changed: true, changes: ['tags'], thread: { ...tagged, tags: ['a-first', 'billing', 'urgent'], updatedAt: at } });
+    expect(change).toEqual({
+      changed: true,
+      changes: ['tags'],
+      thread: { ...tagged, tags: ['a-first', 'billing', 'urgent'], updatedAt: at },
+    });
   });
 
   it('replaces the tags when given the whole list, and still applies additions and removals', () => {
@@ -296,7 +345,11 @@ describe('changeLabels', () => {
   it('sets and removes attributes (null removes one)', () => {
     const before = thread({ attributes: { order: 'A-1029', priority: 1 } });
     const change = changeLabels(before, { attributes: { priority: null, region: 'EU', vip: true } }, at);
-    expect(change).toEqual({ changed: true, changes: ['attributes'], thread: { ...before, attributes: { order: 'A-1029', region: 'EU', vip: true }, updatedAt: at } });
+    expect(change).toEqual({
+      changed: true,
+      changes: ['attributes'],
+      thread: { ...before, attributes: { order: 'A-1029', region: 'EU', vip: true }, updatedAt: at },
+    });
   });
 
   it('reports both when both change', () => {
@@ -345,7 +398,9 @@ describe('changeLabels', () => {
   });
 
   it('never moves updatedAt back', () => {
-    expect(changeLabels(thread({ updatedAt: '2026-03-14T05:00:00.000Z' }), { addTags: ['x'] }, at).thread.updatedAt).toBe('2026-03-14T05:00:00.000Z');
+    expect(changeLabels(thread({ updatedAt: '2026-03-14T05:00:00.000Z' }), { addTags: ['x'] }, at).thread.updatedAt).toBe(
+      '2026-03-14T05:00:00.000Z',
+    );
   });
 });
 
@@ -354,7 +409,11 @@ describe('lifecycleChange: the sweep', () => {
 
   it('wakes a snoozed thread whose time has come (at the instant too), not one still snoozed', () => {
     const due = thread({ status: 'snoozed', snoozedUntil: now });
-    expect(lifecycleChange(due, now, undefined)).toEqual({ changed: true, changes: ['status'], thread: { ...thread(), status: 'open', updatedAt: now } });
+    expect(lifecycleChange(due, now, undefined)).toEqual({
+      changed: true,
+      changes: ['status'],
+      thread: { ...thread(), status: 'open', updatedAt: now },
+    });
     const early = thread({ status: 'snoozed', snoozedUntil: '2026-03-15T09:00:00.001Z' });
     expect(lifecycleChange(early, now, 1)).toEqual({ thread: early, changes: [], changed: false });
   });
@@ -374,7 +433,9 @@ describe('lifecycleChange: the sweep', () => {
   it('resolves nothing without AUTO_RESOLVE_AFTER_HOURS, and never a snoozed or resolved thread', () => {
     const old = '2026-01-01T00:00:00.000Z';
     expect(lifecycleChange(thread({ lastMessageAt: old }), now, undefined).changed).toBe(false);
-    expect(lifecycleChange(thread({ status: 'snoozed', snoozedUntil: '2026-04-01T00:00:00.000Z', lastMessageAt: old }), now, 1).changed).toBe(false);
+    expect(
+      lifecycleChange(thread({ status: 'snoozed', snoozedUntil: '2026-04-01T00:00:00.000Z', lastMessageAt: old }), now, 1).changed,
+    ).toBe(false);
     expect(lifecycleChange(thread({ status: 'resolved', resolvedAt: old, lastMessageAt: old }), now, 1).changed).toBe(false);
     // A snoozed thread without a time (written by hand) is left alone.
     expect(lifecycleChange(thread({ status: 'snoozed', lastMessageAt: old }), now, undefined).changed).toBe(false);

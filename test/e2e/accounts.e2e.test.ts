@@ -42,7 +42,9 @@ const api = async <T>(path: string, init: RequestInit = {}) => {
 
 const answerOf = async (response: Response) => ({ status: response.status, body: await response.text() });
 const handshake = (accountPath: string, token: string) =>
-  fetch(`${runtime.url}/webhooks/messenger${accountPath}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1158201444`);
+  fetch(
+    `${runtime.url}/webhooks/messenger${accountPath}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1158201444`,
+  );
 const signed = (body: Buffer, appSecret: string) => ({
   'content-type': 'application/json',
   'x-hub-signature-256': `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`,
@@ -64,9 +66,15 @@ describe('account webhook URLs', () => {
     expect(wrongToken.status).toBe(403);
     expect(await answerOf(await handshake('/106500000000001', 'guess'))).toEqual(wrongToken);
     const body = Buffer.from('{"object":"page","entry":[]}');
-    const wrongSignature = await answerOf(await fetch(`${runtime.url}/webhooks/messenger/${PAGE}`, { method: 'POST', headers: signed(body, 'guess'), body }));
+    const wrongSignature = await answerOf(
+      await fetch(`${runtime.url}/webhooks/messenger/${PAGE}`, { method: 'POST', headers: signed(body, 'guess'), body }),
+    );
     expect(wrongSignature.status).toBe(401);
-    const unknown = await fetch(`${runtime.url}/webhooks/messenger/106500000000001`, { method: 'POST', headers: signed(body, 'guess'), body });
+    const unknown = await fetch(`${runtime.url}/webhooks/messenger/106500000000001`, {
+      method: 'POST',
+      headers: signed(body, 'guess'),
+      body,
+    });
     expect(await answerOf(unknown)).toEqual(wrongSignature);
   });
 });
@@ -75,14 +83,23 @@ describe("the App Dashboard's Test button", () => {
   it('arrives as a message of the default Page, from the sample customer', async () => {
     const info = runtime.channels.find((c) => c.channel === 'messenger')!;
     const body = readFileSync(new URL('../fixtures/messenger/dashboard-test.json', import.meta.url));
-    const response = await fetch(`${runtime.url}/webhooks/messenger`, { method: 'POST', headers: signed(body, info.credentials['appSecret']!), body });
+    const response = await fetch(`${runtime.url}/webhooks/messenger`, {
+      method: 'POST',
+      headers: signed(body, info.credentials['appSecret']!),
+      body,
+    });
     expect(response.status).toBe(200);
     await runtime.idle();
     const threads = await api<{ items: Thread[] }>('/threads?channel=messenger&externalUserId=12334');
     expect(threads.body.items).toHaveLength(1);
     const messages = await api<{ items: Message[] }>(`/threads/${threads.body.items[0]!.id}/messages`);
     expect(messages.body.items).toEqual([
-      expect.objectContaining({ direction: 'inbound', channel: 'messenger', accountId: info.accountId, content: { type: 'text', text: 'test_message' } }),
+      expect.objectContaining({
+        direction: 'inbound',
+        channel: 'messenger',
+        accountId: info.accountId,
+        content: { type: 'text', text: 'test_message' },
+      }),
     ]);
   });
 });

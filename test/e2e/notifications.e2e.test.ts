@@ -91,7 +91,15 @@ const whatsappWrites = async (phone: string, text: string, hoursAgo = 0) => {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550100001', phone_number_id: WA_PHONE_ID },
               contacts: [{ profile: { name: 'Ana' }, wa_id: phone }],
-              messages: [{ from: phone, id: `wamid.IN${wamid++}`, timestamp: String(Math.floor(Date.now() / 1000 - hoursAgo * 3600)), type: 'text', text: { body: text } }],
+              messages: [
+                {
+                  from: phone,
+                  id: `wamid.IN${wamid++}`,
+                  timestamp: String(Math.floor(Date.now() / 1000 - hoursAgo * 3600)),
+                  type: 'text',
+                  text: { body: text },
+                },
+              ],
             },
           },
         ],
@@ -140,7 +148,11 @@ describe('notifications', () => {
   it('sends a transactional notification to a Telegram user, once, whatever the retries of the request', async () => {
     await telegramWrites(4101, 'hi');
     await runtime.idle();
-    const request = { to: { channel: 'telegram', externalUserId: '4101' }, content: { type: 'text', text: 'Your order A-1029 has shipped' }, purpose: 'transactional' };
+    const request = {
+      to: { channel: 'telegram', externalUserId: '4101' },
+      content: { type: 'text', text: 'Your order A-1029 has shipped' },
+      purpose: 'transactional',
+    };
     const first = await post<{ id: string; status: string }>('/notifications', request, 'ntf-tg-1');
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ status: 'queued', channel: 'telegram', purpose: 'transactional' });
@@ -156,7 +168,12 @@ describe('notifications', () => {
     // It is an outbound message of the customer's thread, by the system.
     const thread = await threadOf('telegram', '4101');
     const messages = (await api<{ items: Message[] }>(`/threads/${thread!.id}/messages`)).body.items;
-    expect(messages.at(-1)).toMatchObject({ id: first.body.id, direction: 'outbound', author: { role: 'system' }, notification: { purpose: 'transactional' } });
+    expect(messages.at(-1)).toMatchObject({
+      id: first.body.id,
+      direction: 'outbound',
+      author: { role: 'system' },
+      notification: { purpose: 'transactional' },
+    });
   });
 
   it("refuses free text outside WhatsApp's 24-hour window, naming the template as the way, and sends the template", async () => {
@@ -185,13 +202,19 @@ describe('notifications', () => {
   it('lets anything go inside the window, and an agent reply outside it gets the same 422', async () => {
     await whatsappWrites('15550109002', 'Hello', 1);
     await runtime.idle();
-    const inside = await post('/notifications', { to: { channel: 'whatsapp', externalUserId: '15550109002' }, content: { type: 'text', text: 'We are on it' }, purpose: 'transactional' });
+    const inside = await post('/notifications', {
+      to: { channel: 'whatsapp', externalUserId: '15550109002' },
+      content: { type: 'text', text: 'We are on it' },
+      purpose: 'transactional',
+    });
     expect(inside.status).toBe(202);
 
     await whatsappWrites('15550109003', 'Hello?', 30);
     await runtime.idle();
     const thread = await threadOf('whatsapp', '15550109003');
-    const reply = await post<{ code: string }>(`/threads/${thread!.id}/messages`, { content: { type: 'text', text: 'Sorry for the wait' } });
+    const reply = await post<{ code: string }>(`/threads/${thread!.id}/messages`, {
+      content: { type: 'text', text: 'Sorry for the wait' },
+    });
     expect(reply.status).toBe(422);
     expect(reply.body.code).toBe('outside_messaging_window');
   });
@@ -213,7 +236,9 @@ describe('notifications', () => {
     expect(graph.calls.some((c) => c.body['to'] === '15550109999' && c.body['type'] === 'template')).toBe(true);
     const thread = await threadOf('whatsapp', '15550109999');
     expect(thread?.contactId).toBe(sent.body.contactId);
-    const contact = await api<{ phone?: string; identities: { channel: string; externalUserId: string }[] }>(`/contacts/${sent.body.contactId}`);
+    const contact = await api<{ phone?: string; identities: { channel: string; externalUserId: string }[] }>(
+      `/contacts/${sent.body.contactId}`,
+    );
     expect(contact.body.identities).toEqual([expect.objectContaining({ channel: 'whatsapp', externalUserId: '15550109999' })]);
   });
 });
@@ -245,7 +270,11 @@ describe('consent', () => {
     expect(after.status).toBe(422);
     expect(after.body).toMatchObject({ code: 'no_consent', message: expect.stringContaining('STOP') });
     // The order update still goes: STOP stops the promotions.
-    const transactional = await post('/notifications', { to, content: { type: 'text', text: 'Your refund was issued' }, purpose: 'transactional' });
+    const transactional = await post('/notifications', {
+      to,
+      content: { type: 'text', text: 'Your refund was issued' },
+      purpose: 'transactional',
+    });
     expect(transactional.status).toBe(202);
 
     const thread = await threadOf('telegram', '4201');
@@ -259,8 +288,12 @@ describe('consent', () => {
     expect(ledger.body.current).toEqual([expect.objectContaining({ status: 'opted_out', source: 'keyword' })]);
   });
 
-  it('takes the opt-out words of the channels\' markets, and a consent for a WhatsApp number before it ever wrote', async () => {
-    const optIn = await post<{ contactId: string }>('/consents', { to: { channel: 'whatsapp', externalUserId: '+15550108001' }, purpose: 'marketing', status: 'opted_in' });
+  it("takes the opt-out words of the channels' markets, and a consent for a WhatsApp number before it ever wrote", async () => {
+    const optIn = await post<{ contactId: string }>('/consents', {
+      to: { channel: 'whatsapp', externalUserId: '+15550108001' },
+      purpose: 'marketing',
+      status: 'opted_in',
+    });
     expect(optIn.status).toBe(201);
     await whatsappWrites('15550108001', 'hola', 0);
     await whatsappWrites('15550108001', 'BAJA', 0);
@@ -305,15 +338,24 @@ describe('campaigns', () => {
     }, 'the campaign to send');
     expect(final).toMatchObject({ status: 'completed', counts: { total: 3, pending: 0, queued: 0, skipped: 1 } });
     const sent = graph.calls.filter((c) => c.body['type'] === 'template' && ['15550107001', '15550107002'].includes(String(c.body['to'])));
-    expect(sent.map((c) => [c.body['to'], (c.body['template'] as { components: { parameters: { text: string }[] }[] }).components[0]?.parameters[0]?.text])).toEqual(
+    expect(
+      sent.map((c) => [
+        c.body['to'],
+        (c.body['template'] as { components: { parameters: { text: string }[] }[] }).components[0]?.parameters[0]?.text,
+      ]),
+    ).toEqual(
       expect.arrayContaining([
         ['15550107001', 'A-1'],
         ['15550107002', 'A-2'],
       ]),
     );
     expect(sent).toHaveLength(2);
-    const skipped = await api<{ items: { seq: number; state: string; reason?: { code: string } }[] }>(`/campaigns/${created.body.id}/recipients?state=skipped`);
-    expect(skipped.body.items).toEqual([expect.objectContaining({ seq: 2, state: 'skipped', reason: expect.objectContaining({ code: 'duplicate' }) })]);
+    const skipped = await api<{ items: { seq: number; state: string; reason?: { code: string } }[] }>(
+      `/campaigns/${created.body.id}/recipients?state=skipped`,
+    );
+    expect(skipped.body.items).toEqual([
+      expect.objectContaining({ seq: 2, state: 'skipped', reason: expect.objectContaining({ code: 'duplicate' }) }),
+    ]);
   });
 
   it('skips recipients without consent for marketing, with the reason', async () => {
@@ -324,7 +366,10 @@ describe('campaigns', () => {
       purpose: 'marketing',
       recipients: [{ channel: 'telegram', externalUserId: '4301' }],
     });
-    const final = await until(async () => ((await counts(created.body.id)).counts.skipped === 1 ? counts(created.body.id) : undefined), 'the skip');
+    const final = await until(
+      async () => ((await counts(created.body.id)).counts.skipped === 1 ? counts(created.body.id) : undefined),
+      'the skip',
+    );
     expect(final.status).toBe('completed');
     const listed = await api<{ items: { reason?: { code: string } }[] }>(`/campaigns/${created.body.id}/recipients`);
     expect(listed.body.items[0]?.reason?.code).toBe('no_consent');
@@ -332,7 +377,12 @@ describe('campaigns', () => {
 
   it('stops when cancelled: recipients not yet dispatched get nothing', async () => {
     const recipients = Array.from({ length: 60 }, (_, i) => ({ channel: 'telegram', externalUserId: String(5000 + i) }));
-    const created = await post<{ id: string }>('/campaigns', { content: { type: 'text', text: 'Cancelled campaign' }, purpose: 'transactional', recipients, ratePerSecond: 10 });
+    const created = await post<{ id: string }>('/campaigns', {
+      content: { type: 'text', text: 'Cancelled campaign' },
+      purpose: 'transactional',
+      recipients,
+      ratePerSecond: 10,
+    });
     expect(created.status).toBe(202);
     await until(async () => ((await counts(created.body.id)).counts.sent > 0 ? true : undefined), 'a first send');
     const cancelled = await post<{ status: string }>(`/campaigns/${created.body.id}/cancel`, {});
@@ -357,7 +407,10 @@ describe('campaigns', () => {
     const thread = await threadOf('telegram', '4401');
     const recipients = Array.from({ length: 150 }, (_, i) => ({ channel: 'telegram', externalUserId: String(6000 + i) }));
     await post('/campaigns', { content: { type: 'text', text: 'Big campaign' }, purpose: 'transactional', recipients, ratePerSecond: 100 });
-    await until(async () => (telegram.calls.filter((c) => c.body['text'] === 'Big campaign').length > 20 ? true : undefined), 'the campaign to be under way');
+    await until(
+      async () => (telegram.calls.filter((c) => c.body['text'] === 'Big campaign').length > 20 ? true : undefined),
+      'the campaign to be under way',
+    );
     const asked = Date.now();
     const reply = await post<{ id: string }>(`/threads/${thread!.id}/messages`, { content: { type: 'text', text: 'It leaves today' } });
     expect(reply.status).toBe(202);

@@ -25,7 +25,9 @@ const tempDir = () => {
 /** The environment of a user who set nothing: no channel credentials, no port, no key. */
 const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   ...Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|PARLEY_.*|API_KEY|WEBHOOK_SECRET|(WHATSAPP|MESSENGER|INSTAGRAM|LINE|KAKAO|TELEGRAM)_.*)$/.test(name)),
+    Object.entries(process.env).filter(
+      ([name]) => !/^(PORT|HOST|PARLEY_.*|API_KEY|WEBHOOK_SECRET|(WHATSAPP|MESSENGER|INSTAGRAM|LINE|KAKAO|TELEGRAM)_.*)$/.test(name),
+    ),
   ),
   PARLEY_LOG_LEVEL: 'warn',
   ...extra,

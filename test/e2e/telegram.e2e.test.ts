@@ -77,8 +77,7 @@ const api = async <T = unknown>(path: string, init: RequestInit = {}, key = API_
 
 const threadsOf = async (userId: number | string) =>
   (await api<{ items: Thread[] }>(`/threads?channel=telegram&externalUserId=${userId}`)).body.items;
-const messagesOf = async (threadId: string) =>
-  (await api<{ items: Message[] }>(`/threads/${threadId}/messages?limit=100`)).body.items;
+const messagesOf = async (threadId: string) => (await api<{ items: Message[] }>(`/threads/${threadId}/messages?limit=100`)).body.items;
 
 const until = async <T>(probe: () => Promise<T | undefined>, what: string, ms = 5000): Promise<T> => {
   const deadline = Date.now() + ms;
@@ -148,7 +147,10 @@ describe('Telegram end to end on the local runtime', () => {
     const messages = await messagesOf(threadId);
     const matching = messages.filter((m) => m.externalId === '5550101234:1201');
     expect(matching).toHaveLength(1);
-    expect(matching[0]).toMatchObject({ content: { type: 'text', text: '/start ref_spring26 (edited)' }, editedAt: '2026-03-14T00:30:00.000Z' });
+    expect(matching[0]).toMatchObject({
+      content: { type: 'text', text: '/start ref_spring26 (edited)' },
+      editedAt: '2026-03-14T00:30:00.000Z',
+    });
   });
 
   it('refuses wrong and missing secrets with 401 and stores nothing', async () => {
@@ -204,7 +206,10 @@ describe('Telegram end to end on the local runtime', () => {
       chat_id: 5550101234,
       text: 'Sorry, Mina! Resend or refund?',
       reply_markup: {
-        inline_keyboard: [[{ text: 'Resend', callback_data: 'order:A-1029:resend' }], [{ text: 'Refund', callback_data: 'order:A-1029:refund' }]],
+        inline_keyboard: [
+          [{ text: 'Resend', callback_data: 'order:A-1029:resend' }],
+          [{ text: 'Refund', callback_data: 'order:A-1029:refund' }],
+        ],
       },
     });
     expect(telegramRequestViolations('sendMessage', call?.body)).toEqual([]);
@@ -233,7 +238,10 @@ describe('Telegram end to end on the local runtime', () => {
 
   it('waits out a 429 for retry_after and then sends', async () => {
     fake.reset();
-    fake.answerNext({ status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } } });
+    fake.answerNext({
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } },
+    });
     const posted = await reply(threadId, { type: 'text', text: 'After the rate limit' });
     const sent = await settled(threadId, posted.body.id);
     expect(sent.status).toBe('sent');
@@ -284,7 +292,12 @@ describe('Telegram end to end on the local runtime', () => {
     const photo = {
       ...fixture('photo-caption'),
       update_id: 804519001,
-      message: { ...(fixture('photo-caption').message as Record<string, unknown>), message_id: 9001, from: { id: 5550109001, is_bot: false, first_name: 'Noa' }, chat: { id: 5550109001, first_name: 'Noa', type: 'private' } },
+      message: {
+        ...(fixture('photo-caption').message as Record<string, unknown>),
+        message_id: 9001,
+        from: { id: 5550109001, is_bot: false, first_name: 'Noa' },
+        chat: { id: 5550109001, first_name: 'Noa', type: 'private' },
+      },
     };
     expect((await webhook(photo)).status).toBe(200);
 
@@ -299,7 +312,9 @@ describe('Telegram end to end on the local runtime', () => {
     expect(fake.downloads).toEqual([{ token: TOKEN, path: 'photos/file_0.jpg' }]);
     expect(copied.mediaCopy).toMatchObject({ contentType: 'image/jpeg', size: FAKE_TELEGRAM_FILE.length });
 
-    const response = await fetch(`${runtime.url}/v1/threads/${thread!.id}/messages/${copied.id}/media`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const response = await fetch(`${runtime.url}/v1/threads/${thread!.id}/messages/${copied.id}/media`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/jpeg');
     expect(Buffer.from(await response.arrayBuffer())).toEqual(FAKE_TELEGRAM_FILE);
@@ -313,7 +328,12 @@ describe('Telegram end to end on the local runtime', () => {
     const secondToken = '8823456789:AASecondBotTokenNotReal';
     const registered = await api<{ configured?: boolean; webhookUrl: string }>('/accounts', {
       method: 'POST',
-      body: JSON.stringify({ channel: 'telegram', accountId: '8823456789', name: 'Sales bot', credentials: { webhookSecret: secondSecret, botToken: secondToken } }),
+      body: JSON.stringify({
+        channel: 'telegram',
+        accountId: '8823456789',
+        name: 'Sales bot',
+        credentials: { webhookSecret: secondSecret, botToken: secondToken },
+      }),
     });
     expect(registered.status).toBe(201);
     expect(registered.body).toMatchObject({ configured: true, webhookUrl: '/webhooks/telegram/8823456789' });

@@ -61,7 +61,9 @@ const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
 const textsOf = async (channel: Channel): Promise<string[]> => {
   await runtime.idle();
   const { customer } = demos[channel];
-  const threads = await api<{ items: Thread[] }>(`/threads?channel=${channel}&externalUserId=${encodeURIComponent(customer.externalUserId)}`);
+  const threads = await api<{ items: Thread[] }>(
+    `/threads?channel=${channel}&externalUserId=${encodeURIComponent(customer.externalUserId)}`,
+  );
   const thread = threads.items[0];
   if (!thread) return [];
   const messages = await api<{ items: Message[] }>(`/threads/${thread.id}/messages?limit=100`);
@@ -84,7 +86,9 @@ describe('npm run webhook', () => {
   it('prints the status and answer of a refused request, and exits 1', async () => {
     // A shell that has another secret than the runtime: Telegram's check refuses it.
     const result = await webhookCli(['telegram', 'hi'], { TELEGRAM_WEBHOOK_SECRET: 'not-the-runtimes-secret' });
-    expect(result.stdout).toBe(`POST ${runtime.url}/webhooks/telegram → 401 Unauthorized\n{"code":"invalid_signature","message":"missing or wrong signature"}\n`);
+    expect(result.stdout).toBe(
+      `POST ${runtime.url}/webhooks/telegram → 401 Unauthorized\n{"code":"invalid_signature","message":"missing or wrong signature"}\n`,
+    );
     expect(result.code).toBe(1);
   });
 
@@ -103,14 +107,21 @@ describe('npm run webhook', () => {
     await runtime.idle();
     const threads = await api<{ items: Thread[] }>(`/threads?channel=whatsapp&externalUserId=${demos.whatsapp.customer.externalUserId}`);
     const texts = await Promise.all(
-      threads.items.map(async (t) => (await api<{ items: Message[] }>(`/threads/${t.id}/messages`)).items.map((m) => [m.accountId, m.content.type === 'text' ? m.content.text : ''])),
+      threads.items.map(async (t) =>
+        (await api<{ items: Message[] }>(`/threads/${t.id}/messages`)).items.map((m) => [
+          m.accountId,
+          m.content.type === 'text' ? m.content.text : '',
+        ]),
+      ),
     );
     expect(texts.flat()).toContainEqual([phoneNumberId, 'From the second number']);
   });
 
   it('names an account it does not know instead of signing with the wrong credentials', async () => {
     const result = await webhookCli(['telegram', 'hi', '--account', '999'], { TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET });
-    expect(result.stderr).toBe(`webhook: telegram has no account '999' in ${dataDir}: register it with POST /v1/accounts, with its credentials\n`);
+    expect(result.stderr).toBe(
+      `webhook: telegram has no account '999' in ${dataDir}: register it with POST /v1/accounts, with its credentials\n`,
+    );
     expect(result.code).toBe(1);
   });
 
@@ -118,7 +129,9 @@ describe('npm run webhook', () => {
     const text = "Printed, then run: it's signed";
     const printed = await webhookCli(['line', text, '--print']);
     expect(printed.code).toBe(0);
-    expect(printed.stdout).toMatch(/^curl -sS -X POST '.*\/webhooks\/line' \\\n {2}-H 'content-type: [^']*' \\\n {2}-H 'x-line-signature: [A-Za-z0-9+/=]+' \\\n {2}--data-raw '/);
+    expect(printed.stdout).toMatch(
+      /^curl -sS -X POST '.*\/webhooks\/line' \\\n {2}-H 'content-type: [^']*' \\\n {2}-H 'x-line-signature: [A-Za-z0-9+/=]+' \\\n {2}--data-raw '/,
+    );
     const { stdout } = await promisify(execFile)('bash', ['-c', printed.stdout], { env: { PATH: process.env.PATH } });
     expect(JSON.parse(stdout)).toEqual({ ok: true, events: 1 });
     expect(await textsOf('line')).toContain(text);

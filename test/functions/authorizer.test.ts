@@ -22,7 +22,9 @@ beforeEach(async () => {
 });
 afterEach(() => h.stop());
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/api/authorizer-event.json', import.meta.url), 'utf8')) as APIGatewayRequestAuthorizerEventV2;
+const fixture = JSON.parse(
+  readFileSync(new URL('../fixtures/api/authorizer-event.json', import.meta.url), 'utf8'),
+) as APIGatewayRequestAuthorizerEventV2;
 /** The request API Gateway hands the authorizer, with this Authorization header (or none). */
 const request = (authorization: string | undefined, identitySource = authorization): APIGatewayRequestAuthorizerEventV2 => {
   const { authorization: _authorization, ...headers } = fixture.headers ?? {};
@@ -40,12 +42,18 @@ const authorizer = (store: ApiKeyStore = keys) => {
 };
 
 describe('the authorizer function', () => {
-  it("allows a known key and passes its id and scopes on, comma-separated", async () => {
+  it('allows a known key and passes its id and scopes on, comma-separated', async () => {
     const { id, secret } = generateApiKey();
     await keys.create(apiKeyRecord(secret, 'support desk', '2026-03-14T00:00:00.000Z', ['read', 'write']));
-    expect(await authorizer().run(request(`Bearer ${secret}`))).toEqual({ isAuthorized: true, context: { keyId: id, scopes: 'read,write' } });
+    expect(await authorizer().run(request(`Bearer ${secret}`))).toEqual({
+      isAuthorized: true,
+      context: { keyId: id, scopes: 'read,write' },
+    });
     // The scheme is case-insensitive.
-    expect(await authorizer().run(request(`bearer ${secret}`))).toEqual({ isAuthorized: true, context: { keyId: id, scopes: 'read,write' } });
+    expect(await authorizer().run(request(`bearer ${secret}`))).toEqual({
+      isAuthorized: true,
+      context: { keyId: id, scopes: 'read,write' },
+    });
   });
 
   it('reads the identity source when the header comes under another case', async () => {
@@ -53,7 +61,13 @@ describe('the authorizer function', () => {
     await keys.create(apiKeyRecord(secret, 'ops', '2026-03-14T00:00:00.000Z', ['admin']));
     const event = { ...request(undefined), headers: { Authorization: `Bearer ${secret}` } } as APIGatewayRequestAuthorizerEventV2;
     expect(await authorizer().run(event)).toEqual({ isAuthorized: true, context: { keyId: id, scopes: 'admin' } });
-    expect(await authorizer().run({ ...request(undefined), headers: undefined, identitySource: [`Bearer ${secret}`] } as unknown as APIGatewayRequestAuthorizerEventV2)).toMatchObject({
+    expect(
+      await authorizer().run({
+        ...request(undefined),
+        headers: undefined,
+        identitySource: [`Bearer ${secret}`],
+      } as unknown as APIGatewayRequestAuthorizerEventV2),
+    ).toMatchObject({
       isAuthorized: true,
     });
   });
@@ -63,7 +77,12 @@ describe('the authorizer function', () => {
     await keys.create(apiKeyRecord(secret, 'temp', '2026-03-14T00:00:00.000Z', ['read']));
     await keys.revoke(id);
     const { run, log } = authorizer();
-    for (const header of [`Bearer ${secret}`, `Bearer ${generateApiKey().secret}`, `Basic ${Buffer.from('a:b').toString('base64')}`, undefined]) {
+    for (const header of [
+      `Bearer ${secret}`,
+      `Bearer ${generateApiKey().secret}`,
+      `Basic ${Buffer.from('a:b').toString('base64')}`,
+      undefined,
+    ]) {
       expect(await run(request(header))).toEqual({ isAuthorized: false, context: {} });
     }
     expect(log.entries.map((e) => [e.level, e.message, e.extra])).toEqual([
@@ -79,6 +98,8 @@ describe('the authorizer function', () => {
     failing.findByHash = async () => {
       throw new Error('ProvisionedThroughputExceededException');
     };
-    await expect(authorizer(failing).run(request(`Bearer ${generateApiKey().secret}`))).rejects.toThrow('ProvisionedThroughputExceededException');
+    await expect(authorizer(failing).run(request(`Bearer ${generateApiKey().secret}`))).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
   });
 });

@@ -26,7 +26,8 @@ const OPS = { type: 'api_key' as const, id: 'key_ops' };
 const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
 const sheena = fixtureEvent('whatsapp', 'batch-two-numbers', 'message.received', 0);
 
-const write = (event: MessageReceivedEvent) => applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+const write = (event: MessageReceivedEvent) =>
+  applyEvent(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
 const identityOf = async (event: MessageReceivedEvent) =>
   (await h.store.getIdentity({ channel: event.channel, accountId: event.accountId, externalUserId: event.conversation.externalId }))!.value;
 
@@ -52,7 +53,12 @@ const eraser = () => {
 const erased = async (count = 3) => {
   await write(minaText);
   for (let n = 1; n < count; n++) {
-    await write({ ...minaText, eventId: `evt_${n}`, externalMessageId: `5550101234:${2000 + n}`, occurredAt: new Date(Date.parse(minaText.occurredAt) + n * 1000).toISOString() });
+    await write({
+      ...minaText,
+      eventId: `evt_${n}`,
+      externalMessageId: `5550101234:${2000 + n}`,
+      occurredAt: new Date(Date.parse(minaText.occurredAt) + n * 1000).toISOString(),
+    });
   }
   await write(sheena);
   const mina = await identityOf(minaText);
@@ -66,11 +72,13 @@ const erased = async (count = 3) => {
 const messagesOf = async (threadIds: string[]) => (await h.store.listMessages(threadIds, 100)).items;
 
 describe('the eraser function', () => {
-  it("erases the first page on contact.erased and queues the next, which erases the rest, across the merged thread", async () => {
+  it('erases the first page on contact.erased and queues the next, which erases the rest, across the merged thread', async () => {
     const { event, mina, other } = await erased(60);
     const { run, queued } = eraser();
     expect(await run([event])).toEqual({ batchItemFailures: [] });
-    expect(queued).toEqual([{ kind: 'erase-messages', contactId: mina.contactId, threadIds: [mina.threadId, other.threadId], cursor: expect.any(String) }]);
+    expect(queued).toEqual([
+      { kind: 'erase-messages', contactId: mina.contactId, threadIds: [mina.threadId, other.threadId], cursor: expect.any(String) },
+    ]);
     const afterFirst = await messagesOf([mina.threadId, other.threadId]);
     expect(afterFirst.filter((m) => m.content.type === ERASED_CONTENT.type)).toHaveLength(50);
 
@@ -80,16 +88,24 @@ describe('the eraser function', () => {
     const all = await messagesOf([mina.threadId, other.threadId]);
     expect(all).toHaveLength(61);
     expect(all.every((m) => m.content.type === 'unsupported' && m.author.externalUserId === undefined)).toBe(true);
-    expect(next.log.entries.at(-1)).toEqual({ level: 'info', message: 'messages erased', extra: { contactId: mina.contactId, count: 11, more: false } });
+    expect(next.log.entries.at(-1)).toEqual({
+      level: 'info',
+      message: 'messages erased',
+      extra: { contactId: mina.contactId, count: 11, more: false },
+    });
   });
 
   it('takes the event redriven as a whole EventBridge event too', async () => {
     const { event, mina, other } = await erased();
     const { run, queued } = eraser();
-    expect(await run([{ version: '0', 'detail-type': 'contact.erased', source: 'parley.domain', detail: event }])).toEqual({ batchItemFailures: [] });
+    expect(await run([{ version: '0', 'detail-type': 'contact.erased', source: 'parley.domain', detail: event }])).toEqual({
+      batchItemFailures: [],
+    });
     // One page was all there was.
     expect(queued).toEqual([]);
-    expect((await messagesOf([mina.threadId, other.threadId])).map((m) => m.content)).toEqual(Array.from({ length: 4 }, () => ERASED_CONTENT));
+    expect((await messagesOf([mina.threadId, other.threadId])).map((m) => m.content)).toEqual(
+      Array.from({ length: 4 }, () => ERASED_CONTENT),
+    );
   });
 
   it('does nothing for a contact that does not exist', async () => {
@@ -102,10 +118,8 @@ describe('the eraser function', () => {
 
   it('fails a record that is neither the event nor a job, for the dead-letter queue', async () => {
     const { run } = eraser();
-    expect((await run(['not json', { kind: 'erase-messages', contactId: 'c', threadIds: [] }, { type: 'contact.updated' }])).batchItemFailures).toEqual([
-      { itemIdentifier: 'm0' },
-      { itemIdentifier: 'm1' },
-      { itemIdentifier: 'm2' },
-    ]);
+    expect(
+      (await run(['not json', { kind: 'erase-messages', contactId: 'c', threadIds: [] }, { type: 'contact.updated' }])).batchItemFailures,
+    ).toEqual([{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
   });
 });

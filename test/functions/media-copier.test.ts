@@ -38,14 +38,18 @@ beforeEach(async () => {
 });
 afterEach(() => h.stop());
 
-const applyEvent = (event: MessageReceivedEvent) => applyToStore(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
+const applyEvent = (event: MessageReceivedEvent) =>
+  applyToStore(event, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
 /** The message the thread writer stored for an event, found as the copier finds it: through its provider id. */
 const storedMessage = async (event: MessageReceivedEvent) => {
   const pointer = await h.store.getPointer(event.channel, event.accountId, event.externalMessageId);
   return pointer && (await h.store.getMessage(pointer.threadId, pointer.messageId))?.value;
 };
 
-const photo = (n: number, content: MessageReceivedEvent['content'] = { type: 'image', media: { id: `AgACAgQ-${n}` } }): MessageReceivedEvent => ({
+const photo = (
+  n: number,
+  content: MessageReceivedEvent['content'] = { type: 'image', media: { id: `AgACAgQ-${n}` } },
+): MessageReceivedEvent => ({
   schemaVersion: 1,
   type: 'message.received',
   eventId: `evt_photo_${n}`,
@@ -102,10 +106,20 @@ describe('media copier', () => {
     expect(telegram.calls.map((c) => [c.method, c.body['file_id']])).toEqual([['getFile', 'AgACAgQ-1']]);
     expect(telegram.downloads).toEqual([{ token: TOKEN, path: 'photos/file_0.jpg' }]);
     const copied = await storedMessage(photo(1));
-    expect(copied?.mediaCopy).toEqual({ key: expect.stringMatching(/^telegram\/7712345678\/[0-9a-f]{64}$/), contentType: 'image/jpeg', size: FAKE_TELEGRAM_FILE.length, copiedAt: h.clock.iso() });
+    expect(copied?.mediaCopy).toEqual({
+      key: expect.stringMatching(/^telegram\/7712345678\/[0-9a-f]{64}$/),
+      contentType: 'image/jpeg',
+      size: FAKE_TELEGRAM_FILE.length,
+      copiedAt: h.clock.iso(),
+    });
     expect((await media.get(copied!.mediaCopy!.key))?.bytes).toEqual(FAKE_TELEGRAM_FILE);
     expect((await storedMessage(photo(2)))?.mediaCopy).toBeUndefined();
-    expect(log.entries.filter((e) => e.message === 'media job handled').map((e) => e.extra?.['outcome']).sort()).toEqual(['copied', 'skipped']);
+    expect(
+      log.entries
+        .filter((e) => e.message === 'media job handled')
+        .map((e) => e.extra?.['outcome'])
+        .sort(),
+    ).toEqual(['copied', 'skipped']);
     expect(metrics.totals.get('QueueAge/media-telegram')).toBeGreaterThanOrEqual(1000);
 
     // Delivered again: already copied, nothing downloaded.
@@ -142,7 +156,10 @@ describe('media copier', () => {
     expect(last.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
     expect(postponed).toHaveLength(1); // exhausted: left to go to the dead-letter queue
     expect(log.entries.filter((e) => e.level === 'error').map((e) => [e.message, e.extra?.['failure']])).toEqual([
-      ['media copy retries used up; it goes to the dead-letter queue', { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: MAX_RECEIVES }],
+      [
+        'media copy retries used up; it goes to the dead-letter queue',
+        { kind: 'retryable', code: '502', message: 'Bad Gateway', attempts: MAX_RECEIVES },
+      ],
     ]);
   });
 
@@ -183,7 +200,12 @@ const MiB = 1024 * 1024;
 /** A log that keeps the warnings, where the copier says why a copy will never be made. */
 const recordingLog = () => {
   const { log, observability } = observed();
-  return { observability, get warnings() { return log.entries.filter((e) => e.level === 'warn').map((e): [string, Record<string, unknown> | undefined] => [e.message, e.extra]); } };
+  return {
+    observability,
+    get warnings() {
+      return log.entries.filter((e) => e.level === 'warn').map((e): [string, Record<string, unknown> | undefined] => [e.message, e.extra]);
+    },
+  };
 };
 
 const closers: (() => Promise<void>)[] = [];
@@ -200,7 +222,9 @@ describe('media copier: downloads it must not make', () => {
     const server = createServer(async (request, response) => {
       if (request.url === `/bot${TOKEN}/getFile`) {
         await readBody(request);
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, result: { file_id: 'BAACAgQ', file_path: 'videos/file_9.mp4' } }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ok: true, result: { file_id: 'BAACAgQ', file_path: 'videos/file_9.mp4' } }));
       } else if (request.url === `/file/bot${TOKEN}/videos/file_9.mp4`) serve!(request, response);
       else response.writeHead(404).end();
     });
@@ -222,7 +246,14 @@ describe('media copier: downloads it must not make', () => {
       },
       ENVIRONMENT,
     );
-    return { media, postponed, get warnings() { return recording.warnings; }, handler: (event: ReturnType<typeof sqs>) => copier(event, context) };
+    return {
+      media,
+      postponed,
+      get warnings() {
+        return recording.warnings;
+      },
+      handler: (event: ReturnType<typeof sqs>) => copier(event, context),
+    };
   };
 
   const video = (n: number) => photo(n, { type: 'video', media: { id: `BAACAgQ-${n}` } });
@@ -296,7 +327,10 @@ describe('media copier: downloads it must not make', () => {
       resolve: async () => [{ address: '147.92.150.192', family: 4 }],
       get: async (url) => {
         requested.push(url.href);
-        return new Response(null, { status: 302, headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' } });
+        return new Response(null, {
+          status: 302,
+          headers: { location: 'https://169.254.169.254/latest/meta-data/iam/security-credentials/' },
+        });
       },
     };
     const media = new MemoryMediaStore();
@@ -306,7 +340,9 @@ describe('media copier: downloads it must not make', () => {
       {
         conversations: h.store,
         media,
-        secrets: new LocalSecretStore({ line: { credentials: { channelSecret: 's', channelAccessToken: 'lineToken' }, accountId: 'U0123' } }),
+        secrets: new LocalSecretStore({
+          line: { credentials: { channelSecret: 's', channelAccessToken: 'lineToken' }, accountId: 'U0123' },
+        }),
         clock: h.clock,
         observability: recording.observability,
         // What the old code fetched body URLs with; nothing may go through it here.
@@ -338,8 +374,16 @@ describe('media copier: downloads it must not make', () => {
     expect(failures).toHaveLength(2); // records are copied concurrently: in either order
     expect(failures).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ kind: 'permanent', code: 'media_refused', message: 'LINE external content refused: not an https URL (http:)' }),
-        expect.objectContaining({ kind: 'permanent', code: 'media_refused', message: 'LINE external content refused: 169.254.169.254 is the cloud metadata address' }),
+        expect.objectContaining({
+          kind: 'permanent',
+          code: 'media_refused',
+          message: 'LINE external content refused: not an https URL (http:)',
+        }),
+        expect.objectContaining({
+          kind: 'permanent',
+          code: 'media_refused',
+          message: 'LINE external content refused: 169.254.169.254 is the cloud metadata address',
+        }),
       ]),
     );
     expect(requested).toEqual(['https://cdn.example.com/a.jpg']);

@@ -35,7 +35,9 @@ const minaPhoto = fixtureEvent('telegram', 'photo-caption', 'message.received');
 const spec = FUNCTIONS['outbox-relay'];
 const filters = (spec.stream?.filters ?? []).map((pattern) => compilePattern(pattern));
 /** The records Lambda would be invoked with: those the mapping's filter lets through. */
-const streamEvent = async (): Promise<DynamoDBStreamEvent> => ({ Records: (await h.records()).filter((r) => filters.some((matches) => matches(r))) });
+const streamEvent = async (): Promise<DynamoDBStreamEvent> => ({
+  Records: (await h.records()).filter((r) => filters.some((matches) => matches(r))),
+});
 
 const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?: boolean; onlyWanted?: boolean } = {}) => {
   const published: DomainEvent[][] = [];
@@ -44,31 +46,34 @@ const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?
   const metrics = memoryMetrics();
   const log = captureLog();
   let calls = 0;
-  const handler = create({
-    domainBus: {
-      publish: async (events) => {
-        calls += 1;
-        if (calls === options.failPublishAt) throw new Error('EventBridge throttled');
-        published.push([...events]);
+  const handler = create(
+    {
+      domainBus: {
+        publish: async (events) => {
+          calls += 1;
+          if (calls === options.failPublishAt) throw new Error('EventBridge throttled');
+          published.push([...events]);
+        },
       },
+      outbound: {
+        send: async (job) => {
+          if (options.failQueue) throw new Error('SQS unavailable');
+          jobs.push(job);
+        },
+      },
+      queue: (name) => ({
+        send: async (message) => {
+          if (name !== 'outbox-parked') throw new Error(`no queue ${name} for the relay`);
+          if (options.failPark) throw new Error('parked queue unavailable');
+          parked.push(message);
+        },
+      }),
+      webhooks: new DynamoWebhookStore(h.table),
+      clock: h.clock,
+      observability: { log, metrics, middlewares: [] },
     },
-    outbound: {
-      send: async (job) => {
-        if (options.failQueue) throw new Error('SQS unavailable');
-        jobs.push(job);
-      },
-    },
-    queue: (name) => ({
-      send: async (message) => {
-        if (name !== 'outbox-parked') throw new Error(`no queue ${name} for the relay`);
-        if (options.failPark) throw new Error('parked queue unavailable');
-        parked.push(message);
-      },
-    }),
-    webhooks: new DynamoWebhookStore(h.table),
-    clock: h.clock,
-    observability: { log, metrics, middlewares: [] },
-  }, options.onlyWanted === true ? {} : { PUBLISH_ALL_DOMAIN_EVENTS: 'true' });
+    options.onlyWanted === true ? {} : { PUBLISH_ALL_DOMAIN_EVENTS: 'true' },
+  );
   return { published, jobs, parked, metrics, log, run: (event: DynamoDBStreamEvent) => handler(event, localContext('outbox-relay')) };
 };
 
@@ -87,7 +92,15 @@ const conversation = async (): Promise<StoredMessage> => {
     content: { type: 'text', text: 'On its way' },
     status: 'queued',
   };
-  await h.store.commit([{ kind: 'message', op: 'put', value: reply, version: NEW_RECORD, events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])] }]);
+  await h.store.commit([
+    {
+      kind: 'message',
+      op: 'put',
+      value: reply,
+      version: NEW_RECORD,
+      events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])],
+    },
+  ]);
   return reply;
 };
 
@@ -164,7 +177,10 @@ describe('the outbox relay function', () => {
     await conversation();
     // An item written by hand, with an outbox attribute that is no list of events.
     await h.db.dynamo.send(
-      new PutItemCommand({ TableName: h.db.tableName, Item: { pk: { S: 'THREAD#by-hand' }, sk: { S: 'THREAD' }, entity: { S: 'thread' }, ev: { S: '{"not":"events"}' } } }),
+      new PutItemCommand({
+        TableName: h.db.tableName,
+        Item: { pk: { S: 'THREAD#by-hand' }, sk: { S: 'THREAD' }, entity: { S: 'thread' }, ev: { S: '{"not":"events"}' } },
+      }),
     );
     await applyEvent(minaPhoto, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
     const event = await streamEvent();
@@ -172,7 +188,13 @@ describe('the outbox relay function', () => {
     expect(await run(event)).toEqual({ batchItemFailures: [] });
     const unreadable = event.Records[4]!;
     expect(parked).toEqual([{ reason: expect.any(String), record: unreadable }]);
-    expect(published.flat().map((e) => e.type)).toEqual(['contact.created', 'thread.created', 'message.received', 'message.created', 'message.received']);
+    expect(published.flat().map((e) => e.type)).toEqual([
+      'contact.created',
+      'thread.created',
+      'message.received',
+      'message.created',
+      'message.received',
+    ]);
     expect(log.entries.filter((e) => e.level === 'error')).toEqual([
       {
         level: 'error',
@@ -186,7 +208,12 @@ describe('the outbox relay function', () => {
     await h.db.dynamo.send(
       new PutItemCommand({
         TableName: h.db.tableName,
-        Item: { pk: { S: 'THREAD#x' }, sk: { S: 'NOTE#1' }, entity: { S: 'note' }, ev: { S: JSON.stringify([{ id: 'evt_1', type: 'contact.teleported', at: '2026-03-14T01:00:00.000Z' }]) } },
+        Item: {
+          pk: { S: 'THREAD#x' },
+          sk: { S: 'NOTE#1' },
+          entity: { S: 'note' },
+          ev: { S: JSON.stringify([{ id: 'evt_1', type: 'contact.teleported', at: '2026-03-14T01:00:00.000Z' }]) },
+        },
       }),
     );
     const { run, parked } = relay();
@@ -196,7 +223,10 @@ describe('the outbox relay function', () => {
 
   it('fails an unreadable record it could not park, so it is not lost', async () => {
     await h.db.dynamo.send(
-      new PutItemCommand({ TableName: h.db.tableName, Item: { pk: { S: 'THREAD#by-hand' }, sk: { S: 'THREAD' }, entity: { S: 'thread' }, ev: { S: 'not json' } } }),
+      new PutItemCommand({
+        TableName: h.db.tableName,
+        Item: { pk: { S: 'THREAD#by-hand' }, sk: { S: 'THREAD' }, entity: { S: 'thread' }, ev: { S: 'not json' } },
+      }),
     );
     const event = await streamEvent();
     const { run } = relay({ failPark: true });
@@ -207,7 +237,11 @@ describe('the outbox relay function', () => {
     const reply = await conversation();
     const [created] = (await streamEvent()).Records.filter((r) => eventsOfStreamRecord(r).some((e) => e.type === 'message.created'));
     const removed: DynamoDBRecord = { ...created!, eventName: 'REMOVE' };
-    const repeated: DynamoDBRecord = { ...created!, eventName: 'MODIFY', dynamodb: { ...created!.dynamodb, OldImage: created!.dynamodb?.NewImage } };
+    const repeated: DynamoDBRecord = {
+      ...created!,
+      eventName: 'MODIFY',
+      dynamodb: { ...created!.dynamodb, OldImage: created!.dynamodb?.NewImage },
+    };
     const { run, published } = relay();
     expect(await run({ Records: [removed, repeated] })).toEqual({ batchItemFailures: [] });
     expect(published).toEqual([]);

@@ -56,7 +56,8 @@ const sender = (store: ConversationStore = h.store) => {
     },
     ENVIRONMENT,
   );
-  const run = (bodies: unknown[], receiveCount = 1) => handler(sqsEvent(bodies, { receiveCount, sentAt: Date.now() - 2000 }), localContext('sender-telegram'));
+  const run = (bodies: unknown[], receiveCount = 1) =>
+    handler(sqsEvent(bodies, { receiveCount, sentAt: Date.now() - 2000 }), localContext('sender-telegram'));
   return { run, postponed, queued, metrics, log };
 };
 
@@ -86,7 +87,9 @@ describe("a channel's sender function", () => {
     const reply = await queuedReply();
     const { run, metrics } = sender();
     expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
-    expect(telegram.calls.map((c) => [c.method, c.body['chat_id'], c.body['text']])).toEqual([['sendMessage', 5550101234, 'Your order ships today']]);
+    expect(telegram.calls.map((c) => [c.method, c.body['chat_id'], c.body['text']])).toEqual([
+      ['sendMessage', 5550101234, 'Your order ships today'],
+    ]);
     expect(await statusOf(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5000' });
     expect(metrics.totals.get('MessagesSent/telegram')).toBe(1);
     expect(metrics.totals.get('QueueAge/outbound-telegram')).toBeGreaterThanOrEqual(2000);
@@ -95,7 +98,14 @@ describe("a channel's sender function", () => {
   it('claims with the receipt handle for the queue visibility: a second delivery of the job meanwhile waits that long', async () => {
     const reply = await queuedReply();
     const current = await h.store.getMessage(reply.threadId, reply.id);
-    await h.store.commit([{ kind: 'message', op: 'put', value: { ...current!.value, claim: { token: 'r9', until: '2026-03-14T01:05:00.000Z' } }, version: current!.version }]);
+    await h.store.commit([
+      {
+        kind: 'message',
+        op: 'put',
+        value: { ...current!.value, claim: { token: 'r9', until: '2026-03-14T01:05:00.000Z' } },
+        version: current!.version,
+      },
+    ]);
     const { run, postponed } = sender();
     expect(await run([job(reply)])).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
     expect(postponed).toEqual([['r0', Number(ENVIRONMENT.VISIBILITY_TIMEOUT_SECONDS)]]);
@@ -114,7 +124,10 @@ describe("a channel's sender function", () => {
 
   it("postpones a rate-limited job by the provider's wait, leaving the message queued", async () => {
     const reply = await queuedReply();
-    telegram.answerNext({ status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } } });
+    telegram.answerNext({
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } },
+    });
     const { run, postponed, metrics } = sender();
     expect(await run([job(reply)])).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
     expect(postponed).toEqual([['r0', 7]]);
@@ -147,7 +160,16 @@ describe("a channel's sender function", () => {
     });
     const { run, queued } = sender(refusing);
     expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
-    expect(queued).toEqual([{ kind: 'record', channel: 'telegram', threadId: reply.threadId, messageId: reply.id, externalIds: ['5550101234:5000'], at: h.clock.iso() }]);
+    expect(queued).toEqual([
+      {
+        kind: 'record',
+        channel: 'telegram',
+        threadId: reply.threadId,
+        messageId: reply.id,
+        externalIds: ['5550101234:5000'],
+        at: h.clock.iso(),
+      },
+    ]);
     // The record job, delivered on the same queue, records it without sending.
     expect(await sender().run([queued[0]])).toEqual({ batchItemFailures: [] });
     expect(await statusOf(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5000' });
@@ -167,6 +189,8 @@ describe("a channel's sender function", () => {
   it('will not start without the queue settings the topology gives it', () => {
     expect(() => create({} as never, {})).toThrow(/MAX_RECEIVE_COUNT must be set/);
     expect(() => create({} as never, { MAX_RECEIVE_COUNT: '8' })).toThrow(/VISIBILITY_TIMEOUT_SECONDS must be set/);
-    expect(() => create({} as never, { MAX_RECEIVE_COUNT: '0', VISIBILITY_TIMEOUT_SECONDS: '30' })).toThrow(/MAX_RECEIVE_COUNT must be set to a positive integer/);
+    expect(() => create({} as never, { MAX_RECEIVE_COUNT: '0', VISIBILITY_TIMEOUT_SECONDS: '30' })).toThrow(
+      /MAX_RECEIVE_COUNT must be set to a positive integer/,
+    );
   });
 });

@@ -39,7 +39,10 @@ const statusOf = async (threadId: string) => (await h.store.getThread(threadId))
 
 const sweep = (environment: Record<string, string> = {}) => {
   const log = captureLog();
-  const handler = create({ conversations: h.store, clock: h.clock, observability: { log, metrics: memoryMetrics(), middlewares: [] } }, environment);
+  const handler = create(
+    { conversations: h.store, clock: h.clock, observability: { log, metrics: memoryMetrics(), middlewares: [] } },
+    environment,
+  );
   return { log, run: () => handler({ source: 'aws.scheduler' }, localContext('thread-lifecycle')) };
 };
 
@@ -56,9 +59,9 @@ describe('the thread lifecycle function', () => {
     expect(await statusOf(due)).not.toHaveProperty('snoozedUntil');
     expect(await statusOf(later)).toMatchObject({ status: 'snoozed', snoozedUntil: '2026-03-14T08:00:00.001Z' });
     const updates = await h.eventsOf('thread.updated');
-    expect(updates.map((e) => e.type === 'thread.updated' && [e.createdAt, e.data.thread.id, e.data.thread.status, e.data.changes])).toEqual([
-      ['2026-03-14T08:00:00.000Z', due, 'open', ['status']],
-    ]);
+    expect(
+      updates.map((e) => e.type === 'thread.updated' && [e.createdAt, e.data.thread.id, e.data.thread.status, e.data.changes]),
+    ).toEqual([['2026-03-14T08:00:00.000Z', due, 'open', ['status']]]);
     expect(log.entries).toEqual([{ level: 'info', message: 'thread lifecycle', extra: { woken: 1, resolved: 0 } }]);
     // Run again: nothing left to do, nothing logged.
     const again = sweep();
@@ -82,7 +85,9 @@ describe('the thread lifecycle function', () => {
     expect(await statusOf(idlePending)).toMatchObject({ status: 'resolved' });
     expect((await statusOf(snoozed))?.status).toBe('snoozed');
     expect((await statusOf(busy))?.status).toBe('open');
-    expect((await h.eventsOf('thread.updated')).map((e) => e.type === 'thread.updated' && e.data.thread.id).sort()).toEqual([idleOpen, idlePending].sort());
+    expect((await h.eventsOf('thread.updated')).map((e) => e.type === 'thread.updated' && e.data.thread.id).sort()).toEqual(
+      [idleOpen, idlePending].sort(),
+    );
   });
 
   it('resolves nothing without AUTO_RESOLVE_AFTER_HOURS', async () => {
@@ -99,14 +104,20 @@ describe('the thread lifecycle function', () => {
     expect(await sweep({ AUTO_RESOLVE_AFTER_HOURS: '0.5' }).run()).toEqual({ woken: 0, resolved: 1 });
     expect((await statusOf(idle))?.status).toBe('resolved');
     for (const raw of ['0', '-3', 'a day']) {
-      expect(() => sweep({ AUTO_RESOLVE_AFTER_HOURS: raw })).toThrow(`AUTO_RESOLVE_AFTER_HOURS must be a positive number of hours, but '${raw}' was given`);
+      expect(() => sweep({ AUTO_RESOLVE_AFTER_HOURS: raw })).toThrow(
+        `AUTO_RESOLVE_AFTER_HOURS must be a positive number of hours, but '${raw}' was given`,
+      );
     }
   });
 
   it('pages through more threads than one listing holds', async () => {
-    const threads = Array.from({ length: 105 }, (_, n) => newThread(`th_${String(n).padStart(3, '0')}`, `ct_${n}`, new Date(Date.parse('2026-03-14T00:00:00.000Z') + n * 1000).toISOString()));
+    const threads = Array.from({ length: 105 }, (_, n) =>
+      newThread(`th_${String(n).padStart(3, '0')}`, `ct_${n}`, new Date(Date.parse('2026-03-14T00:00:00.000Z') + n * 1000).toISOString()),
+    );
     for (let start = 0; start < threads.length; start += 50) {
-      await h.store.commit(threads.slice(start, start + 50).map((value) => ({ kind: 'thread' as const, op: 'put' as const, value, version: NEW_RECORD })));
+      await h.store.commit(
+        threads.slice(start, start + 50).map((value) => ({ kind: 'thread' as const, op: 'put' as const, value, version: NEW_RECORD })),
+      );
     }
     h.clock.set('2026-03-16T00:00:00.000Z');
     expect(await sweep({ AUTO_RESOLVE_AFTER_HOURS: '24' }).run()).toEqual({ woken: 0, resolved: 105 });

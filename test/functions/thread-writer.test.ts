@@ -32,12 +32,21 @@ const writer = (store: ConversationStore = h.store) => {
   const metrics = memoryMetrics();
   const log = captureLog();
   const handler = create({ conversations: store, clock: h.clock, observability: { log, metrics, middlewares: [] } });
-  return { handler, metrics, log, run: (bodies: unknown[]) => handler(sqsEvent(bodies, { sentAt: Date.now() - 1500 }), localContext('thread-writer')) };
+  return {
+    handler,
+    metrics,
+    log,
+    run: (bodies: unknown[]) => handler(sqsEvent(bodies, { sentAt: Date.now() - 1500 }), localContext('thread-writer')),
+  };
 };
 
 /** The provider message ids of a conversation's thread, in the thread's order. */
 const threadOf = async (event: Extract<ParleyEvent, { conversation: unknown }>) => {
-  const identity = await h.store.getIdentity({ channel: event.channel, accountId: event.accountId, externalUserId: event.conversation.externalId });
+  const identity = await h.store.getIdentity({
+    channel: event.channel,
+    accountId: event.accountId,
+    externalUserId: event.conversation.externalId,
+  });
   if (!identity) return [];
   return (await h.store.listMessages([identity.value.threadId], 50)).items.map((m) => m.externalId);
 };
@@ -90,14 +99,19 @@ describe('the thread writer function', () => {
   it("applies one conversation's events in order, others alongside", async () => {
     const written: string[] = [];
     const recording = interceptCommits(h.store, (writes) => {
-      for (const write of writes) if (write.kind === 'message' && write.op === 'put') written.push(`${write.value.externalId} ${write.value.editedAt ?? ''}`.trim());
+      for (const write of writes)
+        if (write.kind === 'message' && write.op === 'put') written.push(`${write.value.externalId} ${write.value.editedAt ?? ''}`.trim());
     });
     const { run } = writer(recording);
     // The edit comes after its message: applied in this order, the message has the edited content.
     const edit = { ...minaEdit, externalMessageId: minaPhoto.externalMessageId };
     expect((await run([minaText, sheena, minaPhoto, ana, edit])).batchItemFailures).toEqual([]);
     const telegram = written.filter((w) => w.startsWith('5550101234'));
-    expect(telegram).toEqual([minaText.externalMessageId, minaPhoto.externalMessageId, `${minaPhoto.externalMessageId} ${minaEdit.editedAt}`]);
+    expect(telegram).toEqual([
+      minaText.externalMessageId,
+      minaPhoto.externalMessageId,
+      `${minaPhoto.externalMessageId} ${minaEdit.editedAt}`,
+    ]);
     expect(await threadOf(minaText)).toEqual([minaText.externalMessageId, minaPhoto.externalMessageId]);
   });
 

@@ -532,7 +532,12 @@ describe('what it refuses to reach', () => {
 
   it('refuses a stored URL that points at the metadata service without calling the transport', async () => {
     const calls: string[] = [];
-    const transport: WebhookTransport = { post: async (url) => (calls.push(url), { status: 200 }) };
+    const transport: WebhookTransport = {
+      post: async (url) => {
+        calls.push(url);
+        return { status: 200 };
+      },
+    };
     const subscription = await subscribe('https://169.254.169.254/latest/meta-data/iam/security-credentials/');
     const [job] = await jobsFor([messageReceived()]);
 

@@ -26,7 +26,9 @@ const SECRET = 'lambda-test-secret';
 const APP_SECRET = '3f1c9b2e7a6d4058b1e2c3d4e5f60718';
 const callback = readFileSync(new URL('../fixtures/telegram/callback-query.json', import.meta.url));
 const whatsappText = readFileSync(new URL('../fixtures/whatsapp/text-escaped-unicode.json', import.meta.url));
-const TELEGRAM: Partial<Record<Channel, LocalAccount>> = { telegram: { credentials: { webhookSecret: SECRET, botToken: '7712345678:t' }, accountId: '7712345678' } };
+const TELEGRAM: Partial<Record<Channel, LocalAccount>> = {
+  telegram: { credentials: { webhookSecret: SECRET, botToken: '7712345678:t' }, accountId: '7712345678' },
+};
 
 /** Observability that keeps what it was told, and a middleware that records that middy ran it around the handler. */
 const observed = () => {
@@ -41,11 +43,15 @@ const observed = () => {
   return { observability, metrics, log, around };
 };
 
-const bus = () => new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: connectorEntry, sleep: async () => {} });
+const bus = () =>
+  new EventBridgeBus({ client: new EventBridgeClient({}), busName: 'parley', entryOf: connectorEntry, sleep: async () => {} });
 
 const telegram = (accounts = TELEGRAM) => {
   const seen = observed();
-  const handler = telegramWebhook({ secrets: new LocalSecretStore(accounts), bus: bus(), clock: testClock(), observability: seen.observability }, {});
+  const handler = telegramWebhook(
+    { secrets: new LocalSecretStore(accounts), bus: bus(), clock: testClock(), observability: seen.observability },
+    {},
+  );
   return { handler, ...seen };
 };
 
@@ -69,13 +75,22 @@ describe('the webhook function', () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }, { EventId: '2' }] });
     const { handler, metrics, around } = telegram();
     const response = await handler(signed(callback), context);
-    expect(response).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ok: true, events: 2 }) });
+    expect(response).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ok: true, events: 2 }),
+    });
     const entries = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries ?? [];
     expect(entries.map((e) => [e.Source, e.DetailType, e.EventBusName, e.Time?.toISOString()])).toEqual([
       ['parley.connectors', 'message.received', 'parley', '2026-03-14T01:00:00.000Z'],
       ['parley.connectors', 'provider.action.requested', 'parley', '2026-03-14T01:00:00.000Z'],
     ]);
-    expect(JSON.parse(entries[0]?.Detail ?? '{}')).toMatchObject({ type: 'message.received', channel: 'telegram', accountId: '7712345678', receivedAt: '2026-03-14T01:00:00.000Z' });
+    expect(JSON.parse(entries[0]?.Detail ?? '{}')).toMatchObject({
+      type: 'message.received',
+      channel: 'telegram',
+      accountId: '7712345678',
+      receivedAt: '2026-03-14T01:00:00.000Z',
+    });
     expect([...metrics.totals]).toEqual([['WebhooksAccepted/telegram', 1]]);
     expect(around).toEqual(['before webhook-telegram', 'after 200']);
   });
@@ -87,11 +102,15 @@ describe('the webhook function', () => {
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: '2' }] });
     const { handler } = telegram();
     expect((await handler(signed(callback), context)).statusCode).toBe(200);
-    expect(eventBridge.commandCalls(PutEventsCommand)[1]?.args[0].input.Entries?.map((e) => e.DetailType)).toEqual(['provider.action.requested']);
+    expect(eventBridge.commandCalls(PutEventsCommand)[1]?.args[0].input.Entries?.map((e) => e.DetailType)).toEqual([
+      'provider.action.requested',
+    ]);
   });
 
   it('answers 503 when the bus keeps refusing, so Telegram delivers the update again; counted as rejected', async () => {
-    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 2, Entries: [{ ErrorCode: 'InternalFailure' }, { ErrorCode: 'InternalFailure' }] });
+    eventBridge
+      .on(PutEventsCommand)
+      .resolves({ FailedEntryCount: 2, Entries: [{ ErrorCode: 'InternalFailure' }, { ErrorCode: 'InternalFailure' }] });
     const { handler, metrics, log } = telegram();
     const response = await handler(signed(callback), context);
     expect(response.statusCode).toBe(503);
@@ -115,7 +134,10 @@ describe('the webhook function', () => {
   });
 
   it('answers 404 for a channel without credentials, as in AWS before the secret is set', async () => {
-    const response = await telegram({ telegram: { credentials: { webhookSecret: '', botToken: '' }, accountId: 'x' } }).handler(signed(callback), context);
+    const response = await telegram({ telegram: { credentials: { webhookSecret: '', botToken: '' }, accountId: 'x' } }).handler(
+      signed(callback),
+      context,
+    );
     expect(response.statusCode).toBe(404);
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
   });
@@ -132,7 +154,10 @@ describe('the webhook function', () => {
 
   it('refuses a body over the limit the environment sets with 413', async () => {
     const seen = observed();
-    const handler = telegramWebhook({ secrets: new LocalSecretStore(TELEGRAM), bus: bus(), clock: testClock(), observability: seen.observability }, { MAX_WEBHOOK_BODY_BYTES: '64' });
+    const handler = telegramWebhook(
+      { secrets: new LocalSecretStore(TELEGRAM), bus: bus(), clock: testClock(), observability: seen.observability },
+      { MAX_WEBHOOK_BODY_BYTES: '64' },
+    );
     const response = await handler(signed(callback), context);
     expect(response.statusCode).toBe(413);
     expect(JSON.parse(response.body ?? '')).toEqual({ code: 'payload_too_large', message: 'body exceeds 64 bytes' });
@@ -144,7 +169,10 @@ describe('the webhook function', () => {
     const handler = whatsappWebhook(
       {
         secrets: new LocalSecretStore({
-          whatsapp: { credentials: { appSecret: APP_SECRET, verifyToken: 'vt', accessToken: 'EAAtoken', phoneNumberId: '106540352242922' }, accountId: '106540352242922' },
+          whatsapp: {
+            credentials: { appSecret: APP_SECRET, verifyToken: 'vt', accessToken: 'EAAtoken', phoneNumberId: '106540352242922' },
+            accountId: '106540352242922',
+          },
         }),
         bus: bus(),
         clock: testClock(),
@@ -153,7 +181,10 @@ describe('the webhook function', () => {
       {},
     );
     const signature = { 'x-hub-signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(whatsappText).digest('hex')}` };
-    const ok = await handler(request(whatsappText, signature, { path: '/webhooks/whatsapp/106540352242922', accountId: '106540352242922' }), context);
+    const ok = await handler(
+      request(whatsappText, signature, { path: '/webhooks/whatsapp/106540352242922', accountId: '106540352242922' }),
+      context,
+    );
     expect(ok.statusCode).toBe(200);
     const detail = JSON.parse(eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}');
     expect(detail).toMatchObject({ channel: 'whatsapp', accountId: '106540352242922', sender: { externalUserId: '5215550101234' } });

@@ -193,15 +193,19 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   // The outbox relay on the table's stream, as the topology wires it (functions/outbox-relay.ts).
   const published: DomainEvent[] = [];
   const queued: OutboundJob[] = [];
-  const relay = createOutboxRelay({
-    domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
-    outbound: { send: async (job) => void queued.push(structuredClone(job)) },
-    queue: (name) => (name === 'outbox-parked' ? { send: async (parked) => log.error('parked by the outbox relay', { parked }) } : queue(name)),
-    webhooks,
-    clock,
-    observability: logOnly(log),
-    // Every domain event on the bus, wanted by a rule or not, so tests see each one the API's writes made.
-  }, { PUBLISH_ALL_DOMAIN_EVENTS: 'true' });
+  const relay = createOutboxRelay(
+    {
+      domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
+      outbound: { send: async (job) => void queued.push(structuredClone(job)) },
+      queue: (name) =>
+        name === 'outbox-parked' ? { send: async (parked) => log.error('parked by the outbox relay', { parked }) } : queue(name),
+      webhooks,
+      clock,
+      observability: logOnly(log),
+      // Every domain event on the bus, wanted by a rule or not, so tests see each one the API's writes made.
+    },
+    { PUBLISH_ALL_DOMAIN_EVENTS: 'true' },
+  );
   const relaying = dynamo.engine.subscribe(dynamo.tableName, {
     name: 'outbox-relay',
     batchSize: 100,

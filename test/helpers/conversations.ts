@@ -119,10 +119,16 @@ export const interceptCommits = (
 
 /** The events a connector normalized from one of its fixture payloads (`test/fixtures/<channel>/<name>.expected.json`). */
 export const fixtureEvents = (channel: string, name: string): ParleyEvent[] =>
-  (JSON.parse(readFileSync(new URL(`../fixtures/${channel}/${name}.expected.json`, import.meta.url), 'utf8')) as { events: ParleyEvent[] }).events;
+  (JSON.parse(readFileSync(new URL(`../fixtures/${channel}/${name}.expected.json`, import.meta.url), 'utf8')) as { events: ParleyEvent[] })
+    .events;
 
 /** The one event of a fixture (or the one at `index`), of the type expected. */
-export const fixtureEvent = <T extends ParleyEvent['type']>(channel: string, name: string, type: T, index = 0): Extract<ParleyEvent, { type: T }> => {
+export const fixtureEvent = <T extends ParleyEvent['type']>(
+  channel: string,
+  name: string,
+  type: T,
+  index = 0,
+): Extract<ParleyEvent, { type: T }> => {
   const event = fixtureEvents(channel, name)[index];
   if (event?.type !== type) throw new Error(`fixture ${channel}/${name} has no ${type} event at ${index}`);
   return event as Extract<ParleyEvent, { type: T }>;

@@ -42,7 +42,10 @@ const FIRST_ID = 700_000_000_000_000_001n;
 
 export const startFakeLine = async (chaosOptions: ChaosOptions = {}): Promise<FakeLine> => {
   // LINE's rate-limit answer; it sends no Retry-After. @see https://developers.line.biz/en/reference/messaging-api/#status-codes
-  const chaos = new ProviderChaos({ limitAnswer: () => ({ status: 429, body: { message: 'The API rate limit has been exceeded. Try again later.' } }), ...chaosOptions });
+  const chaos = new ProviderChaos({
+    limitAnswer: () => ({ status: 429, body: { message: 'The API rate limit has been exceeded. Try again later.' } }),
+    ...chaosOptions,
+  });
   const calls: RecordedLineCall[] = [];
   const contentCalls: { messageId: string; authorization: string | undefined }[] = [];
   const scripted: ScriptedLineAnswer[] = [];
@@ -91,7 +94,14 @@ export const startFakeLine = async (chaosOptions: ChaosOptions = {}): Promise<Fa
         send(answer.status, answer.body, answer.headers);
         return;
       }
-      if (!chaos.handle({ method: path.endsWith('/push') ? 'push' : 'reply', conversation: String(call.body['to'] ?? ''), body: call.body }, response, request)) return;
+      if (
+        !chaos.handle(
+          { method: path.endsWith('/push') ? 'push' : 'reply', conversation: String(call.body['to'] ?? ''), body: call.body },
+          response,
+          request,
+        )
+      )
+        return;
       const earlier = call.retryKey ? accepted.get(call.retryKey) : undefined;
       if (earlier !== undefined) {
         send(409, { message: 'The retry key is already accepted', ...(earlier as object) }, { 'x-line-accepted-request-id': 'accepted-1' });

@@ -41,7 +41,12 @@ export interface FakeTelegram {
 /** The Bot API's flood-control answer. @see https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
 export const telegramTooManyRequests = (retryAfter: number) => ({
   status: 429,
-  body: { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } },
+  body: {
+    ok: false,
+    error_code: 429,
+    description: `Too Many Requests: retry after ${retryAfter}`,
+    parameters: { retry_after: retryAfter },
+  },
 });
 
 export const startFakeTelegram = async (chaosOptions: ChaosOptions = {}): Promise<FakeTelegram> => {
@@ -55,7 +60,12 @@ export const startFakeTelegram = async (chaosOptions: ChaosOptions = {}): Promis
     if (call.method === 'answerCallbackQuery') return true;
     // getFile names a path to download the file from, as the Bot API does.
     if (call.method === 'getFile') {
-      return { file_id: call.body['file_id'], file_unique_id: 'AQADfake', file_size: FAKE_TELEGRAM_FILE.length, file_path: 'photos/file_0.jpg' };
+      return {
+        file_id: call.body['file_id'],
+        file_unique_id: 'AQADfake',
+        file_size: FAKE_TELEGRAM_FILE.length,
+        file_path: 'photos/file_0.jpg',
+      };
     }
     const messageId = nextMessageId++;
     return { message_id: messageId, date: 1773450000, chat: { id: call.body['chat_id'], type: 'private' } };
@@ -86,7 +96,11 @@ export const startFakeTelegram = async (chaosOptions: ChaosOptions = {}): Promis
       calls.push(call);
       const answer = scripted.shift();
       if (answer?.hang) return;
-      if (!answer && !chaos.handle({ method: call.method, conversation: String(call.body['chat_id'] ?? ''), body: call.body }, response, request)) return;
+      if (
+        !answer &&
+        !chaos.handle({ method: call.method, conversation: String(call.body['chat_id'] ?? ''), body: call.body }, response, request)
+      )
+        return;
       const status = answer?.status ?? 200;
       const body = answer ? answer.body : { ok: true, result: succeed(call) };
       response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json' });

@@ -36,7 +36,12 @@ export const fakeKakao = (): FakeKakao => {
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
     const text = typeof init?.body === 'string' ? init.body : '';
-    calls.push({ url: String(input), method: init?.method ?? 'GET', headers, body: text === '' ? undefined : (JSON.parse(text) as unknown) });
+    calls.push({
+      url: String(input),
+      method: init?.method ?? 'GET',
+      headers,
+      body: text === '' ? undefined : (JSON.parse(text) as unknown),
+    });
     const answer = scripted.shift();
     if (answer?.networkError) {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
@@ -56,7 +61,10 @@ export const fakeKakao = (): FakeKakao => {
  * `POST /v2/bots/{botId}/talk` with a task id, under the given limits and scripted failures.
  */
 export const startFakeKakaoServer = async (chaosOptions: ChaosOptions = {}) => {
-  const chaos = new ProviderChaos({ limitAnswer: () => ({ status: 429, body: { code: -429, message: 'too many requests' } }), ...chaosOptions });
+  const chaos = new ProviderChaos({
+    limitAnswer: () => ({ status: 429, body: { code: -429, message: 'too many requests' } }),
+    ...chaosOptions,
+  });
   const calls: { path: string; body: Record<string, unknown> }[] = [];
   let nextTask = 1;
   const server = createServer((request, response) => {

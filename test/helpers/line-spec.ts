@@ -76,10 +76,15 @@ const translate = (node: unknown, bases: ReadonlySet<string>, closed: boolean, i
 
 /** The `$defs` of a document: every component schema, with a dispatch and an open `__base` for each base. */
 const translateComponents = (document: unknown, closed: boolean, unknown: UnknownDiscriminator): Record<string, unknown> => {
-  const schemas = isSchema(document) && isSchema(document['components']) && isSchema(document['components']['schemas'])
-    ? document['components']['schemas']
-    : {};
-  const bases = new Set(Object.keys(schemas).filter((name) => discriminatorOf(schemas[name])).map((name) => `${COMPONENT_PREFIX}${name}`));
+  const schemas =
+    isSchema(document) && isSchema(document['components']) && isSchema(document['components']['schemas'])
+      ? document['components']['schemas']
+      : {};
+  const bases = new Set(
+    Object.keys(schemas)
+      .filter((name) => discriminatorOf(schemas[name]))
+      .map((name) => `${COMPONENT_PREFIX}${name}`),
+  );
   const defs: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(schemas)) {
     const discriminator = discriminatorOf(schema);
@@ -92,10 +97,12 @@ const translateComponents = (document: unknown, closed: boolean, unknown: Unknow
     const known = Object.keys(mapping);
     const branches: Schema[] = Object.entries(mapping).map(([value, target]) => ({
       if: { properties: { [propertyName]: { const: value } }, required: [propertyName] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword
       then: { $ref: defRef(target, false) },
     }));
     const dispatch: Schema = { type: 'object', required: [propertyName], allOf: branches };
     if (unknown === 'reject') dispatch['properties'] = { [propertyName]: { enum: known } };
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword
     else branches.push({ if: { properties: { [propertyName]: { not: { enum: known } } } }, then: { $ref: `#/$defs/${name}__base` } });
     defs[name] = dispatch;
   }
@@ -138,7 +145,10 @@ const violationsOf = (validator: ValidateFunction, value: unknown): string[] =>
     : (validator.errors ?? [])
         // `if` failures only say a branch was taken; the branch's own errors say what is wrong.
         .filter((error) => error.keyword !== 'if')
-        .map((error) => `${error.instancePath || '(root)'} ${error.message ?? error.keyword}${error.params && 'unevaluatedProperty' in error.params ? ` '${String(error.params.unevaluatedProperty)}'` : ''}`);
+        .map(
+          (error) =>
+            `${error.instancePath || '(root)'} ${error.message ?? error.keyword}${error.params && 'unevaluatedProperty' in error.params ? ` '${String(error.params.unevaluatedProperty)}'` : ''}`,
+        );
 
 export type LineSendOperation = 'push' | 'reply';
 
@@ -163,7 +173,11 @@ export const lineRequestViolations = (
 };
 
 /** Throws with every violation when a request does not conform. */
-export const assertLineRequest = (operation: LineSendOperation, body: unknown, headers?: Readonly<Record<string, string | undefined>>): void => {
+export const assertLineRequest = (
+  operation: LineSendOperation,
+  body: unknown,
+  headers?: Readonly<Record<string, string | undefined>>,
+): void => {
   const violations = lineRequestViolations(operation, body, headers);
   if (violations.length > 0) throw new Error(`invalid LINE ${operation} request:\n  ${violations.join('\n  ')}`);
 };

@@ -70,13 +70,18 @@ export const startFakeGraph = async (chaosOptions: ChaosOptions = {}): Promise<F
       if (answer?.hang) return;
       const whatsapp = body['messaging_product'] === 'whatsapp';
       const recipient = whatsapp ? String(body['to']) : (body['recipient'] as { id?: string } | undefined)?.id;
-      if (!answer && !chaos.handle({ method: whatsapp ? 'messages' : 'send', conversation: recipient ?? '', body }, response, request)) return;
+      if (!answer && !chaos.handle({ method: whatsapp ? 'messages' : 'send', conversation: recipient ?? '', body }, response, request))
+        return;
       const status = answer?.status ?? 200;
       const id = next++;
       const payload = answer
         ? answer.body
         : whatsapp
-          ? { messaging_product: 'whatsapp', contacts: [{ input: recipient, wa_id: recipient }], messages: [{ id: `wamid.FAKE${String(id).padStart(4, '0')}` }] }
+          ? {
+              messaging_product: 'whatsapp',
+              contacts: [{ input: recipient, wa_id: recipient }],
+              messages: [{ id: `wamid.FAKE${String(id).padStart(4, '0')}` }],
+            }
           : { recipient_id: recipient, message_id: `m_fake_${id}` };
       response.writeHead(status, {
         'content-type': typeof payload === 'string' ? 'text/html' : 'application/json',

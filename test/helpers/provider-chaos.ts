@@ -29,7 +29,11 @@ export interface ChaosOptions {
   /** And in one conversation. */
   readonly perConversationPerSecond?: number;
   /** What the provider answers over the limit. */
-  readonly limitAnswer?: (retryAfterSeconds: number) => { readonly status: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> };
+  readonly limitAnswer?: (retryAfterSeconds: number) => {
+    readonly status: number;
+    readonly body: unknown;
+    readonly headers?: Readonly<Record<string, string>>;
+  };
   /** Decides the fate of each call (the n-th overall, counting from 0); undefined: accept it. */
   readonly script?: (call: ChaosCall, n: number) => ChaosAnswer | undefined;
   readonly now?: () => number;
@@ -88,7 +92,8 @@ export class ProviderChaos {
     }
     const over =
       (this.options.perSecond !== undefined && this.inLastSecond() >= this.options.perSecond) ||
-      (this.options.perConversationPerSecond !== undefined && this.inLastSecond(call.conversation) >= this.options.perConversationPerSecond);
+      (this.options.perConversationPerSecond !== undefined &&
+        this.inLastSecond(call.conversation) >= this.options.perConversationPerSecond);
     if (over) {
       this.overLimit.push(call);
       const answer = this.options.limitAnswer?.(1) ?? { status: 429, body: { error: 'Too Many Requests' } };

@@ -42,7 +42,13 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const shown = (value: unknown): string =>
-  Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'object' ? 'object' : `${typeof value} ${JSON.stringify(value)}`;
+  Array.isArray(value)
+    ? 'array'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'object'
+        : `${typeof value} ${JSON.stringify(value)}`;
 
 /** Violations of one value against one declared type; empty when it matches. */
 const checkType = (spec: TelegramApiSpec, type: string, value: unknown, path: string): string[] => {
@@ -96,7 +102,9 @@ const checkFields = (
     const attempts = field.types.map((type) => checkType(spec, type, fieldValue, `${path}.${name}`));
     if (!attempts.some((a) => a.length === 0)) {
       violations.push(
-        attempts.length === 1 ? attempts[0]!.join('; ') : `${path}.${name}: matches none of ${field.types.join(' | ')} (${attempts.flat().join('; ')})`,
+        attempts.length === 1
+          ? attempts[0]!.join('; ')
+          : `${path}.${name}: matches none of ${field.types.join(' | ')} (${attempts.flat().join('; ')})`,
       );
     }
   }

@@ -157,5 +157,6 @@ export const whatsappWebhookViolations = (body: unknown): string => {
 /** Throws with every violation when a request body does not conform. */
 export const assertWhatsAppMessage = (body: unknown): void => {
   const violations = whatsappMessageViolations(body);
-  if (violations !== '') throw new Error(`body does not match the WhatsApp OpenAPI Message schema:\n${violations}\n${JSON.stringify(body)}`);
+  if (violations !== '')
+    throw new Error(`body does not match the WhatsApp OpenAPI Message schema:\n${violations}\n${JSON.stringify(body)}`);
 };

@@ -12,7 +12,7 @@ import type { IdempotencyRecord, IdempotencyStore } from '../../../domain/shared
 import { ConflictError, NEW_RECORD, type Versioned } from '../../../domain/shared/store.ts';
 import { millis } from '../../../domain/shared/time.ts';
 import { TABLE_KEYS } from '../../../topology/table.ts';
-import { DynamoTable, key, KIND_ATTRIBUTE, versionOf, type Key } from './table.ts';
+import { type DynamoTable, key, KIND_ATTRIBUTE, versionOf, type Key } from './table.ts';
 
 /** Every key of an API key item starts with this: the IAM `dynamodb:LeadingKeys` patterns rely on it. */
 export const API_KEY_PREFIX = 'APIKEY';
@@ -56,7 +56,12 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     const record = StoredApiKeySchema.parse(apiKey);
     try {
       await this.table.commit([
-        { op: 'put', item: { ...apiKeyHashKey(record.keyHash), [KIND_ATTRIBUTE]: 'apikey', ...record }, version: NEW_RECORD, label: 'api key hash' },
+        {
+          op: 'put',
+          item: { ...apiKeyHashKey(record.keyHash), [KIND_ATTRIBUTE]: 'apikey', ...record },
+          version: NEW_RECORD,
+          label: 'api key hash',
+        },
         { op: 'put', item: { ...apiKeyIdKey(record.id), [KIND_ATTRIBUTE]: 'apikey', ...record }, version: NEW_RECORD, label: 'api key id' },
       ]);
     } catch (error) {
@@ -74,7 +79,9 @@ export class DynamoApiKeyStore implements ApiKeyStore {
     const hashItem = await this.table.get(apiKeyHashKey(stored.keyHash));
     await this.table.commit([
       { op: 'delete', key: itemKey, version: versionOf(item), label: 'api key id' },
-      ...(hashItem ? [{ op: 'delete' as const, key: apiKeyHashKey(stored.keyHash), version: versionOf(hashItem), label: 'api key hash' }] : []),
+      ...(hashItem
+        ? [{ op: 'delete' as const, key: apiKeyHashKey(stored.keyHash), version: versionOf(hashItem), label: 'api key hash' }]
+        : []),
     ]);
     return true;
   }
@@ -101,7 +108,9 @@ export class DynamoAccountStore implements AccountStore {
             op: 'put',
             item: { ...itemKey, [KIND_ATTRIBUTE]: 'account', ...next },
             version: item ? versionOf(item) : NEW_RECORD,
-            ...(!existing && { events: [{ id: `evt_account_${valid.channel}_${valid.accountId}`, type: 'account.registered' as const, at: valid.createdAt }] }),
+            ...(!existing && {
+              events: [{ id: `evt_account_${valid.channel}_${valid.accountId}`, type: 'account.registered' as const, at: valid.createdAt }],
+            }),
             label: 'account',
           },
         ]);

@@ -33,7 +33,7 @@ import { TABLE_KEYS } from '../../../topology/table.ts';
 import {
   checkLimit,
   decodeCursor,
-  DynamoTable,
+  type DynamoTable,
   encodeCursor,
   key,
   KIND_ATTRIBUTE,
@@ -93,7 +93,8 @@ const inboxKeys = (thread: Thread): Item =>
 
 /** Contacts by phone and email (gsi2, gsi3), for active contacts only. */
 const contactLookupKeys = (contact: Contact): Item => ({
-  ...(contact.state === 'active' && contact.phone !== undefined && { gsi2pk: key('PHONE', contact.phone), gsi2sk: key('CONTACT', contact.id) }),
+  ...(contact.state === 'active' &&
+    contact.phone !== undefined && { gsi2pk: key('PHONE', contact.phone), gsi2sk: key('CONTACT', contact.id) }),
   ...(contact.state === 'active' &&
     contact.email !== undefined && { gsi3pk: key('EMAIL', contact.email.toLowerCase()), gsi3sk: key('CONTACT', contact.id) }),
 });
@@ -152,7 +153,11 @@ export const toTableWrite = (write: ConversationWrite): TableWrite => {
       case 'note':
         return { ...noteKey(write.value.threadId, write.value.id), [KIND_ATTRIBUTE]: 'note', ...write.value };
       case 'participant':
-        return { ...participantKey(write.value.channel, write.value.externalUserId, write.value.threadId), [KIND_ATTRIBUTE]: 'participant', ...write.value };
+        return {
+          ...participantKey(write.value.channel, write.value.externalUserId, write.value.threadId),
+          [KIND_ATTRIBUTE]: 'participant',
+          ...write.value,
+        };
     }
   })();
   return { op: 'put', item, version: write.version, ...(events && { events }), label: `${write.kind} ${item.pk}` };
@@ -251,7 +256,11 @@ export class DynamoConversationStore implements ConversationStore {
     const positions: Record<string, Position> =
       query.cursor === undefined
         ? Object.fromEntries(statuses.map((s) => [s, null]))
-        : decodeCursor(query.cursor, PartitionCursorSchema, (c) => Object.keys(c).length > 0 && Object.keys(c).every((s) => statuses.includes(s as Thread['status'])));
+        : decodeCursor(
+            query.cursor,
+            PartitionCursorSchema,
+            (c) => Object.keys(c).length > 0 && Object.keys(c).every((s) => statuses.includes(s as Thread['status'])),
+          );
     const since = query.updatedSince === undefined ? undefined : new Date(millis(query.updatedSince)).toISOString();
     const before = query.updatedBefore === undefined ? undefined : new Date(millis(query.updatedBefore)).toISOString();
     // An empty window: DynamoDB refuses a BETWEEN whose bounds are reversed (ValidationException).
@@ -283,7 +292,8 @@ export class DynamoConversationStore implements ConversationStore {
             ExclusiveStartKey: decodeCursor(
               position,
               InboxIndexKeySchema,
-              (k) => k.gsi1pk === inboxPk(status) && (since === undefined || k.gsi1sk >= since) && (before === undefined || k.gsi1sk < before),
+              (k) =>
+                k.gsi1pk === inboxPk(status) && (since === undefined || k.gsi1sk >= since) && (before === undefined || k.gsi1sk < before),
             ),
           }),
         }),
@@ -333,7 +343,12 @@ export class DynamoConversationStore implements ConversationStore {
     return this.expired(stored.value) ? undefined : stored;
   }
 
-  async getPointer(channel: Channel, accountId: string, externalId: string, options: { readonly latest?: boolean } = {}): Promise<MessagePointer | undefined> {
+  async getPointer(
+    channel: Channel,
+    accountId: string,
+    externalId: string,
+    options: { readonly latest?: boolean } = {},
+  ): Promise<MessagePointer | undefined> {
     const item = await this.table.get(pointerKey(channel, accountId, externalId), { eventually: options.latest === false });
     if (!item) return undefined;
     const pointer = PointerSchema.parse(item) as MessagePointer;
@@ -410,7 +425,12 @@ const inboxIndexKey = (item: Item): Record<string, string> => ({
   gsi1pk: String(item.gsi1pk),
   gsi1sk: String(item.gsi1sk),
 });
-const InboxIndexKeySchema = z.strictObject({ pk: z.string().min(1), sk: z.string().min(1), gsi1pk: z.string().min(1), gsi1sk: z.string().min(1) });
+const InboxIndexKeySchema = z.strictObject({
+  pk: z.string().min(1),
+  sk: z.string().min(1),
+  gsi1pk: z.string().min(1),
+  gsi1sk: z.string().min(1),
+});
 
 interface MergeOptions {
   /** Where each partition resumes; a partition absent from it is exhausted. */

@@ -24,13 +24,27 @@ import {
 import type { DeliveryStore, DeliveryWrite, TemplateKey } from '../../../domain/delivery/ports.ts';
 import type { Page, Versioned } from '../../../domain/shared/store.ts';
 import { TABLE_KEYS } from '../../../topology/table.ts';
-import { checkLimit, decodeCursor, DynamoTable, encodeCursor, key, KIND_ATTRIBUTE, versionOf, type Item, type Key, type TableWrite } from './table.ts';
+import {
+  checkLimit,
+  decodeCursor,
+  type DynamoTable,
+  encodeCursor,
+  key,
+  KIND_ATTRIBUTE,
+  versionOf,
+  type Item,
+  type Key,
+  type TableWrite,
+} from './table.ts';
 
 const TTL = TABLE_KEYS.ttlAttribute;
 
 const consentPk = (contactId: string): string => key('CONSENT', contactId);
 const consentEntryKey = (contactId: string, id: string): Key => ({ pk: consentPk(contactId), sk: key('E', id) });
-const consentStateKey = (scope: ConsentScope): Key => ({ pk: consentPk(scope.contactId), sk: key('S', scope.channel ?? '*', scope.purpose) });
+const consentStateKey = (scope: ConsentScope): Key => ({
+  pk: consentPk(scope.contactId),
+  sk: key('S', scope.channel ?? '*', scope.purpose),
+});
 const templateKey = (k: TemplateKey): Key => ({ pk: key('TEMPLATE', k.channel, k.accountId), sk: key(k.name, k.language) });
 const campaignPk = (id: string): string => key('CAMPAIGN', id);
 const campaignKey = (id: string): Key => ({ pk: campaignPk(id), sk: 'CAMPAIGN' });
@@ -44,7 +58,11 @@ const notificationKey = (id: string): Key => ({ pk: key('NOTIFICATION', id), sk:
 const usageKey = (channel: Channel, accountId: string, month: string): Key => ({ pk: key('USAGE', channel, accountId), sk: month });
 
 const MarkSchema = z.object({ campaignId: z.string(), contactId: z.string(), seq: z.int().nonnegative() });
-const CounterSchema = z.object({ campaignId: z.string(), shard: z.int().nonnegative(), counts: z.record(z.string(), z.int().nonnegative()) });
+const CounterSchema = z.object({
+  campaignId: z.string(),
+  shard: z.int().nonnegative(),
+  counts: z.record(z.string(), z.int().nonnegative()),
+});
 const PacingSchema = z.object({ key: z.string(), tat: z.number() });
 const NotificationPointerSchema = z.object({ id: z.string(), threadId: z.string(), contactId: z.string(), createdAt: z.string() });
 const EntryCursorSchema = z.strictObject({ sk: z.string().startsWith('E#') });
@@ -82,7 +100,11 @@ const keyOfDelete = (write: Extract<DeliveryWrite, { op: 'delete' }>): Key => {
 const itemOfPut = (write: Extract<DeliveryWrite, { op: 'put' }>): Item & Key => {
   switch (write.kind) {
     case 'consentEntry':
-      return { ...consentEntryKey(write.value.contactId, write.value.id), [KIND_ATTRIBUTE]: 'consent', ...ConsentEntrySchema.parse(write.value) };
+      return {
+        ...consentEntryKey(write.value.contactId, write.value.id),
+        [KIND_ATTRIBUTE]: 'consent',
+        ...ConsentEntrySchema.parse(write.value),
+      };
     case 'consentState':
       return { ...consentStateKey(write.value), [KIND_ATTRIBUTE]: 'consentState', ...ConsentEntrySchema.parse(write.value) };
     case 'template':
@@ -90,13 +112,22 @@ const itemOfPut = (write: Extract<DeliveryWrite, { op: 'put' }>): Item & Key => 
     case 'campaign':
       return { ...campaignKey(write.value.id), [KIND_ATTRIBUTE]: 'campaign', ...CampaignSchema.parse(write.value) };
     case 'recipient':
-      return { ...recipientKey(write.value.campaignId, write.value.seq), [KIND_ATTRIBUTE]: 'recipient', ...CampaignRecipientSchema.parse(write.value) };
+      return {
+        ...recipientKey(write.value.campaignId, write.value.seq),
+        [KIND_ATTRIBUTE]: 'recipient',
+        ...CampaignRecipientSchema.parse(write.value),
+      };
     case 'recipientMark':
       return { ...markKey(write.value.campaignId, write.value.contactId), [KIND_ATTRIBUTE]: 'recipientMark', ...write.value };
     case 'campaignCounter':
       return { ...counterKey(write.value.campaignId, write.value.shard), [KIND_ATTRIBUTE]: 'campaignCounter', ...write.value };
     case 'pacing':
-      return { ...pacingKey(write.value.key), [KIND_ATTRIBUTE]: 'pacing', ...write.value, [TTL]: Math.ceil(write.value.tat / 1000) + PACING_TTL_SECONDS };
+      return {
+        ...pacingKey(write.value.key),
+        [KIND_ATTRIBUTE]: 'pacing',
+        ...write.value,
+        [TTL]: Math.ceil(write.value.tat / 1000) + PACING_TTL_SECONDS,
+      };
     case 'notification':
       return { ...notificationKey(write.value.id), [KIND_ATTRIBUTE]: 'notification', ...write.value };
   }
@@ -108,7 +139,13 @@ const toTableWrite = (write: DeliveryWrite): TableWrite => {
     return { op: 'delete', key: itemKey, version: write.version, label: `${write.kind} ${itemKey.pk}` };
   }
   const item = itemOfPut(write);
-  return { op: 'put', item, version: write.version, ...(write.events && { events: write.events }), label: `${write.kind} ${item.pk} ${item.sk}` };
+  return {
+    op: 'put',
+    item,
+    version: write.version,
+    ...(write.events && { events: write.events }),
+    label: `${write.kind} ${item.pk} ${item.sk}`,
+  };
 };
 
 export class DynamoDeliveryStore implements DeliveryStore {
@@ -138,7 +175,8 @@ export class DynamoDeliveryStore implements DeliveryStore {
     checkLimit(limit);
     const from = cursor === undefined ? undefined : decodeCursor(cursor, EntryCursorSchema).sk;
     const { items } = await this.table.query({
-      KeyConditionExpression: from === undefined ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk AND #sk BETWEEN :prefix AND :from',
+      KeyConditionExpression:
+        from === undefined ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk AND #sk BETWEEN :prefix AND :from',
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
       ExpressionAttributeValues: { ':pk': consentPk(contactId), ':prefix': 'E#', ...(from !== undefined && { ':from': from }) },
       ScanIndexForward: false,

@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../../domain/ports.ts';
 import type { RateLimiter } from '../../../domain/access/model.ts';
-import { DynamoTable, key } from './table.ts';
+import { type DynamoTable, key } from './table.ts';
 
 interface Lease {
   readonly second: number;
@@ -27,7 +27,8 @@ export class DynamoRateLimiter implements RateLimiter {
     /** Requests per second per key. */
     private readonly perSecond: number,
   ) {
-    if (!Number.isInteger(perSecond) || perSecond < 1) throw new RangeError(`the rate limit must be a positive whole number, but ${perSecond} was provided`);
+    if (!Number.isInteger(perSecond) || perSecond < 1)
+      throw new RangeError(`the rate limit must be a positive whole number, but ${perSecond} was provided`);
     this.leaseSize = Math.max(1, Math.floor(perSecond / 10));
   }
 

@@ -134,7 +134,9 @@ export class DynamoTable {
    * consistent read costs half, and suits lookups whose write is decided by a condition anyway.
    */
   async get(itemKey: Key, options: { readonly eventually?: boolean } = {}): Promise<Item | undefined> {
-    const answer = await this.client.send(new GetCommand({ TableName: this.name, Key: itemKey, ConsistentRead: options.eventually !== true }));
+    const answer = await this.client.send(
+      new GetCommand({ TableName: this.name, Key: itemKey, ConsistentRead: options.eventually !== true }),
+    );
     return answer.Item;
   }
 
@@ -144,7 +146,8 @@ export class DynamoTable {
     for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
       let pending: Item[] = keys.slice(start, start + MAX_BATCH_GET).map((k) => ({ pk: k.pk, sk: k.sk }));
       for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt >= MAX_BATCH_TRIES) throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed after ${MAX_BATCH_TRIES} tries`);
+        if (attempt >= MAX_BATCH_TRIES)
+          throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed after ${MAX_BATCH_TRIES} tries`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
         const answer = await this.client.send(
           new BatchGetCommand({ RequestItems: { [this.name]: { Keys: pending, ConsistentRead: true } } }),
@@ -201,7 +204,9 @@ export class DynamoTable {
       if (error instanceof TransactionCanceledException) {
         const reasons = error.CancellationReasons ?? [];
         const failed = reasons.flatMap((reason, index) =>
-          reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict' ? [writes[index]?.label ?? `write ${index}`] : [],
+          reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict'
+            ? [writes[index]?.label ?? `write ${index}`]
+            : [],
         );
         if (failed.length > 0 || reasons.length === 0) throw new ConflictError(failed.join(', ') || 'a transaction');
       }
@@ -214,7 +219,9 @@ export class DynamoTable {
       if (write.op === 'put') {
         await this.client.send(new PutCommand({ TableName: this.name, Item: itemOf(write), ...conditionOf(write.version) }));
       } else {
-        await this.client.send(new DeleteCommand({ TableName: this.name, Key: { pk: write.key.pk, sk: write.key.sk }, ...conditionOf(write.version) }));
+        await this.client.send(
+          new DeleteCommand({ TableName: this.name, Key: { pk: write.key.pk, sk: write.key.sk }, ...conditionOf(write.version) }),
+        );
       }
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ConflictError(write.label);
@@ -231,7 +238,11 @@ export const encodeCursor = (value: unknown): string => Buffer.from(JSON.stringi
  * Decodes a cursor this store issued for exactly this listing, validated by `schema` and `check`; anything
  * else is an {@link InvalidCursorError}, never a DynamoDB ValidationException or another listing's page.
  */
-export const decodeCursor = <S extends z.ZodType>(cursor: string, schema: S, check: (value: z.output<S>) => boolean = () => true): z.output<S> => {
+export const decodeCursor = <S extends z.ZodType>(
+  cursor: string,
+  schema: S,
+  check: (value: z.output<S>) => boolean = () => true,
+): z.output<S> => {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -17,7 +17,7 @@ import {
 import type { Page, Versioned } from '../../../domain/shared/store.ts';
 import { millis } from '../../../domain/shared/time.ts';
 import { TABLE_KEYS } from '../../../topology/table.ts';
-import { checkLimit, decodeCursor, DynamoTable, encodeCursor, key, KIND_ATTRIBUTE, versionOf, type Key } from './table.ts';
+import { checkLimit, decodeCursor, type DynamoTable, encodeCursor, key, KIND_ATTRIBUTE, versionOf, type Key } from './table.ts';
 
 const SUBSCRIPTIONS_PK = SUBSCRIPTIONS_PARTITION;
 const subscriptionKey = (id: string): Key => ({ pk: SUBSCRIPTIONS_PK, sk: key('WEBHOOK', id) });
@@ -55,7 +55,9 @@ export class DynamoWebhookStore implements WebhookStore {
 
   async putSubscription(subscription: StoredSubscription, version: number): Promise<void> {
     const value = StoredSubscriptionSchema.parse(subscription);
-    await this.table.commit([{ op: 'put', item: { ...subscriptionKey(value.id), [KIND_ATTRIBUTE]: 'webhook', ...value }, version, label: 'webhook subscription' }]);
+    await this.table.commit([
+      { op: 'put', item: { ...subscriptionKey(value.id), [KIND_ATTRIBUTE]: 'webhook', ...value }, version, label: 'webhook subscription' },
+    ]);
   }
 
   async deleteSubscription(id: string, version: number): Promise<void> {
@@ -104,7 +106,9 @@ export class DynamoWebhookStore implements WebhookStore {
     return {
       items: items.map((item) => DeliverySchema.parse(item)),
       ...(page.items.length > limit &&
-        last && { nextCursor: encodeCursor({ pk: String(last.pk), sk: String(last.sk), gsi2pk: String(last.gsi2pk), gsi2sk: String(last.gsi2sk) }) }),
+        last && {
+          nextCursor: encodeCursor({ pk: String(last.pk), sk: String(last.sk), gsi2pk: String(last.gsi2pk), gsi2sk: String(last.gsi2sk) }),
+        }),
     };
   }
 }

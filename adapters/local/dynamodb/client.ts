@@ -6,7 +6,9 @@ import type { LocalDynamo } from './engine.ts';
  * (`requestHandler`). It leaves requests unsigned: the engine has no accounts and checks no signature, and
  * SigV4 (two HMACs and a hash of every body) is about a fifth of the SDK's CPU per request here.
  */
-export const localDynamoClient = (target: { readonly endpoint: string } | { readonly requestHandler: LocalDynamo['requestHandler'] }): DynamoDBClient =>
+export const localDynamoClient = (
+  target: { readonly endpoint: string } | { readonly requestHandler: LocalDynamo['requestHandler'] },
+): DynamoDBClient =>
   new DynamoDBClient({
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },

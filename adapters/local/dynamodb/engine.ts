@@ -40,6 +40,7 @@ export interface LocalDynamo {
   /** Runs one DynamoDB operation: wire JSON in and out; rejects with a {@link DynamoError}. */
   handle(operation: string, input: unknown): Promise<unknown>;
   /** An SDK v3 request handler calling the engine in this thread, without HTTP. */
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK clients' `requestHandler` option is typed with these generics
   readonly requestHandler: RequestHandler<any, any>;
   /** Serves the engine over HTTP (the DynamoDB JSON protocol), for clients in other threads or processes. */
   listen(port: number, host: string): Promise<{ readonly url: string; close(): Promise<void> }>;
@@ -137,6 +138,7 @@ class TableCache {
 }
 
 class Engine implements LocalDynamo {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK clients' `requestHandler` option is typed with these generics
   readonly requestHandler: RequestHandler<any, any>;
   readonly #store: Store;
   readonly #now: () => number;
@@ -193,7 +195,9 @@ class Engine implements LocalDynamo {
       DeleteTable: (input) => this.#deleteTable(input),
       UpdateTimeToLive: (input) => this.#updateTimeToLive(input),
       DescribeTimeToLive: (input) => this.#describeTimeToLive(input),
-      ...Object.fromEntries(DYNALITE_OPERATIONS.map((operation) => [operation, (input: Record<string, unknown>) => this.#dynalite(operation, input)])),
+      ...Object.fromEntries(
+        DYNALITE_OPERATIONS.map((operation) => [operation, (input: Record<string, unknown>) => this.#dynalite(operation, input)]),
+      ),
     };
     this.requestHandler = createRequestHandler((operation, input) => this.dispatch(operation, input));
     const interval = options.ttlSweepIntervalMs ?? 60_000;
@@ -215,10 +219,12 @@ class Engine implements LocalDynamo {
 
   /** Runs an operation on a request the engine may keep and change; the answer may share the engine's objects. */
   async dispatch(operation: string, input: unknown): Promise<Record<string, unknown>> {
-    if (this.#closed) throw new DynamoError(500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'The engine is closed' });
+    if (this.#closed)
+      throw new DynamoError(500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'The engine is closed' });
     const operate = Object.hasOwn(this.#operations, operation) ? this.#operations[operation] : undefined;
     if (!operate) throw unknownOperation();
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw serializationError('Start of structure or map found where not expected');
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw serializationError('Start of structure or map found where not expected');
     const answer = operate(input as Record<string, unknown>);
     this.#inFlight.add(answer);
     try {
@@ -283,11 +289,18 @@ class Engine implements LocalDynamo {
   async #writeOne(operation: 'PutItem' | 'UpdateItem' | 'DeleteItem', input: Record<string, unknown>): Promise<Record<string, unknown>> {
     const { types, custom } = validation(operation);
     // dynalite drops ReturnValuesOnConditionCheckFailure; validated here and honoured below.
-    const data = validate(input, { ...types, ReturnValuesOnConditionCheckFailure: RETURN_VALUES_ON_CONDITION_CHECK_FAILURE }, custom, this.#store);
+    const data = validate(
+      input,
+      { ...types, ReturnValuesOnConditionCheckFailure: RETURN_VALUES_ON_CONDITION_CHECK_FAILURE },
+      custom,
+      this.#store,
+    );
     const table = await this.#tables.get(data.TableName as string, true);
     const isPut = operation === 'PutItem';
     const key = itemKeyOf(table, (isPut ? data.Item : data.Key) as Item, isPut);
-    const [settled] = await this.#writes.write([{ table, key, decide: (current) => decideWithAction(operation, this.#store, table, data, current) }]);
+    const [settled] = await this.#writes.write([
+      { table, key, decide: (current) => decideWithAction(operation, this.#store, table, data, current) },
+    ]);
     if (!settled) throw new Error('the write path answered nothing');
     if (settled.ok) return settled.outcome.result ?? {};
     if (isConditionalCheckFailure(settled.error)) {
@@ -313,7 +326,9 @@ class Engine implements LocalDynamo {
         } catch (error) {
           const message = (error as DynamoError).body.message ?? '';
           // As dynalite (and DynamoDB) word it for batches.
-          throw /Missing the key|Type mismatch for key/.test(message) ? validationError('The provided key element does not match the schema') : error;
+          throw /Missing the key|Type mismatch for key/.test(message)
+            ? validationError('The provided key element does not match the schema')
+            : error;
         }
         if (seen.has(key)) throw validationError('Provided list of item keys contains duplicates');
         seen.add(key);
@@ -322,7 +337,11 @@ class Engine implements LocalDynamo {
           ...(isPut ? { Item: request.PutRequest?.Item } : { Key: request.DeleteRequest?.Key }),
           ...(data.ReturnConsumedCapacity !== undefined && { ReturnConsumedCapacity: data.ReturnConsumedCapacity }),
         };
-        writes.push({ table, key, decide: (current) => decideWithAction(isPut ? 'PutItem' : 'DeleteItem', this.#store, table, itemData, current) });
+        writes.push({
+          table,
+          key,
+          decide: (current) => decideWithAction(isPut ? 'PutItem' : 'DeleteItem', this.#store, table, itemData, current),
+        });
       }
     }
     const settled = await this.#writes.write(writes);
@@ -378,7 +397,12 @@ class Engine implements LocalDynamo {
         answer = await run(action('UpdateTable'), this.#store, data);
       }
       if (stream !== undefined) {
-        const data = validate({ TableName: name, StreamSpecification: stream }, { TableName: types.TableName, StreamSpecification: STREAM_SPECIFICATION }, undefined, this.#store);
+        const data = validate(
+          { TableName: name, StreamSpecification: stream },
+          { TableName: types.TableName, StreamSpecification: STREAM_SPECIFICATION },
+          undefined,
+          this.#store,
+        );
         answer = await this.#updateStream(name, this.#streamSpecification(data) as { StreamEnabled: boolean; StreamViewType?: string });
       }
       return answer ?? {};
@@ -400,7 +424,9 @@ class Engine implements LocalDynamo {
     return new Promise((resolve, reject) => {
       // dynalite's own lock for table records, the one its CreateTable and UpdateTable take.
       tableDb.lock(name, (release) => {
-        const done = release((error: unknown, answer?: Record<string, unknown>) => (error ? reject(fromDynalite(error)) : resolve(answer ?? {})));
+        const done = release((error: unknown, answer?: Record<string, unknown>) =>
+          error ? reject(fromDynalite(error)) : resolve(answer ?? {}),
+        );
         this.#store.getTable(name, false, (error, found) => {
           if (error || !found) return done(error);
           const table = found;

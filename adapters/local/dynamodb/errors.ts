@@ -46,14 +46,12 @@ export const validationError = (message: string): DynamoError =>
 export const resourceNotFound = (message = 'Requested resource not found'): DynamoError =>
   new DynamoError(400, { __type: `${DYNAMODB}ResourceNotFoundException`, message });
 
-export const unknownOperation = (): DynamoError =>
-  new DynamoError(400, { __type: 'com.amazon.coral.service#UnknownOperationException' });
+export const unknownOperation = (): DynamoError => new DynamoError(400, { __type: 'com.amazon.coral.service#UnknownOperationException' });
 
 export const serializationError = (message: string): DynamoError =>
   new DynamoError(400, { __type: 'com.amazon.coral.service#SerializationException', Message: message });
 
-export const internalError = (message: string): DynamoError =>
-  new DynamoError(500, { __type: `${DYNAMODB}InternalServerError`, message });
+export const internalError = (message: string): DynamoError => new DynamoError(500, { __type: `${DYNAMODB}InternalServerError`, message });
 
 /** A failed condition; with `ReturnValuesOnConditionCheckFailure: ALL_OLD`, the item as it was. */
 export const conditionalCheckFailed = (item: Item | undefined): DynamoError =>

@@ -130,6 +130,7 @@ export interface StreamConsumer {
   /** Filter criteria: records it rejects are skipped, never delivered, and the checkpoint moves past them. */
   readonly filter?: (record: DynamoDBRecord) => boolean;
   /** The function. `batchItemFailures` (ReportBatchItemFailures) retries from the lowest failed sequence number. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a Lambda handler may return nothing, as AWS's own types say
   readonly handler: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
   /** Retries of a batch that makes no progress before it is given up; undefined retries until it succeeds. */
   readonly maximumRetryAttempts?: number;

@@ -46,7 +46,9 @@ export class TimeToLive {
   async describe(tableName: string): Promise<Record<string, unknown>> {
     const spec = await this.#spec(tableName);
     return {
-      TimeToLiveDescription: spec?.Enabled ? { TimeToLiveStatus: 'ENABLED', AttributeName: spec.AttributeName } : { TimeToLiveStatus: 'DISABLED' },
+      TimeToLiveDescription: spec?.Enabled
+        ? { TimeToLiveStatus: 'ENABLED', AttributeName: spec.AttributeName }
+        : { TimeToLiveStatus: 'DISABLED' },
     };
   }
 

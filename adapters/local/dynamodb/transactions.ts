@@ -9,7 +9,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { MainDb } from 'dynalite/db';
-import { action, db, itemKey, run, validation, validations, type BatchOperation, type Item, type Store, type TableDescription } from './dynalite.ts';
+import {
+  action,
+  db,
+  itemKey,
+  run,
+  validation,
+  validations,
+  type BatchOperation,
+  type Item,
+  type Store,
+  type TableDescription,
+} from './dynalite.ts';
 import {
   fromDynalite,
   idempotentParameterMismatch,
@@ -199,7 +210,10 @@ const reasonFor = (entry: Settled, planned: PlannedAction): CancellationReason =
     };
   }
   const message = (entry.error as DynamoError).body.message ?? (entry.error as DynamoError).body.Message;
-  return { Code: code === 'ValidationException' ? 'ValidationError' : code.replace(/Exception$/, ''), ...(message && { Message: message }) };
+  return {
+    Code: code === 'ValidationException' ? 'ValidationError' : code.replace(/Exception$/, ''),
+    ...(message && { Message: message }),
+  };
 };
 
 /** Per-table units as DynamoDB counts a transaction: twice the units of the plain operation, per item. */
@@ -240,7 +254,11 @@ export const transactWriteItems = async (context: TransactionContext, input: Rec
     if (previous) {
       if (previous.hash !== hash) throw idempotentParameterMismatch();
       // The same request again within 10 minutes: no write, and the capacity of reading the items.
-      const ConsumedCapacity = consumedCapacity(data.ReturnConsumedCapacity, new Map(Object.entries(previous.readUnits)), 'ReadCapacityUnits');
+      const ConsumedCapacity = consumedCapacity(
+        data.ReturnConsumedCapacity,
+        new Map(Object.entries(previous.readUnits)),
+        'ReadCapacityUnits',
+      );
       return ConsumedCapacity ? { ConsumedCapacity } : {};
     }
     const settled = await context.writes.write(

@@ -99,11 +99,7 @@ const readBody = (request: IncomingMessage): Promise<string | undefined> =>
   });
 
 /** Serves the engine over HTTP on `host:port` (0 picks a free port). */
-export const listen = async (
-  port: number,
-  host: string,
-  dispatch: Dispatch,
-): Promise<{ readonly url: string; close(): Promise<void> }> => {
+export const listen = async (port: number, host: string, dispatch: Dispatch): Promise<{ readonly url: string; close(): Promise<void> }> => {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       if (request.method === 'GET') {

@@ -8,7 +8,17 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { sameItem } from './attribute-values.ts';
 import type { CommitLog } from './commit-log.ts';
-import { action, db, indexOperations, itemKey, run, type BatchOperation, type Item, type Store, type TableDescription } from './dynalite.ts';
+import {
+  action,
+  db,
+  indexOperations,
+  itemKey,
+  run,
+  type BatchOperation,
+  type Item,
+  type Store,
+  type TableDescription,
+} from './dynalite.ts';
 import { fromDynalite, type DynamoError } from './errors.ts';
 import type { KeyLocks } from './key-locks.ts';
 import { hasStream, recordOperation, streamRecord, type TTL_IDENTITY } from './streams.ts';

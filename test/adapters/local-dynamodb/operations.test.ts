@@ -75,7 +75,10 @@ describe('tables', () => {
   it('creates a table with a stream and describes it with its stream ARN', async () => {
     const name = uid('tbl');
     const created = await db.dynamo.send(
-      new CreateTableCommand({ ...createTableInput(name), StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
+      new CreateTableCommand({
+        ...createTableInput(name),
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      }),
     );
     expect(created.TableDescription?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
     await ensureTable(db.dynamo, name);
@@ -99,7 +102,10 @@ describe('tables', () => {
     );
     expectValidation(withoutType);
     const unknownType = await failure(
-      db.engine.handle('CreateTable', { ...createTableInput(uid('tbl')), StreamSpecification: { StreamEnabled: true, StreamViewType: 'ALL' } }),
+      db.engine.handle('CreateTable', {
+        ...createTableInput(uid('tbl')),
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'ALL' },
+      }),
     );
     expect((unknownType as unknown as DynamoError).code).toBe('ValidationException');
     expect(unknownType.message).toContain("at 'streamSpecification.streamViewType' failed to satisfy constraint");
@@ -117,7 +123,9 @@ describe('tables', () => {
     );
     expect(TableDescription?.LatestStreamArn).toContain(`table/${name}/stream/`);
     const twice = await failure(
-      db.dynamo.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } })),
+      db.dynamo.send(
+        new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } }),
+      ),
     );
     expectValidation(twice);
     expect(twice.message).toContain('already has an enabled stream');
@@ -126,7 +134,9 @@ describe('tables', () => {
   it('tags a table', async () => {
     const { Table } = await db.dynamo.send(new DescribeTableCommand({ TableName: db.tableName }));
     await db.dynamo.send(new TagResourceCommand({ ResourceArn: Table?.TableArn, Tags: [{ Key: 'app', Value: 'parley' }] }));
-    expect((await db.dynamo.send(new ListTagsOfResourceCommand({ ResourceArn: Table?.TableArn }))).Tags).toEqual([{ Key: 'app', Value: 'parley' }]);
+    expect((await db.dynamo.send(new ListTagsOfResourceCommand({ ResourceArn: Table?.TableArn }))).Tags).toEqual([
+      { Key: 'app', Value: 'parley' },
+    ]);
   });
 });
 
@@ -145,7 +155,9 @@ describe('single-item writes and reads', () => {
       }),
     );
     expect(updated.Attributes).toEqual({ pk, sk: 'A', n: 2, tags: new Set(['a', 'b']) });
-    expect((await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk, sk: 'A' }, ProjectionExpression: 'n' }))).Item).toEqual({ n: 2 });
+    expect(
+      (await db.client.send(new GetCommand({ TableName: db.tableName, Key: { pk, sk: 'A' }, ProjectionExpression: 'n' }))).Item,
+    ).toEqual({ n: 2 });
 
     const deleted = await db.dynamo.send(new DeleteItemCommand({ TableName: db.tableName, Key: key(pk), ReturnValues: 'ALL_OLD' }));
     expect(deleted.Attributes?.n).toEqual({ N: '2' });
@@ -156,7 +168,12 @@ describe('single-item writes and reads', () => {
     const pk = uid('item');
     await db.dynamo.send(new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), v: { S: 'one' } } }));
     const replaced = await db.dynamo.send(
-      new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), v: { S: 'two' } }, ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'TOTAL' }),
+      new PutItemCommand({
+        TableName: db.tableName,
+        Item: { ...key(pk), v: { S: 'two' } },
+        ReturnValues: 'ALL_OLD',
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
     );
     expect(replaced.Attributes).toEqual({ ...key(pk), v: { S: 'one' } });
     expect(replaced.ConsumedCapacity).toEqual({ TableName: db.tableName, CapacityUnits: 1 });
@@ -166,7 +183,13 @@ describe('single-item writes and reads', () => {
     const pk = uid('item');
     await db.dynamo.send(new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), v: { S: 'kept' } } }));
     const plain = await failure(
-      db.dynamo.send(new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), v: { S: 'lost' } }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      db.dynamo.send(
+        new PutItemCommand({
+          TableName: db.tableName,
+          Item: { ...key(pk), v: { S: 'lost' } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
     );
     expect(plain).toBeInstanceOf(ConditionalCheckFailedException);
     expect(plain.message).toBe('The conditional request failed');
@@ -189,7 +212,12 @@ describe('single-item writes and reads', () => {
 
     const deleteMissing = await failure(
       db.dynamo.send(
-        new DeleteItemCommand({ TableName: db.tableName, Key: key(uid('none')), ConditionExpression: 'attribute_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+        new DeleteItemCommand({
+          TableName: db.tableName,
+          Key: key(uid('none')),
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
       ),
     );
     expect(deleteMissing).toBeInstanceOf(ConditionalCheckFailedException);
@@ -210,7 +238,9 @@ describe('single-item writes and reads', () => {
   });
 
   it('raises ResourceNotFoundException for a missing table and ValidationException for a wrong key', async () => {
-    expect(await failure(db.dynamo.send(new PutItemCommand({ TableName: 'no-such-table', Item: key('x') })))).toBeInstanceOf(ResourceNotFoundException);
+    expect(await failure(db.dynamo.send(new PutItemCommand({ TableName: 'no-such-table', Item: key('x') })))).toBeInstanceOf(
+      ResourceNotFoundException,
+    );
     const wrongKey = await failure(db.dynamo.send(new PutItemCommand({ TableName: db.tableName, Item: { pk: { S: 'x' } } })));
     expectValidation(wrongKey);
     expect(wrongKey.message).toBe('One or more parameter values were invalid: Missing the key sk in the item');
@@ -220,16 +250,27 @@ describe('single-item writes and reads', () => {
     const user = uid('user');
     const items = [1, 2, 3].map((n) => ({ ...key(uid('batch')), gsi1pk: { S: user }, gsi1sk: { S: `MSG#${n}` }, n: { N: String(n) } }));
     const written = await db.dynamo.send(
-      new BatchWriteItemCommand({ RequestItems: { [db.tableName]: items.map((Item) => ({ PutRequest: { Item } })) }, ReturnConsumedCapacity: 'TOTAL' }),
+      new BatchWriteItemCommand({
+        RequestItems: { [db.tableName]: items.map((Item) => ({ PutRequest: { Item } })) },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
     );
     expect(written.UnprocessedItems).toEqual({});
     expect(written.ConsumedCapacity).toEqual([{ TableName: db.tableName, CapacityUnits: 3 }]);
 
-    const read = await db.dynamo.send(new BatchGetItemCommand({ RequestItems: { [db.tableName]: { Keys: items.map((item) => ({ pk: item.pk, sk: item.sk })) } } }));
+    const read = await db.dynamo.send(
+      new BatchGetItemCommand({ RequestItems: { [db.tableName]: { Keys: items.map((item) => ({ pk: item.pk, sk: item.sk })) } } }),
+    );
     expect(read.Responses?.[db.tableName]).toHaveLength(3);
 
     const byIndex = await db.client.send(
-      new DocQueryCommand({ TableName: db.tableName, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': user }, ScanIndexForward: false }),
+      new DocQueryCommand({
+        TableName: db.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :u',
+        ExpressionAttributeValues: { ':u': user },
+        ScanIndexForward: false,
+      }),
     );
     expect(byIndex.Items?.map((item) => item.n)).toEqual([3, 2, 1]);
     const scanned = await db.dynamo.send(
@@ -238,10 +279,17 @@ describe('single-item writes and reads', () => {
     expect(scanned.Items).toHaveLength(3);
 
     await db.dynamo.send(
-      new BatchWriteItemCommand({ RequestItems: { [db.tableName]: items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })) } }),
+      new BatchWriteItemCommand({
+        RequestItems: { [db.tableName]: items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })) },
+      }),
     );
     const emptied = await db.dynamo.send(
-      new QueryCommand({ TableName: db.tableName, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: user } } }),
+      new QueryCommand({
+        TableName: db.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :u',
+        ExpressionAttributeValues: { ':u': { S: user } },
+      }),
     );
     expect(emptied.Items).toEqual([]);
   });
@@ -249,7 +297,9 @@ describe('single-item writes and reads', () => {
   it('refuses a batch with one item twice', async () => {
     const item = key(uid('dup'));
     const error = await failure(
-      db.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [db.tableName]: [{ PutRequest: { Item: item } }, { DeleteRequest: { Key: item } }] } })),
+      db.dynamo.send(
+        new BatchWriteItemCommand({ RequestItems: { [db.tableName]: [{ PutRequest: { Item: item } }, { DeleteRequest: { Key: item } }] } }),
+      ),
     );
     expectValidation(error);
     expect(error.message).toBe('Provided list of item keys contains duplicates');
@@ -272,9 +322,23 @@ describe('TransactWriteItems', () => {
         ReturnConsumedCapacity: 'TOTAL',
         TransactItems: [
           put(a),
-          { Update: { TableName: db.tableName, Key: key(b), UpdateExpression: 'SET n = n + :one', ExpressionAttributeValues: { ':one': { N: '1' } } } },
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: key(b),
+              UpdateExpression: 'SET n = n + :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
           { Delete: { TableName: db.tableName, Key: key(c), ConditionExpression: 'attribute_exists(pk)' } },
-          { ConditionCheck: { TableName: db.tableName, Key: key(d), ConditionExpression: 'n = :one', ExpressionAttributeValues: { ':one': { N: '1' } } } },
+          {
+            ConditionCheck: {
+              TableName: db.tableName,
+              Key: key(d),
+              ConditionExpression: 'n = :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
         ],
       }),
     );
@@ -300,7 +364,14 @@ describe('TransactWriteItems', () => {
               ExpressionAttributeValues: { ':x': 4 },
             },
           },
-          { Update: { TableName: db.tableName, Key: { pk: to, sk: 'A' }, UpdateExpression: 'SET balance = balance + :x', ExpressionAttributeValues: { ':x': 4 } } },
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: { pk: to, sk: 'A' },
+              UpdateExpression: 'SET balance = balance + :x',
+              ExpressionAttributeValues: { ':x': 4 },
+            },
+          },
         ],
       }),
     );
@@ -339,7 +410,9 @@ describe('TransactWriteItems', () => {
       ),
     );
     expect(error).toBeInstanceOf(TransactionCanceledException);
-    expect(error.message).toBe('Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, ConditionalCheckFailed]');
+    expect(error.message).toBe(
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed, ConditionalCheckFailed]',
+    );
     expect(error.CancellationReasons).toEqual([
       { Code: 'None' },
       { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', Item: { ...key(existing), v: { S: 'old' } } },
@@ -356,13 +429,22 @@ describe('TransactWriteItems', () => {
       db.dynamo.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Update: { TableName: db.tableName, Key: key(pk), UpdateExpression: 'SET n = n + :one', ExpressionAttributeValues: { ':one': { N: '1' } } } },
+            {
+              Update: {
+                TableName: db.tableName,
+                Key: key(pk),
+                UpdateExpression: 'SET n = n + :one',
+                ExpressionAttributeValues: { ':one': { N: '1' } },
+              },
+            },
           ],
         }),
       ),
     );
     expect(error).toBeInstanceOf(TransactionCanceledException);
-    expect(error.CancellationReasons).toEqual([{ Code: 'ValidationError', Message: 'An operand in the update expression has an incorrect data type' }]);
+    expect(error.CancellationReasons).toEqual([
+      { Code: 'ValidationError', Message: 'An operand in the update expression has an incorrect data type' },
+    ]);
   });
 
   it('refuses two actions on one item, more than 100 actions, and an action of two kinds', async () => {
@@ -370,16 +452,23 @@ describe('TransactWriteItems', () => {
     const twice = await failure(
       db.dynamo.send(
         new TransactWriteItemsCommand({
-          TransactItems: [put(pk), { ConditionCheck: { TableName: db.tableName, Key: key(pk), ConditionExpression: 'attribute_not_exists(pk)' } }],
+          TransactItems: [
+            put(pk),
+            { ConditionCheck: { TableName: db.tableName, Key: key(pk), ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
         }),
       ),
     );
     expectValidation(twice);
     expect(twice.message).toBe('Transaction request cannot include multiple operations on one item');
 
-    const tooMany = await failure(db.dynamo.send(new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 101 }, () => put(uid('tx'))) })));
+    const tooMany = await failure(
+      db.dynamo.send(new TransactWriteItemsCommand({ TransactItems: Array.from({ length: 101 }, () => put(uid('tx'))) })),
+    );
     expectValidation(tooMany);
-    expect(tooMany.message).toMatch(/^1 validation error detected: Value '.*' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100$/s);
+    expect(tooMany.message).toMatch(
+      /^1 validation error detected: Value '.*' at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100$/s,
+    );
 
     const both = await failure(
       db.engine.handle('TransactWriteItems', {
@@ -412,7 +501,16 @@ describe('TransactWriteItems', () => {
       const token = randomUUID();
       const request = {
         ClientRequestToken: token,
-        TransactItems: [{ Update: { TableName: db.tableName, Key: key(pk), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } } }],
+        TransactItems: [
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: key(pk),
+              UpdateExpression: 'ADD n :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+        ],
       };
       await db.dynamo.send(new TransactWriteItemsCommand(request));
       const replay = await db.dynamo.send(new TransactWriteItemsCommand({ ...request, ReturnConsumedCapacity: 'TOTAL' }));
@@ -425,7 +523,9 @@ describe('TransactWriteItems', () => {
       const token = randomUUID();
       await db.dynamo.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: [put(uid('tok'))] }));
       const other = uid('tok');
-      const error = await failure(db.dynamo.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: [put(other)] })));
+      const error = await failure(
+        db.dynamo.send(new TransactWriteItemsCommand({ ClientRequestToken: token, TransactItems: [put(other)] })),
+      );
       expect(error).toBeInstanceOf(IdempotentParameterMismatchException);
       expect(await getRaw(other)).toBeUndefined();
     });
@@ -437,7 +537,16 @@ describe('TransactWriteItems', () => {
         const pk = uid('tok');
         const request = {
           ClientRequestToken: 'token-1',
-          TransactItems: [{ Update: { TableName: 'tokens', Key: key(pk), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } } }],
+          TransactItems: [
+            {
+              Update: {
+                TableName: 'tokens',
+                Key: key(pk),
+                UpdateExpression: 'ADD n :one',
+                ExpressionAttributeValues: { ':one': { N: '1' } },
+              },
+            },
+          ],
         };
         await local.dynamo.send(new TransactWriteItemsCommand(request));
         now += 9 * 60_000;
@@ -455,9 +564,21 @@ describe('TransactWriteItems', () => {
       const pk = uid('tok');
       const request = {
         ClientRequestToken: randomUUID(),
-        TransactItems: [{ Update: { TableName: db.tableName, Key: key(pk), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } } }],
+        TransactItems: [
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: key(pk),
+              UpdateExpression: 'ADD n :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+        ],
       };
-      const outcomes = await Promise.allSettled([db.engine.handle('TransactWriteItems', request), db.engine.handle('TransactWriteItems', request)]);
+      const outcomes = await Promise.allSettled([
+        db.engine.handle('TransactWriteItems', request),
+        db.engine.handle('TransactWriteItems', request),
+      ]);
       expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
       const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
       expect((rejected.reason as DynamoError).code).toBe('TransactionInProgressException');
@@ -468,7 +589,16 @@ describe('TransactWriteItems', () => {
       const pk = uid('tok');
       const request = {
         ClientRequestToken: randomUUID(),
-        TransactItems: [{ Update: { TableName: db.tableName, Key: key(pk), UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': { N: '1' } } } }],
+        TransactItems: [
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: key(pk),
+              UpdateExpression: 'ADD n :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+        ],
       };
       await Promise.all([db.dynamo.send(new TransactWriteItemsCommand(request)), db.dynamo.send(new TransactWriteItemsCommand(request))]);
       expect((await getRaw(pk))?.n).toEqual({ N: '1' });
@@ -512,16 +642,24 @@ describe('Time to Live settings', () => {
     await db.dynamo.send(new CreateTableCommand(createTableInput(name)));
     // Not ensureTable: it enables TTL on the stores' attribute.
     await expect.poll(async () => (await db.dynamo.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus).toBe('ACTIVE');
-    expect((await db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'DISABLED' });
-    const enabled = await db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
+    expect((await db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription).toEqual({
+      TimeToLiveStatus: 'DISABLED',
+    });
+    const enabled = await db.dynamo.send(
+      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }),
+    );
     expect(enabled.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect((await db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription).toEqual({
       TimeToLiveStatus: 'ENABLED',
       AttributeName: 'expiresAt',
     });
-    const twice = await failure(db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: 'other', Enabled: true } })));
+    const twice = await failure(
+      db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: 'other', Enabled: true } })),
+    );
     expectValidation(twice);
-    expect(await failure(db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'no-such-table' })))).toBeInstanceOf(ResourceNotFoundException);
+    expect(await failure(db.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'no-such-table' })))).toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 });
 
@@ -530,9 +668,7 @@ describe('persistence', () => {
     const path = mkdtempSync(join(tmpdir(), 'parley-engine-'));
     try {
       const first = await startLocalDynamo({ path, tableName: 'kept' });
-      await first.dynamo.send(
-        new PutItemCommand({ TableName: 'kept', Item: { ...key('p'), gsi1pk: { S: 'u' }, gsi1sk: { S: '1' } } }),
-      );
+      await first.dynamo.send(new PutItemCommand({ TableName: 'kept', Item: { ...key('p'), gsi1pk: { S: 'u' }, gsi1sk: { S: '1' } } }));
       // The harness enables the stores' TTL itself; a table of the test's own shows the setting is kept.
       await first.dynamo.send(
         new CreateTableCommand({
@@ -542,19 +678,33 @@ describe('persistence', () => {
           BillingMode: 'PAY_PER_REQUEST',
         }),
       );
-      await first.dynamo.send(new UpdateTimeToLiveCommand({ TableName: 'extra', TimeToLiveSpecification: { AttributeName: 'gone', Enabled: true } }));
+      await first.dynamo.send(
+        new UpdateTimeToLiveCommand({ TableName: 'extra', TimeToLiveSpecification: { AttributeName: 'gone', Enabled: true } }),
+      );
       await first.stop();
 
       const second = await startLocalDynamo({ path, tableName: 'kept' });
       try {
         expect((await second.dynamo.send(new GetItemCommand({ TableName: 'kept', Key: key('p') }))).Item?.gsi1pk).toEqual({ S: 'u' });
         const byIndex = await second.dynamo.send(
-          new QueryCommand({ TableName: 'kept', IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: 'u' } } }),
+          new QueryCommand({
+            TableName: 'kept',
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :u',
+            ExpressionAttributeValues: { ':u': { S: 'u' } },
+          }),
         );
         expect(byIndex.Items).toHaveLength(1);
-        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus).toBe('ENABLED');
-        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'extra' }))).TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'gone' });
-        expect((await second.dynamo.send(new DescribeTableCommand({ TableName: 'kept' }))).Table?.StreamSpecification?.StreamEnabled).toBe(true);
+        expect(
+          (await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus,
+        ).toBe('ENABLED');
+        expect((await second.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'extra' }))).TimeToLiveDescription).toEqual({
+          TimeToLiveStatus: 'ENABLED',
+          AttributeName: 'gone',
+        });
+        expect((await second.dynamo.send(new DescribeTableCommand({ TableName: 'kept' }))).Table?.StreamSpecification?.StreamEnabled).toBe(
+          true,
+        );
       } finally {
         await second.stop();
       }
@@ -567,7 +717,11 @@ describe('persistence', () => {
 describe('handle', () => {
   it('answers plain wire JSON and leaves the caller’s request as it was', async () => {
     const pk = uid('raw');
-    const request = { TableName: db.tableName, Item: { ...key(pk), v: { S: 'x' } }, Unknown: 'dropped by validation, but not from this object' };
+    const request = {
+      TableName: db.tableName,
+      Item: { ...key(pk), v: { S: 'x' } },
+      Unknown: 'dropped by validation, but not from this object',
+    };
     await db.engine.handle('PutItem', request);
     expect(request.Unknown).toBeDefined();
     expect(await db.engine.handle('GetItem', { TableName: db.tableName, Key: key(pk) })).toEqual({ Item: { ...key(pk), v: { S: 'x' } } });

@@ -50,7 +50,10 @@ const pkOf = (record: DynamoDBRecord): string | undefined => record.dynamodb?.Ke
 /** A consumer that keeps every event it is given and answers with `answer` (default: all processed). */
 const collector = (
   name: string,
-  answer: (event: DynamoDBStreamEvent, call: number) => Promise<DynamoDBBatchResponse | void> | DynamoDBBatchResponse | void = () => undefined,
+  answer: (
+    event: DynamoDBStreamEvent,
+    call: number,
+  ) => Promise<DynamoDBBatchResponse | undefined> | DynamoDBBatchResponse | undefined = () => undefined,
   options: Partial<StreamConsumer> = {},
 ) => {
   const events: DynamoDBStreamEvent[] = [];
@@ -83,7 +86,13 @@ describe('stream records', () => {
     const subscription = db.engine.subscribe('blog-post', consumer);
     await db.dynamo.send(new PutItemCommand({ TableName: 'blog-post', Item: { id: { S: '1' }, key: { S: 'value' } } }));
     await db.dynamo.send(
-      new UpdateItemCommand({ TableName: 'blog-post', Key: { id: { S: '1' } }, UpdateExpression: 'SET #k = :v', ExpressionAttributeNames: { '#k': 'key' }, ExpressionAttributeValues: { ':v': { S: 'updated' } } }),
+      new UpdateItemCommand({
+        TableName: 'blog-post',
+        Key: { id: { S: '1' } },
+        UpdateExpression: 'SET #k = :v',
+        ExpressionAttributeNames: { '#k': 'key' },
+        ExpressionAttributeValues: { ':v': { S: 'updated' } },
+      }),
     );
     await db.dynamo.send(new PutItemCommand({ TableName: 'blog-post', Item: { id: { S: '2' }, key: { S: 'original' } } }));
     await db.dynamo.send(new DeleteItemCommand({ TableName: 'blog-post', Key: { id: { S: '1' } } }));
@@ -187,7 +196,12 @@ describe('stream records', () => {
     await put(db, 'same', { n: { N: '1' }, tags: { SS: ['a', 'b'] } });
     await put(db, 'same', { tags: { SS: ['b', 'a'] }, n: { N: '1.0' } }); // equal values, other order
     await db.dynamo.send(
-      new UpdateItemCommand({ TableName: db.tableName, Key: key('same'), UpdateExpression: 'SET n = :one', ExpressionAttributeValues: { ':one': { N: '1' } } }),
+      new UpdateItemCommand({
+        TableName: db.tableName,
+        Key: key('same'),
+        UpdateExpression: 'SET n = :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
     );
     await db.dynamo.send(new DeleteItemCommand({ TableName: db.tableName, Key: key('never-written') }));
     await put(db, 'marker');
@@ -227,13 +241,19 @@ describe('stream records', () => {
     const { consumer, events } = collector('late');
     db.engine.subscribe('late-stream', consumer);
     await write('before');
-    await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+    await db.dynamo.send(
+      new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }),
+    );
     await write('during');
     await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: false } }));
     await write('after');
-    await db.dynamo.send(new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+    await db.dynamo.send(
+      new UpdateTableCommand({ TableName: 'late-stream', StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }),
+    );
     await write('again');
-    await expect.poll(() => events.flatMap((event) => event.Records.map((record) => record.dynamodb?.Keys?.id?.S))).toEqual(['during', 'again']);
+    await expect
+      .poll(() => events.flatMap((event) => event.Records.map((record) => record.dynamodb?.Keys?.id?.S)))
+      .toEqual(['during', 'again']);
   });
 });
 
@@ -324,7 +344,9 @@ describe('stream consumers', () => {
 
   it('retries the whole batch when the response names an item it cannot find, as Lambda does', async () => {
     const db = await start();
-    const { consumer, events } = collector('malformed', (_event, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: '' }] } : undefined));
+    const { consumer, events } = collector('malformed', (_event, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: '' }] } : undefined,
+    );
     await put(db, 'm0');
     await put(db, 'm1');
     db.engine.subscribe(db.tableName, consumer);
@@ -371,9 +393,13 @@ describe('stream consumers', () => {
     const path = tempDir();
     let db = await start({ path });
     // A name with '~', the separator of the engine's own keys, must survive the restart too.
-    const first = collector('outbox~relay', (event) => {
-      if (event.Records.some((record) => pkOf(record) === 'r2')) throw new Error('crash before acknowledging');
-    }, { batchSize: 1 });
+    const first = collector(
+      'outbox~relay',
+      (event) => {
+        if (event.Records.some((record) => pkOf(record) === 'r2')) throw new Error('crash before acknowledging');
+      },
+      { batchSize: 1 },
+    );
     const subscription = db.engine.subscribe(db.tableName, first.consumer);
     // A consumer that stays behind keeps every record, so a lost checkpoint would show as redelivered records.
     const keeper = collector('keeper', () => {
@@ -484,7 +510,8 @@ describe('stream consumers', () => {
   it('refuses a second consumer of the same name on one table', async () => {
     const db = await start();
     db.engine.subscribe(db.tableName, collector('twice').consumer);
-    expect(() => db.engine.subscribe(db.tableName, collector('twice').consumer)).toThrow('consumer twice already reads the stream of parley');
+    expect(() => db.engine.subscribe(db.tableName, collector('twice').consumer)).toThrow(
+      'consumer twice already reads the stream of parley',
+    );
   });
 });
-

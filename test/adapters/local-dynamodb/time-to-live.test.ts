@@ -49,7 +49,12 @@ describe('Time to Live sweep', () => {
     expect(await exists(db, 'expired')).toBe(false);
     for (const pk of ['future', 'ancient', 'milliseconds', 'string', 'nested', 'none']) expect(await exists(db, pk)).toBe(true);
     const indexed = await db.dynamo.send(
-      new QueryCommand({ TableName: db.tableName, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': { S: 'idem' } } }),
+      new QueryCommand({
+        TableName: db.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :k',
+        ExpressionAttributeValues: { ':k': { S: 'idem' } },
+      }),
     );
     expect(indexed.Items?.map((item) => item.pk?.S)).toEqual(['future']);
     expect(await db.engine.sweepExpired()).toBe(0);
@@ -82,7 +87,12 @@ describe('Time to Live sweep', () => {
   it('deletes nothing in a table without TTL, or after TTL is disabled', async () => {
     const db = await start();
     await put(db, 'kept', { [TTL]: { N: String(nowSeconds - 1) } });
-    await db.dynamo.send(new UpdateTimeToLiveCommand({ TableName: db.tableName, TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: false } }));
+    await db.dynamo.send(
+      new UpdateTimeToLiveCommand({
+        TableName: db.tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: false },
+      }),
+    );
     expect(await db.engine.sweepExpired()).toBe(0);
     expect(await exists(db, 'kept')).toBe(true);
   });

@@ -60,7 +60,15 @@ describe('atomicity', () => {
           TransactItems: [
             { Put: { TableName: db.tableName, Item: { ...key(first), gsi1pk: { S: user }, gsi1sk: { S: '1' } } } },
             { Put: { TableName: db.tableName, Item: { ...key(second), gsi1pk: { S: user }, gsi1sk: { S: '2' } } } },
-            { ConditionCheck: { TableName: db.tableName, Key: key(guard), ConditionExpression: '#o = :t', ExpressionAttributeNames: { '#o': 'open' }, ExpressionAttributeValues: { ':t': { BOOL: true } } } },
+            {
+              ConditionCheck: {
+                TableName: db.tableName,
+                Key: key(guard),
+                ConditionExpression: '#o = :t',
+                ExpressionAttributeNames: { '#o': 'open' },
+                ExpressionAttributeValues: { ':t': { BOOL: true } },
+              },
+            },
           ],
         }),
       ),
@@ -76,7 +84,12 @@ describe('atomicity', () => {
     ]);
     expect((await db.dynamo.send(new GetItemCommand({ TableName: db.tableName, Key: key(first) }))).Item).toBeUndefined();
     const indexed = await db.dynamo.send(
-      new QueryCommand({ TableName: db.tableName, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: user } } }),
+      new QueryCommand({
+        TableName: db.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :u',
+        ExpressionAttributeValues: { ':u': { S: user } },
+      }),
     );
     expect(indexed.Items).toEqual([]);
   });
@@ -87,14 +100,26 @@ describe('atomicity', () => {
     await db.dynamo.send(
       new TransactWriteItemsCommand({
         TransactItems: [
-          { Update: { TableName: db.tableName, Key: key(pk), UpdateExpression: 'SET gsi1pk = :a', ExpressionAttributeValues: { ':a': { S: after } } } },
+          {
+            Update: {
+              TableName: db.tableName,
+              Key: key(pk),
+              UpdateExpression: 'SET gsi1pk = :a',
+              ExpressionAttributeValues: { ':a': { S: after } },
+            },
+          },
         ],
       }),
     );
     const byIndex = async (user: string) =>
       (
         await db.dynamo.send(
-          new QueryCommand({ TableName: db.tableName, IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :u', ExpressionAttributeValues: { ':u': { S: user } } }),
+          new QueryCommand({
+            TableName: db.tableName,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :u',
+            ExpressionAttributeValues: { ':u': { S: user } },
+          }),
         )
       ).Items;
     expect(await byIndex(before)).toEqual([]);
@@ -114,7 +139,12 @@ describe('isolation under concurrent writers', () => {
   const START = 20;
   const counterIndex = fc.integer({ min: 0, max: COUNTERS - 1 });
   const operation: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ type: fc.constant('transfer' as const), from: counterIndex, to: counterIndex, amount: fc.integer({ min: 1, max: 15 }) }).filter((op) => op.from !== op.to) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .record({ type: fc.constant('transfer' as const), from: counterIndex, to: counterIndex, amount: fc.integer({ min: 1, max: 15 }) })
+        .filter((op) => op.from !== op.to),
+    },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('bump' as const), counter: counterIndex }) },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('snapshot' as const) }) },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('scan' as const) }) },
@@ -128,7 +158,9 @@ describe('isolation under concurrent writers', () => {
         const run = uid('run');
         const counters = Array.from({ length: COUNTERS }, (_, i) => `${run}#${i}`);
         for (const pk of counters) {
-          await db.dynamo.send(new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), balance: { N: String(START) }, ops: { N: '0' } } }));
+          await db.dynamo.send(
+            new PutItemCommand({ TableName: db.tableName, Item: { ...key(pk), balance: { N: String(START) }, ops: { N: '0' } } }),
+          );
         }
         const expectedOps = counters.map(() => 0);
         const sums: number[] = [];
@@ -173,7 +205,9 @@ describe('isolation under concurrent writers', () => {
               case 'bump': {
                 // Read, then write conditionally on what was read: optimistic concurrency, retried until it lands.
                 for (;;) {
-                  const { Item } = await db.dynamo.send(new GetItemCommand({ TableName: db.tableName, Key: key(counters[op.counter] as string), ConsistentRead: true }));
+                  const { Item } = await db.dynamo.send(
+                    new GetItemCommand({ TableName: db.tableName, Key: key(counters[op.counter] as string), ConsistentRead: true }),
+                  );
                   try {
                     await db.dynamo.send(
                       new UpdateItemCommand({
@@ -193,7 +227,9 @@ describe('isolation under concurrent writers', () => {
               }
               case 'snapshot': {
                 const { Responses } = await db.dynamo.send(
-                  new TransactGetItemsCommand({ TransactItems: counters.map((pk) => ({ Get: { TableName: db.tableName, Key: key(pk) } })) }),
+                  new TransactGetItemsCommand({
+                    TransactItems: counters.map((pk) => ({ Get: { TableName: db.tableName, Key: key(pk) } })),
+                  }),
                 );
                 sums.push((Responses ?? []).reduce((sum, response) => sum + Number(response.Item?.balance?.N), 0));
                 return;
@@ -201,14 +237,20 @@ describe('isolation under concurrent writers', () => {
               case 'scan': {
                 // No locks: a Scan reads one LevelDB snapshot, so it sees a transaction's batch whole or not at all.
                 const { Items } = await db.dynamo.send(
-                  new ScanCommand({ TableName: db.tableName, FilterExpression: 'begins_with(pk, :run)', ExpressionAttributeValues: { ':run': { S: run } } }),
+                  new ScanCommand({
+                    TableName: db.tableName,
+                    FilterExpression: 'begins_with(pk, :run)',
+                    ExpressionAttributeValues: { ':run': { S: run } },
+                  }),
                 );
                 if (Items?.length !== COUNTERS) throw new Error(`the scan found ${Items?.length} counters`);
                 sums.push(Items.reduce((sum, item) => sum + Number(item.balance?.N), 0));
                 return;
               }
               case 'get': {
-                const { Item } = await db.dynamo.send(new GetItemCommand({ TableName: db.tableName, Key: key(counters[op.counter] as string) }));
+                const { Item } = await db.dynamo.send(
+                  new GetItemCommand({ TableName: db.tableName, Key: key(counters[op.counter] as string) }),
+                );
                 balancesSeen.push(Number(Item?.balance?.N));
                 return;
               }
@@ -218,7 +260,9 @@ describe('isolation under concurrent writers', () => {
 
         expect(sums.every((sum) => sum === COUNTERS * START)).toBe(true);
         expect(balancesSeen.every((balance) => balance >= 0)).toBe(true);
-        const final = await Promise.all(counters.map((pk) => db.dynamo.send(new GetItemCommand({ TableName: db.tableName, Key: key(pk), ConsistentRead: true }))));
+        const final = await Promise.all(
+          counters.map((pk) => db.dynamo.send(new GetItemCommand({ TableName: db.tableName, Key: key(pk), ConsistentRead: true }))),
+        );
         expect(final.map(({ Item }) => Number(Item?.ops?.N))).toEqual(expectedOps);
         expect(final.reduce((sum, { Item }) => sum + Number(Item?.balance?.N), 0)).toBe(COUNTERS * START);
         expect(final.every(({ Item }) => Number(Item?.balance?.N) >= 0)).toBe(true);

@@ -57,7 +57,12 @@ describe('over HTTP', () => {
   it('raises the SDK’s modelled exceptions with their fields', async () => {
     const conditional = await failure(
       http.send(
-        new PutItemCommand({ TableName: db.tableName, Item: key('over-http'), ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
+        new PutItemCommand({
+          TableName: db.tableName,
+          Item: key('over-http'),
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
       ),
     );
     expect(conditional).toBeInstanceOf(ConditionalCheckFailedException);
@@ -73,7 +78,9 @@ describe('over HTTP', () => {
     expect(cancelled).toBeInstanceOf(TransactionCanceledException);
     expect(cancelled.CancellationReasons).toEqual([{ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' }]);
 
-    expect(await failure(http.send(new GetItemCommand({ TableName: 'no-such-table', Key: key('x') })))).toBeInstanceOf(ResourceNotFoundException);
+    expect(await failure(http.send(new GetItemCommand({ TableName: 'no-such-table', Key: key('x') })))).toBeInstanceOf(
+      ResourceNotFoundException,
+    );
     expect(await failure(http.send(new CreateTableCommand(createTableInput(db.tableName))))).toBeInstanceOf(ResourceInUseException);
     const invalid = await failure(http.send(new GetItemCommand({ TableName: db.tableName, Key: { pk: { S: 'x' } } })));
     expect(invalid).toBeInstanceOf(DynamoDBServiceException);
@@ -85,7 +92,10 @@ describe('over HTTP', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
     expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.0');
-    expect(await response.json()).toEqual({ __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException', message: 'Requested resource not found' });
+    expect(await response.json()).toEqual({
+      __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException',
+      message: 'Requested resource not found',
+    });
 
     const unknown = await raw('DynamoDB_20120810.Teleport', '{}');
     expect(unknown.status).toBe(400);

@@ -36,7 +36,9 @@ describe('instagram normalize', () => {
   it('keeps a shared post once although Instagram sends it as share and ig_post', () => {
     const { events } = normalize('share-post');
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ content: { type: 'image', media: { id: '18055555555555555' }, caption: 'New autumn collection 🍂' } });
+    expect(events[0]).toMatchObject({
+      content: { type: 'image', media: { id: '18055555555555555' }, caption: 'New autumn collection 🍂' },
+    });
   });
 
   it('does not hand story media to the media copier: a mention is unsupported, a story reply quotes the story by id', () => {

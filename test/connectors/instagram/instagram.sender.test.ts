@@ -42,7 +42,10 @@ const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): Se
 
 describe('instagram sender', () => {
   it('posts to /v23.0/<ig account id>/messages with the user token as Bearer, without Messenger-only fields', async () => {
-    const result = await sender.send(request({ type: 'text', text: 'Pick a size', quickReplies: [{ text: 'S', payload: 'SIZE_S' }] }), context());
+    const result = await sender.send(
+      request({ type: 'text', text: 'Pick a size', quickReplies: [{ text: 'S', payload: 'SIZE_S' }] }),
+      context(),
+    );
     expect(fake.calls).toEqual([
       {
         method: 'POST',
@@ -69,13 +72,17 @@ describe('instagram sender', () => {
   it('sends media by URL only', async () => {
     await sender.send(request({ type: 'image', media: { url: 'https://cdn.acme.example/p.jpg' } }), context());
     expect(fake.calls[0]?.body['message']).toEqual({ attachment: { type: 'image', payload: { url: 'https://cdn.acme.example/p.jpg' } } });
-    await expect(sender.send(request({ type: 'image', media: { id: '123' } }), context())).rejects.toMatchObject({ kind: 'invalid_request' });
+    await expect(sender.send(request({ type: 'image', media: { id: '123' } }), context())).rejects.toMatchObject({
+      kind: 'invalid_request',
+    });
   });
 
   it('turns 10/2534022 (outside the window) into a permanent failure with the code', async () => {
     fake.answerNext({
       status: 400,
-      body: { error: { message: 'This message is sent outside of allowed window.', type: 'OAuthException', code: 10, error_subcode: 2534022 } },
+      body: {
+        error: { message: 'This message is sent outside of allowed window.', type: 'OAuthException', code: 10, error_subcode: 2534022 },
+      },
     });
     const error = await failureOf(sender.send(request({ type: 'text', text: 'Hello' }), context()));
     expect(error).toBeInstanceOf(PermanentProviderError);
@@ -126,8 +133,22 @@ describe('instagram sender: buttons, lists and tags', () => {
   });
 
   it('degrades 4 buttons to quick replies with the link written out, and numbers a described list', async () => {
-    await sender.send(request({ type: 'text', text: 'Hi', buttons: [...buttons, { type: 'postback', text: 'Hours', payload: 'HOURS' }, { type: 'postback', text: 'Stores', payload: 'STORES' }] }), context());
-    await sender.send(request({ type: 'list', text: 'Size?', sections: [{ items: [{ title: 'S', description: 'Chest 86-91 cm', payload: 'SIZE_S' }] }] }), context());
+    await sender.send(
+      request({
+        type: 'text',
+        text: 'Hi',
+        buttons: [
+          ...buttons,
+          { type: 'postback', text: 'Hours', payload: 'HOURS' },
+          { type: 'postback', text: 'Stores', payload: 'STORES' },
+        ],
+      }),
+      context(),
+    );
+    await sender.send(
+      request({ type: 'list', text: 'Size?', sections: [{ items: [{ title: 'S', description: 'Chest 86-91 cm', payload: 'SIZE_S' }] }] }),
+      context(),
+    );
     expect(fake.calls.map((call) => call.body['message'])).toEqual([
       {
         text: 'Hi\n\nVisit our website: https://acme.example',
@@ -144,16 +165,24 @@ describe('instagram sender: buttons, lists and tags', () => {
 
   it('sends with the human_agent tag as MESSAGE_TAG HUMAN_AGENT, and refuses the tags Instagram does not have', async () => {
     await sender.send(request({ type: 'text', text: 'Sorry for the wait' }, { messageTag: 'human_agent' }), context());
-    expect(fake.calls[0]?.body).toEqual({ recipient: { id: IGSID }, messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT', message: { text: 'Sorry for the wait' } });
+    expect(fake.calls[0]?.body).toEqual({
+      recipient: { id: IGSID },
+      messaging_type: 'MESSAGE_TAG',
+      tag: 'HUMAN_AGENT',
+      message: { text: 'Sorry for the wait' },
+    });
     fake.reset();
-    const refused = await failureOf(sender.send(request({ type: 'text', text: 'Your account' }, { messageTag: 'account_update' }), context()));
+    const refused = await failureOf(
+      sender.send(request({ type: 'text', text: 'Your account' }, { messageTag: 'account_update' }), context()),
+    );
     expect(refused).toBeInstanceOf(InvalidRequestError);
     expect(fake.calls).toHaveLength(0);
   });
 
   it('a postback button comes back as reply content with its payload', () => {
     const [call] = planMetaSend(request({ type: 'text', text: 'Help?', buttons }), INSTAGRAM_SEND_PROFILE, ACCOUNT);
-    const button = (call?.body['message'] as { attachment: { payload: { buttons: { title: string; payload?: string }[] } } }).attachment.payload.buttons[1]!;
+    const button = (call?.body['message'] as { attachment: { payload: { buttons: { title: string; payload?: string }[] } } }).attachment
+      .payload.buttons[1]!;
     // The recorded postback fixture, carrying the rendered button.
     const body = JSON.parse(readFileSync(new URL('../../fixtures/instagram/postback.json', import.meta.url), 'utf8')) as {
       entry: { messaging: Record<string, unknown>[] }[];

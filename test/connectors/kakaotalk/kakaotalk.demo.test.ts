@@ -49,7 +49,11 @@ describe('kakaotalk demo', () => {
     if (!tap) throw new Error('expected a tap');
     expect(kakaotalkConnector.verify(asWebhook(tap), dev)).toBe(true);
     const [message] = normalized(tap).events;
-    expect(message?.type === 'message.received' && message.content).toEqual({ type: 'reply', text: 'Express 🚀', payload: 'ship:exp:A-1029' });
+    expect(message?.type === 'message.received' && message.content).toEqual({
+      type: 'reply',
+      text: 'Express 🚀',
+      payload: 'ship:exp:A-1029',
+    });
     expect(kakaotalkDemo.afterReply(dev, 1, { ...reply, content: { type: 'text', text: 'no buttons' } })).toEqual([]);
   });
 });

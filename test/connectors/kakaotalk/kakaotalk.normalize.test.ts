@@ -2,10 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NormalizeContext } from '../../../connectors/connector.ts';
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
-import {
-  KAKAO_DEDUPE_WINDOW_MS,
-  normalizeKakaoSkillPayload,
-} from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
+import { KAKAO_DEDUPE_WINDOW_MS, normalizeKakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
 import { decodeKakaoParamValue, kakaoParams, type KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
 import { ParleyEventSchema, type ParleyEvent } from '../../../domain/events.ts';
 import { BOT_ID } from './kakaotalk.kit.ts';
@@ -43,8 +40,17 @@ describe('kakaotalk fixtures', () => {
   it('cover every scenario the connector promises to handle', () => {
     expect(scenarios).toEqual(
       expect.arrayContaining([
-        'plain-text', 'params-json-in-string', 'non-friend', 'test-console', 'quick-reply-parley',
-        'quick-reply-admin-button', 'callback', 'empty-utterance', 'not-json', 'not-a-skill-payload', 'no-user',
+        'plain-text',
+        'params-json-in-string',
+        'non-friend',
+        'test-console',
+        'quick-reply-parley',
+        'quick-reply-admin-button',
+        'callback',
+        'empty-utterance',
+        'not-json',
+        'not-a-skill-payload',
+        'no-user',
       ]),
     );
   });
@@ -70,7 +76,17 @@ describe('kakaotalk parse', () => {
   const parse = (body: string) => kakaotalkConnector.parse(Buffer.from(body, 'utf8'));
 
   it('answers malformed, never ignored, for anything that is not a skill payload: Kakao would show an error either way', () => {
-    for (const body of ['', '{"userRequest":', '[]', 'null', '"text"', '42', '{}', '{"userRequest":[]}', '{"userRequest":{"utterance":"hi"}}']) {
+    for (const body of [
+      '',
+      '{"userRequest":',
+      '[]',
+      'null',
+      '"text"',
+      '42',
+      '{}',
+      '{"userRequest":[]}',
+      '{"userRequest":{"utterance":"hi"}}',
+    ]) {
       expect(parse(body).kind, body).toBe('malformed');
     }
   });
@@ -170,7 +186,9 @@ describe('normalizeKakaoSkillPayload', () => {
       value: 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1',
       expiresAt: '2026-03-14T01:01:00.000Z',
     });
-    expect(messageOf(normalizeKakaoSkillPayload(payload('callback'), at(30_000)).events).replyHandle?.expiresAt).toBe('2026-03-14T01:01:30.000Z');
+    expect(messageOf(normalizeKakaoSkillPayload(payload('callback'), at(30_000)).events).replyHandle?.expiresAt).toBe(
+      '2026-03-14T01:01:30.000Z',
+    );
     expect(messageOf(normalizeKakaoSkillPayload(payload('plain-text'), CONTEXT).events)).not.toHaveProperty('replyHandle');
   });
 

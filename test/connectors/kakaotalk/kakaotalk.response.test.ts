@@ -161,7 +161,9 @@ describe('buttonsResponse', () => {
   it('degrades a label over 14 characters, and numbers postbacks whose payload is over 1000 bytes', () => {
     const longLabel = buttonsResponse('OK?', [{ type: 'postback', text: 'Leave it at the door', payload: 'door' }]);
     expect(longLabel.template.outputs).toEqual([{ simpleText: { text: 'OK?' } }]);
-    expect(longLabel.template.quickReplies).toEqual([{ label: 'Leave it at t…', action: 'message', messageText: 'Leave it at the door', extra: { parleyPayload: 'door' } }]);
+    expect(longLabel.template.quickReplies).toEqual([
+      { label: 'Leave it at t…', action: 'message', messageText: 'Leave it at the door', extra: { parleyPayload: 'door' } },
+    ]);
     const longPayload = buttonsResponse('OK?', [{ type: 'postback', text: '네', payload: '가'.repeat(334) }]);
     expect(longPayload.template).toEqual({ outputs: [{ simpleText: { text: 'OK?\n\n1. 네' } }] });
   });
@@ -169,7 +171,18 @@ describe('buttonsResponse', () => {
 
 describe('listResponse', () => {
   it('offers a list of titles only as quick replies', () => {
-    const response = listResponse({ type: 'list', text: '지점을 골라 주세요', sections: [{ items: [{ title: '강남점', payload: 'branch:1' }, { title: '홍대점', payload: 'branch:2' }] }] });
+    const response = listResponse({
+      type: 'list',
+      text: '지점을 골라 주세요',
+      sections: [
+        {
+          items: [
+            { title: '강남점', payload: 'branch:1' },
+            { title: '홍대점', payload: 'branch:2' },
+          ],
+        },
+      ],
+    });
     expect(response).toEqual({
       version: '2.0',
       template: {
@@ -186,7 +199,10 @@ describe('listResponse', () => {
     const described = listResponse({
       type: 'list',
       text: '시간을 골라 주세요',
-      sections: [{ title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }] }, { title: '오후', items: [{ title: '14–18시', payload: 's2' }] }],
+      sections: [
+        { title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }] },
+        { title: '오후', items: [{ title: '14–18시', payload: 's2' }] },
+      ],
     });
     expect(described).toEqual({
       version: '2.0',
@@ -199,7 +215,11 @@ describe('listResponse', () => {
         ],
       },
     });
-    const eleven = listResponse({ type: 'list', text: 'Pick', sections: [{ items: Array.from({ length: 11 }, (_, i) => ({ title: `No ${i + 1}`, payload: `n${i + 1}` })) }] });
+    const eleven = listResponse({
+      type: 'list',
+      text: 'Pick',
+      sections: [{ items: Array.from({ length: 11 }, (_, i) => ({ title: `No ${i + 1}`, payload: `n${i + 1}` })) }],
+    });
     expect(eleven.template.quickReplies).toBeUndefined();
     expect(eleven.template.outputs[0]?.simpleText.text).toContain('\n11. No 11');
   });

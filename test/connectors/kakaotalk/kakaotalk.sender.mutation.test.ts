@@ -22,7 +22,10 @@ const CALLBACK_URL = 'https://bot-api.kakao.com/v1/bots/65f1a2b3c4d5e6f708192a3b
 const CALLBACK_PATH = `${API}/v1/bots/65f1a2b3c4d5e6f708192a3b/callback/Xk3t9QmZr2Lw8Vb1`;
 const EVENT_API = `${API}/v2/bots/${BOT_ID}/talk`;
 const recipient: Recipient = { accountId: BOT_ID, conversation: { externalId: USER_KEY, kind: 'direct' } };
-const withHandle: Recipient = { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: new Date(Date.now() + 60_000).toISOString() } };
+const withHandle: Recipient = {
+  ...recipient,
+  replyHandle: { value: CALLBACK_URL, expiresAt: new Date(Date.now() + 60_000).toISOString() },
+};
 
 const setup = (credentials = KAKAO_TEST_CREDENTIALS) => {
   const kakao = fakeKakao();
@@ -39,7 +42,8 @@ const request = (content: OutboundContent, overrides: Partial<SendRequest> = {})
   ...overrides,
 });
 
-const eventTexts = (calls: readonly { body: unknown }[]) => calls.map((c) => (c.body as { event: { data: { text: string } } }).event.data.text);
+const eventTexts = (calls: readonly { body: unknown }[]) =>
+  calls.map((c) => (c.body as { event: { data: { text: string } } }).event.data.text);
 
 describe('kakaotalk sender: which way a reply goes', () => {
   it('sends nothing more when an earlier attempt answered through the callback, however long the text', async () => {
@@ -115,7 +119,9 @@ describe('kakaotalk sender: failures the integrator reads', () => {
   it('refuses, naming the setting, when the bot id is unknown', async () => {
     for (const accountId of ['default', '']) {
       const { kakao, context } = setup({ skillSecret: 's', restApiKey: 'k' });
-      const error = await failureOf(sender.send(request({ type: 'text', text: 'Hi' }, { recipient: { ...recipient, accountId } }), context));
+      const error = await failureOf(
+        sender.send(request({ type: 'text', text: 'Hi' }, { recipient: { ...recipient, accountId } }), context),
+      );
       expect(error).toMatchObject({
         kind: 'permanent',
         code: 'kakao_bot_id_unknown',
@@ -154,19 +160,28 @@ describe('kakaotalk sender: failures the integrator reads', () => {
   it('treats a callback as expired from the very millisecond it expires, and says so', async () => {
     const { kakao, context } = setup();
     const expiresAt = '2026-03-14T01:01:00.000Z';
-    const error = await failureOf(postCallbackAnswer({ value: CALLBACK_URL, expiresAt }, textResponse('late'), context, new Date(expiresAt)));
+    const error = await failureOf(
+      postCallbackAnswer({ value: CALLBACK_URL, expiresAt }, textResponse('late'), context, new Date(expiresAt)),
+    );
     expect(error).toMatchObject({
       kind: 'permanent',
       code: 'callback_expired',
       message: 'Kakao callback expired at 2026-03-14T01:01:00.000Z; a callback URL is valid for one minute',
     });
-    await postCallbackAnswer({ value: CALLBACK_URL, expiresAt }, textResponse('just in time'), context, new Date(Date.parse(expiresAt) - 1));
+    await postCallbackAnswer(
+      { value: CALLBACK_URL, expiresAt },
+      textResponse('just in time'),
+      context,
+      new Date(Date.parse(expiresAt) - 1),
+    );
     expect(kakao.calls.map((c) => c.url)).toEqual([CALLBACK_PATH]);
   });
 
   it('says why it will not call a callback URL that is not Kakao’s', async () => {
     const { context } = setup();
-    const error = await failureOf(postCallbackAnswer({ value: 'https://evil.example/cb', expiresAt: '2999-01-01T00:00:00.000Z' }, textResponse('x'), context));
+    const error = await failureOf(
+      postCallbackAnswer({ value: 'https://evil.example/cb', expiresAt: '2999-01-01T00:00:00.000Z' }, textResponse('x'), context),
+    );
     expect(error).toMatchObject({
       code: 'callback_url_rejected',
       message: 'the callback URL is not an https URL on a kakao.com host; refusing to call it',

@@ -4,7 +4,12 @@ import type { SendContext, SendRequest } from '../../../connectors/connector.ts'
 import { kakaotalkConnector } from '../../../connectors/kakaotalk/index.ts';
 import { callbackTarget } from '../../../connectors/kakaotalk/kakaotalk.api.ts';
 import { PARLEY_PAYLOAD_KEY } from '../../../connectors/kakaotalk/kakaotalk.normalize.ts';
-import { skillResponseOf, textResponse, type KakaoReplyContent, type KakaoTemplateResponse } from '../../../connectors/kakaotalk/kakaotalk.response.ts';
+import {
+  skillResponseOf,
+  textResponse,
+  type KakaoReplyContent,
+  type KakaoTemplateResponse,
+} from '../../../connectors/kakaotalk/kakaotalk.response.ts';
 import type { KakaoSkillPayload } from '../../../connectors/kakaotalk/kakaotalk.schema.ts';
 import { KAKAO_EVENT_NAME, NO_DELIVERY_PATH, postCallbackAnswer } from '../../../connectors/kakaotalk/kakaotalk.sender.ts';
 import type { Recipient } from '../../../domain/connector.ts';
@@ -73,7 +78,10 @@ describe('kakaotalk sender: Event API', () => {
     const { kakao, context } = setup();
     const text = `${'가'.repeat(1000)}\n${'나'.repeat(1000)}\n${'다'.repeat(10)}`;
     const result = await sender.send(request({ type: 'text', text }, { sentParts: ['task:earlier'] }), context);
-    expect(kakao.calls.map((c) => (c.body as { event: { data: { text: string } } }).event.data.text)).toEqual(['나'.repeat(1000), '다'.repeat(10)]);
+    expect(kakao.calls.map((c) => (c.body as { event: { data: { text: string } } }).event.data.text)).toEqual([
+      '나'.repeat(1000),
+      '다'.repeat(10),
+    ]);
     expect(result.externalIds).toEqual(['task:earlier', 'task:task-1', 'task:task-2']);
   });
 
@@ -94,7 +102,9 @@ describe('kakaotalk sender: Event API', () => {
 
   it('refuses content other than text', async () => {
     const { context } = setup();
-    await expect(sender.send(request({ type: 'image', media: { url: 'https://x.test/a.png' } }), context)).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.send(request({ type: 'image', media: { url: 'https://x.test/a.png' } }), context)).rejects.toBeInstanceOf(
+      InvalidRequestError,
+    );
   });
 
   it.each([
@@ -132,7 +142,11 @@ describe('kakaotalk sender: callback', () => {
 
   it('posts the answer once as a SkillResponse to the reply handle, rebased on the API origin, free of the Event API', async () => {
     const { kakao, context, sentParts } = setup();
-    const content: OutboundContent = { type: 'text', text: '환불은 3영업일 걸려요.', quickReplies: [{ text: '고마워요', payload: 'thanks' }] };
+    const content: OutboundContent = {
+      type: 'text',
+      text: '환불은 3영업일 걸려요.',
+      quickReplies: [{ text: '고마워요', payload: 'thanks' }],
+    };
     const result = await sender.send(request(content, { recipient: withHandle() }), context);
     expect(kakao.calls).toEqual([
       {
@@ -186,13 +200,22 @@ describe('kakaotalk sender: callback', () => {
 
   it('uses the Event API when the reply handle has expired', async () => {
     const { kakao, context } = setup();
-    await sender.send(request({ type: 'text', text: 'Hi' }, { recipient: withHandle(CALLBACK_URL, new Date(Date.now() - 1000).toISOString()) }), context);
+    await sender.send(
+      request({ type: 'text', text: 'Hi' }, { recipient: withHandle(CALLBACK_URL, new Date(Date.now() - 1000).toISOString()) }),
+      context,
+    );
     expect(kakao.calls.map((c) => c.url)).toEqual([EVENT_API]);
   });
 
   it('never calls a reply handle that is not https on a kakao.com host, and uses the Event API instead', async () => {
     const { kakao, context } = setup();
-    const rejected = ['http://bot-api.kakao.com/cb', 'https://evil.example/cb', 'https://kakao.com.evil.example/cb', 'https://u:p@bot-api.kakao.com/cb', 'not a url'];
+    const rejected = [
+      'http://bot-api.kakao.com/cb',
+      'https://evil.example/cb',
+      'https://kakao.com.evil.example/cb',
+      'https://u:p@bot-api.kakao.com/cb',
+      'not a url',
+    ];
     for (const value of rejected) {
       await sender.send(request({ type: 'text', text: 'x' }, { recipient: withHandle(value) }), context);
       const error = await postCallbackAnswer({ value, expiresAt: inAMinute() }, textResponse('x'), context).catch((e: unknown) => e);
@@ -204,9 +227,11 @@ describe('kakaotalk sender: callback', () => {
 
   it('refuses to post to an expired callback, without calling', async () => {
     const { kakao, context } = setup();
-    const error = await postCallbackAnswer({ value: CALLBACK_URL, expiresAt: new Date(Date.now() - 1).toISOString() }, textResponse('late'), context).catch(
-      (e: unknown) => e,
-    );
+    const error = await postCallbackAnswer(
+      { value: CALLBACK_URL, expiresAt: new Date(Date.now() - 1).toISOString() },
+      textResponse('late'),
+      context,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error).toMatchObject({ code: 'callback_expired' });
     expect(kakao.calls).toEqual([]);
@@ -221,7 +246,9 @@ describe('kakaotalk sender: callback', () => {
 
   it('has no provider actions: the callback comes as the reply handle', async () => {
     const { kakao, context } = setup();
-    await expect(sender.perform('kakaoCallback', { callbackUrl: CALLBACK_URL, text: 'x' }, context)).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.perform('kakaoCallback', { callbackUrl: CALLBACK_URL, text: 'x' }, context)).rejects.toBeInstanceOf(
+      InvalidRequestError,
+    );
     expect(kakao.calls).toEqual([]);
   });
 });
@@ -240,7 +267,15 @@ describe('kakaotalk sender: buttons and lists', () => {
   const list: OutboundContent = {
     type: 'list',
     text: '시간을 골라 주세요',
-    sections: [{ title: '오전', items: [{ title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' }, { title: '12–14시', payload: 's2' }] }],
+    sections: [
+      {
+        title: '오전',
+        items: [
+          { title: '9–12시', description: '기사님이 미리 전화드려요', payload: 's1' },
+          { title: '12–14시', payload: 's2' },
+        ],
+      },
+    ],
   };
 
   it('answers through the callback with the buttons on a text card', async () => {
@@ -276,34 +311,58 @@ describe('kakaotalk sender: buttons and lists', () => {
 
   it('refuses a provider template before calling Kakao', async () => {
     const { kakao, context } = setup();
-    await expect(sender.send(request({ type: 'template', name: 'shipping_update', language: 'ko' }), context)).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.send(request({ type: 'template', name: 'shipping_update', language: 'ko' }), context)).rejects.toBeInstanceOf(
+      InvalidRequestError,
+    );
     expect(kakao.calls).toEqual([]);
   });
 });
 
 describe('kakaotalk sender: what a tap sends back', () => {
-  const TAPPED = JSON.parse(readFileSync(new URL('../../fixtures/kakaotalk/quick-reply-parley.json', import.meta.url), 'utf8')) as KakaoSkillPayload;
+  const TAPPED = JSON.parse(
+    readFileSync(new URL('../../fixtures/kakaotalk/quick-reply-parley.json', import.meta.url), 'utf8'),
+  ) as KakaoSkillPayload;
 
   /** Every `message` button or quick reply in a SkillResponse: what the tap says, and the extra it hands the skill. */
-  const tappable = (response: KakaoTemplateResponse) => [
-    ...response.template.outputs.flatMap((output) => ('textCard' in output ? output.textCard.buttons : [])),
-    ...(response.template.quickReplies ?? []),
-  ].flatMap((button) => (button.action === 'message' ? [button] : []));
+  const tappable = (response: KakaoTemplateResponse) =>
+    [
+      ...response.template.outputs.flatMap((output) => ('textCard' in output ? output.textCard.buttons : [])),
+      ...(response.template.quickReplies ?? []),
+    ].flatMap((button) => (button.action === 'message' ? [button] : []));
 
   it.each<[string, KakaoReplyContent, string[]]>([
-    ['a card button', { type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: '특급 배송', payload: 'ship:exp:A-1029' }] }, ['ship:exp:A-1029']],
-    ['a button turned quick reply', { type: 'text', text: 'Pick', buttons: Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `${i}`, payload: `{"slot":${i}}` }) as const) }, ['{"slot":0}', '{"slot":1}', '{"slot":2}', '{"slot":3}']],
+    [
+      'a card button',
+      { type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: '특급 배송', payload: 'ship:exp:A-1029' }] },
+      ['ship:exp:A-1029'],
+    ],
+    [
+      'a button turned quick reply',
+      {
+        type: 'text',
+        text: 'Pick',
+        buttons: Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `${i}`, payload: `{"slot":${i}}` }) as const),
+      },
+      ['{"slot":0}', '{"slot":1}', '{"slot":2}', '{"slot":3}'],
+    ],
     ['a list item', { type: 'list', text: 'Pick', sections: [{ items: [{ title: '강남점', payload: 'branch:1' }] }] }, ['branch:1']],
   ])('%s comes back as reply content with the same payload', (_name, content, payloads) => {
     const buttons = tappable(skillResponseOf(content));
     expect(buttons.map((button) => button.extra[PARLEY_PAYLOAD_KEY])).toEqual(payloads);
     for (const button of buttons) {
       // The skill call Kakao makes on a tap: the button's text as the utterance, its extra as clientExtra.
-      const call = { ...TAPPED, userRequest: { ...TAPPED.userRequest, utterance: button.messageText }, action: { ...TAPPED.action!, clientExtra: button.extra } };
+      const call = {
+        ...TAPPED,
+        userRequest: { ...TAPPED.userRequest, utterance: button.messageText },
+        action: { ...TAPPED.action!, clientExtra: button.extra },
+      };
       const parsed = kakaotalkConnector.parse(Buffer.from(JSON.stringify(call)));
       if (parsed.kind !== 'ok') throw new Error(parsed.reason);
       const [event] = kakaotalkConnector.normalize(parsed.payload, { accountId: BOT_ID, receivedAt: '2026-03-14T01:00:00.000Z' }).events;
-      expect(event).toMatchObject({ type: 'message.received', content: { type: 'reply', text: button.messageText, payload: button.extra[PARLEY_PAYLOAD_KEY] } });
+      expect(event).toMatchObject({
+        type: 'message.received',
+        content: { type: 'reply', text: button.messageText, payload: button.extra[PARLEY_PAYLOAD_KEY] },
+      });
     }
   });
 });
@@ -344,17 +403,30 @@ describe('kakaotalk connector', () => {
     // Act
     const viaEvent = await sender.send(request({ type: 'text', text: 'Hello', quickReplies: [{ text: 'Yes', payload: 'y' }] }), context);
     const viaCallback = await sender.send(
-      request({ type: 'text', text: 'Hello' }, { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } }),
-      context,
-    );
-    const card = await sender.send(
       request(
-        { type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: 'Yes', payload: 'y' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+        { type: 'text', text: 'Hello' },
         { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } },
       ),
       context,
     );
-    const list = await sender.send(request({ type: 'list', text: 'Pick', sections: [{ items: [{ title: 'A', description: 'a', payload: 'a' }] }] }), context);
+    const card = await sender.send(
+      request(
+        {
+          type: 'text',
+          text: 'Pick',
+          buttons: [
+            { type: 'postback', text: 'Yes', payload: 'y' },
+            { type: 'url', text: 'Terms', url: 'https://acme.example/terms' },
+          ],
+        },
+        { recipient: { ...recipient, replyHandle: { value: CALLBACK_URL, expiresAt: inAMinute() } } },
+      ),
+      context,
+    );
+    const list = await sender.send(
+      request({ type: 'list', text: 'Pick', sections: [{ items: [{ title: 'A', description: 'a', payload: 'a' }] }] }),
+      context,
+    );
     // Assess
     expect(viaEvent.externalIds).toHaveLength(1);
     expect(viaCallback.externalIds).toHaveLength(1);

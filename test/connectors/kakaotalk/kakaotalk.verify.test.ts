@@ -32,7 +32,9 @@ describe('verifyKakaoSkillRequest', () => {
   });
 
   it('does not let a right query parameter rescue a wrong header', () => {
-    expect(verifyKakaoSkillRequest(request(body, { 'x-parley-skill-secret': 'wrong' }, { secret: SECRET }), KAKAO_TEST_CREDENTIALS)).toBe(false);
+    expect(verifyKakaoSkillRequest(request(body, { 'x-parley-skill-secret': 'wrong' }, { secret: SECRET }), KAKAO_TEST_CREDENTIALS)).toBe(
+      false,
+    );
   });
 
   it('refuses a missing, empty, shorter, longer or differently cased secret', () => {

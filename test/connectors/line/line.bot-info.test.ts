@@ -25,26 +25,45 @@ const answering = (status: number, body: unknown, headers: Record<string, string
 
 describe('resolveLineBotUserId', () => {
   it("asks LINE's bot info with the channel access token and answers the bot's user id", async () => {
-    const { fetch, calls } = answering(200, { userId: BOT, basicId: '@216ruxyz', displayName: 'ACME', chatMode: 'chat', markAsReadMode: 'manual' });
+    const { fetch, calls } = answering(200, {
+      userId: BOT,
+      basicId: '@216ruxyz',
+      displayName: 'ACME',
+      chatMode: 'chat',
+      markAsReadMode: 'manual',
+    });
     expect(await resolveLineBotUserId(credentials, { apiBaseUrl: 'https://api.line.me/', fetch })).toBe(BOT);
     expect(calls).toEqual([{ url: `https://api.line.me${LINE_BOT_INFO_PATH}`, authorization: `Bearer ${credentials.channelAccessToken}` }]);
   });
 
   it('cannot tell without an access token, and asks nothing', async () => {
     const { fetch, calls } = answering(200, { userId: BOT });
-    expect(await resolveLineBotUserId({ channelSecret: credentials.channelSecret }, { apiBaseUrl: 'https://api.line.me', fetch })).toBeUndefined();
+    expect(
+      await resolveLineBotUserId({ channelSecret: credentials.channelSecret }, { apiBaseUrl: 'https://api.line.me', fetch }),
+    ).toBeUndefined();
     expect(calls).toEqual([]);
   });
 
   it('says a refused token is an authentication failure, and an unavailable LINE a retryable one', async () => {
-    const context = (status: number, body: unknown, headers?: Record<string, string>) => ({ apiBaseUrl: 'https://api.line.me', fetch: answering(status, body, headers).fetch });
-    await expect(resolveLineBotUserId(credentials, context(401, { message: 'Authentication failed' }))).rejects.toBeInstanceOf(AuthenticationError);
-    await expect(resolveLineBotUserId(credentials, context(500, { message: 'Internal error' }))).rejects.toBeInstanceOf(RetryableProviderError);
-    await expect(resolveLineBotUserId(credentials, context(429, { message: 'Too many requests' }))).rejects.toBeInstanceOf(RateLimitedError);
+    const context = (status: number, body: unknown, headers?: Record<string, string>) => ({
+      apiBaseUrl: 'https://api.line.me',
+      fetch: answering(status, body, headers).fetch,
+    });
+    await expect(resolveLineBotUserId(credentials, context(401, { message: 'Authentication failed' }))).rejects.toBeInstanceOf(
+      AuthenticationError,
+    );
+    await expect(resolveLineBotUserId(credentials, context(500, { message: 'Internal error' }))).rejects.toBeInstanceOf(
+      RetryableProviderError,
+    );
+    await expect(resolveLineBotUserId(credentials, context(429, { message: 'Too many requests' }))).rejects.toBeInstanceOf(
+      RateLimitedError,
+    );
     const offline: typeof globalThis.fetch = async () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     };
-    await expect(resolveLineBotUserId(credentials, { apiBaseUrl: 'https://api.line.me', fetch: offline })).rejects.toBeInstanceOf(RetryableProviderError);
+    await expect(resolveLineBotUserId(credentials, { apiBaseUrl: 'https://api.line.me', fetch: offline })).rejects.toBeInstanceOf(
+      RetryableProviderError,
+    );
   });
 
   it('refuses an answer that holds no bot user id rather than taking whatever it holds', async () => {
@@ -66,7 +85,11 @@ describe('the LINE sandbox bot', () => {
     expect(lineMessagingSchemaViolations('BotInfoResponse', answer.body)).toEqual([]);
     // Through the connector's own resolution, as the local runtime asks it.
     const fetch: typeof globalThis.fetch = async (input, init) => {
-      const served = sandbox.handle({ method: init?.method ?? 'GET', path: new URL(String(input)).pathname.replace(/^\/sandbox\/line/, ''), body: Buffer.alloc(0) });
+      const served = sandbox.handle({
+        method: init?.method ?? 'GET',
+        path: new URL(String(input)).pathname.replace(/^\/sandbox\/line/, ''),
+        body: Buffer.alloc(0),
+      });
       return Response.json(served.body, { status: served.statusCode });
     };
     const dev = lineConnector.devCredentials();

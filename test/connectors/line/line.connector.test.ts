@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { OutboundContent } from '../../../domain/content.ts';
 import { ParleyEventSchema } from '../../../domain/events.ts';
-import { AuthenticationError, InvalidRequestError, PermanentProviderError, RateLimitedError, RetryableProviderError } from '../../../domain/provider-errors.ts';
+import {
+  AuthenticationError,
+  InvalidRequestError,
+  PermanentProviderError,
+  RateLimitedError,
+  RetryableProviderError,
+} from '../../../domain/provider-errors.ts';
 import { lineConnector } from '../../../connectors/line/index.ts';
 import { classifyLineError, lineRetryKey } from '../../../connectors/line/line.api.ts';
 import { LINE_CAPABILITIES } from '../../../connectors/line/line.capabilities.ts';
@@ -47,7 +53,16 @@ describe('line parse', () => {
   });
 
   it('ignores JSON without a LINE envelope', () => {
-    for (const body of ['[]', '"text"', 'null', '42', '{"destination":"U1"}', '{"events":[]}', '{"destination":5,"events":[]}', '{"destination":"U1","events":{}}']) {
+    for (const body of [
+      '[]',
+      '"text"',
+      'null',
+      '42',
+      '{"destination":"U1"}',
+      '{"events":[]}',
+      '{"destination":5,"events":[]}',
+      '{"destination":"U1","events":{}}',
+    ]) {
       expect(parse(body), body).toMatchObject({ kind: 'ignored' });
     }
   });
@@ -60,22 +75,53 @@ describe('line parse', () => {
   it('never throws, and never yields an invalid event, on random bodies', () => {
     const anyEvent = fc.record(
       {
-        type: fc.constantFrom('message', 'postback', 'unsend', 'follow', 'unfollow', 'join', 'leave', 'memberJoined', 'memberLeft', 'beacon'),
+        type: fc.constantFrom(
+          'message',
+          'postback',
+          'unsend',
+          'follow',
+          'unfollow',
+          'join',
+          'leave',
+          'memberJoined',
+          'memberLeft',
+          'beacon',
+        ),
         webhookEventId: fc.string(),
         timestamp: fc.oneof(fc.integer(), fc.double()),
-        source: fc.record({ type: fc.constantFrom('user', 'group', 'room', 'other'), userId: fc.string(), groupId: fc.string(), roomId: fc.string() }, { requiredKeys: ['type'] }),
-        message: fc.record({ type: fc.constantFrom('text', 'image', 'video', 'audio', 'file', 'location', 'sticker', 'x'), id: fc.string(), text: fc.string(), latitude: fc.double(), longitude: fc.double(), packageId: fc.string(), stickerId: fc.string(), fileSize: fc.integer(), duration: fc.double(), emojis: fc.array(fc.record({ index: fc.integer(), length: fc.integer() })) }, { requiredKeys: ['type'] }),
+        source: fc.record(
+          { type: fc.constantFrom('user', 'group', 'room', 'other'), userId: fc.string(), groupId: fc.string(), roomId: fc.string() },
+          { requiredKeys: ['type'] },
+        ),
+        message: fc.record(
+          {
+            type: fc.constantFrom('text', 'image', 'video', 'audio', 'file', 'location', 'sticker', 'x'),
+            id: fc.string(),
+            text: fc.string(),
+            latitude: fc.double(),
+            longitude: fc.double(),
+            packageId: fc.string(),
+            stickerId: fc.string(),
+            fileSize: fc.integer(),
+            duration: fc.double(),
+            emojis: fc.array(fc.record({ index: fc.integer(), length: fc.integer() })),
+          },
+          { requiredKeys: ['type'] },
+        ),
         postback: fc.record({ data: fc.string(), params: fc.dictionary(fc.string(), fc.jsonValue()) }, { requiredKeys: [] }),
         unsend: fc.record({ messageId: fc.string() }),
       },
       { requiredKeys: ['type'] },
     );
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ destination: fc.string(), events: fc.array(fc.oneof(anyEvent, fc.jsonValue())) })), (value) => {
-        const parsed = lineConnector.parse(Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'));
-        if (parsed.kind !== 'ok') return;
-        for (const event of lineConnector.normalize(parsed.payload, CONTEXT).events) ParleyEventSchema.parse(event);
-      }),
+      fc.property(
+        fc.oneof(fc.jsonValue(), fc.record({ destination: fc.string(), events: fc.array(fc.oneof(anyEvent, fc.jsonValue())) })),
+        (value) => {
+          const parsed = lineConnector.parse(Buffer.from(JSON.stringify(value) ?? 'null', 'utf8'));
+          if (parsed.kind !== 'ok') return;
+          for (const event of lineConnector.normalize(parsed.payload, CONTEXT).events) ParleyEventSchema.parse(event);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -95,22 +141,34 @@ describe('classifyLineError', () => {
 });
 
 /** A fetch that hands each request to a sandbox, as the local runtime mounts it. */
-const sandboxFetch = (sandbox = createLineSandbox()): typeof globalThis.fetch => async (input, init) => {
-  const url = new URL(String(input));
-  const headers = Object.fromEntries(new Headers(init?.headers).entries());
-  const body = Buffer.from(String(init?.body ?? ''));
-  const operation = url.pathname.endsWith('/push') ? 'push' : 'reply';
-  assertLineRequest(operation, JSON.parse(body.toString('utf8')), headers);
-  const answer = sandbox.handle({ method: init?.method ?? 'GET', path: url.pathname, body, headers } as Parameters<typeof sandbox.handle>[0]);
-  return new Response(JSON.stringify(answer.body), { status: answer.statusCode });
-};
+const sandboxFetch =
+  (sandbox = createLineSandbox()): typeof globalThis.fetch =>
+  async (input, init) => {
+    const url = new URL(String(input));
+    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    const body = Buffer.from(String(init?.body ?? ''));
+    const operation = url.pathname.endsWith('/push') ? 'push' : 'reply';
+    assertLineRequest(operation, JSON.parse(body.toString('utf8')), headers);
+    const answer = sandbox.handle({ method: init?.method ?? 'GET', path: url.pathname, body, headers } as Parameters<
+      typeof sandbox.handle
+    >[0]);
+    return new Response(JSON.stringify(answer.body), { status: answer.statusCode });
+  };
 
 describe('line sandbox', () => {
   it('answers every message the sender makes with sentMessages LINE’s document allows', async () => {
     const sandbox = createLineSandbox();
     const fetch = sandboxFetch(sandbox);
-    const context = { credentials: { channelAccessToken: 'sandbox' }, apiBaseUrl: 'http://sandbox.local', fetch, onPartSent: async () => {} };
-    const recipient = { accountId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9', conversation: { externalId: 'U1a2b3c4d5e6f708192a3b4c5d6e7f801', kind: 'direct' as const } };
+    const context = {
+      credentials: { channelAccessToken: 'sandbox' },
+      apiBaseUrl: 'http://sandbox.local',
+      fetch,
+      onPartSent: async () => {},
+    };
+    const recipient = {
+      accountId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9',
+      conversation: { externalId: 'U1a2b3c4d5e6f708192a3b4c5d6e7f801', kind: 'direct' as const },
+    };
     const contents: OutboundContent[] = [
       { type: 'text', text: 'Hello', quickReplies: [{ text: 'Yes', payload: 'yes' }] },
       { type: 'image', media: { url: 'https://cdn.acme.example/p.jpg' }, caption: 'Photo' },
@@ -119,8 +177,19 @@ describe('line sandbox', () => {
       { type: 'file', media: { url: 'https://cdn.acme.example/f.pdf' } },
       { type: 'sticker', media: { id: '446:1988' } },
       { type: 'location', latitude: 35.6, longitude: 139.7 },
-      { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
-      { type: 'list', text: 'Which branch?', sections: [{ title: 'Tokyo', items: [{ title: 'Shibuya', description: 'Open late', payload: 'b:1' }] }] },
+      {
+        type: 'text',
+        text: 'Pick one',
+        buttons: [
+          { type: 'postback', text: 'Yes', payload: 'yes' },
+          { type: 'url', text: 'Terms', url: 'https://acme.example/terms' },
+        ],
+      },
+      {
+        type: 'list',
+        text: 'Which branch?',
+        sections: [{ title: 'Tokyo', items: [{ title: 'Shibuya', description: 'Open late', payload: 'b:1' }] }],
+      },
     ];
     let n = 0;
     for (const content of contents) {
@@ -128,14 +197,23 @@ describe('line sandbox', () => {
       expect(result.externalIds.length, content.type).toBeGreaterThan(0);
       expect(result.externalIds.every((id) => /^\d{18}$/.test(id))).toBe(true);
     }
-    const answer = sandbox.handle({ method: 'POST', path: '/v2/bot/message/reply', body: Buffer.from('{"replyToken":"r","messages":[{"type":"text","text":"hi"}]}') });
+    const answer = sandbox.handle({
+      method: 'POST',
+      path: '/v2/bot/message/reply',
+      body: Buffer.from('{"replyToken":"r","messages":[{"type":"text","text":"hi"}]}'),
+    });
     // PushMessageResponse in LINE's document refers to a boolean by mistake; ReplyMessageResponse has the documented shape.
     expect(lineMessagingSchemaViolations('ReplyMessageResponse', answer.body)).toEqual([]);
   });
 
   it('answers a repeated retry key with 409 and the first sentMessages, as LINE does', () => {
     const sandbox = createLineSandbox();
-    const request = { method: 'POST', path: '/v2/bot/message/push', body: Buffer.from('{"to":"U1","messages":[{"type":"text","text":"hi"}]}'), headers: { 'x-line-retry-key': lineRetryKey('m', 0) } };
+    const request = {
+      method: 'POST',
+      path: '/v2/bot/message/push',
+      body: Buffer.from('{"to":"U1","messages":[{"type":"text","text":"hi"}]}'),
+      headers: { 'x-line-retry-key': lineRetryKey('m', 0) },
+    };
     const first = sandbox.handle(request as Parameters<typeof sandbox.handle>[0]);
     const again = sandbox.handle(request as Parameters<typeof sandbox.handle>[0]);
     expect(first.statusCode).toBe(200);
@@ -147,8 +225,13 @@ describe('line sandbox', () => {
     const sandbox = createLineSandbox();
     expect(sandbox.handle({ method: 'POST', path: '/v2/bot/message/multicast', body: Buffer.from('{}') }).statusCode).toBe(404);
     expect(sandbox.handle({ method: 'POST', path: '/v2/bot/message/push', body: Buffer.from('{') }).statusCode).toBe(400);
-    expect(sandbox.handle({ method: 'POST', path: '/v2/bot/message/push', body: Buffer.from('{"to":"U1","messages":[]}') }).statusCode).toBe(400);
-    expect(sandbox.handle({ method: 'POST', path: '/v2/bot/message/reply', body: Buffer.from('{"messages":[{"type":"text","text":"x"}]}') }).statusCode).toBe(400);
+    expect(
+      sandbox.handle({ method: 'POST', path: '/v2/bot/message/push', body: Buffer.from('{"to":"U1","messages":[]}') }).statusCode,
+    ).toBe(400);
+    expect(
+      sandbox.handle({ method: 'POST', path: '/v2/bot/message/reply', body: Buffer.from('{"messages":[{"type":"text","text":"x"}]}') })
+        .statusCode,
+    ).toBe(400);
   });
 });
 
@@ -156,7 +239,10 @@ describe('line demo', () => {
   it('plays signed webhooks of LINE’s documented shape that normalize to the customer’s messages and tap', () => {
     const credentials = lineConnector.devCredentials();
     const opening = lineDemo.opening(credentials, 7);
-    const reply = { id: 'msg_1', content: { type: 'text', text: 'Which option?', quickReplies: [{ text: 'Express', payload: 'ship:exp' }] } } as unknown as Message;
+    const reply = {
+      id: 'msg_1',
+      content: { type: 'text', text: 'Which option?', quickReplies: [{ text: 'Express', payload: 'ship:exp' }] },
+    } as unknown as Message;
     const requests = [...opening, ...lineDemo.afterReply(credentials, 7, reply)];
     const events = requests.flatMap((request) => {
       const rawBody = Buffer.from(request.body, 'utf8');

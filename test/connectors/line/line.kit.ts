@@ -17,7 +17,11 @@ const botInfo: typeof globalThis.fetch = async (input, init) => {
   const bots: Record<string, string> = { [ACCESS_TOKEN]: DESTINATION, [OTHER_CREDENTIALS.channelAccessToken]: OTHER_BOT };
   const token = new Headers(init?.headers).get('authorization')?.replace(/^Bearer /, '');
   const userId = new URL(String(input)).pathname === '/v2/bot/info' && token !== undefined ? bots[token] : undefined;
-  if (userId === undefined) return Response.json({ message: 'Authentication failed. Confirm that the access token in the authorization header is valid.' }, { status: 401 });
+  if (userId === undefined)
+    return Response.json(
+      { message: 'Authentication failed. Confirm that the access token in the authorization header is valid.' },
+      { status: 401 },
+    );
   return Response.json({ userId, basicId: '@conformance', displayName: 'Conformance bot', chatMode: 'bot', markAsReadMode: 'auto' });
 };
 

@@ -45,10 +45,31 @@ describe('line fixtures', () => {
   it('cover every scenario the connector promises to handle', () => {
     expect(scenarios).toEqual(
       expect.arrayContaining([
-        'verification', 'text', 'text-emoji-mention-group', 'text-escaped-unicode', 'image', 'video-external', 'audio',
-        'file', 'location', 'sticker', 'postback', 'postback-datetime', 'follow', 'unfollow', 'unsend', 'join-leave',
-        'member-joined-left', 'room-message', 'group-message-no-user', 'redelivery', 'batch', 'unknown-event-types',
-        'unreadable-event', 'not-a-webhook', 'not-json',
+        'verification',
+        'text',
+        'text-emoji-mention-group',
+        'text-escaped-unicode',
+        'image',
+        'video-external',
+        'audio',
+        'file',
+        'location',
+        'sticker',
+        'postback',
+        'postback-datetime',
+        'follow',
+        'unfollow',
+        'unsend',
+        'join-leave',
+        'member-joined-left',
+        'room-message',
+        'group-message-no-user',
+        'redelivery',
+        'batch',
+        'unknown-event-types',
+        'unreadable-event',
+        'not-a-webhook',
+        'not-json',
       ]),
     );
   });
@@ -89,7 +110,7 @@ describe('normalizeLineWebhook', () => {
     expect(events.map((e) => e.accountId)).toEqual(Array(4).fill(DESTINATION));
   });
 
-  it("puts the events in the verifying account when its bot is unknown, never in the bot the body names", () => {
+  it('puts the events in the verifying account when its bot is unknown, never in the bot the body names', () => {
     // Credentials without an access token cannot say which bot they are: the body's say is not taken.
     const events = normalizeLineWebhook(webhook('batch'), { ...CONTEXT, accountId: 'default' }).events;
     expect(events.map((e) => e.accountId)).toEqual(Array(4).fill('default'));
@@ -167,7 +188,10 @@ describe('normalizeLineWebhook', () => {
   it('drops entities that do not fit the text instead of passing them on', () => {
     const payload = webhook('text');
     const event = payload.events[0] as Record<string, unknown> & { message: Record<string, unknown> };
-    event.message['emojis'] = [{ index: 30, length: 50, productId: 'p', emojiId: 'e' }, { index: 0, length: 0, productId: 'p', emojiId: 'e' }];
+    event.message['emojis'] = [
+      { index: 30, length: 50, productId: 'p', emojiId: 'e' },
+      { index: 0, length: 0, productId: 'p', emojiId: 'e' },
+    ];
     const content = received(normalizeLineWebhook(payload, CONTEXT).events[0]).content;
     expect(content).toEqual({ type: 'text', text: 'Hello, is my order A-1029 on its way?' });
   });
@@ -192,7 +216,17 @@ describe('normalizeLineWebhook', () => {
 
   it('never throws on events of any shape, and keeps the good ones', () => {
     const good = webhook('text').events[0];
-    const odd: unknown[] = [null, 42, 'message', [], {}, { type: 7 }, { type: 'message' }, { type: 'postback', postback: 'x' }, { type: 'unfollow', webhookEventId: 'x', timestamp: 1e20 }];
+    const odd: unknown[] = [
+      null,
+      42,
+      'message',
+      [],
+      {},
+      { type: 7 },
+      { type: 'message' },
+      { type: 'postback', postback: 'x' },
+      { type: 'unfollow', webhookEventId: 'x', timestamp: 1e20 },
+    ];
     const result = normalizeLineWebhook({ destination: DESTINATION, events: [...odd, good] }, CONTEXT);
     expect(result.events).toHaveLength(1);
     expect(result.ignored).toHaveLength(odd.length);

@@ -36,7 +36,14 @@ describe('line plan: limits', () => {
   });
 
   it('writes all quick replies out when one payload of several is over 300 characters', () => {
-    const content: OutboundContent = { type: 'text', text: 'OK?', quickReplies: [{ text: 'Yes', payload: 'y' }, { text: 'No', payload: 'n'.repeat(301) }] };
+    const content: OutboundContent = {
+      type: 'text',
+      text: 'OK?',
+      quickReplies: [
+        { text: 'Yes', payload: 'y' },
+        { text: 'No', payload: 'n'.repeat(301) },
+      ],
+    };
     expect(plan(content)).toEqual([{ type: 'text', text: 'OK?\n\n1. Yes\n2. No' }]);
   });
 
@@ -51,14 +58,18 @@ describe('line plan: limits', () => {
   });
 
   it('sends audio of no known length as a link, and audio with a length as audio in milliseconds', () => {
-    expect(plan({ type: 'audio', media: { url: 'https://cdn.example/a.m4a', durationSeconds: 0 } })).toEqual([{ type: 'text', text: 'https://cdn.example/a.m4a' }]);
+    expect(plan({ type: 'audio', media: { url: 'https://cdn.example/a.m4a', durationSeconds: 0 } })).toEqual([
+      { type: 'text', text: 'https://cdn.example/a.m4a' },
+    ]);
     expect(plan({ type: 'audio', media: { url: 'https://cdn.example/a.m4a', durationSeconds: 1.2345 } })).toEqual([
       { type: 'audio', originalContentUrl: 'https://cdn.example/a.m4a', duration: 1235 },
     ]);
   });
 
   it('names a file without a name "File"', () => {
-    expect(plan({ type: 'file', media: { url: 'https://cdn.example/invoice.pdf' } })).toEqual([{ type: 'text', text: 'File: https://cdn.example/invoice.pdf' }]);
+    expect(plan({ type: 'file', media: { url: 'https://cdn.example/invoice.pdf' } })).toEqual([
+      { type: 'text', text: 'File: https://cdn.example/invoice.pdf' },
+    ]);
   });
 });
 
@@ -71,7 +82,9 @@ describe('line plan: refusals', () => {
   });
 
   it('takes a sticker id only as exactly "<packageId>:<stickerId>"', () => {
-    expect(plan({ type: 'sticker', media: { id: '11537:52002734' } })).toEqual([{ type: 'sticker', packageId: '11537', stickerId: '52002734' }]);
+    expect(plan({ type: 'sticker', media: { id: '11537:52002734' } })).toEqual([
+      { type: 'sticker', packageId: '11537', stickerId: '52002734' },
+    ]);
     for (const id of ['x11537:52002734', '11537:52002734x']) {
       invalid({ type: 'sticker', media: { id } }, 'a LINE sticker is sent by id "<packageId>:<stickerId>"');
     }
@@ -80,7 +93,10 @@ describe('line plan: refusals', () => {
 
   it('refuses provider templates and actions, saying so', async () => {
     invalid({ type: 'template', name: 'order_update', language: 'en' }, 'LINE has no provider-approved templates');
-    await expect(sender.perform('typing', {}, {} as SendContext)).rejects.toMatchObject({ kind: 'invalid_request', message: 'LINE has no action typing' });
+    await expect(sender.perform('typing', {}, {} as SendContext)).rejects.toMatchObject({
+      kind: 'invalid_request',
+      message: 'LINE has no action typing',
+    });
   });
 });
 
@@ -95,9 +111,17 @@ describe('line sender: calls and ids', () => {
   afterEach(() => fake.reset());
 
   const context = () =>
-    ({ credentials: { channelAccessToken: 'token' }, apiBaseUrl: fake.baseUrl, fetch: globalThis.fetch, onPartSent: vi.fn(async () => {}) }) as SendContext;
+    ({
+      credentials: { channelAccessToken: 'token' },
+      apiBaseUrl: fake.baseUrl,
+      fetch: globalThis.fetch,
+      onPartSent: vi.fn(async () => {}),
+    }) as SendContext;
   /** A text of `n` parts of 5000 characters each. */
-  const parts = (n: number): OutboundContent => ({ type: 'text', text: Array.from({ length: n }, (_, i) => String(i).repeat(5000)).join('\n') });
+  const parts = (n: number): OutboundContent => ({
+    type: 'text',
+    text: Array.from({ length: n }, (_, i) => String(i).repeat(5000)).join('\n'),
+  });
 
   it('makes one push for exactly five message objects', async () => {
     await sender.send(request(parts(5)), context());
@@ -116,14 +140,20 @@ describe('line sender: calls and ids', () => {
   it('derives ids from a hash of the reply token when a reply lists no sent messages', async () => {
     fake.answerNext({ status: 200, body: {} });
     const token = 'nHuyWiB7yP5Zw52FIkcQobQuGDXCTA';
-    const result = await sender.send(request(parts(2), { replyHandle: { value: token, expiresAt: new Date(Date.now() + 60_000).toISOString() } }), context());
+    const result = await sender.send(
+      request(parts(2), { replyHandle: { value: token, expiresAt: new Date(Date.now() + 60_000).toISOString() } }),
+      context(),
+    );
     const prefix = `reply-${createHash('sha256').update(token).digest('hex').slice(0, 24)}`;
     expect(fake.calls.map((c) => c.path)).toEqual(['/v2/bot/message/reply']);
     expect(result.externalIds).toEqual([`${prefix}:0`, `${prefix}:1`]);
   });
 
   it('pushes when the reply handle is empty', async () => {
-    await sender.send(request({ type: 'text', text: 'Hi' }, { replyHandle: { value: '', expiresAt: new Date(Date.now() + 60_000).toISOString() } }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Hi' }, { replyHandle: { value: '', expiresAt: new Date(Date.now() + 60_000).toISOString() } }),
+      context(),
+    );
     expect(fake.calls.map((c) => c.path)).toEqual(['/v2/bot/message/push']);
   });
 });

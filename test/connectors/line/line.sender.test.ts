@@ -37,17 +37,22 @@ afterEach(() => {
   fake.reset();
   // Every request the sender made in these tests must be one LINE's OpenAPI document allows.
   for (const call of calls) {
-    assertLineRequest(call.path.endsWith('/push') ? 'push' : 'reply', call.body, call.retryKey === undefined ? {} : { 'x-line-retry-key': call.retryKey });
+    assertLineRequest(
+      call.path.endsWith('/push') ? 'push' : 'reply',
+      call.body,
+      call.retryKey === undefined ? {} : { 'x-line-retry-key': call.retryKey },
+    );
   }
 });
 
-const context = (overrides: Partial<SendContext> = {}): SendContext & { onPartSent: ReturnType<typeof vi.fn> } => ({
-  credentials: { channelAccessToken: TOKEN },
-  apiBaseUrl: fake.baseUrl,
-  fetch: globalThis.fetch,
-  onPartSent: vi.fn(async (_id: string) => {}),
-  ...overrides,
-}) as SendContext & { onPartSent: ReturnType<typeof vi.fn> };
+const context = (overrides: Partial<SendContext> = {}): SendContext & { onPartSent: ReturnType<typeof vi.fn> } =>
+  ({
+    credentials: { channelAccessToken: TOKEN },
+    apiBaseUrl: fake.baseUrl,
+    fetch: globalThis.fetch,
+    onPartSent: vi.fn(async (_id: string) => {}),
+    ...overrides,
+  }) as SendContext & { onPartSent: ReturnType<typeof vi.fn> };
 
 const RECIPIENT: Recipient = { accountId: 'U4af4980629c0a3b6b4f3c4d5e6f7a8b9', conversation: { externalId: USER, kind: 'direct' } };
 
@@ -89,7 +94,15 @@ describe('line sender: push', () => {
               items: [
                 { type: 'action', action: { type: 'postback', label: 'Standard', data: 'ship:std:A-1029', displayText: 'Standard' } },
                 // Labels are at most 20 characters; the chat shows the full text.
-                { type: 'action', action: { type: 'postback', label: 'Express delivery by…', data: 'ship:exp:A-1029', displayText: 'Express delivery by tomorrow 🚀' } },
+                {
+                  type: 'action',
+                  action: {
+                    type: 'postback',
+                    label: 'Express delivery by…',
+                    data: 'ship:exp:A-1029',
+                    displayText: 'Express delivery by tomorrow 🚀',
+                  },
+                },
               ],
             },
           },
@@ -218,7 +231,8 @@ describe('line sender: buttons and lists', () => {
   });
 
   it('sends the start of a text over 160 characters first, the template carrying its end', async () => {
-    const first = 'We could not deliver your parcel A-1029 today because nobody was at home and the building has no safe place to leave it.';
+    const first =
+      'We could not deliver your parcel A-1029 today because nobody was at home and the building has no safe place to leave it.';
     const text = `${first} The driver tries again tomorrow between 9:00 and 12:00. What would you like us to do?`;
     await sender.send(sendRequest({ type: 'text', text, buttons }), context());
 
@@ -229,7 +243,10 @@ describe('line sender: buttons and lists', () => {
   });
 
   it('cuts altText at 400 characters; the template text stays whole', async () => {
-    const long: Button[] = [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: `https://acme.example/${'t'.repeat(300)}` }];
+    const long: Button[] = [
+      { type: 'postback', text: 'Yes', payload: 'yes' },
+      { type: 'url', text: 'Terms', url: `https://acme.example/${'t'.repeat(300)}` },
+    ];
     await sender.send(sendRequest({ type: 'text', text: 'y'.repeat(160), buttons: long }), context());
     const [template] = messagesOf(0) as [{ altText: string; template: { text: string } }];
     expect(template.altText).toHaveLength(400);
@@ -259,14 +276,20 @@ describe('line sender: buttons and lists', () => {
   });
 
   it('turns more than four buttons into quick replies, the links written out in the text', async () => {
-    const five: Button[] = [...Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `Slot ${i + 1}`, payload: `slot:${i + 1}` }) as const), track];
+    const five: Button[] = [
+      ...Array.from({ length: 4 }, (_, i) => ({ type: 'postback', text: `Slot ${i + 1}`, payload: `slot:${i + 1}` }) as const),
+      track,
+    ];
     await sender.send(sendRequest({ type: 'text', text: 'Pick a slot', buttons: five }), context());
     expect(messagesOf(0)).toEqual([
       {
         type: 'text',
         text: 'Pick a slot\n\nTrack parcel: https://acme.example/t/A-1029',
         quickReply: {
-          items: [1, 2, 3, 4].map((n) => ({ type: 'action', action: { type: 'postback', label: `Slot ${n}`, data: `slot:${n}`, displayText: `Slot ${n}` } })),
+          items: [1, 2, 3, 4].map((n) => ({
+            type: 'action',
+            action: { type: 'postback', label: `Slot ${n}`, data: `slot:${n}`, displayText: `Slot ${n}` },
+          })),
         },
       },
     ]);
@@ -282,7 +305,14 @@ describe('line sender: buttons and lists', () => {
       {
         type: 'text',
         text: 'Sure?',
-        quickReply: { items: [{ type: 'action', action: { type: 'postback', label: 'Leave it with a nei…', data: 'neighbour', displayText: 'Leave it with a neighbour' } }] },
+        quickReply: {
+          items: [
+            {
+              type: 'action',
+              action: { type: 'postback', label: 'Leave it with a nei…', data: 'neighbour', displayText: 'Leave it with a neighbour' },
+            },
+          ],
+        },
       },
     ]);
     expect(messagesOf(1)).toEqual([{ type: 'text', text: 'Sure?\n\nTrack parcel: https://acme.example/t/A-1029\n\n1. Yes' }]);
@@ -291,7 +321,9 @@ describe('line sender: buttons and lists', () => {
   it('writes links out when they are the only buttons that do not fit', async () => {
     const links: Button[] = Array.from({ length: 5 }, (_, i) => ({ type: 'url', text: `Page ${i}`, url: `https://acme.example/${i}` }));
     await sender.send(sendRequest({ type: 'text', text: 'Read more', buttons: links }), context());
-    expect(messagesOf(0)).toEqual([{ type: 'text', text: `Read more\n\n${links.map((l, i) => `Page ${i}: https://acme.example/${i}`).join('\n')}` }]);
+    expect(messagesOf(0)).toEqual([
+      { type: 'text', text: `Read more\n\n${links.map((_l, i) => `Page ${i}: https://acme.example/${i}`).join('\n')}` },
+    ]);
   });
 
   it('offers a list whose items are titles only as quick replies', async () => {
@@ -299,7 +331,14 @@ describe('line sender: buttons and lists', () => {
       type: 'list',
       text: 'Which branch?',
       buttonText: 'Branches',
-      sections: [{ items: [{ title: 'Shibuya', payload: 'branch:shibuya' }, { title: 'Shinjuku', payload: 'branch:shinjuku' }] }],
+      sections: [
+        {
+          items: [
+            { title: 'Shibuya', payload: 'branch:shibuya' },
+            { title: 'Shinjuku', payload: 'branch:shinjuku' },
+          ],
+        },
+      ],
     };
     await sender.send(sendRequest(list), context());
     expect(messagesOf(0)).toEqual([
@@ -321,7 +360,13 @@ describe('line sender: buttons and lists', () => {
       type: 'list',
       text: 'Choose a delivery slot',
       sections: [
-        { title: 'Morning', items: [{ title: '8–10', description: 'The driver calls ahead', payload: 's1' }, { title: '10–12', payload: 's2' }] },
+        {
+          title: 'Morning',
+          items: [
+            { title: '8–10', description: 'The driver calls ahead', payload: 's1' },
+            { title: '10–12', payload: 's2' },
+          ],
+        },
         { title: 'Afternoon', items: [{ title: '14–16', payload: 's3' }] },
       ],
     };
@@ -341,7 +386,9 @@ describe('line sender: buttons and lists', () => {
         quickReply: { items: [choice('1. 8–10', 's1'), choice('2. 10–12', 's2'), choice('3. 14–16', 's3')] },
       },
     ]);
-    expect(messagesOf(1)).toEqual([{ type: 'text', text: `Pick one\n\n${Array.from({ length: 14 }, (_, i) => `${i + 1}. Option ${i + 1}`).join('\n')}` }]);
+    expect(messagesOf(1)).toEqual([
+      { type: 'text', text: `Pick one\n\n${Array.from({ length: 14 }, (_, i) => `${i + 1}. Option ${i + 1}`).join('\n')}` },
+    ]);
   });
 
   it('refuses a provider template, which LINE does not have, before calling it', async () => {
@@ -352,7 +399,9 @@ describe('line sender: buttons and lists', () => {
 });
 
 describe('line sender: what a tap sends back', () => {
-  const POSTBACK = JSON.parse(readFileSync(new URL('../../fixtures/line/postback.json', import.meta.url), 'utf8')) as { events: Record<string, unknown>[] };
+  const POSTBACK = JSON.parse(readFileSync(new URL('../../fixtures/line/postback.json', import.meta.url), 'utf8')) as {
+    events: Record<string, unknown>[];
+  };
 
   /** The postback webhook LINE sends when the customer taps an action with this data. */
   const tap = (data: string) => ({ ...POSTBACK, events: [{ ...POSTBACK.events[0], postback: { data } }] });
@@ -369,9 +418,17 @@ describe('line sender: what a tap sends back', () => {
   const slots = Array.from({ length: 5 }, (_, i) => ({ type: 'postback', text: `S${i}`, payload: `slot:${i}` }) as const);
 
   it.each<[string, OutboundContent, string[]]>([
-    ['a template button', { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Express', payload: 'ship:exp:A-1029 ✓' }] }, ['ship:exp:A-1029 ✓']],
+    [
+      'a template button',
+      { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Express', payload: 'ship:exp:A-1029 ✓' }] },
+      ['ship:exp:A-1029 ✓'],
+    ],
     ['a button turned quick reply', { type: 'text', text: 'Pick one', buttons: slots }, slots.map((slot) => slot.payload)],
-    ['a list item', { type: 'list', text: 'Pick one', sections: [{ items: [{ title: 'Shibuya', payload: '{"branch":"shibuya"}' }] }] }, ['{"branch":"shibuya"}']],
+    [
+      'a list item',
+      { type: 'list', text: 'Pick one', sections: [{ items: [{ title: 'Shibuya', payload: '{"branch":"shibuya"}' }] }] },
+      ['{"branch":"shibuya"}'],
+    ],
   ])('%s comes back as reply content with the same payload', (_name, content, payloads) => {
     const sent = planLineMessages(sendRequest(content));
     expect(postbackData(sent)).toEqual(payloads);
@@ -414,16 +471,33 @@ describe('line sender: other content', () => {
   });
 
   it('sends video (no preview image in Parley content) and files (bots cannot send files) as links', async () => {
-    await sender.send(sendRequest({ type: 'video', media: { url: 'https://cdn.acme.example/v.mp4' }, caption: 'How to open the box' }), context());
-    await sender.send(sendRequest({ type: 'file', media: { url: 'https://cdn.acme.example/invoice.pdf', fileName: 'invoice.pdf' } }, { messageId: 'msg_2' }), context());
+    await sender.send(
+      sendRequest({ type: 'video', media: { url: 'https://cdn.acme.example/v.mp4' }, caption: 'How to open the box' }),
+      context(),
+    );
+    await sender.send(
+      sendRequest(
+        { type: 'file', media: { url: 'https://cdn.acme.example/invoice.pdf', fileName: 'invoice.pdf' } },
+        { messageId: 'msg_2' },
+      ),
+      context(),
+    );
     expect(messagesOf(0)).toEqual([{ type: 'text', text: 'How to open the box\nhttps://cdn.acme.example/v.mp4' }]);
     expect(messagesOf(1)).toEqual([{ type: 'text', text: 'invoice.pdf: https://cdn.acme.example/invoice.pdf' }]);
   });
 
   it('sends a location with the title and address LINE requires, shortened to 100 characters', async () => {
     await sender.send(sendRequest({ type: 'location', latitude: 35.658, longitude: 139.7016 }), context());
-    await sender.send(sendRequest({ type: 'location', latitude: 35.658, longitude: 139.7016, name: 'ACME Shibuya', address: 'x'.repeat(120) }, { messageId: 'msg_2' }), context());
-    expect(messagesOf(0)).toEqual([{ type: 'location', title: 'Location', address: '35.658, 139.7016', latitude: 35.658, longitude: 139.7016 }]);
+    await sender.send(
+      sendRequest(
+        { type: 'location', latitude: 35.658, longitude: 139.7016, name: 'ACME Shibuya', address: 'x'.repeat(120) },
+        { messageId: 'msg_2' },
+      ),
+      context(),
+    );
+    expect(messagesOf(0)).toEqual([
+      { type: 'location', title: 'Location', address: '35.658, 139.7016', latitude: 35.658, longitude: 139.7016 },
+    ]);
     expect(messagesOf(1)?.[0]).toMatchObject({ title: 'ACME Shibuya', address: `${'x'.repeat(99)}…` });
   });
 
@@ -483,7 +557,10 @@ describe('line sender: reply token', () => {
   });
 
   it('does not fall back to push for other reply failures', async () => {
-    fake.answerNext({ status: 400, body: { message: 'The request body has 1 error(s)', details: [{ message: 'May not be empty', property: 'messages[0].text' }] } });
+    fake.answerNext({
+      status: 400,
+      body: { message: 'The request body has 1 error(s)', details: [{ message: 'May not be empty', property: 'messages[0].text' }] },
+    });
     const error = await failureOf(sender.send(sendRequest({ type: 'text', text: 'Hello' }, { replyHandle: fresh() }), context()));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(fake.calls).toHaveLength(1);
@@ -524,7 +601,10 @@ describe('line sender: failures', () => {
   });
 
   it('says a recipient LINE does not know cannot be reached, with the details', async () => {
-    fake.answerNext({ status: 400, body: { message: 'The request body has 1 error(s)', details: [{ message: 'invalid user ID', property: 'to' }] } });
+    fake.answerNext({
+      status: 400,
+      body: { message: 'The request body has 1 error(s)', details: [{ message: 'invalid user ID', property: 'to' }] },
+    });
     const error = await failureOf(send());
     expect(error).toBeInstanceOf(PermanentProviderError);
     expect(error).toMatchObject({ recipientUnreachable: true, message: 'The request body has 1 error(s) (to: invalid user ID)' });
@@ -545,11 +625,20 @@ describe('line sender: failures', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const refused = await failureOf(sender.send(sendRequest({ type: 'text', text: 'Hi' }), context({ apiBaseUrl: `http://127.0.0.1:${port}` })));
+    const refused = await failureOf(
+      sender.send(sendRequest({ type: 'text', text: 'Hi' }), context({ apiBaseUrl: `http://127.0.0.1:${port}` })),
+    );
     expect(refused).toBeInstanceOf(RetryableProviderError);
     expect(refused.message).toMatch(/request failed: ECONNREFUSED/);
     const timeout = await failureOf(
-      sender.send(sendRequest({ type: 'text', text: 'Hi' }), context({ fetch: async () => { throw new DOMException('timed out', 'TimeoutError'); } })),
+      sender.send(
+        sendRequest({ type: 'text', text: 'Hi' }),
+        context({
+          fetch: async () => {
+            throw new DOMException('timed out', 'TimeoutError');
+          },
+        }),
+      ),
     );
     expect(timeout).toBeInstanceOf(RetryableProviderError);
     expect(timeout.message).toMatch(/timed out/);
@@ -560,7 +649,12 @@ describe('line sender: failures', () => {
 
 describe('line content download', () => {
   const download = (messageId: string, overrides: Partial<SendContext> = {}) =>
-    downloadLineContent(messageId, { credentials: { channelAccessToken: TOKEN }, fetch: globalThis.fetch, dataApiBaseUrl: fake.baseUrl, ...overrides });
+    downloadLineContent(messageId, {
+      credentials: { channelAccessToken: TOKEN },
+      fetch: globalThis.fetch,
+      dataApiBaseUrl: fake.baseUrl,
+      ...overrides,
+    });
 
   it('fetches a message’s content with the bearer token, keeping its type', async () => {
     const content = await download('546813355712987137');

@@ -8,7 +8,12 @@ import { LINE_TEST_CHANNEL_SECRET, lineSignatureHeaders } from '../../helpers/li
 const FIXTURES = new URL('../../fixtures/line/', import.meta.url);
 const CREDENTIALS = { channelSecret: LINE_TEST_CHANNEL_SECRET };
 
-const request = (rawBody: Buffer, headers: Record<string, string | undefined>): WebhookRequest => ({ method: 'POST', headers, query: {}, rawBody });
+const request = (rawBody: Buffer, headers: Record<string, string | undefined>): WebhookRequest => ({
+  method: 'POST',
+  headers,
+  query: {},
+  rawBody,
+});
 const signed = (rawBody: Buffer, secret = LINE_TEST_CHANNEL_SECRET) => request(rawBody, lineSignatureHeaders(rawBody, secret));
 
 describe('line verify', () => {
@@ -48,7 +53,16 @@ describe('line verify', () => {
 
   it('refuses a missing, empty or malformed header without throwing', () => {
     const good = lineSignatureHeaders(body)['x-line-signature']!;
-    for (const header of [undefined, '', 'not base64 at all', good.slice(0, -1), `${good}A`, `${good.slice(0, -1)}==`, ` ${good}`, good.replace(/=$/, '')]) {
+    for (const header of [
+      undefined,
+      '',
+      'not base64 at all',
+      good.slice(0, -1),
+      `${good}A`,
+      `${good.slice(0, -1)}==`,
+      ` ${good}`,
+      good.replace(/=$/, ''),
+    ]) {
       expect(lineConnector.verify(request(body, { 'x-line-signature': header }), CREDENTIALS), String(header)).toBe(false);
     }
   });

@@ -74,13 +74,21 @@ describe('messenger and instagram connectors', () => {
       body: '1158201444',
     });
     expect(messengerConnector.handshake?.({ ...get, method: 'POST' }, MESSENGER_TEST_CREDENTIALS)).toBeUndefined();
-    expect(messengerConnector.handshake?.({ ...get, query: { ...query, 'hub.mode': 'unsubscribe' } }, MESSENGER_TEST_CREDENTIALS)?.statusCode).toBe(403);
+    expect(
+      messengerConnector.handshake?.({ ...get, query: { ...query, 'hub.mode': 'unsubscribe' } }, MESSENGER_TEST_CREDENTIALS)?.statusCode,
+    ).toBe(403);
     expect(instagramConnector.handshake?.(get, INSTAGRAM_TEST_CREDENTIALS)?.statusCode).toBe(403);
   });
 
   it('parse: only a body that is not JSON is malformed; JSON of another shape is ignored', () => {
     expect(messengerConnector.parse(Buffer.from('{"object":'))).toEqual({ kind: 'malformed', reason: 'body is not JSON' });
-    for (const body of ['[]', 'null', '{"object":"page"}', '{"object":"page","entry":{}}', '{"object":"whatsapp_business_account","entry":[]}']) {
+    for (const body of [
+      '[]',
+      'null',
+      '{"object":"page"}',
+      '{"object":"page","entry":{}}',
+      '{"object":"whatsapp_business_account","entry":[]}',
+    ]) {
       expect(messengerConnector.parse(Buffer.from(body)), body).toMatchObject({ kind: 'ignored' });
     }
   });
@@ -107,16 +115,34 @@ describe('messenger and instagram connectors', () => {
       { type: 'audio', media: { url: 'https://cdn.acme.example/a.mp3' } },
       { type: 'video', media: { url: 'https://cdn.acme.example/a.mp4' } },
       { type: 'location', latitude: 37.5, longitude: 127 },
-      { type: 'text', text: 'Order 42', buttons: [{ type: 'postback', text: 'Track', payload: 'TRACK' }, { type: 'url', text: 'Open', url: 'https://acme.example/o/42' }] },
-      { type: 'text', text: 'Pick', buttons: Array.from({ length: 4 }, (_, i) => ({ type: 'postback' as const, text: `Option ${i + 1}`, payload: `opt:${i + 1}` })) },
-      { type: 'list', text: 'Size?', sections: [{ title: 'Jackets', items: [{ title: 'Medium', description: 'Chest 96-101 cm', payload: 'size_m' }] }] },
+      {
+        type: 'text',
+        text: 'Order 42',
+        buttons: [
+          { type: 'postback', text: 'Track', payload: 'TRACK' },
+          { type: 'url', text: 'Open', url: 'https://acme.example/o/42' },
+        ],
+      },
+      {
+        type: 'text',
+        text: 'Pick',
+        buttons: Array.from({ length: 4 }, (_, i) => ({ type: 'postback' as const, text: `Option ${i + 1}`, payload: `opt:${i + 1}` })),
+      },
+      {
+        type: 'list',
+        text: 'Size?',
+        sections: [{ title: 'Jackets', items: [{ title: 'Medium', description: 'Chest 96-101 cm', payload: 'size_m' }] }],
+      },
     ];
     // Act + Assess
     for (const content of contents) {
       const result = await connector.sender.send({ content, recipient, sentParts: [] }, context);
       expect(result.externalIds.length, content.type).toBeGreaterThan(0);
     }
-    const tagged = await connector.sender.send({ content: { type: 'text', text: 'Still there?' }, recipient, sentParts: [], messageTag: 'human_agent' }, context);
+    const tagged = await connector.sender.send(
+      { content: { type: 'text', text: 'Still there?' }, recipient, sentParts: [], messageTag: 'human_agent' },
+      context,
+    );
     expect(tagged.externalIds).toHaveLength(1);
     expect(new Set(paths)).toEqual(new Set([path]));
     expect(sandbox.handle({ method: 'POST', path, body: Buffer.from('{"message":{"text":"x"}}') }).statusCode).toBe(400);
@@ -125,13 +151,22 @@ describe('messenger and instagram connectors', () => {
   it('has a sandbox that refuses a tagless MESSAGE_TAG and a button template Graph would refuse', () => {
     const sandbox = messengerConnector.sandbox!;
     const path = '/v23.0/106512345678901/messages';
-    const send = (body: object) => sandbox.handle({ method: 'POST', path, body: Buffer.from(JSON.stringify({ recipient: { id: '7123456789012345' }, ...body })) });
-    const template = (payload: object) => ({ message: { attachment: { type: 'template', payload: { template_type: 'button', ...payload } } } });
+    const send = (body: object) =>
+      sandbox.handle({ method: 'POST', path, body: Buffer.from(JSON.stringify({ recipient: { id: '7123456789012345' }, ...body })) });
+    const template = (payload: object) => ({
+      message: { attachment: { type: 'template', payload: { template_type: 'button', ...payload } } },
+    });
     const button = { type: 'postback', title: 'Yes', payload: 'yes' };
-    expect(send({ messaging_type: 'MESSAGE_TAG', message: { text: 'x' } })).toMatchObject({ statusCode: 400, body: { error: { code: 100 } } });
+    expect(send({ messaging_type: 'MESSAGE_TAG', message: { text: 'x' } })).toMatchObject({
+      statusCode: 400,
+      body: { error: { code: 100 } },
+    });
     expect(send({ messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT', message: { text: 'x' } }).statusCode).toBe(200);
     expect(send(template({ text: 'Q', buttons: [button, button, button, button] })).statusCode).toBe(400);
     expect(send(template({ buttons: [button] })).statusCode).toBe(400);
-    expect(send(template({ text: 'Q', buttons: [button] }))).toMatchObject({ statusCode: 200, summary: expect.stringContaining('button template') });
+    expect(send(template({ text: 'Q', buttons: [button] }))).toMatchObject({
+      statusCode: 200,
+      summary: expect.stringContaining('button template'),
+    });
   });
 });

@@ -42,8 +42,14 @@ describe.each([
     const after = demo.afterReply(credentials, 1, reply).flatMap((request) => eventsOf(connector, credentials, request));
 
     expect(opening.length).toBeGreaterThan(0);
-    expect(opening.every((e) => e.accountId === account && e.type === 'message.received' && e.sender.externalUserId === demo.customer.externalUserId)).toBe(true);
-    expect(after).toContainEqual(expect.objectContaining({ type: 'message.status', externalMessageId: 'm_sandbox_000001', status: expect.any(String) }));
+    expect(
+      opening.every(
+        (e) => e.accountId === account && e.type === 'message.received' && e.sender.externalUserId === demo.customer.externalUserId,
+      ),
+    ).toBe(true);
+    expect(after).toContainEqual(
+      expect.objectContaining({ type: 'message.status', externalMessageId: 'm_sandbox_000001', status: expect.any(String) }),
+    );
     expect(after).toContainEqual(expect.objectContaining({ content: { type: 'reply', text: 'Express', payload: 'ship:exp' } }));
     // Another run gives other message ids, so a replayed demo adds messages.
     const again = demo.opening(credentials, 2).flatMap((request) => eventsOf(connector, credentials, request));

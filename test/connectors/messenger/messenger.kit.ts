@@ -13,7 +13,9 @@ export const MESSENGER_TEST_CREDENTIALS: Credentials = {
 
 /** `X-Hub-Signature-256` as Meta computes it: HMAC-SHA256 of the raw bytes with the app secret. */
 export const signMeta = (rawBody: Buffer, credentials: Credentials): Record<string, string> => ({
-  'X-Hub-Signature-256': `sha256=${createHmac('sha256', credentials['appSecret'] ?? '').update(rawBody).digest('hex')}`,
+  'X-Hub-Signature-256': `sha256=${createHmac('sha256', credentials['appSecret'] ?? '')
+    .update(rawBody)
+    .digest('hex')}`,
 });
 
 const PAGES = ['106512345678901', '106598765432109'];
@@ -78,7 +80,11 @@ export const kit: ConformanceKit = {
   },
   batch: messengerBatch,
   // Another Page of the same app: the same app secret and verify token, its own id and token.
-  sameAppAccount: (accountId) => ({ ...MESSENGER_TEST_CREDENTIALS, pageAccessToken: 'EAAtestSecondPageToken0123456789', pageId: accountId }),
+  sameAppAccount: (accountId) => ({
+    ...MESSENGER_TEST_CREDENTIALS,
+    pageAccessToken: 'EAAtestSecondPageToken0123456789',
+    pageId: accountId,
+  }),
   otherAccount: {
     accountId: '106500000000099',
     credentials: {

@@ -47,10 +47,10 @@ describe('messenger normalize', () => {
   });
 
   it("takes the account from the payload, never from the context's default account", () => {
-    const { events } = messengerConnector.normalize(
-      (messengerConnector.parse(body('text')) as { payload: MessengerWebhook }).payload,
-      { ...CONTEXT, accountId: 'default' },
-    );
+    const { events } = messengerConnector.normalize((messengerConnector.parse(body('text')) as { payload: MessengerWebhook }).payload, {
+      ...CONTEXT,
+      accountId: 'default',
+    });
     expect(events[0]?.accountId).toBe(PAGE);
   });
 
@@ -96,7 +96,15 @@ describe('messenger normalize', () => {
 
   it('makes a lone media with text a captioned media, and drops the link preview of a typed link', () => {
     const captioned = normalizeJson(
-      pageBody(item({ message: { mid: 'm_cap', text: 'This one', attachments: [{ type: 'image', payload: { url: 'https://scontent.xx.fbcdn.net/a.jpg' } }] } })),
+      pageBody(
+        item({
+          message: {
+            mid: 'm_cap',
+            text: 'This one',
+            attachments: [{ type: 'image', payload: { url: 'https://scontent.xx.fbcdn.net/a.jpg' } }],
+          },
+        }),
+      ),
     );
     expect(captioned.events).toHaveLength(1);
     expect(captioned.events[0]).toMatchObject({ content: { type: 'image', caption: 'This one' } });
@@ -115,7 +123,9 @@ describe('messenger normalize', () => {
   it('turns delivery mids into delivered statuses at the watermark, and a read watermark into reads of the messages it covers', () => {
     const delivered = normalize('delivery').events;
     expect(delivered).toHaveLength(2);
-    expect(delivered.every((e) => e.type === 'message.status' && e.status === 'delivered' && e.occurredAt === '2026-03-14T00:29:59.800Z')).toBe(true);
+    expect(
+      delivered.every((e) => e.type === 'message.status' && e.status === 'delivered' && e.occurredAt === '2026-03-14T00:29:59.800Z'),
+    ).toBe(true);
 
     const { events } = normalize('read-watermark-same-body');
     const reads = events.filter((e) => e.type === 'message.status' && e.status === 'read');
@@ -144,7 +154,11 @@ describe('messenger normalize', () => {
 
   it('skips an unreadable item and keeps the others of the batch', () => {
     const { events, ignored } = normalizeJson(
-      pageBody(item({ message: { mid: 'm_ok1', text: 'one' } }), { sender: {}, message: { text: 'no ids' } }, item({ message: { mid: 'm_ok2', text: 'two' } })),
+      pageBody(
+        item({ message: { mid: 'm_ok1', text: 'one' } }),
+        { sender: {}, message: { text: 'no ids' } },
+        item({ message: { mid: 'm_ok2', text: 'two' } }),
+      ),
     );
     expect(events).toHaveLength(2);
     expect(ignored).toHaveLength(1);

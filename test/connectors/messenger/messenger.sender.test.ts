@@ -120,8 +120,11 @@ describe('messenger sender: requests', () => {
 
   it.each(['image', 'video', 'audio', 'file'] as const)('sends %s by URL, reusable, with the caption as a following text', async (type) => {
     const result = await sender.send(request({ type, media: { url: 'https://cdn.acme.example/a' }, caption: 'Your receipt' }), context());
-    expect(fake.calls.map((call) => (call.body['message'] as Record<string, unknown>))).toEqual([
-      { attachment: { type, payload: { url: 'https://cdn.acme.example/a', is_reusable: true } }, metadata: 'msg_mmpdc0a0mmpdc0a1_Zk3h2bTq9xWc1LpA' },
+    expect(fake.calls.map((call) => call.body['message'] as Record<string, unknown>)).toEqual([
+      {
+        attachment: { type, payload: { url: 'https://cdn.acme.example/a', is_reusable: true } },
+        metadata: 'msg_mmpdc0a0mmpdc0a1_Zk3h2bTq9xWc1LpA',
+      },
       { text: 'Your receipt', metadata: 'msg_mmpdc0a0mmpdc0a1_Zk3h2bTq9xWc1LpA' },
     ]);
     expect(result.externalIds).toHaveLength(2);
@@ -136,7 +139,9 @@ describe('messenger sender: requests', () => {
   });
 
   it('refuses a sticker without a URL, calling nothing', async () => {
-    await expect(sender.send(request({ type: 'sticker', media: { id: 'CAACfake' } }), context())).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.send(request({ type: 'sticker', media: { id: 'CAACfake' } }), context())).rejects.toBeInstanceOf(
+      InvalidRequestError,
+    );
     expect(fake.calls).toHaveLength(0);
   });
 
@@ -190,9 +195,20 @@ describe('messenger sender: buttons', () => {
   });
 
   it('offers postbacks as quick replies and writes links out when there are more than 3 buttons or a label over 20', async () => {
-    const four: Button[] = [...track, { type: 'postback', text: 'Cancel', payload: 'CANCEL_42' }, { type: 'postback', text: 'Help', payload: 'HELP' }];
+    const four: Button[] = [
+      ...track,
+      { type: 'postback', text: 'Cancel', payload: 'CANCEL_42' },
+      { type: 'postback', text: 'Help', payload: 'HELP' },
+    ];
     await sender.send(request({ type: 'text', text: 'Order 42 shipped', buttons: four }), context());
-    await sender.send(request({ type: 'text', text: 'Order 42', buttons: [{ type: 'url', text: 'Open the order page now', url: 'https://acme.example/o/42' }] }), context());
+    await sender.send(
+      request({
+        type: 'text',
+        text: 'Order 42',
+        buttons: [{ type: 'url', text: 'Open the order page now', url: 'https://acme.example/o/42' }],
+      }),
+      context(),
+    );
     expect(messages()).toEqual([
       {
         text: 'Order 42 shipped\n\nOpen the order: https://acme.example/o/42',
@@ -208,16 +224,35 @@ describe('messenger sender: buttons', () => {
   });
 
   it('numbers postbacks whose payload is over 1000 bytes, which neither a button nor a quick reply carries', async () => {
-    await sender.send(request({ type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: 'Long', payload: 'é'.repeat(501) }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Pick', buttons: [{ type: 'postback', text: 'Long', payload: 'é'.repeat(501) }] }),
+      context(),
+    );
     expect(messages()).toEqual([{ text: quickRepliesAsText('Pick', [{ text: 'Long', payload: 'é'.repeat(501) }]), metadata: METADATA }]);
   });
 });
 
 describe('messenger sender: lists', () => {
-  const list = (sections: Extract<OutboundContent, { type: 'list' }>['sections']): OutboundContent => ({ type: 'list', text: 'Pick a size', sections });
+  const list = (sections: Extract<OutboundContent, { type: 'list' }>['sections']): OutboundContent => ({
+    type: 'list',
+    text: 'Pick a size',
+    sections,
+  });
 
   it('sends a list of plain items as quick replies', async () => {
-    await sender.send(request(list([{ items: [{ title: 'Medium', payload: 'size_m' }, { title: 'Large', payload: 'size_l' }] }])), context());
+    await sender.send(
+      request(
+        list([
+          {
+            items: [
+              { title: 'Medium', payload: 'size_m' },
+              { title: 'Large', payload: 'size_l' },
+            ],
+          },
+        ]),
+      ),
+      context(),
+    );
     expect(messages()).toEqual([
       {
         text: 'Pick a size',
@@ -232,11 +267,19 @@ describe('messenger sender: lists', () => {
 
   it('numbers a list with descriptions, section titles or long titles, with a quick reply per number; more than 13 items as text alone', async () => {
     await sender.send(
-      request(list([{ title: 'Jackets', items: [{ title: 'Medium (M)', description: 'Chest 96-101 cm', payload: 'size_m' }] }, { title: 'Shirts', items: [{ title: 'Slim fit', payload: 'slim' }] }])),
+      request(
+        list([
+          { title: 'Jackets', items: [{ title: 'Medium (M)', description: 'Chest 96-101 cm', payload: 'size_m' }] },
+          { title: 'Shirts', items: [{ title: 'Slim fit', payload: 'slim' }] },
+        ]),
+      ),
       context(),
     );
     await sender.send(request(list([{ items: [{ title: 'A label of twenty-one', payload: 'x' }] }])), context());
-    await sender.send(request(list([{ items: Array.from({ length: 14 }, (_, i) => ({ title: `Size ${i + 1}`, payload: `s${i + 1}` })) }])), context());
+    await sender.send(
+      request(list([{ items: Array.from({ length: 14 }, (_, i) => ({ title: `Size ${i + 1}`, payload: `s${i + 1}` })) }])),
+      context(),
+    );
     const [described, long, many] = messages();
     expect(described).toEqual({
       text: 'Pick a size\n\nJackets\n1. Medium (M) – Chest 96-101 cm\n\nShirts\n2. Slim fit',
@@ -291,12 +334,25 @@ describe('messenger: what a rendered choice sends back', () => {
 
   it('a postback button and a list item offered as a quick reply come back as reply content with their payload', () => {
     const [template] = planMetaSend(request({ type: 'text', text: 'Order 42', buttons: track }), MESSENGER_SEND_PROFILE, PAGE);
-    const button = ((template?.body['message'] as { attachment: { payload: { buttons: { title: string; payload: string }[] } } }).attachment.payload.buttons)[0]!;
-    expect(tapped('postback', { postback: { mid: 'm_tap_1', title: button.title, payload: button.payload } })).toEqual({ type: 'reply', text: 'Track my order', payload: 'TRACK_42' });
+    const button = (template?.body['message'] as { attachment: { payload: { buttons: { title: string; payload: string }[] } } }).attachment
+      .payload.buttons[0]!;
+    expect(tapped('postback', { postback: { mid: 'm_tap_1', title: button.title, payload: button.payload } })).toEqual({
+      type: 'reply',
+      text: 'Track my order',
+      payload: 'TRACK_42',
+    });
 
-    const [list] = planMetaSend(request({ type: 'list', text: 'Size?', sections: [{ items: [{ title: 'Medium', payload: 'size_m' }] }] }), MESSENGER_SEND_PROFILE, PAGE);
+    const [list] = planMetaSend(
+      request({ type: 'list', text: 'Size?', sections: [{ items: [{ title: 'Medium', payload: 'size_m' }] }] }),
+      MESSENGER_SEND_PROFILE,
+      PAGE,
+    );
     const reply = (list?.body['message'] as { quick_replies: { title: string; payload: string }[] }).quick_replies[0]!;
-    expect(tapped('quick-reply', { message: { mid: 'm_tap_2', text: reply.title, quick_reply: { payload: reply.payload } } })).toEqual({ type: 'reply', text: 'Medium', payload: 'size_m' });
+    expect(tapped('quick-reply', { message: { mid: 'm_tap_2', text: reply.title, quick_reply: { payload: reply.payload } } })).toEqual({
+      type: 'reply',
+      text: 'Medium',
+      payload: 'size_m',
+    });
   });
 });
 
@@ -326,7 +382,11 @@ describe('messenger sender: errors', () => {
     fake.answerNext({
       status: 400,
       body: graphError(code, undefined, '(#613) Calls to this api have exceeded the rate limit.'),
-      headers: { 'x-business-use-case-usage': JSON.stringify({ [PAGE]: [{ type: 'messenger', call_count: 100, estimated_time_to_regain_access: 3 }] }) },
+      headers: {
+        'x-business-use-case-usage': JSON.stringify({
+          [PAGE]: [{ type: 'messenger', call_count: 100, estimated_time_to_regain_access: 3 }],
+        }),
+      },
     });
     const error = await failureOf(sender.send(text, context()));
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -367,7 +427,15 @@ describe('messenger sender: errors', () => {
 
     const refused = await failureOf(sender.send(text, context({ apiBaseUrl: closedUrl })));
     const timedOut = await failureOf(
-      callGraph({ apiBaseUrl: fake.baseUrl, path: 'me/messages', accessToken: TOKEN, body: {}, fetch: globalThis.fetch, what: 'Messenger send', timeoutMs: 100 }),
+      callGraph({
+        apiBaseUrl: fake.baseUrl,
+        path: 'me/messages',
+        accessToken: TOKEN,
+        body: {},
+        fetch: globalThis.fetch,
+        what: 'Messenger send',
+        timeoutMs: 100,
+      }),
     );
     expect(refused).toMatchObject({ message: 'Messenger send request failed: ECONNREFUSED' });
     expect(timedOut).toBeInstanceOf(RetryableProviderError);

@@ -43,7 +43,8 @@ const idOf = (e: ParleyEvent) => ('externalMessageId' in e ? e.externalMessageId
 const ids = (events: readonly ParleyEvent[]) => events.map(idOf);
 
 describe('read watermarks', () => {
-  const echo = (mid: string, timestamp: number | null) => fromPage({ message: { mid, is_echo: true, text: 'Sent by the page' } }, timestamp);
+  const echo = (mid: string, timestamp: number | null) =>
+    fromPage({ message: { mid, is_echo: true, text: 'Sent by the page' } }, timestamp);
   const read = (watermark: number) => fromCustomer({ read: { watermark } }, watermark + 50);
 
   it('marks read the echoes of the same body sent at or before the watermark, and no later one', () => {
@@ -93,7 +94,8 @@ describe('read watermarks', () => {
 });
 
 describe('attachments', () => {
-  const message = (attachments: object[], extra: Record<string, unknown> = {}) => fromCustomer({ message: { mid: 'm_1', attachments, ...extra } });
+  const message = (attachments: object[], extra: Record<string, unknown> = {}) =>
+    fromCustomer({ message: { mid: 'm_1', attachments, ...extra } });
 
   it('keeps two unsupported attachments as two events', () => {
     const { events } = messenger(message([{ type: 'template', payload: null }, { type: 'appointment_booking' }]));
@@ -106,7 +108,9 @@ describe('attachments', () => {
 
   it('reads a sticker without sticker id by its URL, one per URL', () => {
     const sticker = (url: string) => ({ type: 'sticker', payload: { url } });
-    const { events } = messenger(message([sticker('https://cdn.example/s1.png'), sticker('https://cdn.example/s1.png'), sticker('https://cdn.example/s2.png')]));
+    const { events } = messenger(
+      message([sticker('https://cdn.example/s1.png'), sticker('https://cdn.example/s1.png'), sticker('https://cdn.example/s2.png')]),
+    );
     expect(contents(events)).toStrictEqual([
       { type: 'sticker', media: { url: 'https://cdn.example/s1.png' } },
       { type: 'sticker', media: { url: 'https://cdn.example/s2.png' } },
@@ -219,9 +223,15 @@ describe('attachments', () => {
 
   it('quotes the replied-to message on the first part only', () => {
     const { events } = messenger(
-      message([{ type: 'image', payload: { url: 'https://cdn.example/1.jpg' } }, { type: 'image', payload: { url: 'https://cdn.example/2.jpg' } }], {
-        reply_to: { mid: 'm_0' },
-      }),
+      message(
+        [
+          { type: 'image', payload: { url: 'https://cdn.example/1.jpg' } },
+          { type: 'image', payload: { url: 'https://cdn.example/2.jpg' } },
+        ],
+        {
+          reply_to: { mid: 'm_0' },
+        },
+      ),
     );
     expect(events.map((e) => ('replyTo' in e ? e.replyTo : undefined))).toEqual([{ externalMessageId: 'm_0' }, undefined]);
   });
@@ -236,7 +246,13 @@ describe('attachments', () => {
 describe('taps, reactions, edits and the rest', () => {
   it('names a tap without mid or time by who tapped what', () => {
     const { events } = messenger(fromCustomer({ postback: { title: 'Track', payload: 'TRACK' } }, null));
-    expect(events).toMatchObject([{ externalMessageId: `postback:${CUSTOMER}:0:TRACK`, occurredAt: RECEIVED_AT, content: { type: 'reply', text: 'Track', payload: 'TRACK' } }]);
+    expect(events).toMatchObject([
+      {
+        externalMessageId: `postback:${CUSTOMER}:0:TRACK`,
+        occurredAt: RECEIVED_AT,
+        content: { type: 'reply', text: 'Track', payload: 'TRACK' },
+      },
+    ]);
   });
 
   it('takes the time of receipt for a timestamp that is negative or past year 9999', () => {
@@ -263,14 +279,24 @@ describe('taps, reactions, edits and the rest', () => {
 
   it('marks the unsend of an echo as outbound', () => {
     const { events } = run(instagramConnector, instagram(fromPage({ message: { mid: 'm_1', is_echo: true, is_deleted: true } })));
-    expect(events).toMatchObject([{ type: 'message.edited', direction: 'outbound', accountId: PAGE, conversation: { externalId: CUSTOMER } }]);
+    expect(events).toMatchObject([
+      { type: 'message.edited', direction: 'outbound', accountId: PAGE, conversation: { externalId: CUSTOMER } },
+    ]);
   });
 
   it('says why an item, an edit or an entry gave no event', () => {
     const { events, ignored } = run(messengerConnector, {
       object: 'page',
       entry: [
-        { id: PAGE, time: AT, messaging: [fromCustomer({ message_edit: { mid: 'm_1' } }), fromCustomer({ optin: { type: 'notification_messages' } }), fromCustomer({})] },
+        {
+          id: PAGE,
+          time: AT,
+          messaging: [
+            fromCustomer({ message_edit: { mid: 'm_1' } }),
+            fromCustomer({ optin: { type: 'notification_messages' } }),
+            fromCustomer({}),
+          ],
+        },
         { id: '106598765432109', time: AT, messaging: [] },
       ],
     });

@@ -31,7 +31,8 @@ const messenger = (message: Record<string, unknown>) => ({
   body: { recipient: { id: PSID }, messaging_type: 'RESPONSE', message: { ...message, metadata: MESSAGE_ID } },
 });
 const planMessenger = (content: OutboundContent) => planMetaSend(request(content), MESSENGER_SEND_PROFILE, PAGE);
-const planInstagram = (content: OutboundContent, tag?: MessageTag) => planMetaSend(request(content, tag), INSTAGRAM_SEND_PROFILE, undefined);
+const planInstagram = (content: OutboundContent, tag?: MessageTag) =>
+  planMetaSend(request(content, tag), INSTAGRAM_SEND_PROFILE, undefined);
 
 describe('Meta send plan: limits', () => {
   const bytes = (n: number) => 'é'.repeat(n / 2); // two UTF-8 bytes each
@@ -51,7 +52,9 @@ describe('Meta send plan: limits', () => {
       }),
     ]);
     const over: QuickReply[] = [{ text: 'Yes', payload: `${bytes(1000)}x` }, fits[1]!];
-    expect(planMessenger({ type: 'text', text: 'Confirm?', quickReplies: over })).toEqual([messenger({ text: 'Confirm?\n\n1. Yes\n2. No' })]);
+    expect(planMessenger({ type: 'text', text: 'Confirm?', quickReplies: over })).toEqual([
+      messenger({ text: 'Confirm?\n\n1. Yes\n2. No' }),
+    ]);
   });
 
   it('sends no quick_replies field for an empty list of quick replies', () => {
@@ -59,7 +62,11 @@ describe('Meta send plan: limits', () => {
   });
 
   it('keeps a postback payload of exactly 1000 UTF-8 bytes in a button template, and degrades one byte more', () => {
-    const template = planMessenger({ type: 'text', text: 'Call you?', buttons: [{ type: 'postback', text: 'Later', payload: bytes(1000) }] });
+    const template = planMessenger({
+      type: 'text',
+      text: 'Call you?',
+      buttons: [{ type: 'postback', text: 'Later', payload: bytes(1000) }],
+    });
     expect(template).toEqual([
       messenger({
         attachment: {
@@ -68,14 +75,18 @@ describe('Meta send plan: limits', () => {
         },
       }),
     ]);
-    const degraded = planMessenger({ type: 'text', text: 'Call you?', buttons: [{ type: 'postback', text: 'Later', payload: `${bytes(1000)}x` }] });
+    const degraded = planMessenger({
+      type: 'text',
+      text: 'Call you?',
+      buttons: [{ type: 'postback', text: 'Later', payload: `${bytes(1000)}x` }],
+    });
     expect(degraded).toEqual([messenger({ text: 'Call you?\n\n1. Later' })]);
   });
 
   it('writes a location as its non-empty lines and a map link', () => {
-    expect(planMessenger({ type: 'location', latitude: 37.5665, longitude: 126.978, name: '', address: 'Sejong-daero 110, Seoul' })).toEqual([
-      messenger({ text: 'Sejong-daero 110, Seoul\nhttps://maps.google.com/?q=37.5665,126.978' }),
-    ]);
+    expect(
+      planMessenger({ type: 'location', latitude: 37.5665, longitude: 126.978, name: '', address: 'Sejong-daero 110, Seoul' }),
+    ).toEqual([messenger({ text: 'Sejong-daero 110, Seoul\nhttps://maps.google.com/?q=37.5665,126.978' })]);
   });
 });
 
@@ -86,7 +97,10 @@ describe('Meta send plan: stickers and refusals', () => {
       messenger({ attachment: { type: 'image', payload: { url: 'https://cdn.example/sticker.png', is_reusable: true } } }),
     ]);
     expect(planInstagram(sticker)).toEqual([
-      { path: 'me/messages', body: { recipient: { id: PSID }, message: { attachment: { type: 'image', payload: { url: 'https://cdn.example/sticker.png' } } } } },
+      {
+        path: 'me/messages',
+        body: { recipient: { id: PSID }, message: { attachment: { type: 'image', payload: { url: 'https://cdn.example/sticker.png' } } } },
+      },
     ]);
   });
 
@@ -95,7 +109,10 @@ describe('Meta send plan: stickers and refusals', () => {
       [() => planMessenger({ type: 'sticker', media: { id: '369239263222822' } }), 'Messenger send: a sticker needs a URL'],
       [() => planInstagram({ type: 'image', media: { id: '1234567890' } }), 'Instagram send: media needs a URL'],
       [() => planMessenger({ type: 'template', name: 'order_update', language: 'en_US' }), 'Messenger send: no provider templates'],
-      [() => planInstagram({ type: 'text', text: 'Your order shipped' }, 'account_update'), 'Instagram send: no message tag account_update'],
+      [
+        () => planInstagram({ type: 'text', text: 'Your order shipped' }, 'account_update'),
+        'Instagram send: no message tag account_update',
+      ],
     ];
     for (const [plan, message] of cases) {
       expect(plan).toThrow(expect.objectContaining({ kind: 'invalid_request', message }));

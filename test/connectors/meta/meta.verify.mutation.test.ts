@@ -12,7 +12,12 @@ const VERIFY_TOKEN = 'parley-verify-token-7c1e';
 const APP_SECRET = 'f3c9a1b2d4e5f60718293a4b5c6d7e8f';
 const BODY = Buffer.from('{"object":"page","entry":[{"id":"106512345678901","time":1773448013000,"messaging":[]}]}');
 
-const get = (query: Record<string, string | undefined>): WebhookRequest => ({ method: 'GET', headers: {}, query, rawBody: Buffer.alloc(0) });
+const get = (query: Record<string, string | undefined>): WebhookRequest => ({
+  method: 'GET',
+  headers: {},
+  query,
+  rawBody: Buffer.alloc(0),
+});
 const post = (signature: unknown): WebhookRequest => ({
   method: 'POST',
   headers: { 'x-hub-signature-256': signature as string },
@@ -29,19 +34,27 @@ const FORBIDDEN = {
 
 describe('Meta handshake', () => {
   it('answers the challenge as plain text when mode, token and challenge are right', () => {
-    const answer = metaHandshake(get({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' }), VERIFY_TOKEN);
+    const answer = metaHandshake(
+      get({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' }),
+      VERIFY_TOKEN,
+    );
     expect(answer).toEqual({ statusCode: 200, contentType: 'text/plain; charset=utf-8', body: '1158201444' });
   });
 
   it('answers a wrong token with a JSON 403, never the challenge', () => {
-    const answer = metaHandshake(get({ 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1158201444' }), VERIFY_TOKEN);
+    const answer = metaHandshake(
+      get({ 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1158201444' }),
+      VERIFY_TOKEN,
+    );
     expect(answer).toEqual(FORBIDDEN);
   });
 
   it('answers a handshake with only its mode, or only its challenge, with 403 rather than passing it on', () => {
     expect(metaHandshake(get({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN }), VERIFY_TOKEN)).toEqual(FORBIDDEN);
     expect(metaHandshake(get({ 'hub.challenge': '1158201444', 'hub.verify_token': VERIFY_TOKEN }), VERIFY_TOKEN)).toEqual(FORBIDDEN);
-    expect(metaHandshake(get({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' }), VERIFY_TOKEN)).toEqual(FORBIDDEN);
+    expect(metaHandshake(get({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' }), VERIFY_TOKEN)).toEqual(
+      FORBIDDEN,
+    );
   });
 
   it('is no handshake at all without mode and challenge', () => {
@@ -58,7 +71,10 @@ describe('Meta handshake', () => {
 
   it('answers only a GET: a POST with the same query is a webhook to verify', () => {
     const query = { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' };
-    expect(metaWebhookHandshake({ ...get(query), method: 'get' }, { verifyToken: VERIFY_TOKEN })).toMatchObject({ statusCode: 200, body: '1158201444' });
+    expect(metaWebhookHandshake({ ...get(query), method: 'get' }, { verifyToken: VERIFY_TOKEN })).toMatchObject({
+      statusCode: 200,
+      body: '1158201444',
+    });
     expect(metaWebhookHandshake({ ...get(query), method: 'POST' }, { verifyToken: VERIFY_TOKEN })).toBeUndefined();
   });
 });

@@ -36,7 +36,10 @@ describe('telegram parse', () => {
 
   it('ignores an update whose known parts are unreadable, naming the field', () => {
     const result = parse('{"update_id":7,"message":{"message_id":1,"date":1773448013,"text":"hi"}}');
-    expect(result).toEqual({ kind: 'ignored', reason: 'update 7 is not readable: message.chat: Invalid input: expected object, received undefined' });
+    expect(result).toEqual({
+      kind: 'ignored',
+      reason: 'update 7 is not readable: message.chat: Invalid input: expected object, received undefined',
+    });
   });
 
   it('keeps fields it does not know, at every level', () => {
@@ -51,7 +54,9 @@ describe('telegram parse', () => {
   });
 
   it('accepts ids beyond 32 bits exactly', () => {
-    const result = parse('{"update_id":9,"message":{"message_id":1,"date":1773448013,"chat":{"id":-1001122334455,"type":"channel"},"text":"hi"}}');
+    const result = parse(
+      '{"update_id":9,"message":{"message_id":1,"date":1773448013,"chat":{"id":-1001122334455,"type":"channel"},"text":"hi"}}',
+    );
     expect(result.kind === 'ok' && result.payload.message?.chat.id).toBe(-1001122334455);
   });
 });
@@ -91,7 +96,12 @@ describe('telegram development setup', () => {
     expect(first['botToken']).toMatch(/^\d{10}:[A-Za-z0-9_-]{35}$/);
     expect(telegramConnector.accountIdOf(first)).toBe(first['botToken']?.split(':')[0]);
     expect(second).not.toEqual(first);
-    const request = { method: 'POST', headers: { 'x-telegram-bot-api-secret-token': first['webhookSecret'] }, query: {}, rawBody: Buffer.from('{}') };
+    const request = {
+      method: 'POST',
+      headers: { 'x-telegram-bot-api-secret-token': first['webhookSecret'] },
+      query: {},
+      rawBody: Buffer.from('{}'),
+    };
     expect(telegramConnector.verify(request, first)).toBe(true);
   });
 
@@ -103,7 +113,12 @@ describe('telegram development setup', () => {
       const answer = sandbox.handle({ method: init?.method ?? 'GET', path: url.pathname, body: Buffer.from(String(init?.body ?? '')) });
       return new Response(JSON.stringify(answer.body), { status: answer.statusCode });
     };
-    const context = { credentials: { botToken: '7712345678:AAsandbox' }, apiBaseUrl: 'http://sandbox.local', fetch, onPartSent: async () => {} };
+    const context = {
+      credentials: { botToken: '7712345678:AAsandbox' },
+      apiBaseUrl: 'http://sandbox.local',
+      fetch,
+      onPartSent: async () => {},
+    };
     const recipient = { accountId: '7712345678', conversation: { externalId: '5550101234', kind: 'direct' as const } };
     const contents: OutboundContent[] = [
       { type: 'text', text: 'Hello', quickReplies: [{ text: 'Yes', payload: 'yes' }] },
@@ -114,8 +129,19 @@ describe('telegram development setup', () => {
       { type: 'sticker', media: { id: 'CAACfake' } },
       { type: 'location', latitude: 37.5, longitude: 127 },
       { type: 'location', latitude: 37.5, longitude: 127, name: 'ACME', address: '1 Main St' },
-      { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
-      { type: 'list', text: 'Which branch?', sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: 'b:1' }] }] },
+      {
+        type: 'text',
+        text: 'Pick one',
+        buttons: [
+          { type: 'postback', text: 'Yes', payload: 'yes' },
+          { type: 'url', text: 'Terms', url: 'https://acme.example/terms' },
+        ],
+      },
+      {
+        type: 'list',
+        text: 'Which branch?',
+        sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: 'b:1' }] }],
+      },
     ];
 
     // Act + Assess

@@ -42,9 +42,23 @@ describe('telegram fixtures', () => {
   it('cover every scenario the connector promises to handle', () => {
     expect(scenarios).toEqual(
       expect.arrayContaining([
-        'private-text-entities', 'photo-caption', 'document', 'sticker', 'location', 'contact', 'reply',
-        'edited-message', 'callback-query', 'channel-post', 'my-chat-member-kicked', 'group-message-first',
-        'group-message-second', 'unknown-update-type', 'poll-message', 'not-an-update', 'not-json',
+        'private-text-entities',
+        'photo-caption',
+        'document',
+        'sticker',
+        'location',
+        'contact',
+        'reply',
+        'edited-message',
+        'callback-query',
+        'channel-post',
+        'my-chat-member-kicked',
+        'group-message-first',
+        'group-message-second',
+        'unknown-update-type',
+        'poll-message',
+        'not-an-update',
+        'not-json',
       ]),
     );
   });
@@ -224,7 +238,12 @@ describe('message field classification', () => {
     const known = new Set(messageFields.map((f) => f.name));
     const unknown = [...MESSAGE_METADATA_KEYS, ...SERVICE_MESSAGE_KEYS].filter((key) => !known.has(key));
     expect(unknown).toEqual([
-      'forward_from', 'forward_from_chat', 'forward_from_message_id', 'forward_signature', 'forward_sender_name', 'forward_date',
+      'forward_from',
+      'forward_from_chat',
+      'forward_from_message_id',
+      'forward_signature',
+      'forward_sender_name',
+      'forward_date',
     ]);
   });
 });

@@ -37,14 +37,27 @@ describe('telegram plan: chat ids and quotes', () => {
     expect(plan(hi, CHAT, '-1001234567890:55')).toEqual([
       {
         method: 'sendMessage',
-        params: { chat_id: 5550101234, text: 'Hi', reply_parameters: { message_id: 55, chat_id: -1001234567890, allow_sending_without_reply: true } },
+        params: {
+          chat_id: 5550101234,
+          text: 'Hi',
+          reply_parameters: { message_id: 55, chat_id: -1001234567890, allow_sending_without_reply: true },
+        },
       },
     ]);
     expect(plan(hi, CHAT, `${CHAT}:55`)[0]?.params['reply_parameters']).toEqual({ message_id: 55, allow_sending_without_reply: true });
   });
 
   it('quotes nothing for an id that is no Telegram message id', () => {
-    for (const replyTo of ['callback:4122334455', ':55', `x${CHAT}:55`, `${CHAT}x:55`, `${CHAT}:55x`, `${CHAT}:x55`, `${CHAT}:0`, `${CHAT}:9007199254740993`]) {
+    for (const replyTo of [
+      'callback:4122334455',
+      ':55',
+      `x${CHAT}:55`,
+      `${CHAT}x:55`,
+      `${CHAT}:55x`,
+      `${CHAT}:x55`,
+      `${CHAT}:0`,
+      `${CHAT}:9007199254740993`,
+    ]) {
       expect(plan(hi, CHAT, replyTo), replyTo).toEqual([{ method: 'sendMessage', params: { chat_id: 5550101234, text: 'Hi' } }]);
     }
   });
@@ -54,7 +67,9 @@ describe('telegram plan: chat ids and quotes', () => {
     expect(plan({ type: 'image', media: { id: 'AgACAgIAAxkBAAIB' } }, CHAT, `${CHAT}:55`)).toEqual([
       { method: 'sendPhoto', params: { chat_id: 5550101234, photo: 'AgACAgIAAxkBAAIB', reply_parameters: quote } },
     ]);
-    expect(plan({ type: 'image', media: { id: 'AgACAgIAAxkBAAIB' } })).toEqual([{ method: 'sendPhoto', params: { chat_id: 5550101234, photo: 'AgACAgIAAxkBAAIB' } }]);
+    expect(plan({ type: 'image', media: { id: 'AgACAgIAAxkBAAIB' } })).toEqual([
+      { method: 'sendPhoto', params: { chat_id: 5550101234, photo: 'AgACAgIAAxkBAAIB' } },
+    ]);
     expect(plan({ type: 'location', latitude: 37.5, longitude: 127.0, name: 'ACME Gangnam' }, CHAT, `${CHAT}:55`)).toEqual([
       { method: 'sendLocation', params: { chat_id: 5550101234, latitude: 37.5, longitude: 127.0, reply_parameters: quote } },
     ]);
@@ -69,7 +84,9 @@ describe('telegram plan: limits', () => {
     expect(plan({ type: 'text', text: 'OK?', quickReplies: [{ text: 'Yes', payload: 'y' }] })[0]?.params['reply_markup']).toEqual({
       inline_keyboard: [[{ text: 'Yes', callback_data: 'y' }]],
     });
-    expect(plan({ type: 'text', text: 'OK?', quickReplies: [] })).toEqual([{ method: 'sendMessage', params: { chat_id: 5550101234, text: 'OK?' } }]);
+    expect(plan({ type: 'text', text: 'OK?', quickReplies: [] })).toEqual([
+      { method: 'sendMessage', params: { chat_id: 5550101234, text: 'OK?' } },
+    ]);
   });
 
   it('takes 100 quick replies as a keyboard of 100 rows', () => {
@@ -106,7 +123,12 @@ describe('telegram sender: failures the integrator reads', () => {
   afterEach(() => fake.reset());
 
   const context = () =>
-    ({ credentials: { botToken: '7712345678:AAtest' }, apiBaseUrl: fake.baseUrl, fetch: globalThis.fetch, onPartSent: vi.fn(async () => {}) }) as SendContext & {
+    ({
+      credentials: { botToken: '7712345678:AAtest' },
+      apiBaseUrl: fake.baseUrl,
+      fetch: globalThis.fetch,
+      onPartSent: vi.fn(async () => {}),
+    }) as SendContext & {
       onPartSent: ReturnType<typeof vi.fn>;
     };
 
@@ -127,7 +149,9 @@ describe('telegram sender: failures the integrator reads', () => {
         message: 'answerCallbackQuery needs a callback_query_id',
       });
     }
-    await expect(sender.perform('sendChatAction', {}, context())).rejects.toMatchObject({ message: 'Telegram has no action sendChatAction' });
+    await expect(sender.perform('sendChatAction', {}, context())).rejects.toMatchObject({
+      message: 'Telegram has no action sendChatAction',
+    });
     expect(fake.calls).toEqual([]);
   });
 });

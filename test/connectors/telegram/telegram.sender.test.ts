@@ -35,13 +35,14 @@ afterEach(() => {
   for (const call of calls) assertTelegramRequest(call.method, call.body);
 });
 
-const context = (overrides: Partial<SendContext> = {}): SendContext & { onPartSent: ReturnType<typeof vi.fn> } => ({
-  credentials: { botToken: TOKEN },
-  apiBaseUrl: fake.baseUrl,
-  fetch: globalThis.fetch,
-  onPartSent: vi.fn(async (_id: string) => {}),
-  ...overrides,
-}) as SendContext & { onPartSent: ReturnType<typeof vi.fn> };
+const context = (overrides: Partial<SendContext> = {}): SendContext & { onPartSent: ReturnType<typeof vi.fn> } =>
+  ({
+    credentials: { botToken: TOKEN },
+    apiBaseUrl: fake.baseUrl,
+    fetch: globalThis.fetch,
+    onPartSent: vi.fn(async (_id: string) => {}),
+    ...overrides,
+  }) as SendContext & { onPartSent: ReturnType<typeof vi.fn> };
 
 const sendRequest = (content: OutboundContent, extra: Partial<SendRequest> = {}): SendRequest => ({
   content,
@@ -99,7 +100,10 @@ describe('telegram sender: text', () => {
 
   it('sends to groups and channels by their negative ids', async () => {
     const request = sendRequest({ type: 'text', text: 'Hello all' });
-    const group = { ...request, recipient: { ...request.recipient, conversation: { externalId: '-1001987654321', kind: 'group' as const } } };
+    const group = {
+      ...request,
+      recipient: { ...request.recipient, conversation: { externalId: '-1001987654321', kind: 'group' as const } },
+    };
     const result = await sender.send(group, context());
     expect(fake.calls[0]?.body['chat_id']).toBe(-1001987654321);
     expect(result.externalIds[0]).toMatch(/^-1001987654321:\d+$/);
@@ -150,7 +154,10 @@ describe('telegram sender: text', () => {
     const text = ['one', 'two', 'three'].map((word) => word.padEnd(3000, '.')).join('\n');
     const request = sendRequest({ type: 'text', text });
     fake.answerNext({ status: 200, body: { ok: true, result: { message_id: 71, date: 1, chat: { id: 5550101234, type: 'private' } } } });
-    fake.answerNext({ status: 429, body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 3', parameters: { retry_after: 3 } } });
+    fake.answerNext({
+      status: 429,
+      body: { ok: false, error_code: 429, description: 'Too Many Requests: retry after 3', parameters: { retry_after: 3 } },
+    });
     const firstAttempt = context();
 
     // Act
@@ -167,7 +174,10 @@ describe('telegram sender: text', () => {
 
   it('lists quick replies in the text when a payload exceeds 64 bytes', async () => {
     // 22 Hangul syllables: 22 characters but 66 UTF-8 bytes.
-    const replies: QuickReply[] = [{ text: 'Yes', payload: 'ok' }, { text: 'Long', payload: '확'.repeat(22) }];
+    const replies: QuickReply[] = [
+      { text: 'Yes', payload: 'ok' },
+      { text: 'Long', payload: '확'.repeat(22) },
+    ];
     await sender.send(sendRequest({ type: 'text', text: 'Confirm?', quickReplies: replies }), context());
     expect(fake.calls[0]?.body).toEqual({ chat_id: 5550101234, text: quickRepliesAsText('Confirm?', replies) });
   });
@@ -232,7 +242,10 @@ describe('telegram sender: buttons and lists', () => {
 
   it('degrades a label over 64 characters: postbacks to a keyboard of quick replies, links written out', async () => {
     const label = 'Please leave the parcel with my neighbour at number 12, she is home';
-    await sender.send(sendRequest({ type: 'text', text: 'Sure?', buttons: [{ type: 'postback', text: label, payload: 'neighbour' }, track] }), context());
+    await sender.send(
+      sendRequest({ type: 'text', text: 'Sure?', buttons: [{ type: 'postback', text: label, payload: 'neighbour' }, track] }),
+      context(),
+    );
     expect(fake.calls[0]?.body).toEqual({
       chat_id: 5550101234,
       text: 'Sure?\n\nTrack parcel: https://acme.example/t/A-1029',
@@ -245,13 +258,18 @@ describe('telegram sender: buttons and lists', () => {
       type: 'list',
       text: 'Which branch?',
       buttonText: 'Branches',
-      sections: [{ items: [{ title: 'Gangnam', payload: 'branch:gangnam' }] }, { items: [{ title: 'Hongdae', payload: 'branch:hongdae' }] }],
+      sections: [
+        { items: [{ title: 'Gangnam', payload: 'branch:gangnam' }] },
+        { items: [{ title: 'Hongdae', payload: 'branch:hongdae' }] },
+      ],
     };
     await sender.send(sendRequest(list), context());
     expect(fake.calls[0]?.body).toEqual({
       chat_id: 5550101234,
       text: 'Which branch?',
-      reply_markup: { inline_keyboard: [[{ text: 'Gangnam', callback_data: 'branch:gangnam' }], [{ text: 'Hongdae', callback_data: 'branch:hongdae' }]] },
+      reply_markup: {
+        inline_keyboard: [[{ text: 'Gangnam', callback_data: 'branch:gangnam' }], [{ text: 'Hongdae', callback_data: 'branch:hongdae' }]],
+      },
     });
   });
 
@@ -260,7 +278,13 @@ describe('telegram sender: buttons and lists', () => {
       type: 'list',
       text: 'Choose a delivery slot',
       sections: [
-        { title: 'Morning', items: [{ title: '8–10', description: 'The driver calls ahead', payload: 's1' }, { title: '10–12', payload: 's2' }] },
+        {
+          title: 'Morning',
+          items: [
+            { title: '8–10', description: 'The driver calls ahead', payload: 's1' },
+            { title: '10–12', payload: 's2' },
+          ],
+        },
         { title: 'Afternoon', items: [{ title: '14–16', payload: 's3' }] },
       ],
     };
@@ -270,29 +294,65 @@ describe('telegram sender: buttons and lists', () => {
       text: 'Choose a delivery slot\n\nMorning\n1. 8–10 – The driver calls ahead\n2. 10–12\n\nAfternoon\n3. 14–16',
       reply_parameters: { message_id: 1209, allow_sending_without_reply: true },
       reply_markup: {
-        inline_keyboard: [[{ text: '8–10', callback_data: 's1' }], [{ text: '10–12', callback_data: 's2' }], [{ text: '14–16', callback_data: 's3' }]],
+        inline_keyboard: [
+          [{ text: '8–10', callback_data: 's1' }],
+          [{ text: '10–12', callback_data: 's2' }],
+          [{ text: '14–16', callback_data: 's3' }],
+        ],
       },
     });
   });
 
   it('sends a list as a numbered text when a payload is over 64 bytes', async () => {
-    const list: OutboundContent = { type: 'list', text: 'Pick one', sections: [{ items: [{ title: 'A', payload: 'a' }, { title: 'B', payload: 'b'.repeat(65) }] }] };
+    const list: OutboundContent = {
+      type: 'list',
+      text: 'Pick one',
+      sections: [
+        {
+          items: [
+            { title: 'A', payload: 'a' },
+            { title: 'B', payload: 'b'.repeat(65) },
+          ],
+        },
+      ],
+    };
     await sender.send(sendRequest(list), context());
     expect(fake.calls[0]?.body).toEqual({ chat_id: 5550101234, text: 'Pick one\n\n1. A\n2. B' });
   });
 
   it('refuses a provider template, which Telegram does not have, before calling it', async () => {
-    await expect(sender.send(sendRequest({ type: 'template', name: 'shipping_update', language: 'en' }), context())).rejects.toBeInstanceOf(InvalidRequestError);
+    await expect(sender.send(sendRequest({ type: 'template', name: 'shipping_update', language: 'en' }), context())).rejects.toBeInstanceOf(
+      InvalidRequestError,
+    );
     expect(fake.calls).toHaveLength(0);
   });
 });
 
 describe('telegram sender: what a tap sends back', () => {
-  const CALLBACK = JSON.parse(readFileSync(new URL('../../fixtures/telegram/callback-query.json', import.meta.url), 'utf8')) as TelegramUpdate;
+  const CALLBACK = JSON.parse(
+    readFileSync(new URL('../../fixtures/telegram/callback-query.json', import.meta.url), 'utf8'),
+  ) as TelegramUpdate;
 
   it.each<[string, OutboundContent]>([
-    ['a button', { type: 'text', text: 'Pick one', buttons: [{ type: 'postback', text: 'Express 🚀', payload: 'ship:exp:A-1029' }, { type: 'url', text: 'Track', url: 'https://acme.example/t' }] }],
-    ['a list item', { type: 'list', text: 'Pick one', sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: '{"branch":1}' }] }] }],
+    [
+      'a button',
+      {
+        type: 'text',
+        text: 'Pick one',
+        buttons: [
+          { type: 'postback', text: 'Express 🚀', payload: 'ship:exp:A-1029' },
+          { type: 'url', text: 'Track', url: 'https://acme.example/t' },
+        ],
+      },
+    ],
+    [
+      'a list item',
+      {
+        type: 'list',
+        text: 'Pick one',
+        sections: [{ title: 'Seoul', items: [{ title: 'Gangnam', description: 'Open late', payload: '{"branch":1}' }] }],
+      },
+    ],
   ])('%s comes back as reply content with its label and payload', (_name, content) => {
     const [call] = planTelegramCalls(sendRequest(content));
     const keyboard = call?.params['reply_markup'] as { inline_keyboard: { text: string; callback_data?: string }[][] };
@@ -300,11 +360,24 @@ describe('telegram sender: what a tap sends back', () => {
     expect(taps).not.toHaveLength(0);
     for (const button of taps) {
       // The update Telegram sends: the message as sent, with its keyboard, and the tapped button's data.
-      const update = { ...CALLBACK, callback_query: { ...CALLBACK.callback_query!, message: { ...CALLBACK.callback_query!.message!, text: String(call?.params['text']), reply_markup: keyboard }, data: button.callback_data } };
+      const update = {
+        ...CALLBACK,
+        callback_query: {
+          ...CALLBACK.callback_query!,
+          message: { ...CALLBACK.callback_query!.message!, text: String(call?.params['text']), reply_markup: keyboard },
+          data: button.callback_data,
+        },
+      };
       const parsed = telegramConnector.parse(Buffer.from(JSON.stringify(update)));
       if (parsed.kind !== 'ok') throw new Error(parsed.reason);
-      const [event] = telegramConnector.normalize(parsed.payload, { accountId: '7712345678', receivedAt: '2026-03-14T01:00:00.000Z' }).events;
-      expect(event).toMatchObject({ type: 'message.received', content: { type: 'reply', text: button.text, payload: button.callback_data } });
+      const [event] = telegramConnector.normalize(parsed.payload, {
+        accountId: '7712345678',
+        receivedAt: '2026-03-14T01:00:00.000Z',
+      }).events;
+      expect(event).toMatchObject({
+        type: 'message.received',
+        content: { type: 'reply', text: button.text, payload: button.callback_data },
+      });
     }
   });
 });
@@ -350,7 +423,10 @@ describe('telegram sender: media and location', () => {
     );
     expect(fake.calls.map((call) => [call.method, call.body])).toEqual([
       ['sendLocation', { chat_id: 5550101234, latitude: 37.497942, longitude: 127.027621 }],
-      ['sendVenue', { chat_id: 5550101234, latitude: 37.497942, longitude: 127.027621, title: 'ACME Gangnam', address: '396 Gangnam-daero' }],
+      [
+        'sendVenue',
+        { chat_id: 5550101234, latitude: 37.497942, longitude: 127.027621, title: 'ACME Gangnam', address: '396 Gangnam-daero' },
+      ],
     ]);
   });
 });
@@ -389,7 +465,12 @@ describe('telegram sender: errors', () => {
   it('turns a group upgraded to a supergroup into a permanent failure naming the new chat', async () => {
     fake.answerNext({
       status: 400,
-      body: { ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: -1001987654321 } },
+      body: {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: group chat was upgraded to a supergroup chat',
+        parameters: { migrate_to_chat_id: -1001987654321 },
+      },
     });
     const error = await failureOf(sender.send(text, context()));
     expect(error).toBeInstanceOf(PermanentProviderError);
@@ -448,7 +529,9 @@ describe('telegram sender: errors', () => {
 describe('telegram sender: provider actions', () => {
   it('answers a callback query', async () => {
     await sender.perform('answerCallbackQuery', { callback_query_id: '4122334455667788990' }, context());
-    expect(fake.calls).toEqual([expect.objectContaining({ method: 'answerCallbackQuery', body: { callback_query_id: '4122334455667788990' } })]);
+    expect(fake.calls).toEqual([
+      expect.objectContaining({ method: 'answerCallbackQuery', body: { callback_query_id: '4122334455667788990' } }),
+    ]);
   });
 
   it('refuses unknown actions and a callback answer without an id, calling nothing', async () => {

@@ -44,7 +44,12 @@ describe('whatsapp connector', () => {
   });
 
   it('declares the 24-hour window and the interactive limits', () => {
-    expect(WHATSAPP_CAPABILITIES).toMatchObject({ messagingWindowHours: 24, maxTextLength: 4096, maxCaptionLength: 1024, quickReplies: { max: 10 } });
+    expect(WHATSAPP_CAPABILITIES).toMatchObject({
+      messagingWindowHours: 24,
+      maxTextLength: 4096,
+      maxCaptionLength: 1024,
+      quickReplies: { max: 10 },
+    });
     expect(whatsappConnector.sender.capabilities).toBe(WHATSAPP_CAPABILITIES);
   });
 
@@ -76,12 +81,18 @@ describe('whatsapp handshake', () => {
   it('answers 403 to a wrong token, another mode, or when no token is configured', () => {
     expect(handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1' })?.statusCode).toBe(403);
     expect(handshake({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' })?.statusCode).toBe(403);
-    expect(handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': '', 'hub.challenge': '1' }, { appSecret: APP_SECRET, verifyToken: '' })?.statusCode).toBe(403);
+    expect(
+      handshake({ 'hub.mode': 'subscribe', 'hub.verify_token': '', 'hub.challenge': '1' }, { appSecret: APP_SECRET, verifyToken: '' })
+        ?.statusCode,
+    ).toBe(403);
   });
 
   it('treats only a GET with hub parameters as a handshake', () => {
     expect(handshake({})).toBeUndefined();
-    const postWithQuery: WebhookRequest = { ...post(Buffer.from('{}')), query: { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' } };
+    const postWithQuery: WebhookRequest = {
+      ...post(Buffer.from('{}')),
+      query: { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' },
+    };
     expect(whatsappConnector.handshake!(postWithQuery, credentials)).toBeUndefined();
   });
 });
@@ -98,11 +109,20 @@ describe('whatsapp signature', () => {
     expect(whatsappConnector.verify(post(body, { 'x-hub-signature': sha1 }), credentials)).toBe(false);
     expect(whatsappConnector.verify(post(body), credentials)).toBe(false);
     expect(whatsappConnector.verify(post(body, { 'x-hub-signature-256': 'sha256=' }), credentials)).toBe(false);
-    expect(whatsappConnector.verify(post(body, { 'x-hub-signature-256': createHmac('sha256', APP_SECRET).update(body).digest('hex') }), credentials)).toBe(false);
+    expect(
+      whatsappConnector.verify(
+        post(body, { 'x-hub-signature-256': createHmac('sha256', APP_SECRET).update(body).digest('hex') }),
+        credentials,
+      ),
+    ).toBe(false);
   });
 
   it('refuses the same message once parsed and re-serialized: Meta signs the escaped bytes', () => {
-    const sent = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8'))).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\//g, '\\/'));
+    const sent = Buffer.from(
+      JSON.stringify(JSON.parse(body.toString('utf8')))
+        .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+        .replace(/\//g, '\\/'),
+    );
     const headers = lower(signWhatsApp(sent, APP_SECRET));
     const reserialized = Buffer.from(JSON.stringify(JSON.parse(sent.toString('utf8'))), 'utf8');
 

@@ -20,7 +20,16 @@ const run = (value: Record<string, unknown>, field = 'messages') => {
     entry: [
       {
         id: '102290129340398',
-        changes: [{ field, value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID }, ...value } }],
+        changes: [
+          {
+            field,
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+              ...value,
+            },
+          },
+        ],
       },
     ],
   };
@@ -43,23 +52,31 @@ const contentOf = (type: string, fields: Record<string, unknown>) => {
 
 describe('whatsapp normalize: content at its edges', () => {
   it('keeps a location on the poles and the date line, and calls one past them unsupported', () => {
-    expect(contentOf('location', { location: { latitude: 90, longitude: -180 } })).toStrictEqual([{ type: 'location', latitude: 90, longitude: -180 }]);
-    expect(contentOf('location', { location: { latitude: 90.5, longitude: 0 } })).toStrictEqual([{ type: 'unsupported', providerType: 'location' }]);
-    expect(contentOf('location', { location: { latitude: 0, longitude: 180.5 } })).toStrictEqual([{ type: 'unsupported', providerType: 'location' }]);
+    expect(contentOf('location', { location: { latitude: 90, longitude: -180 } })).toStrictEqual([
+      { type: 'location', latitude: 90, longitude: -180 },
+    ]);
+    expect(contentOf('location', { location: { latitude: 90.5, longitude: 0 } })).toStrictEqual([
+      { type: 'unsupported', providerType: 'location' },
+    ]);
+    expect(contentOf('location', { location: { latitude: 0, longitude: 180.5 } })).toStrictEqual([
+      { type: 'unsupported', providerType: 'location' },
+    ]);
     expect(contentOf('location', {})).toStrictEqual([{ type: 'unsupported', providerType: 'location' }]);
   });
 
   it('leaves out an empty location name and address', () => {
-    expect(contentOf('location', { location: { latitude: 1, longitude: 2, name: '', address: '' } })).toStrictEqual([{ type: 'location', latitude: 1, longitude: 2 }]);
+    expect(contentOf('location', { location: { latitude: 1, longitude: 2, name: '', address: '' } })).toStrictEqual([
+      { type: 'location', latitude: 1, longitude: 2 },
+    ]);
     expect(contentOf('location', { location: { latitude: 1, longitude: 2, name: 'ACME', address: 'Main St 1' } })).toStrictEqual([
       { type: 'location', latitude: 1, longitude: 2, name: 'ACME', address: 'Main St 1' },
     ]);
   });
 
   it('keeps a media URL only when it is https', () => {
-    expect(contentOf('image', { image: { id: '1166846181421424', url: 'http://lookaside.fbsbx.com/x', mime_type: 'image/jpeg' } })).toStrictEqual([
-      { type: 'image', media: { id: '1166846181421424', mimeType: 'image/jpeg' } },
-    ]);
+    expect(
+      contentOf('image', { image: { id: '1166846181421424', url: 'http://lookaside.fbsbx.com/x', mime_type: 'image/jpeg' } }),
+    ).toStrictEqual([{ type: 'image', media: { id: '1166846181421424', mimeType: 'image/jpeg' } }]);
     expect(contentOf('image', { image: { id: '1166846181421424', url: 'https://lookaside.fbsbx.com/x' } })).toStrictEqual([
       { type: 'image', media: { id: '1166846181421424', url: 'https://lookaside.fbsbx.com/x' } },
     ]);
@@ -98,7 +115,10 @@ describe('whatsapp normalize: content at its edges', () => {
   it('takes the time of receipt for a timestamp that is not whole seconds', () => {
     for (const timestamp of ['1773448200.5', 'x1773448200', '1773448200x', '']) {
       const { events } = run({ messages: [message('text', { text: { body: 'Hi' } }, { timestamp })] });
-      expect(events.map((e) => e.occurredAt), timestamp).toEqual([RECEIVED_AT]);
+      expect(
+        events.map((e) => e.occurredAt),
+        timestamp,
+      ).toEqual([RECEIVED_AT]);
     }
   });
 });

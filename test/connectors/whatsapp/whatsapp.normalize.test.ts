@@ -11,7 +11,9 @@ const FIXTURES = new URL('../../fixtures/whatsapp/', import.meta.url);
 const CONTEXT: NormalizeContext = { accountId: PHONE_NUMBER_ID, receivedAt: '2026-03-14T01:00:00.000Z' };
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8'));
-const bodies = readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json')).sort();
+const bodies = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json'))
+  .sort();
 
 const webhook = (value: unknown): WhatsAppWebhook => {
   const parsed = whatsappConnector.parse(Buffer.from(JSON.stringify(value), 'utf8'));
@@ -57,13 +59,35 @@ describe('whatsapp webhook fixtures against the OpenAPI document', () => {
 
 describe('normalizeWhatsAppWebhook', () => {
   it('covers every message type, status and notice the connector promises to handle', () => {
-    const scenarios = readdirSync(FIXTURES).filter((f) => f.endsWith('.expected.json')).map((f) => f.slice(0, -'.expected.json'.length));
+    const scenarios = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.expected.json'))
+      .map((f) => f.slice(0, -'.expected.json'.length));
     expect(scenarios).toEqual(
       expect.arrayContaining([
-        'text-escaped-unicode', 'image-caption', 'audio-voice', 'video', 'document', 'sticker', 'location', 'contacts',
-        'interactive-button-reply', 'interactive-list-reply', 'template-button', 'reaction', 'reaction-removed',
-        'reply-context', 'statuses-sent-delivered-read', 'statuses-failed', 'errors-out-of-band', 'unsupported',
-        'system-changed-number', 'batch-two-numbers', 'echo-coexistence', 'template-status-update', 'not-json', 'not-whatsapp',
+        'text-escaped-unicode',
+        'image-caption',
+        'audio-voice',
+        'video',
+        'document',
+        'sticker',
+        'location',
+        'contacts',
+        'interactive-button-reply',
+        'interactive-list-reply',
+        'template-button',
+        'reaction',
+        'reaction-removed',
+        'reply-context',
+        'statuses-sent-delivered-read',
+        'statuses-failed',
+        'errors-out-of-band',
+        'unsupported',
+        'system-changed-number',
+        'batch-two-numbers',
+        'echo-coexistence',
+        'template-status-update',
+        'not-json',
+        'not-whatsapp',
       ]),
     );
   });
@@ -78,7 +102,9 @@ describe('normalizeWhatsAppWebhook', () => {
       ['message.received', '109876543210987'],
     ]);
     // Each sender gets their own profile name, not the first contact's.
-    expect(events.filter((e) => e.type === 'message.received').map((e) => [received(e).sender.displayName, received(e).conversation.externalId])).toEqual([
+    expect(
+      events.filter((e) => e.type === 'message.received').map((e) => [received(e).sender.displayName, received(e).conversation.externalId]),
+    ).toEqual([
       ['Sheena Nelson', '16505551234'],
       ['Ana Souza', '5511955501234'],
       ['Sheena Nelson', '16505551234'],
@@ -98,12 +124,18 @@ describe('normalizeWhatsAppWebhook', () => {
     const [window, undeliverable] = normalize(fixture('statuses-failed')).events;
     expect(window).toMatchObject({ type: 'message.status', status: 'failed', error: { code: '131047' } });
     expect(window?.type === 'message.status' && window.error?.message).toMatch(/^Re-engagement message: .*24 hours/);
-    expect(undeliverable).toMatchObject({ status: 'failed', error: { code: '131026', message: 'Message undeliverable: Message Undeliverable.' } });
+    expect(undeliverable).toMatchObject({
+      status: 'failed',
+      error: { code: '131026', message: 'Message undeliverable: Message Undeliverable.' },
+    });
   });
 
   it('gives each (message, status) pair its own event id, stable across redeliveries', () => {
     const first = normalize(fixture('statuses-sent-delivered-read')).events.map((e) => e.eventId);
-    const again = whatsappConnector.normalize(fixture('statuses-sent-delivered-read'), { ...CONTEXT, receivedAt: '2026-03-15T00:00:00.000Z' });
+    const again = whatsappConnector.normalize(fixture('statuses-sent-delivered-read'), {
+      ...CONTEXT,
+      receivedAt: '2026-03-15T00:00:00.000Z',
+    });
     expect(new Set(first).size).toBe(3);
     expect(again.events.map((e) => e.eventId)).toEqual(first);
   });
@@ -129,7 +161,9 @@ describe('normalizeWhatsAppWebhook', () => {
   });
 
   it('falls back to the context account, and to the receipt time, when the payload lacks them', () => {
-    const body = readJson('reply-context.json') as { entry: { changes: { value: Record<string, unknown> & { messages: Record<string, unknown>[] } }[] }[] };
+    const body = readJson('reply-context.json') as {
+      entry: { changes: { value: Record<string, unknown> & { messages: Record<string, unknown>[] } }[] }[];
+    };
     const value = body.entry[0]!.changes[0]!.value;
     delete value['metadata'];
     value.messages[0]!['timestamp'] = 'soon';
@@ -139,7 +173,9 @@ describe('normalizeWhatsAppWebhook', () => {
   });
 
   it('uses the business-scoped user id when a message has no phone number', () => {
-    const body = readJson('reply-context.json') as { entry: { changes: { value: Record<string, unknown> & { messages: Record<string, unknown>[] } }[] }[] };
+    const body = readJson('reply-context.json') as {
+      entry: { changes: { value: Record<string, unknown> & { messages: Record<string, unknown>[] } }[] }[];
+    };
     const value = body.entry[0]!.changes[0]!.value;
     value['contacts'] = [{ profile: { name: 'Sheena', username: '@sheena' }, user_id: 'US.13491208655302741918' }];
     delete value.messages[0]!['from'];
@@ -158,7 +194,9 @@ describe('normalizeWhatsAppWebhook', () => {
   });
 
   it('keeps the media url when a newer Graph version sends one, and never an unusable one', () => {
-    const body = readJson('image-caption.json') as { entry: { changes: { value: { messages: { image: Record<string, unknown> }[] } }[] }[] };
+    const body = readJson('image-caption.json') as {
+      entry: { changes: { value: { messages: { image: Record<string, unknown> }[] } }[] }[];
+    };
     const image = body.entry[0]!.changes[0]!.value.messages[0]!.image;
     const url = 'https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1003383421387256';
     image['url'] = url;
@@ -195,7 +233,14 @@ describe('whatsapp parse', () => {
 
   it('answers malformed only for bodies that are not JSON, and ignores JSON that is not a WhatsApp notification', () => {
     expect(parse('{"object":')).toEqual({ kind: 'malformed', reason: 'body is not JSON' });
-    for (const body of ['[]', 'null', '{}', '{"object":"instagram","entry":[]}', '{"object":"whatsapp_business_account"}', '{"object":"whatsapp_business_account","entry":{}}']) {
+    for (const body of [
+      '[]',
+      'null',
+      '{}',
+      '{"object":"instagram","entry":[]}',
+      '{"object":"whatsapp_business_account"}',
+      '{"object":"whatsapp_business_account","entry":{}}',
+    ]) {
       expect(parse(body), body).toMatchObject({ kind: 'ignored' });
     }
   });

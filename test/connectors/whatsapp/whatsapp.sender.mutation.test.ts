@@ -16,7 +16,12 @@ import { PHONE_NUMBER_ID } from './whatsapp.kit.ts';
 const CUSTOMER = '16505551234';
 const to = { messaging_product: 'whatsapp', recipient_type: 'individual', to: CUSTOMER };
 const recipient = { accountId: PHONE_NUMBER_ID, conversation: { externalId: CUSTOMER, kind: 'direct' as const } };
-const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): SendRequest => ({ content, recipient, sentParts: [], ...extra });
+const request = (content: OutboundContent, extra: Partial<SendRequest> = {}): SendRequest => ({
+  content,
+  recipient,
+  sentParts: [],
+  ...extra,
+});
 const plan = (content: OutboundContent, extra: Partial<SendRequest> = {}) => {
   const bodies = planWhatsAppMessages(request(content, extra));
   // Every body must be one the published OpenAPI document accepts.
@@ -32,7 +37,11 @@ const replies = (n: number, text = (i: number) => `Option ${i + 1}`, payload = (
 
 describe('whatsapp plan: reply buttons, list or text', () => {
   it('takes exactly 3 quick replies with 20-character titles and 256-character ids as reply buttons', () => {
-    const quickReplies = replies(3, (i) => `${i}`.padEnd(20, 'x'), (i) => `${i}`.padEnd(256, 'p'));
+    const quickReplies = replies(
+      3,
+      (i) => `${i}`.padEnd(20, 'x'),
+      (i) => `${i}`.padEnd(256, 'p'),
+    );
     expect(plan({ type: 'text', text: 'Pick', quickReplies })).toEqual([
       {
         ...to,
@@ -48,13 +57,21 @@ describe('whatsapp plan: reply buttons, list or text', () => {
 
   it('falls to a list for a fourth button or one title of 21 characters, and to text for one id of 257', () => {
     expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(4) })).toBe('list');
-    expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(3, (i) => (i === 2 ? 'x'.repeat(21) : `Option ${i}`)) })).toBe('list');
-    expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(3, undefined, (i) => (i === 0 ? 'p'.repeat(257) : `opt_${i}`)) })).toBe('text');
+    expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(3, (i) => (i === 2 ? 'x'.repeat(21) : `Option ${i}`)) })).toBe(
+      'list',
+    );
+    expect(
+      kindOf({ type: 'text', text: 'Pick', quickReplies: replies(3, undefined, (i) => (i === 0 ? 'p'.repeat(257) : `opt_${i}`)) }),
+    ).toBe('text');
   });
 
   it('falls to text for a row id of 201 characters, and keeps one of 200 in the list', () => {
-    expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(4, undefined, (i) => (i === 0 ? 'p'.repeat(200) : `opt_${i}`)) })).toBe('list');
-    expect(kindOf({ type: 'text', text: 'Pick', quickReplies: replies(4, undefined, (i) => (i === 0 ? 'p'.repeat(201) : `opt_${i}`)) })).toBe('text');
+    expect(
+      kindOf({ type: 'text', text: 'Pick', quickReplies: replies(4, undefined, (i) => (i === 0 ? 'p'.repeat(200) : `opt_${i}`)) }),
+    ).toBe('list');
+    expect(
+      kindOf({ type: 'text', text: 'Pick', quickReplies: replies(4, undefined, (i) => (i === 0 ? 'p'.repeat(201) : `opt_${i}`)) }),
+    ).toBe('text');
   });
 
   it('keeps a row title of exactly 24 characters whole, without a description', () => {
@@ -64,12 +81,18 @@ describe('whatsapp plan: reply buttons, list or text', () => {
   });
 
   it('sends the text alone for an empty list of quick replies', () => {
-    expect(plan({ type: 'text', text: 'Hi', quickReplies: [] })).toEqual([{ ...to, type: 'text', text: { preview_url: false, body: 'Hi' } }]);
+    expect(plan({ type: 'text', text: 'Hi', quickReplies: [] })).toEqual([
+      { ...to, type: 'text', text: { preview_url: false, body: 'Hi' } },
+    ]);
   });
 });
 
 describe('whatsapp plan: list messages', () => {
-  const list = (sections: Extract<OutboundContent, { type: 'list' }>['sections']): OutboundContent => ({ type: 'list', text: 'Pick a slot', sections });
+  const list = (sections: Extract<OutboundContent, { type: 'list' }>['sections']): OutboundContent => ({
+    type: 'list',
+    text: 'Pick a slot',
+    sections,
+  });
 
   it('shows rows at their limits natively: ids of 200, untitled rows of 72, descriptions of 72', () => {
     expect(
@@ -98,10 +121,13 @@ describe('whatsapp plan: list messages', () => {
   });
 
   it('takes 10 titled sections, and writes out 11, or titled sections mixed with an untitled one', () => {
-    const sections = (n: number) => Array.from({ length: n }, (_, i) => ({ title: `Day ${i + 1}`, items: [{ title: `Slot ${i + 1}`, payload: `s${i}` }] }));
+    const sections = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ title: `Day ${i + 1}`, items: [{ title: `Slot ${i + 1}`, payload: `s${i}` }] }));
     expect(kindOf(list(sections(10)))).toBe('list');
     expect(kindOf(list(sections(11)))).toBe('text');
-    expect(kindOf(list([{ title: 'Monday', items: [{ title: 'Slot 1', payload: 's1' }] }, { items: [{ title: 'Slot 2', payload: 's2' }] }]))).toBe('text');
+    expect(
+      kindOf(list([{ title: 'Monday', items: [{ title: 'Slot 1', payload: 's1' }] }, { items: [{ title: 'Slot 2', payload: 's2' }] }])),
+    ).toBe('text');
   });
 });
 
@@ -116,7 +142,9 @@ describe('whatsapp plan: media, templates, locations and quotes', () => {
   });
 
   it('keeps a caption of exactly 1024 characters on the image, and sends a longer one after it', () => {
-    expect(plan({ type: 'image', media: { id: '1' }, caption: 'c'.repeat(1024) })).toEqual([{ ...to, type: 'image', image: { id: '1', caption: 'c'.repeat(1024) } }]);
+    expect(plan({ type: 'image', media: { id: '1' }, caption: 'c'.repeat(1024) })).toEqual([
+      { ...to, type: 'image', image: { id: '1', caption: 'c'.repeat(1024) } },
+    ]);
     expect(plan({ type: 'image', media: { id: '1' }, caption: 'c'.repeat(1025) })).toEqual([
       { ...to, type: 'image', image: { id: '1' } },
       { ...to, type: 'text', text: { preview_url: false, body: 'c'.repeat(1025) } },
@@ -143,8 +171,13 @@ describe('whatsapp plan: media, templates, locations and quotes', () => {
 
   it('quotes the first body only, by the message part of a contact id, and nothing for an empty id', () => {
     const long = { type: 'text' as const, text: `${'a'.repeat(4096)}\nrest` };
-    const bodies = plan(long, { replyTo: { externalMessageId: 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdGRjZBMjVGMkQ4RTQ0QkQ4RQA=#contact2' } });
-    expect(bodies.map((b) => b['context'])).toEqual([{ message_id: 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdGRjZBMjVGMkQ4RTQ0QkQ4RQA=' }, undefined]);
+    const bodies = plan(long, {
+      replyTo: { externalMessageId: 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdGRjZBMjVGMkQ4RTQ0QkQ4RQA=#contact2' },
+    });
+    expect(bodies.map((b) => b['context'])).toEqual([
+      { message_id: 'wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTdGRjZBMjVGMkQ4RTQ0QkQ4RQA=' },
+      undefined,
+    ]);
     expect(plan({ type: 'text', text: 'Hi' }, { replyTo: { externalMessageId: '' } })[0]).not.toHaveProperty('context');
   });
 });
@@ -166,7 +199,9 @@ describe('whatsapp sender: the sending number and refusals', () => {
 
   it('refuses, saying why, without a phone number id, and actions it does not have', async () => {
     const noNumber = { ...recipient, accountId: '' };
-    await expect(whatsappConnector.sender.send(request({ type: 'text', text: 'Hi' }, { recipient: noNumber }), context({ accessToken: 't' }))).rejects.toMatchObject({
+    await expect(
+      whatsappConnector.sender.send(request({ type: 'text', text: 'Hi' }, { recipient: noNumber }), context({ accessToken: 't' })),
+    ).rejects.toMatchObject({
       kind: 'invalid_request',
       message: 'WhatsApp phone number id is not configured',
     });

@@ -64,7 +64,11 @@ describe('whatsapp sender: text', () => {
     expect(call?.url).toBe(`${BASE}/v23.0/${PHONE_NUMBER_ID}/messages`);
     expect(call?.method).toBe('POST');
     expect(call?.headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
-    expect(call?.body).toEqual({ ...to, type: 'text', text: { preview_url: false, body: 'Your order A-1029 shipped: https://acme.example/t/1' } });
+    expect(call?.body).toEqual({
+      ...to,
+      type: 'text',
+      text: { preview_url: false, body: 'Your order A-1029 shipped: https://acme.example/t/1' },
+    });
     expect(result.externalIds).toEqual(['wamid.FAKE0001']);
     expect(ctx.onPartSent).toHaveBeenCalledWith('wamid.FAKE0001', false);
   });
@@ -82,27 +86,38 @@ describe('whatsapp sender: text', () => {
   });
 
   it('quotes the replied-to message with context.message_id on the first part only', async () => {
-    await sender.send(request({ type: 'text', text: `${'x'.repeat(4096)}tail` }, { replyTo: { externalMessageId: 'wamid.IN1' } }), context());
+    await sender.send(
+      request({ type: 'text', text: `${'x'.repeat(4096)}tail` }, { replyTo: { externalMessageId: 'wamid.IN1' } }),
+      context(),
+    );
     expect(bodies()[0]).toMatchObject({ context: { message_id: 'wamid.IN1' } });
     expect(bodies()[1]).not.toHaveProperty('context');
   });
 
   it('addresses a group by its id, with recipient_type group', () => {
-    const group = { accountId: PHONE_NUMBER_ID, conversation: { externalId: 'Y2FwaV9ncm91cDoxNjUwNTU1MTIzNDoxMjAzNjM0MDI0NzA2MTA3MjQ=', kind: 'group' as const } };
+    const group = {
+      accountId: PHONE_NUMBER_ID,
+      conversation: { externalId: 'Y2FwaV9ncm91cDoxNjUwNTU1MTIzNDoxMjAzNjM0MDI0NzA2MTA3MjQ=', kind: 'group' as const },
+    };
     const [body] = planWhatsAppMessages(request({ type: 'text', text: 'Hello all' }, { recipient: group }));
     expect(body).toMatchObject({ recipient_type: 'group', to: group.conversation.externalId });
     expect(whatsappMessageViolations(body)).toBe('');
   });
 
   it('quotes a second shared contact by the id of its message', () => {
-    const [body] = planWhatsAppMessages(request({ type: 'text', text: 'Got it' }, { replyTo: { externalMessageId: 'wamid.IN2#contact2' } }));
+    const [body] = planWhatsAppMessages(
+      request({ type: 'text', text: 'Got it' }, { replyTo: { externalMessageId: 'wamid.IN2#contact2' } }),
+    );
     expect(body).toMatchObject({ context: { message_id: 'wamid.IN2' } });
   });
 });
 
 describe('whatsapp sender: quick replies', () => {
   it('sends up to 3 short quick replies as reply buttons', async () => {
-    const quickReplies = [{ text: 'Standard', payload: 'ship:std' }, { text: 'Express 🚀', payload: 'ship:exp' }];
+    const quickReplies = [
+      { text: 'Standard', payload: 'ship:std' },
+      { text: 'Express 🚀', payload: 'ship:exp' },
+    ];
     await sender.send(request({ type: 'text', text: 'Choose shipping', quickReplies }), context());
     expect(bodies()).toEqual([
       {
@@ -124,41 +139,82 @@ describe('whatsapp sender: quick replies', () => {
 
   it('uses a list for 4 to 10 quick replies, or for labels too long for a button', async () => {
     await sender.send(request({ type: 'text', text: 'Pick a size', quickReplies: replies(10) }), context());
-    await sender.send(request({ type: 'text', text: 'Pick one', quickReplies: [{ text: 'A label of twenty-one', payload: 'p' }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Pick one', quickReplies: [{ text: 'A label of twenty-one', payload: 'p' }] }),
+      context(),
+    );
     const [list, long] = bodies();
-    expect(list).toMatchObject({ type: 'interactive', interactive: { type: 'list', body: { text: 'Pick a size' }, action: { button: 'Options' } } });
+    expect(list).toMatchObject({
+      type: 'interactive',
+      interactive: { type: 'list', body: { text: 'Pick a size' }, action: { button: 'Options' } },
+    });
     const rows = (list?.['interactive'] as { action: { sections: { rows: unknown[] }[] } }).action.sections[0]?.rows;
     expect(rows).toHaveLength(10);
     expect(rows?.[0]).toEqual({ id: 'opt:1', title: 'Option 1' });
-    expect(long).toMatchObject({ interactive: { type: 'list', action: { sections: [{ rows: [{ id: 'p', title: 'A label of twenty-one' }] }] } } });
+    expect(long).toMatchObject({
+      interactive: { type: 'list', action: { sections: [{ rows: [{ id: 'p', title: 'A label of twenty-one' }] }] } },
+    });
   });
 
   it('shortens a row title over 24 characters and keeps the whole label in the description', async () => {
     const label = 'Deliver to my office address instead';
-    await sender.send(request({ type: 'text', text: 'Where?', quickReplies: [...replies(3), { text: label, payload: 'office' }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Where?', quickReplies: [...replies(3), { text: label, payload: 'office' }] }),
+      context(),
+    );
     const rows = (bodies()[0]?.['interactive'] as { action: { sections: { rows: Record<string, string>[] }[] } }).action.sections[0]?.rows;
     expect(rows?.[3]).toEqual({ id: 'office', title: 'Deliver to my office ad…', description: label });
   });
 
   it('falls back to a numbered text beyond 10 quick replies, or when a payload is too long for a row id', async () => {
     await sender.send(request({ type: 'text', text: 'Pick a store', quickReplies: replies(11) }), context());
-    await sender.send(request({ type: 'text', text: 'Pick', quickReplies: [...replies(4), { text: 'Long', payload: 'x'.repeat(201) }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Pick', quickReplies: [...replies(4), { text: 'Long', payload: 'x'.repeat(201) }] }),
+      context(),
+    );
     const [many, longPayload] = bodies();
     expect(many).toEqual({ ...to, type: 'text', text: { preview_url: false, body: quickRepliesAsText('Pick a store', replies(11)) } });
     expect(longPayload).toMatchObject({ type: 'text' });
   });
 
   it('keeps reply buttons to distinct ids and titles, and list rows to distinct ids', () => {
-    const kind = (quickReplies: QuickReply[]) => planWhatsAppMessages(request({ type: 'text', text: 'Pick', quickReplies }))[0]?.['interactive'];
-    expect(kind([{ text: 'Yes', payload: 'a' }, { text: 'Yes', payload: 'b' }])).toMatchObject({ type: 'list' });
-    expect(kind([{ text: 'Yes', payload: 'a' }, { text: 'Sure', payload: 'a' }])).toBeUndefined();
-    const list = planWhatsAppMessages(request({ type: 'list', text: 'Pick', sections: [{ items: [{ title: 'A', payload: 'p' }, { title: 'B', payload: 'p' }] }] }));
+    const kind = (quickReplies: QuickReply[]) =>
+      planWhatsAppMessages(request({ type: 'text', text: 'Pick', quickReplies }))[0]?.['interactive'];
+    expect(
+      kind([
+        { text: 'Yes', payload: 'a' },
+        { text: 'Yes', payload: 'b' },
+      ]),
+    ).toMatchObject({ type: 'list' });
+    expect(
+      kind([
+        { text: 'Yes', payload: 'a' },
+        { text: 'Sure', payload: 'a' },
+      ]),
+    ).toBeUndefined();
+    const list = planWhatsAppMessages(
+      request({
+        type: 'list',
+        text: 'Pick',
+        sections: [
+          {
+            items: [
+              { title: 'A', payload: 'p' },
+              { title: 'B', payload: 'p' },
+            ],
+          },
+        ],
+      }),
+    );
     expect(list[0]).toMatchObject({ type: 'text', text: { body: 'Pick\n\n1. A\n2. B' } });
   });
 
   it('sends what does not fit an interactive body (1024) as text first, buttons on the last part', async () => {
     const text = `${'a'.repeat(1000)}\n${'b'.repeat(500)}`;
-    await sender.send(request({ type: 'text', text, quickReplies: replies(2) }, { replyTo: { externalMessageId: 'wamid.IN1' } }), context());
+    await sender.send(
+      request({ type: 'text', text, quickReplies: replies(2) }, { replyTo: { externalMessageId: 'wamid.IN1' } }),
+      context(),
+    );
     expect(bodies().map((b) => b['type'])).toEqual(['text', 'interactive']);
     expect(bodies()[0]).toMatchObject({ context: { message_id: 'wamid.IN1' }, text: { body: 'a'.repeat(1000) } });
     expect(bodies()[1]).toMatchObject({ interactive: { body: { text: 'b'.repeat(500) } } });
@@ -169,7 +225,10 @@ describe('whatsapp sender: media and location', () => {
   it('sends media WhatsApp holds by id and other media by link, captions where WhatsApp takes them', async () => {
     await sender.send(request({ type: 'image', media: { id: '1003383421387256' }, caption: 'Your receipt' }), context());
     await sender.send(request({ type: 'video', media: { url: 'https://cdn.example/v.mp4' }, caption: 'How to' }), context());
-    await sender.send(request({ type: 'file', media: { url: 'https://cdn.example/i.pdf', fileName: 'invoice.pdf' }, caption: 'Invoice' }), context());
+    await sender.send(
+      request({ type: 'file', media: { url: 'https://cdn.example/i.pdf', fileName: 'invoice.pdf' }, caption: 'Invoice' }),
+      context(),
+    );
     await sender.send(request({ type: 'sticker', media: { id: '2038425116544307' } }), context());
     expect(bodies()).toEqual([
       { ...to, type: 'image', image: { id: '1003383421387256', caption: 'Your receipt' } },
@@ -191,9 +250,16 @@ describe('whatsapp sender: media and location', () => {
   });
 
   it('sends a location with its name and address', async () => {
-    await sender.send(request({ type: 'location', latitude: 37.44221496582, longitude: -122.16165924072, name: 'Philz Coffee', address: '101 Forest Ave' }), context());
+    await sender.send(
+      request({ type: 'location', latitude: 37.44221496582, longitude: -122.16165924072, name: 'Philz Coffee', address: '101 Forest Ave' }),
+      context(),
+    );
     expect(bodies()).toEqual([
-      { ...to, type: 'location', location: { latitude: '37.44221496582', longitude: '-122.16165924072', name: 'Philz Coffee', address: '101 Forest Ave' } },
+      {
+        ...to,
+        type: 'location',
+        location: { latitude: '37.44221496582', longitude: '-122.16165924072', name: 'Philz Coffee', address: '101 Forest Ave' },
+      },
     ]);
   });
 });
@@ -232,7 +298,10 @@ describe('whatsapp sender: buttons', () => {
       { type: 'postback', text: 'Talk to us', payload: 'HUMAN' },
     ];
     await sender.send(request({ type: 'text', text: 'Order 42 shipped', buttons }), context());
-    await sender.send(request({ type: 'text', text: 'Your invoice', buttons: [{ type: 'url', text: 'Invoice', url: 'https://acme.example/i/42' }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Your invoice', buttons: [{ type: 'url', text: 'Invoice', url: 'https://acme.example/i/42' }] }),
+      context(),
+    );
     expect(bodies()).toEqual([
       {
         ...to,
@@ -252,15 +321,25 @@ describe('whatsapp sender: buttons', () => {
       Array.from({ length: n }, (_, i) => ({ type: 'postback', text: label(i), payload: `store:${i + 1}` }));
     await sender.send(request({ type: 'text', text: 'Pick a store', buttons: postbacks(4) }), context());
     await sender.send(request({ type: 'text', text: 'Pick', buttons: postbacks(1, () => 'Deliver to my office, please') }), context());
-    await sender.send(request({ type: 'text', text: 'Pick', buttons: [...postbacks(3), { type: 'postback', text: 'Long', payload: 'x'.repeat(257) }] }), context());
+    await sender.send(
+      request({ type: 'text', text: 'Pick', buttons: [...postbacks(3), { type: 'postback', text: 'Long', payload: 'x'.repeat(257) }] }),
+      context(),
+    );
     const [four, longLabel, longPayload] = bodies();
-    expect(interactiveOf(four)).toMatchObject({ type: 'list', action: { button: 'Options', sections: [{ rows: [{ id: 'store:1', title: 'Store 1' }, {}, {}, {}] }] } });
+    expect(interactiveOf(four)).toMatchObject({
+      type: 'list',
+      action: { button: 'Options', sections: [{ rows: [{ id: 'store:1', title: 'Store 1' }, {}, {}, {}] }] },
+    });
     expect(interactiveOf(longLabel)).toMatchObject({
       type: 'list',
       action: { sections: [{ rows: [{ id: 'store:1', title: 'Deliver to my office, p…', description: 'Deliver to my office, please' }] }] },
     });
     // A 257-character id fits neither a reply button (256) nor a row (200): the choices are numbered.
-    expect(longPayload).toEqual({ ...to, type: 'text', text: { preview_url: false, body: 'Pick\n\n1. Store 1\n2. Store 2\n3. Store 3\n4. Long' } });
+    expect(longPayload).toEqual({
+      ...to,
+      type: 'text',
+      text: { preview_url: false, body: 'Pick\n\n1. Store 1\n2. Store 2\n3. Store 3\n4. Long' },
+    });
   });
 });
 
@@ -314,7 +393,10 @@ describe('whatsapp sender: lists', () => {
     const list: ListContent = {
       type: 'list',
       text: 'Where should we deliver?',
-      sections: [{ items: [{ title: 'Home', payload: 'home' }] }, { items: [{ title: 'The office on the fourth floor', payload: 'office' }] }],
+      sections: [
+        { items: [{ title: 'Home', payload: 'home' }] },
+        { items: [{ title: 'The office on the fourth floor', payload: 'office' }] },
+      ],
     };
     await sender.send(request(list), context());
     expect(interactiveOf(bodies()[0])).toEqual({
@@ -322,7 +404,14 @@ describe('whatsapp sender: lists', () => {
       body: { text: 'Where should we deliver?' },
       action: {
         button: 'Options',
-        sections: [{ rows: [{ id: 'home', title: 'Home' }, { id: 'office', title: 'The office on the fourt…', description: 'The office on the fourth floor' }] }],
+        sections: [
+          {
+            rows: [
+              { id: 'home', title: 'Home' },
+              { id: 'office', title: 'The office on the fourt…', description: 'The office on the fourth floor' },
+            ],
+          },
+        ],
       },
     });
   });
@@ -356,7 +445,8 @@ describe('whatsapp sender: lists', () => {
   });
 
   it('numbers a list a list message cannot hold whole: a description over 72, a long title beside a description, titled and untitled sections', () => {
-    const plan = (sections: ListContent['sections']) => planWhatsAppMessages(request({ type: 'list', text: 'Pick', sections }))[0]?.['type'];
+    const plan = (sections: ListContent['sections']) =>
+      planWhatsAppMessages(request({ type: 'list', text: 'Pick', sections }))[0]?.['type'];
     expect(plan([{ items: [{ title: 'A', description: 'd'.repeat(73), payload: 'a' }] }])).toBe('text');
     expect(plan([{ items: [{ title: 'A title of twenty-five c', description: 'short', payload: 'a' }] }])).toBe('interactive');
     expect(plan([{ items: [{ title: 'A title of twenty-five ch', description: 'short', payload: 'a' }] }])).toBe('text');
@@ -419,7 +509,13 @@ describe('whatsapp sender: templates', () => {
 
   it('names named body parameters, and sends header media by id, by link, and a file as a document with its name', () => {
     const body = (header: TemplateContent['header']) =>
-      templateBody(recipient, { type: 'template', name: 'receipt', language: 'pt_BR', header, body: { first_name: 'Ana', total: 'R$ 120,00' } });
+      templateBody(recipient, {
+        type: 'template',
+        name: 'receipt',
+        language: 'pt_BR',
+        header,
+        body: { first_name: 'Ana', total: 'R$ 120,00' },
+      });
     const template = (header: TemplateContent['header']) => (body(header)['template'] as { components: unknown[] }).components;
     expect(template({ type: 'image', media: { id: '1003383421387256' } })).toEqual([
       { type: 'header', parameters: [{ type: 'image', image: { id: '1003383421387256' } }] },
@@ -439,7 +535,11 @@ describe('whatsapp sender: templates', () => {
       type: 'header',
       parameters: [{ type: 'document', document: { link: 'https://cdn.example/r.pdf', filename: 'receipt.pdf' } }],
     });
-    for (const header of [undefined, { type: 'image', media: { id: '1' } }, { type: 'file', media: { url: 'https://cdn.example/r.pdf', fileName: 'r.pdf' } }] as const) {
+    for (const header of [
+      undefined,
+      { type: 'image', media: { id: '1' } },
+      { type: 'file', media: { url: 'https://cdn.example/r.pdf', fileName: 'r.pdf' } },
+    ] as const) {
       expect(whatsappMessageViolations(body(header))).toBe('');
     }
     expect(whatsappMessageViolations(templateBody(recipient, { type: 'template', name: 'hello_world', language: 'en_US' }))).toBe('');
@@ -496,18 +596,37 @@ describe('whatsapp: what a rendered choice sends back', () => {
   };
 
   it('a reply button, a list row and a template quick-reply button come back as reply content with their payload', () => {
-    const [buttons] = planWhatsAppMessages(request({ type: 'text', text: 'Confirm?', buttons: [{ type: 'postback', text: 'Confirm', payload: 'confirm_order_42' }] }));
+    const [buttons] = planWhatsAppMessages(
+      request({ type: 'text', text: 'Confirm?', buttons: [{ type: 'postback', text: 'Confirm', payload: 'confirm_order_42' }] }),
+    );
     const reply = (interactiveOf(buttons).action['buttons'] as { reply: { id: string; title: string } }[])[0]!.reply;
-    expect(tapped('interactive-button-reply', { interactive: { type: 'button_reply', button_reply: reply } })).toEqual({ type: 'reply', text: 'Confirm', payload: 'confirm_order_42' });
+    expect(tapped('interactive-button-reply', { interactive: { type: 'button_reply', button_reply: reply } })).toEqual({
+      type: 'reply',
+      text: 'Confirm',
+      payload: 'confirm_order_42',
+    });
 
     const [list] = planWhatsAppMessages(request(sizes));
     const row = (interactiveOf(list).action['sections'] as { rows: { id: string; title: string; description: string }[] }[])[0]!.rows[0]!;
-    expect(tapped('interactive-list-reply', { interactive: { type: 'list_reply', list_reply: row } })).toEqual({ type: 'reply', text: 'Medium (M)', payload: 'size_m' });
+    expect(tapped('interactive-list-reply', { interactive: { type: 'list_reply', list_reply: row } })).toEqual({
+      type: 'reply',
+      text: 'Medium (M)',
+      payload: 'size_m',
+    });
 
-    const template = templateBody(recipient, { type: 'template', name: 'promo', language: 'en', buttons: [{ index: 0, payload: 'STOP_PROMOTIONS' }] });
+    const template = templateBody(recipient, {
+      type: 'template',
+      name: 'promo',
+      language: 'en',
+      buttons: [{ index: 0, payload: 'STOP_PROMOTIONS' }],
+    });
     const [component] = (template['template'] as { components: { parameters: { payload: string }[] }[] }).components;
     const payload = component!.parameters[0]!.payload;
-    expect(tapped('template-button', { button: { payload, text: 'Stop promotions' } })).toEqual({ type: 'reply', text: 'Stop promotions', payload: 'STOP_PROMOTIONS' });
+    expect(tapped('template-button', { button: { payload, text: 'Stop promotions' } })).toEqual({
+      type: 'reply',
+      text: 'Stop promotions',
+      payload: 'STOP_PROMOTIONS',
+    });
   });
 });
 
@@ -516,7 +635,11 @@ describe('the OpenAPI check itself', () => {
     const buttons = (n: number, title = 'Yes') => ({
       ...to,
       type: 'interactive',
-      interactive: { type: 'button', body: { text: 'Q' }, action: { buttons: Array.from({ length: n }, (_, i) => ({ type: 'reply', reply: { id: `b${i}`, title } })) } },
+      interactive: {
+        type: 'button',
+        body: { text: 'Q' },
+        action: { buttons: Array.from({ length: n }, (_, i) => ({ type: 'reply', reply: { id: `b${i}`, title } })) },
+      },
     });
     expect(whatsappMessageViolations(buttons(3))).toBe('');
     expect(whatsappMessageViolations(buttons(4))).not.toBe('');
@@ -541,8 +664,17 @@ describe('the OpenAPI check itself', () => {
   });
 
   it('checks template components by their type once the discriminators are applied (corrections 3 and 4)', () => {
-    const template = (components: unknown[]) => ({ ...to, type: 'template', template: { name: 'x', language: { policy: 'deterministic', code: 'en' }, components } });
-    const quickReply = (index: string) => ({ type: 'button', sub_type: 'quick_reply', index, parameters: [{ type: 'payload', payload: 'P' }] });
+    const template = (components: unknown[]) => ({
+      ...to,
+      type: 'template',
+      template: { name: 'x', language: { policy: 'deterministic', code: 'en' }, components },
+    });
+    const quickReply = (index: string) => ({
+      type: 'button',
+      sub_type: 'quick_reply',
+      index,
+      parameters: [{ type: 'payload', payload: 'P' }],
+    });
     expect(whatsappMessageViolations(template([quickReply('0'), quickReply('9')]))).toBe('');
     expect(whatsappMessageViolations(template([quickReply('10')]))).not.toBe('');
     expect(whatsappMessageViolations(template([{ type: 'button', sub_type: 'quick_reply', index: '0' }]))).not.toBe('');
@@ -559,9 +691,16 @@ describe('whatsapp sender: errors', () => {
   };
 
   it('classifies Graph errors by code, keeping the code and the title', async () => {
-    const window = await fail(400, graphError(131047, 'Re-engagement message', { error_data: { details: 'More than 24 hours have passed.' } }));
+    const window = await fail(
+      400,
+      graphError(131047, 'Re-engagement message', { error_data: { details: 'More than 24 hours have passed.' } }),
+    );
     expect(window).toBeInstanceOf(PermanentProviderError);
-    expect(window).toMatchObject({ code: '131047', recipientUnreachable: false, message: '(#131047) Re-engagement message: More than 24 hours have passed.' });
+    expect(window).toMatchObject({
+      code: '131047',
+      recipientUnreachable: false,
+      message: '(#131047) Re-engagement message: More than 24 hours have passed.',
+    });
 
     const undeliverable = await fail(400, graphError(131026, 'Message undeliverable'));
     expect(undeliverable).toBeInstanceOf(PermanentProviderError);
@@ -569,7 +708,9 @@ describe('whatsapp sender: errors', () => {
 
     expect(await fail(401, graphError(190, 'Error validating access token: Session has expired'))).toBeInstanceOf(AuthenticationError);
     expect(await fail(400, graphError(100, 'Invalid parameter'))).toBeInstanceOf(InvalidRequestError);
-    expect(await fail(500, graphError(2, 'Service temporarily unavailable', { is_transient: true }))).toBeInstanceOf(RetryableProviderError);
+    expect(await fail(500, graphError(2, 'Service temporarily unavailable', { is_transient: true }))).toBeInstanceOf(
+      RetryableProviderError,
+    );
     expect(await fail(400, graphError(1, 'An unknown error occurred'))).toBeInstanceOf(RetryableProviderError);
     expect(await fail(503, '<html>Service Unavailable</html>')).toMatchObject({ kind: 'retryable', code: '503' });
   });
@@ -599,12 +740,17 @@ describe('whatsapp sender: errors', () => {
   it('does not retry an accepted send that came back without a wamid, and refuses to send without a token', async () => {
     graph.script({ status: 200, body: { messaging_product: 'whatsapp', messages: [] } });
     expect(await failureOf(sender.send(request({ type: 'text', text: 'hi' }), context()))).toBeInstanceOf(PermanentProviderError);
-    const noToken = await failureOf(sender.send(request({ type: 'text', text: 'hi' }), context({ credentials: { phoneNumberId: PHONE_NUMBER_ID } })));
+    const noToken = await failureOf(
+      sender.send(request({ type: 'text', text: 'hi' }), context({ credentials: { phoneNumberId: PHONE_NUMBER_ID } })),
+    );
     expect(noToken).toBeInstanceOf(AuthenticationError);
   });
 
   it('records the parts sent before a failure, so the retry resumes after them', async () => {
-    graph.script({ status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.PART1' }] } }, { status: 400, body: graphError(130429, 'Rate limit hit') });
+    graph.script(
+      { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.PART1' }] } },
+      { status: 400, body: graphError(130429, 'Rate limit hit') },
+    );
     const ctx = context();
     const error = await failureOf(sender.send(request({ type: 'text', text: `${'a'.repeat(4096)}b` }), ctx));
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -637,9 +783,23 @@ describe('whatsapp sandbox', () => {
       { type: 'video', media: { id: '3' } },
       { type: 'sticker', media: { id: '4' } },
       { type: 'location', latitude: 37.5, longitude: 127 },
-      { type: 'text', text: 'Confirm?', buttons: [{ type: 'postback', text: 'Yes', payload: 'yes' }, { type: 'url', text: 'Terms', url: 'https://acme.example/terms' }] },
+      {
+        type: 'text',
+        text: 'Confirm?',
+        buttons: [
+          { type: 'postback', text: 'Yes', payload: 'yes' },
+          { type: 'url', text: 'Terms', url: 'https://acme.example/terms' },
+        ],
+      },
       sizes,
-      { type: 'template', name: 'order_update', language: 'en_US', header: { type: 'image', media: { url: 'https://cdn.example/h.png' } }, body: ['A-1029'], buttons: [{ index: 0, payload: 'TRACK' }] },
+      {
+        type: 'template',
+        name: 'order_update',
+        language: 'en_US',
+        header: { type: 'image', media: { url: 'https://cdn.example/h.png' } },
+        body: ['A-1029'],
+        buttons: [{ index: 0, payload: 'TRACK' }],
+      },
     ];
     for (const content of contents) {
       const result = await sender.send(request(content), ctx);
@@ -651,11 +811,25 @@ describe('whatsapp sandbox', () => {
 
   it('answers the success shape of the Graph API, and a Graph error for what the Graph API refuses', () => {
     const sandbox = whatsappConnector.sandbox!;
-    const ok = sandbox.handle({ method: 'POST', path: `/v23.0/${PHONE_NUMBER_ID}/messages`, body: Buffer.from(JSON.stringify({ ...to, type: 'text', text: { body: 'hi' } })) });
-    expect(ok).toMatchObject({ statusCode: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: CUSTOMER, wa_id: CUSTOMER }] } });
+    const ok = sandbox.handle({
+      method: 'POST',
+      path: `/v23.0/${PHONE_NUMBER_ID}/messages`,
+      body: Buffer.from(JSON.stringify({ ...to, type: 'text', text: { body: 'hi' } })),
+    });
+    expect(ok).toMatchObject({
+      statusCode: 200,
+      body: { messaging_product: 'whatsapp', contacts: [{ input: CUSTOMER, wa_id: CUSTOMER }] },
+    });
     expect((ok.body as { messages: { id: string }[] }).messages[0]?.id).toMatch(/^wamid\./);
-    expect(sandbox.handle({ method: 'POST', path: '/v23.0/me/feed', body: Buffer.from('{}') })).toMatchObject({ statusCode: 400, body: { error: { code: 100 } } });
-    expect(sandbox.handle({ method: 'POST', path: `/v23.0/${PHONE_NUMBER_ID}/messages`, body: Buffer.from('{"to":') })).toMatchObject({ statusCode: 400 });
-    expect(sandbox.handle({ method: 'POST', path: `/v23.0/${PHONE_NUMBER_ID}/messages`, body: Buffer.from('{"messaging_product":"whatsapp"}') })).toMatchObject({ statusCode: 400 });
+    expect(sandbox.handle({ method: 'POST', path: '/v23.0/me/feed', body: Buffer.from('{}') })).toMatchObject({
+      statusCode: 400,
+      body: { error: { code: 100 } },
+    });
+    expect(sandbox.handle({ method: 'POST', path: `/v23.0/${PHONE_NUMBER_ID}/messages`, body: Buffer.from('{"to":') })).toMatchObject({
+      statusCode: 400,
+    });
+    expect(
+      sandbox.handle({ method: 'POST', path: `/v23.0/${PHONE_NUMBER_ID}/messages`, body: Buffer.from('{"messaging_product":"whatsapp"}') }),
+    ).toMatchObject({ statusCode: 400 });
   });
 });
