@@ -16,7 +16,7 @@ import type { Actor } from '../../domain/conversations/model.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
 import { ProviderError } from '../../domain/provider-errors.ts';
 import { NEW_RECORD, retryOnConflict } from '../../domain/shared/store.ts';
-import { IsoInstantSchema } from '../../domain/shared/time.ts';
+import { IsoInstantSchema, millis } from '../../domain/shared/time.ts';
 import { ApiError } from '../errors.ts';
 import { CursorSchema, json, jsonBody, jsonResponse, LimitSchema, route, type ApiContext } from '../kit.ts';
 import { OutboundContentSchema } from '../schemas.ts';
@@ -40,9 +40,16 @@ const ConsentRequestSchema = z
     purpose: PurposeSchema,
     status: z.enum(CONSENT_STATUSES),
     source: z.string().min(1).max(100).optional().describe('Where it was given: `web_form`, `checkout`, `support_call`…; default `api`'),
-    at: IsoInstantSchema.optional().describe('When the contact gave or withdrew it; default: now'),
+    at: IsoInstantSchema.optional().describe('When the contact gave or withdrew it (not later than now); default: now'),
   })
   .meta({ id: 'ConsentRequest' });
+
+/**
+ * How far ahead of this API's clock a consent's `at` may be (the integrator's clock running a little fast); it is
+ * then recorded as now. The latest change decides, so a change dated in the future would outrank every opt-out the
+ * customer writes until then.
+ */
+const CONSENT_CLOCK_SKEW_MS = 60_000;
 
 const RecordedConsentSchema = ConsentEntrySchema.extend({
   current: z.boolean().describe('False when a later change of the same scope was recorded already: this one is history only'),
@@ -272,6 +279,9 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const idempotency = c.get('idempotency');
     const by = actorOf(c);
     const now = idempotency ? idempotency.firstSeenAt : deps.clock.now().toISOString();
+    if (input.at !== undefined && millis(input.at) > millis(now) + CONSENT_CLOCK_SKEW_MS) {
+      throw new ApiError('invalid_request', `at (${input.at}) is in the future: a consent is recorded when it was given or withdrawn, not before`);
+    }
     let contactId: string;
     try {
       const recipient = await resolveRecipient(rules, input.to, { create: true, by, at: now });
@@ -281,7 +291,7 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
       throw error;
     }
     const channel = input.channel ?? ('channel' in input.to ? input.to.channel : undefined);
-    const at = input.at ?? now;
+    const at = input.at === undefined || millis(input.at) > millis(now) ? now : input.at;
     const recorded = await recordConsent(deps.delivery, {
       id: consentEntryId(at, input.status, by.id ?? '', idempotency?.key ?? randomUUID()),
       contactId,
