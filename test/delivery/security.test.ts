@@ -138,3 +138,26 @@ describe('consent a write key cannot forge', () => {
     expect(after).toMatchObject({ status: 422, body: { code: 'no_consent' } });
   });
 });
+
+describe('an opt-out and a merge', () => {
+  it("keeps the merged contact's STOP: marketing to the survivor on that channel is refused, to either identity", async () => {
+    const survivor = await telegramCustomer('5101');
+    const other = await telegramCustomer('5102');
+    // The survivor opted in to marketing on every channel last week; the other identity's person wrote STOP today.
+    const optIn = await call('POST', '/v1/consents', { to: { contactId: survivor.contactId }, purpose: 'marketing', status: 'opted_in', at: '2026-11-19T10:00:00.000Z' });
+    expect(optIn.status).toBe(201);
+    await customerWritesStop(other.contactId, 'stop-5102');
+    expect((await call<{ code: string }>('POST', '/v1/notifications', promo({ channel: 'telegram', externalUserId: '5102' }))).body.code).toBe('no_consent');
+
+    const merged = await call('POST', `/v1/contacts/${survivor.contactId}/merge`, { contactId: other.contactId });
+    expect(merged.status).toBe(200);
+    for (const to of [{ channel: 'telegram', externalUserId: '5102' }, { channel: 'telegram', externalUserId: '5101' }, { contactId: other.contactId }, { contactId: survivor.contactId }]) {
+      const refused = await call<{ code: string }>('POST', '/v1/notifications', promo(to));
+      expect(refused, JSON.stringify(to)).toMatchObject({ status: 422, body: { code: 'no_consent' } });
+    }
+    // A later opt-in of the person (every channel) is theirs to give: it decides again.
+    clock.advance(60_000);
+    expect((await call('POST', '/v1/consents', { to: { contactId: survivor.contactId }, purpose: 'marketing', status: 'opted_in' })).status).toBe(201);
+    expect((await call('POST', '/v1/notifications', promo({ contactId: survivor.contactId }))).status).toBe(202);
+  });
+});
