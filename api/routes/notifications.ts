@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { ChannelSchema } from '../../domain/content.ts';
 import { MessageTagSchema, PurposeSchema } from '../../domain/model.ts';
-import { CONSENT_STATUSES, ConsentEntrySchema, consentEntryId, recordConsent } from '../../domain/delivery/consent.ts';
+import { CONSENT_STATUSES, ConsentEntrySchema, consentAtSend, consentEntryId, recordConsent } from '../../domain/delivery/consent.ts';
 import { notificationOf, NotificationSchema, planNotification, proactiveDeps, queueNotification, type ProactiveDeps, type Refusal } from '../../domain/delivery/notifications.ts';
 import { requeue } from '../../domain/delivery/outbound.ts';
 import { RecipientError, RecipientRefSchema, resolveRecipient } from '../../domain/delivery/recipients.ts';
@@ -123,7 +123,7 @@ const retryNotification = route({
   summary: 'Send a failed notification again (a redrive)',
   tags: ['notifications'],
   scope: 'write',
-  errors: ['not_found', 'invalid_status_change'],
+  errors: ['not_found', 'invalid_status_change', 'no_consent'],
   request: { params: NotificationParams },
   responses: { 202: jsonResponse(NotificationSchema, 'The notification, `queued` again') },
 });
@@ -270,6 +270,8 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const { notificationId } = c.req.valid('param');
     const message = await findNotification(notificationId);
     if (message.value.status !== 'failed') throw new ApiError('invalid_status_change', `Only a failed notification can be sent again; this one is ${message.value.status}`);
+    const consent = await consentAtSend(deps, message.value);
+    if (consent?.kind === 'refused') throw new ApiError('no_consent', consent.reason);
     const queued = await requeue(message, { store: deps.conversations, clock: deps.clock, log: deps.log });
     return json(c, 202, notificationOf(queued?.value ?? message.value)) as never;
   });

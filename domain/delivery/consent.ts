@@ -96,6 +96,22 @@ export const consentStatesOf = async (
 };
 
 /**
+ * Whether a proactive message already written may still go, by the consent of now: a customer who opted out after
+ * it was queued (a campaign message waiting for its turn, a failed one sent again) is not written to. Undefined for
+ * a message that is not proactive, or whose contact is gone (the sender has its own answer for those).
+ */
+export const consentAtSend = async (
+  stores: { readonly delivery: Pick<DeliveryStore, 'listConsentStates'>; readonly conversations: Pick<ConversationStore, 'getContact'> },
+  message: { readonly contactId?: string | undefined; readonly channel: Channel; readonly notification?: { readonly purpose: Purpose } | undefined },
+): Promise<ConsentVerdict | undefined> => {
+  if (message.notification === undefined || message.contactId === undefined || message.contactId === '') return undefined;
+  let contact = (await stores.conversations.getContact(message.contactId))?.value;
+  for (let hops = 0; contact?.mergedInto !== undefined && hops < 10; hops++) contact = (await stores.conversations.getContact(contact.mergedInto))?.value;
+  if (contact === undefined) return undefined;
+  return consentVerdict(await consentStatesOf(stores, contact), message.channel, message.notification.purpose);
+};
+
+/**
  * Opt-out words, in the languages of the six channels' markets: English; Japanese and Traditional Chinese (LINE
  * in Japan and Taiwan); Korean (KakaoTalk); Thai (LINE); Indonesian, Spanish and Portuguese (WhatsApp in
  * Indonesia, Latin America and Brazil). Only a message that is the word alone counts ("stop" inside a sentence

@@ -22,6 +22,14 @@ import { applyInbound } from '../../domain/conversations/threads.ts';
 import { consentEntryId, keywordOptOut, recordConsent } from '../../domain/delivery/consent.ts';
 import type { OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { Log, SecretStore } from '../../domain/ports.ts';
+import { LocalSecretStore } from '../../adapters/local/local-secrets.ts';
+import { advanceStatus } from '../../domain/conversations/messages.ts';
+import { localContext } from '../../functions/kit/handler.ts';
+import { memoryMetrics } from '../../functions/kit/observability.ts';
+import { create as createTelegramSender } from '../../functions/senders/telegram.ts';
+import { environmentOf, FUNCTIONS } from '../../topology/topology.ts';
+import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
+import { sqsEvent } from '../helpers/lambda-events.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from '../helpers/local-dynamo.ts';
 
 const silent: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -41,12 +49,14 @@ let delivery: DynamoDeliveryStore;
 let clock: Clock;
 let app: ReturnType<typeof createApi>;
 let outbound: OutboundJob[];
+let telegram: FakeTelegram;
 const credentials: Partial<Record<Channel, Credentials>> = { telegram: { webhookSecret: 's', botToken: `${BOT}:AAApi` } };
 const secrets: SecretStore = { get: async (channel) => credentials[channel], put: async () => {} };
 let writer: string;
 
 beforeAll(async () => {
   harness = await startLocalDynamo();
+  telegram = await startFakeTelegram();
   const table = new DynamoTable({ client: harness.client, tableName: harness.tableName });
   conversations = new DynamoConversationStore({ table, clock: { now: () => clock.now() } });
   delivery = new DynamoDeliveryStore(table);
@@ -77,10 +87,14 @@ beforeAll(async () => {
   };
   app = createApi(deps);
 });
-afterAll(async () => harness?.stop());
+afterAll(async () => {
+  await telegram?.close();
+  await harness?.stop();
+});
 beforeEach(() => {
   clock = new Clock();
   outbound = [];
+  telegram.reset();
 });
 
 const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, key = writer) => {
@@ -159,5 +173,81 @@ describe('an opt-out and a merge', () => {
     clock.advance(60_000);
     expect((await call('POST', '/v1/consents', { to: { contactId: survivor.contactId }, purpose: 'marketing', status: 'opted_in' })).status).toBe(201);
     expect((await call('POST', '/v1/notifications', promo({ contactId: survivor.contactId }))).status).toBe(202);
+  });
+});
+
+describe('an opt-out after a marketing message was queued', () => {
+  /** Telegram's sender Lambda as deployed: with the delivery store (pacing, campaigns, consent). */
+  const runSender = async (job: OutboundJob) => {
+    const handler = createTelegramSender(
+      {
+        conversations,
+        delivery,
+        secrets: new LocalSecretStore({ telegram: { credentials: { webhookSecret: 's', botToken: `${BOT}:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0` }, accountId: BOT } }),
+        clock: { now: () => clock.now() },
+        observability: { log: silent, metrics: memoryMetrics(), middlewares: [] },
+        fetch: globalThis.fetch,
+        apiBaseUrls: { telegram: telegram.baseUrl },
+        visibility: { setVisibilityTimeout: async () => {} },
+        outbound: { send: async () => {} },
+      },
+      environmentOf(FUNCTIONS['sender-telegram']),
+    );
+    return handler(sqsEvent([job], { receiveCount: 1, sentAt: Date.now() }), localContext('sender-telegram'));
+  };
+
+  it('is not sent: the sender fails it as no_consent, and a write key cannot send it again', async () => {
+    const customer = await telegramCustomer('5201');
+    const to = { contactId: customer.contactId };
+    expect((await call('POST', '/v1/consents', { to, purpose: 'marketing', status: 'opted_in', at: '2026-11-19T10:00:00.000Z' })).status).toBe(201);
+    const queued = await call<{ id: string; threadId: string; status: string }>('POST', '/v1/notifications', promo(to));
+    expect(queued.body.status).toBe('queued');
+    const job: OutboundJob = { kind: 'deliver', channel: 'telegram', threadId: queued.body.threadId, messageId: queued.body.id, lane: 'proactive' };
+
+    clock.advance(1_000);
+    await customerWritesStop(customer.contactId, 'stop-5201');
+    await runSender(job);
+    expect(telegram.calls).toEqual([]);
+    const failed = await call<{ status: string; failure: { code: string } }>('GET', `/v1/notifications/${queued.body.id}`);
+    expect(failed.body).toMatchObject({ status: 'failed', failure: { code: 'no_consent' } });
+
+    for (const path of [`/v1/notifications/${queued.body.id}/retry`, `/v1/threads/${queued.body.threadId}/messages/${queued.body.id}/retry`]) {
+      const again = await call<{ code: string }>('POST', path, {});
+      expect(again, path).toMatchObject({ status: 422, body: { code: 'no_consent' } });
+    }
+    expect((await call<{ status: string }>('GET', `/v1/notifications/${queued.body.id}`)).body.status).toBe('failed');
+  });
+
+  it('a failed marketing message sent again after the STOP is refused by the retry, and by the sender if it was queued anyway', async () => {
+    const customer = await telegramCustomer('5202');
+    const to = { contactId: customer.contactId };
+    await call('POST', '/v1/consents', { to, purpose: 'marketing', status: 'opted_in', at: '2026-11-19T10:00:00.000Z' });
+    const sent = await call<{ id: string; threadId: string }>('POST', '/v1/notifications', promo(to));
+    // The provider was down: the sender gave up on it.
+    const message = await conversations.getMessage(sent.body.threadId, sent.body.id);
+    const gaveUp = advanceStatus(message!.value, { status: 'failed', at: clock.now().toISOString(), failure: { kind: 'retryable', message: 'HTTP 503', attempts: 8 } });
+    await conversations.commit([{ kind: 'message', op: 'put', value: gaveUp.message, version: message!.version }]);
+    clock.advance(1_000);
+    await customerWritesStop(customer.contactId, 'stop-5202');
+    expect((await call<{ code: string }>('POST', `/v1/notifications/${sent.body.id}/retry`, {})).body.code).toBe('no_consent');
+    // A redrive from the dead-letter queue goes straight to the sender.
+    await runSender({ kind: 'deliver', channel: 'telegram', threadId: sent.body.threadId, messageId: sent.body.id, lane: 'proactive' });
+    expect(telegram.calls).toEqual([]);
+    expect((await call<{ failure: { code: string } }>('GET', `/v1/notifications/${sent.body.id}`)).body.failure.code).toBe('no_consent');
+  });
+
+  it('a transactional notification still goes after a marketing STOP', async () => {
+    // Clear of the account's pace left by any send of another test (the pacing record outlives the test's clock).
+    clock.advance(3_600_000);
+    const customer = await telegramCustomer('5203');
+    await customerWritesStop(customer.contactId, 'stop-5203');
+    const sent = await call<{ id: string; threadId: string }>('POST', '/v1/notifications', {
+      to: { contactId: customer.contactId },
+      content: { type: 'text', text: 'Your order shipped' },
+      purpose: 'transactional',
+    });
+    expect(sent.status).toBe(202);
+    await runSender({ kind: 'deliver', channel: 'telegram', threadId: sent.body.threadId, messageId: sent.body.id, lane: 'proactive' });
+    expect(telegram.calls.map((c) => c.body['text'])).toEqual(['Your order shipped']);
   });
 });
