@@ -251,3 +251,15 @@ describe('an opt-out after a marketing message was queued', () => {
     expect(telegram.calls.map((c) => c.body['text'])).toEqual(['Your order shipped']);
   });
 });
+
+describe('campaign listings a caller pages through', () => {
+  it('answers an empty page for a position past the last one, not a 500', async () => {
+    const created = await call<{ id: string }>('POST', '/v1/campaigns', { content: { type: 'text', text: 'Hello' }, purpose: 'transactional', recipients: [{ channel: 'telegram', externalUserId: '5301' }], draft: true });
+    for (const from of ['1', '999999999', '1000000000', '9999999999']) {
+      const page = await call<{ items: unknown[] }>('GET', `/v1/campaigns/${created.body.id}/recipients?from=${from}`);
+      expect(page, from).toMatchObject({ status: 200, body: { items: [] } });
+    }
+    const unsafe = await call('GET', `/v1/campaigns/${created.body.id}/recipients?from=99999999999999999999`);
+    expect(unsafe).toMatchObject({ status: 400, body: { code: 'invalid_request' } });
+  });
+});
