@@ -8,6 +8,7 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import type { ChannelCapabilities, OutboundConnector } from '../domain/connector.ts';
+import { consentAtSend } from '../domain/delivery/consent.ts';
 import { channelOfJob, deliver, laneOfJob, OutboundJobSchema, type OutboundJob } from '../domain/delivery/outbound.ts';
 import type { Lane } from '../domain/delivery/pacing.ts';
 import { awsChannelWorkerDeps, awsDelivery, awsOutboundQueue } from '../adapters/aws/deps.ts';
@@ -121,6 +122,7 @@ export const senderFunction = (declared: OutboundConnector) => {
             maxWaitMs: MAX_TURN_WAIT_MS,
           },
           campaignCancelled,
+          consentAtSend: delivery && ((message) => consentAtSend({ delivery, conversations: deps.conversations }, message)),
           countQuota:
             delivery &&
             (async (channel, accountId, at, messages) => {

@@ -55,7 +55,13 @@ const UpdateContactRequestSchema = z
   .refine((r) => Object.keys(r).length > 0, { message: 'must change something' })
   .meta({ id: 'UpdateContactRequest' });
 
-const LinkIdentityRequestSchema = IdentityKeySchema.strict().meta({ id: 'LinkIdentityRequest' });
+// As long as the ids the other routes take: a longer one is no provider's, and as a key DynamoDB would refuse it.
+const LinkIdentityRequestSchema = IdentityKeySchema.extend({
+  accountId: IdentityKeySchema.shape.accountId.max(64),
+  externalUserId: IdentityKeySchema.shape.externalUserId.max(256),
+})
+  .strict()
+  .meta({ id: 'LinkIdentityRequest' });
 const MergeRequestSchema = z
   .strictObject({
     contactId: z.string().min(1).max(200).describe('The contact merged into this one'),

@@ -7,6 +7,7 @@ import { ChannelSchema, type OutboundContent } from '../../domain/content.ts';
 import { applyOutbound } from '../../domain/conversations/threads.ts';
 import { MessageSchema, MessageTagSchema } from '../../domain/conversations/model.ts';
 import type { StoredMessage } from '../../domain/conversations/ports.ts';
+import { consentAtSend } from '../../domain/delivery/consent.ts';
 import { requeue } from '../../domain/delivery/outbound.ts';
 import { windowVerdict } from '../../domain/delivery/windows.ts';
 import { onceEvent } from '../../domain/events/outbox.ts';
@@ -117,7 +118,7 @@ const retryMessage = route({
   summary: 'Send a failed outbound message again',
   tags: ['messages'],
   scope: 'write',
-  errors: ['not_found', 'invalid_status_change'],
+  errors: ['not_found', 'invalid_status_change', 'no_consent'],
   request: { params: MessageParams },
   responses: { 202: jsonResponse(MessageSchema, 'The message, `queued` again') },
 });
@@ -331,6 +332,8 @@ export const registerMessageRoutes = (app: Api, deps: ApiDeps): void => {
         `Only a failed outbound message can be sent again; this one is ${message.value.direction} and ${message.value.status}`,
       );
     }
+    const consent = await consentAtSend(deps, message.value);
+    if (consent?.kind === 'refused') throw new ApiError('no_consent', consent.reason);
     const queued = await requeue(message, { store, clock: deps.clock, log: deps.log });
     return json(c, 202, publicMessage(queued?.value ?? message.value)) as never;
   });

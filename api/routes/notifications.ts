@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { ChannelSchema } from '../../domain/content.ts';
 import { MessageTagSchema, PurposeSchema } from '../../domain/model.ts';
-import { CONSENT_STATUSES, ConsentEntrySchema, consentEntryId, recordConsent } from '../../domain/delivery/consent.ts';
+import {
+  CONSENT_STATUSES,
+  ConsentEntrySchema,
+  consentAtSend,
+  consentEntryId,
+  consentStatesOf,
+  currentConsent,
+  recordConsent,
+} from '../../domain/delivery/consent.ts';
 import {
   notificationOf,
   NotificationSchema,
@@ -24,7 +32,7 @@ import type { Actor } from '../../domain/conversations/model.ts';
 import { newMessageId } from '../../domain/message-ids.ts';
 import { ProviderError } from '../../domain/provider-errors.ts';
 import { NEW_RECORD, retryOnConflict } from '../../domain/shared/store.ts';
-import { IsoInstantSchema } from '../../domain/shared/time.ts';
+import { IsoInstantSchema, millis } from '../../domain/shared/time.ts';
 import { ApiError } from '../errors.ts';
 import { CursorSchema, json, jsonBody, jsonResponse, LimitSchema, route, type ApiContext } from '../kit.ts';
 import { OutboundContentSchema } from '../schemas.ts';
@@ -52,9 +60,16 @@ const ConsentRequestSchema = z
     purpose: PurposeSchema,
     status: z.enum(CONSENT_STATUSES),
     source: z.string().min(1).max(100).optional().describe('Where it was given: `web_form`, `checkout`, `support_call`…; default `api`'),
-    at: IsoInstantSchema.optional().describe('When the contact gave or withdrew it; default: now'),
+    at: IsoInstantSchema.optional().describe('When the contact gave or withdrew it (not later than now); default: now'),
   })
   .meta({ id: 'ConsentRequest' });
+
+/**
+ * How far ahead of this API's clock a consent's `at` may be (the integrator's clock running a little fast); it is
+ * then recorded as now. The latest change decides, so a change dated in the future would outrank every opt-out the
+ * customer writes until then.
+ */
+const CONSENT_CLOCK_SKEW_MS = 60_000;
 
 const RecordedConsentSchema = ConsentEntrySchema.extend({
   current: z.boolean().describe('False when a later change of the same scope was recorded already: this one is history only'),
@@ -136,7 +151,7 @@ const retryNotification = route({
   summary: 'Send a failed notification again (a redrive)',
   tags: ['notifications'],
   scope: 'write',
-  errors: ['not_found', 'invalid_status_change'],
+  errors: ['not_found', 'invalid_status_change', 'no_consent'],
   request: { params: NotificationParams },
   responses: { 202: jsonResponse(NotificationSchema, 'The notification, `queued` again') },
 });
@@ -157,7 +172,8 @@ const getConsents = route({
   method: 'get',
   path: '/v1/consents',
   operationId: 'listConsents',
-  summary: "A contact's consent: the current state of each scope, and the ledger of every change",
+  summary:
+    "A contact's consent: the current state of each scope (counting the contacts merged into it, as sending does), and the ledger of the contact's own changes",
   tags: ['consents'],
   scope: 'read',
   errors: ['invalid_request', 'invalid_cursor'],
@@ -294,6 +310,8 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const message = await findNotification(notificationId);
     if (message.value.status !== 'failed')
       throw new ApiError('invalid_status_change', `Only a failed notification can be sent again; this one is ${message.value.status}`);
+    const consent = await consentAtSend(deps, message.value);
+    if (consent?.kind === 'refused') throw new ApiError('no_consent', consent.reason);
     const queued = await requeue(message, { store: deps.conversations, clock: deps.clock, log: deps.log });
     return json(c, 202, notificationOf(queued?.value ?? message.value)) as never;
   });
@@ -303,6 +321,12 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
     const idempotency = c.get('idempotency');
     const by = actorOf(c);
     const now = idempotency ? idempotency.firstSeenAt : deps.clock.now().toISOString();
+    if (input.at !== undefined && millis(input.at) > millis(now) + CONSENT_CLOCK_SKEW_MS) {
+      throw new ApiError(
+        'invalid_request',
+        `at (${input.at}) is in the future: a consent is recorded when it was given or withdrawn, not before`,
+      );
+    }
     let contactId: string;
     try {
       const recipient = await resolveRecipient(rules, input.to, { create: true, by, at: now });
@@ -312,7 +336,7 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
       throw error;
     }
     const channel = input.channel ?? ('channel' in input.to ? input.to.channel : undefined);
-    const at = input.at ?? now;
+    const at = input.at === undefined || millis(input.at) > millis(now) ? now : input.at;
     const recorded = await recordConsent(deps.delivery, {
       id: consentEntryId(at, input.status, by.id ?? '', idempotency?.key ?? randomUUID()),
       contactId,
@@ -329,11 +353,17 @@ export const registerNotificationRoutes = (app: Api, deps: ApiDeps): void => {
 
   app.openapi(getConsents, async (c) => {
     const { contactId, limit, cursor } = c.req.valid('query');
-    const [current, page] = await Promise.all([
-      deps.delivery.listConsentStates(contactId),
+    const contact = await deps.conversations.getContact(contactId);
+    const [states, page] = await Promise.all([
+      // What decides a send: the contact's own states and those of the contacts merged into it.
+      contact ? consentStatesOf(deps, contact.value) : deps.delivery.listConsentStates(contactId),
       deps.delivery.listConsentEntries(contactId, limit, cursor),
     ]);
-    return json(c, 200, { current, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) }) as never;
+    return json(c, 200, {
+      current: currentConsent(states),
+      items: page.items,
+      ...(page.nextCursor && { nextCursor: page.nextCursor }),
+    }) as never;
   });
 
   app.openapi(listTemplates, async (c) => {

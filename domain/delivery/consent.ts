@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Channel, Content } from '../content.ts';
-import type { Actor } from '../conversations/model.ts';
+import type { Actor, Contact } from '../conversations/model.ts';
+import type { ConversationStore } from '../conversations/ports.ts';
 import { onceEvent } from '../events/outbox.ts';
 import type { Purpose } from '../model.ts';
 import { NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
@@ -44,6 +45,16 @@ export const laterFirst = (a: ConsentEntry, b: ConsentEntry): number => {
 const deciding = (states: readonly ConsentEntry[], channel: Channel, purpose: Purpose): ConsentEntry | undefined =>
   states.filter((s) => s.purpose === purpose && (s.channel === undefined || s.channel === channel)).sort(laterFirst)[0];
 
+/** The entry that decides each scope (purpose, and channel or every channel) among these states. */
+export const currentConsent = (states: readonly ConsentEntry[]): ConsentEntry[] => {
+  const byScope = new Map<string, ConsentEntry>();
+  for (const entry of [...states].sort(laterFirst)) {
+    const scope = `${entry.purpose}/${entry.channel ?? '*'}`;
+    if (!byScope.has(scope)) byScope.set(scope, entry);
+  }
+  return [...byScope.values()];
+};
+
 /** Whether a proactive message of this purpose may go to the contact on this channel. */
 export const consentVerdict = (states: readonly ConsentEntry[], channel: Channel, purpose: Purpose): ConsentVerdict => {
   const entry = deciding(states, channel, purpose);
@@ -63,6 +74,54 @@ export const consentVerdict = (states: readonly ConsentEntry[], channel: Channel
     code: 'no_consent',
     reason: `The contact has not opted in to marketing messages on ${channel}; record their opt-in with POST /v1/consents first`,
   };
+};
+
+/** How many contacts merged into one (directly, or into one merged into it) have their consent read. */
+const MAX_MERGED_CONTACTS = 100;
+
+/**
+ * The consent states that decide for a contact: its own and those of every contact merged into it (a merge is the
+ * same person, and an opt-out written on one of their identities must not disappear when the contacts are joined).
+ * The states are kept per contact, so an unmerge finds each contact's own.
+ */
+export const consentStatesOf = async (
+  stores: { readonly delivery: Pick<DeliveryStore, 'listConsentStates'>; readonly conversations: Pick<ConversationStore, 'getContact'> },
+  contact: Pick<Contact, 'id' | 'merges'>,
+): Promise<ConsentEntry[]> => {
+  const seen = new Set([contact.id]);
+  const pending = contact.merges.map((m) => m.contactId);
+  const states = await stores.delivery.listConsentStates(contact.id);
+  while (pending.length > 0 && seen.size < MAX_MERGED_CONTACTS) {
+    const id = pending.shift() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    states.push(...(await stores.delivery.listConsentStates(id)));
+    // A contact merged into this one may have had others merged into it before.
+    const merged = await stores.conversations.getContact(id);
+    if (merged?.value.mergedInto !== undefined) pending.push(...merged.value.merges.map((m) => m.contactId));
+  }
+  return states;
+};
+
+/**
+ * Whether a proactive message already written may still go, by the consent of now: a customer who opted out after
+ * it was queued (a campaign message waiting for its turn, a failed one sent again) is not written to. Undefined for
+ * a message that is not proactive, or whose contact is gone (the sender has its own answer for those).
+ */
+export const consentAtSend = async (
+  stores: { readonly delivery: Pick<DeliveryStore, 'listConsentStates'>; readonly conversations: Pick<ConversationStore, 'getContact'> },
+  message: {
+    readonly contactId?: string | undefined;
+    readonly channel: Channel;
+    readonly notification?: { readonly purpose: Purpose } | undefined;
+  },
+): Promise<ConsentVerdict | undefined> => {
+  if (message.notification === undefined || message.contactId === undefined || message.contactId === '') return undefined;
+  let contact = (await stores.conversations.getContact(message.contactId))?.value;
+  for (let hops = 0; contact?.mergedInto !== undefined && hops < 10; hops++)
+    contact = (await stores.conversations.getContact(contact.mergedInto))?.value;
+  if (contact === undefined) return undefined;
+  return consentVerdict(await consentStatesOf(stores, contact), message.channel, message.notification.purpose);
 };
 
 /**

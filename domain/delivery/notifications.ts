@@ -21,7 +21,7 @@ import type { MessageTag, Purpose } from '../model.ts';
 import type { Credentials, SecretStore } from '../ports.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict } from '../shared/store.ts';
 import { addSeconds } from '../shared/time.ts';
-import { consentVerdict } from './consent.ts';
+import { consentStatesOf, consentVerdict } from './consent.ts';
 import type { Notification } from './model.ts';
 import type { DeliveryStore } from './ports.ts';
 import { RecipientError, resolveRecipient, type RecipientRef, type ResolvedRecipient } from './recipients.ts';
@@ -184,7 +184,7 @@ export const planNotification = async (deps: ProactiveDeps, request: Notificatio
     );
   }
 
-  const states = 'later' in recipient ? [] : await deps.delivery.listConsentStates(recipient.contact.id);
+  const states = 'later' in recipient ? [] : await consentStatesOf(deps, recipient.contact);
   const consent = consentVerdict(states, channel, purpose);
   if (consent.kind === 'refused') return refused('no_consent', consent.reason, { channel, purpose });
 

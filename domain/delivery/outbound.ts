@@ -18,6 +18,7 @@ import type { Clock, Log, SecretStore } from '../ports.ts';
 import { PermanentProviderError, RateLimitedError } from '../provider-errors.ts';
 import { ConflictError, NEW_RECORD, retryOnConflict, type Versioned } from '../shared/store.ts';
 import { millis } from '../shared/time.ts';
+import type { ConsentVerdict } from './consent.ts';
 import { CAMPAIGN_CANCELLED } from './model.ts';
 import {
   accountPacingKey,
@@ -115,6 +116,11 @@ export interface OutboundDeps {
   readonly pacing?: { readonly deps: PacingDeps; readonly maxWaitMs: Readonly<Record<Lane, number>> } | undefined;
   /** Whether a campaign was cancelled: its messages not sent yet are not sent. */
   readonly campaignCancelled?: ((campaignId: string) => Promise<boolean>) | undefined;
+  /**
+   * The consent verdict of now for a proactive message (see consent.ts `consentAtSend`): one whose contact opted out
+   * since it was queued fails as `no_consent` instead of going. Absent: not checked again.
+   */
+  readonly consentAtSend?: ((message: StoredMessage) => Promise<ConsentVerdict | undefined>) | undefined;
   /** Counts sends against a monthly quota (LINE pushes), per account and month. */
   readonly countQuota?: ((channel: Channel, accountId: string, at: Date, messages: number) => Promise<void>) | undefined;
 }
@@ -201,6 +207,8 @@ const deliverMessage = async (
   if (campaignId !== undefined && deps.campaignCancelled && (await deps.campaignCancelled(campaignId))) {
     return fail({ kind: 'permanent', code: CAMPAIGN_CANCELLED, message: 'the campaign was cancelled before this message was sent' });
   }
+  const consent = deps.consentAtSend && (await deps.consentAtSend(message.value));
+  if (consent?.kind === 'refused') return fail({ kind: 'permanent', code: consent.code, message: consent.reason });
 
   const thread = await liveThread(store, threadId);
   const threadRoute = thread?.routes.find((r) => r.channel === message.value.channel && r.accountId === message.value.accountId);

@@ -246,6 +246,28 @@ describe('POST /v1/contacts/{contactId}/identities', () => {
     expect(response.status).toBe(400);
     expect(response.json.message).toContain('accountId is required');
   });
+
+  it('refuses ids longer than any provider gives (a key DynamoDB would refuse) with 400, and stores nothing', async () => {
+    const { contactId } = await harness.customerWrites('telegram', '1002');
+    const before = await harness.conversations.getContact(contactId);
+
+    const long = await harness.post(`/v1/contacts/${contactId}/identities`, {
+      channel: 'telegram',
+      accountId: 'default',
+      externalUserId: '9'.repeat(100_000),
+    });
+    const account = await harness.post(`/v1/contacts/${contactId}/identities`, {
+      channel: 'telegram',
+      accountId: 'a'.repeat(65),
+      externalUserId: '1003',
+    });
+
+    expect(long.status).toBe(400);
+    expect(long.json.message).toContain('externalUserId must be at most 256');
+    expect(account.status).toBe(400);
+    expect(account.json.message).toContain('accountId must be at most 64');
+    expect(await harness.conversations.getContact(contactId)).toEqual(before);
+  });
 });
 
 describe('POST /v1/contacts/{contactId}/merge (the contract)', () => {

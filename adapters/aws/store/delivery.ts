@@ -50,6 +50,7 @@ const campaignPk = (id: string): string => key('CAMPAIGN', id);
 const campaignKey = (id: string): Key => ({ pk: campaignPk(id), sk: 'CAMPAIGN' });
 /** Positions are zero-padded, so recipients sort in the order they were given. */
 const seqPart = (seq: number): string => String(seq).padStart(9, '0');
+const LAST_SEQ = 999_999_999;
 const recipientKey = (campaignId: string, seq: number): Key => ({ pk: campaignPk(campaignId), sk: `R#${seqPart(seq)}` });
 const markKey = (campaignId: string, contactId: string): Key => ({ pk: campaignPk(campaignId), sk: key('M', contactId) });
 const counterKey = (campaignId: string, shard: number): Key => ({ pk: campaignPk(campaignId), sk: `C#${String(shard).padStart(2, '0')}` });
@@ -226,6 +227,8 @@ export class DynamoDeliveryStore implements DeliveryStore {
 
   async listRecipients(campaignId: string, from: number, limit: number, state?: RecipientState): Promise<Versioned<CampaignRecipient>[]> {
     const found: Versioned<CampaignRecipient>[] = [];
+    // No position is past nine digits; a later `from` would reverse the BETWEEN, which DynamoDB refuses.
+    if (from > LAST_SEQ) return found;
     let start: Item | undefined;
     // A state filter reads past the others: bounded, so a listing of a rare state costs a few pages at most.
     for (let pages = 0; found.length < limit && pages < (state === undefined ? 1000 : 20); pages++) {
@@ -236,7 +239,7 @@ export class DynamoDeliveryStore implements DeliveryStore {
         ExpressionAttributeValues: {
           ':pk': campaignPk(campaignId),
           ':from': `R#${seqPart(from)}`,
-          ':to': 'R#999999999',
+          ':to': `R#${seqPart(LAST_SEQ)}`,
           ...(state !== undefined && { ':state': state }),
         },
         ConsistentRead: true,
