@@ -22,7 +22,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHmac } from 'node:crypto';
 import { ensureTable } from '../adapters/aws/dynamo-table.ts';
 import { connectorEntry, domainEntry, type BusEntry } from '../adapters/aws/eventbridge-bus.ts';
-import { compilePattern } from '../adapters/local/event-pattern.ts';
+import { compilePattern } from '../topology/event-pattern.ts';
 import { createLocalDynamo } from '../adapters/local/dynamodb/index.ts';
 import { LocalSecretStore } from '../adapters/local/local-secrets.ts';
 import { apiKeyRecord } from '../api/auth.ts';

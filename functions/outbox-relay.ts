@@ -11,6 +11,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { DomainEvent } from '../domain/events/domain-events.ts';
 import { relayEvents } from '../domain/events/relay.ts';
+import { domainEntry } from '../adapters/aws/eventbridge-bus.ts';
 import { eventsOfStreamRecord, UnreadableStreamRecordError } from '../adapters/aws/store/stream-events.ts';
 import { awsDomainBus, awsOutboundQueue, awsQueue, awsWebhooks } from '../adapters/aws/deps.ts';
 import { systemClock } from '../domain/ports.ts';
@@ -21,18 +22,21 @@ import { wants, type DeliveryJob, type StoredSubscription } from '../domain/inte
 import { DOMAIN_EVENT_SOURCE } from '../domain/events/domain-events.ts';
 import { RULES, type RuleSpec } from '../topology/topology.ts';
 import { SUBSCRIPTIONS_PARTITION } from '../topology/table.ts';
+import { compilePattern } from '../topology/event-pattern.ts';
 
-/** The domain event types some bus rule matches (`all` when a rule matches every type of the source). */
-export const domainTypesOfRules = (rules: Readonly<Record<string, RuleSpec>>): ReadonlySet<string> | 'all' => {
-  const types = new Set<string>();
-  for (const rule of Object.values(rules)) {
-    const sources = rule.pattern.source;
-    if (!Array.isArray(sources) || !sources.includes(DOMAIN_EVENT_SOURCE)) continue;
-    const detailTypes = rule.pattern['detail-type'];
-    if (!Array.isArray(detailTypes)) return 'all';
-    for (const type of detailTypes) if (typeof type === 'string') types.add(type);
-  }
-  return types;
+/**
+ * Whether some bus rule matches a domain event as the bus would see it (the whole pattern, detail included: a rule
+ * for campaign messages' statuses does not make every status an EventBridge entry). Each entry is billed.
+ */
+export const wantedByRules = (rules: Readonly<Record<string, RuleSpec>>): ((event: DomainEvent) => boolean) => {
+  const matchers = Object.values(rules)
+    .filter((rule) => Array.isArray(rule.pattern.source) && rule.pattern.source.includes(DOMAIN_EVENT_SOURCE))
+    .map((rule) => compilePattern(rule.pattern));
+  return (event) => {
+    const entry = domainEntry(event);
+    const seen = { source: entry.source, 'detail-type': entry.detailType, detail: entry.detail };
+    return matchers.some((matches) => matches(seen));
+  };
 };
 import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
@@ -75,7 +79,7 @@ export const create = (
 ) => {
   const parked = deps.queue('outbox-parked');
   const cacheSeconds = Number(environment.SUBSCRIPTIONS_CACHE_SECONDS ?? 30);
-  const rules = domainTypesOfRules(RULES);
+  const ruleWants = wantedByRules(RULES);
   const publishAll = environment.PUBLISH_ALL_DOMAIN_EVENTS === 'true';
   const webhooks = {
     webhooks: deps.webhooks,
@@ -112,10 +116,7 @@ export const create = (
           webhooks,
           // On the bus when a rule (or, with PUBLISH_ALL_DOMAIN_EVENTS, anyone) may want it: each entry is billed.
           publishes: async (domainEvent) =>
-            publishAll ||
-            rules === 'all' ||
-            rules.has(domainEvent.type) ||
-            (await webhooks.subscriptions()).some((s) => wants(s, domainEvent.type)),
+            publishAll || ruleWants(domainEvent) || (await webhooks.subscriptions()).some((s) => wants(s, domainEvent.type)),
         });
         metrics.count('DomainEventsPublished', undefined, events.length);
         for (const published of events) withKeys(log, { eventId: published.id }).debug('domain event published', { type: published.type });

@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createLocalDynamo, localDynamoClient, type LocalDynamo } from '../adapters/local/dynamodb/index.ts';
-import { compilePattern } from '../adapters/local/event-pattern.ts';
+import { compilePattern } from '../topology/event-pattern.ts';
 import { FileMediaStore } from '../adapters/local/file-media-store.ts';
 import { LocalSecretStore } from '../adapters/local/local-secrets.ts';
 import type { OutboundJob } from '../domain/delivery/outbound.ts';

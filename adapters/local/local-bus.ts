@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { BusEntry } from '../aws/eventbridge-bus.ts';
 import type { Log, WorkQueue } from '../../domain/ports.ts';
 import type { QueueName, RuleSpec } from '../../topology/topology.ts';
-import { compilePattern } from './event-pattern.ts';
+import { compilePattern } from '../../topology/event-pattern.ts';
 
 /** The envelope EventBridge wraps around a `detail` when it delivers an event. */
 export interface BusEnvelope {

@@ -73,11 +73,34 @@ export class PacingWaitError extends RateLimitedError {
   }
 }
 
+/** The last turn asked for on each key and lane in this process, per store: the next one waits for it. */
+const queues = new WeakMap<object, Map<string, Promise<unknown>>>();
+
 /**
  * Takes a turn on `key`, waiting for it when it is at most `maxWaitMs` away; otherwise throws
  * {@link PacingWaitError} (a rate limit with the wait), so the job is postponed rather than held.
+ *
+ * Within one process the turns of a lane on a key are taken one after another (a sender handles a batch's
+ * conversations at once): racing each other for the same record, they would each read it again after every lost
+ * write, paying a read per retry. Senders in other processes, and the other lane, still race, and the versioned
+ * write keeps that right. Time spent waiting behind this process's earlier turns counts against `maxWaitMs`.
  */
-export const takeTurn = async (deps: PacingDeps, key: string, rate: Rate, lane: Lane, maxWaitMs: number): Promise<void> => {
+export const takeTurn = (deps: PacingDeps, key: string, rate: Rate, lane: Lane, maxWaitMs: number): Promise<void> => {
+  let byKey = queues.get(deps.store);
+  if (!byKey) queues.set(deps.store, (byKey = new Map()));
+  const slot = `${key}|${lane}`;
+  const asked = deps.now();
+  const previous = byKey.get(slot) ?? Promise.resolve();
+  const turn = previous.then(() => takeTurnNow(deps, key, rate, lane, Math.max(0, maxWaitMs - (deps.now() - asked))));
+  const settled = turn.catch(() => undefined);
+  byKey.set(slot, settled);
+  void settled.then(() => {
+    if (byKey.get(slot) === settled) byKey.delete(slot);
+  });
+  return turn;
+};
+
+const takeTurnNow = async (deps: PacingDeps, key: string, rate: Rate, lane: Lane, maxWaitMs: number): Promise<void> => {
   let waited = 0;
   for (let conflicts = 0; ; ) {
     const state = await deps.store.getPacing(key);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compilePattern } from '../../adapters/local/event-pattern.ts';
+import { compilePattern } from '../../topology/event-pattern.ts';
 import { RULES } from '../../topology/topology.ts';
 
 const envelope = (detailType: string, source = 'parley.connectors') => ({

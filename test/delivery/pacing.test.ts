@@ -195,6 +195,29 @@ describe('pacing on the local DynamoDB engine (real time)', () => {
   });
   afterAll(async () => harness?.stop());
 
+  it("reads the turn once per call when one process's sends of a lane take turns at once (no lost writes to read again)", async () => {
+    let reads = 0;
+    let writes = 0;
+    const counting: PacingDeps['store'] = {
+      getPacing: (key) => {
+        reads += 1;
+        return store.getPacing(key);
+      },
+      commit: (changes) => {
+        writes += 1;
+        return store.commit(changes);
+      },
+    };
+    const deps: PacingDeps = { store: counting, now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+    // A batch of ten conversations sent at once, within the burst: nobody has to wait for the rate.
+    await Promise.all(
+      Array.from({ length: 10 }, () => takeTurn(deps, 'whatsapp#once', { perSecond: 80, burst: 20 }, 'interactive', 2_000)),
+    );
+    expect({ reads, writes }).toEqual({ reads: 10, writes: 10 });
+    const state = await store.getPacing('whatsapp#once');
+    expect(state?.version).toBe(10);
+  });
+
   it('keeps six concurrent senders within 20 calls/s + a burst of 4, through versioned writes', async () => {
     const rate: Rate = { perSecond: 20, burst: 4 };
     const deps: PacingDeps = { store, now: Date.now, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };

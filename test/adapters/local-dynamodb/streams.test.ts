@@ -21,7 +21,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../../adapters/aws/dynamo-table.ts';
 import type { StreamConsumer, StreamFailure } from '../../../adapters/local/dynamodb/index.ts';
-import { compilePattern } from '../../../adapters/local/event-pattern.ts';
+import { compilePattern } from '../../../topology/event-pattern.ts';
 import { startLocalDynamo, type LocalDynamoHarness, type LocalDynamoHarnessOptions } from '../../helpers/local-dynamo.ts';
 
 const started: LocalDynamoHarness[] = [];

@@ -4,7 +4,7 @@
  * rule can never match differently here than in AWS.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
  */
-import type { EventPattern } from '../../topology/topology.ts';
+import type { EventPattern } from './topology.ts';
 
 type Matcher = (value: unknown) => boolean;
 
