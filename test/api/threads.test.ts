@@ -417,6 +417,12 @@ describe('notes', () => {
     expect(notes.json.items.map((n: { text: string }) => n.text)).toEqual(['Customer is a VIP', 'Refund approved']);
     expect(second.json.author).toEqual({ type: 'api_key', id: harness.admin.id });
     expect((await harness.get(`/v1/threads/${threadId}/messages`)).json.items).toHaveLength(1);
+    // Each note is news to integrators: one thread.updated apiece, naming the notes.
+    const updates = (await harness.outbox()).events.filter((e) => e.type === 'thread.updated' && e.data.thread.id === threadId);
+    expect(updates.map((e) => [e.createdAt, e.type === 'thread.updated' && e.data.changes])).toEqual([
+      ['2026-11-26T10:00:00.000Z', ['notes']],
+      ['2026-11-26T10:00:01.000Z', ['notes']],
+    ]);
   });
 
   it('pages notes with limit and cursor', async () => {
