@@ -193,12 +193,21 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   // The outbox relay on the table's stream, as the topology wires it (functions/outbox-relay.ts).
   const published: DomainEvent[] = [];
   const queued: OutboundJob[] = [];
+  /** Records the relay could not turn into events: a write whose events are lost to integrators. */
+  const parked: unknown[] = [];
   const relay = createOutboxRelay(
     {
       domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
       outbound: { send: async (job) => void queued.push(structuredClone(job)) },
       queue: (name) =>
-        name === 'outbox-parked' ? { send: async (parked) => log.error('parked by the outbox relay', { parked }) } : queue(name),
+        name === 'outbox-parked'
+          ? {
+              send: async (record) => {
+                parked.push(structuredClone(record));
+                log.error('parked by the outbox relay', { parked: record });
+              },
+            }
+          : queue(name),
       webhooks,
       clock,
       observability: logOnly(log),
@@ -414,6 +423,8 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
       await relaying.stop();
       await dynamo.stop();
       rmSync(secretsDir, { recursive: true, force: true });
+      // Every write the API makes must become its events: a parked record is an event lost, whatever the test checked.
+      if (parked.length > 0) throw new Error(`the outbox relay parked ${parked.length} record(s): ${JSON.stringify(parked).slice(0, 2000)}`);
     },
   };
 };
