@@ -3,7 +3,9 @@
  * entry, the middlewares of its environment (Powertools' logger context, metrics flush, tracing in AWS) run
  * around it, before it touches anything.
  */
+import { fileURLToPath } from 'node:url';
 import type middy from '@middy/core';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { localContext } from '../../functions/kit/handler.ts';
 import type { Observability } from '../../functions/kit/observability.ts';
@@ -38,4 +40,34 @@ describe('every function of the topology', () => {
     await expect(handler({}, localContext(name))).rejects.toBeInstanceOf(MiddlewareRan);
     expect(order).toEqual(['before']);
   });
+});
+
+describe('every Lambda bundle', () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const entries = [...new Set(Object.values(FUNCTIONS).map((spec) => spec.entry))];
+
+  // A provider sandbox answers replies as if sent, and development credentials are made-up secrets: neither
+  // has any business in AWS. A connector's index carries both, so a function builds on the connector's parts.
+  it('carries no development-only code: no provider sandbox, demo, or connector index with its dev credentials', async () => {
+    const found: Record<string, string[]> = {};
+    for (const entry of entries) {
+      const result = await build({
+        entryPoints: [`${root}${entry}`],
+        absWorkingDir: root,
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        external: ['@aws-sdk/*'],
+        logLevel: 'silent',
+      });
+      const dev = Object.keys(result.metafile.inputs).filter((input) =>
+        /^(runtime|scripts|bench)\/|sandbox|\.demo\.ts$|^connectors\/(demo|registry)\.ts$|^connectors\/[a-z]+\/index\.ts$/.test(input),
+      );
+      if (dev.length > 0) found[entry] = dev;
+    }
+    expect(found).toEqual({});
+  }, 120_000);
 });
