@@ -12,7 +12,11 @@ import { LocalQueue } from '../../adapters/local/local-queue.ts';
  * The file system as the queue sees it, unchanged but watched: which paths were fsynced (a directory's too), and
  * a flush to the disk that can be made to fail once, as a failing disk answers fdatasync with EIO.
  */
-const disk = vi.hoisted(() => ({ fsynced: [] as string[], failNextDatasync: undefined as NodeJS.ErrnoException | undefined, datasyncs: 0 }));
+const disk = vi.hoisted(() => ({
+  fsynced: [] as string[],
+  failNextDatasync: undefined as NodeJS.ErrnoException | undefined,
+  datasyncs: 0,
+}));
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
   const paths = new Map<number, string>();

@@ -374,7 +374,9 @@ describe('PATCH /v1/threads/{threadId}', () => {
   it('publishes thread.updated once per change, naming what changed, and none for a change to what is already there', async () => {
     const updates = async () =>
       (await harness.outbox()).events.flatMap((e) =>
-        e.type === 'thread.updated' && e.data.thread.id === threadId ? [[e.createdAt, e.data.changes, e.data.thread.status, e.data.thread.tags]] : [],
+        e.type === 'thread.updated' && e.data.thread.id === threadId
+          ? [[e.createdAt, e.data.changes, e.data.thread.status, e.data.thread.tags]]
+          : [],
       );
 
     await patch(threadId, { status: 'pending' });

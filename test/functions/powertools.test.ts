@@ -58,7 +58,13 @@ describe('awsObservability', () => {
     const sent = emf.find((line) => line['MessagesSent'] !== undefined);
     expect(sent).toMatchObject({ MessagesSent: 1, channel: 'telegram' });
     expect(sent?.['_aws']).toMatchObject({
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [expect.arrayContaining(['channel'])], Metrics: [{ Name: 'MessagesSent', Unit: 'Count' }] }],
+      CloudWatchMetrics: [
+        {
+          Namespace: METRICS_NAMESPACE,
+          Dimensions: [expect.arrayContaining(['channel'])],
+          Metrics: [{ Name: 'MessagesSent', Unit: 'Count' }],
+        },
+      ],
     });
     const age = emf.find((line) => line['QueueAge'] !== undefined);
     expect(age).toMatchObject({ QueueAge: 2500, queue: 'outbound-telegram' });

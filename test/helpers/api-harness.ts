@@ -438,7 +438,8 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
       await dynamo.stop();
       rmSync(secretsDir, { recursive: true, force: true });
       // Every write the API makes must become its events: a parked record is an event lost, whatever the test checked.
-      if (parked.length > 0) throw new Error(`the outbox relay parked ${parked.length} record(s): ${JSON.stringify(parked).slice(0, 2000)}`);
+      if (parked.length > 0)
+        throw new Error(`the outbox relay parked ${parked.length} record(s): ${JSON.stringify(parked).slice(0, 2000)}`);
     },
   };
 };
