@@ -269,6 +269,13 @@ export type ChannelAccount = Pick<
   'channel' | 'defaultApiBaseUrl' | 'credentialNames' | 'environment' | 'accountIdOf' | 'resolveAccountId'
 >;
 
+/**
+ * What a channel's webhook function needs: its accounts and the inbound protocol (verify, parse, normalize,
+ * the handshake and answer where the channel has them), without the sender, the media download, or what only
+ * development uses (development credentials, the provider sandbox).
+ */
+export type InboundConnector<P = unknown> = ChannelAccount & Pick<Connector<P>, 'handshake' | 'verify' | 'respond' | 'parse' | 'normalize'>;
+
 /** What a channel's sender function needs: its accounts and its sender, not the inbound protocol code. */
 export type OutboundConnector = ChannelAccount & Pick<Connector, 'sender'>;
 

@@ -12,7 +12,7 @@
  * still gets its 200 for the rest, since it would retry a 4xx forever.
  */
 import { DEFAULT_ACCOUNT, type AccountResolver } from './accounts.ts';
-import { hasCredentials, type Connector, type Credentials, type WebhookAnswer, type WebhookRequest } from './connector.ts';
+import { hasCredentials, type Credentials, type InboundConnector, type WebhookAnswer, type WebhookRequest } from './connector.ts';
 import type { ParleyEvent } from './events.ts';
 import type { Clock, EventBus, Log, SecretStore } from './ports.ts';
 
@@ -51,7 +51,7 @@ const json = (statusCode: number, body: unknown): WebhookAnswer => ({
 const error = (statusCode: number, code: string, message: string) => json(statusCode, { code, message });
 
 export const ingestWebhook = async (
-  connector: Connector,
+  connector: InboundConnector,
   request: WebhookRequest,
   options: IngestOptions,
   deps: IngestDeps,
@@ -140,7 +140,7 @@ export const ingestWebhook = async (
  * credentials. Throws when the provider could not say for now.
  */
 const servedAccount = async (
-  connector: Connector,
+  connector: InboundConnector,
   credentials: Credentials,
   pathAccount: string | undefined,
   deps: IngestDeps,
@@ -161,7 +161,7 @@ const servedAccount = async (
  * too. The others are dropped and logged per account; nothing is published for them.
  */
 const eventsOfVerifiedAccounts = async (
-  connector: Connector,
+  connector: InboundConnector,
   request: WebhookRequest,
   accountId: string,
   events: readonly ParleyEvent[],
@@ -191,7 +191,12 @@ const eventsOfVerifiedAccounts = async (
  * True when `accountId` has credentials of its own that verify the request and serve that very id. The
  * store answers an id that has no secret without reading one, so ids a body makes up cost nothing.
  */
-const alsoVerifiedBy = async (connector: Connector, request: WebhookRequest, accountId: string, deps: IngestDeps): Promise<boolean> => {
+const alsoVerifiedBy = async (
+  connector: InboundConnector,
+  request: WebhookRequest,
+  accountId: string,
+  deps: IngestDeps,
+): Promise<boolean> => {
   if (!ACCOUNT_ID.test(accountId)) return false;
   const theirs = await deps.secrets.get(connector.channel, accountId, { ownOnly: true });
   if (!hasCredentials(theirs, connector.credentialNames.inbound) || !connector.verify(request, theirs)) return false;

@@ -4,7 +4,7 @@
  * hands it to the shared ingest path.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Connector } from '../domain/connector.ts';
+import type { InboundConnector } from '../domain/connector.ts';
 import { AccountResolver } from '../domain/accounts.ts';
 import { ingestWebhook } from '../domain/ingest.ts';
 import { systemClock } from '../domain/ports.ts';
@@ -14,7 +14,7 @@ import type { Deps, Environment } from './deps.ts';
 import { lambda } from './kit/handler.ts';
 import { awsObservability } from './kit/powertools.ts';
 
-export const webhookFunction = (connector: Connector) => {
+export const webhookFunction = (connector: InboundConnector) => {
   const create = (
     deps: Pick<Deps, 'secrets' | 'bus' | 'clock' | 'observability'> & Partial<Pick<Deps, 'fetch' | 'apiBaseUrls'>>,
     environment: Environment,

@@ -242,7 +242,14 @@ export const registerThreadRoutes = (app: Api, deps: ApiDeps): void => {
           op: 'put',
           value: note,
           version: NEW_RECORD,
-          events: [onceEvent('thread.updated', note.createdAt, [thread.value.id, 'note', note.id], { changes: ['notes'] })],
+          // A note item does not hold its thread, which thread.updated carries: the thread travels with the
+          // event (without it the relay could not build the event and parked the record).
+          events: [
+            onceEvent('thread.updated', note.createdAt, [thread.value.id, 'note', note.id], {
+              changes: ['notes'],
+              thread: publicThread(thread.value),
+            }),
+          ],
         },
       ]);
     } catch (error) {

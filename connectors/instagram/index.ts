@@ -7,12 +7,10 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { INSTAGRAM_ACCOUNT } from './instagram.account.ts';
+import { INSTAGRAM_INBOUND } from './instagram.inbound.ts';
 import { downloadInstagramMedia } from './instagram.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
-import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
-import { normalizeInstagramWebhook } from './instagram.normalize.ts';
-import { parseInstagramWebhook, type InstagramWebhook } from './instagram.schema.ts';
+import type { InstagramWebhook } from './instagram.schema.ts';
 import { instagramSender } from './instagram.sender.ts';
 
 export type { InstagramWebhook } from './instagram.schema.ts';
@@ -24,7 +22,7 @@ export type { InstagramWebhook } from './instagram.schema.ts';
  * `entry.id`), which names the account.
  */
 export const instagramConnector: Connector<InstagramWebhook> = {
-  ...INSTAGRAM_ACCOUNT,
+  ...INSTAGRAM_INBOUND,
   // Shaped like the real thing: a 32-hex app secret, an `IGAA…` user token, a 17-digit account id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -32,10 +30,6 @@ export const instagramConnector: Connector<InstagramWebhook> = {
     accessToken: `IGAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     accountId: `1784${randomInt(1_000_000, 9_999_999)}${randomInt(100_000, 999_999)}`,
   }),
-  handshake: metaWebhookHandshake,
-  verify: verifyMetaWebhook,
-  parse: parseInstagramWebhook,
-  normalize: normalizeInstagramWebhook,
   sender: instagramSender,
   downloadMedia: downloadInstagramMedia,
   sandbox: createMetaMessagingSandbox('Instagram', 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxsandbox'),

@@ -7,13 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { KAKAOTALK_ACCOUNT } from './kakaotalk.account.ts';
-import { normalizeKakaoSkillPayload } from './kakaotalk.normalize.ts';
-import { respondToKakaoSkill } from './kakaotalk.response.ts';
+import { KAKAOTALK_INBOUND } from './kakaotalk.inbound.ts';
 import { createKakaotalkSandbox } from './kakaotalk.sandbox.ts';
-import { parseKakaoSkillPayload, type KakaoSkillPayload } from './kakaotalk.schema.ts';
+import type { KakaoSkillPayload } from './kakaotalk.schema.ts';
 import { kakaotalkSender } from './kakaotalk.sender.ts';
-import { verifyKakaoSkillRequest } from './kakaotalk.verify.ts';
 
 export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
 
@@ -33,7 +30,7 @@ export type { KakaoSkillPayload } from './kakaotalk.schema.ts';
  * why a reply cannot go out.
  */
 export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
-  ...KAKAOTALK_ACCOUNT,
+  ...KAKAOTALK_INBOUND,
   // Shaped like the real thing: a bot id is 24 hex digits, a REST API key 32; with both, the local runtime's
   // replies go through the sandbox's Event API and reach `sent`. A sample from the skill editor carries
   // another bot id: set KAKAO_BOT_ID to it (or leave it empty) to try one locally.
@@ -42,10 +39,6 @@ export const kakaotalkConnector: Connector<KakaoSkillPayload> = {
     botId: randomBytes(12).toString('hex'),
     restApiKey: randomBytes(16).toString('hex'),
   }),
-  verify: verifyKakaoSkillRequest,
-  respond: respondToKakaoSkill,
-  parse: parseKakaoSkillPayload,
-  normalize: normalizeKakaoSkillPayload,
   sender: kakaotalkSender,
   sandbox: createKakaotalkSandbox(),
 };

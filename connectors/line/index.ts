@@ -5,13 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { LINE_ACCOUNT } from './line.account.ts';
+import { LINE_INBOUND } from './line.inbound.ts';
 import { downloadLineMedia } from './line.media.ts';
-import { normalizeLineWebhook } from './line.normalize.ts';
 import { createLineSandbox } from './line.sandbox.ts';
-import { parseLineWebhook, type LineWebhook } from './line.schema.ts';
+import type { LineWebhook } from './line.schema.ts';
 import { lineSender } from './line.sender.ts';
-import { verifyLineWebhook } from './line.verify.ts';
 
 export type { LineWebhook } from './line.schema.ts';
 
@@ -22,15 +20,12 @@ export type { LineWebhook } from './line.schema.ts';
  * path gives it to `normalize` as the account, and a body naming another bot yields no event.
  */
 export const lineConnector: Connector<LineWebhook> = {
-  ...LINE_ACCOUNT,
+  ...LINE_INBOUND,
   // Shaped like the real thing: a channel secret of 32 hex digits, a long-lived token of 172 base64 characters.
   devCredentials: () => ({
     channelSecret: randomBytes(16).toString('hex'),
     channelAccessToken: randomBytes(129).toString('base64'),
   }),
-  verify: verifyLineWebhook,
-  parse: parseLineWebhook,
-  normalize: normalizeLineWebhook,
   sender: lineSender,
   downloadMedia: downloadLineMedia,
   sandbox: createLineSandbox(),

@@ -6,12 +6,10 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { MESSENGER_ACCOUNT } from './messenger.account.ts';
+import { MESSENGER_INBOUND } from './messenger.inbound.ts';
 import { downloadMessengerMedia } from './messenger.media.ts';
 import { createMetaMessagingSandbox } from '../meta/meta.messaging.sandbox.ts';
-import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
-import { normalizeMessengerWebhook } from './messenger.normalize.ts';
-import { parseMessengerWebhook, type MessengerWebhook } from './messenger.schema.ts';
+import type { MessengerWebhook } from './messenger.schema.ts';
 import { messengerSender } from './messenger.sender.ts';
 
 export type { MessengerWebhook } from './messenger.schema.ts';
@@ -21,7 +19,7 @@ export type { MessengerWebhook } from './messenger.schema.ts';
  * handshake; `pageAccessToken` sends for the Page `pageId`, which names the account.
  */
 export const messengerConnector: Connector<MessengerWebhook> = {
-  ...MESSENGER_ACCOUNT,
+  ...MESSENGER_INBOUND,
   // Shaped like the real thing: a 32-hex app secret, an `EAA…` Page token, a 15-digit Page id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -29,10 +27,6 @@ export const messengerConnector: Connector<MessengerWebhook> = {
     pageAccessToken: `EAA${randomBytes(96).toString('base64url').replace(/[-_]/g, '').slice(0, 120)}`,
     pageId: `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`,
   }),
-  handshake: metaWebhookHandshake,
-  verify: verifyMetaWebhook,
-  parse: parseMessengerWebhook,
-  normalize: normalizeMessengerWebhook,
   sender: messengerSender,
   downloadMedia: downloadMessengerMedia,
   sandbox: createMetaMessagingSandbox('Messenger', 'm_sandbox_'),

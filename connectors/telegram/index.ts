@@ -5,13 +5,11 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { TELEGRAM_ACCOUNT } from './telegram.account.ts';
+import { TELEGRAM_INBOUND } from './telegram.inbound.ts';
 import { downloadTelegramFile } from './telegram.media.ts';
-import { normalizeTelegramUpdate } from './telegram.normalize.ts';
 import { createTelegramSandbox } from './telegram.sandbox.ts';
-import { parseTelegramUpdate, type TelegramUpdate } from './telegram.schema.ts';
+import type { TelegramUpdate } from './telegram.schema.ts';
 import { telegramSender } from './telegram.sender.ts';
-import { verifyTelegramWebhook } from './telegram.verify.ts';
 
 export type { TelegramUpdate } from './telegram.schema.ts';
 
@@ -20,15 +18,12 @@ export type { TelegramUpdate } from './telegram.schema.ts';
  * `botToken` sends, and names the account: a token is `<bot id>:<secret>`.
  */
 export const telegramConnector: Connector<TelegramUpdate> = {
-  ...TELEGRAM_ACCOUNT,
+  ...TELEGRAM_INBOUND,
   // Shaped like the real thing: a secret_token of [A-Za-z0-9_-], and a token `<bot id>:<35 chars>`.
   devCredentials: () => ({
     webhookSecret: randomBytes(24).toString('base64url'),
     botToken: `${randomInt(1_000_000_000, 9_999_999_999)}:${randomBytes(27).toString('base64url').slice(0, 35)}`,
   }),
-  verify: verifyTelegramWebhook,
-  parse: parseTelegramUpdate,
-  normalize: normalizeTelegramUpdate,
   sender: telegramSender,
   downloadMedia: downloadTelegramFile,
   sandbox: createTelegramSandbox(),

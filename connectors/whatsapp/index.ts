@@ -6,12 +6,10 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Connector } from '../connector.ts';
-import { metaWebhookHandshake, verifyMetaWebhook } from '../meta/meta.verify.ts';
-import { WHATSAPP_ACCOUNT } from './whatsapp.account.ts';
+import { WHATSAPP_INBOUND } from './whatsapp.inbound.ts';
 import { downloadWhatsAppMedia } from './whatsapp.media.ts';
-import { normalizeWhatsAppWebhook } from './whatsapp.normalize.ts';
 import { createWhatsAppSandbox } from './whatsapp.sandbox.ts';
-import { parseWhatsAppWebhook, type WhatsAppWebhook } from './whatsapp.schema.ts';
+import type { WhatsAppWebhook } from './whatsapp.schema.ts';
 import { whatsappSender } from './whatsapp.sender.ts';
 
 export type { WhatsAppWebhook } from './whatsapp.schema.ts';
@@ -21,7 +19,7 @@ export type { WhatsAppWebhook } from './whatsapp.schema.ts';
  * `accessToken` sends, from the number `phoneNumberId`, which also names the account.
  */
 export const whatsappConnector: Connector<WhatsAppWebhook> = {
-  ...WHATSAPP_ACCOUNT,
+  ...WHATSAPP_INBOUND,
   // Shaped like the real thing: a 32-hex app secret, an `EAA…` token, a 15-digit phone number id.
   devCredentials: () => ({
     appSecret: randomBytes(16).toString('hex'),
@@ -29,10 +27,6 @@ export const whatsappConnector: Connector<WhatsAppWebhook> = {
     accessToken: `EAA${randomBytes(60).toString('base64url').replace(/[-_]/g, 'Z')}`,
     phoneNumberId: String(randomInt(100_000_000_000_000, 281_474_976_710_655)),
   }),
-  handshake: metaWebhookHandshake,
-  verify: verifyMetaWebhook,
-  parse: parseWhatsAppWebhook,
-  normalize: normalizeWhatsAppWebhook,
   sender: whatsappSender,
   downloadMedia: downloadWhatsAppMedia,
   sandbox: createWhatsAppSandbox(),

@@ -1,5 +1,5 @@
-/** The line webhook Lambda: the shared webhook function, bound to the line connector alone. */
-import { lineConnector } from '../../connectors/line/index.ts';
+/** The line webhook Lambda: the shared webhook function, bound to the line connector's inbound part alone. */
+import { LINE_INBOUND } from '../../connectors/line/line.inbound.ts';
 import { webhookFunction } from '../webhook.ts';
 
-export const { create, handler } = webhookFunction(lineConnector);
+export const { create, handler } = webhookFunction(LINE_INBOUND);

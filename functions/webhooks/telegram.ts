@@ -1,5 +1,5 @@
-/** The telegram webhook Lambda: the shared webhook function, bound to the telegram connector alone. */
-import { telegramConnector } from '../../connectors/telegram/index.ts';
+/** The telegram webhook Lambda: the shared webhook function, bound to the telegram connector's inbound part alone. */
+import { TELEGRAM_INBOUND } from '../../connectors/telegram/telegram.inbound.ts';
 import { webhookFunction } from '../webhook.ts';
 
-export const { create, handler } = webhookFunction(telegramConnector);
+export const { create, handler } = webhookFunction(TELEGRAM_INBOUND);

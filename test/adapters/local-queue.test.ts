@@ -5,8 +5,41 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalQueue } from '../../adapters/local/local-queue.ts';
+
+/**
+ * The file system as the queue sees it, unchanged but watched: which paths were fsynced (a directory's too), and
+ * a flush to the disk that can be made to fail once, as a failing disk answers fdatasync with EIO.
+ */
+const disk = vi.hoisted(() => ({
+  fsynced: [] as string[],
+  failNextDatasync: undefined as NodeJS.ErrnoException | undefined,
+  datasyncs: 0,
+}));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const paths = new Map<number, string>();
+  return {
+    ...fs,
+    openSync: (...args: Parameters<typeof fs.openSync>) => {
+      const fd = fs.openSync(...args);
+      paths.set(fd, String(args[0]));
+      return fd;
+    },
+    fsyncSync: (fd: number) => {
+      disk.fsynced.push(paths.get(fd) ?? `fd ${fd}`);
+      fs.fsyncSync(fd);
+    },
+    fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      disk.datasyncs += 1;
+      const failure = disk.failNextDatasync;
+      disk.failNextDatasync = undefined;
+      if (failure) setImmediate(() => callback(failure));
+      else fs.fdatasync(fd, callback);
+    },
+  };
+});
 
 const spec = { visibilityTimeoutSeconds: 30, maxReceiveCount: 3, batchSize: 10 };
 const dirs: string[] = [];
@@ -191,6 +224,47 @@ describe('LocalQueue', () => {
 
   /** Breaks a queue's journal file descriptor, as a full or vanished disk would. */
   const breakJournal = (queue: LocalQueue<unknown>) => closeSync((queue as unknown as { journal: number }).journal);
+
+  it('acknowledges a batch only once it is flushed to the disk; a flush that fails (EIO) refuses it and cuts it off', async () => {
+    const journal = join(tempDir(), 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    await queue.send({ n: 1 });
+    const flushed = disk.datasyncs;
+    expect(flushed).toBeGreaterThan(0);
+
+    disk.failNextDatasync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const refused = Promise.all([queue.send({ n: 2 }), queue.send({ n: 3 })]);
+    await expect(refused).rejects.toThrow(/EIO/);
+    await queue.send({ n: 4 });
+
+    expect(disk.datasyncs).toBe(flushed + 2);
+    const bodies = (text: string) =>
+      text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse((JSON.parse(line) as { message: { body: string } }).message.body) as { n: number });
+    expect(bodies(readFileSync(journal, 'utf8'))).toEqual([{ n: 1 }, { n: 4 }]);
+    queue.stop();
+    const reopened = new LocalQueue<{ n: number }>({ name: 'work', spec, journalPath: journal });
+    expect(reopened.peek()).toEqual([{ n: 1 }, { n: 4 }]);
+    reopened.stop();
+  });
+
+  it('compacts the journal at start through a synced copy, and syncs the directory after the rename', async () => {
+    const dir = tempDir();
+    const journal = join(dir, 'work.jsonl');
+    const { queue } = makeQueue(journal);
+    await queue.send({ n: 1 });
+    queue.stop();
+    disk.fsynced.length = 0;
+
+    const reopened = new LocalQueue<{ n: number }>({ name: 'work', spec, journalPath: journal });
+
+    // The copy is on the disk before it replaces the journal, and the rename is on the disk before anything is acknowledged.
+    expect(disk.fsynced).toEqual([`${journal}.tmp`, dir]);
+    expect(reopened.peek()).toEqual([{ n: 1 }]);
+    reopened.stop();
+  });
 
   it('refuses a send whose journal write fails, and forgets its message so a retry is not doubled', async () => {
     const { queue } = makeQueue(join(tempDir(), 'work.jsonl'));

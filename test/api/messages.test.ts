@@ -121,6 +121,29 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     ]);
   });
 
+  it('queues a reply answered 202 even when the queue refuses the first sends: the relay reads the write again, and queues it once', async () => {
+    await harness.stop();
+    harness = await startApiHarness({ outboundRefusals: 2 });
+    ({ threadId } = await harness.customerWrites('telegram', '1001'));
+    const request = () => reply(threadId, text('Your parcel left today'), { 'Idempotency-Key': 'reply-1' });
+
+    const response = await request();
+    expect(response.status).toBe(202);
+    let jobs = await deliveryJobs();
+    for (let i = 0; i < 100 && jobs.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      jobs = await deliveryJobs();
+    }
+
+    expect(jobs).toEqual([{ kind: 'deliver', channel: 'telegram', threadId, messageId: response.json.id, job: expect.any(String) }]);
+    // The client's retry is answered as the first request was, and queues nothing more.
+    expect((await request()).json).toEqual(response.json);
+    expect(await deliveryJobs()).toHaveLength(1);
+    // And the job sends it.
+    expect((await harness.deliverReply(threadId, response.json.id)).kind).toBe('sent');
+    expect((await harness.conversations.getMessage(threadId, response.json.id))?.value.status).toBe('sent');
+  });
+
   it("records the thread's first response, and only the first", async () => {
     await reply(threadId, text('first answer'));
     harness.clock.advance(60 * SECOND);

@@ -371,6 +371,28 @@ describe('PATCH /v1/threads/{threadId}', () => {
     expect(await harness.conversations.getThread(threadId)).toEqual(before);
   });
 
+  it('publishes thread.updated once per change, naming what changed, and none for a change to what is already there', async () => {
+    const updates = async () =>
+      (await harness.outbox()).events.flatMap((e) =>
+        e.type === 'thread.updated' && e.data.thread.id === threadId
+          ? [[e.createdAt, e.data.changes, e.data.thread.status, e.data.thread.tags]]
+          : [],
+      );
+
+    await patch(threadId, { status: 'pending' });
+    harness.clock.advance(MINUTE);
+    await patch(threadId, { addTags: ['vip'] });
+    harness.clock.advance(MINUTE);
+    await patch(threadId, { status: 'pending', addTags: ['vip'] });
+
+    expect(await updates()).toEqual([
+      ['2026-11-26T10:01:00.000Z', ['status'], 'pending', []],
+      ['2026-11-26T10:02:00.000Z', ['tags'], 'pending', ['vip']],
+    ]);
+    const ids = (await harness.outbox()).events.filter((e) => e.type === 'thread.updated').map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('answers an unknown thread with 404', async () => {
     expect((await patch('th_nope', { status: 'resolved' })).status).toBe(404);
   });
@@ -397,6 +419,12 @@ describe('notes', () => {
     expect(notes.json.items.map((n: { text: string }) => n.text)).toEqual(['Customer is a VIP', 'Refund approved']);
     expect(second.json.author).toEqual({ type: 'api_key', id: harness.admin.id });
     expect((await harness.get(`/v1/threads/${threadId}/messages`)).json.items).toHaveLength(1);
+    // Each note is news to integrators: one thread.updated apiece, naming the notes.
+    const updates = (await harness.outbox()).events.filter((e) => e.type === 'thread.updated' && e.data.thread.id === threadId);
+    expect(updates.map((e) => [e.createdAt, e.type === 'thread.updated' && e.data.changes])).toEqual([
+      ['2026-11-26T10:00:00.000Z', ['notes']],
+      ['2026-11-26T10:00:01.000Z', ['notes']],
+    ]);
   });
 
   it('pages notes with limit and cursor', async () => {

@@ -85,7 +85,7 @@ const statusOf = async (reply: StoredMessage) => (await h.store.getMessage(reply
 describe("a channel's sender function", () => {
   it('delivers a job of its channel, records the provider id and counts it', async () => {
     const reply = await queuedReply();
-    const { run, metrics } = sender();
+    const { run, metrics, log } = sender();
     expect(await run([job(reply)])).toEqual({ batchItemFailures: [] });
     expect(telegram.calls.map((c) => [c.method, c.body['chat_id'], c.body['text']])).toEqual([
       ['sendMessage', 5550101234, 'Your order ships today'],
@@ -93,6 +93,12 @@ describe("a channel's sender function", () => {
     expect(await statusOf(reply)).toMatchObject({ status: 'sent', externalId: '5550101234:5000' });
     expect(metrics.totals.get('MessagesSent/telegram')).toBe(1);
     expect(metrics.totals.get('QueueAge/outbound-telegram')).toBeGreaterThanOrEqual(2000);
+    // Its log line carries the ids that correlate it with the API's reply and the writer's thread.
+    expect(log.entries.find((e) => e.message === 'outbound job handled')?.extra).toMatchObject({
+      threadId: reply.threadId,
+      messageId: reply.id,
+      outcome: 'sent',
+    });
   });
 
   it('claims with the receipt handle for the queue visibility: a second delivery of the job meanwhile waits that long', async () => {

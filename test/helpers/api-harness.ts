@@ -94,6 +94,8 @@ export interface ApiHarnessOptions {
   readonly media?: MediaStore;
   /** Where webhook subscriptions may point; a deployment's (public https only) unless given. */
   readonly webhookUrlPolicy?: UrlPolicy;
+  /** The channels' outbound queues refuse this many sends first (SQS unavailable), as the relay meets it. */
+  readonly outboundRefusals?: number;
 }
 
 export interface CallOptions {
@@ -141,7 +143,10 @@ export interface WriteOptions {
 export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   const clock = options.clock ?? new TestClock();
   const media = options.media ?? new MemoryMediaStore();
-  const dynamo: LocalDynamoHarness = await startLocalDynamo();
+  // Stream retries are quick here, so a test can watch a failed relay batch come round again.
+  const dynamo: LocalDynamoHarness = await startLocalDynamo(
+    options.outboundRefusals === undefined ? {} : { streamRetry: { baseMs: 20, maxMs: 100 } },
+  );
   const table = new DynamoTable({ client: dynamo.client, tableName: dynamo.tableName });
   const conversations = new DynamoConversationStore({ table, clock });
   const keys = new DynamoApiKeyStore(table);
@@ -193,12 +198,30 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   // The outbox relay on the table's stream, as the topology wires it (functions/outbox-relay.ts).
   const published: DomainEvent[] = [];
   const queued: OutboundJob[] = [];
+  let refusals = options.outboundRefusals ?? 0;
+  /** Records the relay could not turn into events: a write whose events are lost to integrators. */
+  const parked: unknown[] = [];
   const relay = createOutboxRelay(
     {
       domainBus: { publish: async (events) => void published.push(...structuredClone(events)) },
-      outbound: { send: async (job) => void queued.push(structuredClone(job)) },
+      outbound: {
+        send: async (job) => {
+          if (refusals > 0) {
+            refusals -= 1;
+            throw new Error('SQS unavailable (outboundRefusals)');
+          }
+          queued.push(structuredClone(job));
+        },
+      },
       queue: (name) =>
-        name === 'outbox-parked' ? { send: async (parked) => log.error('parked by the outbox relay', { parked }) } : queue(name),
+        name === 'outbox-parked'
+          ? {
+              send: async (record) => {
+                parked.push(structuredClone(record));
+                log.error('parked by the outbox relay', { parked: record });
+              },
+            }
+          : queue(name),
       webhooks,
       clock,
       observability: logOnly(log),
@@ -414,6 +437,9 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
       await relaying.stop();
       await dynamo.stop();
       rmSync(secretsDir, { recursive: true, force: true });
+      // Every write the API makes must become its events: a parked record is an event lost, whatever the test checked.
+      if (parked.length > 0)
+        throw new Error(`the outbox relay parked ${parked.length} record(s): ${JSON.stringify(parked).slice(0, 2000)}`);
     },
   };
 };

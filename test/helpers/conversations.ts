@@ -67,7 +67,13 @@ export interface ConversationHarness {
   stop(): Promise<void>;
 }
 
-export const startConversations = async (options: { readonly clock?: TestClock } = {}): Promise<ConversationHarness> => {
+export const startConversations = async (
+  options: {
+    readonly clock?: TestClock;
+    /** Let `stop` pass records that cannot become events (for tests of what the relay does with them). */
+    readonly unreadableRecords?: 'allowed';
+  } = {},
+): Promise<ConversationHarness> => {
   const db = await startLocalDynamo();
   const clock = options.clock ?? testClock();
   const table = new DynamoTable({ client: db.client, tableName: db.tableName });
@@ -94,8 +100,15 @@ export const startConversations = async (options: { readonly clock?: TestClock }
     events,
     eventsOf: async (...types) => (await events()).filter((event) => types.includes(event.type)),
     stop: async () => {
+      // Every write must become its events, as the outbox relay reads them: a record it cannot read is an event
+      // lost (parked in AWS), whatever the test itself checked.
+      const unreadable = await (options.unreadableRecords === 'allowed' ? Promise.resolve() : events()).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       await subscription.stop();
       await db.stop();
+      if (unreadable !== undefined) throw unreadable;
     },
   };
 };

@@ -45,6 +45,7 @@ describe('telegram fixtures', () => {
         'private-text-entities',
         'photo-caption',
         'document',
+        'video',
         'sticker',
         'location',
         'contact',
@@ -182,6 +183,28 @@ describe('normalizeTelegramUpdate', () => {
       conversation: { kind: 'broadcast' },
     });
     expectValidEvents([event!]);
+  });
+
+  it('dates a message or an edit whose date no instant can hold by its arrival, rather than throwing', () => {
+    // 9e12 seconds is past the last instant a Date holds (8.64e15 ms); the schema takes any integer.
+    const far = update('reply');
+    far.message!.date = 9e12;
+    const backwards = update('reply');
+    backwards.message!.date = -9e12;
+    const edit = update('edited-message');
+    edit.edited_message!.edit_date = 9e12;
+
+    const [farEvent] = normalizeTelegramUpdate(far, CONTEXT).events;
+    const [backwardsEvent] = normalizeTelegramUpdate(backwards, CONTEXT).events;
+    const [editEvent] = normalizeTelegramUpdate(edit, CONTEXT).events;
+    expect(farEvent).toMatchObject({ type: 'message.received', occurredAt: CONTEXT.receivedAt });
+    expect(backwardsEvent).toMatchObject({ type: 'message.received', occurredAt: CONTEXT.receivedAt });
+    expect(editEvent).toMatchObject({ type: 'message.edited', editedAt: CONTEXT.receivedAt });
+    // At the edge, a date is still read as it is.
+    const edge = update('reply');
+    edge.message!.date = 8.64e12;
+    expect(normalizeTelegramUpdate(edge, CONTEXT).events[0]).toMatchObject({ occurredAt: new Date(8.64e15).toISOString() });
+    expectValidEvents([farEvent!, backwardsEvent!, editEvent!]);
   });
 
   it('maps an animation to video rather than to the document Telegram also sets, and a video note to video', () => {
