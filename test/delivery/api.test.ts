@@ -390,6 +390,34 @@ describe('campaigns through the API', () => {
     expect(textOnLineTemplate).toMatchObject({ status: 422, body: { code: 'unsupported_content' } });
   });
 
+  it('makes one campaign of a POST retried with its Idempotency-Key: the same id, one dispatch job, each recipient once', async () => {
+    const body = {
+      content: { type: 'text', text: 'Your order has shipped' },
+      purpose: 'transactional',
+      recipients: [
+        { channel: 'telegram', externalUserId: '7001' },
+        { channel: 'telegram', externalUserId: '7002' },
+      ],
+    };
+    const first = await call<{ id: string; counts: { total: number } }>('POST', '/v1/campaigns', body, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(first).toMatchObject({ status: 202, body: { counts: { total: 2 } } });
+    const retry = await call<{ id: string; counts: { total: number } }>('POST', '/v1/campaigns', body, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(retry).toMatchObject({ status: 202, body: { id: first.body.id, counts: { total: 2 } } });
+    expect(campaignJobs).toEqual([{ job: { kind: 'campaign', campaignId: first.body.id, hop: 0 } }]);
+    const listed = await call<{ items: { seq: number }[] }>('GET', `/v1/campaigns/${first.body.id}/recipients`, undefined, reader);
+    expect(listed.body.items.map((r) => r.seq)).toEqual([0, 1]);
+
+    const reused = await call<{ code: string }>('POST', '/v1/campaigns', { ...body, purpose: 'marketing' }, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(reused).toMatchObject({ status: 409, body: { code: 'idempotency_key_reused' } });
+    expect(campaignJobs).toHaveLength(1);
+  });
+
   it('cannot be cancelled once completed, and a read key cannot create one', async () => {
     expect(
       (
