@@ -25,6 +25,7 @@ import type { CampaignJob } from '../../domain/delivery/campaigns.ts';
 import { advanceStatus } from '../../domain/conversations/messages.ts';
 import type { OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { Log, SecretStore } from '../../domain/ports.ts';
+import { startApiHarness } from '../helpers/api-harness.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from '../helpers/local-dynamo.ts';
 import { createFakeGraph } from '../helpers/whatsapp-fake-graph.ts';
 
@@ -434,6 +435,38 @@ describe('campaigns through the API', () => {
 });
 
 describe('notifications through the API', () => {
+  it('refuses a recipient on a channel account that is not registered with 400, making no contact and queueing nothing', async () => {
+    // The integrator API as the runtime composes it: the channels' development credentials, no other account.
+    const api = await startApiHarness();
+    try {
+      const request = (to: Record<string, string>) =>
+        api.post('/v1/notifications', { to, content: { type: 'text', text: 'Your order has shipped' }, purpose: 'transactional' });
+      const refused = await request({ channel: 'telegram', externalUserId: '4242', accountId: 'no-such-bot' });
+      expect(refused.status).toBe(400);
+      expect(refused.json).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('no-such-bot') });
+      const consent = await api.post('/v1/consents', {
+        to: { channel: 'telegram', externalUserId: '4242', accountId: 'no-such-bot' },
+        purpose: 'marketing',
+        status: 'opted_in',
+      });
+      expect(consent.status).toBe(400);
+      expect((await api.get('/v1/contacts', { query: { channel: 'telegram', externalUserId: '4242' } })).json.items).toEqual([]);
+      expect((await api.outbox()).jobs).toEqual([]);
+
+      // The default account, without an id or by the one it goes by, still takes it.
+      const unnamed = await request({ channel: 'telegram', externalUserId: '4243' });
+      expect(unnamed.status).toBe(202);
+      const named = await request({ channel: 'telegram', externalUserId: '4242', accountId: unnamed.json.accountId });
+      expect(named).toMatchObject({ status: 202, json: { accountId: unnamed.json.accountId } });
+      // And so does an account registered since, even one without credentials of its own.
+      expect((await api.post('/v1/accounts', { channel: 'telegram', accountId: 'second-bot' })).status).toBe(201);
+      const registered = await request({ channel: 'telegram', externalUserId: '4242', accountId: 'second-bot' });
+      expect(registered).toMatchObject({ status: 202, json: { accountId: 'second-bot' } });
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('sends a failed notification again on request, and only a failed one', async () => {
     await whatsappCustomer('15550105001', 1);
     const sent = await call<{ id: string; threadId: string }>('POST', '/v1/notifications', {
