@@ -10,7 +10,7 @@ import { AccountResolver } from '../domain/accounts.ts';
 import { CampaignJobSchema, dispatchHop, type CampaignJob } from '../domain/delivery/campaigns.ts';
 import { proactiveDeps } from '../domain/delivery/notifications.ts';
 import { systemClock, type WorkQueue } from '../domain/ports.ts';
-import { awsConversations, awsDelivery, awsQueue, awsSecrets, retentionDays } from '../adapters/aws/deps.ts';
+import { awsAccounts, awsConversations, awsDelivery, awsQueue, awsSecrets, retentionDays } from '../adapters/aws/deps.ts';
 import { queueUrlVariable } from '../topology/queue-names.ts';
 import { ENABLED_CHANNELS } from '../topology/channels.ts';
 import { detailOf, type Deps } from './deps.ts';
@@ -23,7 +23,8 @@ export const create = (
   deps: Pick<
     Deps,
     'conversations' | 'delivery' | 'secrets' | 'clock' | 'observability' | 'queue' | 'retentionDays' | 'fetch' | 'apiBaseUrls'
-  >,
+  > &
+    Partial<Pick<Deps, 'accounts'>>,
 ) => {
   const queue = deps.queue('campaigns') as WorkQueue<CampaignJob>;
   const { log } = deps.observability;
@@ -33,6 +34,7 @@ export const create = (
     capabilities: capabilitiesOf,
     account: accountOf,
     secrets: deps.secrets,
+    accounts: deps.accounts,
     accountIds: new AccountResolver({ fetch: deps.fetch, apiBaseUrls: deps.apiBaseUrls, log }),
     retentionDays: deps.retentionDays,
   });
@@ -61,6 +63,7 @@ export const handler = (event: SQSEvent, context: Context) =>
   (wired ??= create({
     conversations: awsConversations(),
     delivery: awsDelivery(),
+    accounts: awsAccounts(),
     secrets: awsSecrets((channel, credentials) => accountOf(channel)?.accountIdOf(credentials)),
     clock: systemClock,
     observability: awsObservability(),

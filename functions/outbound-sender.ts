@@ -23,7 +23,10 @@ const jobLabel = (job: OutboundJob): string =>
 
 /** How long a provider call waits for its turn within one attempt, per lane, before its job is postponed. */
 const MAX_TURN_WAIT_MS: Readonly<Record<Lane, number>> = { interactive: 2_000, proactive: 5_000 };
-/** How long a campaign's state is trusted: a cancel stops its queued messages within this. */
+/**
+ * How long a campaign's state is trusted by the first look at a message (before it waits for its turn); the last
+ * look, right before the provider call, reads it afresh unless it is already known cancelled.
+ */
 const CAMPAIGN_STATE_CACHE_MS = 1_000;
 
 /**
@@ -66,11 +69,11 @@ export const senderFunction = (declared: OutboundConnector) => {
     // The local runtime under test runs time faster (`timeScale`): its pacing's clock runs as fast, so a provider
     // limit per second holds per scaled second, as the queues' delays and backoffs do.
     const timeScale = Number(environment.PARLEY_TIME_SCALE ?? 1) || 1;
-    const campaignCancelled = async (campaignId: string): Promise<boolean> => {
+    const campaignCancelled = async (campaignId: string, options?: { readonly fresh?: boolean }): Promise<boolean> => {
       if (!delivery) return false;
       const now = Date.now();
       const cached = campaigns.get(campaignId);
-      if (cached && cached.until > now) return cached.cancelled;
+      if (cached && cached.until > now && (cached.cancelled || !options?.fresh)) return cached.cancelled;
       const campaign = await delivery.getCampaign(campaignId);
       const cancelled = campaign?.value.status === 'cancelled';
       if (campaigns.size > 1000) campaigns.clear();

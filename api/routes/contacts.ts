@@ -14,6 +14,7 @@ import {
   updateProfile,
 } from '../../domain/conversations/contacts.ts';
 import { normalizePhone } from '../../domain/conversations/identities.ts';
+import { ConsentEntrySchema } from '../../domain/delivery/consent.ts';
 import {
   AttributesSchema,
   ContactSchema,
@@ -76,7 +77,10 @@ const ExportSchema = z
   .object({
     contact: ContactSchema,
     threads: z.array(ThreadSchema),
-    notes: z.array(NoteSchema),
+    notes: z.array(NoteSchema).describe('Every note of those threads'),
+    consents: z
+      .array(ConsentEntrySchema)
+      .describe("Every change in the consent ledger of the contact and of the contacts merged into it, each contact's newest first"),
     messages: z.array(MessageSchema).describe('One page, oldest first'),
     nextCursor: z.string().optional().describe('More messages: pass it as `cursor`'),
   })
@@ -172,13 +176,28 @@ const exportContact = route({
   method: 'get',
   path: '/v1/contacts/{contactId}/export',
   operationId: 'exportContact',
-  summary: 'Everything held on one contact: profile, identities, threads, notes and messages',
+  summary: 'Everything held on one contact: profile, identities, threads, notes, consent ledger and messages',
   tags: ['contacts'],
   scope: 'admin',
   errors: ['not_found', 'invalid_cursor'],
   request: { params: ContactParams, query: z.object({ limit: LimitSchema, cursor: CursorSchema }) },
   responses: { 200: jsonResponse(ExportSchema, 'The contact, and one page of its messages') },
 });
+
+/** Every item of a paged listing, page after page (an export must not stop at the first page). */
+const everyPage = async <T>(list: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string | undefined }>): Promise<T[]> => {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list(cursor);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return items;
+};
+
+/** How many contacts an export walks: this one, those merged into it, and those merged into them before. */
+const MAX_EXPORTED_CONTACTS = 100;
 
 const actorOf = (c: ApiContext) => ({ type: 'api_key' as const, id: c.get('principal').keyId });
 
@@ -287,12 +306,25 @@ export const registerContactRoutes = (app: Api, deps: ApiDeps): void => {
     const thread = await store.getThread(contact.value.threadId);
     const threadIds = thread ? [thread.value.id, ...(thread.value.mergedThreads ?? [])] : [];
     const threads = (await Promise.all(threadIds.map((id) => store.getThread(id)))).flatMap((t) => (t ? [publicThread(t.value)] : []));
-    const notes = (await Promise.all(threadIds.map((id) => store.listNotes(id, 100)))).flatMap((page) => page.items);
+    const notes = (await Promise.all(threadIds.map((id) => everyPage((next) => store.listNotes(id, 100, next))))).flat();
+    // The ledger is kept per contact: a merge leaves the merged contact's entries under its own id.
+    const contactIds = [contact.value.id];
+    const pending = contact.value.merges.map((m) => m.contactId);
+    while (pending.length > 0 && contactIds.length < MAX_EXPORTED_CONTACTS) {
+      const id = pending.shift() as string;
+      if (contactIds.includes(id)) continue;
+      contactIds.push(id);
+      pending.push(...((await store.getContact(id))?.value.merges.map((m) => m.contactId) ?? []));
+    }
+    const consents = (
+      await Promise.all(contactIds.map((id) => everyPage((next) => deps.delivery.listConsentEntries(id, 100, next))))
+    ).flat();
     const page = threadIds.length > 0 ? await store.listMessages(threadIds, limit, cursor) : { items: [] };
     return json(c, 200, {
       contact: contact.value,
       threads,
       notes,
+      consents,
       messages: page.items.map((m) => MessageSchema.parse(m)),
       ...(page.nextCursor && { nextCursor: page.nextCursor }),
     }) as never;

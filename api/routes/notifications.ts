@@ -255,6 +255,7 @@ export const rulesOf = (deps: ApiDeps): ProactiveDeps =>
     capabilities: deps.capabilities,
     account: deps.account,
     secrets: deps.secrets,
+    accounts: deps.accounts,
     accountIds: deps.accountIds,
     retentionDays: deps.retentionDays,
   });

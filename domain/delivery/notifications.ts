@@ -10,6 +10,7 @@
  * window allows it (`domain/delivery/windows.ts`), and the contact's consent covers its purpose
  * (`domain/delivery/consent.ts`; a marketing template is marketing whatever the request says).
  */
+import type { AccountStore } from '../access/accounts.ts';
 import { DEFAULT_ACCOUNT, defaultAccountIds, type AccountResolver } from '../accounts.ts';
 import type { ChannelAccount, ChannelCapabilities } from '../connector.ts';
 import type { Channel, OutboundContent } from '../content.ts';
@@ -52,6 +53,8 @@ export interface ProactiveDeps {
   readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
   /** The ids the channel's default account goes by (see recipients.ts). */
   readonly defaultAccounts: (channel: Channel) => Promise<readonly string[]>;
+  /** Whether the channel has this account here (see recipients.ts); absent: not checked. */
+  readonly knownAccount?: ((channel: Channel, accountId: string) => Promise<boolean>) | undefined;
   /** An account's own settings (its credentials): entitlements and the credentials writing first needs; undefined when unknown here. */
   readonly settings: (channel: Channel, accountId: string) => Promise<Credentials | undefined>;
   readonly retentionDays?: number | undefined;
@@ -65,22 +68,34 @@ export interface ProactivePorts {
   readonly account: (channel: Channel) => ChannelAccount | undefined;
   /** Channel credentials; without them, the default account is `default` and accounts' settings are unknown. */
   readonly secrets?: SecretStore | undefined;
+  /** The registered accounts; without them, which accounts exist is not checked. */
+  readonly accounts?: Pick<AccountStore, 'get'> | undefined;
   readonly accountIds?: AccountResolver | undefined;
   readonly retentionDays?: number | undefined;
 }
 
-export const proactiveDeps = (ports: ProactivePorts): ProactiveDeps => ({
-  conversations: ports.conversations,
-  delivery: ports.delivery,
-  capabilities: ports.capabilities,
-  retentionDays: ports.retentionDays,
-  defaultAccounts: async (channel) => {
+export const proactiveDeps = (ports: ProactivePorts): ProactiveDeps => {
+  const defaultAccounts = async (channel: Channel): Promise<readonly string[]> => {
     const account = ports.account(channel);
     if (!account || !ports.secrets || !ports.accountIds) return [DEFAULT_ACCOUNT];
     return defaultAccountIds(account, { secrets: ports.secrets, accounts: ports.accountIds });
-  },
-  settings: async (channel, accountId) => (ports.secrets ? ((await ports.secrets.get(channel, accountId)) ?? {}) : undefined),
-});
+  };
+  return {
+    conversations: ports.conversations,
+    delivery: ports.delivery,
+    capabilities: ports.capabilities,
+    retentionDays: ports.retentionDays,
+    defaultAccounts,
+    // The default account by either id, or a registered one (with credentials of its own or the default's).
+    knownAccount: async (channel, accountId) => {
+      const accounts = ports.accounts;
+      if (!accounts) return true;
+      if ((await defaultAccounts(channel)).includes(accountId)) return true;
+      return (await accounts.get(channel, accountId)) !== undefined;
+    },
+    settings: async (channel, accountId) => (ports.secrets ? ((await ports.secrets.get(channel, accountId)) ?? {}) : undefined),
+  };
+};
 
 export interface NotificationRequest {
   readonly to: RecipientRef;

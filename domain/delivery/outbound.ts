@@ -114,8 +114,11 @@ export interface OutboundDeps {
    * unpaced. `maxWaitMs`: how long a call waits for its turn inside one attempt before the job is postponed.
    */
   readonly pacing?: { readonly deps: PacingDeps; readonly maxWaitMs: Readonly<Record<Lane, number>> } | undefined;
-  /** Whether a campaign was cancelled: its messages not sent yet are not sent. */
-  readonly campaignCancelled?: ((campaignId: string) => Promise<boolean>) | undefined;
+  /**
+   * Whether a campaign was cancelled: its messages not sent yet are not sent. `fresh`: the last look, right before
+   * the provider call, which must see a cancel answered a moment ago (no cached state).
+   */
+  readonly campaignCancelled?: ((campaignId: string, options?: { readonly fresh?: boolean }) => Promise<boolean>) | undefined;
   /**
    * The consent verdict of now for a proactive message (see consent.ts `consentAtSend`): one whose contact opted out
    * since it was queued fails as `no_consent` instead of going. Absent: not checked again.
@@ -170,6 +173,23 @@ const liveThread = async (store: ConversationStore, threadId: string): Promise<S
   }
   return undefined;
 };
+
+/** The campaign was cancelled while its message waited for its turn: nothing of it may leave. */
+class CampaignCancelledError extends PermanentProviderError {
+  constructor() {
+    super('the campaign was cancelled before this message was sent', CAMPAIGN_CANCELLED);
+    this.name = 'CampaignCancelledError';
+  }
+}
+
+/** `fetch` that runs `check` before each call; `check` throws to stop the call. */
+const checkedFetch = (fetch: typeof globalThis.fetch, check: (() => Promise<void>) | undefined): typeof globalThis.fetch =>
+  check === undefined
+    ? fetch
+    : async (input, init) => {
+        await check();
+        return fetch(input, init);
+      };
 
 const deliverMessage = async (
   threadId: string,
@@ -248,6 +268,16 @@ const deliverMessage = async (
 
   const sentParts = [...(current.value.externalIds ?? [])];
   const lane = laneOfMessage(current.value);
+  // A campaign cancelled while its message waited for a pacing turn (seconds, behind the rest of the campaign):
+  // look again, uncached, once the turn has come and before the provider hears of it; never between the parts of
+  // a split text, which would leave it half sent.
+  const campaignCancelled = deps.campaignCancelled;
+  const lastLook =
+    campaignId !== undefined && campaignCancelled
+      ? async () => {
+          if (sentParts.length === 0 && (await campaignCancelled(campaignId, { fresh: true }))) throw new CampaignCancelledError();
+        }
+      : undefined;
   const replyHandle =
     threadRoute?.replyHandle && Date.parse(threadRoute.replyHandle.expiresAt) > deps.clock.now().getTime()
       ? threadRoute.replyHandle
@@ -271,7 +301,7 @@ const deliverMessage = async (
       {
         ...channel.context,
         fetch: paced(
-          channel.context.fetch,
+          checkedFetch(channel.context.fetch, lastLook),
           channel.sender.capabilities.throughput,
           route.channel,
           route.accountId,
@@ -301,6 +331,7 @@ const deliverMessage = async (
       await releaseClaim(threadId, messageId, attempt.claimToken, deps);
       return { kind: 'wait', delaySeconds: Math.max(1, Math.min(MAX_DELAY_SECONDS, error.retryAfterSeconds)), reason: error.message };
     }
+    if (error instanceof CampaignCancelledError) return fail({ kind: 'permanent', code: CAMPAIGN_CANCELLED, message: error.message });
     if (error instanceof RateLimitedError && deps.pacing) {
       // The provider throttles the whole account (Telegram: every chat): every sender of it waits as long.
       const throughput = channel.sender.capabilities.throughput;

@@ -47,6 +47,8 @@ export interface RecipientDeps {
   readonly capabilities: (channel: Channel) => ChannelCapabilities | undefined;
   /** The ids the channel's default account goes by, the named one last (`default`, a WhatsApp phone number id). */
   readonly defaultAccounts: (channel: Channel) => Promise<readonly string[]>;
+  /** Whether the channel has this account here (its default, or one registered); absent: not checked. */
+  readonly knownAccount?: ((channel: Channel, accountId: string) => Promise<boolean>) | undefined;
 }
 
 /**
@@ -136,6 +138,10 @@ export const resolveRecipient = async (
     throw new RecipientError('invalid_request', `The recipient is a ${ref.channel} identity; \`channel\` cannot be ${options.channel}`);
   }
   const externalUserId = channelUserId(deps.capabilities(ref.channel), ref.externalUserId);
+  // An account named that the channel does not have would get a contact no message can ever reach.
+  if (ref.accountId !== undefined && deps.knownAccount && !(await deps.knownAccount(ref.channel, ref.accountId))) {
+    throw new RecipientError('invalid_request', `No ${ref.channel} account ${ref.accountId} is registered here`);
+  }
   const accounts = ref.accountId !== undefined ? [ref.accountId] : await deps.defaultAccounts(ref.channel);
   for (const accountId of accounts) {
     const identity = await store.getIdentity({ channel: ref.channel, accountId, externalUserId });

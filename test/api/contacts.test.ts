@@ -501,6 +501,52 @@ describe('GET /v1/contacts/{contactId}/export', () => {
     expect(second.json.nextCursor).toBeUndefined();
   });
 
+  it("includes every note, past one listing's worth, and the consent ledger of the contact and of the one merged into it", async () => {
+    const whatsapp = await harness.customerWrites('whatsapp', '14155550123');
+    const telegram = await harness.customerWrites('telegram', '5550101234');
+    const optIn = await harness.post('/v1/consents', {
+      to: { contactId: whatsapp.contactId },
+      channel: 'whatsapp',
+      purpose: 'marketing',
+      status: 'opted_in',
+      source: 'checkout',
+    });
+    expect(optIn.status).toBe(201);
+    harness.clock.advance(MINUTE);
+    const optOut = await harness.post('/v1/consents', {
+      to: { contactId: telegram.contactId },
+      channel: 'telegram',
+      purpose: 'marketing',
+      status: 'opted_out',
+      source: 'support_call',
+    });
+    expect(optOut.status).toBe(201);
+    await harness.post(`/v1/contacts/${whatsapp.contactId}/merge`, { contactId: telegram.contactId });
+    for (let i = 1; i <= 105; i++) {
+      expect((await harness.post(`/v1/threads/${whatsapp.threadId}/notes`, { text: `note ${i}` })).status).toBe(201);
+    }
+
+    const exported = await harness.get(`/v1/contacts/${whatsapp.contactId}/export`);
+
+    expect(exported.status).toBe(200);
+    expect(exported.json.notes).toHaveLength(105);
+    expect(new Set(exported.json.notes.map((n: { text: string }) => n.text)).size).toBe(105);
+    expect(
+      exported.json.consents.map((e: { contactId: string; channel: string; status: string; source: string }) => [
+        e.contactId,
+        e.channel,
+        e.status,
+        e.source,
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        [whatsapp.contactId, 'whatsapp', 'opted_in', 'checkout'],
+        [telegram.contactId, 'telegram', 'opted_out', 'support_call'],
+      ]),
+    );
+    expect(exported.json.consents).toHaveLength(2);
+  });
+
   it('needs the admin scope, and answers an unknown contact with 404', async () => {
     const { contactId } = await harness.customerWrites('telegram', '1001');
     const writer = await harness.newKey(['write']);

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../api/auth.ts';
 import { buildOpenApiDocument } from '../../api/app.ts';
+import { DynamoRateLimiter } from '../../adapters/aws/store/rate-limits.ts';
 import { startApiHarness, type ApiHarness } from '../helpers/api-harness.ts';
 
 let harness: ApiHarness;
@@ -261,5 +262,41 @@ describe('DELETE /v1/keys/{keyId}', () => {
     expect(again.status).toBe(404);
     expect(again.json.code).toBe('not_found');
     expect(never.status).toBe(404);
+  });
+});
+
+describe('rate limits', () => {
+  /** Two API containers of one deployment, each with its own limiter over the shared table, as Lambda runs them. */
+  const containers = (perSecond: number) => [
+    harness.callVia({ rateLimiter: new DynamoRateLimiter(harness.table, harness.clock, perSecond) }),
+    harness.callVia({ rateLimiter: new DynamoRateLimiter(harness.table, harness.clock, perSecond) }),
+  ];
+
+  it('hold each key to its rate across containers: beyond it 429 rate_limited with Retry-After, storing nothing', async () => {
+    const { threadId } = await harness.customerWrites('telegram', '1001');
+    const [a, b] = containers(10);
+    const key = await harness.newKey(['write']);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await (i % 2 === 0 ? a : b)!('GET', '/v1/threads', { key: key.secret })).status);
+    expect(statuses).toEqual(Array(10).fill(200));
+
+    const refused = await a!('POST', `/v1/threads/${threadId}/messages`, {
+      key: key.secret,
+      body: { content: { type: 'text', text: 'one too many' } },
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json).toEqual({ code: 'rate_limited', message: expect.any(String) });
+    expect((await b!('GET', '/v1/threads', { key: key.secret })).status).toBe(429);
+    // The refused reply was neither stored nor queued.
+    const messages = await harness.get(`/v1/threads/${threadId}/messages`);
+    expect(messages.json.items.map((m: { direction: string }) => m.direction)).toEqual(['inbound']);
+    expect((await harness.outbox()).jobs).toEqual([]);
+
+    // Another key has its own budget, and the next second the first has its own again.
+    expect((await a!('GET', '/v1/threads')).status).toBe(200);
+    harness.clock.advance(1000);
+    expect((await b!('GET', '/v1/threads', { key: key.secret })).status).toBe(200);
   });
 });

@@ -212,6 +212,28 @@ describe('POST /v1/threads/{threadId}/messages', () => {
     expect((await harness.conversations.getMessage(messenger.threadId, response.json.id))?.value.messageTag).toBe('human_agent');
   });
 
+  it("refuses a plain reply outside Messenger's 24 hours, naming the HUMAN_AGENT tag, which goes until 7 days have passed", async () => {
+    const messenger = await harness.customerWrites('messenger', '6789012345678901');
+    harness.clock.advance(25 * 3600 * SECOND);
+
+    const plain = await reply(messenger.threadId, text('Your refund went out'));
+    expect(plain.status).toBe(422);
+    expect(plain.json).toMatchObject({
+      code: 'outside_messaging_window',
+      details: { allowedInstead: expect.arrayContaining([expect.stringContaining('human_agent')]) },
+    });
+    const tagged = await reply(messenger.threadId, { ...text('Your refund went out'), messageTag: 'human_agent' });
+    expect(tagged.status).toBe(202);
+
+    harness.clock.advance(6 * 24 * 3600 * SECOND);
+    const late = await reply(messenger.threadId, { ...text('Any news?'), messageTag: 'human_agent' });
+    expect(late.status).toBe(422);
+    expect(late.json.code).toBe('outside_messaging_window');
+    // Only the tagged reply within the 7 days was stored and queued.
+    expect((await messagesOf(messenger.threadId)).map((m) => m.direction)).toEqual(['inbound', 'outbound']);
+    expect(await deliveryJobs()).toEqual([expect.objectContaining({ kind: 'deliver', messageId: tagged.json.id })]);
+  });
+
   it('accepts buttons, lists and media whatever the channel shows natively (its sender degrades the rest)', async () => {
     const bodies = [
       {

@@ -339,6 +339,41 @@ describe('which events become deliveries', () => {
     expect(jobs).toHaveLength(5);
   });
 
+  it('for "*": the events of statuses, merges, agents, assignment, transfer and control too, like every other event', async () => {
+    const h = await start();
+    const everything = (await h.post('/v1/webhooks', { url: HOOK, events: ['*'] })).json.id;
+    const ann = await h.customerWrites('telegram', '1001');
+    const other = await h.customerWrites('whatsapp', '14155550123');
+    expect((await h.post(`/v1/contacts/${ann.contactId}/merge`, { contactId: other.contactId })).status).toBe(200);
+    const sent = await h.post(`/v1/threads/${ann.threadId}/messages`, { content: { type: 'text', text: 'On its way' } });
+    expect(await h.deliverReply(ann.threadId, sent.json.id)).toMatchObject({ kind: 'sent' });
+
+    expect((await h.post('/v1/agents', { id: 'ann', name: 'Ann', capacity: 2 })).status).toBe(201);
+    expect((await h.post('/v1/agents', { id: 'bob', name: 'Bob', capacity: 2 })).status).toBe(201);
+    expect((await h.patch('/v1/agents/ann', { availability: 'online' })).status).toBe(200);
+    expect((await h.patch('/v1/agents/bob', { availability: 'online' })).status).toBe(200);
+    expect((await h.post(`/v1/threads/${ann.threadId}/assign`, { agentId: 'ann' })).status).toBe(200);
+    expect((await h.post(`/v1/threads/${ann.threadId}/transfer`, { agentId: 'bob', note: 'Billing' })).status).toBe(200);
+    expect((await h.post(`/v1/threads/${ann.threadId}/control`, { action: 'release' })).status).toBe(200);
+
+    await queuedJobs(h);
+    const types = new Set(await deliveredTypes(h, everything));
+    for (const type of [
+      'message.received',
+      'message.status',
+      'thread.created',
+      'thread.updated',
+      'contact.merged',
+      'agent.availability.changed',
+      'thread.assigned',
+      'thread.transferred',
+      'thread.control.changed',
+      'thread.unassigned',
+    ]) {
+      expect(types, type).toContain(type);
+    }
+  });
+
   it('reach a subscription made right after the relay read the (empty) list: the very next event', async () => {
     const h = await start();
     // The relay has handled a write and read the subscriptions (none), which it keeps for 30 s.

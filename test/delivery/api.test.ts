@@ -25,6 +25,7 @@ import type { CampaignJob } from '../../domain/delivery/campaigns.ts';
 import { advanceStatus } from '../../domain/conversations/messages.ts';
 import type { OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { Log, SecretStore } from '../../domain/ports.ts';
+import { startApiHarness } from '../helpers/api-harness.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from '../helpers/local-dynamo.ts';
 import { createFakeGraph } from '../helpers/whatsapp-fake-graph.ts';
 
@@ -390,6 +391,34 @@ describe('campaigns through the API', () => {
     expect(textOnLineTemplate).toMatchObject({ status: 422, body: { code: 'unsupported_content' } });
   });
 
+  it('makes one campaign of a POST retried with its Idempotency-Key: the same id, one dispatch job, each recipient once', async () => {
+    const body = {
+      content: { type: 'text', text: 'Your order has shipped' },
+      purpose: 'transactional',
+      recipients: [
+        { channel: 'telegram', externalUserId: '7001' },
+        { channel: 'telegram', externalUserId: '7002' },
+      ],
+    };
+    const first = await call<{ id: string; counts: { total: number } }>('POST', '/v1/campaigns', body, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(first).toMatchObject({ status: 202, body: { counts: { total: 2 } } });
+    const retry = await call<{ id: string; counts: { total: number } }>('POST', '/v1/campaigns', body, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(retry).toMatchObject({ status: 202, body: { id: first.body.id, counts: { total: 2 } } });
+    expect(campaignJobs).toEqual([{ job: { kind: 'campaign', campaignId: first.body.id, hop: 0 } }]);
+    const listed = await call<{ items: { seq: number }[] }>('GET', `/v1/campaigns/${first.body.id}/recipients`, undefined, reader);
+    expect(listed.body.items.map((r) => r.seq)).toEqual([0, 1]);
+
+    const reused = await call<{ code: string }>('POST', '/v1/campaigns', { ...body, purpose: 'marketing' }, admin, {
+      'idempotency-key': 'campaign-retry-1',
+    });
+    expect(reused).toMatchObject({ status: 409, body: { code: 'idempotency_key_reused' } });
+    expect(campaignJobs).toHaveLength(1);
+  });
+
   it('cannot be cancelled once completed, and a read key cannot create one', async () => {
     expect(
       (
@@ -406,6 +435,38 @@ describe('campaigns through the API', () => {
 });
 
 describe('notifications through the API', () => {
+  it('refuses a recipient on a channel account that is not registered with 400, making no contact and queueing nothing', async () => {
+    // The integrator API as the runtime composes it: the channels' development credentials, no other account.
+    const api = await startApiHarness();
+    try {
+      const request = (to: Record<string, string>) =>
+        api.post('/v1/notifications', { to, content: { type: 'text', text: 'Your order has shipped' }, purpose: 'transactional' });
+      const refused = await request({ channel: 'telegram', externalUserId: '4242', accountId: 'no-such-bot' });
+      expect(refused.status).toBe(400);
+      expect(refused.json).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('no-such-bot') });
+      const consent = await api.post('/v1/consents', {
+        to: { channel: 'telegram', externalUserId: '4242', accountId: 'no-such-bot' },
+        purpose: 'marketing',
+        status: 'opted_in',
+      });
+      expect(consent.status).toBe(400);
+      expect((await api.get('/v1/contacts', { query: { channel: 'telegram', externalUserId: '4242' } })).json.items).toEqual([]);
+      expect((await api.outbox()).jobs).toEqual([]);
+
+      // The default account, without an id or by the one it goes by, still takes it.
+      const unnamed = await request({ channel: 'telegram', externalUserId: '4243' });
+      expect(unnamed.status).toBe(202);
+      const named = await request({ channel: 'telegram', externalUserId: '4242', accountId: unnamed.json.accountId });
+      expect(named).toMatchObject({ status: 202, json: { accountId: unnamed.json.accountId } });
+      // And so does an account registered since, even one without credentials of its own.
+      expect((await api.post('/v1/accounts', { channel: 'telegram', accountId: 'second-bot' })).status).toBe(201);
+      const registered = await request({ channel: 'telegram', externalUserId: '4242', accountId: 'second-bot' });
+      expect(registered).toMatchObject({ status: 202, json: { accountId: 'second-bot' } });
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('sends a failed notification again on request, and only a failed one', async () => {
     await whatsappCustomer('15550105001', 1);
     const sent = await call<{ id: string; threadId: string }>('POST', '/v1/notifications', {

@@ -20,6 +20,8 @@ import {
   type DispatchDeps,
 } from '../../domain/delivery/campaigns.ts';
 import { deliver } from '../../domain/delivery/outbound.ts';
+import { accountPacingKey } from '../../domain/delivery/pacing.ts';
+import { NEW_RECORD } from '../../domain/shared/store.ts';
 import type { Log } from '../../domain/ports.ts';
 import { startFakeTelegram, type FakeTelegram } from '../helpers/fake-telegram.ts';
 import { startLocalDynamo, type LocalDynamoHarness } from '../helpers/local-dynamo.ts';
@@ -191,6 +193,61 @@ describe('cancelling and counting', () => {
     await recordProgress(delivery, failed!.value, 'queued', now.toISOString());
     const counts = countsOf((await delivery.getCampaign(campaign.id))!.value, await delivery.listCounters(campaign.id));
     expect(counts).toMatchObject({ total: 6, pending: 0, queued: 2, cancelled: 4 });
+  });
+
+  it('sends nothing of a message that waited for its pacing turn while the campaign was cancelled', async () => {
+    const campaign = await start(6, { ratePerSecond: 3 });
+    await dispatchHop(deps, queued[0]!.job);
+    const [message] = await messagesOf(campaign.id);
+    const stored = await conversations.getMessage(message!.threadId, message!.messageId);
+    // The account's rate is taken for the next 3 s (a campaign before this one): the message waits for its turn.
+    let pacingNow = now.getTime();
+    await delivery.commit([
+      {
+        kind: 'pacing',
+        op: 'put',
+        value: { key: accountPacingKey('telegram', stored!.value.accountId), tat: pacingNow + 3_000 },
+        version: NEW_RECORD,
+      },
+    ]);
+    let cancelledWhileWaiting = false;
+    const connector = connectors.telegram as Connector;
+    const outcome = await deliver(
+      { kind: 'deliver', channel: 'telegram', threadId: message!.threadId, messageId: message!.messageId, lane: 'proactive' },
+      { receiveCount: 1, maxReceiveCount: 8, claimToken: 'r1', claimSeconds: 30 },
+      {
+        store: conversations,
+        secrets: { get: async () => ({ webhookSecret: 's', botToken: `${BOT}:AAA` }), put: async () => {} },
+        clock: { now: () => now },
+        log: silent,
+        fetch: globalThis.fetch,
+        apiBaseUrls: { telegram: telegram.baseUrl },
+        connectorFor: () => connector,
+        requeue: async () => {},
+        campaignCancelled: async (id) => (await delivery.getCampaign(id))?.value.status === 'cancelled',
+        pacing: {
+          deps: {
+            store: delivery,
+            now: () => pacingNow,
+            // The operator cancels while the message waits for its turn.
+            sleep: async (ms) => {
+              if (!cancelledWhileWaiting) await cancelCampaign(delivery, campaign.id, now.toISOString());
+              cancelledWhileWaiting = true;
+              pacingNow += ms;
+            },
+          },
+          maxWaitMs: { interactive: 2_000, proactive: 5_000 },
+        },
+      },
+    );
+
+    expect(cancelledWhileWaiting).toBe(true);
+    expect(telegram.calls).toEqual([]);
+    expect(outcome).toMatchObject({ kind: 'failed', failure: { code: 'campaign_cancelled' } });
+    expect((await conversations.getMessage(message!.threadId, message!.messageId))?.value).toMatchObject({
+      status: 'failed',
+      failure: { code: 'campaign_cancelled' },
+    });
   });
 
   it('counts each status once, whatever the order and repetition of the events', async () => {

@@ -5,7 +5,7 @@
  * rate limits: nothing they refuse for speed is acceptable).
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,6 +240,43 @@ describe('notifications', () => {
       `/contacts/${sent.body.contactId}`,
     );
     expect(contact.body.identities).toEqual([expect.objectContaining({ channel: 'whatsapp', externalUserId: '15550109999' })]);
+  });
+  it("follows the provider's status reports at GET /v1/notifications/{id}: delivered, then read", async () => {
+    await whatsappWrites('15550109101', 'Has it shipped?', 1);
+    await runtime.idle();
+    const sent = await post<{ id: string }>(
+      '/notifications',
+      {
+        to: { channel: 'whatsapp', externalUserId: '15550109101' },
+        content: { type: 'text', text: 'Shipped today' },
+        purpose: 'transactional',
+      },
+      'ntf-wa-status',
+    );
+    expect(sent.status).toBe(202);
+    const left = (await notificationLeaves(sent.body.id)) as { status: string; externalId?: string };
+    expect(left).toMatchObject({ status: 'sent', externalId: expect.stringMatching(/^wamid\./) });
+
+    // Meta's status report (its documented shape, as in the fixture) for the message the fake Graph API accepted.
+    const fixture = JSON.parse(readFileSync(new URL('../fixtures/whatsapp/statuses-sent-delivered-read.json', import.meta.url), 'utf8'));
+    const reports = async (status: 'delivered' | 'read') => {
+      const value = fixture.entry[0].changes[0].value;
+      value.statuses = [{ id: left.externalId, status, timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: '15550109101' }];
+      const body = JSON.stringify(fixture);
+      const response = await fetch(`${runtime.url}/webhooks/whatsapp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', WA_SECRET).update(body).digest('hex')}`,
+        },
+        body,
+      });
+      expect(response.status).toBe(200);
+      await runtime.idle();
+      return (await api<{ id: string; status: string }>(`/notifications/${sent.body.id}`)).body;
+    };
+    expect(await reports('delivered')).toMatchObject({ id: sent.body.id, status: 'delivered' });
+    expect(await reports('read')).toMatchObject({ id: sent.body.id, status: 'read' });
   });
 });
 

@@ -286,7 +286,7 @@ export const startApiHarness = async (options: ApiHarnessOptions = {}) => {
   };
 
   /** Calls a handler over these ports with some replaced (a store that fails, say). */
-  const callVia = (overrides: Partial<typeof ports>) => {
+  const callVia = (overrides: Partial<typeof ports> & Pick<Parameters<typeof create>[0], 'rateLimiter'>) => {
     const other = create({ ...ports, ...overrides });
     return (method: string, path: string, callOptions: CallOptions = {}) =>
       answerOf(other(eventOf(method, path, callOptions), localContext('api')));
