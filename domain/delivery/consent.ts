@@ -127,7 +127,7 @@ export const consentAtSend = async (
 /**
  * Opt-out words, in the languages of the six channels' markets: English; Japanese and Traditional Chinese (LINE
  * in Japan and Taiwan); Korean (KakaoTalk); Thai (LINE); Indonesian, Spanish and Portuguese (WhatsApp in
- * Indonesia, Latin America and Brazil). Only a message that is the word alone counts ("stop" inside a sentence
+ * Indonesia, Latin America and Brazil); Russian (Telegram). Only a message that is the word alone counts ("stop" inside a sentence
  * is not an opt-out), and never a word a customer writes about an order: `CANCEL`, `END` and `QUIT`, opt-out
  * words for SMS, usually mean the order or the conversation in a support chat. Telegram's `/stop` counts.
  */
@@ -189,6 +189,11 @@ export const OPT_OUT_KEYWORDS: readonly string[] = [
   'descadastrar',
   'cancelar inscrição',
   'cancelar inscricao',
+  // Russian (Telegram's largest markets speak it)
+  'стоп',
+  'отписаться',
+  'отписка',
+  'отменить подписку',
 ];
 const KEYWORDS = new Set(OPT_OUT_KEYWORDS.map((k) => k.normalize('NFKC').toLowerCase()));
 

@@ -99,6 +99,8 @@ describe('opt-out keywords', () => {
     'Parar',
     'SAIR',
     '退訂',
+    'СТОП',
+    'Отписаться',
   ])('takes %j alone for an opt-out', (word) => {
     expect(optOutKeyword(text(word))).toBe(word.trim());
   });
