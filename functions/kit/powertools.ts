@@ -21,7 +21,19 @@ let observability: Observability | undefined;
 export const awsObservability = (): Observability => {
   if (observability) return observability;
   const logger = new Logger();
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    // Counts are published at once as single metrics, so the invocation's own set is usually empty: Powertools
+    // would warn about it on every invocation (a log line billed each time). Its other warnings still go out.
+    logger: {
+      debug: (message: unknown) => logger.debug(String(message)),
+      info: (message: unknown) => logger.info(String(message)),
+      warn: (message: unknown) => {
+        if (!String(message).startsWith('No application metrics to publish')) logger.warn(String(message));
+      },
+      error: (message: unknown) => logger.error(String(message)),
+    },
+  });
   const log: Observability['log'] = {
     debug: (message, extra) => logger.debug(message, ...(extra ? [extra] : [])),
     info: (message, extra) => logger.info(message, ...(extra ? [extra] : [])),

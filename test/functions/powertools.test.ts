@@ -74,4 +74,22 @@ describe('awsObservability', () => {
     // The channel dimension stays on its own series: the queue age is not split by channel.
     expect(age).not.toHaveProperty('channel');
   });
+
+  it('writes no warning for an invocation that counted nothing (it would be a log line billed on every invocation)', async () => {
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+    const { awsObservability } = await import('../../functions/kit/powertools.ts');
+    const observability = awsObservability();
+    const handler = lambda(async () => 'quiet', observability);
+    const written: string[] = [];
+    const capture = ((chunk: string | Uint8Array) => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }) as typeof process.stdout.write;
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    await handler({}, localContext('thread-lifecycle'));
+    await handler({}, localContext('thread-lifecycle'));
+    vi.restoreAllMocks();
+    expect(written.join('')).not.toContain('No application metrics');
+  });
 });
