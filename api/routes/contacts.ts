@@ -14,7 +14,7 @@ import {
   updateProfile,
 } from '../../domain/conversations/contacts.ts';
 import { normalizePhone } from '../../domain/conversations/identities.ts';
-import { ConsentEntrySchema } from '../../domain/delivery/consent.ts';
+import { ConsentEntrySchema, keepOptOutsAfterUnmerge } from '../../domain/delivery/consent.ts';
 import {
   AttributesSchema,
   ContactSchema,
@@ -288,7 +288,11 @@ export const registerContactRoutes = (app: Api, deps: ApiDeps): void => {
   app.openapi(unmergeContact, async (c) => {
     const { contactId } = c.req.valid('param');
     const input = c.req.valid('json');
-    const result = await guarded(() => unmergeContacts(store, contactId, input.contactId, actorOf(c), now()));
+    const mergedAt = (await store.getContact(contactId))?.value.merges.find((m) => m.contactId === input.contactId)?.at;
+    const at = now();
+    const result = await guarded(() => unmergeContacts(store, contactId, input.contactId, actorOf(c), at));
+    // A STOP written while the two were one stays a STOP for both.
+    if (mergedAt !== undefined) await keepOptOutsAfterUnmerge(deps.delivery, contactId, input.contactId, mergedAt, at);
     return json(c, 200, { contact: result.survivor, restored: result.restored }) as never;
   });
 

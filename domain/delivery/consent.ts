@@ -271,6 +271,43 @@ export const recordConsent = (store: ConsentLedger, entry: ConsentEntry): Promis
     return { entry, recorded: true, current };
   });
 
+/** How many of the survivor's ledger entries an unmerge looks through for opt-outs. */
+const MAX_UNMERGE_ENTRIES = 1_000;
+
+/**
+ * After an unmerge: the opt-outs the survivor recorded while the two contacts were one (a STOP written on either's
+ * identity, or given for the joined contact) hold for the restored contact too. Which of them it came from cannot
+ * be told apart afterwards, and when in doubt the customer is not written to. Opt-ins are not copied: each contact
+ * gives its own again. Copies have ids derived from the original, so running this again records nothing new.
+ */
+export const keepOptOutsAfterUnmerge = async (
+  store: ConsentLedger & Pick<DeliveryStore, 'listConsentEntries'>,
+  survivorId: string,
+  restoredId: string,
+  mergedAt: string,
+  now: string,
+): Promise<number> => {
+  let copied = 0;
+  let cursor: string | undefined;
+  let read = 0;
+  do {
+    const page = await store.listConsentEntries(survivorId, 100, cursor);
+    read += page.items.length;
+    for (const entry of page.items) {
+      if (entry.status !== 'opted_out' || (millis(entry.at) < millis(mergedAt) && millis(entry.recordedAt) < millis(mergedAt))) continue;
+      const copy: ConsentEntry = {
+        ...entry,
+        id: consentEntryId(entry.at, 'opted_out', 'unmerge', entry.id),
+        contactId: restoredId,
+        recordedAt: now,
+      };
+      if ((await recordConsent(store, copy)).recorded) copied += 1;
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && read < MAX_UNMERGE_ENTRIES);
+  return copied;
+};
+
 /** The entry a customer's opt-out keyword makes: marketing on that channel, with what they wrote. */
 export const keywordOptOut = (input: {
   readonly id: string;

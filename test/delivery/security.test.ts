@@ -221,6 +221,42 @@ describe('an opt-out and a merge', () => {
   });
 });
 
+describe('a STOP written while two contacts were merged', () => {
+  it('still stops marketing to both after the unmerge (an opt-in given before the merge does not decide again)', async () => {
+    const survivor = await telegramCustomer('5301');
+    const other = await telegramCustomer('5302');
+    clock.advance(60_000);
+    // Both opted in to marketing before anything was merged.
+    for (const contact of [survivor, other]) {
+      expect(
+        (await call('POST', '/v1/consents', { to: { contactId: contact.contactId }, purpose: 'marketing', status: 'opted_in' })).status,
+      ).toBe(201);
+    }
+    clock.advance(60_000);
+    expect((await call('POST', `/v1/contacts/${survivor.contactId}/merge`, { contactId: other.contactId })).status).toBe(200);
+    // The customer of the merged-in identity writes STOP: the thread writer records it on the joined contact.
+    clock.advance(60_000);
+    await customerWritesStop(survivor.contactId, 'stop-5302');
+    clock.advance(60_000);
+    const undone = await call('POST', `/v1/contacts/${survivor.contactId}/unmerge`, { contactId: other.contactId });
+    expect(undone.status).toBe(200);
+
+    for (const to of [{ contactId: other.contactId }, { contactId: survivor.contactId }, { channel: 'telegram', externalUserId: '5302' }]) {
+      const refused = await call<{ code: string }>('POST', '/v1/notifications', promo(to));
+      expect(refused, JSON.stringify(to)).toMatchObject({ status: 422, body: { code: 'no_consent' } });
+    }
+    const ledger = await call<{ items: { status: string; source: string; detail?: string }[] }>(
+      'GET',
+      `/v1/consents?contactId=${other.contactId}`,
+    );
+    expect(ledger.body.items[0]).toMatchObject({ status: 'opted_out', source: 'keyword', detail: 'STOP' });
+    // Undone again (a retried request): nothing more is recorded.
+    const entries = ledger.body.items.length;
+    expect((await call('POST', `/v1/contacts/${survivor.contactId}/unmerge`, { contactId: other.contactId })).status).toBe(409);
+    expect((await call<{ items: unknown[] }>('GET', `/v1/consents?contactId=${other.contactId}`)).body.items).toHaveLength(entries);
+  });
+});
+
 describe('an opt-out after a marketing message was queued', () => {
   /** Telegram's sender Lambda as deployed: with the delivery store (pacing, campaigns, consent). */
   const runSender = async (job: OutboundJob) => {
