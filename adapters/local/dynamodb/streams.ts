@@ -164,6 +164,8 @@ export class StreamLog {
   readonly #versions = new Map<string, number>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #checkpoints = new Map<string, Map<string, number>>();
+  /** Per table, the sequence up to which records were already dropped: the next drop starts after it. */
+  readonly #droppedUpTo = new Map<string, number>();
 
   private constructor(database: MainDb, committed: () => number) {
     this.#db = database;
@@ -243,7 +245,14 @@ export class StreamLog {
     const checkpoints = this.#checkpointsOf(tableName);
     checkpoints.set(consumer, sequence);
     const passedByAll = Math.min(...checkpoints.values());
-    if (passedByAll > 0) await this.#db.clear({ gt: `${RECORD_PREFIX}${tableName}~`, lte: recordKey(tableName, passedByAll) });
+    const dropped = this.#droppedUpTo.get(tableName);
+    if (passedByAll <= 0 || (dropped !== undefined && passedByAll <= dropped)) return;
+    // From where the last drop ended: a range from the start would walk every earlier deletion's tombstone again.
+    await this.#db.clear({
+      gt: dropped === undefined ? `${RECORD_PREFIX}${tableName}~` : recordKey(tableName, dropped),
+      lte: recordKey(tableName, passedByAll),
+    });
+    this.#droppedUpTo.set(tableName, passedByAll);
   }
 
   /** Drops records older than the retention (24 hours), as DynamoDB does, whether consumed or not. */
@@ -263,6 +272,7 @@ export class StreamLog {
     await this.#db.clear({ gt: `${RECORD_PREFIX}${tableName}~`, lt: `${RECORD_PREFIX}${tableName}~\xff` });
     await this.#db.clear({ gt: `${CHECKPOINT_PREFIX}${tableName}~`, lt: `${CHECKPOINT_PREFIX}${tableName}~\xff` });
     this.#checkpoints.delete(tableName);
+    this.#droppedUpTo.delete(tableName);
   }
 
   #checkpointsOf(tableName: string): Map<string, number> {
