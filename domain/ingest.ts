@@ -147,10 +147,11 @@ const servedAccount = async (
 ): Promise<string | undefined> => {
   const own = await deps.accounts.idOf(connector, credentials);
   if (own !== undefined) return own;
-  if (pathAccount === undefined || connector.resolveAccountId === undefined) return pathAccount ?? DEFAULT_ACCOUNT;
+  if (pathAccount === undefined) return DEFAULT_ACCOUNT;
   // Credentials that could not say which bot they are, stored under the id the default account's bot has (a
-  // LINE channel registered without its token under the default bot's user id): they would otherwise receive
-  // into the default account's threads without being its credentials.
+  // LINE channel registered without its token under the default bot's user id, a Kakao skill secret without a
+  // bot id registered before KAKAO_BOT_ID named that bot): they would otherwise receive into the default
+  // account's threads without being its credentials.
   const defaults = await deps.secrets.get(connector.channel, DEFAULT_ACCOUNT, { ownOnly: true });
   const defaultId = defaults === undefined ? undefined : await deps.accounts.idOf(connector, defaults);
   return defaultId === pathAccount ? undefined : pathAccount;

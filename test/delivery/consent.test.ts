@@ -119,3 +119,95 @@ describe('opt-out keywords', () => {
     expect(optOutKeyword({ type: 'image', media: { url: 'https://example.com/stop.jpg' }, caption: 'STOP' })).toBeUndefined();
   });
 });
+
+describe('what a consent refusal says', () => {
+  it('names the purpose, the channel or every channel, the time and how the contact opted out', () => {
+    expect(consentVerdict([], 'whatsapp', 'marketing')).toEqual({
+      kind: 'refused',
+      code: 'no_consent',
+      reason: 'The contact has not opted in to marketing messages on whatsapp; record their opt-in with POST /v1/consents first',
+    });
+    const everywhere = entry({ status: 'opted_out', source: 'api', at: '2026-11-02T00:00:00.000Z' });
+    expect(consentVerdict([everywhere], 'line', 'marketing')).toEqual({
+      kind: 'refused',
+      code: 'no_consent',
+      reason: 'The contact opted out of marketing messages on every channel at 2026-11-02T00:00:00.000Z (source: api)',
+      entry: everywhere,
+    });
+    const written = entry({ channel: 'line', purpose: 'transactional', status: 'opted_out', source: 'keyword', detail: '配信停止' });
+    expect(consentVerdict([written], 'line', 'transactional')).toMatchObject({
+      reason: 'The contact opted out of transactional messages on line at 2026-11-01T00:00:00.000Z by writing "配信停止"',
+    });
+    // A keyword opt-out recorded without what was written says STOP.
+    const { detail: _detail, ...undetailed } = written;
+    expect(consentVerdict([undetailed], 'line', 'transactional')).toMatchObject({ reason: expect.stringContaining('by writing "STOP"') });
+  });
+
+  it('decides by the purpose asked about: an opt-in to transactional messages is no opt-in to marketing', () => {
+    expect(consentVerdict([entry({ purpose: 'transactional' })], 'telegram', 'marketing').kind).toBe('refused');
+    expect(consentVerdict([entry({ purpose: 'marketing', status: 'opted_out' })], 'telegram', 'transactional').kind).toBe('allowed');
+  });
+});
+
+describe('which change is the later', () => {
+  const at = (value: string, over: Partial<ConsentEntry> = {}) => entry({ at: value, recordedAt: value, ...over });
+
+  it('goes by the second, then an opt-out, then the one recorded later, then the milliseconds', () => {
+    expect(laterFirst(at('2026-11-01T10:00:06.000Z'), at('2026-11-01T10:00:05.999Z'))).toBeLessThan(0);
+    expect(laterFirst(at('2026-11-01T10:00:05.999Z'), at('2026-11-01T10:00:06.000Z'))).toBeGreaterThan(0);
+    const optIn = at('2026-11-01T10:00:05.900Z');
+    const optOut = at('2026-11-01T10:00:05.100Z', { status: 'opted_out' });
+    expect(laterFirst(optOut, optIn)).toBe(-1);
+    expect(laterFirst(optIn, optOut)).toBe(1);
+    const first = entry({ at: '2026-11-01T10:00:05.100Z', recordedAt: '2026-11-01T10:00:07.000Z' });
+    const second = entry({ at: '2026-11-01T10:00:05.100Z', recordedAt: '2026-11-01T10:00:09.000Z' });
+    expect([first, second].sort(laterFirst)[0]).toBe(second);
+    expect([second, first].sort(laterFirst)[0]).toBe(second);
+    const early = entry({ at: '2026-11-01T10:00:05.100Z' });
+    const late = entry({ at: '2026-11-01T10:00:05.800Z' });
+    expect([early, late].sort(laterFirst)[0]).toBe(late);
+    expect(laterFirst(late, early)).toBeLessThan(0);
+    expect(laterFirst(early, early)).toBe(0);
+  });
+});
+
+describe('ledger entry ids', () => {
+  it('sort by the second, an opt-out after an opt-in of that second, then the milliseconds; the same change gives the same id', () => {
+    const id = consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'telegram', 'msg-1');
+    expect(id).toMatch(/^cns_[0-9a-z]{7}1042_[A-Za-z0-9_-]{16}$/);
+    expect(id.slice(4, 11)).toBe(Math.floor(Date.parse('2026-11-01T10:00:05.042Z') / 1000).toString(36).padStart(7, '0'));
+    expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_in', 'telegram', 'msg-1').slice(11, 15)).toBe('0042');
+    expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'telegram', 'msg-1')).toBe(id);
+    // The parts are kept apart: `a` + `bc` is not `ab` + `c`.
+    expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'a', 'bc')).not.toBe(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'ab', 'c'));
+    // A time before 1970 sorts first rather than breaking the id.
+    expect(consentEntryId('1969-12-31T23:59:59.000Z', 'opted_in', 'x').slice(4, 15)).toBe('00000000000');
+  });
+});
+
+describe('every opt-out keyword', () => {
+  // The words a customer can write to stop marketing, as documented in domain/delivery/consent.ts: each alone opts out.
+  it.each([
+    'stop', 'stopall', 'stop all', 'unsubscribe', 'opt out', 'optout', 'opt-out', 'stop promotions', 'stop messages',
+    '停止', '配信停止', '配信解除', '登録解除', '購読解除', 'ストップ', 'メッセージ停止',
+    '退訂', '退订', '取消訂閱', '取消订阅',
+    '중지', '수신거부', '수신 거부', '수신중지', '수신 중지', '구독취소', '구독 취소', '광고거부', '무료수신거부',
+    'หยุด', 'หยุดส่ง', 'เลิกรับ', 'ยกเลิกรับข่าวสาร', 'ยกเลิกการรับข่าวสาร',
+    'berhenti', 'berhenti langganan', 'unreg',
+    'baja', 'darme de baja', 'parar', 'alto', 'detener', 'no más', 'no mas',
+    'pare', 'sair', 'descadastrar', 'cancelar inscrição', 'cancelar inscricao',
+  ])('%j', (word) => {
+    expect(optOutKeyword(text(word))).toBe(word);
+  });
+
+  it('reads inner spaces as one, and takes nothing empty, over 60 characters, or from a message that is not text or a reply', () => {
+    expect(optOutKeyword(text('stop   all'))).toBe('stop   all');
+    expect(optOutKeyword(text(''))).toBeUndefined();
+    expect(optOutKeyword(text('!!!'))).toBeUndefined();
+    expect(optOutKeyword(text(`${' '.repeat(57)}stop`))).toBeUndefined();
+    expect(optOutKeyword(text(`${' '.repeat(56)}stop`))).toBe('stop');
+    // A payload's underscores read as spaces, and the word is answered as read.
+    expect(optOutKeyword({ type: 'reply', text: 'x'.repeat(61), payload: 'opt_out' })).toBe('opt out');
+    expect(optOutKeyword({ type: 'location', latitude: 35.6, longitude: 139.7, name: 'stop' })).toBeUndefined();
+  });
+});

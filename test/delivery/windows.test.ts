@@ -105,3 +105,102 @@ describe('messaging windows', () => {
     expect(ask('kakaotalk', { route: waiting, settings: { skillSecret: 's' } })).toEqual({ kind: 'allowed', via: 'reply_handle' });
   });
 });
+
+describe('what a refusal says', () => {
+  // The API answers these reasons and alternatives to the integrator as they are: each is checked whole.
+  const closedAt = (channel: Channel, h: number) => `${channel}'s 24-hour window after the customer's last message closed at ${hoursAgo(h)}`;
+  const messengerTags = [
+    "`messageTag: human_agent` (within 7 days of the customer's last message)",
+    '`messageTag: account_update`',
+    '`messageTag: confirmed_event_update`',
+    '`messageTag: post_purchase_update`',
+  ];
+
+  it('names when the window closed and offers every tag still usable, none for marketing', () => {
+    const route = routeFor('messenger', 48, 24);
+    expect(ask('messenger', { route })).toEqual({
+      kind: 'refused',
+      code: 'outside_messaging_window',
+      reason: closedAt('messenger', 24),
+      allowedInstead: messengerTags,
+      windowExpiresAt: hoursAgo(24),
+    });
+    expect(ask('messenger', { route, purpose: 'marketing' })).toMatchObject({ allowedInstead: [] });
+    expect(ask('messenger', { route, contentType: 'template' })).toEqual({
+      kind: 'refused',
+      code: 'outside_messaging_window',
+      reason: `${closedAt('messenger', 24)}, and messenger has no templates`,
+      allowedInstead: messengerTags,
+      windowExpiresAt: hoursAgo(24),
+    });
+  });
+
+  it('says why a tag is refused: not the channel’s, too late, promotional, or an account not entitled', () => {
+    const route = routeFor('messenger', 48, 24);
+    const reason = (channel: Channel, question: Partial<WindowQuestion>) => {
+      const verdict = ask(channel, question);
+      return verdict.kind === 'refused' ? verdict.reason : verdict.via;
+    };
+    expect(reason('instagram', { route: routeFor('instagram', 48, 24), messageTag: 'post_purchase_update' })).toBe(
+      `${closedAt('instagram', 24)}; instagram does not accept the message tag post_purchase_update outside it`,
+    );
+    expect(reason('messenger', { route: routeFor('messenger', 8 * 24, 24), messageTag: 'human_agent' })).toBe(
+      `${closedAt('messenger', 7 * 24)}; the human_agent tag may be used only within 7 days of the customer's last message`,
+    );
+    expect(reason('messenger', { route, messageTag: 'account_update', purpose: 'marketing' })).toBe(`${closedAt('messenger', 24)}; message tags may not carry promotional (marketing) messages`);
+    expect(reason('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'false' } })).toBe(
+      `${closedAt('messenger', 24)}; this messenger account is not entitled to the human_agent tag (its \`humanAgent\` setting is \`false\`; set it to \`true\` once Meta granted the permission)`,
+    );
+    // Anything else in the setting is left to the provider, as a missing one is.
+    expect(reason('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'no' } })).toBe('tag');
+  });
+
+  it('counts a tag’s hours to the millisecond, from the customer’s last message, and refuses it to a customer who never wrote', () => {
+    const lastWrote = (h: number): ChannelRoute => ({ ...routeFor('messenger', h), windowExpiresAt: hoursAgo(h - 24) });
+    expect(ask('messenger', { route: lastWrote(7 * 24 - 0.001), messageTag: 'human_agent' })).toEqual({ kind: 'allowed', via: 'tag' });
+    expect(ask('messenger', { route: lastWrote(7 * 24), messageTag: 'human_agent' }).kind).toBe('refused');
+    expect(ask('messenger', { route: lastWrote(7 * 24), messageTag: 'human_agent' })).toMatchObject({ allowedInstead: messengerTags.slice(1) });
+    const never = ask('messenger', { messageTag: 'human_agent' });
+    expect(never).toEqual({
+      kind: 'refused',
+      code: 'outside_messaging_window',
+      reason: "the customer has never written on messenger; the human_agent tag may be used only within 7 days of the customer's last message",
+      allowedInstead: messengerTags.slice(1),
+    });
+    // A tag limited to hours that are not whole days says so in hours.
+    const capabilities = { messagingWindowHours: 24, afterWindow: { templates: false, tags: [{ tag: 'human_agent' as const, withinHours: 36 }] } };
+    expect(windowVerdict({ channel: 'messenger', capabilities, route: lastWrote(40), contentType: 'text', messageTag: 'human_agent', now: NOW })).toMatchObject({
+      reason: `${closedAt('messenger', 16)}; the human_agent tag may be used only within 36 hours of the customer's last message`,
+    });
+    expect(windowVerdict({ channel: 'messenger', capabilities, route: lastWrote(30), contentType: 'text', now: NOW })).toMatchObject({
+      allowedInstead: ["`messageTag: human_agent` (within 36 hours of the customer's last message)"],
+    });
+  });
+
+  it('closes the window at its end, and a reply handle at its expiry, to the millisecond', () => {
+    expect(ask('whatsapp', { route: routeFor('whatsapp', 24, 24) })).toMatchObject({ kind: 'refused', windowExpiresAt: NOW.toISOString() });
+    expect(ask('whatsapp', { route: routeFor('whatsapp', 24) })).toMatchObject({ kind: 'refused', windowExpiresAt: NOW.toISOString() });
+    expect(ask('whatsapp', {})).toEqual({
+      kind: 'refused',
+      code: 'outside_messaging_window',
+      reason: 'the customer has never written on whatsapp',
+      allowedInstead: ['an approved template (content type `template`)'],
+    });
+    const expiring = { ...routeFor('line', 0), replyHandle: { value: 'token', expiresAt: NOW.toISOString() } };
+    expect(ask('line', { route: expiring })).toEqual({ kind: 'allowed', via: 'quota' });
+    const kakaoExpiring = { ...routeFor('kakaotalk', 0), replyHandle: { value: 'https://bot-api.kakao.com/callback', expiresAt: NOW.toISOString() } };
+    expect(ask('kakaotalk', { route: kakaoExpiring, settings: {} }).kind).toBe('refused');
+  });
+
+  it("says how a KakaoTalk account reaches a customer who is not waiting, and leaves an account whose settings cannot be read to Kakao", () => {
+    expect(ask('kakaotalk', { route: routeFor('kakaotalk', 1), settings: { restApiKey: '' } })).toEqual({
+      kind: 'refused',
+      code: 'outside_messaging_window',
+      reason: 'kakaotalk reaches a customer who is not waiting for an answer only through its API for writing first, and this account has no `restApiKey`',
+      allowedInstead: ["configure the account's `restApiKey`", 'answer while the customer waits (within a minute of their message)'],
+    });
+    expect(ask('kakaotalk', { route: routeFor('kakaotalk', 1) })).toEqual({ kind: 'allowed', via: 'credential' });
+    // A channel that declares nothing of writing first writes freely.
+    expect(windowVerdict({ channel: 'telegram', capabilities: {}, contentType: 'text', now: NOW })).toEqual({ kind: 'allowed', via: 'no_window' });
+  });
+});

@@ -305,6 +305,27 @@ describe('KakaoTalk without KAKAO_BOT_ID', () => {
     expect((await call(kakaotalkConnector, post(body, { [KAKAO_SECRET_HEADER]: defaults.skillSecret }))).statusCode).toBe(200);
     expect(published.map((e) => e.accountId)).toEqual(['default']);
   });
+
+  it("drops a call reaching the default bot's id under another skill secret that names no bot", async () => {
+    // KAKAO_BOT_ID was set on the default account after someone registered its bot id with a secret of their own.
+    const defaults = { skillSecret: 'default-skill-secret-0123456789', botId: BOT };
+    const intruder = { skillSecret: 'intruder-skill-secret-0123456789' };
+    const { call, published } = harness(localStore('kakaotalk', { credentials: defaults }, { [BOT]: intruder }));
+    const answer = await call(kakaotalkConnector, post(body, { [KAKAO_SECRET_HEADER]: intruder.skillSecret }), BOT);
+    expect(answer.statusCode).toBe(200);
+    expect(published).toEqual([]);
+    // The default account's own calls still land in its bot's account.
+    expect((await call(kakaotalkConnector, post(body, { [KAKAO_SECRET_HEADER]: defaults.skillSecret }))).statusCode).toBe(200);
+    expect(published.map((e) => e.accountId)).toEqual([BOT]);
+  });
+
+  it("receives at a registered bot's URL for a secret that names no bot, when the default account names another", async () => {
+    const defaults = { skillSecret: 'default-skill-secret-0123456789', botId: '65f1a2b3c4d5e6f708190000' };
+    const registered = { skillSecret: 'bot-secret-0123456789abcdef' };
+    const { call, published } = harness(localStore('kakaotalk', { credentials: defaults }, { [BOT]: registered }));
+    expect((await call(kakaotalkConnector, post(body, { [KAKAO_SECRET_HEADER]: registered.skillSecret }), BOT)).statusCode).toBe(200);
+    expect(published.map((e) => e.accountId)).toEqual([BOT]);
+  });
 });
 
 describe('defaultAccountIds', () => {

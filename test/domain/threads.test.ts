@@ -261,6 +261,49 @@ describe("applyOutbound: an agent's or a notification's message", () => {
     expect(next.updatedAt).toBe('2026-03-14T02:00:00.000Z');
     expect(next.firstResponseAt).toBe('2026-03-14T01:00:00.000Z');
   });
+
+  describe('a burst is recorded once a minute', () => {
+    // Answered at 01:00 on Telegram; a notification went out at 01:00:50.
+    const answered = thread({
+      channels: ['telegram'],
+      firstResponseAt: '2026-03-14T01:00:00.000Z',
+      lastAgentMessageAt: '2026-03-14T01:00:00.000Z',
+      lastMessageAt: '2026-03-14T01:00:50.000Z',
+      updatedAt: '2026-03-14T01:00:50.000Z',
+    });
+
+    it("an agent's reply within a minute of their last one changes nothing; a minute after, it is recorded", () => {
+      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:00:59.999Z', byAgent: true })).toEqual({ thread: answered, changes: [], changed: false });
+      // Counted from the agent's last message, not from the notification after it.
+      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:01:00.000Z', byAgent: true })).toEqual({
+        thread: { ...answered, unread: 0, lastAgentMessageAt: '2026-03-14T01:01:00.000Z', lastMessageAt: '2026-03-14T01:01:00.000Z', updatedAt: '2026-03-14T01:01:00.000Z' },
+        changes: [],
+        changed: true,
+      });
+    });
+
+    it('a notification is counted from the last message of any kind', () => {
+      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:01:00.000Z', byAgent: false }).changed).toBe(false);
+      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:01:50.000Z', byAgent: false })).toEqual({
+        thread: { ...answered, lastMessageAt: '2026-03-14T01:01:50.000Z', updatedAt: '2026-03-14T01:01:50.000Z' },
+        changes: [],
+        changed: true,
+      });
+    });
+
+    it('is recorded at once when the customer is waiting, the channel is new, or no agent has answered yet', () => {
+      const at = '2026-03-14T01:00:55.000Z';
+      const waiting = { ...answered, unread: 2 };
+      expect(applyOutbound(waiting, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ unread: 0, lastAgentMessageAt: at });
+      // A notification does not answer the waiting customer, so it waits for its minute like any other.
+      expect(applyOutbound(waiting, { channel: 'telegram', at, byAgent: false }).changed).toBe(false);
+      expect(applyOutbound(answered, { channel: 'whatsapp', at, byAgent: false }).thread.channels).toEqual(['telegram', 'whatsapp']);
+      const { lastAgentMessageAt: _last, ...notAnswered } = answered;
+      expect(applyOutbound(notAnswered, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ lastAgentMessageAt: at, firstResponseAt: answered.firstResponseAt });
+      const { firstResponseAt: _first, ...noResponse } = answered;
+      expect(applyOutbound(noResponse, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ lastAgentMessageAt: at, firstResponseAt: at });
+    });
+  });
 });
 
 describe('changeStatus', () => {
