@@ -175,11 +175,17 @@ describe('ledger entry ids', () => {
   it('sort by the second, an opt-out after an opt-in of that second, then the milliseconds; the same change gives the same id', () => {
     const id = consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'telegram', 'msg-1');
     expect(id).toMatch(/^cns_[0-9a-z]{7}1042_[A-Za-z0-9_-]{16}$/);
-    expect(id.slice(4, 11)).toBe(Math.floor(Date.parse('2026-11-01T10:00:05.042Z') / 1000).toString(36).padStart(7, '0'));
+    expect(id.slice(4, 11)).toBe(
+      Math.floor(Date.parse('2026-11-01T10:00:05.042Z') / 1000)
+        .toString(36)
+        .padStart(7, '0'),
+    );
     expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_in', 'telegram', 'msg-1').slice(11, 15)).toBe('0042');
     expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'telegram', 'msg-1')).toBe(id);
     // The parts are kept apart: `a` + `bc` is not `ab` + `c`.
-    expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'a', 'bc')).not.toBe(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'ab', 'c'));
+    expect(consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'a', 'bc')).not.toBe(
+      consentEntryId('2026-11-01T10:00:05.042Z', 'opted_out', 'ab', 'c'),
+    );
     // A time before 1970 sorts first rather than breaking the id.
     expect(consentEntryId('1969-12-31T23:59:59.000Z', 'opted_in', 'x').slice(4, 15)).toBe('00000000000');
   });
@@ -188,14 +194,55 @@ describe('ledger entry ids', () => {
 describe('every opt-out keyword', () => {
   // The words a customer can write to stop marketing, as documented in domain/delivery/consent.ts: each alone opts out.
   it.each([
-    'stop', 'stopall', 'stop all', 'unsubscribe', 'opt out', 'optout', 'opt-out', 'stop promotions', 'stop messages',
-    '停止', '配信停止', '配信解除', '登録解除', '購読解除', 'ストップ', 'メッセージ停止',
-    '退訂', '退订', '取消訂閱', '取消订阅',
-    '중지', '수신거부', '수신 거부', '수신중지', '수신 중지', '구독취소', '구독 취소', '광고거부', '무료수신거부',
-    'หยุด', 'หยุดส่ง', 'เลิกรับ', 'ยกเลิกรับข่าวสาร', 'ยกเลิกการรับข่าวสาร',
-    'berhenti', 'berhenti langganan', 'unreg',
-    'baja', 'darme de baja', 'parar', 'alto', 'detener', 'no más', 'no mas',
-    'pare', 'sair', 'descadastrar', 'cancelar inscrição', 'cancelar inscricao',
+    'stop',
+    'stopall',
+    'stop all',
+    'unsubscribe',
+    'opt out',
+    'optout',
+    'opt-out',
+    'stop promotions',
+    'stop messages',
+    '停止',
+    '配信停止',
+    '配信解除',
+    '登録解除',
+    '購読解除',
+    'ストップ',
+    'メッセージ停止',
+    '退訂',
+    '退订',
+    '取消訂閱',
+    '取消订阅',
+    '중지',
+    '수신거부',
+    '수신 거부',
+    '수신중지',
+    '수신 중지',
+    '구독취소',
+    '구독 취소',
+    '광고거부',
+    '무료수신거부',
+    'หยุด',
+    'หยุดส่ง',
+    'เลิกรับ',
+    'ยกเลิกรับข่าวสาร',
+    'ยกเลิกการรับข่าวสาร',
+    'berhenti',
+    'berhenti langganan',
+    'unreg',
+    'baja',
+    'darme de baja',
+    'parar',
+    'alto',
+    'detener',
+    'no más',
+    'no mas',
+    'pare',
+    'sair',
+    'descadastrar',
+    'cancelar inscrição',
+    'cancelar inscricao',
   ])('%j', (word) => {
     expect(optOutKeyword(text(word))).toBe(word);
   });

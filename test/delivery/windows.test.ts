@@ -108,7 +108,8 @@ describe('messaging windows', () => {
 
 describe('what a refusal says', () => {
   // The API answers these reasons and alternatives to the integrator as they are: each is checked whole.
-  const closedAt = (channel: Channel, h: number) => `${channel}'s 24-hour window after the customer's last message closed at ${hoursAgo(h)}`;
+  const closedAt = (channel: Channel, h: number) =>
+    `${channel}'s 24-hour window after the customer's last message closed at ${hoursAgo(h)}`;
   const messengerTags = [
     "`messageTag: human_agent` (within 7 days of the customer's last message)",
     '`messageTag: account_update`',
@@ -147,7 +148,9 @@ describe('what a refusal says', () => {
     expect(reason('messenger', { route: routeFor('messenger', 8 * 24, 24), messageTag: 'human_agent' })).toBe(
       `${closedAt('messenger', 7 * 24)}; the human_agent tag may be used only within 7 days of the customer's last message`,
     );
-    expect(reason('messenger', { route, messageTag: 'account_update', purpose: 'marketing' })).toBe(`${closedAt('messenger', 24)}; message tags may not carry promotional (marketing) messages`);
+    expect(reason('messenger', { route, messageTag: 'account_update', purpose: 'marketing' })).toBe(
+      `${closedAt('messenger', 24)}; message tags may not carry promotional (marketing) messages`,
+    );
     expect(reason('messenger', { route, messageTag: 'human_agent', settings: { humanAgent: 'false' } })).toBe(
       `${closedAt('messenger', 24)}; this messenger account is not entitled to the human_agent tag (its \`humanAgent\` setting is \`false\`; set it to \`true\` once Meta granted the permission)`,
     );
@@ -159,17 +162,25 @@ describe('what a refusal says', () => {
     const lastWrote = (h: number): ChannelRoute => ({ ...routeFor('messenger', h), windowExpiresAt: hoursAgo(h - 24) });
     expect(ask('messenger', { route: lastWrote(7 * 24 - 0.001), messageTag: 'human_agent' })).toEqual({ kind: 'allowed', via: 'tag' });
     expect(ask('messenger', { route: lastWrote(7 * 24), messageTag: 'human_agent' }).kind).toBe('refused');
-    expect(ask('messenger', { route: lastWrote(7 * 24), messageTag: 'human_agent' })).toMatchObject({ allowedInstead: messengerTags.slice(1) });
+    expect(ask('messenger', { route: lastWrote(7 * 24), messageTag: 'human_agent' })).toMatchObject({
+      allowedInstead: messengerTags.slice(1),
+    });
     const never = ask('messenger', { messageTag: 'human_agent' });
     expect(never).toEqual({
       kind: 'refused',
       code: 'outside_messaging_window',
-      reason: "the customer has never written on messenger; the human_agent tag may be used only within 7 days of the customer's last message",
+      reason:
+        "the customer has never written on messenger; the human_agent tag may be used only within 7 days of the customer's last message",
       allowedInstead: messengerTags.slice(1),
     });
     // A tag limited to hours that are not whole days says so in hours.
-    const capabilities = { messagingWindowHours: 24, afterWindow: { templates: false, tags: [{ tag: 'human_agent' as const, withinHours: 36 }] } };
-    expect(windowVerdict({ channel: 'messenger', capabilities, route: lastWrote(40), contentType: 'text', messageTag: 'human_agent', now: NOW })).toMatchObject({
+    const capabilities = {
+      messagingWindowHours: 24,
+      afterWindow: { templates: false, tags: [{ tag: 'human_agent' as const, withinHours: 36 }] },
+    };
+    expect(
+      windowVerdict({ channel: 'messenger', capabilities, route: lastWrote(40), contentType: 'text', messageTag: 'human_agent', now: NOW }),
+    ).toMatchObject({
       reason: `${closedAt('messenger', 16)}; the human_agent tag may be used only within 36 hours of the customer's last message`,
     });
     expect(windowVerdict({ channel: 'messenger', capabilities, route: lastWrote(30), contentType: 'text', now: NOW })).toMatchObject({
@@ -188,19 +199,26 @@ describe('what a refusal says', () => {
     });
     const expiring = { ...routeFor('line', 0), replyHandle: { value: 'token', expiresAt: NOW.toISOString() } };
     expect(ask('line', { route: expiring })).toEqual({ kind: 'allowed', via: 'quota' });
-    const kakaoExpiring = { ...routeFor('kakaotalk', 0), replyHandle: { value: 'https://bot-api.kakao.com/callback', expiresAt: NOW.toISOString() } };
+    const kakaoExpiring = {
+      ...routeFor('kakaotalk', 0),
+      replyHandle: { value: 'https://bot-api.kakao.com/callback', expiresAt: NOW.toISOString() },
+    };
     expect(ask('kakaotalk', { route: kakaoExpiring, settings: {} }).kind).toBe('refused');
   });
 
-  it("says how a KakaoTalk account reaches a customer who is not waiting, and leaves an account whose settings cannot be read to Kakao", () => {
+  it('says how a KakaoTalk account reaches a customer who is not waiting, and leaves an account whose settings cannot be read to Kakao', () => {
     expect(ask('kakaotalk', { route: routeFor('kakaotalk', 1), settings: { restApiKey: '' } })).toEqual({
       kind: 'refused',
       code: 'outside_messaging_window',
-      reason: 'kakaotalk reaches a customer who is not waiting for an answer only through its API for writing first, and this account has no `restApiKey`',
+      reason:
+        'kakaotalk reaches a customer who is not waiting for an answer only through its API for writing first, and this account has no `restApiKey`',
       allowedInstead: ["configure the account's `restApiKey`", 'answer while the customer waits (within a minute of their message)'],
     });
     expect(ask('kakaotalk', { route: routeFor('kakaotalk', 1) })).toEqual({ kind: 'allowed', via: 'credential' });
     // A channel that declares nothing of writing first writes freely.
-    expect(windowVerdict({ channel: 'telegram', capabilities: {}, contentType: 'text', now: NOW })).toEqual({ kind: 'allowed', via: 'no_window' });
+    expect(windowVerdict({ channel: 'telegram', capabilities: {}, contentType: 'text', now: NOW })).toEqual({
+      kind: 'allowed',
+      via: 'no_window',
+    });
   });
 });

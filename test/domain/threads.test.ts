@@ -273,10 +273,20 @@ describe("applyOutbound: an agent's or a notification's message", () => {
     });
 
     it("an agent's reply within a minute of their last one changes nothing; a minute after, it is recorded", () => {
-      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:00:59.999Z', byAgent: true })).toEqual({ thread: answered, changes: [], changed: false });
+      expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:00:59.999Z', byAgent: true })).toEqual({
+        thread: answered,
+        changes: [],
+        changed: false,
+      });
       // Counted from the agent's last message, not from the notification after it.
       expect(applyOutbound(answered, { channel: 'telegram', at: '2026-03-14T01:01:00.000Z', byAgent: true })).toEqual({
-        thread: { ...answered, unread: 0, lastAgentMessageAt: '2026-03-14T01:01:00.000Z', lastMessageAt: '2026-03-14T01:01:00.000Z', updatedAt: '2026-03-14T01:01:00.000Z' },
+        thread: {
+          ...answered,
+          unread: 0,
+          lastAgentMessageAt: '2026-03-14T01:01:00.000Z',
+          lastMessageAt: '2026-03-14T01:01:00.000Z',
+          updatedAt: '2026-03-14T01:01:00.000Z',
+        },
         changes: [],
         changed: true,
       });
@@ -294,14 +304,23 @@ describe("applyOutbound: an agent's or a notification's message", () => {
     it('is recorded at once when the customer is waiting, the channel is new, or no agent has answered yet', () => {
       const at = '2026-03-14T01:00:55.000Z';
       const waiting = { ...answered, unread: 2 };
-      expect(applyOutbound(waiting, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ unread: 0, lastAgentMessageAt: at });
+      expect(applyOutbound(waiting, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({
+        unread: 0,
+        lastAgentMessageAt: at,
+      });
       // A notification does not answer the waiting customer, so it waits for its minute like any other.
       expect(applyOutbound(waiting, { channel: 'telegram', at, byAgent: false }).changed).toBe(false);
       expect(applyOutbound(answered, { channel: 'whatsapp', at, byAgent: false }).thread.channels).toEqual(['telegram', 'whatsapp']);
       const { lastAgentMessageAt: _last, ...notAnswered } = answered;
-      expect(applyOutbound(notAnswered, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ lastAgentMessageAt: at, firstResponseAt: answered.firstResponseAt });
+      expect(applyOutbound(notAnswered, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({
+        lastAgentMessageAt: at,
+        firstResponseAt: answered.firstResponseAt,
+      });
       const { firstResponseAt: _first, ...noResponse } = answered;
-      expect(applyOutbound(noResponse, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({ lastAgentMessageAt: at, firstResponseAt: at });
+      expect(applyOutbound(noResponse, { channel: 'telegram', at, byAgent: true }).thread).toMatchObject({
+        lastAgentMessageAt: at,
+        firstResponseAt: at,
+      });
     });
   });
 });
