@@ -11,6 +11,8 @@ import { DynamoTable } from '../../adapters/aws/store/table.ts';
 import type { DeliveryStore } from '../../domain/delivery/ports.ts';
 import {
   admit,
+  holdBack,
+  pacedFetch,
   penalized,
   reserveOf,
   takeTurn,
@@ -183,6 +185,70 @@ describe('pacing many senders (virtual time)', () => {
     );
     expect(error).toBeInstanceOf(PacingWaitError);
     expect((error as PacingWaitError).retryAfterSeconds).toBe(1);
+  });
+});
+
+describe("a provider's own wait, lost writes and the provider call's timeout", () => {
+  it("holds every sender of the account back for the provider's wait, and never shortens a longer hold", async () => {
+    const clock = new VirtualClock(0);
+    const store = memoryPacing();
+    const deps: PacingDeps = { store, now: clock.now, sleep: clock.sleep };
+    const rate: Rate = { perSecond: 30, burst: 1 };
+    await clock.run(holdBack(deps, 'telegram#bot', rate, 7));
+    const error = await clock.run(
+      takeTurn(deps, 'telegram#bot', rate, 'interactive', 5_000).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    expect(error).toBeInstanceOf(PacingWaitError);
+    expect((error as PacingWaitError).retryAfterSeconds).toBe(7);
+    const held = await store.getPacing('telegram#bot');
+    // A shorter wait reported later changes nothing (no write).
+    await clock.run(holdBack(deps, 'telegram#bot', rate, 2));
+    expect(await store.getPacing('telegram#bot')).toEqual(held);
+    // After the wait, a turn goes at once.
+    await clock.run(clock.sleep(7_000));
+    await clock.run(takeTurn(deps, 'telegram#bot', rate, 'interactive', 0));
+  });
+
+  it('takes the turn again after losing a write to another sender, and gives up on an error that is not a conflict', async () => {
+    const inner = memoryPacing();
+    let failures = 1;
+    const flaky: PacingDeps['store'] = {
+      getPacing: (key) => inner.getPacing(key),
+      commit: async (writes) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new ConflictError('another sender took it');
+        }
+        return inner.commit(writes);
+      },
+    };
+    const deps: PacingDeps = { store: flaky, now: () => 1_000, sleep: async () => {} };
+    await takeTurn(deps, 'line#bot', { perSecond: 10, burst: 2 }, 'interactive', 0);
+    expect((await inner.getPacing('line#bot'))?.value.tat).toBe(1_100);
+
+    const broken: PacingDeps = { ...deps, store: { ...flaky, commit: async () => Promise.reject(new Error('table unavailable')) } };
+    await expect(takeTurn(broken, 'line#other', { perSecond: 10, burst: 2 }, 'interactive', 0)).rejects.toThrow('table unavailable');
+    const hopeless: PacingDeps = { ...deps, store: { ...flaky, commit: async () => Promise.reject(new ConflictError('always')) } };
+    await expect(takeTurn(hopeless, 'line#third', { perSecond: 10, burst: 2 }, 'interactive', 0)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it("gives a call that waited for its turn the provider call's whole timeout again, and leaves one that did not as it was", async () => {
+    const seen: (AbortSignal | null | undefined)[] = [];
+    const fetch = (async (_input: unknown, init?: RequestInit) => {
+      seen.push(init?.signal);
+      return new Response('ok');
+    }) as typeof globalThis.fetch;
+    const original = AbortSignal.timeout(60_000);
+    await pacedFetch(fetch, async () => {})('https://api.test/', { signal: original });
+    await pacedFetch(fetch, () => new Promise((resolve) => setTimeout(resolve, 40)), 5_000)('https://api.test/', { signal: original });
+    await pacedFetch(fetch, () => new Promise((resolve) => setTimeout(resolve, 40)))('https://api.test/');
+    expect(seen[0]).toBe(original);
+    expect(seen[1]).not.toBe(original);
+    expect(seen[1]).toBeInstanceOf(AbortSignal);
+    expect(seen[2]).toBeUndefined();
   });
 });
 
