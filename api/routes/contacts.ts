@@ -290,9 +290,10 @@ export const registerContactRoutes = (app: Api, deps: ApiDeps): void => {
     const input = c.req.valid('json');
     const mergedAt = (await store.getContact(contactId))?.value.merges.find((m) => m.contactId === input.contactId)?.at;
     const at = now();
-    const result = await guarded(() => unmergeContacts(store, contactId, input.contactId, actorOf(c), at));
-    // A STOP written while the two were one stays a STOP for both.
+    // A STOP written while the two were one stays a STOP for both. Copied first: while merged it changes no verdict
+    // (both contacts' consent decides already), and a retry after a failure here copies what is missing.
     if (mergedAt !== undefined) await keepOptOutsAfterUnmerge(deps.delivery, contactId, input.contactId, mergedAt, at);
+    const result = await guarded(() => unmergeContacts(store, contactId, input.contactId, actorOf(c), at));
     return json(c, 200, { contact: result.survivor, restored: result.restored }) as never;
   });
 
