@@ -5,7 +5,7 @@
  * one path (write-path.ts) that locks its items and commits everything of a request in one LevelDB batch.
  * The decision and its limits are in docs/decisions/local-dynamodb.md.
  */
-import type { RequestHandler } from '@smithy/types';
+import type { HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
 import { db, run, action, validation, type Item, type Store, type TableDescription } from './dynalite.ts';
 import { CommitLog } from './commit-log.ts';
 import { DynamoError, conditionalCheckFailed, fromDynalite, serializationError, unknownOperation, validationError } from './errors.ts';
@@ -40,8 +40,7 @@ export interface LocalDynamo {
   /** Runs one DynamoDB operation: wire JSON in and out; rejects with a {@link DynamoError}. */
   handle(operation: string, input: unknown): Promise<unknown>;
   /** An SDK v3 request handler calling the engine in this thread, without HTTP. */
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK clients' `requestHandler` option is typed with these generics
-  readonly requestHandler: RequestHandler<any, any>;
+  readonly requestHandler: RequestHandler<HttpRequest, HttpResponse>;
   /** Serves the engine over HTTP (the DynamoDB JSON protocol), for clients in other threads or processes. */
   listen(port: number, host: string): Promise<{ readonly url: string; close(): Promise<void> }>;
   /** Starts a Lambda-style consumer of the table's stream. */
@@ -138,8 +137,7 @@ class TableCache {
 }
 
 class Engine implements LocalDynamo {
-  // biome-ignore lint/suspicious/noExplicitAny: the SDK clients' `requestHandler` option is typed with these generics
-  readonly requestHandler: RequestHandler<any, any>;
+  readonly requestHandler: RequestHandler<HttpRequest, HttpResponse>;
   readonly #store: Store;
   readonly #now: () => number;
   readonly #retry: StreamRetry;
