@@ -12,8 +12,7 @@ import { requeue, type OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { DomainEvent } from '../../domain/events/domain-events.ts';
 import { freshEvent, onceEvent } from '../../domain/events/outbox.ts';
 import { deliveryJobOf, relayEvents } from '../../domain/events/relay.ts';
-import { NEW_RECORD } from '../../domain/shared/store.ts';
-import { captureLog, fixtureEvent, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
+import { captureLog, fixtureEvent, startConversations, type ConversationHarness, minaWithQueuedReply } from '../helpers/conversations.ts';
 
 let h: ConversationHarness;
 beforeEach(async () => {
@@ -24,32 +23,7 @@ afterEach(() => h.stop());
 const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
 const whatsappEcho = fixtureEvent('whatsapp', 'echo-coexistence', 'message.received');
 
-/** Mina's thread with a queued reply, as the API leaves it. */
-const replyQueued = async (): Promise<StoredMessage> => {
-  const outcome = await applyEvent(minaText, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
-  if (outcome.kind !== 'stored') throw new Error('not stored');
-  const reply: StoredMessage = {
-    id: 'msg_reply',
-    threadId: outcome.threadId,
-    direction: 'outbound',
-    channel: 'telegram',
-    accountId: '7712345678',
-    occurredAt: '2026-03-14T01:00:00.000Z',
-    author: { role: 'agent', id: 'key_1' },
-    content: { type: 'text', text: 'On its way' },
-    status: 'queued',
-  };
-  await h.store.commit([
-    {
-      kind: 'message',
-      op: 'put',
-      value: reply,
-      version: NEW_RECORD,
-      events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])],
-    },
-  ]);
-  return reply;
-};
+const replyQueued = (): Promise<StoredMessage> => minaWithQueuedReply(h);
 
 const recorder = (failPublish?: Error, failQueue?: Error) => {
   const published: DomainEvent[][] = [];

@@ -15,13 +15,11 @@ import { applyEvent } from '../../domain/conversations/inbound.ts';
 import type { StoredMessage } from '../../domain/conversations/ports.ts';
 import type { OutboundJob } from '../../domain/delivery/outbound.ts';
 import type { DomainEvent } from '../../domain/events/domain-events.ts';
-import { onceEvent } from '../../domain/events/outbox.ts';
-import { NEW_RECORD } from '../../domain/shared/store.ts';
 import { localContext } from '../../functions/kit/handler.ts';
 import { memoryMetrics } from '../../functions/kit/observability.ts';
 import { create, wantedByRules } from '../../functions/outbox-relay.ts';
 import { FUNCTIONS, RULES } from '../../topology/topology.ts';
-import { captureLog, fixtureEvent, startConversations, type ConversationHarness } from '../helpers/conversations.ts';
+import { captureLog, fixtureEvent, startConversations, type ConversationHarness, minaWithQueuedReply } from '../helpers/conversations.ts';
 
 let h: ConversationHarness;
 beforeEach(async () => {
@@ -30,7 +28,6 @@ beforeEach(async () => {
 });
 afterEach(() => h.stop());
 
-const minaText = fixtureEvent('telegram', 'private-text-entities', 'message.received');
 const minaPhoto = fixtureEvent('telegram', 'photo-caption', 'message.received');
 
 const spec = FUNCTIONS['outbox-relay'];
@@ -78,32 +75,7 @@ const relay = (options: { failPublishAt?: number; failQueue?: boolean; failPark?
   return { published, jobs, parked, metrics, log, run: (event: DynamoDBStreamEvent) => handler(event, localContext('outbox-relay')) };
 };
 
-/** A customer's first message, then a reply the API queued: the writes a relay sees most often. */
-const conversation = async (): Promise<StoredMessage> => {
-  const outcome = await applyEvent(minaText, { store: h.store, log: captureLog(), clock: h.clock, capabilities: capabilitiesOf });
-  if (outcome.kind !== 'stored') throw new Error('not stored');
-  const reply: StoredMessage = {
-    id: 'msg_reply',
-    threadId: outcome.threadId,
-    direction: 'outbound',
-    channel: 'telegram',
-    accountId: '7712345678',
-    occurredAt: '2026-03-14T01:00:00.000Z',
-    author: { role: 'agent', id: 'key_1' },
-    content: { type: 'text', text: 'On its way' },
-    status: 'queued',
-  };
-  await h.store.commit([
-    {
-      kind: 'message',
-      op: 'put',
-      value: reply,
-      version: NEW_RECORD,
-      events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])],
-    },
-  ]);
-  return reply;
-};
+const conversation = (): Promise<StoredMessage> => minaWithQueuedReply(h);
 
 const sequenceOf = (record: DynamoDBRecord) => record.dynamodb?.SequenceNumber;
 

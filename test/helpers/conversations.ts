@@ -6,10 +6,14 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { readFileSync } from 'node:fs';
+import { capabilitiesOf } from '../../connectors/capabilities.ts';
+import { applyEvent } from '../../domain/conversations/inbound.ts';
+import { onceEvent } from '../../domain/events/outbox.ts';
+import { NEW_RECORD } from '../../domain/shared/store.ts';
 import { DynamoConversationStore } from '../../adapters/aws/store/conversations.ts';
 import { eventsOfStreamRecord } from '../../adapters/aws/store/stream-events.ts';
 import { DynamoTable } from '../../adapters/aws/store/table.ts';
-import type { ConversationStore, ConversationWrite } from '../../domain/conversations/ports.ts';
+import type { ConversationStore, ConversationWrite, StoredMessage } from '../../domain/conversations/ports.ts';
 import type { DomainEvent, DomainEventType } from '../../domain/events/domain-events.ts';
 import type { ParleyEvent } from '../../domain/events.ts';
 import type { Log } from '../../domain/ports.ts';
@@ -145,4 +149,36 @@ export const fixtureEvent = <T extends ParleyEvent['type']>(
   const event = fixtureEvents(channel, name)[index];
   if (event?.type !== type) throw new Error(`fixture ${channel}/${name} has no ${type} event at ${index}`);
   return event as Extract<ParleyEvent, { type: T }>;
+};
+
+/** Mina's first Telegram message, then a reply the API queued on her thread (as the API writes it): the writes a relay sees most often. */
+export const minaWithQueuedReply = async (h: ConversationHarness): Promise<StoredMessage> => {
+  const outcome = await applyEvent(fixtureEvent('telegram', 'private-text-entities', 'message.received'), {
+    store: h.store,
+    log: captureLog(),
+    clock: h.clock,
+    capabilities: capabilitiesOf,
+  });
+  if (outcome.kind !== 'stored') throw new Error('not stored');
+  const reply: StoredMessage = {
+    id: 'msg_reply',
+    threadId: outcome.threadId,
+    direction: 'outbound',
+    channel: 'telegram',
+    accountId: '7712345678',
+    occurredAt: '2026-03-14T01:00:00.000Z',
+    author: { role: 'agent', id: 'key_1' },
+    content: { type: 'text', text: 'On its way' },
+    status: 'queued',
+  };
+  await h.store.commit([
+    {
+      kind: 'message',
+      op: 'put',
+      value: reply,
+      version: NEW_RECORD,
+      events: [onceEvent('message.created', reply.occurredAt, [reply.threadId, reply.id])],
+    },
+  ]);
+  return reply;
 };
